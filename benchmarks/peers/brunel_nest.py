@@ -1,0 +1,93 @@
+"""Brunel (2000) delta-synapse network in NEST 3.10 (peer benchmark).
+
+Brunel N (2000) J Comput Neurosci 8:183; follows NEST's example
+``brunel_delta_nest.py`` (iaf_psc_delta, fixed in-degree, one poisson_generator
+connected all_to_all so that every neuron gets an independent Poisson train),
+except that autapses are excluded and initial V_m is uniform in [0, V_th).
+
+Timers: create = Create/CopyModel, connect = all Connect calls,
+prepare = nest.Prepare() (builds the connection infrastructure),
+presim = nest.Run(presim), sim = nest.Run(t). Prints one JSON object on stdout.
+
+    python brunel_nest.py --n 12500 --t 1000 --presim 100 --seed 1 --threads 1
+"""
+
+import os
+import time
+
+import common as c
+
+os.environ.setdefault("PYNEST_QUIET", "1")  # no banner on stdout
+
+import nest
+
+
+def main():
+    args = c.parse_args(__doc__.splitlines()[0], threads=True)
+    n_e, _, c_e, c_i = c.sizes(args.n)
+    timers = {}
+
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    nest.ResetKernel()
+    nest.resolution = c.DT
+    nest.local_num_threads = args.threads
+    nest.rng_seed = args.seed
+
+    t0 = time.perf_counter()
+    params = {
+        "C_m": c.C_M,
+        "tau_m": c.TAU_M,
+        "t_ref": c.T_REF,
+        "E_L": c.E_L,
+        "V_reset": c.V_RESET,
+        "V_th": c.V_TH,
+        "V_m": nest.random.uniform(0.0, c.V_TH),
+    }
+    nodes = nest.Create("iaf_psc_delta", args.n, params=params)
+    exc, inh = nodes[:n_e], nodes[n_e:]
+    noise = nest.Create("poisson_generator", params={"rate": c_e * c.nu_ext(c_e)})
+    recorder = nest.Create("spike_recorder", params={"start": args.presim})
+    nest.CopyModel("static_synapse", "brunel_e", {"weight": c.J, "delay": c.DELAY})
+    nest.CopyModel(
+        "static_synapse", "brunel_i", {"weight": -c.G * c.J, "delay": c.DELAY}
+    )
+    timers["create"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    rule = {"rule": "fixed_indegree", "allow_autapses": False, "allow_multapses": True}
+    nest.Connect(exc, nodes, rule | {"indegree": c_e}, "brunel_e")
+    nest.Connect(inh, nodes, rule | {"indegree": c_i}, "brunel_i")
+    nest.Connect(noise, nodes, "all_to_all", {"weight": c.J, "delay": c.DELAY})
+    nest.Connect(nodes, recorder)
+    timers["connect"] = time.perf_counter() - t0
+    n_syn = sum(
+        nest.GetDefaults(m, "num_connections") for m in ("brunel_e", "brunel_i")
+    )
+
+    t0 = time.perf_counter()
+    nest.Prepare()
+    timers["prepare"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nest.Run(args.presim)
+    timers["presim"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nest.Run(args.t)
+    timers["sim"] = time.perf_counter() - t0
+    nest.Cleanup()
+
+    ev = recorder.get("events")
+    ids = ev["senders"] - nodes[0].global_id
+    c.report(
+        "nest",
+        nest.__version__,
+        args.threads,
+        args,
+        n_syn,
+        timers,
+        ids,
+        ev["times"] - args.presim,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Create (or update) the isolated peers venv at benchmarks/.peers-venv.
+# Idempotent: reuses an existing venv; pip skips already-satisfied pins.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+venv="$here/../.peers-venv"
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet -r "$here/requirements.txt"
+PYNEST_QUIET=1 "$venv/bin/python" -c "import nest, brian2, numpy; print('peers venv ok:', 'nest', nest.__version__, '| brian2', brian2.__version__, '| numpy', numpy.__version__)"

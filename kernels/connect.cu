@@ -1,0 +1,144 @@
+// connect: build a projection's ragged matrix on the device, keyed by target.
+//
+// The sources of target j are a pure function of (seed, stream, j), so any
+// partition of the targets (threads, blocks, MPI ranks) builds the same
+// synapses.  Rows are presynaptic, so the target-major draws are transposed by
+// a stable counting sort over chunks of targets:
+//   connect_count   per chunk of targets, how many synapses each source gets
+//   connect_scan    per source, the running start of each chunk; row lengths
+//   connect_scatter per chunk, the synapses written at their final place
+// Within a row, synapses are ordered by target, then by draw: the canonical
+// order, whatever the target or the number of chunks.
+//
+// ip = {kind, n_pre, n_post, K, allow_autapses, same_population, seed, stream,
+//       j_begin, j_end};  dp = {p, log(1 - p)}
+// dist: see snn_draw in common.h
+#include "common.h"
+
+enum { SNN_ONE_TO_ONE = 0, SNN_ALL_TO_ALL = 1, SNN_FIXED_INDEGREE = 2,
+       SNN_FIXED_PROBABILITY = 3, SNN_FIXED_TOTAL_NUMBER = 4 };
+
+struct SnnConnGen {
+    int32_t kind;
+    int64_t n_pre, n_cand, K;
+    bool skip_self;
+    uint64_t seed;
+    uint32_t stream;
+    double logq;
+    const int32_t *per_target;
+    int64_t j, k, cur, n_draws;
+
+    SNN_DEVICE SNN_INLINE SnnConnGen(const int64_t *ip, const double *dp, const int32_t *pt) {
+        kind = (int32_t)ip[0];
+        n_pre = ip[1];
+        K = ip[3];
+        skip_self = !ip[4] && ip[5];
+        seed = (uint64_t)ip[6];
+        stream = (uint32_t)ip[7];
+        logq = dp[1];
+        per_target = pt;
+        n_cand = skip_self ? n_pre - 1 : n_pre;
+    }
+    SNN_DEVICE SNN_INLINE void init(int64_t target) {
+        j = target;
+        k = 0;
+        cur = -1;
+        n_draws = 0;
+    }
+    // candidate index in [0, n_cand) -> source, leaving out the target itself
+    SNN_DEVICE SNN_INLINE int32_t source(int64_t x) const {
+        return (int32_t)(skip_self && x >= j ? x + 1 : x);
+    }
+    SNN_DEVICE SNN_INLINE bool next(int32_t *pre) {
+        switch (kind) {
+        case SNN_ONE_TO_ONE:
+            if (k > 0 || j >= n_pre) return false;
+            *pre = (int32_t)j;
+            break;
+        case SNN_ALL_TO_ALL:
+            if (k >= n_cand) return false;
+            *pre = source(k);
+            break;
+        case SNN_FIXED_INDEGREE:
+        case SNN_FIXED_TOTAL_NUMBER: {
+            int64_t count = kind == SNN_FIXED_INDEGREE ? K : per_target[j];
+            if (k >= count || n_cand <= 0) return false;
+            snn_u4 r = snn_random4(seed, stream, (uint32_t)j, (uint64_t)k);
+            *pre = source(snn_below(r.x, (uint32_t)n_cand));
+            break;
+        }
+        case SNN_FIXED_PROBABILITY: {
+            // geometric gaps between accepted candidates (Bernoulli trials)
+            snn_u4 r = snn_random4(seed, stream, (uint32_t)j, (uint64_t)n_draws++);
+            double gap = snn_log(snn_u01(r.x, r.y)) / logq;
+            if (!(gap < (double)n_cand)) return false;
+            cur += (int64_t)gap + 1;
+            if (cur >= n_cand) return false;
+            *pre = source(cur);
+            break;
+        }
+        default:
+            return false;
+        }
+        k += 1;
+        return true;
+    }
+};
+
+SNN_KERNEL void connect_count(const int64_t *ip, const double *dp, const int32_t *per_target,
+                              const int64_t n_chunks, const int64_t chunk, int32_t *counts) {
+    const int64_t n_pre = ip[1], j0 = ip[8], j1 = ip[9];
+    SNN_LOOP(c, n_chunks) {
+        SnnConnGen g(ip, dp, per_target);
+        int32_t *cnt = counts + c * n_pre;
+        const int64_t end = j0 + (c + 1) * chunk < j1 ? j0 + (c + 1) * chunk : j1;
+        for (int64_t j = j0 + c * chunk; j < end; ++j) {
+            g.init(j);
+            int32_t pre;
+            while (g.next(&pre)) cnt[pre] += 1;
+        }
+    }
+}
+
+// counts -> per chunk start offsets within each row; row_length += totals
+SNN_KERNEL void connect_scan(int32_t *counts, const int64_t n_chunks, const int64_t n_pre,
+                             int32_t *row_length) {
+    SNN_LOOP(pre, n_pre) {
+        int32_t acc = row_length[pre];
+        for (int64_t c = 0; c < n_chunks; ++c) {
+            int32_t t = counts[c * n_pre + pre];
+            counts[c * n_pre + pre] = acc;
+            acc += t;
+        }
+        row_length[pre] = acc;
+    }
+}
+
+SNN_KERNEL void connect_scatter(const int64_t *ip, const double *dp, const int32_t *per_target,
+                                const int64_t n_chunks, const int64_t chunk, int32_t *cursor,
+                                int32_t *ind, const int64_t cap, float *weight,
+                                const double *wdist, uint16_t *delay, const double *ddist,
+                                const double dt, const int32_t max_delay_steps) {
+    const int64_t n_pre = ip[1], j0 = ip[8], j1 = ip[9];
+    const uint64_t seed = (uint64_t)ip[6];
+    const uint32_t stream = (uint32_t)ip[7];
+    SNN_LOOP(c, n_chunks) {
+        SnnConnGen g(ip, dp, per_target);
+        int32_t *cur = cursor + c * n_pre;
+        const int64_t end = j0 + (c + 1) * chunk < j1 ? j0 + (c + 1) * chunk : j1;
+        for (int64_t j = j0 + c * chunk; j < end; ++j) {
+            g.init(j);
+            int32_t pre;
+            while (g.next(&pre)) {
+                const int64_t k = g.k - 1;
+                const int64_t idx = (int64_t)pre * cap + cur[pre]++;
+                ind[idx] = (int32_t)j;
+                if (weight) weight[idx] = (float)snn_draw(wdist, seed, stream + 1, j, k);
+                if (delay) {
+                    int64_t d = llrint(snn_draw(ddist, seed, stream + 2, j, k) / dt);
+                    delay[idx] = (uint16_t)(d < 1 ? 1 : (d > max_delay_steps ? max_delay_steps : d));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+// init_state: draw a state variable of a population from a distribution,
+// keyed by (seed, stream, neuron): the same initial state on every target.
+#include "common.h"
+
+SNN_KERNEL void init_state(const int64_t n, const double *dist, const uint64_t seed,
+                           const uint32_t stream, scalar *out) {
+    SNN_LOOP(i, n) { out[i] = (scalar)snn_draw(dist, seed, stream, i, 0); }
+}

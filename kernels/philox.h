@@ -1,0 +1,115 @@
+// philox.h: counter-based random numbers, identical on every target.
+//
+// Philox4x32-10 (Salmon et al. 2011, "Parallel random numbers: as easy as
+// 1, 2, 3", SC'11), checked against the Random123 known-answer vectors in
+// tests/test_philox.py.  Every random number in snnlab is a pure function of
+// (seed, stream, entity, counter): the 64-bit seed is the key; the counter
+// block is (counter low, counter high, entity, stream).  No generator state
+// exists anywhere, so a checkpoint needs none and any partition of the
+// entities over threads, GPUs or MPI ranks draws the same numbers.
+//
+// Only IEEE-exact operations are used after the integer stage (+ - * / sqrt,
+// conversions), plus snn_log below, written from those operations, so the
+// CPU and the GPU produce bitwise identical variates.
+#pragma once
+#include "portable.h"
+
+struct snn_u4 { uint32_t x, y, z, w; };
+
+SNN_DEVICE SNN_INLINE uint32_t snn_mulhilo(uint32_t a, uint32_t b, uint32_t *hi) {
+    uint64_t p = (uint64_t)a * (uint64_t)b;
+    *hi = (uint32_t)(p >> 32);
+    return (uint32_t)p;
+}
+
+SNN_DEVICE SNN_INLINE snn_u4 snn_philox4x32_10(snn_u4 c, uint32_t k0, uint32_t k1) {
+    for (int r = 0; r < 10; ++r) {
+        if (r > 0) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
+        uint32_t hi0, hi1;
+        uint32_t lo0 = snn_mulhilo(0xD2511F53u, c.x, &hi0);
+        uint32_t lo1 = snn_mulhilo(0xCD9E8D57u, c.z, &hi1);
+        snn_u4 n;
+        n.x = hi1 ^ c.y ^ k0;
+        n.y = lo1;
+        n.z = hi0 ^ c.w ^ k1;
+        n.w = lo0;
+        c = n;
+    }
+    return c;
+}
+
+// Four 32-bit words for (seed, stream, entity, counter).
+SNN_DEVICE SNN_INLINE snn_u4 snn_random4(uint64_t seed, uint32_t stream, uint32_t entity,
+                                         uint64_t counter) {
+    snn_u4 c;
+    c.x = (uint32_t)counter;
+    c.y = (uint32_t)(counter >> 32);
+    c.z = entity;
+    c.w = stream;
+    return snn_philox4x32_10(c, (uint32_t)seed, (uint32_t)(seed >> 32));
+}
+
+// Uniform double in (0, 1) from two words: 53 random bits, never 0 or 1.
+SNN_DEVICE SNN_INLINE double snn_u01(uint32_t a, uint32_t b) {
+    uint64_t m = ((uint64_t)(a >> 5) << 26) | (uint64_t)(b >> 6);
+    return ((double)m + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+// Integer in [0, n) by multiply-shift (bias below n / 2^32).
+SNN_DEVICE SNN_INLINE uint32_t snn_below(uint32_t x, uint32_t n) {
+    return (uint32_t)(((uint64_t)x * (uint64_t)n) >> 32);
+}
+
+// Natural logarithm of a positive, finite, normal double from IEEE-exact
+// operations only (the libm and CUDA logs differ in the last bit).
+// log x = e ln2 + 2 atanh(s), s = (m - 1) / (m + 1), m in [sqrt(1/2), sqrt(2)).
+// Maximum error about 1 ulp, plenty for sampling.
+SNN_DEVICE SNN_INLINE double snn_log(double x) {
+    uint64_t bits = SNN_DOUBLE_BITS(x);
+    int e = (int)((bits >> 52) & 0x7ff) - 1023;
+    double m = SNN_BITS_DOUBLE((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
+    if (m > 1.4142135623730951) { m = m * 0.5; e += 1; }
+    double s = (m - 1.0) / (m + 1.0);
+    double s2 = s * s;
+    double p = 1.0 / 25.0;
+    p = p * s2 + 1.0 / 23.0;
+    p = p * s2 + 1.0 / 21.0;
+    p = p * s2 + 1.0 / 19.0;
+    p = p * s2 + 1.0 / 17.0;
+    p = p * s2 + 1.0 / 15.0;
+    p = p * s2 + 1.0 / 13.0;
+    p = p * s2 + 1.0 / 11.0;
+    p = p * s2 + 1.0 / 9.0;
+    p = p * s2 + 1.0 / 7.0;
+    p = p * s2 + 1.0 / 5.0;
+    p = p * s2 + 1.0 / 3.0;
+    p = p * s2 + 1.0;
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    return ((double)e * ln2_hi) + ((2.0 * s * p) + (double)e * ln2_lo);
+}
+
+// Standard normal deviate number `counter` (< 2^48) of (seed, stream, entity):
+// Marsaglia's polar method, one Philox block per attempt.
+SNN_DEVICE SNN_INLINE double snn_normal(uint64_t seed, uint32_t stream, uint32_t entity,
+                                        uint64_t counter) {
+    for (uint32_t attempt = 0;; ++attempt) {
+        snn_u4 r = snn_random4(seed, stream, entity, counter | ((uint64_t)attempt << 48));
+        double u = 2.0 * snn_u01(r.x, r.y) - 1.0;
+        double v = 2.0 * snn_u01(r.z, r.w) - 1.0;
+        double s = u * u + v * v;
+        if (s < 1.0 && s > 0.0) return u * sqrt(-2.0 * snn_log(s) / s);
+    }
+}
+
+// Poisson deviate with mean lam <= ~30 by inversion from one uniform;
+// exp_neg_lam = exp(-lam) computed on the host.
+SNN_DEVICE SNN_INLINE int32_t snn_poisson_small(double u, double lam, double exp_neg_lam) {
+    int32_t k = 0;
+    double p = exp_neg_lam, f = p;
+    while (u > f && k < 1000) {
+        k += 1;
+        p = p * lam / (double)k;
+        f = f + p;
+    }
+    return k;
+}

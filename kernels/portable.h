@@ -1,0 +1,92 @@
+// portable.h: the CPU/GPU portability layer of the snnlab kernel dialect.
+//
+// Every kernel in kernels/ is written once against these macros.  The `cuda`
+// target compiles it with NVRTC (or nvcc) and launches a grid; the `cpu` target
+// compiles the same file as C++ with OpenMP and calls it from inside one
+// `omp parallel` region, so a grid-stride loop becomes an `omp for` over the
+// same flat index.  Kernels never rely on grid-wide synchronisation: a kernel
+// boundary is the only barrier, on both targets.
+#pragma once
+
+#if defined(__CUDACC__) || defined(__CUDACC_RTC__)
+#define SNN_CUDA 1
+#if defined(__CUDACC_RTC__)
+typedef signed char int8_t;
+typedef unsigned char uint8_t;
+typedef short int16_t;
+typedef unsigned short uint16_t;
+typedef int int32_t;
+typedef unsigned int uint32_t;
+typedef long long int64_t;
+typedef unsigned long long uint64_t;
+#else
+#include <stdint.h>
+#endif
+#define SNN_KERNEL extern "C" __global__
+#define SNN_DEVICE __device__
+#define SNN_INLINE __forceinline__
+#define SNN_RESTRICT __restrict__
+// flat grid-stride loop over [0, n)
+#define SNN_LOOP(i, n) \
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < (int64_t)(n); \
+         i += (int64_t)blockDim.x * gridDim.x)
+// two-level loop: blocks over the outer index, threads of a block over the inner
+#define SNN_LOOP_OUTER(i, n) for (int64_t i = blockIdx.x; i < (int64_t)(n); i += gridDim.x)
+#define SNN_LOOP_INNER(j, n) for (int64_t j = threadIdx.x; j < (int64_t)(n); j += blockDim.x)
+// a block executed once per launch
+#define SNN_SERIAL if (blockIdx.x == 0 && threadIdx.x == 0)
+#define SNN_ATOMIC_ADD_I32(p, v) atomicAdd((int *)(p), (int)(v))
+#define SNN_ATOMIC_ADD_I64(p, v) \
+    atomicAdd((unsigned long long *)(p), (unsigned long long)(v))
+#define SNN_ATOMIC_OR_U32(p, v) atomicOr((unsigned int *)(p), (unsigned int)(v))
+// index of the private accumulation copy this thread writes (see propagate.cu),
+// and the add into it: shared by all threads on the GPU, so atomic
+#define SNN_ACC_COPY 0
+#define SNN_ACC_ADD(p, v) SNN_ATOMIC_ADD_I64(p, v)
+#define SNN_DOUBLE_BITS(x) ((uint64_t)__double_as_longlong(x))
+#define SNN_BITS_DOUBLE(u) __longlong_as_double((long long)(u))
+
+#else  // CPU: C++ compiled with -ffp-contract=off, OpenMP when available
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#define SNN_THREAD_ID omp_get_thread_num()
+#else
+#define SNN_THREAD_ID 0
+#endif
+#define SNN_KERNEL extern "C" __attribute__((visibility("default")))
+#define SNN_DEVICE inline
+#define SNN_INLINE __attribute__((always_inline))
+#define SNN_RESTRICT __restrict__
+#define SNN_LOOP(i, n) \
+    _Pragma("omp for schedule(static)") for (int64_t i = 0; i < (int64_t)(n); ++i)
+#define SNN_LOOP_OUTER(i, n) \
+    _Pragma("omp for schedule(dynamic, 8)") for (int64_t i = 0; i < (int64_t)(n); ++i)
+#define SNN_LOOP_INNER(j, n) for (int64_t j = 0; j < (int64_t)(n); ++j)
+#define SNN_SERIAL _Pragma("omp single")
+#define SNN_ATOMIC_ADD_I32(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define SNN_ATOMIC_ADD_I64(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
+#define SNN_ATOMIC_OR_U32(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+// On the CPU every OpenMP thread owns a private copy of the input buffers, so
+// synaptic accumulation needs no atomics; the copies are summed, in a fixed
+// order, by the neuron update.  Integer sums make that order irrelevant anyway.
+#define SNN_ACC_COPY SNN_THREAD_ID
+#define SNN_ACC_ADD(p, v) (*(p) += (v))
+SNN_DEVICE uint64_t snn_double_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+SNN_DEVICE double snn_bits_double(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+#define SNN_DOUBLE_BITS(x) snn_double_bits(x)
+#define SNN_BITS_DOUBLE(u) snn_bits_double(u)
+#endif
+
+// Synaptic input is accumulated in 64-bit fixed point with 32 fractional bits:
+// integer addition is associative, so delivery order cannot change a result.
+#define SNN_FIXED_ONE 4294967296.0
+SNN_DEVICE SNN_INLINE int64_t snn_to_fixed(double x) { return (int64_t)llrint(x * SNN_FIXED_ONE); }
+SNN_DEVICE SNN_INLINE double snn_from_fixed(int64_t x) { return (double)x * (1.0 / SNN_FIXED_ONE); }
+
+#ifndef SNN_SCALAR
+#define SNN_SCALAR float
+#endif
+typedef SNN_SCALAR scalar;

@@ -1,0 +1,86 @@
+"""Targets: where a simulation runs.
+
+``cpu`` compiles the kernels with the system C++ compiler and calls them
+through ctypes on NumPy arrays; ``cuda`` compiles the same sources with
+NVRTC through CuPy.  ``auto`` picks ``cuda`` when CuPy can use a GPU.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Launch", "get_backend", "available_backends", "kernel_dir", "cuda_available"]
+
+BACKENDS = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One kernel launch of a schedule: name, arguments (arrays, None for a
+    null pointer, or numbers), the loop extent for the GPU grid, and the
+    timer phase it is accounted to."""
+
+    name: str
+    args: tuple
+    extent: tuple = ("flat", 1)
+    phase: int = 0
+
+
+PHASES = ("input", "update", "propagate", "record", "other")
+
+
+def kernel_dir() -> Path:
+    """The folder of the kernel sources: the checkout's ``kernels/`` or the
+    copy shipped in the wheel (``snnlab/kernels``)."""
+    here = Path(__file__).resolve().parent.parent
+    for cand in (here.parent / "kernels", here / "kernels"):
+        if (cand / "portable.h").is_file():
+            return cand
+    raise FileNotFoundError("snnlab kernel sources not found (kernels/portable.h)")
+
+
+@functools.lru_cache(maxsize=1)
+def cuda_available() -> bool:
+    """True when CuPy imports and can use a GPU (never raises)."""
+    try:
+        import cupy
+
+        if not cupy.cuda.is_available():
+            return False
+        cupy.cuda.runtime.getDeviceCount()
+        return True
+    except Exception:  # ImportError, CUDARuntimeError, CompileException
+        return False
+
+
+def available_backends() -> list[str]:
+    out = ["cpu"]
+    if cuda_available():
+        out.append("cuda")
+    return out
+
+
+def get_backend(name: str = "auto", threads: int | None = None):
+    """A backend object by name: ``"auto"``, ``"cpu"`` or ``"cuda"``."""
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    if name == "auto":
+        name = "cuda" if cuda_available() else "cpu"
+    if name == "cuda":
+        if not cuda_available():
+            raise RuntimeError(
+                "backend 'cuda' needs CuPy and a working GPU: pip install 'snnlab[gpu]' "
+                "(CuPy with NVRTC); use backend='cpu' or 'auto' otherwise")
+        from .cuda import CudaBackend
+
+        return CudaBackend()
+    from .cpu import CpuBackend
+
+    if threads is None:
+        threads = int(os.environ.get("SNNLAB_THREADS", 0)) or len(os.sched_getaffinity(0))
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return CpuBackend(threads)

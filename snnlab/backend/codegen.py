@@ -1,0 +1,190 @@
+"""Code generation: model structs, neuron kernels and the CPU step driver.
+
+Everything generated here is C++ in the kernel dialect of
+``kernels/portable.h`` and is compiled for both targets; only the multi-step
+driver and the host entry points are CPU-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from ..models import NeuronModel
+
+KERNEL_FILES = ("neuron_update.cu", "propagate.cu", "poisson_input.cu", "record_state.cu",
+                "step_end.cu", "spike_source_array.cu", "connect.cu", "init_state.cu")
+
+_SIG = re.compile(r"SNN_KERNEL\s+void\s+(\w+)\s*\(([^)]*)\)", re.S)
+
+# C parameter type -> kind: "p" pointer, or the numpy dtype name of a scalar
+_SCALAR_TYPES = {"int64_t": "int64", "int32_t": "int32", "uint64_t": "uint64",
+                 "uint32_t": "uint32", "double": "float64"}
+
+
+@dataclass(frozen=True)
+class Param:
+    ctype: str
+    name: str
+    kind: str  # "p" or a numpy dtype name
+
+
+def parse_signatures(source: str) -> dict[str, tuple[Param, ...]]:
+    """Kernel name -> parameters, for every ``SNN_KERNEL void`` in ``source``."""
+    out = {}
+    for name, params in _SIG.findall(source):
+        plist = []
+        for raw in params.split(","):
+            raw = " ".join(raw.split())
+            if not raw:
+                continue
+            m = re.match(r"(.*?)(\w+)$", raw)
+            ctype, pname = m.group(1).strip(), m.group(2)
+            if "*" in ctype:
+                kind = "p"
+            else:
+                base = ctype.replace("const", "").strip()
+                if base not in _SCALAR_TYPES:
+                    raise ValueError(f"kernel {name}: unsupported parameter type {ctype!r}")
+                kind = _SCALAR_TYPES[base]
+            plist.append(Param(ctype, pname, kind))
+        out[name] = tuple(plist)
+    return out
+
+
+def model_key(model: NeuronModel) -> str:
+    text = "\x00".join([model.name, model.update, model.threshold, model.reset,
+                        ",".join(model.ports), ",".join(model.params),
+                        ",".join(model.state), str(model.refractory)])
+    return f"{model.name}_{hashlib.sha256(text.encode()).hexdigest()[:10]}"
+
+
+def param_names(model: NeuronModel, constants: dict) -> list[str]:
+    """Order of the constants in the kernel's ``param`` array."""
+    return list(constants)
+
+
+_NEURON_ARGS = (
+    "const int64_t n, scalar *state, const double *param, int32_t *refrac, int64_t *inbuf, "
+    "const int32_t n_slots, const int32_t n_copies, const int64_t *step_ptr, const double dt, "
+    "const uint64_t seed, const uint32_t stream, int32_t *spikes, int32_t *n_spikes, "
+    "uint32_t *rec_bits, const int64_t *rec_info")
+
+
+def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
+    """(kernel name, C++ source) of the update kernel of one model."""
+    key = model_key(model)
+    lines = [f"struct Model_{key} {{",
+             f"    static const int n_ports = {len(model.ports)};",
+             "    static SNN_DEVICE SNN_INLINE bool step(scalar *state, int64_t n, int64_t i,",
+             "            const double *param, const scalar *input, int32_t &refrac,",
+             "            const SnnStepCtx &ctx) {"]
+    for k, name in enumerate(constants):
+        if name == "_ref_steps":
+            lines.append(f"        const int32_t _ref_steps = (int32_t)param[{k}];")
+        elif name == "dt":
+            lines.append(f"        const double dt = param[{k}];")
+        else:
+            lines.append(f"        const scalar {name} = (scalar)param[{k}];")
+    for k, var in enumerate(model.state):
+        lines.append(f"        scalar {var} = state[{k} * n + i];")
+    for k, port in enumerate(model.ports):
+        lines.append(f"        const scalar in_{port} = input[{k}];")
+    lines += ["        const double t = ctx.t;",
+              "        const bool refractory = refrac > 0;",
+              "        if (refractory) refrac -= 1;",
+              "        uint32_t _draw = 0;",
+              "#define uniform() snn_model_uniform(ctx.seed, ctx.stream, i, ctx.step, _draw++)",
+              "        (void)t; (void)dt; (void)_draw; (void)n;",
+              "        {", _indent(model.update, 12), "        }",
+              "        bool spike = false;"]
+    if model.threshold:
+        lines += [f"        if (!refractory && ({model.threshold})) {{",
+                  "            spike = true;", _indent(model.reset, 12)]
+        if model.refractory is not None:
+            lines.append("            refrac = _ref_steps;")
+        lines.append("        }")
+    lines.append("#undef uniform")
+    for k, var in enumerate(model.state):
+        lines.append(f"        state[{k} * n + i] = {var};")
+    lines += ["        return spike;", "    }", "};"]
+    name = f"neuron_update_{key}"
+    args = [a.split()[-1].lstrip("*") for a in _NEURON_ARGS.split(",")]
+    lines += [f"SNN_KERNEL void {name}({_NEURON_ARGS}) {{",
+              f"    neuron_update_impl<Model_{key}>({', '.join(args)});", "}"]
+    return name, "\n".join(lines) + "\n"
+
+
+def _indent(code: str, n: int) -> str:
+    return "\n".join(" " * n + line for line in code.strip().splitlines())
+
+
+def translation_unit(kernel_code: list[str], precision: str) -> str:
+    scalar = {"float32": "float", "float64": "double"}[precision]
+    head = [f"#define SNN_SCALAR {scalar}"]
+    head += [f'#include "{f}"' for f in KERNEL_FILES]
+    return "\n".join(head) + "\n" + "\n".join(kernel_code)
+
+
+def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
+    """For each kernel an entry point ``snn_host_<name>`` that runs it in one
+    OpenMP parallel region (the dialect's loops are orphaned ``omp for``)."""
+    out = ["static int snn_n_threads = 1;",
+           'extern "C" __attribute__((visibility("default"))) void snn_set_threads(int n) '
+           "{ snn_n_threads = n; }",
+           'extern "C" __attribute__((visibility("default"))) int snn_openmp(void) {',
+           "#ifdef _OPENMP", "    return 1;", "#else", "    return 0;", "#endif", "}"]
+    for name, params in signatures.items():
+        decl = ", ".join(f"{p.ctype} {p.name}" for p in params)
+        call = ", ".join(p.name for p in params)
+        out += [f'extern "C" __attribute__((visibility("default"))) void snn_host_{name}({decl}) {{',
+                "#pragma omp parallel num_threads(snn_n_threads)",
+                f"    {name}({call});", "}"]
+    return "\n".join(out) + "\n"
+
+
+def cpu_driver(launches, signatures) -> str:
+    """The multi-step driver: the step schedule run ``n_steps`` times inside
+    one OpenMP parallel region.  Arguments come from tables filled by Python
+    (``P`` pointers, ``I`` integers, ``D`` doubles), so arrays may be
+    reallocated without recompiling.  ``phase`` accumulates the wall time of
+    each launch's phase, measured by thread 0 between the kernels' barriers."""
+    body = []
+    np_, ni, nd = 0, 0, 0
+    for launch in launches:
+        args = []
+        for p in signatures[launch.name]:
+            if p.kind == "p":
+                args.append(f"({p.ctype})P[{np_}]")
+                np_ += 1
+            elif p.kind == "float64":
+                args.append(f"D[{nd}]")
+                nd += 1
+            else:
+                args.append(f"({p.ctype})I[{ni}]")
+                ni += 1
+        body.append(f"            {launch.name}({', '.join(args)});")
+        body.append(f"            SNN_PHASE({launch.phase});")
+    return "\n".join([
+        "#ifdef _OPENMP",
+        "#define SNN_WTIME() omp_get_wtime()",
+        "#else",
+        "#include <time.h>",
+        "static double snn_wtime(void) { struct timespec ts; "
+        "clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec; }",
+        "#define SNN_WTIME() snn_wtime()",
+        "#endif",
+        "#define SNN_PHASE(k) if (SNN_THREAD_ID == 0) { double _n = SNN_WTIME(); "
+        "phase[k] += _n - _t; _t = _n; }",
+        'extern "C" __attribute__((visibility("default"))) void snn_run(void **P, '
+        "const int64_t *I, const double *D, const int64_t n_steps, double *phase) {",
+        "#pragma omp parallel num_threads(snn_n_threads)",
+        "    {",
+        "        double _t = SNN_WTIME();",
+        "        for (int64_t s = 0; s < n_steps; ++s) {",
+        *body,
+        "        }",
+        "    }",
+        "}",
+    ]) + "\n"

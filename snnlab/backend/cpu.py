@@ -1,0 +1,185 @@
+"""The ``cpu`` target: kernels compiled with the system C++ compiler.
+
+The kernel dialect's loops become orphaned ``omp for`` loops; every entry
+point opens one parallel region.  Libraries are cached by the hash of their
+source, compiler and flags in the user cache folder.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import Launch, kernel_dir
+from .codegen import KERNEL_FILES, cpu_driver, cpu_host_wrappers, parse_signatures
+
+FLAGS = ["-O3", "-std=c++17", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
+         "-fvisibility=hidden"]
+
+_CTYPES = {"int64": ctypes.c_int64, "int32": ctypes.c_int32, "uint64": ctypes.c_uint64,
+           "uint32": ctypes.c_uint32, "float64": ctypes.c_double}
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("SNNLAB_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "snnlab")
+    return Path(base) / "cpu"
+
+
+def find_compiler() -> str:
+    for cand in (os.environ.get("CXX"), "c++", "g++", "clang++"):
+        if cand and shutil.which(cand):
+            return shutil.which(cand)
+    raise RuntimeError(
+        "backend 'cpu' needs a C++ compiler and none was found (tried $CXX, c++, g++, "
+        "clang++). Install one, e.g. 'apt-get install g++' or 'conda install gxx', "
+        "or set CXX.")
+
+
+_VERSION_CACHE: dict[str, str] = {}
+
+
+def compiler_version(cxx: str) -> str:
+    if cxx not in _VERSION_CACHE:
+        out = subprocess.run([cxx, "--version"], capture_output=True, text=True)
+        _VERSION_CACHE[cxx] = out.stdout.splitlines()[0] if out.stdout else cxx
+    return _VERSION_CACHE[cxx]
+
+
+class CpuModule:
+    def __init__(self, lib: ctypes.CDLL, signatures, threads: int):
+        self.lib = lib
+        self.signatures = signatures
+        self.threads = threads
+        self.openmp = bool(lib.snn_openmp())
+        lib.snn_set_threads(threads)
+        self._fns = {}
+        for name, params in signatures.items():
+            fn = getattr(lib, f"snn_host_{name}")
+            fn.argtypes = [ctypes.c_void_p if p.kind == "p" else _CTYPES[p.kind] for p in params]
+            fn.restype = None
+            self._fns[name] = fn
+        lib.snn_run.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_void_p]
+        lib.snn_run.restype = None
+        self._tables = None
+
+    def launch(self, launch: Launch) -> None:
+        params = self.signatures[launch.name]
+        if len(params) != len(launch.args):
+            raise TypeError(f"{launch.name} takes {len(params)} arguments, "
+                            f"got {len(launch.args)}")
+        self._fns[launch.name](*[_ptr(a) if p.kind == "p" else a
+                                 for p, a in zip(params, launch.args)])
+
+    def bind(self, launches: list[Launch]) -> None:
+        """Fill the driver's argument tables from a schedule (same structure
+        as the one the driver was generated from)."""
+        P, I, D = [], [], []
+        for launch in launches:
+            for p, a in zip(self.signatures[launch.name], launch.args):
+                if p.kind == "p":
+                    P.append(_ptr(a) or 0)
+                elif p.kind == "float64":
+                    D.append(float(a))
+                else:
+                    I.append(int(np.asarray(a).astype(np.int64)))
+        self._tables = (np.array(P or [0], dtype=np.uintp), np.array(I or [0], dtype=np.int64),
+                        np.array(D or [0.0], dtype=np.float64))
+
+    def run(self, n_steps: int, phase: np.ndarray) -> None:
+        P, I, D = self._tables
+        self.lib.snn_run(P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps,
+                         phase.ctypes.data)
+
+
+def _ptr(a):
+    if a is None:
+        return None
+    if not (a.flags.c_contiguous):
+        raise ValueError("kernel arguments must be contiguous arrays")
+    return a.ctypes.data
+
+
+class CpuBackend:
+    """Kernels on the host: NumPy arrays, a compiled library, OpenMP threads."""
+
+    name = "cpu"
+    xp = np
+
+    def __init__(self, threads: int):
+        self.threads = threads
+        self.cxx = find_compiler()
+        self.copies = threads  # private accumulation copies (see propagate.cu)
+
+    def zeros(self, shape, dtype):
+        return np.zeros(shape, dtype=dtype)
+
+    def asarray(self, a, dtype=None):
+        return np.ascontiguousarray(np.array(a, dtype=dtype))
+
+    def to_host(self, a) -> np.ndarray:
+        return np.array(a, copy=True)
+
+    def synchronize(self) -> None:
+        pass
+
+    def grid_size(self) -> int:
+        return self.threads
+
+    def memory_available(self) -> int:
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+    def info(self) -> dict:
+        return {"compiler": compiler_version(self.cxx), "threads": self.threads}
+
+    def compile(self, generated: str, launches: list[Launch]) -> CpuModule:
+        kdir = kernel_dir()
+        sources = [(kdir / f).read_text() for f in KERNEL_FILES]
+        signatures = parse_signatures("\n".join(sources) + generated)
+        code = generated + cpu_host_wrappers(signatures) + cpu_driver(launches, signatures)
+        headers = "".join((kdir / h).read_text() for h in ("portable.h", "philox.h", "common.h"))
+        openmp = self._openmp_flags()
+        key = hashlib.sha256("\x00".join(
+            [code, headers, *sources, " ".join(FLAGS + openmp),
+             compiler_version(self.cxx)]).encode()).hexdigest()[:24]
+        folder = cache_dir()
+        lib_path = folder / f"snn_{key}.so"
+        if not lib_path.exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=folder) as tmp:
+                src = Path(tmp) / "snn.cpp"
+                src.write_text(code)
+                out = Path(tmp) / "snn.so"
+                cmd = [self.cxx, *FLAGS, *openmp, f"-I{kdir}", str(src), "-o", str(out)]
+                res = subprocess.run(cmd, capture_output=True, text=True)
+                if res.returncode != 0:
+                    raise RuntimeError(f"compiling the kernels failed:\n{' '.join(cmd)}\n"
+                                       f"{res.stderr[-4000:]}")
+                os.replace(out, lib_path)  # atomic: concurrent ranks are safe
+        return CpuModule(ctypes.CDLL(str(lib_path)), signatures, self.threads)
+
+    _openmp_cache: dict[str, list[str]] = {}
+
+    def _openmp_flags(self) -> list[str]:
+        if self.cxx not in self._openmp_cache:
+            with tempfile.TemporaryDirectory() as tmp:
+                src = Path(tmp) / "t.cpp"
+                src.write_text("#include <omp.h>\nint main(){return omp_get_max_threads()>0?0:1;}\n")
+                ok = subprocess.run([self.cxx, "-fopenmp", str(src), "-o", str(Path(tmp) / "t")],
+                                    capture_output=True).returncode == 0
+            self._openmp_cache[self.cxx] = ["-fopenmp"] if ok else []
+        return self._openmp_cache[self.cxx]

@@ -1,0 +1,156 @@
+"""Connectors: rules that say which synapses a projection has.
+
+Every connector is built on the device, target by target, from the
+counter-based generator (``kernels/connect.cu``): the sources of target j
+depend only on (seed, projection, j), so a build split over threads, GPUs or
+MPI ranks gives the very same network.
+
+>>> import snnlab as sl
+>>> sl.connect.FixedIndegree(100, allow_autapses=False)
+FixedIndegree(indegree=100, allow_autapses=False)
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .ragged import RaggedMatrix
+
+__all__ = [
+    "Connector",
+    "OneToOne",
+    "AllToAll",
+    "FixedIndegree",
+    "FixedProbability",
+    "FixedTotalNumber",
+    "RaggedMatrix",
+]
+
+ONE_TO_ONE, ALL_TO_ALL, FIXED_INDEGREE, FIXED_PROBABILITY, FIXED_TOTAL_NUMBER = range(5)
+
+
+class Connector:
+    """Base class of connectors."""
+
+    kind: int = -1
+    allow_autapses: bool = True
+
+    def check(self, n_pre: int, n_post: int) -> None:
+        """Raise ValueError when the rule cannot apply to these sizes."""
+
+    def expected_synapses(self, n_pre: int, n_post: int, same: bool) -> float:
+        raise NotImplementedError  # pragma: no cover
+
+    def encode(self, n_pre, n_post, same, seed, stream, j_begin, j_end):
+        """``(ip, dp)`` rows for ``connect.cu``."""
+        ip = np.array([self.kind, n_pre, n_post, getattr(self, "indegree", 0),
+                       int(self.allow_autapses), int(same), _as_i64(seed), stream,
+                       j_begin, j_end], dtype=np.int64)
+        p = getattr(self, "p", 0.0)
+        dp = np.array([p, math.log1p(-p) if p < 1 else -math.inf], dtype=np.float64)
+        return ip, dp
+
+    def per_target(self, n_pre, n_post, same, seed, stream):
+        """Per-target synapse counts drawn on the host, or None."""
+        return None
+
+
+def _as_i64(seed: int) -> int:
+    return int(np.uint64(seed).astype(np.int64))
+
+
+def _count(name: str, value, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class OneToOne(Connector):
+    """Neuron i of the source to neuron i of the target (equal sizes)."""
+
+    kind = ONE_TO_ONE
+
+    def check(self, n_pre, n_post):
+        if n_pre != n_post:
+            raise ValueError(f"OneToOne needs equal sizes, got {n_pre} -> {n_post}")
+
+    def expected_synapses(self, n_pre, n_post, same):
+        return float(n_post)
+
+
+@dataclass(frozen=True)
+class AllToAll(Connector):
+    """Every source to every target."""
+
+    allow_autapses: bool = True
+    kind = ALL_TO_ALL
+
+    def expected_synapses(self, n_pre, n_post, same):
+        return float(n_post * (n_pre - (same and not self.allow_autapses)))
+
+
+@dataclass(frozen=True)
+class FixedIndegree(Connector):
+    """Each target gets ``indegree`` sources drawn uniformly with replacement
+    (multapses allowed, as NEST's ``fixed_indegree``)."""
+
+    indegree: int
+    allow_autapses: bool = True
+    kind = FIXED_INDEGREE
+
+    def __post_init__(self):
+        _count("FixedIndegree: indegree", self.indegree)
+
+    def check(self, n_pre, n_post):
+        if self.indegree > 0 and n_pre < 1:
+            raise ValueError("FixedIndegree: the source population is empty")
+
+    def expected_synapses(self, n_pre, n_post, same):
+        return float(n_post * self.indegree)
+
+
+@dataclass(frozen=True)
+class FixedProbability(Connector):
+    """Each (source, target) pair is connected with probability ``p``."""
+
+    p: float
+    allow_autapses: bool = True
+    kind = FIXED_PROBABILITY
+
+    def __post_init__(self):
+        if not isinstance(self.p, (int, float)) or not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"FixedProbability: p must be in [0, 1], got {self.p!r}")
+
+    def expected_synapses(self, n_pre, n_post, same):
+        return float(n_post * (n_pre - (same and not self.allow_autapses)) * self.p)
+
+
+@dataclass(frozen=True)
+class FixedTotalNumber(Connector):
+    """``n`` synapses in all, sources and targets drawn uniformly (multapses
+    allowed, as NEST's ``fixed_total_number``).  The multinomial split over
+    targets is drawn on the host from a Philox stream of the same seed."""
+
+    n: int
+    allow_autapses: bool = True
+    kind = FIXED_TOTAL_NUMBER
+
+    def __post_init__(self):
+        _count("FixedTotalNumber: n", self.n)
+
+    def check(self, n_pre, n_post):
+        if self.n > 0 and (n_pre < 1 or n_post < 1):
+            raise ValueError("FixedTotalNumber: a population is empty")
+
+    def expected_synapses(self, n_pre, n_post, same):
+        return float(self.n)
+
+    def per_target(self, n_pre, n_post, same, seed, stream):
+        rng = np.random.Generator(np.random.Philox(key=[seed & (2**64 - 1), stream]))
+        return rng.multinomial(self.n, np.full(n_post, 1.0 / n_post)).astype(np.int32)

@@ -1,0 +1,54 @@
+"""The ragged matrix: sparse connectivity with rows of growable capacity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class RaggedMatrix:
+    """Rows are presynaptic neurons; ``ind[pre, :row_length[pre]]`` are the
+    targets, ordered by target.  Per-synapse arrays (``weight``, ``delay``, and
+    whatever plasticity adds) have the shape of ``ind`` and move with it.
+
+    Arrays live on the backend (NumPy or CuPy); ``capacity`` is the padded
+    row length, grown in place by :meth:`grow`.
+    """
+
+    n_pre: int
+    n_post: int
+    capacity: int
+    row_length: Any
+    ind: Any
+    synapse_arrays: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.row_length.sum())
+
+    def grow(self, xp, capacity: int) -> None:
+        """Reallocate every per-synapse array with a larger row capacity."""
+        if capacity <= self.capacity:
+            return
+        def widen(a):
+            out = xp.zeros((self.n_pre, capacity), dtype=a.dtype)
+            out[:, : self.capacity] = a.reshape(self.n_pre, self.capacity)
+            return out.reshape(-1)
+        self.ind = widen(self.ind)
+        self.synapse_arrays = {k: widen(v) for k, v in self.synapse_arrays.items()}
+        self.capacity = capacity
+
+    def to_coo(self, to_host) -> dict[str, np.ndarray]:
+        """Host copies ``pre``, ``post`` and every per-synapse array, one entry
+        per synapse, in canonical order (by row, then position)."""
+        lengths = to_host(self.row_length).astype(np.int64)
+        cap = self.capacity
+        mask = np.arange(cap)[None, :] < lengths[:, None]
+        out = {"pre": np.repeat(np.arange(self.n_pre, dtype=np.int32), lengths),
+               "post": to_host(self.ind).reshape(self.n_pre, cap)[mask]}
+        for k, v in self.synapse_arrays.items():
+            out[k] = to_host(v).reshape(self.n_pre, cap)[mask]
+        return out

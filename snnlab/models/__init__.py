@@ -1,0 +1,340 @@
+"""Neuron models: built-ins and user-defined models from C snippets.
+
+A :class:`NeuronModel` is a plain description: parameters, state variables
+with their initial values, input ports, and C snippets for the update, the
+threshold condition and the reset.  Nothing here knows about a backend; the
+snippets are compiled for the CPU and the GPU alike
+(``snnlab/backend/codegen.py``).  Constants that need transcendental functions
+(propagators such as ``exp(-dt/tau_m)``) are computed once on the host by the
+model's ``derived`` function, so every target integrates with identical
+numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..distributions import Distribution, _finite
+
+__all__ = [
+    "NeuronModel",
+    "LIF",
+    "ALIF",
+    "PoissonSource",
+    "SpikeSourceArray",
+    "propagator_matrix",
+]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RESERVED = {"i", "n", "t", "dt", "refractory", "spike", "uniform", "state", "param",
+             "input", "refrac", "ctx"}
+
+
+@dataclass(frozen=True)
+class NeuronModel:
+    """A neuron model described by parameters, state and C snippets.
+
+    Parameters
+    ----------
+    name : str
+        Identifier, used in generated code and messages.
+    params : mapping of str to float
+        Parameter values (changeable while a simulation runs).
+    state : mapping of str to float, str or Distribution
+        State variables and their initial values: a number, the name of a
+        parameter (``"E_L"``) or a :class:`~snnlab.Normal` / ``Uniform``.
+    update : str
+        C statements run every step.  They see the state variables (assign to
+        change them), parameters and derived constants (read-only), the input
+        of each port as ``in_<port>``, ``dt`` and ``t`` [ms], ``i`` (the
+        neuron), ``refractory`` (bool) and ``uniform()``, a uniform number in
+        (0, 1) from the counter-based generator.
+    threshold : str
+        C condition; a spike is emitted when it holds and the neuron is not
+        refractory.  Empty: never spikes.
+    reset : str
+        C statements run after a spike.
+    ports : tuple of str
+        Names of the synaptic input ports (projections choose one).
+    refractory : str or None
+        Name of the parameter holding the refractory period [ms].
+    derived : callable ``(params, dt) -> dict`` or None
+        Constants computed on the host from the parameters.
+
+    >>> m = NeuronModel("leaky", params={"tau": 10.0}, state={"v": 0.0},
+    ...                 derived=lambda p, dt: {"decay": math.exp(-dt / p["tau"])},
+    ...                 update="v = v * decay + in_syn;", threshold="v >= 1.0",
+    ...                 reset="v = 0.0;", ports=("syn",))
+    >>> m.with_params(tau=20.0).params["tau"]
+    20.0
+    """
+
+    name: str
+    params: Mapping[str, float]
+    state: Mapping[str, Any]
+    update: str = ""
+    threshold: str = ""
+    reset: str = ""
+    ports: tuple[str, ...] = ()
+    refractory: str | None = None
+    derived: Callable[[dict, float], dict] | None = None
+    kind: str = "neuron"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not _IDENT.match(self.name):
+            raise ValueError(f"model name must be a C identifier, got {self.name!r}")
+        names = list(self.params) + list(self.state) + [f"in_{p}" for p in self.ports]
+        for n in names:
+            if not _IDENT.match(n) or n in _RESERVED:
+                raise ValueError(
+                    f"model {self.name!r}: {n!r} is not a usable name "
+                    f"(C identifier, not one of {sorted(_RESERVED)})")
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"model {self.name!r}: names used twice: {sorted(dup)}")
+        params = {k: _finite(f"{self.name}.{k}", v) for k, v in self.params.items()}
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "ports", tuple(self.ports))
+        if self.refractory is not None and self.refractory not in params:
+            raise ValueError(f"model {self.name!r}: refractory parameter "
+                             f"{self.refractory!r} is not among {sorted(params)}")
+        for var, init in self.state.items():
+            if isinstance(init, str):
+                if init not in params:
+                    raise ValueError(f"model {self.name!r}: initial value of {var!r} names "
+                                     f"{init!r}, not a parameter ({sorted(params)})")
+            elif not isinstance(init, Distribution):
+                _finite(f"{self.name}.{var} (initial value)", init)
+
+    def with_params(self, **values) -> NeuronModel:
+        """A copy with some parameters changed; unknown names are an error."""
+        unknown = sorted(set(values) - set(self.params))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown parameter(s) {unknown}; "
+                             f"allowed: {sorted(self.params)}")
+        p = dict(self.params)
+        p.update({k: _finite(f"{self.name}.{k}", v) for k, v in values.items()})
+        return _replace(self, params=p)
+
+    def with_state(self, **initial) -> NeuronModel:
+        """A copy with some initial values changed (number, parameter name or
+        distribution)."""
+        unknown = sorted(set(initial) - set(self.state))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown state variable(s) {unknown}; "
+                             f"allowed: {sorted(self.state)}")
+        s = dict(self.state)
+        s.update(initial)
+        return _replace(self, state=s)
+
+    def constants(self, params: Mapping[str, float], dt: float) -> dict[str, float]:
+        """Parameters, derived constants and ``dt`` as passed to the kernel."""
+        out = dict(params)
+        if self.derived is not None:
+            out.update({k: float(v) for k, v in self.derived(dict(params), dt).items()})
+        if self.refractory is not None:
+            out["_ref_steps"] = float(round(params[self.refractory] / dt))
+        out["dt"] = dt
+        bad = [k for k, v in out.items() if not math.isfinite(v)]
+        if bad:
+            raise ValueError(f"{self.name}: derived constants {bad} are not finite "
+                             f"for parameters {dict(params)} and dt={dt}")
+        return out
+
+
+def _replace(model: NeuronModel, **changes) -> NeuronModel:
+    from dataclasses import replace
+
+    return replace(model, **changes)
+
+
+def _checked(name: str, defaults: dict, given: dict) -> dict:
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise ValueError(f"{name}: unknown parameter(s) {unknown}; allowed: {sorted(defaults)}")
+    p = dict(defaults)
+    p.update({k: _finite(f"{name}.{k}", v) for k, v in given.items()})
+    return p
+
+
+def propagator_matrix(a: np.ndarray, h: float) -> np.ndarray:
+    """``expm(a * h)`` for a small matrix, by scaling and squaring of the
+    Taylor series (exact integration of linear subthreshold dynamics,
+    Rotter & Diesmann 1999)."""
+    m = np.asarray(a, dtype=np.float64) * h
+    norm = np.abs(m).sum(axis=1).max()
+    s = max(0, int(math.ceil(math.log2(norm))) + 1) if norm > 0 else 0
+    m = m / 2.0**s
+    out = np.eye(len(m))
+    term = np.eye(len(m))
+    for k in range(1, 30):
+        term = term @ m / k
+        out = out + term
+    for _ in range(s):
+        out = out @ out
+    return out
+
+
+_LIF_DEFAULTS = dict(C_m=250.0, tau_m=10.0, t_ref=2.0, E_L=-70.0, V_th=-55.0,
+                     V_reset=-70.0, I_e=0.0)
+_SYN_DEFAULTS = dict(tau_syn_ex=2.0, tau_syn_in=2.0)
+
+
+@dataclass(frozen=True)
+class _LIFDerived:
+    """Propagators of the LIF variants (picklable, for checkpoints)."""
+
+    synapse: str
+    adaptive: bool = False
+
+    def __call__(self, p: dict, dt: float) -> dict:
+        synapse = self.synapse
+        tau_m, c_m = p["tau_m"], p["C_m"]
+        out = {"P33": math.exp(-dt / tau_m), "P30": tau_m / c_m * -math.expm1(-dt / tau_m)}
+        for ch in ("ex", "in"):
+            tau_s = p.get(f"tau_syn_{ch}")
+            if synapse == "exp":
+                a = [[-1.0 / tau_s, 0.0], [1.0 / c_m, -1.0 / tau_m]]
+                m = propagator_matrix(a, dt)
+                out[f"P11{ch}"] = m[0, 0]
+                out[f"P21{ch}"] = m[1, 0]
+            elif synapse == "alpha":
+                a = [[-1.0 / tau_s, 0.0, 0.0], [1.0, -1.0 / tau_s, 0.0],
+                     [0.0, 1.0 / c_m, -1.0 / tau_m]]
+                m = propagator_matrix(a, dt)
+                out[f"P11{ch}"] = m[0, 0]
+                out[f"P21{ch}"] = m[1, 0]
+                out[f"P22{ch}"] = m[1, 1]
+                out[f"P31{ch}"] = m[2, 0]
+                out[f"P32{ch}"] = m[2, 1]
+                out[f"psc0{ch}"] = math.e / tau_s
+        if self.adaptive:
+            out["Pa"] = math.exp(-dt / p["tau_a"])
+        return out
+
+
+def _poisson_derived(p: dict, dt: float) -> dict:
+    return {"p_spike": p["rate"] * dt * 1e-3}
+
+
+_LIF_CODE = {
+    "delta": (
+        "if (!refractory) V_m = E_L + (V_m - E_L) * P33 + P30 * I_e + in_exc + in_inh;"),
+    "exp": (
+        "if (!refractory)\n"
+        "    V_m = E_L + (V_m - E_L) * P33 + P30 * I_e + P21ex * I_syn_ex + P21in * I_syn_in;\n"
+        "I_syn_ex = P11ex * I_syn_ex + in_exc;\n"
+        "I_syn_in = P11in * I_syn_in + in_inh;"),
+    "alpha": (
+        "if (!refractory)\n"
+        "    V_m = E_L + (V_m - E_L) * P33 + P30 * I_e + P31ex * dI_syn_ex + P32ex * I_syn_ex\n"
+        "          + P31in * dI_syn_in + P32in * I_syn_in;\n"
+        "I_syn_ex = P21ex * dI_syn_ex + P22ex * I_syn_ex;\n"
+        "I_syn_in = P21in * dI_syn_in + P22in * I_syn_in;\n"
+        "dI_syn_ex = P11ex * dI_syn_ex + psc0ex * in_exc;\n"
+        "dI_syn_in = P11in * dI_syn_in + psc0in * in_inh;"),
+}
+
+
+def LIF(synapse: str = "delta", **params) -> NeuronModel:
+    r"""Leaky integrate-and-fire neuron with current synapses, integrated exactly.
+
+    .. math:: \tau_m \dot V = -(V - E_L) + \frac{\tau_m}{C_m} (I_{syn} + I_e)
+
+    Parameters (NEST ``iaf_psc_*`` names and defaults): ``C_m`` [pF],
+    ``tau_m`` [ms], ``t_ref`` [ms], ``E_L``, ``V_th``, ``V_reset`` [mV],
+    ``I_e`` [pA], and for ``exp``/``alpha`` synapses ``tau_syn_ex``,
+    ``tau_syn_in`` [ms].
+
+    synapse : {"delta", "exp", "alpha"}
+        ``delta``: a spike of weight w [mV] makes V jump by w
+        (``iaf_psc_delta``); ``exp``: the current jumps by w [pA] and decays
+        with tau_syn (``iaf_psc_exp``); ``alpha``: the current is an alpha
+        function peaking at w [pA] after tau_syn (``iaf_psc_alpha``).
+
+    Ports ``exc`` and ``inh``; while refractory V is clamped at ``V_reset``
+    and delta input is discarded.  Propagators after Rotter & Diesmann (1999).
+
+    >>> LIF(tau_m=20.0, V_th=20.0, V_reset=10.0, E_L=0.0).params["tau_m"]
+    20.0
+    """
+    if synapse not in _LIF_CODE:
+        raise ValueError(f"LIF: synapse must be one of {sorted(_LIF_CODE)}, got {synapse!r}")
+    defaults = dict(_LIF_DEFAULTS)
+    if synapse != "delta":
+        defaults.update(_SYN_DEFAULTS)
+    p = _checked(f"LIF({synapse})", defaults, params)
+    state: dict[str, Any] = {"V_m": "E_L"}
+    if synapse == "exp":
+        state.update(I_syn_ex=0.0, I_syn_in=0.0)
+    elif synapse == "alpha":
+        state.update(I_syn_ex=0.0, I_syn_in=0.0, dI_syn_ex=0.0, dI_syn_in=0.0)
+    return NeuronModel(
+        name=f"lif_{synapse}", params=p, state=state, update=_LIF_CODE[synapse],
+        threshold="V_m >= V_th", reset="V_m = V_reset;", ports=("exc", "inh"),
+        refractory="t_ref", derived=_LIFDerived(synapse))
+
+
+def ALIF(**params) -> NeuronModel:
+    r"""Adaptive LIF neuron (delta synapses) with a spike-triggered threshold.
+
+    .. math:: V \ge V_{th} + \beta a, \quad \tau_a \dot a = -a, \quad a \to a + 1
+              \text{ at a spike}
+
+    after Bellec et al. (2018, 2020), the recurrent unit of e-prop.  Parameters
+    as :func:`LIF` plus ``tau_a`` [ms] and ``beta`` [mV].
+
+    >>> ALIF(beta=1.8).params["beta"]
+    1.8
+    """
+    defaults = dict(_LIF_DEFAULTS, tau_a=200.0, beta=1.0)
+    p = _checked("ALIF", defaults, params)
+
+    return NeuronModel(
+        name="alif", params=p, state={"V_m": "E_L", "a": 0.0},
+        update=_LIF_CODE["delta"] + "\na = a * Pa;",
+        threshold="V_m >= V_th + beta * a", reset="V_m = V_reset;\na = a + 1.0;",
+        ports=("exc", "inh"), refractory="t_ref",
+        derived=_LIFDerived("delta", adaptive=True))
+
+
+def PoissonSource(rate: float = 10.0) -> NeuronModel:
+    """Neurons that spike as independent Poisson processes at ``rate`` [spikes/s].
+
+    >>> PoissonSource(rate=8.0).params["rate"]
+    8.0
+    """
+    p = _checked("PoissonSource", {"rate": 10.0}, {"rate": rate})
+    if p["rate"] < 0:
+        raise ValueError(f"PoissonSource: rate must be >= 0 spikes/s, got {p['rate']}")
+    return NeuronModel(
+        name="poisson_source", params=p, state={}, threshold="uniform() < p_spike",
+        derived=_poisson_derived)
+
+
+def SpikeSourceArray(spike_times) -> NeuronModel:
+    """Neurons that spike at given times [ms].
+
+    spike_times : sequence of sequences of float
+        One sequence of times per neuron (the population size must match).
+        A time t is emitted in the step ``round(t / dt) - 1`` (the spike is
+        stamped at the end of its step, like NEST).
+
+    >>> SpikeSourceArray([[1.0, 2.5], []]).extra["n"]
+    2
+    """
+    times = [np.asarray(t, dtype=np.float64).ravel() for t in spike_times]
+    for k, t in enumerate(times):
+        if t.size and not np.all(np.isfinite(t)):
+            raise ValueError(f"SpikeSourceArray: times of neuron {k} are not all finite")
+        if t.size and t.min() <= 0:
+            raise ValueError(f"SpikeSourceArray: times must be > 0 ms (neuron {k})")
+    return NeuronModel(name="spike_source_array", params={}, state={},
+                       kind="spike_source_array", extra={"times": times, "n": len(times)})

@@ -1,0 +1,225 @@
+"""The declarative description of a network: populations, projections, inputs.
+
+A :class:`Network` holds no arrays and knows nothing about targets; a
+:class:`~snnlab.Simulation` builds it.  Every argument is checked here, when it
+is given, so a mistake is reported before anything is allocated.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .connectivity import Connector
+from .distributions import Distribution, Normal, Uniform, _finite, as_dist
+from .models import NeuronModel
+
+__all__ = ["Network", "Population", "Projection", "PoissonInput"]
+
+MAX_NEURONS = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Population:
+    name: str
+    model: NeuronModel
+    n: int
+    index: int
+
+    def __len__(self) -> int:
+        return self.n
+
+
+@dataclass(frozen=True)
+class Projection:
+    name: str
+    pre: Population
+    post: Population
+    connector: Connector
+    weight: Distribution
+    delay: Distribution
+    port: int
+    index: int
+
+    @property
+    def receptor(self) -> str:
+        return self.post.model.ports[self.port]
+
+
+@dataclass
+class PoissonInput:
+    """Independent Poisson spike trains into each neuron of ``target``.
+
+    ``rate`` [spikes/s] per neuron; each spike adds ``weight`` to the chosen
+    port.  Changeable while a simulation runs (``Simulation.set_input``)."""
+
+    name: str
+    target: Population
+    rate: float
+    weight: float
+    port: int
+    index: int
+
+
+@dataclass
+class Network:
+    """A network description.
+
+    Parameters
+    ----------
+    dt : float
+        Time step [ms].
+
+    >>> import snnlab as sl
+    >>> net = sl.Network(dt=0.1)
+    >>> exc = net.population("exc", sl.models.LIF(), 100)
+    >>> net.connect(exc, exc, sl.connect.FixedIndegree(10), weight=0.1, delay=1.5).receptor
+    'exc'
+    """
+
+    dt: float = 0.1
+    populations: dict[str, Population] = field(default_factory=dict)
+    projections: dict[str, Projection] = field(default_factory=dict)
+    inputs: dict[str, PoissonInput] = field(default_factory=dict)
+    dc: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.dt = _finite("dt", self.dt)
+        if self.dt <= 0:
+            raise ValueError(f"dt must be > 0 ms, got {self.dt}")
+
+    # -- populations -----------------------------------------------------
+    def population(self, name: str, model: NeuronModel, n: int) -> Population:
+        """Add ``n`` neurons of ``model`` called ``name``."""
+        _check_name("population name", name, self.populations)
+        if not isinstance(model, NeuronModel):
+            raise TypeError(f"population {name!r}: model must be a NeuronModel (e.g. "
+                            f"snnlab.models.LIF()), got {type(model).__name__}")
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"population {name!r}: n must be an integer, got {n!r}")
+        if not 0 < n <= MAX_NEURONS:
+            raise ValueError(f"population {name!r}: n must be in [1, {MAX_NEURONS}], got {n}")
+        if model.kind == "spike_source_array" and model.extra["n"] != n:
+            raise ValueError(f"population {name!r}: SpikeSourceArray has times for "
+                             f"{model.extra['n']} neurons, not n={n}")
+        pop = Population(name, model, n, len(self.populations))
+        self.populations[name] = pop
+        return pop
+
+    def _pop(self, what: str, pop) -> Population:
+        if isinstance(pop, str):
+            if pop not in self.populations:
+                raise KeyError(f"{what}: no population {pop!r}; have {sorted(self.populations)}")
+            return self.populations[pop]
+        if not isinstance(pop, Population) or self.populations.get(pop.name) is not pop:
+            raise ValueError(f"{what} must be a population of this network")
+        return pop
+
+    # -- projections -----------------------------------------------------
+    def connect(self, pre, post, connector: Connector, weight, delay=1.0,
+                receptor: str | None = None, name: str | None = None) -> Projection:
+        """Connect ``pre`` to ``post``.
+
+        weight : float or Distribution
+            Per synapse, in the unit of the target port (mV for delta
+            synapses, pA for current synapses).
+        delay : float or Distribution
+            [ms], at least ``dt``; distributions must have ``low >= dt``.
+        receptor : str, optional
+            Port of the target model; by default ``exc`` for a positive mean
+            weight and ``inh`` for a negative one (or the model's only port).
+        """
+        pre = self._pop("pre", pre)
+        post = self._pop("post", post)
+        name = name or f"{pre.name}->{post.name}"
+        _check_name("projection name", name, self.projections)
+        if not isinstance(connector, Connector):
+            raise TypeError(f"projection {name!r}: connector must be a snnlab.connect rule "
+                            f"(e.g. FixedIndegree(100)), got {connector!r}")
+        connector.check(pre.n, post.n)
+        w = as_dist(f"projection {name!r}: weight", weight)
+        d = as_dist(f"projection {name!r}: delay", delay)
+        lo, _hi = d.bounds()
+        if lo < self.dt * (1 - 1e-9):
+            if isinstance(d, (Normal, Uniform)):
+                raise ValueError(f"projection {name!r}: the delay distribution must be bounded "
+                                 f"below by dt={self.dt} ms (low >= dt), got low={lo}")
+            raise ValueError(f"projection {name!r}: delay must be >= dt={self.dt} ms, "
+                             f"got {lo}")
+        if self.delay_steps(d) > 65535:
+            raise ValueError(f"projection {name!r}: delay of {self.delay_steps(d)} steps "
+                             "exceeds the maximum of 65535")
+        port = _port(f"projection {name!r}", post.model, receptor, w.mean)
+        proj = Projection(name, pre, post, connector, w, d, port, len(self.projections))
+        self.projections[name] = proj
+        return proj
+
+    def delay_steps(self, d: Distribution) -> int:
+        """Largest delay in steps a distribution can produce."""
+        hi = d.bounds()[1]
+        if isinstance(d, Normal) and not math.isfinite(hi):
+            hi = d.mean + 8.0 * d.sd
+        return max(1, int(round(hi / self.dt)))
+
+    # -- inputs ----------------------------------------------------------
+    def poisson_input(self, target, rate: float, weight: float, receptor: str | None = None,
+                      name: str | None = None) -> PoissonInput:
+        """Drive every neuron of ``target`` with its own Poisson spike train.
+
+        rate : float
+            [spikes/s] per neuron (e.g. ``eta * nu_th * C_E`` in Brunel 2000).
+        weight : float
+            Added per spike to the port (mV for delta synapses, pA otherwise).
+        """
+        target = self._pop("target", target)
+        name = name or f"poisson->{target.name}"
+        _check_name("input name", name, self.inputs)
+        rate = _finite(f"input {name!r}: rate", rate)
+        if rate < 0:
+            raise ValueError(f"input {name!r}: rate must be >= 0 spikes/s, got {rate}")
+        weight = _finite(f"input {name!r}: weight", weight)
+        port = _port(f"input {name!r}", target.model, receptor, weight)
+        inp = PoissonInput(name, target, rate, weight, port, len(self.inputs))
+        self.inputs[name] = inp
+        return inp
+
+    def dc_input(self, target, amplitude: float) -> None:
+        """A constant current [pA] into every neuron of ``target``; it adds to
+        the model's ``I_e`` parameter, changeable while running
+        (``Simulation.set_param(pop, "I_e", ...)``)."""
+        target = self._pop("target", target)
+        amplitude = _finite("amplitude", amplitude)
+        if "I_e" not in target.model.params:
+            raise ValueError(f"dc_input: model {target.model.name!r} has no I_e parameter")
+        self.dc[target.name] = self.dc.get(target.name, 0.0) + amplitude
+
+    def params(self, pop: Population) -> dict[str, float]:
+        """The parameters a population is built with (model values plus DC)."""
+        p = dict(pop.model.params)
+        if pop.name in self.dc:
+            p["I_e"] += self.dc[pop.name]
+        return p
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.n for p in self.populations.values())
+
+
+def _check_name(what: str, name, existing) -> None:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"{what} must be a non-empty string, got {name!r}")
+    if name in existing:
+        raise ValueError(f"{what} {name!r} is already used")
+
+
+def _port(what: str, model: NeuronModel, receptor, mean_weight: float) -> int:
+    if not model.ports:
+        raise ValueError(f"{what}: model {model.name!r} takes no synaptic input")
+    if receptor is None:
+        if "exc" in model.ports and "inh" in model.ports:
+            receptor = "exc" if mean_weight >= 0 else "inh"
+        else:
+            receptor = model.ports[0]
+    if receptor not in model.ports:
+        raise ValueError(f"{what}: receptor must be one of {list(model.ports)}, got {receptor!r}")
+    return model.ports.index(receptor)

@@ -1,0 +1,861 @@
+"""Simulation: a network built on a target, with live, steppable state.
+
+A :class:`Simulation` is a handle on device-resident arrays.  ``step`` and
+``run`` advance it; between calls every array can be read (a host copy) and
+changed.  The step schedule is built in one place (:meth:`_schedule`) and run
+by a C-level multi-step driver on the CPU or by the GPU launcher.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .backend import PHASES, Launch, get_backend
+from .backend.codegen import neuron_kernel, translation_unit
+from .connectivity import RaggedMatrix
+from .distributions import Constant, Distribution
+from .network import Network, Population, Projection
+from .recording import cv_isi, decode_spike_bits, firing_rates, spikes_digest
+
+__all__ = ["Simulation", "StateRecorder"]
+
+PRECISIONS = {"float32": np.float32, "float64": np.float64}
+STREAM_CONNECT, STREAM_INPUT, STREAM_MODEL, STREAM_INIT = (0x1 << 28, 0x2 << 28, 0x3 << 28,
+                                                          0x4 << 28)
+FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
+CHECKPOINT_VERSION = 1
+
+
+@dataclass
+class _PopState:
+    pop: Population
+    params: dict[str, float]
+    constants: list[str]
+    kernel: str
+    n_slots: int
+    state: Any = None
+    param: Any = None
+    refrac: Any = None
+    inbuf: Any = None
+    spikes: Any = None
+    rec_bits: Any = None
+    rec_info: Any = None
+    ssa: tuple | None = None  # (ev_step, ev_id, cursor) of a spike source array
+    spike_chunks: list = field(default_factory=list)
+
+    @property
+    def n_words(self) -> int:
+        return (self.pop.n + 31) // 32
+
+
+@dataclass
+class _ProjState:
+    proj: Projection
+    matrix: RaggedMatrix
+    w_const: Any
+    d_const: int
+
+
+@dataclass
+class StateRecorder:
+    """Samples of state variables of chosen neurons, every ``every`` steps.
+
+    ``times`` [ms] (end of the sampled step) and ``values`` of shape
+    ``(n_samples, n_vars, n_neurons)`` grow as the simulation runs."""
+
+    population: str
+    variables: tuple[str, ...]
+    neurons: np.ndarray
+    every: int
+    var_idx: Any = None
+    neuron_idx: Any = None
+    buf: Any = None
+    info: Any = None
+    rows: int = 0
+    _steps: list = field(default_factory=list)
+    _chunks: list = field(default_factory=list)
+    dt: float = 0.1
+
+    @property
+    def times(self) -> np.ndarray:
+        steps = np.concatenate(self._steps) if self._steps else np.empty(0, np.int64)
+        return (steps + 1) * self.dt
+
+    @property
+    def values(self) -> np.ndarray:
+        shape = (0, len(self.variables), len(self.neurons))
+        if not self._chunks:
+            return np.empty(shape)
+        return np.concatenate(self._chunks).reshape(-1, *shape[1:])
+
+    def __getitem__(self, var: str) -> np.ndarray:
+        """``(n_samples, n_neurons)`` samples of one variable."""
+        return self.values[:, self.variables.index(var), :]
+
+
+class Simulation:
+    """Build ``network`` on a target and simulate it.
+
+    Parameters
+    ----------
+    network : Network
+        The description to build.
+    backend : {"auto", "cpu", "cuda"}
+        ``auto`` picks ``cuda`` when CuPy can use a GPU.
+    seed : int
+        In [0, 2**64): keys every random number (connectivity, initial
+        state, inputs), identically on every backend.
+    precision : {"float32", "float64"}
+        Type of the state variables.
+    threads : int, optional
+        OpenMP threads of the ``cpu`` backend (default: all cores, or
+        ``$SNNLAB_THREADS``).
+    record_spikes : bool or sequence of str
+        Populations whose spikes are recorded (all by default).
+    chunk_steps : int
+        Steps between two transfers of recorded data to the host.
+
+    >>> import snnlab as sl
+    >>> net = sl.Network(dt=0.1)
+    >>> pop = net.population("n", sl.models.LIF(I_e=400.0), 10)
+    >>> sim = sl.Simulation(net, backend="cpu", seed=1)
+    >>> sim.run(100.0)
+    >>> sim.t
+    100.0
+    """
+
+    def __init__(self, network: Network, backend: str = "auto", seed: int = 1,
+                 precision: str = "float32", threads: int | None = None,
+                 record_spikes=True, chunk_steps: int = 1000, _restore: dict | None = None):
+        if not isinstance(network, Network):
+            raise TypeError(f"network must be a snnlab.Network, got {type(network).__name__}")
+        if not network.populations:
+            raise ValueError("network has no populations")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) \
+                or not 0 <= seed < 2**64:
+            raise ValueError(f"seed must be an integer in [0, 2**64), got {seed!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(PRECISIONS)}, got {precision!r}")
+        if isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int) or chunk_steps < 1:
+            raise ValueError(f"chunk_steps must be a positive integer, got {chunk_steps!r}")
+        if record_spikes is True:
+            recorded = set(network.populations)
+        elif record_spikes is False or record_spikes is None:
+            recorded = set()
+        else:
+            recorded = set(record_spikes)
+            unknown = sorted(recorded - set(network.populations))
+            if unknown:
+                raise ValueError(f"record_spikes: unknown population(s) {unknown}; "
+                                 f"have {sorted(network.populations)}")
+        self.network = network
+        self.dt = network.dt
+        self.seed = int(seed)
+        self.precision = precision
+        self.chunk_steps = chunk_steps
+        self.backend = get_backend(backend, threads)
+        self.xp = self.backend.xp
+        self.timers: dict[str, float] = {k: 0.0 for k in
+                                         ("create", "connect", "prepare", "compile", "presim",
+                                          "sim")}
+        self.phase_times = np.zeros(len(PHASES))
+        self.recorders: list[StateRecorder] = []
+        self._allocated = 0
+        self._peak_allocated = 0
+        self._recorded = recorded
+        self._step = 0  # host mirror of the device step counter
+        self._rec_base = 0
+        self._module = None
+        self._module_key = None
+
+        t0 = time.perf_counter()
+        self._plan()
+        self._compile()
+        t1 = time.perf_counter()
+        self._create()
+        t2 = time.perf_counter()
+        if _restore is None:
+            self._connect()
+        else:
+            self._load(_restore)
+        t3 = time.perf_counter()
+        self._bind()
+        t4 = time.perf_counter()
+        self.timers.update(create=t2 - t1, connect=t3 - t2, compile=t1 - t0,
+                           prepare=(t1 - t0) + (t4 - t3))
+
+    # ------------------------------------------------------------------ build
+    def _plan(self) -> None:
+        """Sizes and kernels, from the description alone (nothing allocated)."""
+        net = self.network
+        max_delay = {name: 1 for name in net.populations}
+        for proj in net.projections.values():
+            max_delay[proj.post.name] = max(max_delay[proj.post.name],
+                                            net.delay_steps(proj.delay))
+        self._pops: dict[str, _PopState] = {}
+        self._kernels: dict[str, str] = {}
+        for pop in net.populations.values():
+            params = net.params(pop)
+            constants = list(pop.model.constants(params, self.dt))
+            if pop.model.kind == "spike_source_array":
+                kernel = "spike_source_array"
+            else:
+                kernel, code = neuron_kernel(pop.model, constants)
+                self._kernels[kernel] = code
+            self._pops[pop.name] = _PopState(pop, params, constants, kernel,
+                                             n_slots=max_delay[pop.name] + 1)
+        self._check_fixed_point_range()
+        self._estimate_memory()
+
+    def _check_fixed_point_range(self) -> None:
+        for proj in self.network.projections.values():
+            lo, hi = proj.weight.bounds()
+            w = max(abs(lo), abs(hi))
+            if not math.isfinite(w):
+                w = abs(proj.weight.mean) + 8.0 * getattr(proj.weight, "sd", 0.0)
+            fan = proj.connector.expected_synapses(proj.pre.n, proj.post.n,
+                                                   proj.pre is proj.post) / proj.post.n
+            if w * max(fan, 1.0) * 4 > FIXED_LIMIT:
+                raise ValueError(f"projection {proj.name!r}: weights up to {w:g} with about "
+                                 f"{fan:.0f} inputs per target exceed the fixed-point input "
+                                 f"range (±{FIXED_LIMIT:g}); rescale the weight units")
+
+    def _estimate_memory(self) -> None:
+        """Raise MemoryError before any allocation when the network cannot fit."""
+        need = 0
+        ssize = np.dtype(PRECISIONS[self.precision]).itemsize
+        for ps in self._pops.values():
+            m, n = ps.pop.model, ps.pop.n
+            need += n * (len(m.state) * ssize + 8 + 8 * len(m.ports) * ps.n_slots
+                         * self.backend.copies)
+        for proj in self.network.projections.values():
+            per = 4 + 4 * (not isinstance(proj.weight, Constant)) \
+                + 2 * (not isinstance(proj.delay, Constant))
+            n_syn = proj.connector.expected_synapses(proj.pre.n, proj.post.n,
+                                                     proj.pre is proj.post)
+            need += int(n_syn * per * 1.1)
+        avail = self.backend.memory_available()
+        if need > avail:
+            raise MemoryError(f"the network needs about {need / 2**30:.2f} GiB on the "
+                              f"{self.backend.name} target, {avail / 2**30:.2f} GiB are available")
+        self.estimated_bytes = need
+
+    def _alloc(self, shape, dtype):
+        a = self.backend.zeros(shape, dtype)
+        self._allocated += a.nbytes
+        self._peak_allocated = max(self._peak_allocated, self._allocated)
+        return a
+
+    def _to_device(self, host, dtype=None):
+        a = self.backend.asarray(host, dtype)
+        self._allocated += a.nbytes
+        self._peak_allocated = max(self._peak_allocated, self._allocated)
+        return a
+
+    def _compile(self) -> None:
+        """Compile the kernels and the driver for the current schedule
+        structure (cached by content; a structure seen before costs nothing)."""
+        structure = self._schedule(structure_only=True)
+        key = tuple((lc.name, len(lc.args)) for lc in structure)
+        if self._module is not None and key == self._module_key:
+            return
+        code = translation_unit(list(self._kernels.values()), self.precision)
+        self._module = self.backend.compile(code, structure)
+        self._module_key = key
+
+    def _launch(self, name, *args, extent=("flat", 1)):
+        self._module.launch(Launch(name, args, extent))
+
+    def _create(self) -> None:
+        stype = PRECISIONS[self.precision]
+        self._step_dev = self._alloc(1, np.int64)
+        self._n_spikes = self._alloc(len(self._pops), np.int32)
+        for ps in self._pops.values():
+            pop, model, n = ps.pop, ps.pop.model, ps.pop.n
+            ps.state = self._alloc(max(len(model.state), 1) * n, stype)
+            ps.param = self._to_device(self._constants(ps), np.float64)
+            ps.refrac = self._alloc(n, np.int32)
+            ps.inbuf = self._alloc(max(len(model.ports), 1) * ps.n_slots * self.backend.copies
+                                   * n, np.int64)
+            ps.spikes = self._alloc(n, np.int32)
+            rows = self.chunk_steps if pop.name in self._recorded else 0
+            ps.rec_bits = self._alloc(max(rows, 1) * ps.n_words, np.uint32)
+            ps.rec_info = self._to_device(np.array([0, rows, ps.n_words]), np.int64)
+            for k, (var, init) in enumerate(model.state.items()):
+                if isinstance(init, str):
+                    init = ps.params[init]
+                if isinstance(init, Distribution):
+                    self._launch("init_state", n, self._to_device(init.encode()),
+                                 np.uint64(self.seed), STREAM_INIT + pop.index * 256 + k,
+                                 ps.state[k * n:(k + 1) * n], extent=("flat", n))
+                else:
+                    ps.state[k * n:(k + 1) * n] = init
+            if model.kind == "spike_source_array":
+                steps, ids = [], []
+                for i, t in enumerate(model.extra["times"]):
+                    s = np.rint(np.asarray(t) / self.dt).astype(np.int64) - 1
+                    steps.append(s)
+                    ids.append(np.full(len(s), i, np.int32))
+                steps, ids = np.concatenate(steps), np.concatenate(ids)
+                order = np.lexsort((ids, steps))
+                steps, ids = steps[order], ids[order]
+                dup = (np.diff(steps) == 0) & (np.diff(ids) == 0)
+                if dup.any():
+                    raise ValueError(f"population {pop.name!r}: two spikes of neuron "
+                                     f"{ids[1:][dup][0]} fall in one time step")
+                ps.ssa = (self._to_device(steps, np.int64), self._to_device(ids, np.int32),
+                          self._alloc(1, np.int64))
+        self._inputs = {}
+        for inp in self.network.inputs.values():
+            self._inputs[inp.name] = self._to_device(self._poisson_param(inp.rate, inp.weight))
+
+    def _constants(self, ps: _PopState, params: dict | None = None) -> np.ndarray:
+        c = ps.pop.model.constants(ps.params if params is None else params, self.dt)
+        return np.array([c[k] for k in ps.constants], dtype=np.float64)
+
+    def _poisson_param(self, rate: float, weight: float) -> np.ndarray:
+        lam = rate * self.dt * 1e-3
+        n_full = int(lam // 10.0)
+        if n_full > 60:
+            raise ValueError(f"Poisson input rate {rate} spikes/s is too high for dt={self.dt} "
+                             f"ms (at most {600 / (self.dt * 1e-3):.3g})")
+        rest = lam - 10.0 * n_full
+        return np.array([10.0, math.exp(-10.0), n_full, rest, math.exp(-rest), weight])
+
+    def _connect(self) -> None:
+        xp = self.xp
+        self._projs: dict[str, _ProjState] = {}
+        for proj in self.network.projections.values():
+            n_pre, n_post = proj.pre.n, proj.post.n
+            same = proj.pre is proj.post
+            stream = STREAM_CONNECT + proj.index * 4
+            ip, dp = proj.connector.encode(n_pre, n_post, same, self.seed, stream, 0, n_post)
+            per_target = proj.connector.per_target(n_pre, n_post, same, self.seed, stream)
+            ip_d, dp_d = self._to_device(ip), self._to_device(dp)
+            pt_d = None if per_target is None else self._to_device(per_target)
+            n_chunks = int(max(1, min(n_post, 8 * self.backend.grid_size(),
+                                      2**25 // max(n_pre, 1))))
+            chunk = -(-n_post // n_chunks)
+            n_chunks = -(-n_post // chunk)
+            counts = self.backend.zeros(n_chunks * n_pre, np.int32)
+            row_length = self._alloc(n_pre, np.int32)
+            self._launch("connect_count", ip_d, dp_d, pt_d, n_chunks, chunk, counts,
+                         extent=("flat", n_chunks))
+            self._launch("connect_scan", counts, n_chunks, n_pre, row_length,
+                         extent=("flat", n_pre))
+            cap = int(row_length.max()) if n_pre else 0
+            individual_w = not isinstance(proj.weight, Constant)
+            individual_d = not isinstance(proj.delay, Constant)
+            need = n_pre * cap * (4 + 4 * individual_w + 2 * individual_d)
+            if need > self.backend.memory_available():
+                raise MemoryError(f"projection {proj.name!r} needs {need / 2**30:.2f} GiB")
+            ind = self._alloc(max(n_pre * cap, 1), np.int32)
+            arrays = {}
+            if individual_w:
+                arrays["weight"] = self._alloc(max(n_pre * cap, 1), np.float32)
+            if individual_d:
+                arrays["delay"] = self._alloc(max(n_pre * cap, 1), np.uint16)
+            self._launch("connect_scatter", ip_d, dp_d, pt_d, n_chunks, chunk, counts, ind, cap,
+                         arrays.get("weight"), self._to_device(proj.weight.encode()),
+                         arrays.get("delay"), self._to_device(proj.delay.encode()), self.dt,
+                         self.network.delay_steps(proj.delay), extent=("flat", n_chunks))
+            del counts
+            matrix = RaggedMatrix(n_pre, n_post, cap, row_length, ind, arrays)
+            self._projs[proj.name] = _ProjState(
+                proj, matrix, self._to_device(np.array([proj.weight.mean])),
+                self.network.delay_steps(proj.delay))
+        self.backend.synchronize()
+
+    # --------------------------------------------------------------- schedule
+    def _schedule(self, structure_only: bool = False) -> list[Launch]:
+        """The step schedule, the one place where the order of work is set:
+        inputs, neuron updates, propagation, state recording, end of step."""
+        out = []
+        s = None if structure_only else self
+        net = self.network
+        step = None if s is None else self._step_dev
+
+        def a(fn):  # argument values only when binding
+            return None if s is None else fn()
+
+        for inp in net.inputs.values():
+            ps = None if s is None else self._pops[inp.target.name]
+            n = inp.target.n
+            out.append(Launch("poisson_input", (
+                n, a(lambda: self._inputs[inp.name]), np.uint64(self.seed),
+                STREAM_INPUT + inp.index, a(lambda: ps.inbuf), inp.port,
+                a(lambda: ps.n_slots), self.backend.copies, step), ("flat", n), 0))
+        for k, pop in enumerate(net.populations.values()):
+            ps = self._pops[pop.name]
+            n_spk = None if s is None else self._n_spikes[k:k + 1]
+            if ps.ssa is not None or pop.model.kind == "spike_source_array":
+                args = (a(lambda: ps.ssa[0]), a(lambda: ps.ssa[1]),
+                        a(lambda: len(ps.ssa[0])), a(lambda: ps.ssa[2]), step,
+                        a(lambda: ps.spikes), n_spk, a(lambda: ps.rec_bits),
+                        a(lambda: ps.rec_info))
+                out.append(Launch("spike_source_array", args, ("serial",), 0))
+                continue
+            args = (pop.n, a(lambda: ps.state), a(lambda: ps.param), a(lambda: ps.refrac),
+                    a(lambda: ps.inbuf), ps.n_slots, self.backend.copies, step, self.dt,
+                    np.uint64(self.seed), STREAM_MODEL + pop.index, a(lambda: ps.spikes), n_spk,
+                    a(lambda: ps.rec_bits), a(lambda: ps.rec_info))
+            out.append(Launch(ps.kernel, args, ("flat", pop.n), 1))
+        for proj in net.projections.values():
+            k = proj.pre.index
+            pj = None if s is None else self._projs[proj.name]
+            post = self._pops[proj.post.name]
+            args = (a(lambda: self._pops[proj.pre.name].spikes),
+                    None if s is None else self._n_spikes[k:k + 1],
+                    a(lambda: pj.matrix.row_length), a(lambda: pj.matrix.ind),
+                    a(lambda: pj.matrix.capacity), a(lambda: pj.matrix.synapse_arrays.get("weight")),
+                    a(lambda: pj.w_const), a(lambda: pj.matrix.synapse_arrays.get("delay")),
+                    a(lambda: pj.d_const), a(lambda: post.inbuf), proj.post.n, proj.port,
+                    post.n_slots, self.backend.copies, step)
+            out.append(Launch("propagate", args, ("rows", proj.pre.n), 2))
+        for rec in self.recorders:
+            ps = self._pops[rec.population]
+            out.append(Launch("record_state", (
+                a(lambda: ps.state), a(lambda: rec.var_idx), a(lambda: rec.neuron_idx),
+                len(rec.variables) * len(rec.neurons), a(lambda: rec.buf), a(lambda: rec.info),
+                step), ("flat", len(rec.variables) * len(rec.neurons)), 3))
+        out.append(Launch("step_end", (step, None if s is None else self._n_spikes,
+                                       len(net.populations)), ("serial",), 4))
+        return out
+
+    def _bind(self) -> None:
+        self._compile()
+        self._module.bind(self._schedule())
+
+    # ---------------------------------------------------------------- running
+    @property
+    def t(self) -> float:
+        """Model time [ms] simulated so far."""
+        return self._step * self.dt
+
+    @property
+    def current_step(self) -> int:
+        return self._step
+
+    def steps_for(self, duration: float) -> int:
+        """Number of steps in ``duration`` [ms]; it must be a multiple of dt."""
+        try:
+            duration = float(duration)
+        except (TypeError, ValueError):
+            raise TypeError(f"duration must be a number of ms, got {duration!r}") from None
+        if not math.isfinite(duration) or duration < 0:
+            raise ValueError(f"duration must be a finite number of ms >= 0, got {duration}")
+        n = round(duration / self.dt)
+        if abs(n * self.dt - duration) > 1e-9 * max(1.0, duration):
+            raise ValueError(f"duration {duration} ms is not a multiple of dt={self.dt} ms")
+        return n
+
+    def run(self, duration: float, *, record: bool = True, progress: bool = False,
+            timer: str = "sim") -> None:
+        """Advance by ``duration`` [ms] (a multiple of dt); resumable.
+
+        record : bool
+            Record spikes and state during this run (``False`` for a warm-up).
+        progress : bool
+            Show a progress bar.
+        timer : str
+            Timer that accumulates the wall time (``"sim"``, or ``"presim"``
+            for a warm-up as in beNNch).
+        """
+        self.step(self.steps_for(duration), record=record, progress=progress, timer=timer)
+
+    def step(self, n: int = 1, *, record: bool = True, progress: bool = False,
+             timer: str = "sim") -> None:
+        """Advance by ``n`` steps."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"n must be a non-negative integer number of steps, got {n!r}")
+        if timer not in self.timers:
+            raise ValueError(f"timer must be one of {sorted(self.timers)}, got {timer!r}")
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=round(n * self.dt, 6), unit="ms", desc="simulating",
+                       bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} ms [{elapsed}<{remaining}]")
+        if not record:
+            self._set_recording(False)
+        t0 = time.perf_counter()
+        try:
+            left = int(n)
+            while left > 0:
+                k = min(left, self.chunk_steps - (self._step - self._rec_base))
+                self._module.run(k, self.phase_times)
+                self._step += k
+                left -= k
+                if self._step - self._rec_base >= self.chunk_steps:
+                    self._drain()
+                if bar is not None:
+                    bar.update(round(k * self.dt, 6))
+            self._drain()
+            self.backend.synchronize()
+        finally:
+            self.timers[timer] += time.perf_counter() - t0
+            if not record:
+                self._set_recording(True)
+            if bar is not None:
+                bar.close()
+
+    def _set_recording(self, on: bool) -> None:
+        for ps in self._pops.values():
+            rows = self.chunk_steps if (on and ps.pop.name in self._recorded) else 0
+            ps.rec_info[1:2] = rows
+        for rec in self.recorders:
+            rec.info[1:2] = rec.rows if on else 0
+
+    def _drain(self) -> None:
+        """Move recorded data of the steps since the last drain to the host."""
+        used = self._step - self._rec_base
+        if used <= 0:
+            return
+        for ps in self._pops.values():
+            if ps.pop.name not in self._recorded:
+                continue
+            bits = self.backend.to_host(ps.rec_bits[:used * ps.n_words])
+            if bits.any():
+                ps.spike_chunks.append(decode_spike_bits(bits, ps.n_words, self._rec_base))
+                ps.rec_bits[:used * ps.n_words] = 0
+            ps.rec_info[0:1] = self._step
+        for rec in self.recorders:
+            first = -(-self._rec_base // rec.every)
+            last = -(-self._step // rec.every)
+            k = last - first
+            if k > 0 and int(self.backend.to_host(rec.info[1:2])[0]) > 0:
+                n_rec = len(rec.variables) * len(rec.neurons)
+                rec._chunks.append(self.backend.to_host(rec.buf[:k * n_rec]).reshape(k, -1))
+                rec._steps.append(np.arange(first, last, dtype=np.int64) * rec.every)
+            rec.info[0:1] = last
+        self._rec_base = self._step
+
+    # ------------------------------------------------------------- recording
+    def record(self, population: str, variables, neurons=None, every: int = 1) -> StateRecorder:
+        """Record state variables of some neurons every ``every`` steps.
+
+        >>> rec = sim.record("exc", "V_m", neurons=[0, 1])      # doctest: +SKIP
+        >>> sim.run(10.0); rec["V_m"].shape                     # doctest: +SKIP
+        (100, 2)
+        """
+        ps = self._pop_state(population)
+        if isinstance(variables, str):
+            variables = (variables,)
+        variables = tuple(variables)
+        model = ps.pop.model
+        bad = [v for v in variables if v not in model.state]
+        if bad or not variables:
+            raise ValueError(f"record: unknown variable(s) {bad} of population {population!r}; "
+                             f"allowed: {list(model.state)}")
+        idx = np.arange(ps.pop.n) if neurons is None else np.asarray(neurons).ravel()
+        if idx.dtype.kind not in "iu" or idx.size == 0 or idx.min() < 0 or idx.max() >= ps.pop.n:
+            raise ValueError(f"record: neurons must be indices in [0, {ps.pop.n}), got {neurons!r}")
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"record: every must be a positive integer (steps), got {every!r}")
+        self._drain()
+        rows = -(-self.chunk_steps // every) + 1
+        var_idx = np.repeat([list(model.state).index(v) for v in variables], idx.size)
+        rec = StateRecorder(population, variables, idx, every, dt=self.dt, rows=rows)
+        rec.var_idx = self._to_device(var_idx, np.int32)
+        rec.neuron_idx = self._to_device(np.tile(idx, len(variables)), np.int32)
+        rec.buf = self._alloc(rows * var_idx.size, PRECISIONS[self.precision])
+        rec.info = self._to_device(np.array([-(-self._step // every), rows, every, ps.pop.n]),
+                                   np.int64)
+        self.recorders.append(rec)
+        self._bind()
+        return rec
+
+    def spikes(self, population: str) -> tuple[np.ndarray, np.ndarray]:
+        """Recorded spikes: ``(times [ms], neuron ids)``; a spike of step k is
+        stamped ``(k + 1) * dt``, the end of its step, as in NEST."""
+        steps, ids = self.spike_steps(population)
+        return (steps + 1) * self.dt, ids
+
+    def spike_steps(self, population: str) -> tuple[np.ndarray, np.ndarray]:
+        """Recorded spikes as ``(step, neuron id)``, ordered by step."""
+        ps = self._pop_state(population)
+        if population not in self._recorded:
+            raise ValueError(f"spikes of {population!r} are not recorded "
+                             f"(Simulation(record_spikes=...))")
+        if not ps.spike_chunks:
+            return np.empty(0, np.int64), np.empty(0, np.int32)
+        if len(ps.spike_chunks) > 1:
+            ps.spike_chunks = [(np.concatenate([c[0] for c in ps.spike_chunks]),
+                                np.concatenate([c[1] for c in ps.spike_chunks]))]
+        return ps.spike_chunks[0]
+
+    def clear_recordings(self) -> None:
+        """Forget recorded spikes and state samples (e.g. after a warm-up)."""
+        self._drain()
+        for ps in self._pops.values():
+            ps.spike_chunks = []
+        for rec in self.recorders:
+            rec._chunks, rec._steps = [], []
+
+    def rates(self, population: str | None = None, since: float = 0.0):
+        """Mean firing rate [spikes/s] of the recorded spikes after ``since``
+        [ms]; a dict over populations when none is named."""
+        if population is None:
+            return {p: self.rates(p, since) for p in self._recorded}
+        steps, ids = self.spike_steps(population)
+        first = int(round(since / self.dt))
+        duration = self.t - first * self.dt
+        if duration <= 0:
+            return float("nan")
+        keep = steps >= first
+        n = self._pops[population].pop.n
+        return float(firing_rates(ids[keep], n, duration).mean())
+
+    def cv_isi(self, population: str | None = None, since: float = 0.0):
+        """Mean CV of the inter-spike intervals (neurons with >= 3 spikes)."""
+        if population is None:
+            return {p: self.cv_isi(p, since) for p in self._recorded}
+        steps, ids = self.spike_steps(population)
+        keep = steps >= int(round(since / self.dt))
+        return cv_isi(steps[keep], ids[keep])
+
+    def spikes_sha256(self) -> str:
+        """Digest of all recorded spikes as sorted (step, global neuron id)."""
+        steps, gids = [], []
+        offset = 0
+        for name, ps in self._pops.items():
+            if name in self._recorded:
+                s, i = self.spike_steps(name)
+                steps.append(s)
+                gids.append(i.astype(np.int64) + offset)
+            offset += ps.pop.n
+        return spikes_digest(np.concatenate(steps) if steps else np.empty(0, np.int64),
+                             np.concatenate(gids) if gids else np.empty(0, np.int64))
+
+    # ------------------------------------------------------------ live state
+    def _pop_state(self, population) -> _PopState:
+        name = population.name if isinstance(population, Population) else population
+        if name not in self._pops:
+            raise KeyError(f"no population {name!r}; have {sorted(self._pops)}")
+        return self._pops[name]
+
+    def _var_slice(self, population, var):
+        ps = self._pop_state(population)
+        names = list(ps.pop.model.state)
+        if var not in names:
+            raise KeyError(f"population {ps.pop.name!r} has no state variable {var!r}; "
+                           f"have {names}")
+        k, n = names.index(var), ps.pop.n
+        return ps, slice(k * n, (k + 1) * n)
+
+    def state(self, population, var: str) -> np.ndarray:
+        """A host copy of a state variable (one value per neuron)."""
+        ps, sl = self._var_slice(population, var)
+        return self.backend.to_host(ps.state[sl])
+
+    def set_state(self, population, var: str, values) -> None:
+        """Set a state variable: a number or one value per neuron."""
+        ps, sl = self._var_slice(population, var)
+        v = np.asarray(values, dtype=np.float64)
+        if v.shape not in ((), (ps.pop.n,)):
+            raise ValueError(f"set_state: values must be a number or have shape "
+                             f"({ps.pop.n},), got {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError("set_state: values must be finite")
+        ps.state[sl] = self.backend.asarray(np.broadcast_to(v, (ps.pop.n,)),
+                                            PRECISIONS[self.precision])
+
+    def param(self, population, name: str) -> float:
+        ps = self._pop_state(population)
+        if name not in ps.params:
+            raise KeyError(f"population {ps.pop.name!r} has no parameter {name!r}; "
+                           f"have {sorted(ps.params)}")
+        return ps.params[name]
+
+    def set_param(self, population, name: str, value: float) -> None:
+        """Change a parameter of a running population (derived constants are
+        recomputed on the host)."""
+        ps = self._pop_state(population)
+        self.param(population, name)
+        new = dict(ps.params)
+        new[name] = float(value)
+        if not math.isfinite(new[name]):
+            raise ValueError(f"set_param: {name} must be finite, got {value!r}")
+        constants = self._constants(ps, new)
+        ps.params = new
+        ps.param[:] = self.backend.asarray(constants, np.float64)
+
+    def set_input(self, name: str, rate: float | None = None, weight: float | None = None):
+        """Change the rate [spikes/s] or weight of a Poisson input."""
+        if name not in self.network.inputs:
+            raise KeyError(f"no input {name!r}; have {sorted(self.network.inputs)}")
+        inp = self.network.inputs[name]
+        if rate is not None:
+            if not math.isfinite(rate) or rate < 0:
+                raise ValueError(f"set_input: rate must be finite and >= 0, got {rate!r}")
+            inp.rate = float(rate)
+        if weight is not None:
+            if not math.isfinite(weight):
+                raise ValueError(f"set_input: weight must be finite, got {weight!r}")
+            inp.weight = float(weight)
+        self._inputs[name][:] = self.backend.asarray(self._poisson_param(inp.rate, inp.weight))
+
+    def matrix(self, projection: str) -> RaggedMatrix:
+        if projection not in self._projs:
+            raise KeyError(f"no projection {projection!r}; have {sorted(self._projs)}")
+        return self._projs[projection].matrix
+
+    def connectivity(self, projection: str) -> dict[str, np.ndarray]:
+        """Host copies of a projection's synapses: ``pre``, ``post``,
+        ``weight`` and ``delay`` [ms], one entry per synapse, ordered by
+        source then target."""
+        pj = self._projs[projection] if projection in self._projs else None
+        m = self.matrix(projection)
+        out = m.to_coo(self.backend.to_host)
+        n = len(out["pre"])
+        if "weight" not in out:
+            out["weight"] = np.full(n, float(self.backend.to_host(pj.w_const)[0]), np.float32)
+        out["delay"] = (out["delay"].astype(np.float64) if "delay" in out
+                        else np.full(n, float(pj.d_const))) * self.dt
+        return out
+
+    def set_weight(self, projection: str, value) -> None:
+        """Set the weights of a projection: one number for all synapses, or
+        one value per synapse in the order of :meth:`connectivity`."""
+        pj = self._projs.get(projection)
+        if pj is None:
+            raise KeyError(f"no projection {projection!r}; have {sorted(self._projs)}")
+        v = np.asarray(value, dtype=np.float64)
+        if not np.all(np.isfinite(v)):
+            raise ValueError("set_weight: values must be finite")
+        m = pj.matrix
+        if v.ndim == 0 and "weight" not in m.synapse_arrays:
+            pj.w_const[:] = float(v)
+            return
+        lengths = self.backend.to_host(m.row_length)
+        mask = np.arange(m.capacity)[None, :] < lengths[:, None]
+        n_syn = int(mask.sum())
+        if v.shape not in ((), (n_syn,)):
+            raise ValueError(f"set_weight: value must be a number or have shape ({n_syn},), "
+                             f"got {v.shape}")
+        w = np.zeros((m.n_pre, m.capacity), np.float32)
+        w[mask] = v
+        if "weight" in m.synapse_arrays:
+            m.synapse_arrays["weight"][:] = self.backend.asarray(w.reshape(-1))
+        else:
+            m.synapse_arrays["weight"] = self._to_device(w.reshape(-1))
+            self._bind()
+
+    # ---------------------------------------------------------------- report
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.matrix.n_synapses for p in self._projs.values())
+
+    def peak_memory_bytes(self) -> dict[str, int]:
+        """Peak resident memory of this process, and the peak of the arrays
+        the simulation allocated on its target (host memory on ``cpu``)."""
+        host = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return {"host": int(host), "device": int(self._peak_allocated)}
+
+    def phase_breakdown(self) -> dict[str, float]:
+        """Wall time [s] per step phase (measured by the CPU driver)."""
+        return dict(zip(PHASES, map(float, self.phase_times)))
+
+    # ------------------------------------------------------------ checkpoint
+    def checkpoint(self, path) -> None:
+        """Save the whole simulation (state, connectivity, recordings) so that
+        :meth:`restore` continues bit for bit."""
+        self._drain()
+        arrays = {"step": np.array([self._step])}
+        for name, ps in self._pops.items():
+            n, m = ps.pop.n, ps.pop.model
+            arrays[f"pop/{name}/state"] = self.backend.to_host(ps.state)
+            arrays[f"pop/{name}/refrac"] = self.backend.to_host(ps.refrac)
+            inbuf = self.backend.to_host(ps.inbuf).reshape(
+                max(len(m.ports), 1), ps.n_slots, self.backend.copies, n)
+            arrays[f"pop/{name}/inbuf"] = inbuf.sum(axis=2)  # copies are summed: target-free
+            arrays[f"pop/{name}/param"] = self.backend.to_host(ps.param)
+            if ps.ssa is not None:
+                arrays[f"pop/{name}/ssa_cursor"] = self.backend.to_host(ps.ssa[2])
+            if name in self._recorded:
+                s, i = self.spike_steps(name)
+                arrays[f"pop/{name}/spike_steps"], arrays[f"pop/{name}/spike_ids"] = s, i
+        for name, pj in self._projs.items():
+            m = pj.matrix
+            arrays[f"proj/{name}/row_length"] = self.backend.to_host(m.row_length)
+            arrays[f"proj/{name}/ind"] = self.backend.to_host(m.ind)
+            arrays[f"proj/{name}/w_const"] = self.backend.to_host(pj.w_const)
+            for k, v in m.synapse_arrays.items():
+                arrays[f"proj/{name}/syn/{k}"] = self.backend.to_host(v)
+        for name, p in self._inputs.items():
+            arrays[f"input/{name}"] = self.backend.to_host(p)
+        meta = {"version": CHECKPOINT_VERSION, "seed": self.seed, "precision": self.precision,
+                "chunk_steps": self.chunk_steps, "recorded": sorted(self._recorded),
+                "params": {k: ps.params for k, ps in self._pops.items()}}
+        try:
+            meta["network"] = self.network
+            blob = pickle.dumps(meta)
+        except (pickle.PicklingError, AttributeError, TypeError):
+            meta["network"] = None  # e.g. a model with a lambda: pass it to restore()
+            blob = pickle.dumps(meta)
+        arrays["meta"] = np.frombuffer(blob, dtype=np.uint8)
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+
+    @classmethod
+    def restore(cls, path, backend: str = "auto", network: Network | None = None,
+                threads: int | None = None) -> Simulation:
+        """A simulation continued from a checkpoint file, on any backend."""
+        with np.load(path, allow_pickle=False) as f:
+            data = {k: f[k] for k in f.files}
+        meta = pickle.loads(data.pop("meta").tobytes())
+        if meta.get("version") != CHECKPOINT_VERSION:
+            raise ValueError(f"{path}: unsupported checkpoint version {meta.get('version')}")
+        net = network if network is not None else meta["network"]
+        if net is None:
+            raise ValueError(f"{path}: the network could not be stored in the checkpoint "
+                             "(a model holds an unpicklable function); pass network=")
+        return cls(net, backend=backend, seed=meta["seed"], precision=meta["precision"],
+                   threads=threads, record_spikes=meta["recorded"],
+                   chunk_steps=meta["chunk_steps"], _restore={"arrays": data, "meta": meta})
+
+    def _load(self, restore: dict) -> None:
+        arrays, meta = restore["arrays"], restore["meta"]
+        self._step = self._rec_base = int(arrays["step"][0])
+        self._step_dev[:] = self._step
+        for name, ps in self._pops.items():
+            ps.params = dict(meta["params"][name])
+            ps.state[:] = self.backend.asarray(arrays[f"pop/{name}/state"])
+            ps.refrac[:] = self.backend.asarray(arrays[f"pop/{name}/refrac"])
+            ps.param[:] = self.backend.asarray(arrays[f"pop/{name}/param"])
+            summed = arrays[f"pop/{name}/inbuf"]
+            full = np.zeros((summed.shape[0], summed.shape[1], self.backend.copies,
+                             ps.pop.n), np.int64)
+            full[:, :, 0, :] = summed
+            ps.inbuf[:] = self.backend.asarray(full.reshape(-1))
+            ps.rec_info[0:1] = self._step
+            if ps.ssa is not None:
+                ps.ssa[2][:] = self.backend.asarray(arrays[f"pop/{name}/ssa_cursor"])
+            if f"pop/{name}/spike_steps" in arrays and len(arrays[f"pop/{name}/spike_steps"]):
+                ps.spike_chunks = [(arrays[f"pop/{name}/spike_steps"],
+                                    arrays[f"pop/{name}/spike_ids"])]
+        self._projs = {}
+        for proj in self.network.projections.values():
+            name = proj.name
+            row_length = self._to_device(arrays[f"proj/{name}/row_length"])
+            ind = self._to_device(arrays[f"proj/{name}/ind"])
+            syn = {k.split("/")[-1]: self._to_device(v) for k, v in arrays.items()
+                   if k.startswith(f"proj/{name}/syn/")}
+            cap = ind.size // max(proj.pre.n, 1)
+            m = RaggedMatrix(proj.pre.n, proj.post.n, cap, row_length, ind, syn)
+            self._projs[name] = _ProjState(proj, m, self._to_device(arrays[f"proj/{name}/w_const"]),
+                                           self.network.delay_steps(proj.delay))
+        for name in self._inputs:
+            self._inputs[name][:] = self.backend.asarray(arrays[f"input/{name}"])
+
+    def __repr__(self) -> str:
+        pops = ", ".join(f"{k}[{v.pop.n}]" for k, v in self._pops.items())
+        return (f"<Simulation {self.backend.name} t={self.t:g} ms, {pops}, "
+                f"{self.n_synapses} synapses>")
