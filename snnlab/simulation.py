@@ -100,6 +100,18 @@ class StateRecorder:
         return self.values[:, self.variables.index(var), :]
 
 
+def _poisson_cdf(lam: float) -> np.ndarray:
+    """Cumulative Poisson(lam) probabilities F[0..K) with 1 - F[K-1] < 2**-40."""
+    p = math.exp(-lam)
+    out = [p]
+    k = 0
+    while 1.0 - out[-1] > 2.0**-40 and k < 200:
+        k += 1
+        p *= lam / k
+        out.append(out[-1] + p)
+    return np.array(out)
+
+
 class Simulation:
     """Build ``network`` on a target and simulate it.
 
@@ -321,13 +333,15 @@ class Simulation:
         return np.array([c[k] for k in ps.constants], dtype=np.float64)
 
     def _poisson_param(self, rate: float, weight: float) -> np.ndarray:
+        """The table of ``poisson_input.cu``: CDFs of Poisson(10) and of the
+        rest of the mean, truncated where the tail falls below 2**-40."""
         lam = rate * self.dt * 1e-3
         n_full = int(lam // 10.0)
         if n_full > 60:
             raise ValueError(f"Poisson input rate {rate} spikes/s is too high for dt={self.dt} "
                              f"ms (at most {600 / (self.dt * 1e-3):.3g})")
-        rest = lam - 10.0 * n_full
-        return np.array([10.0, math.exp(-10.0), n_full, rest, math.exp(-rest), weight])
+        tables = [_poisson_cdf(10.0), _poisson_cdf(lam - 10.0 * n_full)]
+        return np.concatenate([[weight, n_full, len(tables[0]), len(tables[1])], *tables])
 
     def _connect(self) -> None:
         xp = self.xp

@@ -84,3 +84,17 @@ def get_backend(name: str = "auto", threads: int | None = None):
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
     return CpuBackend(threads)
+
+
+_MODULES: dict = {}
+
+
+def kernel_module(backend):
+    """The kernels of ``kernels/`` alone (no network), compiled for ``backend``:
+    for construction-free uses such as the random-number tests."""
+    key = (backend.name, getattr(backend, "threads", 1))
+    if key not in _MODULES:
+        from .codegen import translation_unit
+
+        _MODULES[key] = backend.compile(translation_unit([], "float64"), [])
+    return _MODULES[key]
