@@ -65,7 +65,9 @@ typedef unsigned long long uint64_t;
 #define SNN_LOOP_OUTER(i, n) \
     _Pragma("omp for schedule(dynamic, 8)") for (int64_t i = 0; i < (int64_t)(n); ++i)
 #define SNN_LOOP_INNER(j, n) for (int64_t j = 0; j < (int64_t)(n); ++j)
-#define SNN_SERIAL _Pragma("omp single")
+// The barrier first: a kernel may return early on some path (record_state),
+// and no thread may change what another is still reading (the step counter).
+#define SNN_SERIAL _Pragma("omp barrier") _Pragma("omp single")
 #define SNN_ATOMIC_ADD_I32(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_ADD_I64(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_OR_U32(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)

@@ -31,6 +31,7 @@ STREAM_CONNECT, STREAM_INPUT, STREAM_MODEL, STREAM_INIT = (0x1 << 28, 0x2 << 28,
                                                           0x4 << 28)
 FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
 CHECKPOINT_VERSION = 1
+POISSON_TABLE = 128  # entries per CDF table (mean <= 10 needs < 60)
 
 
 @dataclass
@@ -65,7 +66,8 @@ class _ProjState:
 
 @dataclass
 class StateRecorder:
-    """Samples of state variables of chosen neurons, every ``every`` steps.
+    """Samples of state variables of chosen neurons at the end of every
+    ``every``-th step.
 
     ``times`` [ms] (end of the sampled step) and ``values`` of shape
     ``(n_samples, n_vars, n_neurons)`` grow as the simulation runs."""
@@ -105,7 +107,7 @@ def _poisson_cdf(lam: float) -> np.ndarray:
     p = math.exp(-lam)
     out = [p]
     k = 0
-    while 1.0 - out[-1] > 2.0**-40 and k < 200:
+    while 1.0 - out[-1] > 2.0**-40 and k < POISSON_TABLE - 1:
         k += 1
         p *= lam / k
         out.append(out[-1] + p)
@@ -325,7 +327,9 @@ class Simulation:
                 ps.ssa = (self._to_device(steps, np.int64), self._to_device(ids, np.int32),
                           self._alloc(1, np.int64))
         self._inputs = {}
+        self.input_values = {}  # live (rate, weight) of each Poisson input
         for inp in self.network.inputs.values():
+            self.input_values[inp.name] = (inp.rate, inp.weight)
             self._inputs[inp.name] = self._to_device(self._poisson_param(inp.rate, inp.weight))
 
     def _constants(self, ps: _PopState, params: dict | None = None) -> np.ndarray:
@@ -341,7 +345,11 @@ class Simulation:
             raise ValueError(f"Poisson input rate {rate} spikes/s is too high for dt={self.dt} "
                              f"ms (at most {600 / (self.dt * 1e-3):.3g})")
         tables = [_poisson_cdf(10.0), _poisson_cdf(lam - 10.0 * n_full)]
-        return np.concatenate([[weight, n_full, len(tables[0]), len(tables[1])], *tables])
+        out = np.zeros(4 + 2 * POISSON_TABLE)  # fixed size: rates change in place
+        out[:4] = [weight, n_full, len(tables[0]), len(tables[1])]
+        out[4:4 + len(tables[0])] = tables[0]
+        out[4 + len(tables[0]):4 + len(tables[0]) + len(tables[1])] = tables[1]
+        return out
 
     def _connect(self) -> None:
         xp = self.xp
@@ -541,13 +549,12 @@ class Simulation:
                 ps.rec_bits[:used * ps.n_words] = 0
             ps.rec_info[0:1] = self._step
         for rec in self.recorders:
-            first = -(-self._rec_base // rec.every)
-            last = -(-self._step // rec.every)
+            first, last = self._rec_base // rec.every, self._step // rec.every
             k = last - first
             if k > 0 and int(self.backend.to_host(rec.info[1:2])[0]) > 0:
                 n_rec = len(rec.variables) * len(rec.neurons)
                 rec._chunks.append(self.backend.to_host(rec.buf[:k * n_rec]).reshape(k, -1))
-                rec._steps.append(np.arange(first, last, dtype=np.int64) * rec.every)
+                rec._steps.append((np.arange(first, last, dtype=np.int64) + 1) * rec.every - 1)
             rec.info[0:1] = last
         self._rec_base = self._step
 
@@ -580,7 +587,7 @@ class Simulation:
         rec.var_idx = self._to_device(var_idx, np.int32)
         rec.neuron_idx = self._to_device(np.tile(idx, len(variables)), np.int32)
         rec.buf = self._alloc(rows * var_idx.size, PRECISIONS[self.precision])
-        rec.info = self._to_device(np.array([-(-self._step // every), rows, every, ps.pop.n]),
+        rec.info = self._to_device(np.array([self._step // every, rows, every, ps.pop.n]),
                                    np.int64)
         self.recorders.append(rec)
         self._bind()
@@ -705,16 +712,16 @@ class Simulation:
         """Change the rate [spikes/s] or weight of a Poisson input."""
         if name not in self.network.inputs:
             raise KeyError(f"no input {name!r}; have {sorted(self.network.inputs)}")
-        inp = self.network.inputs[name]
-        if rate is not None:
-            if not math.isfinite(rate) or rate < 0:
-                raise ValueError(f"set_input: rate must be finite and >= 0, got {rate!r}")
-            inp.rate = float(rate)
-        if weight is not None:
-            if not math.isfinite(weight):
-                raise ValueError(f"set_input: weight must be finite, got {weight!r}")
-            inp.weight = float(weight)
-        self._inputs[name][:] = self.backend.asarray(self._poisson_param(inp.rate, inp.weight))
+        old_rate, old_weight = self.input_values[name]
+        rate = old_rate if rate is None else float(rate)
+        weight = old_weight if weight is None else float(weight)
+        if not math.isfinite(rate) or rate < 0:
+            raise ValueError(f"set_input: rate must be finite and >= 0 spikes/s, got {rate!r}")
+        if not math.isfinite(weight):
+            raise ValueError(f"set_input: weight must be finite, got {weight!r}")
+        table = self._poisson_param(rate, weight)
+        self._inputs[name][:] = self.backend.asarray(table)
+        self.input_values[name] = (rate, weight)
 
     def matrix(self, projection: str) -> RaggedMatrix:
         if projection not in self._projs:
@@ -807,7 +814,8 @@ class Simulation:
             arrays[f"input/{name}"] = self.backend.to_host(p)
         meta = {"version": CHECKPOINT_VERSION, "seed": self.seed, "precision": self.precision,
                 "chunk_steps": self.chunk_steps, "recorded": sorted(self._recorded),
-                "params": {k: ps.params for k, ps in self._pops.items()}}
+                "params": {k: ps.params for k, ps in self._pops.items()},
+                "inputs": dict(self.input_values)}
         try:
             meta["network"] = self.network
             blob = pickle.dumps(meta)
@@ -868,6 +876,7 @@ class Simulation:
                                            self.network.delay_steps(proj.delay))
         for name in self._inputs:
             self._inputs[name][:] = self.backend.asarray(arrays[f"input/{name}"])
+            self.input_values[name] = tuple(meta["inputs"][name])
 
     def __repr__(self) -> str:
         pops = ", ".join(f"{k}[{v.pop.n}]" for k, v in self._pops.items())

@@ -129,17 +129,17 @@ def translation_unit(kernel_code: list[str], precision: str) -> str:
 
 
 def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
-    """For each kernel an entry point ``snn_host_<name>`` that runs it in one
-    OpenMP parallel region (the dialect's loops are orphaned ``omp for``)."""
-    out = ["static int snn_n_threads = 1;",
-           'extern "C" __attribute__((visibility("default"))) void snn_set_threads(int n) '
-           "{ snn_n_threads = n; }",
-           'extern "C" __attribute__((visibility("default"))) int snn_openmp(void) {',
+    """For each kernel an entry point ``snn_host_<name>(n_threads, ...)`` that
+    runs it in one OpenMP parallel region (the dialect's loops are orphaned
+    ``omp for``).  The thread count is an argument, not a global: one cached
+    library serves simulations with different thread counts."""
+    out = ['extern "C" __attribute__((visibility("default"))) int snn_openmp(void) {',
            "#ifdef _OPENMP", "    return 1;", "#else", "    return 0;", "#endif", "}"]
     for name, params in signatures.items():
         decl = ", ".join(f"{p.ctype} {p.name}" for p in params)
         call = ", ".join(p.name for p in params)
-        out += [f'extern "C" __attribute__((visibility("default"))) void snn_host_{name}({decl}) {{',
+        out += [f'extern "C" __attribute__((visibility("default"))) void snn_host_{name}('
+                f"const int snn_n_threads, {decl}) {{",
                 "#pragma omp parallel num_threads(snn_n_threads)",
                 f"    {name}({call});", "}"]
     return "\n".join(out) + "\n"
@@ -179,7 +179,8 @@ def cpu_driver(launches, signatures) -> str:
         "#define SNN_PHASE(k) if (SNN_THREAD_ID == 0) { double _n = SNN_WTIME(); "
         "phase[k] += _n - _t; _t = _n; }",
         'extern "C" __attribute__((visibility("default"))) void snn_run(void **P, '
-        "const int64_t *I, const double *D, const int64_t n_steps, double *phase) {",
+        "const int64_t *I, const double *D, const int64_t n_steps, double *phase, "
+        "const int snn_n_threads) {",
         "#pragma omp parallel num_threads(snn_n_threads)",
         "    {",
         "        double _t = SNN_WTIME();",

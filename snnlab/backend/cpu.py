@@ -59,14 +59,15 @@ class CpuModule:
         self.signatures = signatures
         self.threads = threads
         self.openmp = bool(lib.snn_openmp())
-        lib.snn_set_threads(threads)
         self._fns = {}
         for name, params in signatures.items():
             fn = getattr(lib, f"snn_host_{name}")
-            fn.argtypes = [ctypes.c_void_p if p.kind == "p" else _CTYPES[p.kind] for p in params]
+            fn.argtypes = [ctypes.c_int] + [ctypes.c_void_p if p.kind == "p" else _CTYPES[p.kind]
+                                            for p in params]
             fn.restype = None
             self._fns[name] = fn
-        lib.snn_run.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_void_p]
+        lib.snn_run.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_void_p,
+                                                        ctypes.c_int]
         lib.snn_run.restype = None
         self._tables = None
 
@@ -75,7 +76,7 @@ class CpuModule:
         if len(params) != len(launch.args):
             raise TypeError(f"{launch.name} takes {len(params)} arguments, "
                             f"got {len(launch.args)}")
-        self._fns[launch.name](*[_ptr(a) if p.kind == "p" else a
+        self._fns[launch.name](self.threads, *[_ptr(a) if p.kind == "p" else a
                                  for p, a in zip(params, launch.args)])
 
     def bind(self, launches: list[Launch]) -> None:
@@ -96,7 +97,7 @@ class CpuModule:
     def run(self, n_steps: int, phase: np.ndarray) -> None:
         P, I, D = self._tables
         self.lib.snn_run(P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps,
-                         phase.ctypes.data)
+                         phase.ctypes.data, self.threads)
 
 
 def _ptr(a):
