@@ -24,7 +24,7 @@ from .distributions import Constant, Distribution
 from .network import Network, Population, Projection
 from .recording import cv_isi, decode_spike_bits, firing_rates, spikes_digest
 
-__all__ = ["Simulation", "StateRecorder"]
+__all__ = ["Simulation", "StateRecorder", "CapacityError"]
 
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
 STREAM_CONNECT, STREAM_INPUT, STREAM_MODEL, STREAM_INIT = (0x1 << 28, 0x2 << 28, 0x3 << 28,
@@ -100,6 +100,19 @@ class StateRecorder:
     def __getitem__(self, var: str) -> np.ndarray:
         """``(n_samples, n_neurons)`` samples of one variable."""
         return self.values[:, self.variables.index(var), :]
+
+
+class CapacityError(ValueError):
+    """A row of a ragged matrix is full and growth is disabled."""
+
+
+def _indices(name: str, values, n: int) -> np.ndarray:
+    a = np.atleast_1d(np.asarray(values))
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integer neuron indices, got dtype {a.dtype}")
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise ValueError(f"{name} indices must be in [0, {n}), got {a.min()}..{a.max()}")
+    return a.astype(np.int64).ravel()
 
 
 def _poisson_cdf(lam: float) -> np.ndarray:
@@ -768,6 +781,102 @@ class Simulation:
         else:
             m.synapse_arrays["weight"] = self._to_device(w.reshape(-1))
             self._bind()
+
+    def add_synapses(self, projection: str, pre, post, weight=None, delay=None,
+                     grow: bool = True) -> None:
+        """Add synapses ``pre[k] -> post[k]`` to a projection between steps.
+
+        weight, delay : number, array or None
+            Per new synapse (delay in ms); None takes the projection's mean.
+            A value that differs from a constant projection's gives the
+            projection per-synapse arrays.
+        grow : bool
+            Let rows grow past their capacity (reallocating every per-synapse
+            array); with ``False`` a full row raises ``CapacityError`` and
+            nothing changes.
+
+        Rows stay ordered by target; every per-synapse array moves with its
+        synapse.  Host-side and O(synapses): meant for interactive edits.
+        """
+        pj = self._proj_state(projection)
+        m, proj = pj.matrix, pj.proj
+        pre = _indices("pre", pre, m.n_pre)
+        post = _indices("post", post, m.n_post)
+        if pre.shape != post.shape:
+            raise ValueError(f"add_synapses: pre and post must have the same length, "
+                             f"got {pre.size} and {post.size}")
+        w_const = float(self.backend.to_host(pj.w_const)[0])
+        w = np.broadcast_to(np.asarray(w_const if weight is None else weight, np.float64),
+                            pre.shape)
+        d = np.broadcast_to(np.asarray(pj.d_const * self.dt if delay is None else delay,
+                                       np.float64), pre.shape)
+        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(d))):
+            raise ValueError("add_synapses: weights and delays must be finite")
+        d_steps = np.rint(d / self.dt).astype(np.int64)
+        max_steps = self._pops[proj.post.name].n_slots - 1
+        if d_steps.size and (d_steps.min() < 1 or d_steps.max() > max_steps):
+            raise ValueError(f"add_synapses: delays must be in [dt, {max_steps * self.dt:g}] ms "
+                             f"(the projection's range), got {d.min():g}..{d.max():g}")
+        lengths = self.backend.to_host(m.row_length).astype(np.int64)
+        new_len = lengths + np.bincount(pre, minlength=m.n_pre)
+        need = int(new_len.max(initial=0))
+        if need > m.capacity and not grow:
+            row = int(np.argmax(new_len))
+            raise CapacityError(f"add_synapses: row {row} of {projection!r} would hold {need} "
+                                f"synapses, its capacity is {m.capacity} and grow=False")
+        coo = m.to_coo(self.backend.to_host)
+        add = {"pre": pre.astype(np.int32), "post": post.astype(np.int32)}
+        if "weight" in coo or np.any(w != w_const):
+            coo.setdefault("weight", np.full(len(coo["pre"]), w_const, np.float32))
+            add["weight"] = w.astype(np.float32)
+        if "delay" in coo or np.any(d_steps != pj.d_const):
+            coo.setdefault("delay", np.full(len(coo["pre"]), pj.d_const, np.uint16))
+            add["delay"] = d_steps.astype(np.uint16)
+        merged = {k: np.concatenate([coo[k], add[k]]) for k in coo}
+        # grow geometrically, so that repeated additions cost amortised O(1)
+        capacity = m.capacity if need <= m.capacity else max(need, m.capacity * 3 // 2 + 1)
+        self._store_coo(pj, merged, capacity)
+
+    def remove_synapses(self, projection: str, pre, post) -> int:
+        """Remove every synapse ``pre[k] -> post[k]`` (all multapses of a
+        pair); returns how many were removed."""
+        pj = self._proj_state(projection)
+        m = pj.matrix
+        pre = _indices("pre", pre, m.n_pre)
+        post = _indices("post", post, m.n_post)
+        if pre.shape != post.shape:
+            raise ValueError("remove_synapses: pre and post must have the same length")
+        coo = m.to_coo(self.backend.to_host)
+        key = coo["pre"].astype(np.int64) * m.n_post + coo["post"]
+        drop = np.isin(key, pre.astype(np.int64) * m.n_post + post)
+        self._store_coo(pj, {k: v[~drop] for k, v in coo.items()}, m.capacity)
+        return int(drop.sum())
+
+    def _proj_state(self, projection: str) -> _ProjState:
+        if projection not in self._projs:
+            raise KeyError(f"no projection {projection!r}; have {sorted(self._projs)}")
+        return self._projs[projection]
+
+    def _store_coo(self, pj: _ProjState, coo: dict, capacity: int) -> None:
+        """Rebuild a projection's padded rows from synapse lists, ordered by
+        source, then target, then previous position (stable)."""
+        m = pj.matrix
+        order = np.lexsort((coo["post"], coo["pre"]))
+        coo = {k: v[order] for k, v in coo.items()}
+        lengths = np.bincount(coo["pre"], minlength=m.n_pre).astype(np.int32)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        slot = np.arange(len(coo["pre"])) - starts[coo["pre"]] + coo["pre"].astype(np.int64) * capacity
+        def padded(values, dtype):
+            out = np.zeros(max(m.n_pre * capacity, 1), dtype)
+            out[slot] = values
+            return out
+        m.capacity = capacity
+        m.row_length = self._to_device(lengths)
+        m.ind = self._to_device(padded(coo["post"], np.int32))
+        m.synapse_arrays = {k: self._to_device(padded(coo[k], np.float32 if k == "weight"
+                                                      else np.uint16))
+                            for k in coo if k not in ("pre", "post")}
+        self._bind()  # the arrays were replaced: the schedule points at the new ones
 
     # ---------------------------------------------------------------- report
     @property

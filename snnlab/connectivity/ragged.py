@@ -35,7 +35,8 @@ class RaggedMatrix:
             return
         def widen(a):
             out = xp.zeros((self.n_pre, capacity), dtype=a.dtype)
-            out[:, : self.capacity] = a.reshape(self.n_pre, self.capacity)
+            out[:, : self.capacity] = a[: self.n_pre * self.capacity].reshape(self.n_pre,
+                                                                             self.capacity)
             return out.reshape(-1)
         self.ind = widen(self.ind)
         self.synapse_arrays = {k: widen(v) for k, v in self.synapse_arrays.items()}
@@ -47,8 +48,12 @@ class RaggedMatrix:
         lengths = to_host(self.row_length).astype(np.int64)
         cap = self.capacity
         mask = np.arange(cap)[None, :] < lengths[:, None]
+        size = self.n_pre * cap  # arrays hold at least one element, even when empty
+
+        def rows(a):
+            return to_host(a)[:size].reshape(self.n_pre, cap)[mask]
+
         out = {"pre": np.repeat(np.arange(self.n_pre, dtype=np.int32), lengths),
-               "post": to_host(self.ind).reshape(self.n_pre, cap)[mask]}
-        for k, v in self.synapse_arrays.items():
-            out[k] = to_host(v).reshape(self.n_pre, cap)[mask]
+               "post": rows(self.ind)}
+        out.update({k: rows(v) for k, v in self.synapse_arrays.items()})
         return out

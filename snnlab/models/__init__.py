@@ -155,12 +155,22 @@ def _replace(model: NeuronModel, **changes) -> NeuronModel:
     return replace(model, **changes)
 
 
+_POSITIVE = ("C_m", "tau_m", "tau_syn_ex", "tau_syn_in", "tau_a")
+_NON_NEGATIVE = ("t_ref", "rate")
+
+
 def _checked(name: str, defaults: dict, given: dict) -> dict:
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise ValueError(f"{name}: unknown parameter(s) {unknown}; allowed: {sorted(defaults)}")
     p = dict(defaults)
     p.update({k: _finite(f"{name}.{k}", v) for k, v in given.items()})
+    for k in _POSITIVE:
+        if k in p and p[k] <= 0:
+            raise ValueError(f"{name}: {k} must be > 0, got {p[k]}")
+    for k in _NON_NEGATIVE:
+        if k in p and p[k] < 0:
+            raise ValueError(f"{name}: {k} must be >= 0, got {p[k]}")
     return p
 
 
@@ -312,8 +322,6 @@ def PoissonSource(rate: float = 10.0) -> NeuronModel:
     8.0
     """
     p = _checked("PoissonSource", {"rate": 10.0}, {"rate": rate})
-    if p["rate"] < 0:
-        raise ValueError(f"PoissonSource: rate must be >= 0 spikes/s, got {p['rate']}")
     return NeuronModel(
         name="poisson_source", params=p, state={}, threshold="uniform() < p_spike",
         derived=_poisson_derived)

@@ -1,0 +1,155 @@
+"""Bad input: a clear exception naming the problem, before any allocation."""
+
+import math
+
+import pytest
+
+import snnlab as sl
+from snnlab.zoo import brunel
+
+
+def _net():
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.LIF(), 10)
+    return net, a
+
+
+@pytest.mark.parametrize("n", [0, -5])
+def test_non_positive_sizes(n):
+    net = sl.Network()
+    with pytest.raises(ValueError, match="n must be in"):
+        net.population("p", sl.models.LIF(), n)
+
+
+def test_non_integer_size():
+    with pytest.raises(TypeError, match="n must be an integer"):
+        sl.Network().population("p", sl.models.LIF(), 10.5)
+
+
+def test_unknown_model_and_parameters():
+    with pytest.raises(TypeError, match="model must be a NeuronModel"):
+        sl.Network().population("p", "iaf_psc_delta", 10)
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['tau'\]; allowed"):
+        sl.models.LIF(tau=10.0)
+    with pytest.raises(ValueError, match="synapse must be one of"):
+        sl.models.LIF(synapse="gaussian")
+    with pytest.raises(ValueError, match="unknown parameter"):
+        sl.models.LIF().with_params(V_threshold=1.0)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_nan_or_infinite_parameters(bad):
+    with pytest.raises(ValueError, match="must be finite"):
+        sl.models.LIF(tau_m=bad)
+    net, a = _net()
+    with pytest.raises(ValueError, match="weight must be finite"):
+        net.connect(a, a, sl.connect.FixedIndegree(2), weight=bad)
+    with pytest.raises(ValueError, match="must be finite"):
+        net.poisson_input(a, rate=bad, weight=1.0)
+    with pytest.raises(ValueError, match="dt must be finite"):
+        sl.Network(dt=bad)
+
+
+def test_out_of_range_parameters():
+    with pytest.raises(ValueError, match="tau_m must be > 0"):
+        sl.models.LIF(tau_m=0.0)
+    with pytest.raises(ValueError, match="t_ref must be >= 0"):
+        sl.models.LIF(t_ref=-1.0)
+    with pytest.raises(ValueError, match="rate must be >= 0"):
+        sl.models.PoissonSource(rate=-3.0)
+
+
+def test_delays_below_dt():
+    net, a = _net()
+    with pytest.raises(ValueError, match=r"delay must be >= dt=0.1 ms, got 0.05"):
+        net.connect(a, a, sl.connect.FixedIndegree(2), weight=1.0, delay=0.05)
+    with pytest.raises(ValueError, match="bounded below by dt"):
+        net.connect(a, a, sl.connect.FixedIndegree(2), weight=1.0, delay=sl.Normal(1.5, 0.5))
+
+
+def test_bad_connectors():
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        sl.connect.FixedProbability(1.5)
+    with pytest.raises(ValueError, match="indegree must be >= 0"):
+        sl.connect.FixedIndegree(-1)
+    net = sl.Network()
+    a = net.population("a", sl.models.LIF(), 10)
+    b = net.population("b", sl.models.LIF(), 11)
+    with pytest.raises(ValueError, match="OneToOne needs equal sizes"):
+        net.connect(a, b, sl.connect.OneToOne(), weight=1.0)
+    with pytest.raises(ValueError, match="receptor must be one of"):
+        net.connect(a, b, sl.connect.AllToAll(),
+                    weight=1.0, receptor="gaba")
+
+
+def test_full_row_with_growth_disabled():
+    net, a = _net()
+    net.connect(a, a, sl.connect.FixedIndegree(1), weight=1.0, name="p")
+    sim = sl.Simulation(net, backend="cpu")
+    cap = sim.matrix("p").capacity
+    before = sim.connectivity("p")
+    with pytest.raises(sl.CapacityError, match=f"capacity is {cap} and grow=False"):
+        sim.add_synapses("p", [0] * (cap + 1), list(range(cap + 1)), grow=False)
+    after = sim.connectivity("p")  # nothing changed
+    assert (before["post"] == after["post"]).all()
+
+
+def test_run_time_not_multiple_of_dt():
+    net, _ = _net()
+    sim = sl.Simulation(net, backend="cpu")
+    with pytest.raises(ValueError, match="not a multiple of dt=0.1"):
+        sim.run(1.05)
+    with pytest.raises(ValueError, match="finite number of ms >= 0"):
+        sim.run(-1.0)
+    assert sim.t == 0.0
+
+
+def test_bad_simulation_arguments():
+    net, _ = _net()
+    with pytest.raises(ValueError, match="backend must be one of"):
+        sl.Simulation(net, backend="tpu")
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        sl.Simulation(net, backend="cpu", seed=-1)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        sl.Simulation(net, backend="cpu", precision="float16")
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        sl.Simulation(net, backend="cpu", threads=0)
+    with pytest.raises(ValueError, match="record_spikes: unknown population"):
+        sl.Simulation(net, backend="cpu", record_spikes=["zzz"])
+    with pytest.raises(ValueError, match="network has no populations"):
+        sl.Simulation(sl.Network(), backend="cpu")
+
+
+def test_bad_live_changes():
+    sim = sl.Simulation(brunel.network(n=100), backend="cpu")
+    with pytest.raises(KeyError, match="no state variable 'v'"):
+        sim.state("exc", "v")
+    with pytest.raises(ValueError, match="shape"):
+        sim.set_state("exc", "V_m", [1.0, 2.0])
+    with pytest.raises(KeyError, match="has no parameter"):
+        sim.set_param("exc", "tau", 1.0)
+    with pytest.raises(ValueError, match="rate must be finite and >= 0"):
+        sim.set_input("poisson->exc", rate=-1.0)
+    with pytest.raises(ValueError, match="neurons must be indices"):
+        sim.record("exc", "V_m", neurons=[10_000])
+
+
+def test_memory_estimate_refuses_before_allocating(monkeypatch):
+    net = sl.Network()
+    a = net.population("a", sl.models.LIF(), 100_000)
+    net.connect(a, a, sl.connect.FixedIndegree(10_000), weight=0.1)
+    from snnlab.backend import cpu
+
+    monkeypatch.setattr(cpu.CpuBackend, "memory_available", lambda self: 2**30)
+    with pytest.raises(MemoryError, match="GiB"):
+        sl.Simulation(net, backend="cpu")
+
+
+def test_cuda_without_gpu_says_what_to_install():
+    from snnlab.backend import cuda_available
+
+    if cuda_available():
+        pytest.skip("a GPU is present")
+    net, _ = _net()
+    with pytest.raises(RuntimeError, match=r"pip install 'snnlab\[gpu\]'"):
+        sl.Simulation(net, backend="cuda")

@@ -1,0 +1,137 @@
+"""Connectors: exact counts where the rule fixes them, binomial bounds where
+it draws them, canonical row order, and editing."""
+
+import math
+
+import numpy as np
+import pytest
+
+import snnlab as sl
+
+INTEGRATOR = sl.models.NeuronModel("acc", params={}, state={"x": 0.0},
+                                   update="x = x + in_syn;", ports=("syn",))
+
+
+def _build(conn, n_pre=300, n_post=200, same=False, backend="cpu", seed=1, **kw):
+    net = sl.Network()
+    a = net.population("a", INTEGRATOR, n_pre)
+    b = a if same else net.population("b", INTEGRATOR, n_post)
+    net.connect(a, b, conn, weight=1.0, name="p", **kw)
+    sim = sl.Simulation(net, backend=backend, seed=seed)
+    return sim, sim.connectivity("p")
+
+
+def test_fixed_indegree_counts_and_uniform_sources(backend):
+    k = 50
+    sim, c = _build(sl.connect.FixedIndegree(k), backend=backend)
+    np.testing.assert_array_equal(np.bincount(c["post"], minlength=200), k)
+    # sources uniform: chi-square over 300 sources, 10 000 draws
+    counts = np.bincount(c["pre"], minlength=300)
+    chi2 = ((counts - counts.mean()) ** 2 / counts.mean()).sum()
+    assert chi2 < 299 + 5 * math.sqrt(2 * 299)
+
+
+def test_no_autapses_where_forbidden(backend):
+    _, c = _build(sl.connect.FixedIndegree(100, allow_autapses=False), n_pre=120, same=True,
+                  backend=backend)
+    assert not np.any(c["pre"] == c["post"])
+    np.testing.assert_array_equal(np.bincount(c["post"], minlength=120), 100)
+    _, c = _build(sl.connect.AllToAll(allow_autapses=False), n_pre=30, same=True)
+    assert len(c["pre"]) == 30 * 29 and not np.any(c["pre"] == c["post"])
+    _, c = _build(sl.connect.FixedProbability(0.5, allow_autapses=False), n_pre=100, same=True)
+    assert not np.any(c["pre"] == c["post"])
+
+
+def test_autapses_allowed_do_occur():
+    _, c = _build(sl.connect.FixedIndegree(100), n_pre=100, same=True)
+    assert np.any(c["pre"] == c["post"])
+
+
+@pytest.mark.parametrize("p", [0.01, 0.1, 0.5, 1.0])
+def test_fixed_probability_within_binomial_bounds(backend, p):
+    sim, c = _build(sl.connect.FixedProbability(p), backend=backend)
+    n = 300 * 200
+    sd = math.sqrt(n * p * (1 - p))
+    assert abs(len(c["pre"]) - n * p) <= 5 * sd + 1e-9
+    # no multapses: each pair at most once
+    key = c["pre"].astype(np.int64) * 200 + c["post"]
+    assert len(np.unique(key)) == len(key)
+    # in-degree distribution: mean and variance of a binomial(300, p)
+    indeg = np.bincount(c["post"], minlength=200)
+    assert abs(indeg.mean() - 300 * p) <= 5 * math.sqrt(300 * p * (1 - p) / 200) + 1e-9
+
+
+def test_fixed_total_number_exact(backend):
+    _, c = _build(sl.connect.FixedTotalNumber(12345), backend=backend)
+    assert len(c["pre"]) == 12345
+    indeg = np.bincount(c["post"], minlength=200)
+    # multinomial: variance n p (1 - p) per target
+    assert abs(indeg.var() - 12345 / 200 * (1 - 1 / 200)) < 0.35 * 12345 / 200
+
+
+def test_one_to_one_and_all_to_all():
+    _, c = _build(sl.connect.OneToOne(), n_pre=50, n_post=50)
+    np.testing.assert_array_equal(c["pre"], np.arange(50))
+    np.testing.assert_array_equal(c["post"], np.arange(50))
+    _, c = _build(sl.connect.AllToAll(), n_pre=7, n_post=9)
+    assert len(c["pre"]) == 63
+
+
+def test_rows_in_canonical_order():
+    sim, c = _build(sl.connect.FixedIndegree(40))
+    for pre in range(0, 300, 37):
+        row = c["post"][c["pre"] == pre]
+        assert np.all(np.diff(row) >= 0)
+
+
+def test_random_weights_and_delays_follow_their_distributions():
+    net = sl.Network(dt=0.1)
+    a = net.population("a", INTEGRATOR, 400)
+    net.connect(a, a, sl.connect.FixedIndegree(100),
+                weight=sl.Normal(2.0, 0.5, low=0.0), delay=sl.Uniform(0.5, 3.0), name="p")
+    c = sl.Simulation(net, backend="cpu", seed=4).connectivity("p")
+    w = c["weight"]
+    assert w.min() >= 0 and abs(w.mean() - 2.0) < 0.02 and abs(w.std() - 0.5) < 0.02
+    assert c["delay"].min() >= 0.5 - 1e-9 and c["delay"].max() <= 3.0 + 1e-9
+    assert abs(c["delay"].mean() - 1.75) < 0.02
+
+
+def test_add_and_remove_synapses_against_a_python_reference():
+    rng = np.random.default_rng(0)
+    net = sl.Network(dt=0.1)
+    a = net.population("a", INTEGRATOR, 20)
+    net.connect(a, a, sl.connect.FixedIndegree(3), weight=sl.Normal(1.0, 0.1), name="p")
+    sim = sl.Simulation(net, backend="cpu", seed=2)
+    c = sim.connectivity("p")
+    ref = sorted(zip(c["pre"].tolist(), c["post"].tolist(), c["weight"].tolist()))
+    cap0 = sim.matrix("p").capacity
+    for _ in range(5):
+        pre, post = rng.integers(0, 20, 15), rng.integers(0, 20, 15)
+        w = rng.normal(size=15).astype(np.float32)
+        sim.add_synapses("p", pre, post, weight=w)
+        ref += list(zip(pre.tolist(), post.tolist(), w.astype(float).tolist()))
+        rp, rq = rng.integers(0, 20, 10), rng.integers(0, 20, 10)
+        gone = set(zip(rp.tolist(), rq.tolist()))
+        removed = sim.remove_synapses("p", rp, rq)
+        kept = [s for s in ref if (s[0], s[1]) not in gone]
+        assert removed == len(ref) - len(kept)
+        ref = kept
+        c = sim.connectivity("p")
+        got = sorted(zip(c["pre"].tolist(), c["post"].tolist(), c["weight"].tolist()))
+        assert [g[:2] for g in got] == [r[:2] for r in sorted(ref)]
+        np.testing.assert_allclose([g[2] for g in got], [r[2] for r in sorted(ref)], rtol=1e-6)
+        lengths = sim.backend.to_host(sim.matrix("p").row_length)
+        np.testing.assert_array_equal(lengths, np.bincount(c["pre"], minlength=20))
+    assert sim.matrix("p").capacity > cap0  # rows grew
+
+
+def test_added_synapses_deliver_spikes():
+    net = sl.Network(dt=0.1)
+    src = net.population("src", sl.models.SpikeSourceArray([[1.0], [2.0]]), 2)
+    dst = net.population("dst", INTEGRATOR, 3)
+    net.connect(src, dst, sl.connect.FixedIndegree(0),
+                weight=1.0, delay=1.0, name="p")
+    sim = sl.Simulation(net, backend="cpu")
+    sim.add_synapses("p", [0, 1, 1], [2, 2, 0], weight=[0.5, 0.25, 4.0], delay=[1.0, 1.0, 1.0])
+    sim.run(5.0)
+    np.testing.assert_allclose(sim.state("dst", "x"), [4.0, 0.0, 0.75])

@@ -1,0 +1,107 @@
+"""Built-in and user-defined models."""
+
+import math
+
+import numpy as np
+import pytest
+
+import snnlab as sl
+
+
+def test_user_model_from_snippets_runs(backend):
+    """A model written here (a resonate-and-fire toy with its own RNG use)
+    compiles and runs like a built-in."""
+    model = sl.models.NeuronModel(
+        "toy", params={"tau": 5.0, "theta": 1.0}, state={"v": 0.0, "count": 0.0},
+        derived=lambda p, dt: {"decay": math.exp(-dt / p["tau"])},
+        update="v = v * decay + in_drive + 0.01 * (scalar)uniform();",
+        threshold="v >= theta", reset="v = 0.0; count = count + 1.0;", ports=("drive",))
+    net = sl.Network(dt=0.1)
+    pop = net.population("toy", model, 50)
+    net.poisson_input(pop, rate=2000.0, weight=0.2)
+    sim = sl.Simulation(net, backend=backend, seed=1)
+    sim.run(100.0)
+    _, ids = sim.spikes("toy")
+    np.testing.assert_array_equal(np.bincount(ids, minlength=50), sim.state("toy", "count"))
+    assert len(ids) > 50
+
+
+def test_snippet_compile_error_is_reported():
+    model = sl.models.NeuronModel("broken", params={}, state={"v": 0.0},
+                                  update="v = undefined_thing;", ports=("x",))
+    net = sl.Network()
+    net.population("b", model, 2)
+    with pytest.raises(RuntimeError, match="undefined_thing"):
+        sl.Simulation(net, backend="cpu")
+
+
+def test_model_names_are_checked():
+    with pytest.raises(ValueError, match="not a usable name"):
+        sl.models.NeuronModel("m", params={"dt": 1.0}, state={})
+    with pytest.raises(ValueError, match="names used twice"):
+        sl.models.NeuronModel("m", params={"a": 1.0}, state={"a": 0.0})
+    with pytest.raises(ValueError, match="names 'nope', not a parameter"):
+        sl.models.NeuronModel("m", params={}, state={"v": "nope"})
+
+
+def test_poisson_source_rate(backend):
+    net = sl.Network(dt=0.1)
+    net.population("p", sl.models.PoissonSource(rate=50.0), 2000)
+    sim = sl.Simulation(net, backend=backend, seed=4)
+    sim.run(1000.0)
+    n = len(sim.spikes("p")[0])
+    expected = 2000 * 50.0
+    assert abs(n - expected) < 5 * math.sqrt(expected)
+    sim.set_param("p", "rate", 5.0)
+    sim.clear_recordings()
+    sim.run(1000.0)
+    assert abs(len(sim.spikes("p")[0]) - 10000) < 5 * 100
+
+
+def test_spike_source_array_emits_given_times(backend):
+    times = [[0.5, 3.0, 7.2], [], [1.0]]
+    net = sl.Network(dt=0.1)
+    net.population("s", sl.models.SpikeSourceArray(times), 3)
+    sim = sl.Simulation(net, backend=backend)
+    sim.run(4.0)
+    sim.run(6.0)
+    t, i = sim.spikes("s")
+    np.testing.assert_allclose(t, [0.5, 1.0, 3.0, 7.2])
+    np.testing.assert_array_equal(i, [0, 2, 0, 0])
+
+
+def test_alif_threshold_adapts(backend):
+    """With a constant drive the adaptive neuron's ISIs lengthen, then settle;
+    the plain LIF's stay constant."""
+    p = dict(I_e=600.0, tau_m=10.0, C_m=250.0, E_L=-70.0, V_th=-55.0, V_reset=-70.0)
+    net = sl.Network(dt=0.1)
+    net.population("alif", sl.models.ALIF(tau_a=200.0, beta=2.0, **p), 1)
+    net.population("lif", sl.models.LIF(**p), 1)
+    sim = sl.Simulation(net, backend=backend)
+    sim.run(1000.0)
+    isi_a = np.diff(sim.spikes("alif")[0])
+    isi_l = np.diff(sim.spikes("lif")[0])
+    assert isi_a[-1] > 1.5 * isi_a[0]
+    assert np.ptp(isi_l) < 1e-6
+    assert sim.state("alif", "a")[0] > 1.0
+
+
+def test_dc_input_adds_to_i_e():
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.LIF(E_L=0.0, V_th=1e9, tau_m=10.0, C_m=250.0), 1)
+    net.dc_input(a, 250.0)
+    sim = sl.Simulation(net, backend="cpu")
+    sim.run(200.0)
+    assert sim.param("a", "I_e") == 250.0
+    assert abs(sim.state("a", "V_m")[0] - 10.0) < 1e-3  # R I = 10 mV
+
+
+def test_set_param_changes_running_simulation():
+    net = sl.Network(dt=0.1)
+    net.population("a", sl.models.LIF(I_e=0.0), 1)
+    sim = sl.Simulation(net, backend="cpu")
+    sim.run(50.0)
+    assert len(sim.spikes("a")[0]) == 0
+    sim.set_param("a", "I_e", 1000.0)
+    sim.run(50.0)
+    assert len(sim.spikes("a")[0]) > 5
