@@ -76,6 +76,7 @@ _NEURON_ARGS = (
 def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
     """(kernel name, C++ source) of the update kernel of one model."""
     key = model_key(model)
+    uses_rng = "uniform(" in model.update + model.threshold + model.reset
     lines = [f"struct Model_{key} {{",
              f"    static const int n_ports = {len(model.ports)};",
              "    static SNN_DEVICE SNN_INLINE bool step(scalar *state, int64_t n, int64_t i,",
@@ -88,16 +89,17 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
             lines.append(f"        const double dt = param[{k}];")
         else:
             lines.append(f"        const scalar {name} = (scalar)param[{k}];")
+        lines.append(f"        (void){name};")  # a model need not use every constant
     for k, var in enumerate(model.state):
         lines.append(f"        scalar {var} = state[{k} * n + i];")
     for k, port in enumerate(model.ports):
-        lines.append(f"        const scalar in_{port} = input[{k}];")
+        lines.append(f"        const scalar in_{port} = input[{k}]; (void)in_{port};")
     lines += ["        const double t = ctx.t;",
               "        const bool refractory = refrac > 0;",
               "        if (refractory) refrac -= 1;",
-              "        uint32_t _draw = 0;",
+              "        uint32_t _draw = 0;" if uses_rng else "",
               "#define uniform() snn_model_uniform(ctx.seed, ctx.stream, i, ctx.step, _draw++)",
-              "        (void)t; (void)dt; (void)_draw; (void)n;",
+              "        (void)t; (void)n; (void)refractory;",
               "        {", _indent(model.update, 12), "        }",
               "        bool spike = false;"]
     if model.threshold:

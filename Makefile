@@ -1,0 +1,38 @@
+# snnlab: the two set-up commands are `make test` and `make demo`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test demo bench lab lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,viz]'
+	touch $(STAMP)
+
+## the whole suite: unit and reference tests, then the notebooks under nbval
+test: $(STAMP)
+	$(PY) -m pytest --nbval-lax -p no:cacheprovider tests notebooks
+
+## the main job: a Brunel network with a progress bar, a summary and a raster
+demo: $(STAMP)
+	$(VENV)/bin/snnlab run brunel --n 12500 --t 1000 --presim 100 --seed 1 --backend auto \
+		--raster brunel_raster.html
+	@echo "raster: file://$(CURDIR)/brunel_raster.html"
+
+## side-by-side benchmark against NEST and Brian2 (installs them in benchmarks/.peers-venv)
+bench: $(STAMP)
+	$(PY) benchmarks/brunel.py
+
+lab: $(STAMP)
+	$(PY) -m pip install --quiet jupyterlab
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 notebooks/
+
+lint: $(STAMP)
+	$(PY) -m pip install --quiet ruff
+	$(VENV)/bin/ruff check snnlab tests benchmarks
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

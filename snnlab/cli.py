@@ -1,0 +1,194 @@
+"""The ``snnlab`` command: run reference models, report the machine.
+
+    snnlab run brunel --n 12500 --t 1000 --presim 100 --seed 1 --backend cpu --json
+    snnlab info
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+from . import __version__
+
+
+def _machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def _git_commit() -> str | None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def info() -> dict:
+    """Backends available and the versions that matter."""
+    import numpy as np
+
+    from .backend import available_backends, cuda_available
+    from .backend.cpu import compiler_version, find_compiler
+
+    out = {"snnlab": __version__, "numpy": np.__version__, "backends": available_backends(),
+           "machine": _machine()}
+    try:
+        out["c_compiler"] = compiler_version(find_compiler())
+    except RuntimeError as e:
+        out["c_compiler"] = f"none ({e})"
+    try:
+        import cupy
+
+        out["cupy"] = cupy.__version__
+        if cuda_available():
+            from .backend.cuda import CudaBackend
+
+            out["gpu"] = CudaBackend().info()
+        else:
+            out["gpu"] = "none usable"
+    except ImportError:
+        out["cupy"] = "not installed (pip install 'snnlab[gpu]')"
+        out["gpu"] = "unknown without CuPy"
+    try:
+        from mpi4py import MPI
+
+        out["mpi"] = {"mpi4py": __import__("mpi4py").__version__,
+                      "library": MPI.Get_library_version().splitlines()[0]}
+    except ImportError:
+        out["mpi"] = "mpi4py not installed (pip install 'snnlab[mpi]')"
+    return out
+
+
+def run_model(args) -> dict:
+    from .simulation import Simulation
+    from .zoo import MODELS
+
+    module = MODELS[args.model]
+    kwargs = {}
+    if args.n is not None:
+        kwargs["n"] = args.n
+    t0 = time.perf_counter()
+    net = module.network(**kwargs)
+    describe = time.perf_counter() - t0
+    sim = Simulation(net, backend=args.backend, seed=args.seed, threads=args.threads)
+    sim.timers["create"] += describe
+    verbose = not args.json
+    if args.presim > 0:
+        sim.run(args.presim, record=False, timer="presim", progress=verbose)
+    sim.run(args.t, progress=verbose)
+    pops = list(net.populations)
+    result = {
+        "model": args.model,
+        "snnlab": __version__,
+        "commit": _git_commit(),
+        "backend": sim.backend.name,
+        "threads": getattr(sim.backend, "threads", None),
+        "seed": args.seed,
+        "dt": net.dt,
+        "t": args.t,
+        "presim": args.presim,
+        "n_neurons": net.n_neurons,
+        "n_synapses": sim.n_synapses,
+        "timers": {k: round(v, 6) for k, v in sim.timers.items()},
+        "rtf": sim.timers["sim"] / (args.t * 1e-3) if args.t > 0 else None,
+        "phases": {k: round(v, 6) for k, v in sim.phase_breakdown().items()},
+        "rates": {p: sim.rates(p, since=args.presim) for p in pops},
+        "cv_isi": {p: sim.cv_isi(p, since=args.presim) for p in pops},
+        "peak_memory_bytes": sim.peak_memory_bytes(),
+        "bytes_per_synapse": sim.peak_memory_bytes()["device"] / max(sim.n_synapses, 1),
+        "spikes_sha256": sim.spikes_sha256(),
+        "machine": _machine(),
+    }
+    if args.raster:
+        from .viz import save_raster
+
+        result["raster"] = save_raster(sim, args.raster)
+    return result
+
+
+def _summary(r: dict) -> str:
+    lines = [f"{r['model']}: {r['n_neurons']} neurons, {r['n_synapses']} synapses, "
+             f"backend {r['backend']} ({r['threads']} threads), seed {r['seed']}"]
+    for p in r["rates"]:
+        lines.append(f"  {p:>6}: rate {r['rates'][p]:7.2f} spikes/s   CV ISI {r['cv_isi'][p]:.3f}")
+    t = r["timers"]
+    lines.append(f"  build: create {t['create']:.3f} s, connect {t['connect']:.3f} s, "
+                 f"prepare {t['prepare']:.3f} s (compile {t['compile']:.3f} s)")
+    lines.append(f"  simulate {r['t']:g} ms: {t['sim']:.3f} s, real-time factor {r['rtf']:.3f}")
+    ph = r["phases"]
+    total = sum(ph.values()) or 1.0
+    lines.append("  per phase: " + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in ph.items()))
+    m = r["peak_memory_bytes"]
+    lines.append(f"  memory: host peak {m['host'] / 2**20:.0f} MiB, simulation arrays "
+                 f"{m['device'] / 2**20:.0f} MiB ({r['bytes_per_synapse']:.2f} B/synapse)")
+    lines.append(f"  spikes sha256 {r['spikes_sha256'][:16]}...")
+    if r.get("raster"):
+        lines.append(f"  raster written to {r['raster']}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    from .zoo import MODELS
+
+    parser = argparse.ArgumentParser(prog="snnlab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"snnlab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_run = sub.add_parser("run", help="simulate a reference model and report timers and "
+                           "statistics")
+    p_run.add_argument("model", choices=sorted(MODELS))
+    p_run.add_argument("--n", type=int, default=None, help="number of neurons")
+    p_run.add_argument("--t", type=float, default=1000.0, help="model time to record [ms]")
+    p_run.add_argument("--presim", type=float, default=0.0,
+                       help="model time simulated before timing and recording [ms]")
+    p_run.add_argument("--seed", type=int, default=1)
+    p_run.add_argument("--backend", choices=["auto", "cpu", "cuda"], default="auto")
+    p_run.add_argument("--threads", type=int, default=None, help="CPU threads")
+    p_run.add_argument("--json", action="store_true", help="print one JSON object")
+    p_run.add_argument("--raster", metavar="FILE.html", help="write a spike raster (Bokeh)")
+    p_info = sub.add_parser("info", help="backends, compiler, GPU, CuPy and MPI versions")
+    p_info.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "info":
+            r = info()
+            print(json.dumps(r, indent=2) if args.json else _format_info(r))
+            return 0
+        r = run_model(args)
+    except (ValueError, TypeError, KeyError, MemoryError, RuntimeError) as e:
+        print(f"snnlab: error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(r) if args.json else _summary(r))
+    return 0
+
+
+def _format_info(r: dict) -> str:
+    out = []
+    for k, v in r.items():
+        if isinstance(v, dict):
+            out.append(f"{k}:")
+            out += [f"  {kk}: {vv}" for kk, vv in v.items()]
+        else:
+            out.append(f"{k}: {v}")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Every kernel must compile for the GPU, also where there is none: the CUDA
+C++ of a network using every model is compiled with nvcc for sm_90."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+import snnlab as sl
+from snnlab.backend import kernel_dir
+from snnlab.backend.codegen import neuron_kernel, translation_unit
+from snnlab.backend.cuda import NVRTC_OPTIONS
+
+
+def _models():
+    yield sl.models.LIF(synapse="delta")
+    yield sl.models.LIF(synapse="exp")
+    yield sl.models.LIF(synapse="alpha")
+    yield sl.models.ALIF()
+    yield sl.models.PoissonSource()
+    yield sl.models.NeuronModel("user", params={"a": 1.0}, state={"v": 0.0},
+                                update="v = v * a + in_x + (scalar)uniform();",
+                                threshold="v > 1", reset="v = 0;", ports=("x",))
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_kernels_compile_with_nvcc(tmp_path, precision):
+    nvcc = shutil.which("nvcc")
+    if nvcc is None:
+        if os.environ.get("CI"):
+            pytest.fail("nvcc is required in CI: a kernel that does not compile cannot land")
+        pytest.skip("nvcc not found")
+    code = []
+    for m in _models():
+        constants = list(m.constants(dict(m.params), 0.1))
+        code.append(neuron_kernel(m, constants)[1])
+    src = tmp_path / "snn.cu"
+    src.write_text(translation_unit(code, precision))
+    out = tmp_path / "snn.cubin"
+    opts = [o for o in NVRTC_OPTIONS if not o.startswith("-std")]
+    res = subprocess.run([nvcc, "-cubin", "-arch=sm_90", "-std=c++17", *opts,
+                          f"-I{kernel_dir()}", str(src), "-o", str(out)],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert out.stat().st_size > 0
+    assert "warning" not in res.stderr.lower(), res.stderr
