@@ -4,11 +4,10 @@
 #include "philox.h"
 
 // Input buffers of a population: int64 fixed point, laid out
-// [port][slot][copy][neuron]; slot = step % n_slots is the delay ring.
+// [port][slot][neuron]; slot = step % n_slots is the delay ring.
 SNN_DEVICE SNN_INLINE int64_t *snn_inbuf(int64_t *inbuf, int64_t n, int32_t n_slots,
-                                         int32_t n_copies, int32_t port, int64_t slot,
-                                         int32_t copy) {
-    return inbuf + (((int64_t)port * n_slots + slot) * n_copies + copy) * n;
+                                         int32_t port, int64_t slot) {
+    return inbuf + ((int64_t)port * n_slots + slot) * n;
 }
 
 // Spike recording: one bit per neuron and step, rows of n_words uint32.

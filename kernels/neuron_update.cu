@@ -20,7 +20,7 @@ template <class M>
 SNN_DEVICE void neuron_update_impl(const int64_t n, scalar *SNN_RESTRICT state,
                                    const double *SNN_RESTRICT param,
                                    int32_t *SNN_RESTRICT refrac, int64_t *SNN_RESTRICT inbuf,
-                                   const int32_t n_slots, const int32_t n_copies,
+                                   const int32_t n_slots,
                                    const int64_t *step_ptr, const double dt,
                                    const uint64_t seed, const uint32_t stream,
                                    int32_t *SNN_RESTRICT spikes, int32_t *n_spikes,
@@ -34,13 +34,9 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, scalar *SNN_RESTRICT state,
     SNN_LOOP(i, n) {
         scalar input[M::n_ports > 0 ? M::n_ports : 1];
         for (int32_t p = 0; p < M::n_ports; ++p) {
-            int64_t acc = 0;
-            for (int32_t c = 0; c < n_copies; ++c) {
-                int64_t *b = snn_inbuf(inbuf, n, n_slots, n_copies, p, slot, c) + i;
-                acc += *b;
-                *b = 0;
-            }
-            input[p] = (scalar)snn_from_fixed(acc);
+            int64_t *b = snn_inbuf(inbuf, n, n_slots, p, slot) + i;
+            input[p] = (scalar)snn_from_fixed(*b);
+            *b = 0;
         }
         int32_t r = refrac[i];
         if (M::step(state, n, i, param, input, r, ctx)) {

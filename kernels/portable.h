@@ -39,9 +39,12 @@ typedef unsigned long long uint64_t;
 #define SNN_ATOMIC_ADD_I64(p, v) \
     atomicAdd((unsigned long long *)(p), (unsigned long long)(v))
 #define SNN_ATOMIC_OR_U32(p, v) atomicOr((unsigned int *)(p), (unsigned int)(v))
-// index of the private accumulation copy this thread writes (see propagate.cu),
-// and the add into it: shared by all threads on the GPU, so atomic
-#define SNN_ACC_COPY 0
+// Rows of the ragged matrix (propagate.cu): blocks take rows, the threads of
+// a block share each row; targets are shared by all threads, so the add is
+// atomic.
+#define SNN_FOR_ROWS(s, n) SNN_LOOP_OUTER(s, n)
+#define SNN_ROW_SEGMENT(j, row, len, n_post) SNN_LOOP_INNER(j, len)
+#define SNN_ROWS_END
 #define SNN_ACC_ADD(p, v) SNN_ATOMIC_ADD_I64(p, v)
 #define SNN_DOUBLE_BITS(x) ((uint64_t)__double_as_longlong(x))
 #define SNN_BITS_DOUBLE(u) __longlong_as_double((long long)(u))
@@ -71,11 +74,32 @@ typedef unsigned long long uint64_t;
 #define SNN_ATOMIC_ADD_I32(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_ADD_I64(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_OR_U32(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
-// On the CPU every OpenMP thread owns a private copy of the input buffers, so
-// synaptic accumulation needs no atomics; the copies are summed, in a fixed
-// order, by the neuron update.  Integer sums make that order irrelevant anyway.
-#define SNN_ACC_COPY SNN_THREAD_ID
+// Rows of the ragged matrix on the CPU: every thread walks every row but
+// owns a contiguous range of targets, found by binary search in the row
+// (rows are ordered by target).  No two threads touch one target, so the add
+// needs no atomic and no private copies.
+#define SNN_FOR_ROWS(s, n) for (int64_t s = 0; s < (int64_t)(n); ++s)
+#define SNN_ROW_SEGMENT(j, row, len, n_post)                                                 \
+    for (int64_t j = snn_lower_bound(row, len, snn_part(n_post, SNN_THREAD_ID)),             \
+                 j##_end = snn_lower_bound(row, len, snn_part(n_post, SNN_THREAD_ID + 1));   \
+         j < j##_end; ++j)
+#define SNN_ROWS_END _Pragma("omp barrier")
 #define SNN_ACC_ADD(p, v) (*(p) += (v))
+SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) {
+#ifdef _OPENMP
+    return n * t / omp_get_num_threads();
+#else
+    return t == 0 ? 0 : n;
+#endif
+}
+SNN_DEVICE int64_t snn_lower_bound(const int32_t *row, int64_t len, int64_t value) {
+    int64_t lo = 0, hi = len;
+    while (lo < hi) {
+        int64_t mid = (lo + hi) >> 1;
+        if (row[mid] < value) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+}
 SNN_DEVICE uint64_t snn_double_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 SNN_DEVICE double snn_bits_double(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
 #define SNN_DOUBLE_BITS(x) snn_double_bits(x)

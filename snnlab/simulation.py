@@ -32,6 +32,7 @@ STREAM_CONNECT, STREAM_INPUT, STREAM_MODEL, STREAM_INIT = (0x1 << 28, 0x2 << 28,
 FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
 CHECKPOINT_VERSION = 1
 POISSON_TABLE = 128  # entries per CDF table (mean <= 10 needs < 60)
+POISSON_GUIDE = 256  # guide-table buckets (top 8 bits of the uniform)
 
 
 @dataclass
@@ -260,8 +261,7 @@ class Simulation:
         ssize = np.dtype(PRECISIONS[self.precision]).itemsize
         for ps in self._pops.values():
             m, n = ps.pop.model, ps.pop.n
-            need += n * (len(m.state) * ssize + 8 + 8 * len(m.ports) * ps.n_slots
-                         * self.backend.copies)
+            need += n * (len(m.state) * ssize + 8 + 8 * len(m.ports) * ps.n_slots)
         for proj in self.network.projections.values():
             per = 4 + 4 * (not isinstance(proj.weight, Constant)) \
                 + 2 * (not isinstance(proj.delay, Constant))
@@ -309,8 +309,7 @@ class Simulation:
             ps.state = self._alloc(max(len(model.state), 1) * n, stype)
             ps.param = self._to_device(self._constants(ps), np.float64)
             ps.refrac = self._alloc(n, np.int32)
-            ps.inbuf = self._alloc(max(len(model.ports), 1) * ps.n_slots * self.backend.copies
-                                   * n, np.int64)
+            ps.inbuf = self._alloc(max(len(model.ports), 1) * ps.n_slots * n, np.int64)
             ps.spikes = self._alloc(n, np.int32)
             rows = self.chunk_steps if pop.name in self._recorded else 0
             ps.rec_bits = self._alloc(max(rows, 1) * ps.n_words, np.uint32)
@@ -350,18 +349,24 @@ class Simulation:
         return np.array([c[k] for k in ps.constants], dtype=np.float64)
 
     def _poisson_param(self, rate: float, weight: float) -> np.ndarray:
-        """The table of ``poisson_input.cu``: CDFs of Poisson(10) and of the
-        rest of the mean, truncated where the tail falls below 2**-40."""
+        """The table of ``poisson_input.cu``: guide tables and CDFs of
+        Poisson(10) and of the rest of the mean."""
         lam = rate * self.dt * 1e-3
         n_full = int(lam // 10.0)
         if n_full > 60:
             raise ValueError(f"Poisson input rate {rate} spikes/s is too high for dt={self.dt} "
                              f"ms (at most {600 / (self.dt * 1e-3):.3g})")
-        tables = [_poisson_cdf(10.0), _poisson_cdf(lam - 10.0 * n_full)]
-        out = np.zeros(4 + 2 * POISSON_TABLE)  # fixed size: rates change in place
-        out[:4] = [weight, n_full, len(tables[0]), len(tables[1])]
-        out[4:4 + len(tables[0])] = tables[0]
-        out[4 + len(tables[0]):4 + len(tables[0]) + len(tables[1])] = tables[1]
+        cdfs = [_poisson_cdf(10.0), _poisson_cdf(lam - 10.0 * n_full)]
+        out = np.zeros(4 + 2 * POISSON_GUIDE + 2 * POISSON_TABLE)  # fixed size: set in place
+        out[:4] = [weight, n_full, len(cdfs[0]), len(cdfs[1])]
+        for k, f in enumerate(cdfs):
+            # guide: the first k whose F[k] reaches the bucket's lowest uniform
+            lowest = (np.arange(POISSON_GUIDE) * 2.0**24 + 0.5) / 2.0**32
+            out[4 + k * POISSON_GUIDE:4 + (k + 1) * POISSON_GUIDE] = np.minimum(
+                np.searchsorted(f, lowest, side="left"), len(f) - 1)
+        base = 4 + 2 * POISSON_GUIDE
+        out[base:base + len(cdfs[0])] = cdfs[0]
+        out[base + len(cdfs[0]):base + len(cdfs[0]) + len(cdfs[1])] = cdfs[1]
         return out
 
     def _connect(self) -> None:
@@ -426,7 +431,7 @@ class Simulation:
             out.append(Launch("poisson_input", (
                 n, a(lambda: self._inputs[inp.name]), np.uint64(self.seed),
                 STREAM_INPUT + inp.index, a(lambda: ps.inbuf), inp.port,
-                a(lambda: ps.n_slots), self.backend.copies, step), ("flat", n), 0))
+                a(lambda: ps.n_slots), step), ("flat", n), 0))
         for k, pop in enumerate(net.populations.values()):
             ps = self._pops[pop.name]
             n_spk = None if s is None else self._n_spikes[k:k + 1]
@@ -438,7 +443,7 @@ class Simulation:
                 out.append(Launch("spike_source_array", args, ("serial",), 0))
                 continue
             args = (pop.n, a(lambda: ps.state), a(lambda: ps.param), a(lambda: ps.refrac),
-                    a(lambda: ps.inbuf), ps.n_slots, self.backend.copies, step, self.dt,
+                    a(lambda: ps.inbuf), ps.n_slots, step, self.dt,
                     np.uint64(self.seed), STREAM_MODEL + pop.index, a(lambda: ps.spikes), n_spk,
                     a(lambda: ps.rec_bits), a(lambda: ps.rec_info))
             out.append(Launch(ps.kernel, args, ("flat", pop.n), 1))
@@ -452,7 +457,7 @@ class Simulation:
                     a(lambda: pj.matrix.capacity), a(lambda: pj.matrix.synapse_arrays.get("weight")),
                     a(lambda: pj.w_const), a(lambda: pj.matrix.synapse_arrays.get("delay")),
                     a(lambda: pj.d_const), a(lambda: post.inbuf), proj.post.n, proj.port,
-                    post.n_slots, self.backend.copies, step)
+                    post.n_slots, step)
             out.append(Launch("propagate", args, ("rows", proj.pre.n), 2))
         for rec in self.recorders:
             ps = self._pops[rec.population]
@@ -900,12 +905,9 @@ class Simulation:
         self._drain()
         arrays = {"step": np.array([self._step])}
         for name, ps in self._pops.items():
-            n, m = ps.pop.n, ps.pop.model
             arrays[f"pop/{name}/state"] = self.backend.to_host(ps.state)
             arrays[f"pop/{name}/refrac"] = self.backend.to_host(ps.refrac)
-            inbuf = self.backend.to_host(ps.inbuf).reshape(
-                max(len(m.ports), 1), ps.n_slots, self.backend.copies, n)
-            arrays[f"pop/{name}/inbuf"] = inbuf.sum(axis=2)  # copies are summed: target-free
+            arrays[f"pop/{name}/inbuf"] = self.backend.to_host(ps.inbuf)
             arrays[f"pop/{name}/param"] = self.backend.to_host(ps.param)
             if ps.ssa is not None:
                 arrays[f"pop/{name}/ssa_cursor"] = self.backend.to_host(ps.ssa[2])
@@ -961,11 +963,7 @@ class Simulation:
             ps.state[:] = self.backend.asarray(arrays[f"pop/{name}/state"])
             ps.refrac[:] = self.backend.asarray(arrays[f"pop/{name}/refrac"])
             ps.param[:] = self.backend.asarray(arrays[f"pop/{name}/param"])
-            summed = arrays[f"pop/{name}/inbuf"]
-            full = np.zeros((summed.shape[0], summed.shape[1], self.backend.copies,
-                             ps.pop.n), np.int64)
-            full[:, :, 0, :] = summed
-            ps.inbuf[:] = self.backend.asarray(full.reshape(-1))
+            ps.inbuf[:] = self.backend.asarray(arrays[f"pop/{name}/inbuf"])
             ps.rec_info[0:1] = self._step
             if ps.ssa is not None:
                 ps.ssa[2][:] = self.backend.asarray(arrays[f"pop/{name}/ssa_cursor"])

@@ -68,7 +68,7 @@ def param_names(model: NeuronModel, constants: dict) -> list[str]:
 
 _NEURON_ARGS = (
     "const int64_t n, scalar *state, const double *param, int32_t *refrac, int64_t *inbuf, "
-    "const int32_t n_slots, const int32_t n_copies, const int64_t *step_ptr, const double dt, "
+    "const int32_t n_slots, const int64_t *step_ptr, const double dt, "
     "const uint64_t seed, const uint32_t stream, int32_t *spikes, int32_t *n_spikes, "
     "uint32_t *rec_bits, const int64_t *rec_info")
 

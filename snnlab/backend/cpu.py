@@ -117,7 +117,6 @@ class CpuBackend:
     def __init__(self, threads: int):
         self.threads = threads
         self.cxx = find_compiler()
-        self.copies = threads  # private accumulation copies (see propagate.cu)
 
     def zeros(self, shape, dtype):
         return np.zeros(shape, dtype=dtype)

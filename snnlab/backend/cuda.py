@@ -69,7 +69,6 @@ class CudaBackend:
         import cupy
 
         self.xp = cupy
-        self.copies = 1
         dev = cupy.cuda.Device()
         self.n_sm = dev.attributes["MultiProcessorCount"]
 
