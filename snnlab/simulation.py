@@ -174,12 +174,12 @@ class Simulation:
         if isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int) or chunk_steps < 1:
             raise ValueError(f"chunk_steps must be a positive integer, got {chunk_steps!r}")
         if record_spikes is True:
-            recorded = set(network.populations)
+            recorded = list(network.populations)
         elif record_spikes is False or record_spikes is None:
-            recorded = set()
+            recorded = []
         else:
-            recorded = set(record_spikes)
-            unknown = sorted(recorded - set(network.populations))
+            recorded = [p for p in network.populations if p in set(record_spikes)]
+            unknown = sorted(set(record_spikes) - set(network.populations))
             if unknown:
                 raise ValueError(f"record_spikes: unknown population(s) {unknown}; "
                                  f"have {sorted(network.populations)}")
@@ -197,7 +197,7 @@ class Simulation:
         self.recorders: list[StateRecorder] = []
         self._allocated = 0
         self._peak_allocated = 0
-        self._recorded = recorded
+        self._recorded = tuple(recorded)  # in the network's order
         self._step = 0  # host mirror of the device step counter
         self._rec_base = 0
         self._module = None
@@ -478,6 +478,11 @@ class Simulation:
     def t(self) -> float:
         """Model time [ms] simulated so far."""
         return self._step * self.dt
+
+    @property
+    def recorded(self) -> tuple[str, ...]:
+        """Populations whose spikes are recorded."""
+        return self._recorded
 
     @property
     def current_step(self) -> int:
@@ -924,7 +929,7 @@ class Simulation:
         for name, p in self._inputs.items():
             arrays[f"input/{name}"] = self.backend.to_host(p)
         meta = {"version": CHECKPOINT_VERSION, "seed": self.seed, "precision": self.precision,
-                "chunk_steps": self.chunk_steps, "recorded": sorted(self._recorded),
+                "chunk_steps": self.chunk_steps, "recorded": list(self._recorded),
                 "params": {k: ps.params for k, ps in self._pops.items()},
                 "inputs": dict(self.input_values)}
         try:

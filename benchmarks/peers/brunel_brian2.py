@@ -24,10 +24,9 @@ import sys
 import time
 
 import brian2 as b2
+import common as c
 import numpy as np
 from brian2 import Hz, ms, mV
-
-import common as c
 
 
 def fixed_indegree(rng, n, lo, hi, k):
@@ -43,9 +42,7 @@ def main():
     args = c.parse_args(__doc__.splitlines()[0])
     n_e, _, c_e, c_i = c.sizes(args.n)
     b2.prefs.codegen.target = "cython"
-    b2.prefs.codegen.runtime.cython.cache_dir = os.path.join(
-        sys.prefix, "brian2-cython-cache"
-    )
+    b2.prefs.codegen.runtime.cython.cache_dir = os.path.join(sys.prefix, "brian2-cython-cache")
     b2.defaultclock.dt = c.DT * ms
     b2.seed(args.seed)
     rng = np.random.default_rng(args.seed)
@@ -69,15 +66,9 @@ def main():
         method="exact",
     )
     g.v = rng.uniform(0.0, c.V_TH, args.n) * mV
-    se = b2.Synapses(
-        g, g, on_pre="v_post += J * int(not_refractory_post)", delay=c.DELAY * ms
-    )
-    si = b2.Synapses(
-        g, g, on_pre="v_post += J_I * int(not_refractory_post)", delay=c.DELAY * ms
-    )
-    ext = b2.PoissonInput(
-        g, "v", N=c_e, rate=c.nu_ext(c_e) * Hz, weight="J * int(not_refractory)"
-    )
+    se = b2.Synapses(g, g, on_pre="v_post += J * int(not_refractory_post)", delay=c.DELAY * ms)
+    si = b2.Synapses(g, g, on_pre="v_post += J_I * int(not_refractory_post)", delay=c.DELAY * ms)
+    ext = b2.PoissonInput(g, "v", N=c_e, rate=c.nu_ext(c_e) * Hz, weight="J * int(not_refractory)")
     mon = b2.SpikeMonitor(g)
     net = b2.Network(g, se, si, ext, mon)
     timers["create"] = time.perf_counter() - t0

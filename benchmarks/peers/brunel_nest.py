@@ -48,9 +48,7 @@ def main():
     noise = nest.Create("poisson_generator", params={"rate": c_e * c.nu_ext(c_e)})
     recorder = nest.Create("spike_recorder", params={"start": args.presim})
     nest.CopyModel("static_synapse", "brunel_e", {"weight": c.J, "delay": c.DELAY})
-    nest.CopyModel(
-        "static_synapse", "brunel_i", {"weight": -c.G * c.J, "delay": c.DELAY}
-    )
+    nest.CopyModel("static_synapse", "brunel_i", {"weight": -c.G * c.J, "delay": c.DELAY})
     timers["create"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -60,9 +58,7 @@ def main():
     nest.Connect(noise, nodes, "all_to_all", {"weight": c.J, "delay": c.DELAY})
     nest.Connect(nodes, recorder)
     timers["connect"] = time.perf_counter() - t0
-    n_syn = sum(
-        nest.GetDefaults(m, "num_connections") for m in ("brunel_e", "brunel_i")
-    )
+    n_syn = sum(nest.GetDefaults(m, "num_connections") for m in ("brunel_e", "brunel_i"))
 
     t0 = time.perf_counter()
     nest.Prepare()

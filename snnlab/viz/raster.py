@@ -22,7 +22,7 @@ def raster_figure(sim, max_points: int = 50_000, title: str | None = None):
     from bokeh.palettes import Category10_10
     from bokeh.plotting import figure
 
-    pops = [p for p in sim.network.populations.values() if p.name in sim._recorded]
+    pops = [sim.network.populations[name] for name in sim.recorded]
     total = sum(len(sim.spike_steps(p.name)[0]) for p in pops)
     frac = min(1.0, max_points / max(total, 1))
     fig = figure(title=title or f"spike raster, t = {sim.t:g} ms", height=420,

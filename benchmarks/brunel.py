@@ -1,0 +1,118 @@
+"""Brunel (2000), N = 12 500, 1 s: snnlab against NEST 3.10 and Brian2, side by
+side in one run on this machine, one job at a time.
+
+    python benchmarks/brunel.py [--n 12500] [--t 1000] [--presim 100] [--repeats 3]
+
+Installs the peers in benchmarks/.peers-venv (benchmarks/peers/setup.sh) and
+writes benchmarks/results/brunel_<machine>_<commit>.json with every run, the
+machine and the commit.  For each configuration the run with the median
+simulation time is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PEERS = HERE / "peers"
+PEER_PY = HERE / ".peers-venv" / "bin" / "python"
+
+GOALS = {"rate_and_cv_within": 0.03, "sim_vs_brian2": 1 / 10, "sim_vs_nest": 1 / 30,
+         "build_s": 0.5, "bytes_per_synapse": 10.0}
+
+
+def run_json(cmd, env=None) -> dict:
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def median_run(cmd, repeats, env=None):
+    runs = [run_json(cmd, env) for _ in range(repeats)]
+    runs.sort(key=lambda r: r["timers"]["sim"])
+    best = dict(runs[len(runs) // 2])
+    best["sim_all_runs"] = [r["timers"]["sim"] for r in runs]
+    return best
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=12500)
+    ap.add_argument("--t", type=float, default=1000.0)
+    ap.add_argument("--presim", type=float, default=100.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-peers", action="store_true")
+    args = ap.parse_args()
+    common = ["--n", str(args.n), "--t", str(args.t), "--presim", str(args.presim),
+              "--seed", str(args.seed)]
+    results = {}
+    snn = [sys.executable, "-m", "snnlab.cli", "run", "brunel", *common, "--json",
+           "--backend", "cpu"]
+    run_json(snn)  # warm the kernel cache: compilation is not a per-run cost
+    for threads in (1, 2):
+        print(f"snnlab cpu, {threads} thread(s) ...", file=sys.stderr)
+        results[f"snnlab_cpu_{threads}t"] = median_run(snn + ["--threads", str(threads)],
+                                                        args.repeats)
+    if not args.skip_peers:
+        subprocess.run(["bash", str(PEERS / "setup.sh")], check=True)
+        env = dict(os.environ, PYNEST_QUIET="1")
+        for threads in (1, 2):
+            print(f"NEST, {threads} thread(s) ...", file=sys.stderr)
+            results[f"nest_{threads}t"] = median_run(
+                [str(PEER_PY), str(PEERS / "brunel_nest.py"), *common, "--threads",
+                 str(threads)], max(1, args.repeats - 1), env)
+        print("Brian2 (warm-up compile) ...", file=sys.stderr)
+        run_json([str(PEER_PY), str(PEERS / "brunel_brian2.py"), "--n", str(args.n), "--t",
+                  "10", "--presim", "10"], env)
+        print("Brian2 ...", file=sys.stderr)
+        results["brian2_cython"] = median_run(
+            [str(PEER_PY), str(PEERS / "brunel_brian2.py"), *common], max(1, args.repeats - 1),
+            env)
+    report = compare(results)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True, cwd=ROOT).stdout.strip()
+    machine = results["snnlab_cpu_2t"]["machine"]
+    record = {"benchmark": "brunel", "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "commit": commit, "machine": machine, "args": vars(args), "goals": GOALS,
+              "comparison": report, "runs": results}
+    out = HERE / "results" / f"brunel_{_slug(machine['cpu'])}_{machine['cores']}c_{commit}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(record, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
+    print(f"written {out.relative_to(ROOT)}", file=sys.stderr)
+    return 0
+
+
+def compare(results: dict) -> dict:
+    snn = results["snnlab_cpu_2t"]
+    out = {"snnlab": {"sim_s": snn["timers"]["sim"],
+                      "build_s": sum(snn["timers"][k] for k in ("create", "connect", "prepare")),
+                      "bytes_per_synapse": snn["bytes_per_synapse"],
+                      "rates": snn["rates"], "cv_isi": snn["cv_isi"]}}
+    for name, r in results.items():
+        if name.startswith("snnlab"):
+            continue
+        out[name] = {
+            "sim_s": r["timers"]["sim"],
+            "snnlab_speedup": r["timers"]["sim"] / snn["timers"]["sim"],
+            "rate_rel_diff": {p: snn["rates"][p] / r["rates"][p] - 1 for p in snn["rates"]},
+            "cv_rel_diff": {p: snn["cv_isi"][p] / r["cv_isi"][p] - 1 for p in snn["cv_isi"]},
+        }
+    return out
+
+
+def _slug(s: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in s).strip("-").lower()[:40]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
