@@ -27,6 +27,7 @@ struct SnnConnGen {
     double logq;
     const int32_t *per_target;
     int64_t j, k, cur, n_draws;
+    snn_u4 block;  // the Philox block of the current group of four draws
 
     SNN_DEVICE SNN_INLINE SnnConnGen(const int64_t *ip, const double *dp, const int32_t *pt) {
         kind = (int32_t)ip[0];
@@ -44,6 +45,12 @@ struct SnnConnGen {
         k = 0;
         cur = -1;
         n_draws = 0;
+    }
+    // 32-bit draw number d of this target: word d % 4 of block d / 4
+    SNN_DEVICE SNN_INLINE uint32_t word(int64_t d) {
+        if ((d & 3) == 0) block = snn_random4(seed, stream, (uint32_t)j, (uint64_t)(d >> 2));
+        const uint32_t w[4] = {block.x, block.y, block.z, block.w};
+        return w[d & 3];
     }
     // candidate index in [0, n_cand) -> source, leaving out the target itself
     SNN_DEVICE SNN_INLINE int32_t source(int64_t x) const {
@@ -63,14 +70,14 @@ struct SnnConnGen {
         case SNN_FIXED_TOTAL_NUMBER: {
             int64_t count = kind == SNN_FIXED_INDEGREE ? K : per_target[j];
             if (k >= count || n_cand <= 0) return false;
-            snn_u4 r = snn_random4(seed, stream, (uint32_t)j, (uint64_t)k);
-            *pre = source(snn_below(r.x, (uint32_t)n_cand));
+            *pre = source(snn_below(word(k), (uint32_t)n_cand));
             break;
         }
         case SNN_FIXED_PROBABILITY: {
             // geometric gaps between accepted candidates (Bernoulli trials)
-            snn_u4 r = snn_random4(seed, stream, (uint32_t)j, (uint64_t)n_draws++);
-            double gap = snn_log(snn_u01(r.x, r.y)) / logq;
+            const uint32_t a = word(n_draws), b = word(n_draws + 1);
+            n_draws += 2;
+            double gap = snn_log(snn_u01(a, b)) / logq;
             if (!(gap < (double)n_cand)) return false;
             cur += (int64_t)gap + 1;
             if (cur >= n_cand) return false;

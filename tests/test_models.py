@@ -105,3 +105,22 @@ def test_set_param_changes_running_simulation():
     sim.set_param("a", "I_e", 1000.0)
     sim.run(50.0)
     assert len(sim.spikes("a")[0]) > 5
+
+
+@pytest.mark.parametrize("rate", [800.0, 20000.0, 250000.0])  # mean per step 0.08, 2, 25
+def test_poisson_input_counts_are_poisson(backend, rate):
+    """A non-leaky integrator sums the input: mean and variance of the count
+    over T steps are both rate * T (Poisson), also where the mean per step is
+    split into chunks (> 10)."""
+    net = sl.Network(dt=0.1)
+    model = sl.models.NeuronModel("sum", params={}, state={"x": 0.0},
+                                  update="x = x + in_a;", ports=("a",))
+    pop = net.population("p", model, 20000)
+    net.poisson_input(pop, rate=rate, weight=1.0)
+    sim = sl.Simulation(net, backend=backend, seed=9, precision="float64")
+    sim.run(10.0)
+    x = sim.state("p", "x")
+    lam = rate * 10.0 * 1e-3
+    assert abs(x.mean() - lam) < 5 * math.sqrt(lam / x.size)
+    assert abs(x.var() / lam - 1.0) < 5 * math.sqrt(2.0 / x.size) + 0.01
+    assert np.all(x == np.round(x))
