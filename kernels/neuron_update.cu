@@ -1,10 +1,11 @@
 // neuron_update: one step of a neuron population.
 //
 // The model-specific part is a struct generated from the model's C snippets
-// (snnlab/backend/codegen.py) with one static method
-//     bool step(scalar *state, int64_t n, int64_t i, const double *param,
+// (snnlab/backend/codegen.py): `Consts load(const double *param)` reads the
+// parameters and derived constants once per launch, and
+//     bool step(scalar *state, int64_t n, int64_t i, const Consts &c,
 //               const scalar *input, int32_t &refrac, const SnnStepCtx &ctx)
-// that loads its state, integrates, tests the threshold, resets and stores.
+// loads a neuron's state, integrates, tests the threshold, resets and stores.
 // This template does the rest, identically for every model: gather and clear
 // the input of this step, emit and record spikes.
 #include "common.h"
@@ -31,6 +32,7 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, scalar *SNN_RESTRICT state,
     ctx.seed = seed;
     ctx.stream = stream;
     const int64_t slot = ctx.step % n_slots;
+    const typename M::Consts c = M::load(param);
     SNN_LOOP(i, n) {
         scalar input[M::n_ports > 0 ? M::n_ports : 1];
         for (int32_t p = 0; p < M::n_ports; ++p) {
@@ -39,7 +41,7 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, scalar *SNN_RESTRICT state,
             *b = 0;
         }
         int32_t r = refrac[i];
-        if (M::step(state, n, i, param, input, r, ctx)) {
+        if (M::step(state, n, i, c, input, r, ctx)) {
             int32_t k = SNN_ATOMIC_ADD_I32(n_spikes, 1);
             spikes[k] = (int32_t)i;
             snn_record_spike(rec_bits, rec_info, ctx.step, i);

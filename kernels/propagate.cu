@@ -20,15 +20,17 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
     const int32_t ns = *n_spikes;
     const int64_t wfix = snn_to_fixed(*w_const);
     int64_t *base = snn_inbuf(inbuf, n_post, n_slots, port, 0);
-    int64_t *fixed_slot = base + ((step + d_const) % n_slots) * n_post;
+    const int64_t now = step % n_slots;  // delays are < n_slots: no modulo per synapse
+    int64_t *fixed_slot = base + ((now + d_const) % n_slots) * n_post;
     SNN_FOR_ROWS(s, ns) {
         const int64_t pre = spikes[s];
         const int64_t len = row_length[pre];
         const int32_t *row = ind + pre * cap;
         SNN_ROW_SEGMENT(j, row, len, n_post) {
             const int64_t w = IW ? snn_to_fixed((double)weight[pre * cap + j]) : wfix;
-            int64_t *dst = ID ? base + ((step + delay[pre * cap + j]) % n_slots) * n_post
-                              : fixed_slot;
+            int64_t slot = now + delay[pre * cap + j];
+            slot = slot >= n_slots ? slot - n_slots : slot;
+            int64_t *dst = ID ? base + slot * n_post : fixed_slot;
             SNN_ACC_ADD(dst + row[j], w);
         }
     }

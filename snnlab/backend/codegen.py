@@ -77,19 +77,26 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
     """(kernel name, C++ source) of the update kernel of one model."""
     key = model_key(model)
     uses_rng = "uniform(" in model.update + model.threshold + model.reset
+    # constants are read once per launch (Consts), not once per neuron
     lines = [f"struct Model_{key} {{",
              f"    static const int n_ports = {len(model.ports)};",
-             "    static SNN_DEVICE SNN_INLINE bool step(scalar *state, int64_t n, int64_t i,",
-             "            const double *param, const scalar *input, int32_t &refrac,",
-             "            const SnnStepCtx &ctx) {"]
+             "    struct Consts {"]
+    for name in constants:
+        ctype = {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
+        lines.append(f"        {ctype} {name};")
+    lines += ["    };",
+              "    static SNN_DEVICE SNN_INLINE Consts load(const double *param) {",
+              "        Consts c;"]
     for k, name in enumerate(constants):
-        if name == "_ref_steps":
-            lines.append(f"        const int32_t _ref_steps = (int32_t)param[{k}];")
-        elif name == "dt":
-            lines.append(f"        const double dt = param[{k}];")
-        else:
-            lines.append(f"        const scalar {name} = (scalar)param[{k}];")
-        lines.append(f"        (void){name};")  # a model need not use every constant
+        ctype = {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
+        lines.append(f"        c.{name} = ({ctype})param[{k}];")
+    lines += ["        return c;", "    }",
+              "    static SNN_DEVICE SNN_INLINE bool step(scalar *state, int64_t n, int64_t i,",
+              "            const Consts &c, const scalar *input, int32_t &refrac,",
+              "            const SnnStepCtx &ctx) {"]
+    for name in constants:
+        ctype = {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
+        lines.append(f"        const {ctype} {name} = c.{name}; (void){name};")
     for k, var in enumerate(model.state):
         lines.append(f"        scalar {var} = state[{k} * n + i];")
     for k, port in enumerate(model.ports):

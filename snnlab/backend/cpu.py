@@ -20,8 +20,9 @@ import numpy as np
 from . import Launch, kernel_dir
 from .codegen import KERNEL_FILES, cpu_driver, cpu_host_wrappers, parse_signatures
 
+# -fno-math-errno lets llrint and sqrt inline (cvtsd2si, sqrtsd): results unchanged
 FLAGS = ["-O3", "-std=c++17", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
-         "-fvisibility=hidden"]
+         "-fno-math-errno", "-fvisibility=hidden"]
 
 _CTYPES = {"int64": ctypes.c_int64, "int32": ctypes.c_int32, "uint64": ctypes.c_uint64,
            "uint32": ctypes.c_uint32, "float64": ctypes.c_double}
