@@ -38,7 +38,7 @@ def run_json(cmd, env=None) -> dict:
 def median_run(cmd, repeats, env=None):
     runs = [run_json(cmd, env) for _ in range(repeats)]
     runs.sort(key=lambda r: r["timers"]["sim"])
-    best = dict(runs[len(runs) // 2])
+    best = dict(runs[(len(runs) - 1) // 2])  # the median (the faster one of two)
     best["sim_all_runs"] = [r["timers"]["sim"] for r in runs]
     return best
 
@@ -93,19 +93,28 @@ def main() -> int:
 
 
 def compare(results: dict) -> dict:
-    snn = results["snnlab_cpu_2t"]
-    out = {"snnlab": {"sim_s": snn["timers"]["sim"],
-                      "build_s": sum(snn["timers"][k] for k in ("create", "connect", "prepare")),
-                      "bytes_per_synapse": snn["bytes_per_synapse"],
-                      "rates": snn["rates"], "cv_isi": snn["cv_isi"]}}
+    """snnlab against each peer: statistics, and speed with the same number
+    of threads (Brian2's runtime is single-threaded: against both)."""
+    out = {}
+    for threads in (1, 2):
+        snn = results[f"snnlab_cpu_{threads}t"]
+        t = snn["timers"]
+        out[f"snnlab_{threads}t"] = {"sim_s": t["sim"],
+                                     "build_s": t["create"] + t["connect"] + t["prepare"],
+                                     "bytes_per_synapse": snn["bytes_per_synapse"],
+                                     "rates": snn["rates"], "cv_isi": snn["cv_isi"]}
     for name, r in results.items():
         if name.startswith("snnlab"):
             continue
+        same = [1, 2] if name.startswith("brian2") else [r["threads"]]
+        snn2 = results["snnlab_cpu_2t"]
         out[name] = {
             "sim_s": r["timers"]["sim"],
-            "snnlab_speedup": r["timers"]["sim"] / snn["timers"]["sim"],
-            "rate_rel_diff": {p: snn["rates"][p] / r["rates"][p] - 1 for p in snn["rates"]},
-            "cv_rel_diff": {p: snn["cv_isi"][p] / r["cv_isi"][p] - 1 for p in snn["cv_isi"]},
+            "build_s": r["timers"]["create"] + r["timers"]["connect"] + r["timers"]["prepare"],
+            **{f"snnlab_{k}t_speedup": r["timers"]["sim"] / results[f"snnlab_cpu_{k}t"]["timers"]
+               ["sim"] for k in same},
+            "rate_rel_diff": {p: snn2["rates"][p] / r["rates"][p] - 1 for p in snn2["rates"]},
+            "cv_rel_diff": {p: snn2["cv_isi"][p] / r["cv_isi"][p] - 1 for p in snn2["cv_isi"]},
         }
     return out
 

@@ -92,18 +92,28 @@ struct SnnConnGen {
     }
 };
 
+// Calls f(j, k, pre) for synapse k of every target j of chunk c, in order.
+template <class F>
+SNN_DEVICE SNN_INLINE void snn_chunk_synapses(const int64_t *ip, const double *dp,
+                                              const int32_t *per_target, int64_t c,
+                                              int64_t chunk, F f) {
+    const int64_t j0 = ip[8], j1 = ip[9];
+    const int64_t end = j0 + (c + 1) * chunk < j1 ? j0 + (c + 1) * chunk : j1;
+    SnnConnGen g(ip, dp, per_target);
+    for (int64_t j = j0 + c * chunk; j < end; ++j) {
+        g.init(j);
+        int32_t pre;
+        while (g.next(&pre)) f(j, g.k - 1, pre);
+    }
+}
+
 SNN_KERNEL void connect_count(const int64_t *ip, const double *dp, const int32_t *per_target,
                               const int64_t n_chunks, const int64_t chunk, int32_t *counts) {
-    const int64_t n_pre = ip[1], j0 = ip[8], j1 = ip[9];
+    const int64_t n_pre = ip[1];
     SNN_LOOP(c, n_chunks) {
-        SnnConnGen g(ip, dp, per_target);
         int32_t *cnt = counts + c * n_pre;
-        const int64_t end = j0 + (c + 1) * chunk < j1 ? j0 + (c + 1) * chunk : j1;
-        for (int64_t j = j0 + c * chunk; j < end; ++j) {
-            g.init(j);
-            int32_t pre;
-            while (g.next(&pre)) cnt[pre] += 1;
-        }
+        snn_chunk_synapses(ip, dp, per_target, c, chunk,
+                           [&](int64_t, int64_t, int32_t pre) { cnt[pre] += 1; });
     }
 }
 
@@ -126,26 +136,19 @@ SNN_KERNEL void connect_scatter(const int64_t *ip, const double *dp, const int32
                                 int32_t *ind, const int64_t cap, float *weight,
                                 const double *wdist, uint16_t *delay, const double *ddist,
                                 const double dt, const int32_t max_delay_steps) {
-    const int64_t n_pre = ip[1], j0 = ip[8], j1 = ip[9];
+    const int64_t n_pre = ip[1];
     const uint64_t seed = (uint64_t)ip[6];
     const uint32_t stream = (uint32_t)ip[7];
     SNN_LOOP(c, n_chunks) {
-        SnnConnGen g(ip, dp, per_target);
         int32_t *cur = cursor + c * n_pre;
-        const int64_t end = j0 + (c + 1) * chunk < j1 ? j0 + (c + 1) * chunk : j1;
-        for (int64_t j = j0 + c * chunk; j < end; ++j) {
-            g.init(j);
-            int32_t pre;
-            while (g.next(&pre)) {
-                const int64_t k = g.k - 1;
-                const int64_t idx = (int64_t)pre * cap + cur[pre]++;
-                ind[idx] = (int32_t)j;
-                if (weight) weight[idx] = (float)snn_draw(wdist, seed, stream + 1, j, k);
-                if (delay) {
-                    int64_t d = llrint(snn_draw(ddist, seed, stream + 2, j, k) / dt);
-                    delay[idx] = (uint16_t)(d < 1 ? 1 : (d > max_delay_steps ? max_delay_steps : d));
-                }
+        snn_chunk_synapses(ip, dp, per_target, c, chunk, [&](int64_t j, int64_t k, int32_t pre) {
+            const int64_t idx = (int64_t)pre * cap + cur[pre]++;
+            ind[idx] = (int32_t)j;
+            if (weight) weight[idx] = (float)snn_draw(wdist, seed, stream + 1, j, k);
+            if (delay) {
+                int64_t d = llrint(snn_draw(ddist, seed, stream + 2, j, k) / dt);
+                delay[idx] = (uint16_t)(d < 1 ? 1 : (d > max_delay_steps ? max_delay_steps : d));
             }
-        }
+        });
     }
 }

@@ -80,6 +80,7 @@ typedef unsigned long long uint64_t;
 // needs no atomic and no private copies.
 #define SNN_FOR_ROWS(s, n) for (int64_t s = 0; s < (int64_t)(n); ++s)
 #define SNN_ROW_SEGMENT(j, row, len, n_post)                                                 \
+    _Pragma("GCC unroll 4")                                                                  \
     for (int64_t j = snn_lower_bound(row, len, snn_part(n_post, SNN_THREAD_ID)),             \
                  j##_end = snn_lower_bound(row, len, snn_part(n_post, SNN_THREAD_ID + 1));   \
          j < j##_end; ++j)

@@ -153,3 +153,12 @@ def test_cuda_without_gpu_says_what_to_install():
     net, _ = _net()
     with pytest.raises(RuntimeError, match=r"pip install 'snnlab\[gpu\]'"):
         sl.Simulation(net, backend="cuda")
+
+
+def test_missing_compiler_says_how_to_get_one(monkeypatch):
+    from snnlab.backend import cpu
+
+    monkeypatch.setenv("CXX", "no-such-compiler")
+    monkeypatch.setattr(cpu.shutil, "which", lambda name: None)
+    with pytest.raises(RuntimeError, match="needs a C\\+\\+ compiler.*apt-get install g\\+\\+"):
+        sl.Simulation(_net()[0], backend="cpu")
