@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 ## the whole suite: unit and reference tests, then the notebooks under nbval
 test: $(STAMP)
-	$(PY) -m pytest --nbval-lax -p no:cacheprovider tests notebooks
+	$(PY) -m pytest --nbval-lax --doctest-modules -p no:cacheprovider tests notebooks snnlab
 
 ## the main job: a Brunel network with a progress bar, a summary and a raster
 demo: $(STAMP)
