@@ -26,6 +26,12 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
         const int64_t pre = spikes[s];
         const int64_t len = row_length[pre];
         const int32_t *row = ind + pre * cap;
+        if (s + 1 < ns) {
+            const int64_t next = spikes[s + 1];
+            snn_prefetch_row(ind + next * cap, row_length[next]);
+            if (IW) snn_prefetch_row(weight + next * cap, row_length[next]);
+            if (ID) snn_prefetch_row(delay + next * cap, row_length[next]);
+        }
         SNN_ROW_SEGMENT(j, row, len, n_post) {
             const int64_t w = IW ? snn_to_fixed((double)weight[pre * cap + j]) : wfix;
             int64_t slot = now + delay[pre * cap + j];
