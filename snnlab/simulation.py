@@ -342,32 +342,37 @@ class Simulation:
         self.input_values = {}  # live (rate, weight) of each Poisson input
         for inp in self.network.inputs.values():
             self.input_values[inp.name] = (inp.rate, inp.weight)
-            self._inputs[inp.name] = self._to_device(self._poisson_param(inp.rate, inp.weight))
+            self._inputs[inp.name] = tuple(
+                self._to_device(a) for a in self._poisson_param(inp.rate, inp.weight))
 
     def _constants(self, ps: _PopState, params: dict | None = None) -> np.ndarray:
         c = ps.pop.model.constants(ps.params if params is None else params, self.dt)
         return np.array([c[k] for k in ps.constants], dtype=np.float64)
 
-    def _poisson_param(self, rate: float, weight: float) -> np.ndarray:
-        """The table of ``poisson_input.cu``: guide tables and CDFs of
-        Poisson(10) and of the rest of the mean."""
+    def _poisson_param(self, rate: float, weight: float) -> tuple[np.ndarray, np.ndarray]:
+        """``param`` and ``table`` of ``poisson_input.cu``: the weight, the
+        number of mean-10 chunks, and the integer thresholds and guide tables
+        of Poisson(10) and of the rest of the mean.  Fixed sizes, so a rate can
+        change in place."""
         lam = rate * self.dt * 1e-3
         n_full = int(lam // 10.0)
         if n_full > 60:
             raise ValueError(f"Poisson input rate {rate} spikes/s is too high for dt={self.dt} "
                              f"ms (at most {600 / (self.dt * 1e-3):.3g})")
-        cdfs = [_poisson_cdf(10.0), _poisson_cdf(lam - 10.0 * n_full)]
-        out = np.zeros(4 + 2 * POISSON_GUIDE + 2 * POISSON_TABLE)  # fixed size: set in place
-        out[:4] = [weight, n_full, len(cdfs[0]), len(cdfs[1])]
-        for k, f in enumerate(cdfs):
-            # guide: the first k whose F[k] reaches the bucket's lowest uniform
-            lowest = (np.arange(POISSON_GUIDE) * 2.0**24 + 0.5) / 2.0**32
-            out[4 + k * POISSON_GUIDE:4 + (k + 1) * POISSON_GUIDE] = np.minimum(
-                np.searchsorted(f, lowest, side="left"), len(f) - 1)
-        base = 4 + 2 * POISSON_GUIDE
-        out[base:base + len(cdfs[0])] = cdfs[0]
-        out[base + len(cdfs[0]):base + len(cdfs[0]) + len(cdfs[1])] = cdfs[1]
-        return out
+        # x > T[k]  <=>  (x + 1/2) / 2^32 > F[k], for every 32-bit x
+        thresholds = [np.floor(_poisson_cdf(m) * 2.0**32 - 0.5).astype(np.int64)
+                      for m in (10.0, lam - 10.0 * n_full)]
+        table = np.zeros(2 + 2 * POISSON_GUIDE + 2 * POISSON_TABLE, np.int64)
+        table[:2] = [len(t) for t in thresholds]
+        bucket_low = np.arange(POISSON_GUIDE, dtype=np.int64) << 24  # lowest x of a bucket
+        base = 2 + 2 * POISSON_GUIDE
+        for k, t in enumerate(thresholds):
+            # the first k that the bucket's lowest x does not exceed
+            table[2 + k * POISSON_GUIDE:2 + (k + 1) * POISSON_GUIDE] = np.searchsorted(
+                t, bucket_low, side="left")
+            table[base:base + len(t)] = t
+            base += len(t)
+        return np.array([weight, n_full], np.float64), table
 
     def _connect(self) -> None:
         xp = self.xp
@@ -429,7 +434,8 @@ class Simulation:
             ps = None if s is None else self._pops[inp.target.name]
             n = inp.target.n
             out.append(Launch("poisson_input", (
-                n, a(lambda: self._inputs[inp.name]), np.uint64(self.seed),
+                n, a(lambda: self._inputs[inp.name][0]), a(lambda: self._inputs[inp.name][1]),
+                np.uint64(self.seed),
                 STREAM_INPUT + inp.index, a(lambda: ps.inbuf), inp.port,
                 a(lambda: ps.n_slots), step), ("flat", n), 0))
         for k, pop in enumerate(net.populations.values()):
@@ -742,8 +748,8 @@ class Simulation:
             raise ValueError(f"set_input: rate must be finite and >= 0 spikes/s, got {rate!r}")
         if not math.isfinite(weight):
             raise ValueError(f"set_input: weight must be finite, got {weight!r}")
-        table = self._poisson_param(rate, weight)
-        self._inputs[name][:] = self.backend.asarray(table)
+        for dev, host in zip(self._inputs[name], self._poisson_param(rate, weight)):
+            dev[:] = self.backend.asarray(host)
         self.input_values[name] = (rate, weight)
 
     def matrix(self, projection: str) -> RaggedMatrix:
@@ -926,8 +932,9 @@ class Simulation:
             arrays[f"proj/{name}/w_const"] = self.backend.to_host(pj.w_const)
             for k, v in m.synapse_arrays.items():
                 arrays[f"proj/{name}/syn/{k}"] = self.backend.to_host(v)
-        for name, p in self._inputs.items():
-            arrays[f"input/{name}"] = self.backend.to_host(p)
+        for name, (param, table) in self._inputs.items():
+            arrays[f"input/{name}/param"] = self.backend.to_host(param)
+            arrays[f"input/{name}/table"] = self.backend.to_host(table)
         meta = {"version": CHECKPOINT_VERSION, "seed": self.seed, "precision": self.precision,
                 "chunk_steps": self.chunk_steps, "recorded": list(self._recorded),
                 "params": {k: ps.params for k, ps in self._pops.items()},
@@ -986,8 +993,9 @@ class Simulation:
             m = RaggedMatrix(proj.pre.n, proj.post.n, cap, row_length, ind, syn)
             self._projs[name] = _ProjState(proj, m, self._to_device(arrays[f"proj/{name}/w_const"]),
                                            self.network.delay_steps(proj.delay))
-        for name in self._inputs:
-            self._inputs[name][:] = self.backend.asarray(arrays[f"input/{name}"])
+        for name, (param, table) in self._inputs.items():
+            param[:] = self.backend.asarray(arrays[f"input/{name}/param"])
+            table[:] = self.backend.asarray(arrays[f"input/{name}/table"])
             self.input_values[name] = tuple(meta["inputs"][name])
 
     def __repr__(self) -> str:
