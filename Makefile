@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 
 ## the whole suite: unit and reference tests, then the notebooks under nbval
 test: $(STAMP)
+	$(VENV)/bin/ruff check snnlab tests benchmarks
 	$(PY) -m pytest --nbval-lax --doctest-modules -p no:cacheprovider tests notebooks snnlab
 
 ## the main job: a Brunel network with a progress bar, a summary and a raster
@@ -31,7 +32,6 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 notebooks/
 
 lint: $(STAMP)
-	$(PY) -m pip install --quiet ruff
 	$(VENV)/bin/ruff check snnlab tests benchmarks
 
 clean:

@@ -78,7 +78,7 @@ struct SnnConnGen {
             const uint32_t a = word(n_draws), b = word(n_draws + 1);
             n_draws += 2;
             double gap = snn_log(snn_u01(a, b)) / logq;
-            if (!(gap < (double)n_cand)) return false;
+            if (!(gap >= 0.0 && gap < (double)n_cand)) return false;  // also p = 0
             cur += (int64_t)gap + 1;
             if (cur >= n_cand) return false;
             *pre = source(cur);

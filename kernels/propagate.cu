@@ -34,9 +34,11 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
         }
         SNN_ROW_SEGMENT(j, row, len, n_post) {
             const int64_t w = IW ? snn_to_fixed((double)weight[pre * cap + j]) : wfix;
-            int64_t slot = now + delay[pre * cap + j];
-            slot = slot >= n_slots ? slot - n_slots : slot;
-            int64_t *dst = ID ? base + slot * n_post : fixed_slot;
+            int64_t *dst = fixed_slot;
+            if (ID) {  // (delay is null otherwise: read it only here)
+                int64_t slot = now + delay[pre * cap + j];
+                dst = base + (slot >= n_slots ? slot - n_slots : slot) * n_post;
+            }
             SNN_ACC_ADD(dst + row[j], w);
         }
     }

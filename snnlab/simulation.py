@@ -13,6 +13,7 @@ import pickle
 import resource
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -218,6 +219,8 @@ class Simulation:
         t4 = time.perf_counter()
         self.timers.update(create=t2 - t1, connect=t3 - t2, compile=t1 - t0,
                            prepare=(t1 - t0) + (t4 - t3))
+        if _restore is not None:
+            self._restore_recorders(_restore)
 
     # ------------------------------------------------------------------ build
     def _plan(self) -> None:
@@ -261,13 +264,19 @@ class Simulation:
         ssize = np.dtype(PRECISIONS[self.precision]).itemsize
         for ps in self._pops.values():
             m, n = ps.pop.model, ps.pop.n
-            need += n * (len(m.state) * ssize + 8 + 8 * len(m.ports) * ps.n_slots)
+            need += n * (max(len(m.state), 1) * ssize + 12 + 8 * max(len(m.ports), 1)
+                         * ps.n_slots)
+        scratch = 0
         for proj in self.network.projections.values():
             per = 4 + 4 * (not isinstance(proj.weight, Constant)) \
                 + 2 * (not isinstance(proj.delay, Constant))
             n_syn = proj.connector.expected_synapses(proj.pre.n, proj.post.n,
                                                      proj.pre is proj.post)
-            need += int(n_syn * per * 1.1)
+            # rows are padded to the longest: mean + 5 sd of a Poisson row length
+            mean_row = n_syn / max(proj.pre.n, 1)
+            need += int(proj.pre.n * (mean_row + 5 * math.sqrt(mean_row) + 1) * per)
+            scratch = max(scratch, 4 * proj.pre.n * self._n_chunks(proj.pre.n, proj.post.n))
+        need += scratch  # the construction's counts, freed after each projection
         avail = self.backend.memory_available()
         if need > avail:
             raise MemoryError(f"the network needs about {need / 2**30:.2f} GiB on the "
@@ -280,6 +289,10 @@ class Simulation:
         self._peak_allocated = max(self._peak_allocated, self._allocated)
         return a
 
+    def _free(self, *arrays) -> None:
+        """Account for arrays that are being replaced (their memory is released)."""
+        self._allocated -= sum(a.nbytes for a in arrays if a is not None)
+
     def _to_device(self, host, dtype=None):
         a = self.backend.asarray(host, dtype)
         self._allocated += a.nbytes
@@ -290,7 +303,7 @@ class Simulation:
         """Compile the kernels and the driver for the current schedule
         structure (cached by content; a structure seen before costs nothing)."""
         structure = self._schedule(structure_only=True)
-        key = tuple((lc.name, len(lc.args)) for lc in structure)
+        key = tuple(lc.name for lc in structure)
         if self._module is not None and key == self._module_key:
             return
         code = translation_unit(list(self._kernels.values()), self.precision)
@@ -314,7 +327,7 @@ class Simulation:
             rows = self.chunk_steps if pop.name in self._recorded else 0
             ps.rec_bits = self._alloc(max(rows, 1) * ps.n_words, np.uint32)
             ps.rec_info = self._to_device(np.array([0, rows, ps.n_words]), np.int64)
-            for k, (var, init) in enumerate(model.state.items()):
+            for k, init in enumerate(model.state.values()):
                 if isinstance(init, str):
                     init = ps.params[init]
                 if isinstance(init, Distribution):
@@ -374,8 +387,11 @@ class Simulation:
             base += len(t)
         return np.array([weight, n_full], np.float64), table
 
+    def _n_chunks(self, n_pre: int, n_post: int) -> int:
+        """Chunks of targets in construction (any number gives the same network)."""
+        return int(max(1, min(n_post, 8 * self.backend.grid_size(), 2**25 // max(n_pre, 1))))
+
     def _connect(self) -> None:
-        xp = self.xp
         self._projs: dict[str, _ProjState] = {}
         for proj in self.network.projections.values():
             n_pre, n_post = proj.pre.n, proj.post.n
@@ -385,8 +401,7 @@ class Simulation:
             per_target = proj.connector.per_target(n_pre, n_post, same, self.seed, stream)
             ip_d, dp_d = self._to_device(ip), self._to_device(dp)
             pt_d = None if per_target is None else self._to_device(per_target)
-            n_chunks = int(max(1, min(n_post, 8 * self.backend.grid_size(),
-                                      2**25 // max(n_pre, 1))))
+            n_chunks = self._n_chunks(n_pre, n_post)
             chunk = -(-n_post // n_chunks)
             n_chunks = -(-n_post // chunk)
             counts = self.backend.zeros(n_chunks * n_pre, np.int32)
@@ -421,59 +436,64 @@ class Simulation:
     # --------------------------------------------------------------- schedule
     def _schedule(self, structure_only: bool = False) -> list[Launch]:
         """The step schedule, the one place where the order of work is set:
-        inputs, neuron updates, propagation, state recording, end of step."""
-        out = []
-        s = None if structure_only else self
+        inputs, neuron updates, propagation, state recording, end of step.
+        With ``structure_only`` the launches carry no arguments (the
+        kernels and the driver are compiled before anything is allocated)."""
         net = self.network
-        step = None if s is None else self._step_dev
-
-        def a(fn):  # argument values only when binding
-            return None if s is None else fn()
-
+        plan = []  # (kernel, extent, phase, arguments)
         for inp in net.inputs.values():
-            ps = None if s is None else self._pops[inp.target.name]
-            n = inp.target.n
-            out.append(Launch("poisson_input", (
-                n, a(lambda: self._inputs[inp.name][0]), a(lambda: self._inputs[inp.name][1]),
-                np.uint64(self.seed),
-                STREAM_INPUT + inp.index, a(lambda: ps.inbuf), inp.port,
-                a(lambda: ps.n_slots), step), ("flat", n), 0))
-        for k, pop in enumerate(net.populations.values()):
+            plan.append(("poisson_input", ("flat", inp.target.n), 0,
+                         partial(self._args_poisson, inp)))
+        for pop in net.populations.values():
             ps = self._pops[pop.name]
-            n_spk = None if s is None else self._n_spikes[k:k + 1]
-            if ps.ssa is not None or pop.model.kind == "spike_source_array":
-                args = (a(lambda: ps.ssa[0]), a(lambda: ps.ssa[1]),
-                        a(lambda: len(ps.ssa[0])), a(lambda: ps.ssa[2]), step,
-                        a(lambda: ps.spikes), n_spk, a(lambda: ps.rec_bits),
-                        a(lambda: ps.rec_info))
-                out.append(Launch("spike_source_array", args, ("serial",), 0))
-                continue
-            args = (pop.n, a(lambda: ps.state), a(lambda: ps.param), a(lambda: ps.refrac),
-                    a(lambda: ps.inbuf), ps.n_slots, step, self.dt,
-                    np.uint64(self.seed), STREAM_MODEL + pop.index, a(lambda: ps.spikes), n_spk,
-                    a(lambda: ps.rec_bits), a(lambda: ps.rec_info))
-            out.append(Launch(ps.kernel, args, ("flat", pop.n), 1))
+            if pop.model.kind == "spike_source_array":
+                plan.append(("spike_source_array", ("serial",), 0, partial(self._args_ssa, pop)))
+            else:
+                plan.append((ps.kernel, ("flat", pop.n), 1, partial(self._args_update, pop)))
         for proj in net.projections.values():
-            k = proj.pre.index
-            pj = None if s is None else self._projs[proj.name]
-            post = self._pops[proj.post.name]
-            args = (a(lambda: self._pops[proj.pre.name].spikes),
-                    None if s is None else self._n_spikes[k:k + 1],
-                    a(lambda: pj.matrix.row_length), a(lambda: pj.matrix.ind),
-                    a(lambda: pj.matrix.capacity), a(lambda: pj.matrix.synapse_arrays.get("weight")),
-                    a(lambda: pj.w_const), a(lambda: pj.matrix.synapse_arrays.get("delay")),
-                    a(lambda: pj.d_const), a(lambda: post.inbuf), proj.post.n, proj.port,
-                    post.n_slots, step)
-            out.append(Launch("propagate", args, ("rows", proj.pre.n), 2))
+            plan.append(("propagate", ("rows", proj.pre.n), 2,
+                         partial(self._args_propagate, proj)))
         for rec in self.recorders:
-            ps = self._pops[rec.population]
-            out.append(Launch("record_state", (
-                a(lambda: ps.state), a(lambda: rec.var_idx), a(lambda: rec.neuron_idx),
-                len(rec.variables) * len(rec.neurons), a(lambda: rec.buf), a(lambda: rec.info),
-                step), ("flat", len(rec.variables) * len(rec.neurons)), 3))
-        out.append(Launch("step_end", (step, None if s is None else self._n_spikes,
-                                       len(net.populations)), ("serial",), 4))
-        return out
+            plan.append(("record_state", ("flat", len(rec.variables) * len(rec.neurons)), 3,
+                         partial(self._args_record, rec)))
+        plan.append(("step_end", ("serial",), 4, self._args_step_end))
+        return [Launch(name, () if structure_only else args(), extent, phase)
+                for name, extent, phase, args in plan]
+
+    def _args_poisson(self, inp):
+        ps = self._pops[inp.target.name]
+        param, table = self._inputs[inp.name]
+        return (inp.target.n, param, table, np.uint64(self.seed), STREAM_INPUT + inp.index,
+                ps.inbuf, inp.port, ps.n_slots, self._step_dev)
+
+    def _args_ssa(self, pop):
+        ps = self._pops[pop.name]
+        ev_step, ev_id, cursor = ps.ssa
+        return (ev_step, ev_id, len(ev_step), cursor, self._step_dev, ps.spikes,
+                self._n_spikes[pop.index:pop.index + 1], ps.rec_bits, ps.rec_info)
+
+    def _args_update(self, pop):
+        ps = self._pops[pop.name]
+        return (pop.n, ps.state, ps.param, ps.refrac, ps.inbuf, ps.n_slots, self._step_dev,
+                self.dt, np.uint64(self.seed), STREAM_MODEL + pop.index, ps.spikes,
+                self._n_spikes[pop.index:pop.index + 1], ps.rec_bits, ps.rec_info)
+
+    def _args_propagate(self, proj):
+        pj, post = self._projs[proj.name], self._pops[proj.post.name]
+        m = pj.matrix
+        k = proj.pre.index
+        return (self._pops[proj.pre.name].spikes, self._n_spikes[k:k + 1], m.row_length, m.ind,
+                m.capacity, m.synapse_arrays.get("weight"), pj.w_const,
+                m.synapse_arrays.get("delay"), pj.d_const, post.inbuf, proj.post.n, proj.port,
+                post.n_slots, self._step_dev)
+
+    def _args_record(self, rec):
+        ps = self._pops[rec.population]
+        return (ps.state, rec.var_idx, rec.neuron_idx, len(rec.variables) * len(rec.neurons),
+                rec.buf, rec.info, self._step_dev)
+
+    def _args_step_end(self):
+        return (self._step_dev, self._n_spikes, len(self.network.populations))
 
     def _bind(self) -> None:
         self._compile()
@@ -881,11 +901,14 @@ class Simulation:
         coo = {k: v[order] for k, v in coo.items()}
         lengths = np.bincount(coo["pre"], minlength=m.n_pre).astype(np.int32)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        slot = np.arange(len(coo["pre"])) - starts[coo["pre"]] + coo["pre"].astype(np.int64) * capacity
+        position = np.arange(len(coo["pre"])) - starts[coo["pre"]]
+        slot = coo["pre"].astype(np.int64) * capacity + position
+
         def padded(values, dtype):
             out = np.zeros(max(m.n_pre * capacity, 1), dtype)
             out[slot] = values
             return out
+        self._free(m.row_length, m.ind, *m.synapse_arrays.values())
         m.capacity = capacity
         m.row_length = self._to_device(lengths)
         m.ind = self._to_device(padded(coo["post"], np.int32))
@@ -932,13 +955,18 @@ class Simulation:
             arrays[f"proj/{name}/w_const"] = self.backend.to_host(pj.w_const)
             for k, v in m.synapse_arrays.items():
                 arrays[f"proj/{name}/syn/{k}"] = self.backend.to_host(v)
+        for k, rec in enumerate(self.recorders):
+            arrays[f"rec/{k}/neurons"] = rec.neurons
+            arrays[f"rec/{k}/values"] = rec.values
+            arrays[f"rec/{k}/steps"] = np.round(rec.times / self.dt).astype(np.int64) - 1
         for name, (param, table) in self._inputs.items():
             arrays[f"input/{name}/param"] = self.backend.to_host(param)
             arrays[f"input/{name}/table"] = self.backend.to_host(table)
         meta = {"version": CHECKPOINT_VERSION, "seed": self.seed, "precision": self.precision,
                 "chunk_steps": self.chunk_steps, "recorded": list(self._recorded),
                 "params": {k: ps.params for k, ps in self._pops.items()},
-                "inputs": dict(self.input_values)}
+                "inputs": dict(self.input_values),
+                "recorders": [(r.population, list(r.variables), r.every) for r in self.recorders]}
         try:
             meta["network"] = self.network
             blob = pickle.dumps(meta)
@@ -952,7 +980,10 @@ class Simulation:
     @classmethod
     def restore(cls, path, backend: str = "auto", network: Network | None = None,
                 threads: int | None = None) -> Simulation:
-        """A simulation continued from a checkpoint file, on any backend."""
+        """A simulation continued from a checkpoint file, on any backend.
+
+        The file holds the network description as a pickle: restore only
+        checkpoints you trust, as with any pickle."""
         with np.load(path, allow_pickle=False) as f:
             data = {k: f[k] for k in f.files}
         meta = pickle.loads(data.pop("meta").tobytes())
@@ -997,6 +1028,16 @@ class Simulation:
             param[:] = self.backend.asarray(arrays[f"input/{name}/param"])
             table[:] = self.backend.asarray(arrays[f"input/{name}/table"])
             self.input_values[name] = tuple(meta["inputs"][name])
+
+    def _restore_recorders(self, restore: dict) -> None:
+        arrays, meta = restore["arrays"], restore["meta"]
+        for k, (population, variables, every) in enumerate(meta.get("recorders", [])):
+            rec = self.record(population, variables, neurons=arrays[f"rec/{k}/neurons"],
+                              every=every)
+            values, steps = arrays[f"rec/{k}/values"], arrays[f"rec/{k}/steps"]
+            if len(steps):
+                rec._chunks = [values.reshape(len(steps), -1)]
+                rec._steps = [steps]
 
     def __repr__(self) -> str:
         pops = ", ".join(f"{k}[{v.pop.n}]" for k, v in self._pops.items())

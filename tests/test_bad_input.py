@@ -141,6 +141,11 @@ def test_memory_estimate_refuses_before_allocating(monkeypatch):
     from snnlab.backend import cpu
 
     monkeypatch.setattr(cpu.CpuBackend, "memory_available", lambda self: 2**30)
+
+    def no_allocation(self, shape, dtype):
+        raise AssertionError("allocated before the memory check")
+
+    monkeypatch.setattr(cpu.CpuBackend, "zeros", no_allocation)
     with pytest.raises(MemoryError, match="GiB"):
         sl.Simulation(net, backend="cpu")
 

@@ -135,3 +135,9 @@ def test_added_synapses_deliver_spikes():
     sim.add_synapses("p", [0, 1, 1], [2, 2, 0], weight=[0.5, 0.25, 4.0], delay=[1.0, 1.0, 1.0])
     sim.run(5.0)
     np.testing.assert_allclose(sim.state("dst", "x"), [4.0, 0.0, 0.75])
+
+
+@pytest.mark.parametrize("p", [0, 0.0])
+def test_zero_probability_gives_no_synapses(p):
+    _, c = _build(sl.connect.FixedProbability(p))
+    assert len(c["pre"]) == 0

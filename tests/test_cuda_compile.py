@@ -38,8 +38,7 @@ def test_kernels_compile_with_nvcc(tmp_path, precision):
     src = tmp_path / "snn.cu"
     src.write_text(translation_unit(code, precision))
     out = tmp_path / "snn.cubin"
-    opts = [o for o in NVRTC_OPTIONS if not o.startswith("-std")]
-    res = subprocess.run([nvcc, "-cubin", "-arch=sm_90", "-std=c++17", *opts,
+    res = subprocess.run([nvcc, "-cubin", "-arch=sm_90", *NVRTC_OPTIONS,
                           f"-I{kernel_dir()}", str(src), "-o", str(out)],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stderr

@@ -77,6 +77,7 @@ def test_checkpoint_continues_bit_for_bit(backend, tmp_path):
     ref.run(120.0)
 
     sim = sl.Simulation(_net(), backend=backend, seed=11)
+    sim.record("exc", "V_m", neurons=[0, 5], every=3)
     sim.run(50.0)
     path = tmp_path / "run.snn"
     sim.checkpoint(path)
@@ -86,6 +87,10 @@ def test_checkpoint_continues_bit_for_bit(backend, tmp_path):
     restored.run(70.0)
     assert _digest(restored) == _digest(ref)
     np.testing.assert_array_equal(restored.state("exc", "V_m"), ref.state("exc", "V_m"))
+    # the state recorder came back with its samples and went on recording
+    (rec,) = restored.recorders
+    np.testing.assert_array_equal(rec.times, ref.recorders[0].times)
+    np.testing.assert_array_equal(rec["V_m"], ref.recorders[0]["V_m"])
 
 
 def test_checkpoint_keeps_live_changes(tmp_path):

@@ -124,3 +124,42 @@ def test_poisson_input_counts_are_poisson(backend, rate):
     assert abs(x.mean() - lam) < 5 * math.sqrt(lam / x.size)
     assert abs(x.var() / lam - 1.0) < 5 * math.sqrt(2.0 / x.size) + 0.01
     assert np.all(x == np.round(x))
+
+
+def test_parameter_named_c_and_derived_layouts():
+    """Izhikevich's a, b, c, d compile; two models differing only in their
+    derived constants get two kernels."""
+    izh = sl.models.NeuronModel(
+        "izh", params={"a": 0.02, "b": 0.2, "c": -65.0, "d": 8.0, "I": 10.0},
+        state={"v": -65.0, "u": -13.0},
+        update="v = v + 0.5 * dt * (0.04f * v * v + 5 * v + 140 - u + I);\n"
+               "v = v + 0.5 * dt * (0.04f * v * v + 5 * v + 140 - u + I);\n"
+               "u = u + dt * a * (b * v - u);",
+        threshold="v >= 30", reset="v = c; u = u + d;")
+    net = sl.Network(dt=0.1)
+    net.population("izh", izh, 1)
+    sim = sl.Simulation(net, backend="cpu")
+    sim.run(200.0)
+    assert len(sim.spikes("izh")[0]) >= 4  # regular spiking, ~45 ms apart
+
+    def decay(name):
+        return sl.models.NeuronModel("m", params={"tau": 10.0}, state={"v": 1.0},
+                                     derived=lambda p, dt: {name: math.exp(-dt / p["tau"]),
+                                                            "zz_" + name: 0.5},
+                                     update=f"v = v * {name};")
+    net = sl.Network(dt=0.1)
+    net.population("a", decay("alpha"), 1)
+    net.population("b", decay("beta"), 1)
+    sim = sl.Simulation(net, backend="cpu")
+    sim.run(10.0)
+    assert sim.state("a", "v")[0] == pytest.approx(math.exp(-1.0), rel=1e-5)
+    assert sim.state("b", "v")[0] == pytest.approx(math.exp(-1.0), rel=1e-5)
+
+
+def test_set_param_is_range_checked():
+    net = sl.Network()
+    net.population("a", sl.models.LIF(), 2)
+    sim = sl.Simulation(net, backend="cpu")
+    with pytest.raises(ValueError, match="tau_m must be > 0"):
+        sim.set_param("a", "tau_m", 0.0)
+    assert sim.param("a", "tau_m") == 10.0

@@ -37,7 +37,7 @@ def test_cv_isi_against_direct_computation():
 
 
 def test_digest_is_order_independent_and_sensitive():
-    s = np.array([3, 1, 2]); i = np.array([5, 6, 7])
+    s, i = np.array([3, 1, 2]), np.array([5, 6, 7])
     assert spikes_digest(s, i) == spikes_digest(s[::-1], i[::-1])
     assert spikes_digest(s, i) != spikes_digest(s, i + 1)
 

@@ -54,16 +54,13 @@ def parse_signatures(source: str) -> dict[str, tuple[Param, ...]]:
     return out
 
 
-def model_key(model: NeuronModel) -> str:
+def model_key(model: NeuronModel, constants: list[str]) -> str:
+    """Name of a model's kernel: everything that shapes its code, including
+    the layout of its constants (parameters and derived values)."""
     text = "\x00".join([model.name, model.update, model.threshold, model.reset,
-                        ",".join(model.ports), ",".join(model.params),
+                        ",".join(model.ports), ",".join(constants),
                         ",".join(model.state), str(model.refractory)])
     return f"{model.name}_{hashlib.sha256(text.encode()).hexdigest()[:10]}"
-
-
-def param_names(model: NeuronModel, constants: dict) -> list[str]:
-    """Order of the constants in the kernel's ``param`` array."""
-    return list(constants)
 
 
 _NEURON_ARGS = (
@@ -75,7 +72,7 @@ _NEURON_ARGS = (
 
 def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
     """(kernel name, C++ source) of the update kernel of one model."""
-    key = model_key(model)
+    key = model_key(model, constants)
     uses_rng = "uniform(" in model.update + model.threshold + model.reset
     # constants are read once per launch (Consts), not once per neuron
     lines = [f"struct Model_{key} {{",
@@ -92,11 +89,11 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
         lines.append(f"        c.{name} = ({ctype})param[{k}];")
     lines += ["        return c;", "    }",
               "    static SNN_DEVICE SNN_INLINE bool step(scalar *state, int64_t n, int64_t i,",
-              "            const Consts &c, const scalar *input, int32_t &refrac,",
+              "            const Consts &snn_c, const scalar *input, int32_t &refrac,",
               "            const SnnStepCtx &ctx) {"]
     for name in constants:
         ctype = {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
-        lines.append(f"        const {ctype} {name} = c.{name}; (void){name};")
+        lines.append(f"        const {ctype} {name} = snn_c.{name}; (void){name};")
     for k, var in enumerate(model.state):
         lines.append(f"        scalar {var} = state[{k} * n + i];")
     for k, port in enumerate(model.ports):

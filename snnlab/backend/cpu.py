@@ -179,7 +179,8 @@ class CpuBackend:
         if self.cxx not in self._openmp_cache:
             with tempfile.TemporaryDirectory() as tmp:
                 src = Path(tmp) / "t.cpp"
-                src.write_text("#include <omp.h>\nint main(){return omp_get_max_threads()>0?0:1;}\n")
+                src.write_text("#include <omp.h>\n"
+                               "int main() { return omp_get_max_threads() > 0 ? 0 : 1; }\n")
                 ok = subprocess.run([self.cxx, "-fopenmp", str(src), "-o", str(Path(tmp) / "t")],
                                     capture_output=True).returncode == 0
             self._openmp_cache[self.cxx] = ["-fopenmp"] if ok else []

@@ -1,17 +1,27 @@
-"""The ``cuda`` target: the same kernel sources compiled by NVRTC via CuPy.
+"""The ``cuda`` target: the same kernel sources compiled by NVRTC.
 
-Fused multiply-add is disabled (``--fmad=false``) so that the GPU rounds
-exactly like the CPU target (``-ffp-contract=off``).
+Fused multiply-add is disabled (``--fmad=false``) and subnormals are kept
+(``-ftz=false``) so that the GPU rounds exactly like the CPU target
+(``-ffp-contract=off``).  CuPy's ``RawModule`` appends ``-ftz=true`` to every
+compile, so the module is compiled here through NVRTC directly and loaded
+with ``cupy.cuda.function.Module``; compiled modules are cached by the hash
+of the generated source, every kernel file and the options (CuPy's own cache
+does not see included files).
 """
 
 from __future__ import annotations
+
+import hashlib
+import os
+import warnings
 
 import numpy as np
 
 from . import Launch, kernel_dir
 from .codegen import KERNEL_FILES, parse_signatures
 
-NVRTC_OPTIONS = ("--fmad=false", "-std=c++14")
+NVRTC_OPTIONS = ("--fmad=false", "-ftz=false", "-prec-div=true", "-prec-sqrt=true",
+                 "-std=c++14")
 BLOCK = 256
 
 
@@ -56,7 +66,8 @@ class CudaModule:
 
     def run(self, n_steps: int, phase: np.ndarray) -> None:
         # One launch per kernel and step; the schedule is static (the step
-        # counter lives on the device), ready for CUDA-graph capture.
+        # counter lives on the device), ready for CUDA-graph capture.  The
+        # per-phase times are not measured on the GPU yet (they stay 0).
         for _ in range(n_steps):
             for fn, grid, block, args in self._bound:
                 fn(grid, block, args)
@@ -101,8 +112,45 @@ class CudaBackend:
     def compile(self, generated: str, launches: list[Launch]) -> CudaModule:
         kdir = kernel_dir()
         sources = [(kdir / f).read_text() for f in KERNEL_FILES]
+        headers = [(kdir / h).read_text() for h in ("portable.h", "philox.h", "common.h")]
         signatures = parse_signatures("\n".join(sources) + generated)
-        module = self.xp.RawModule(code=generated,
-                                   options=(*NVRTC_OPTIONS, f"-I{kdir}"))
-        module.compile()
+        cc = "".join(map(str, self.xp.cuda.Device().compute_capability))
+        options = (*NVRTC_OPTIONS, f"-I{kdir}", f"-arch=sm_{cc}")
+        try:
+            module = self._compile_nvrtc(generated, sources + headers, options)
+        except (ImportError, AttributeError, TypeError) as e:  # an older CuPy's API
+            warnings.warn(f"compiling through CuPy's RawModule ({e}): CuPy adds -ftz=true, "
+                          "so float32 subnormals may differ from the CPU", stacklevel=2)
+            module = self.xp.RawModule(code=generated, options=(*NVRTC_OPTIONS, f"-I{kdir}"))
+            module.compile()
         return CudaModule(module, signatures, self.n_sm)
+
+    def _compile_nvrtc(self, source: str, files: list[str], options: tuple):
+        from cupy.cuda import function
+        from cupy_backends.cuda.libs import nvrtc
+
+        version = nvrtc.getVersion()
+        key = hashlib.sha256("\x00".join([source, *files, *options, str(version)])
+                             .encode()).hexdigest()[:24]
+        folder = os.path.join(os.environ.get("SNNLAB_CACHE") or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "snnlab"), "cuda")
+        path = os.path.join(folder, f"snn_{key}.cubin")
+        if not os.path.exists(path):
+            prog = nvrtc.createProgram(source, "snnlab.cu", [], [])
+            try:
+                try:
+                    nvrtc.compileProgram(prog, list(options))
+                except nvrtc.NVRTCError as e:
+                    raise RuntimeError(f"compiling the kernels for the GPU failed: {e}\n"
+                                       f"{nvrtc.getProgramLog(prog)[-4000:]}") from None
+                cubin = nvrtc.getCUBIN(prog)
+            finally:
+                nvrtc.destroyProgram(prog)
+            os.makedirs(folder, exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as f:
+                f.write(cubin)
+            os.replace(tmp, path)  # atomic: concurrent ranks are safe
+        module = function.Module()
+        module.load_file(path)
+        return module

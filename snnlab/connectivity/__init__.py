@@ -49,8 +49,10 @@ class Connector:
         ip = np.array([self.kind, n_pre, n_post, getattr(self, "indegree", 0),
                        int(self.allow_autapses), int(same), _as_i64(seed), stream,
                        j_begin, j_end], dtype=np.int64)
-        p = getattr(self, "p", 0.0)
-        dp = np.array([p, math.log1p(-p) if p < 1 else -math.inf], dtype=np.float64)
+        p = float(getattr(self, "p", 0.0))
+        # log(1 - p) < 0 for 0 < p < 1; -0.0 for p = 0 makes every gap +inf (no synapse)
+        logq = -math.inf if p >= 1 else (-0.0 if p == 0 else math.log1p(-p))
+        dp = np.array([p, logq], dtype=np.float64)
         return ip, dp
 
     def per_target(self, n_pre, n_post, same, seed, stream):

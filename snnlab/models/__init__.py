@@ -36,6 +36,12 @@ _RESERVED = {"i", "n", "t", "dt", "refractory", "spike", "uniform", "state", "pa
              "input", "refrac", "ctx"}
 
 
+def _usable(name: str) -> bool:
+    """A name the generated code can declare (``snn_`` and ``_`` are ours)."""
+    return bool(_IDENT.match(name)) and name not in _RESERVED and not (
+        name.startswith("snn_") or name.startswith("_"))
+
+
 @dataclass(frozen=True)
 class NeuronModel:
     """A neuron model described by parameters, state and C snippets.
@@ -66,6 +72,9 @@ class NeuronModel:
         Name of the parameter holding the refractory period [ms].
     derived : callable ``(params, dt) -> dict`` or None
         Constants computed on the host from the parameters.
+    validate : callable ``(params) -> None`` or None
+        Raises ValueError for parameter values out of range; also run when a
+        parameter changes while simulating.
 
     >>> m = NeuronModel("leaky", params={"tau": 10.0}, state={"v": 0.0},
     ...                 derived=lambda p, dt: {"decay": math.exp(-dt / p["tau"])},
@@ -86,16 +95,17 @@ class NeuronModel:
     derived: Callable[[dict, float], dict] | None = None
     kind: str = "neuron"
     extra: Mapping[str, Any] = field(default_factory=dict)
+    validate: Callable[[dict], None] | None = None
 
     def __post_init__(self):
         if not _IDENT.match(self.name):
             raise ValueError(f"model name must be a C identifier, got {self.name!r}")
         names = list(self.params) + list(self.state) + [f"in_{p}" for p in self.ports]
         for n in names:
-            if not _IDENT.match(n) or n in _RESERVED:
+            if not _usable(n):
                 raise ValueError(
-                    f"model {self.name!r}: {n!r} is not a usable name "
-                    f"(C identifier, not one of {sorted(_RESERVED)})")
+                    f"model {self.name!r}: {n!r} is not a usable name (a C identifier, "
+                    f"not one of {sorted(_RESERVED)}, not starting with 'snn_' or '_')")
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"model {self.name!r}: names used twice: {sorted(dup)}")
@@ -136,9 +146,20 @@ class NeuronModel:
 
     def constants(self, params: Mapping[str, float], dt: float) -> dict[str, float]:
         """Parameters, derived constants and ``dt`` as passed to the kernel."""
+        if self.validate is not None:
+            self.validate(dict(params))
         out = dict(params)
         if self.derived is not None:
-            out.update({k: float(v) for k, v in self.derived(dict(params), dt).items()})
+            try:
+                derived = self.derived(dict(params), dt)
+            except (ArithmeticError, ValueError) as e:
+                raise ValueError(f"{self.name}: derived constants cannot be computed for "
+                                 f"parameters {dict(params)} and dt={dt}: {e}") from None
+            for k, v in derived.items():
+                if not _usable(k) or k in out or k in self.state:
+                    raise ValueError(f"{self.name}: derived constant {k!r} is not a usable "
+                                     "name or clashes with a parameter or state variable")
+                out[k] = float(v)
         if self.refractory is not None:
             out["_ref_steps"] = float(round(params[self.refractory] / dt))
         out["dt"] = dt
@@ -159,18 +180,28 @@ _POSITIVE = ("C_m", "tau_m", "tau_syn_ex", "tau_syn_in", "tau_a")
 _NON_NEGATIVE = ("t_ref", "rate")
 
 
+@dataclass(frozen=True)
+class _RangeCheck:
+    """Range checks of the built-in models' parameters (picklable)."""
+
+    name: str
+
+    def __call__(self, p: dict) -> None:
+        for k in _POSITIVE:
+            if k in p and not p[k] > 0:
+                raise ValueError(f"{self.name}: {k} must be > 0, got {p[k]}")
+        for k in _NON_NEGATIVE:
+            if k in p and not p[k] >= 0:
+                raise ValueError(f"{self.name}: {k} must be >= 0, got {p[k]}")
+
+
 def _checked(name: str, defaults: dict, given: dict) -> dict:
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise ValueError(f"{name}: unknown parameter(s) {unknown}; allowed: {sorted(defaults)}")
     p = dict(defaults)
     p.update({k: _finite(f"{name}.{k}", v) for k, v in given.items()})
-    for k in _POSITIVE:
-        if k in p and p[k] <= 0:
-            raise ValueError(f"{name}: {k} must be > 0, got {p[k]}")
-    for k in _NON_NEGATIVE:
-        if k in p and p[k] < 0:
-            raise ValueError(f"{name}: {k} must be >= 0, got {p[k]}")
+    _RangeCheck(name)(p)
     return p
 
 
@@ -289,7 +320,7 @@ def LIF(synapse: str = "delta", **params) -> NeuronModel:
     return NeuronModel(
         name=f"lif_{synapse}", params=p, state=state, update=_LIF_CODE[synapse],
         threshold="V_m >= V_th", reset="V_m = V_reset;", ports=("exc", "inh"),
-        refractory="t_ref", derived=_LIFDerived(synapse))
+        refractory="t_ref", derived=_LIFDerived(synapse), validate=_RangeCheck("LIF"))
 
 
 def ALIF(**params) -> NeuronModel:
@@ -312,7 +343,7 @@ def ALIF(**params) -> NeuronModel:
         update=_LIF_CODE["delta"] + "\na = a * Pa;",
         threshold="V_m >= V_th + beta * a", reset="V_m = V_reset;\na = a + 1.0;",
         ports=("exc", "inh"), refractory="t_ref",
-        derived=_LIFDerived("delta", adaptive=True))
+        derived=_LIFDerived("delta", adaptive=True), validate=_RangeCheck("ALIF"))
 
 
 def PoissonSource(rate: float = 10.0) -> NeuronModel:
@@ -324,7 +355,7 @@ def PoissonSource(rate: float = 10.0) -> NeuronModel:
     p = _checked("PoissonSource", {"rate": 10.0}, {"rate": rate})
     return NeuronModel(
         name="poisson_source", params=p, state={}, threshold="uniform() < p_spike",
-        derived=_poisson_derived)
+        derived=_poisson_derived, validate=_RangeCheck("PoissonSource"))
 
 
 def SpikeSourceArray(spike_times) -> NeuronModel:

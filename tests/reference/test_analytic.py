@@ -94,7 +94,8 @@ def test_alpha_psc_shape(backend, precision, tau_s):
     # the peak equals the weight, at t = tau_s
     assert abs(rec["I_syn_ex"][:, 0].max() - w) < 1e-3 * w
     a = 1 / tau_s - 1 / tau_m
-    v = (w * math.e / (tau_s * c_m)) * np.exp(-t / tau_m) * (1 - np.exp(-a * t) * (1 + a * t)) / a**2
+    v = (w * math.e / (tau_s * c_m)) * np.exp(-t / tau_m) * (1 - np.exp(-a * t) * (1 + a * t))
+    v /= a**2
     np.testing.assert_allclose(rec["V_m"][after, 0], v, rtol=rtol_for(precision, 8 * len(t)),
                                atol=1e-6 * w / c_m * tau_m)
 
