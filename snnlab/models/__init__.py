@@ -265,9 +265,14 @@ def _poisson_derived(p: dict, dt: float) -> dict:
     return {"p_spike": p["rate"] * dt * 1e-3}
 
 
+# Delta synapses of either sign add to V alike: one input buffer ("syn") halves
+# the ring-buffer traffic of the neuron update (Brunel, N = 12 500).  Current
+# synapses keep excitatory and inhibitory inputs apart (own time constants).
+_LIF_PORTS = {"delta": ("syn",), "exp": ("exc", "inh"), "alpha": ("exc", "inh")}
+
 _LIF_CODE = {
     "delta": (
-        "if (!refractory) V_m = E_L + (V_m - E_L) * P33 + P30 * I_e + in_exc + in_inh;"),
+        "if (!refractory) V_m = E_L + (V_m - E_L) * P33 + P30 * I_e + in_syn;"),
     "exp": (
         "if (!refractory)\n"
         "    V_m = E_L + (V_m - E_L) * P33 + P30 * I_e + P21ex * I_syn_ex + P21in * I_syn_in;\n"
@@ -300,8 +305,10 @@ def LIF(synapse: str = "delta", **params) -> NeuronModel:
         with tau_syn (``iaf_psc_exp``); ``alpha``: the current is an alpha
         function peaking at w [pA] after tau_syn (``iaf_psc_alpha``).
 
-    Ports ``exc`` and ``inh``; while refractory V is clamped at ``V_reset``
-    and delta input is discarded.  Propagators after Rotter & Diesmann (1999).
+    Ports: ``syn`` for delta synapses (both signs), ``exc`` and ``inh`` for
+    ``exp`` and ``alpha`` (chosen by the sign of the weight unless a
+    projection names one).  While refractory V is clamped at ``V_reset`` and
+    delta input is discarded.  Propagators after Rotter & Diesmann (1999).
 
     >>> LIF(tau_m=20.0, V_th=20.0, V_reset=10.0, E_L=0.0).params["tau_m"]
     20.0
@@ -319,7 +326,7 @@ def LIF(synapse: str = "delta", **params) -> NeuronModel:
         state.update(I_syn_ex=0.0, I_syn_in=0.0, dI_syn_ex=0.0, dI_syn_in=0.0)
     return NeuronModel(
         name=f"lif_{synapse}", params=p, state=state, update=_LIF_CODE[synapse],
-        threshold="V_m >= V_th", reset="V_m = V_reset;", ports=("exc", "inh"),
+        threshold="V_m >= V_th", reset="V_m = V_reset;", ports=_LIF_PORTS[synapse],
         refractory="t_ref", derived=_LIFDerived(synapse), validate=_RangeCheck("LIF"))
 
 
@@ -342,7 +349,7 @@ def ALIF(**params) -> NeuronModel:
         name="alif", params=p, state={"V_m": "E_L", "a": 0.0},
         update=_LIF_CODE["delta"] + "\na = a * Pa;",
         threshold="V_m >= V_th + beta * a", reset="V_m = V_reset;\na = a + 1.0;",
-        ports=("exc", "inh"), refractory="t_ref",
+        ports=_LIF_PORTS["delta"], refractory="t_ref",
         derived=_LIFDerived("delta", adaptive=True), validate=_RangeCheck("ALIF"))
 
 
