@@ -28,10 +28,11 @@ _CTYPES = {"int64": ctypes.c_int64, "int32": ctypes.c_int32, "uint64": ctypes.c_
            "uint32": ctypes.c_uint32, "float64": ctypes.c_double}
 
 
-def cache_dir() -> Path:
+def cache_dir(target: str = "cpu") -> Path:
+    """Compiled kernels of a target: ``$SNNLAB_CACHE`` or the user cache folder."""
     base = os.environ.get("SNNLAB_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "snnlab")
-    return Path(base) / "cpu"
+    return Path(base) / target
 
 
 def find_compiler() -> str:

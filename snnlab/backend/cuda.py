@@ -132,8 +132,9 @@ class CudaBackend:
         version = nvrtc.getVersion()
         key = hashlib.sha256("\x00".join([source, *files, *options, str(version)])
                              .encode()).hexdigest()[:24]
-        folder = os.path.join(os.environ.get("SNNLAB_CACHE") or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "snnlab"), "cuda")
+        from .cpu import cache_dir
+
+        folder = str(cache_dir("cuda"))
         path = os.path.join(folder, f"snn_{key}.cubin")
         if not os.path.exists(path):
             prog = nvrtc.createProgram(source, "snnlab.cu", [], [])
