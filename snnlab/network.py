@@ -74,7 +74,7 @@ class Network:
     >>> net = sl.Network(dt=0.1)
     >>> exc = net.population("exc", sl.models.LIF(), 100)
     >>> net.connect(exc, exc, sl.connect.FixedIndegree(10), weight=0.1, delay=1.5).receptor
-    'exc'
+    'syn'
     """
 
     dt: float = 0.1
