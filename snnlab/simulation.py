@@ -773,17 +773,15 @@ class Simulation:
         self.input_values[name] = (rate, weight)
 
     def matrix(self, projection: str) -> RaggedMatrix:
-        if projection not in self._projs:
-            raise KeyError(f"no projection {projection!r}; have {sorted(self._projs)}")
-        return self._projs[projection].matrix
+        """The live ragged matrix of a projection (backend arrays)."""
+        return self._proj_state(projection).matrix
 
     def connectivity(self, projection: str) -> dict[str, np.ndarray]:
         """Host copies of a projection's synapses: ``pre``, ``post``,
         ``weight`` and ``delay`` [ms], one entry per synapse, ordered by
         source then target."""
-        pj = self._projs[projection] if projection in self._projs else None
-        m = self.matrix(projection)
-        out = m.to_coo(self.backend.to_host)
+        pj = self._proj_state(projection)
+        out = pj.matrix.to_coo(self.backend.to_host)
         n = len(out["pre"])
         if "weight" not in out:
             out["weight"] = np.full(n, float(self.backend.to_host(pj.w_const)[0]), np.float32)
@@ -794,9 +792,7 @@ class Simulation:
     def set_weight(self, projection: str, value) -> None:
         """Set the weights of a projection: one number for all synapses, or
         one value per synapse in the order of :meth:`connectivity`."""
-        pj = self._projs.get(projection)
-        if pj is None:
-            raise KeyError(f"no projection {projection!r}; have {sorted(self._projs)}")
+        pj = self._proj_state(projection)
         v = np.asarray(value, dtype=np.float64)
         if not np.all(np.isfinite(v)):
             raise ValueError("set_weight: values must be finite")

@@ -15,9 +15,13 @@ def _digest(sim):
     return sim.spikes_sha256()
 
 
+def _twins(backend, seed, **kw):
+    return (sl.Simulation(_net(), backend=backend, seed=seed, **kw),
+            sl.Simulation(_net(), backend=backend, seed=seed, **kw))
+
+
 def test_same_seed_same_spikes(backend):
-    a = sl.Simulation(_net(), backend=backend, seed=7)
-    b = sl.Simulation(_net(), backend=backend, seed=7)
+    a, b = _twins(backend, 7)
     a.run(100.0)
     b.run(100.0)
     assert len(a.spike_steps("exc")[0]) > 100
@@ -52,9 +56,8 @@ def test_thread_count_does_not_change_anything():
 
 @pytest.mark.parametrize("split", [(0.1, 99.9), (50.0, 50.0), (33.3, 66.7)])
 def test_run_in_pieces_equals_one_run(backend, split):
-    whole = sl.Simulation(_net(), backend=backend, seed=5, chunk_steps=64)
+    whole, parts = _twins(backend, 5, chunk_steps=64)
     whole.run(100.0)
-    parts = sl.Simulation(_net(), backend=backend, seed=5, chunk_steps=64)
     for t in split:
         parts.run(t)
     assert parts.t == pytest.approx(100.0)
@@ -63,8 +66,7 @@ def test_run_in_pieces_equals_one_run(backend, split):
 
 
 def test_step_equals_run(backend):
-    a = sl.Simulation(_net(), backend=backend, seed=5)
-    b = sl.Simulation(_net(), backend=backend, seed=5)
+    a, b = _twins(backend, 5)
     a.run(20.0)
     for _ in range(200):
         b.step()

@@ -15,7 +15,8 @@ class RaggedMatrix:
     whatever plasticity adds) have the shape of ``ind`` and move with it.
 
     Arrays live on the backend (NumPy or CuPy); ``capacity`` is the padded
-    row length, grown in place by :meth:`grow`.
+    row length, grown geometrically when edits need room
+    (``Simulation.add_synapses``).
     """
 
     n_pre: int
@@ -28,19 +29,6 @@ class RaggedMatrix:
     @property
     def n_synapses(self) -> int:
         return int(self.row_length.sum())
-
-    def grow(self, xp, capacity: int) -> None:
-        """Reallocate every per-synapse array with a larger row capacity."""
-        if capacity <= self.capacity:
-            return
-        def widen(a):
-            out = xp.zeros((self.n_pre, capacity), dtype=a.dtype)
-            out[:, : self.capacity] = a[: self.n_pre * self.capacity].reshape(self.n_pre,
-                                                                             self.capacity)
-            return out.reshape(-1)
-        self.ind = widen(self.ind)
-        self.synapse_arrays = {k: widen(v) for k, v in self.synapse_arrays.items()}
-        self.capacity = capacity
 
     def to_coo(self, to_host) -> dict[str, np.ndarray]:
         """Host copies ``pre``, ``post`` and every per-synapse array, one entry
