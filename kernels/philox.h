@@ -88,6 +88,39 @@ SNN_DEVICE SNN_INLINE double snn_log(double x) {
     return ((double)e * ln2_hi) + ((2.0 * s * p) + (double)e * ln2_lo);
 }
 
+// exp(x) from IEEE-exact operations only, like snn_log (about 1 ulp):
+// x = k ln2 + r, |r| <= ln2 / 2, exp(r) by its Taylor series to r^13.
+SNN_DEVICE SNN_INLINE double snn_exp(double x) {
+    if (!(x > -708.0)) return x != x ? x : 0.0;  // NaN stays NaN
+    if (x > 709.0) return SNN_BITS_DOUBLE(0x7ff0000000000000ull);  // +inf
+    const double k = floor(x * 1.4426950408889634 + 0.5);
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    const double r = (x - k * ln2_hi) - k * ln2_lo;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    // 2^k in two factors, so that k = -1022 .. 1023 stay normal
+    const int64_t ki = (int64_t)k, k1 = ki / 2, k2 = ki - k1;
+    return p * SNN_BITS_DOUBLE((uint64_t)(k1 + 1023) << 52) *
+           SNN_BITS_DOUBLE((uint64_t)(k2 + 1023) << 52);
+}
+
+// x^y for x >= 0 (0 for x = 0, y > 0), portable like snn_exp and snn_log.
+SNN_DEVICE SNN_INLINE double snn_pow(double x, double y) {
+    return x > 0.0 ? snn_exp(y * snn_log(x)) : 0.0;
+}
+
 // Standard normal deviate number `counter` (< 2^48) of (seed, stream, entity):
 // Marsaglia's polar method, one Philox block per attempt.
 SNN_DEVICE SNN_INLINE double snn_normal(uint64_t seed, uint32_t stream, uint32_t entity,

@@ -26,3 +26,12 @@ SNN_KERNEL void math_check(const int64_t n, const double *x, double *log_x,
         normal[i] = snn_normal(seed, 7u, (uint32_t)i, 0);
     }
 }
+
+// exp_x[i] = snn_exp(x[i]), pow_xy[i] = snn_pow(x[i], y)  (tests/test_philox.py)
+SNN_KERNEL void exp_check(const int64_t n, const double *x, const double y, double *exp_x,
+                          double *pow_xy) {
+    SNN_LOOP(i, n) {
+        exp_x[i] = snn_exp(x[i]);
+        pow_xy[i] = snn_pow(x[i], y);
+    }
+}

@@ -1,6 +1,8 @@
 """The ``snnlab`` command: run reference models, report the machine.
 
     snnlab run brunel --n 12500 --t 1000 --presim 100 --seed 1 --backend cpu --json
+    snnlab run hpc_benchmark --scale 1 --t 250 --presim 50 [--plastic]
+    snnlab run microcircuit --scale 1 --t 1000 --presim 500 [--input poisson|dc] [--thalamic]
     snnlab info
 """
 
@@ -82,9 +84,7 @@ def run_model(args) -> dict:
     from .zoo import MODELS
 
     module = MODELS[args.model]
-    kwargs = {}
-    if args.n is not None:
-        kwargs["n"] = args.n
+    kwargs = _model_kwargs(args)
     t0 = time.perf_counter()
     net = module.network(**kwargs)
     describe = time.perf_counter() - t0
@@ -105,6 +105,7 @@ def run_model(args) -> dict:
         "dt": net.dt,
         "t": args.t,
         "presim": args.presim,
+        "options": kwargs,
         "n_neurons": net.n_neurons,
         "n_synapses": sim.n_synapses,
         "timers": {k: round(v, 6) for k, v in sim.timers.items()},
@@ -122,6 +123,25 @@ def run_model(args) -> dict:
 
         result["raster"] = save_raster(sim, args.raster)
     return result
+
+
+# the options of `snnlab run` that each model takes, as keyword arguments
+MODEL_OPTIONS = {"brunel": ("n",), "hpc_benchmark": ("scale", "plastic"),
+                 "microcircuit": ("scale", "input", "thalamic")}
+
+
+def _model_kwargs(args) -> dict:
+    allowed = MODEL_OPTIONS.get(args.model, ())
+    kwargs = {}
+    for opt in ("n", "scale", "input", "plastic", "thalamic"):
+        value = getattr(args, opt, None)
+        if value is None or value is False:
+            continue
+        if opt not in allowed:
+            raise ValueError(f"--{opt} does not apply to {args.model}; its options: "
+                             + (", ".join(f"--{o}" for o in allowed) or "none"))
+        kwargs[opt] = value
+    return kwargs
 
 
 def _summary(r: dict) -> str:
@@ -154,7 +174,16 @@ def main(argv=None) -> int:
     p_run = sub.add_parser("run", help="simulate a reference model and report timers and "
                            "statistics")
     p_run.add_argument("model", choices=sorted(MODELS))
-    p_run.add_argument("--n", type=int, default=None, help="number of neurons")
+    p_run.add_argument("--n", type=int, default=None, help="number of neurons (brunel)")
+    p_run.add_argument("--scale", type=float, default=None,
+                       help="model scale (hpc_benchmark: N = 11250 * scale; microcircuit: "
+                       "neurons and in-degrees, in (0, 1])")
+    p_run.add_argument("--input", choices=["poisson", "dc"], default=None,
+                       help="background input (microcircuit)")
+    p_run.add_argument("--thalamic", action="store_true",
+                       help="thalamic pulse at 700 ms (microcircuit)")
+    p_run.add_argument("--plastic", action="store_true",
+                       help="power-law STDP on E->E (hpc_benchmark)")
     p_run.add_argument("--t", type=float, default=1000.0, help="model time to record [ms]")
     p_run.add_argument("--presim", type=float, default=0.0,
                        help="model time simulated before timing and recording [ms]")

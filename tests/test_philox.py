@@ -50,6 +50,23 @@ def test_portable_log_is_accurate():
     np.testing.assert_allclose(log_x, np.log(x), rtol=4 * np.finfo(float).eps)
 
 
+def test_portable_exp_and_pow_are_accurate():
+    be = get_backend("cpu")
+    mod = kernel_module(be)
+    x = np.concatenate([np.linspace(-707.0, 709.0, 100_001), [-1e-300, 0.0, 1e-300]])
+    ex, pw = np.zeros_like(x), np.zeros_like(x)
+    mod.launch(Launch("exp_check", (len(x), x, 0.4, ex, pw), ("flat", len(x))))
+    np.testing.assert_allclose(ex, np.exp(x), rtol=4 * np.finfo(float).eps)
+    pos = x > 0
+    np.testing.assert_allclose(pw[pos], np.power(x[pos], 0.4), rtol=1e-13)
+    assert np.all(pw[~pos] == 0.0)
+    # the edges: underflow to 0, overflow to inf, NaN kept
+    out = np.zeros(3)
+    mod.launch(Launch("exp_check", (3, np.array([-800.0, 800.0, np.nan]), 1.0, out,
+                                    np.zeros(3)), ("flat", 3)))
+    assert out[0] == 0.0 and out[1] == np.inf and np.isnan(out[2])
+
+
 def test_normal_deviates_are_standard_normal():
     _, _, z = _math_check(200_000)
     assert abs(z.mean()) < 5 / math.sqrt(z.size)

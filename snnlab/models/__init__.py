@@ -177,7 +177,8 @@ def _replace(model: NeuronModel, **changes) -> NeuronModel:
 
 
 _POSITIVE = ("C_m", "tau_m", "tau_syn_ex", "tau_syn_in", "tau_a")
-_NON_NEGATIVE = ("t_ref", "rate")
+_NON_NEGATIVE = ("t_ref", "rate", "start")
+NEVER = 1e30  # [ms] a stop time that never comes (finite, as parameters must be)
 
 
 @dataclass(frozen=True)
@@ -353,15 +354,22 @@ def ALIF(**params) -> NeuronModel:
         derived=_LIFDerived("delta", adaptive=True), validate=_RangeCheck("ALIF"))
 
 
-def PoissonSource(rate: float = 10.0) -> NeuronModel:
-    """Neurons that spike as independent Poisson processes at ``rate`` [spikes/s].
+def PoissonSource(rate: float = 10.0, start: float = 0.0, stop: float | None = None
+                  ) -> NeuronModel:
+    """Neurons that spike as independent Poisson processes at ``rate`` [spikes/s],
+    in the steps that begin in ``[start, stop)`` [ms] (``stop=None``: for ever).
 
     >>> PoissonSource(rate=8.0).params["rate"]
     8.0
     """
-    p = _checked("PoissonSource", {"rate": 10.0}, {"rate": rate})
+    given = {"rate": rate, "start": start, "stop": NEVER if stop is None else stop}
+    p = _checked("PoissonSource", {"rate": 10.0, "start": 0.0, "stop": NEVER}, given)
+    if not p["stop"] >= p["start"]:
+        raise ValueError(f"PoissonSource: stop must be >= start, got start={p['start']}, "
+                         f"stop={p['stop']}")
     return NeuronModel(
-        name="poisson_source", params=p, state={}, threshold="uniform() < p_spike",
+        name="poisson_source", params=p, state={},
+        threshold="t >= start && t < stop && uniform() < p_spike",
         derived=_poisson_derived, validate=_RangeCheck("PoissonSource"))
 
 

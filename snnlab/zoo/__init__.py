@@ -1,7 +1,7 @@
 """Ready-made reference models."""
 
-from . import brunel
+from . import brunel, hpc_benchmark, microcircuit
 
-__all__ = ["brunel", "MODELS"]
+__all__ = ["brunel", "hpc_benchmark", "microcircuit", "MODELS"]
 
-MODELS = {"brunel": brunel}
+MODELS = {"brunel": brunel, "hpc_benchmark": hpc_benchmark, "microcircuit": microcircuit}
