@@ -46,6 +46,7 @@ typedef unsigned long long uint64_t;
 #define SNN_ROW_SEGMENT(j, row, len, n_post) SNN_LOOP_INNER(j, len)
 #define SNN_ROWS_END
 #define SNN_ACC_ADD(p, v) SNN_ATOMIC_ADD_I64(p, v)
+#define SNN_ACC_FETCH_ADD(p, v) ((int64_t)SNN_ATOMIC_ADD_I64(p, v))
 template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, int64_t) {}
 #define SNN_DOUBLE_BITS(x) ((uint64_t)__double_as_longlong(x))
 #define SNN_BITS_DOUBLE(u) __longlong_as_double((long long)(u))
@@ -89,6 +90,8 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
          j < j##_end; ++j)
 #define SNN_ROWS_END _Pragma("omp barrier")
 #define SNN_ACC_ADD(p, v) (*(p) += (v))
+#define SNN_ACC_FETCH_ADD(p, v) snn_fetch_add_owned(p, v)
+SNN_DEVICE int64_t snn_fetch_add_owned(int64_t *p, int64_t v) { int64_t o = *p; *p = o + v; return o; }
 SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return n * t / SNN_NUM_THREADS; }
 // Ask for the first cache lines of this thread's share of a row that will be
 // walked next: rows live in main memory, and the hardware prefetcher only

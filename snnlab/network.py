@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .connectivity import Connector
 from .distributions import Distribution, Normal, Uniform, _finite, as_dist
 from .models import NeuronModel
+from .plasticity import Plasticity
 
 __all__ = ["Network", "Population", "Projection", "PoissonInput"]
 
@@ -40,6 +41,7 @@ class Projection:
     delay: Distribution
     port: int
     index: int
+    plasticity: Plasticity | None = None
 
     @property
     def receptor(self) -> str:
@@ -117,7 +119,8 @@ class Network:
 
     # -- projections -----------------------------------------------------
     def connect(self, pre, post, connector: Connector, weight, delay=1.0,
-                receptor: str | None = None, name: str | None = None) -> Projection:
+                receptor: str | None = None, name: str | None = None,
+                plasticity: Plasticity | None = None) -> Projection:
         """Connect ``pre`` to ``post``.
 
         weight : float or Distribution
@@ -128,6 +131,10 @@ class Network:
         receptor : str, optional
             Port of the target model; by default ``exc`` for a positive mean
             weight and ``inh`` for a negative one (or the model's only port).
+        plasticity : Plasticity, optional
+            A rule that changes the weights while the network runs (e.g.
+            :class:`snnlab.plasticity.PowerLawSTDP`); the projection then keeps
+            a weight per synapse.
         """
         pre = self._pop("pre", pre)
         post = self._pop("post", post)
@@ -150,7 +157,13 @@ class Network:
             raise ValueError(f"projection {name!r}: delay of {self.delay_steps(d)} steps "
                              "exceeds the maximum of 65535")
         port = _port(f"projection {name!r}", post.model, receptor, w.mean)
-        proj = Projection(name, pre, post, connector, w, d, port, len(self.projections))
+        if plasticity is not None:
+            if not isinstance(plasticity, Plasticity):
+                raise TypeError(f"projection {name!r}: plasticity must be a snnlab.plasticity "
+                                f"rule (e.g. PowerLawSTDP()), got {plasticity!r}")
+            plasticity.check(name, w.bounds())
+        proj = Projection(name, pre, post, connector, w, d, port, len(self.projections),
+                          plasticity)
         self.projections[name] = proj
         return proj
 

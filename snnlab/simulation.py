@@ -34,6 +34,7 @@ FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64
 CHECKPOINT_VERSION = 1
 POISSON_TABLE = 128  # entries per CDF table (mean <= 10 needs < 60)
 POISSON_GUIDE = 256  # guide-table buckets (top 8 bits of the uniform)
+PHASE = {name: k for k, name in enumerate(PHASES)}
 
 
 @dataclass
@@ -64,6 +65,7 @@ class _ProjState:
     matrix: RaggedMatrix
     w_const: Any
     d_const: int
+    plastic: dict | None = None  # traces, parameters and column view of a plastic projection
 
 
 @dataclass
@@ -268,8 +270,8 @@ class Simulation:
                          * ps.n_slots)
         scratch = 0
         for proj in self.network.projections.values():
-            per = 4 + 4 * (not isinstance(proj.weight, Constant)) \
-                + 2 * (not isinstance(proj.delay, Constant))
+            per = 4 + 4 * self._individual_weights(proj) \
+                + 2 * (not isinstance(proj.delay, Constant)) + 8 * (proj.plasticity is not None)
             n_syn = proj.connector.expected_synapses(proj.pre.n, proj.post.n,
                                                      proj.pre is proj.post)
             # rows are padded to the longest: mean + 5 sd of a Poisson row length
@@ -411,7 +413,7 @@ class Simulation:
             self._launch("connect_scan", counts, n_chunks, n_pre, row_length,
                          extent=("flat", n_pre))
             cap = int(row_length.max()) if n_pre else 0
-            individual_w = not isinstance(proj.weight, Constant)
+            individual_w = self._individual_weights(proj)
             individual_d = not isinstance(proj.delay, Constant)
             need = n_pre * cap * (4 + 4 * individual_w + 2 * individual_d)
             if need > self.backend.memory_available():
@@ -431,7 +433,41 @@ class Simulation:
             self._projs[proj.name] = _ProjState(
                 proj, matrix, self._to_device(np.array([proj.weight.mean])),
                 self.network.delay_steps(proj.delay))
+            self._init_plasticity(self._projs[proj.name])
         self.backend.synchronize()
+
+    @staticmethod
+    def _individual_weights(proj: Projection) -> bool:
+        return not isinstance(proj.weight, Constant) or proj.plasticity is not None
+
+    def _init_plasticity(self, pj: _ProjState, traces=None) -> None:
+        """Traces (zero, or restored) and the column view of a plastic projection."""
+        rule = pj.proj.plasticity
+        if rule is None:
+            return
+        m = pj.matrix
+        pj.plastic = {"p": self._to_device(rule.encode(self.dt)),
+                      "x": self._to_device(np.zeros(m.n_pre) if traces is None else traces[0],
+                                           np.float64),
+                      "y": self._to_device(np.zeros(m.n_post) if traces is None else traces[1],
+                                           np.float64)}
+        self._build_columns(pj)
+
+    def _build_columns(self, pj: _ProjState) -> None:
+        """The column view: ``col_start[t]:col_start[t+1]`` index ``col_syn``,
+        the flat positions ``pre * capacity + j`` of the synapses onto ``t``.
+        Rebuilt whenever the rows change, so it is never stale."""
+        m, pl = pj.matrix, pj.plastic
+        self._free(pl.get("col_start"), pl.get("col_syn"))
+        count = self.backend.zeros(m.n_post + 1, np.int64)
+        self._launch("column_count", m.n_pre, m.row_length, m.ind, m.capacity, m.n_post,
+                     count[1:], extent=("rows", m.n_pre))
+        start = self.xp.cumsum(count)
+        n_syn = int(start[-1])
+        pl["col_start"] = self._to_device(start, np.int64)
+        pl["col_syn"] = self._alloc(max(n_syn, 1), np.int64)
+        self._launch("column_fill", m.n_pre, m.row_length, m.ind, m.capacity, m.n_post,
+                     start[:-1].copy(), pl["col_syn"], extent=("rows", m.n_pre))
 
     # --------------------------------------------------------------- schedule
     def _schedule(self, structure_only: bool = False) -> list[Launch]:
@@ -442,23 +478,61 @@ class Simulation:
         net = self.network
         plan = []  # (kernel, extent, phase, arguments)
         for inp in net.inputs.values():
-            plan.append(("poisson_input", ("flat", inp.target.n), 0,
+            plan.append(("poisson_input", ("flat", inp.target.n), PHASE["input"],
                          partial(self._args_poisson, inp)))
         for pop in net.populations.values():
             ps = self._pops[pop.name]
             if pop.model.kind == "spike_source_array":
-                plan.append(("spike_source_array", ("serial",), 0, partial(self._args_ssa, pop)))
+                plan.append(("spike_source_array", ("serial",), PHASE["input"],
+                             partial(self._args_ssa, pop)))
             else:
-                plan.append((ps.kernel, ("flat", pop.n), 1, partial(self._args_update, pop)))
+                plan.append((ps.kernel, ("flat", pop.n), PHASE["update"],
+                             partial(self._args_update, pop)))
         for proj in net.projections.values():
-            plan.append(("propagate", ("rows", proj.pre.n), 2,
+            if proj.plasticity is not None:
+                plan += self._plan_plasticity(proj)
+        for proj in net.projections.values():
+            plan.append(("propagate", ("rows", proj.pre.n), PHASE["propagate"],
                          partial(self._args_propagate, proj)))
         for rec in self.recorders:
-            plan.append(("record_state", ("flat", len(rec.variables) * len(rec.neurons)), 3,
-                         partial(self._args_record, rec)))
-        plan.append(("step_end", ("serial",), 4, self._args_step_end))
+            plan.append(("record_state", ("flat", len(rec.variables) * len(rec.neurons)),
+                         PHASE["record"], partial(self._args_record, rec)))
+        plan.append(("step_end", ("serial",), PHASE["other"], self._args_step_end))
         return [Launch(name, () if structure_only else args(), extent, phase)
                 for name, extent, phase, args in plan]
+
+    def _plan_plasticity(self, proj: Projection) -> list:
+        """STDP of one projection: depression on presynaptic spikes, the
+        traces, potentiation on postsynaptic spikes (kernels/plasticity.cu)."""
+        pre, post, ph = proj.pre, proj.post, PHASE["plasticity"]
+
+        def spikes(pop):
+            return self._pops[pop.name].spikes, self._n_spikes[pop.index:pop.index + 1]
+
+        def stdp_pre():
+            pj = self._projs[proj.name]
+            m, pl = pj.matrix, pj.plastic
+            return (*spikes(pre), m.row_length, m.ind, m.capacity,
+                    m.synapse_arrays["weight"], m.n_post, pl["y"], pl["p"])
+
+        def decay(which, n, k):
+            return (n, self._projs[proj.name].plastic[which],
+                    float(proj.plasticity.encode(self.dt)[k]))
+
+        def stdp_post():
+            pj = self._projs[proj.name]
+            m, pl = pj.matrix, pj.plastic
+            return (*spikes(post), pl["col_start"], pl["col_syn"], m.capacity,
+                    m.synapse_arrays["weight"], pl["x"], pl["p"])
+
+        return [("stdp_pre", ("rows", pre.n), ph, stdp_pre),
+                ("trace_decay", ("flat", pre.n), ph, partial(decay, "x", pre.n, 3)),
+                ("trace_decay", ("flat", post.n), ph, partial(decay, "y", post.n, 4)),
+                ("trace_spikes", ("flat", pre.n), ph,
+                 lambda: (self._projs[proj.name].plastic["x"], *spikes(pre))),
+                ("trace_spikes", ("flat", post.n), ph,
+                 lambda: (self._projs[proj.name].plastic["y"], *spikes(post))),
+                ("stdp_post", ("rows", post.n), ph, stdp_post)]
 
     def _args_poisson(self, inp):
         ps = self._pops[inp.target.name]
@@ -911,6 +985,8 @@ class Simulation:
         m.synapse_arrays = {k: self._to_device(padded(coo[k], np.float32 if k == "weight"
                                                       else np.uint16))
                             for k in coo if k not in ("pre", "post")}
+        if pj.plastic is not None:
+            self._build_columns(pj)
         self._bind()  # the arrays were replaced: the schedule points at the new ones
 
     # ---------------------------------------------------------------- report
@@ -951,6 +1027,9 @@ class Simulation:
             arrays[f"proj/{name}/w_const"] = self.backend.to_host(pj.w_const)
             for k, v in m.synapse_arrays.items():
                 arrays[f"proj/{name}/syn/{k}"] = self.backend.to_host(v)
+            if pj.plastic is not None:
+                arrays[f"proj/{name}/trace_x"] = self.backend.to_host(pj.plastic["x"])
+                arrays[f"proj/{name}/trace_y"] = self.backend.to_host(pj.plastic["y"])
         for k, rec in enumerate(self.recorders):
             arrays[f"rec/{k}/neurons"] = rec.neurons
             arrays[f"rec/{k}/values"] = rec.values
@@ -1020,6 +1099,9 @@ class Simulation:
             m = RaggedMatrix(proj.pre.n, proj.post.n, cap, row_length, ind, syn)
             self._projs[name] = _ProjState(proj, m, self._to_device(arrays[f"proj/{name}/w_const"]),
                                            self.network.delay_steps(proj.delay))
+            if proj.plasticity is not None:
+                self._init_plasticity(self._projs[name], (arrays[f"proj/{name}/trace_x"],
+                                                          arrays[f"proj/{name}/trace_y"]))
         for name, (param, table) in self._inputs.items():
             param[:] = self.backend.asarray(arrays[f"input/{name}/param"])
             table[:] = self.backend.asarray(arrays[f"input/{name}/table"])
