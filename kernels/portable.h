@@ -25,6 +25,7 @@ typedef unsigned long long uint64_t;
 #define SNN_KERNEL extern "C" __global__
 #define SNN_DEVICE __device__
 #define SNN_INLINE __forceinline__
+#define SNN_TABLE __device__ const  // a constant table in device memory
 #define SNN_RESTRICT __restrict__
 // flat grid-stride loop over [0, n)
 #define SNN_LOOP(i, n) \
@@ -47,9 +48,15 @@ typedef unsigned long long uint64_t;
 #define SNN_ROWS_END
 #define SNN_ACC_ADD(p, v) SNN_ATOMIC_ADD_I64(p, v)
 #define SNN_ACC_FETCH_ADD(p, v) ((int64_t)SNN_ATOMIC_ADD_I64(p, v))
+// Delivery queues (propagate.cu) are a CPU construct: never allocated here.
+#define SNN_HAS_QUEUES 0
+#define SNN_THREAD_ID 0
+#define SNN_NUM_THREADS 1
 template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, int64_t) {}
 #define SNN_DOUBLE_BITS(x) ((uint64_t)__double_as_longlong(x))
 #define SNN_BITS_DOUBLE(u) __longlong_as_double((long long)(u))
+#define SNN_FLOAT_BITS(x) ((uint32_t)__float_as_uint(x))
+#define SNN_BITS_FLOAT(u) __uint_as_float((unsigned int)(u))
 
 #else  // CPU: C++ compiled with -ffp-contract=off, OpenMP when available
 #include <math.h>
@@ -66,6 +73,7 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_KERNEL extern "C" __attribute__((visibility("default")))
 #define SNN_DEVICE inline
 #define SNN_INLINE __attribute__((always_inline))
+#define SNN_TABLE static const
 #define SNN_RESTRICT __restrict__
 #define SNN_LOOP(i, n) \
     _Pragma("omp for schedule(static)") for (int64_t i = 0; i < (int64_t)(n); ++i)
@@ -85,12 +93,16 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_FOR_ROWS(s, n) for (int64_t s = 0; s < (int64_t)(n); ++s)
 #define SNN_ROW_SEGMENT(j, row, len, n_post)                                                 \
     _Pragma("GCC unroll 4")                                                                  \
-    for (int64_t j = snn_lower_bound(row, len, snn_part(n_post, SNN_THREAD_ID)),             \
-                 j##_end = snn_lower_bound(row, len, snn_part(n_post, SNN_THREAD_ID + 1));   \
+    for (int64_t j = snn_row_split(row, len, n_post, SNN_THREAD_ID),                         \
+                 j##_end = snn_row_split(row, len, n_post, SNN_THREAD_ID + 1);               \
          j < j##_end; ++j)
-#define SNN_ROWS_END _Pragma("omp barrier")
+// The driver places the barrier after row kernels (codegen.cpu_driver): rows
+// of different projections may run back to back, each thread in its own
+// target range.
+#define SNN_ROWS_END
 #define SNN_ACC_ADD(p, v) (*(p) += (v))
 #define SNN_ACC_FETCH_ADD(p, v) snn_fetch_add_owned(p, v)
+#define SNN_HAS_QUEUES 1
 SNN_DEVICE int64_t snn_fetch_add_owned(int64_t *p, int64_t v) { int64_t o = *p; *p = o + v; return o; }
 SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return n * t / SNN_NUM_THREADS; }
 // Ask for the first cache lines of this thread's share of a row that will be
@@ -108,10 +120,38 @@ SNN_DEVICE int64_t snn_lower_bound(const int32_t *row, int64_t len, int64_t valu
     }
     return lo;
 }
+// Where thread t's targets begin in a row: the first entry >= snn_part(n, t).
+// Targets are spread evenly, so the search starts at the proportional guess
+// and gallops outwards: a few cache lines instead of a binary search's dozen
+// scattered ones (rows of thousands, microcircuit).
+SNN_DEVICE int64_t snn_row_split(const int32_t *row, int64_t len, int64_t n, int64_t t) {
+    const int64_t value = snn_part(n, t);
+    if (value <= 0 || len == 0) return 0;
+    if (value >= n) return len;
+    int64_t g = (int64_t)((double)len * (double)value / (double)n);
+    g = g < len ? g : len - 1;
+    int64_t lo, hi, step = 8;
+    if (row[g] < value) {  // answer in (g, len]
+        lo = g + 1;
+        hi = lo + step;
+        while (hi < len && row[hi] < value) { lo = hi + 1; step *= 2; hi = lo + step; }
+        hi = hi < len ? hi : len;
+    } else {  // answer in [0, g]
+        hi = g;
+        lo = hi - step;
+        while (lo > 0 && row[lo] >= value) { hi = lo; step *= 2; lo = hi - step; }
+        lo = lo > 0 ? lo : 0;
+    }
+    return lo + snn_lower_bound(row + lo, hi - lo, value);
+}
 SNN_DEVICE uint64_t snn_double_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 SNN_DEVICE double snn_bits_double(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+SNN_DEVICE uint32_t snn_float_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+SNN_DEVICE float snn_bits_float(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
 #define SNN_DOUBLE_BITS(x) snn_double_bits(x)
 #define SNN_BITS_DOUBLE(u) snn_bits_double(u)
+#define SNN_FLOAT_BITS(x) snn_float_bits(x)
+#define SNN_BITS_FLOAT(u) snn_bits_float(u)
 #endif
 
 // Synaptic input is accumulated in 64-bit fixed point with 32 fractional bits:

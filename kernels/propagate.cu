@@ -5,9 +5,27 @@
 // delays likewise (steps).  The add is 64-bit fixed point: atomic on the GPU
 // (one block per spike, its threads across the row); on the CPU each thread
 // owns a range of targets (SNN_ROW_SEGMENT in portable.h) and adds plainly.
+//
+// Delivery queues (CPU, projections with per-synapse weights and delays):
+// adding straight into the ring scatters over every slot of every target, far
+// more than the caches hold (the microcircuit: ~90 MB, a cache miss per
+// synapse).  Instead a thread appends one 8-byte entry (ring offset, float
+// weight) to its queue for the arrival slot, and `deliver` adds the queue into
+// the ring at the start of the arrival step, when that one slot is all there
+// is to touch.  A full queue falls back to the direct add; integer sums make
+// both paths give the same result.
 #include "common.h"
 
-template <bool IW, bool ID>
+struct SnnQueue {  // one population's queues: [thread][slot][capacity]
+    int64_t *count;     // [thread][slot] entries appended (> capacity: overflowed)
+    uint64_t *entry;    // low half: port * n_slots * n + target (the ring offset
+                        // without the slot); high half: the weight's float bits
+    int64_t capacity;
+    int64_t *overflow;  // [thread] entries that took the direct path
+    int32_t n_threads;
+};
+
+template <bool IW, bool ID, bool Q>
 SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t *n_spikes,
                                const int32_t *SNN_RESTRICT row_length,
                                const int32_t *SNN_RESTRICT ind, const int64_t cap,
@@ -15,13 +33,17 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
                                const uint16_t *SNN_RESTRICT delay, const int32_t d_const,
                                int64_t *SNN_RESTRICT inbuf, const int64_t n_post,
                                const int32_t port, const int32_t n_slots,
-                               const int64_t *step_ptr) {
+                               const int64_t *step_ptr, const SnnQueue q) {
     const int64_t step = *step_ptr;
     const int32_t ns = *n_spikes;
     const int64_t wfix = snn_to_fixed(*w_const);
     int64_t *base = snn_inbuf(inbuf, n_post, n_slots, port, 0);
     const int64_t now = step % n_slots;  // delays are < n_slots: no modulo per synapse
     int64_t *fixed_slot = base + ((now + d_const) % n_slots) * n_post;
+    const int64_t tid = Q ? SNN_THREAD_ID : 0;
+    const int64_t port_offset = (int64_t)port * n_slots * n_post;
+    int64_t *q_count = Q ? q.count + tid * n_slots : 0;
+    int64_t overflow = 0;
     SNN_FOR_ROWS(s, ns) {
         const int64_t pre = spikes[s];
         const int64_t len = row_length[pre];
@@ -35,13 +57,27 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
         SNN_ROW_SEGMENT(j, row, len, n_post) {
             const int64_t w = IW ? snn_to_fixed((double)weight[pre * cap + j]) : wfix;
             int64_t *dst = fixed_slot;
+            int64_t slot = now + d_const;
             if (ID) {  // (delay is null otherwise: read it only here)
-                int64_t slot = now + delay[pre * cap + j];
-                dst = base + (slot >= n_slots ? slot - n_slots : slot) * n_post;
+                slot = now + delay[pre * cap + j];
+                slot = slot >= n_slots ? slot - n_slots : slot;
+                dst = base + slot * n_post;
+            }
+            if (Q) {
+                const int64_t c = q_count[slot];
+                q_count[slot] = c + 1;
+                if (c < q.capacity) {
+                    q.entry[(tid * n_slots + slot) * q.capacity + c] =
+                        ((uint64_t)SNN_FLOAT_BITS(weight[pre * cap + j]) << 32) |
+                        (uint32_t)(port_offset + row[j]);
+                    continue;
+                }
+                overflow += 1;
             }
             SNN_ACC_ADD(dst + row[j], w);
         }
     }
+    if (Q && overflow) q.overflow[tid] += overflow;
     SNN_ROWS_END;
 }
 
@@ -49,22 +85,42 @@ SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
                           const int32_t *row_length, const int32_t *ind, const int64_t cap,
                           const float *weight, const double *w_const, const uint16_t *delay,
                           const int32_t d_const, int64_t *inbuf, const int64_t n_post,
-                          const int32_t port, const int32_t n_slots, const int64_t *step_ptr) {
-    // a null per-synapse array means the projection's constant is used
-    if (weight && delay)
-        propagate_impl<true, true>(spikes, n_spikes, row_length, ind, cap, weight, w_const,
-                                   delay, d_const, inbuf, n_post, port, n_slots,
-                                   step_ptr);
-    else if (weight)
-        propagate_impl<true, false>(spikes, n_spikes, row_length, ind, cap, weight, w_const,
-                                    delay, d_const, inbuf, n_post, port, n_slots,
-                                    step_ptr);
-    else if (delay)
-        propagate_impl<false, true>(spikes, n_spikes, row_length, ind, cap, weight, w_const,
-                                    delay, d_const, inbuf, n_post, port, n_slots,
-                                    step_ptr);
-    else
-        propagate_impl<false, false>(spikes, n_spikes, row_length, ind, cap, weight, w_const,
-                                     delay, d_const, inbuf, n_post, port, n_slots,
-                                     step_ptr);
+                          const int32_t port, const int32_t n_slots, const int64_t *step_ptr,
+                          int64_t *q_count, uint64_t *q_entry, const int64_t q_capacity,
+                          int64_t *q_overflow, const int32_t q_threads) {
+    const SnnQueue q = {q_count, q_entry, q_capacity, q_overflow, q_threads};
+#define SNN_PROPAGATE(IW, ID, Q)                                                         \
+    propagate_impl<IW, ID, Q>(spikes, n_spikes, row_length, ind, cap, weight, w_const,   \
+                              delay, d_const, inbuf, n_post, port, n_slots, step_ptr, q)
+    // a null per-synapse array means the projection's constant is used; queues
+    // exist only on the CPU, for as many threads as run
+    if (SNN_HAS_QUEUES && q_count && weight && delay && SNN_NUM_THREADS <= q_threads) {
+        SNN_PROPAGATE(true, true, true);
+    } else {
+        if (weight && delay) SNN_PROPAGATE(true, true, false);
+        else if (weight) SNN_PROPAGATE(true, false, false);
+        else if (delay) SNN_PROPAGATE(false, true, false);
+        else SNN_PROPAGATE(false, false, false);
+    }
+#undef SNN_PROPAGATE
+}
+
+// deliver: at the start of a step, add each thread's queue for this step's
+// slot into the ring, and empty it.  Thread t's entries all lie in its own
+// target range, so the adds need no atomics.
+SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t q_capacity,
+                        const int32_t q_threads, int64_t *inbuf, const int64_t n_post,
+                        const int32_t n_slots, const int64_t *step_ptr) {
+    const int64_t now = *step_ptr % n_slots;
+    int64_t *slot_base = inbuf + now * n_post;
+    SNN_LOOP(t, q_threads) {
+        int64_t *count = q_count + t * n_slots + now;
+        const int64_t c = *count < q_capacity ? *count : q_capacity;
+        const uint64_t *e = q_entry + (t * n_slots + now) * q_capacity;
+        for (int64_t k = 0; k < c; ++k) {
+            const float w = SNN_BITS_FLOAT((uint32_t)(e[k] >> 32));
+            slot_base[(uint32_t)e[k]] += snn_to_fixed((double)w);
+        }
+        *count = 0;
+    }
 }

@@ -52,6 +52,7 @@ class _PopState:
     rec_bits: Any = None
     rec_info: Any = None
     ssa: tuple | None = None  # (ev_step, ev_id, cursor) of a spike source array
+    queue: dict | None = None  # delivery queues (CPU, input with per-synapse delays)
     spike_chunks: list = field(default_factory=list)
 
     @property
@@ -279,6 +280,8 @@ class Simulation:
             need += int(proj.pre.n * (mean_row + 5 * math.sqrt(mean_row) + 1) * per)
             scratch = max(scratch, 4 * proj.pre.n * self._n_chunks(proj.pre.n, proj.post.n))
         need += scratch  # the construction's counts, freed after each projection
+        need += sum(8 * self.backend.threads * ps.n_slots * self._queue_capacity(ps.pop)
+                    for ps in self._pops.values() if self._wants_queue(ps))
         avail = self.backend.memory_available()
         if need > avail:
             raise MemoryError(f"the network needs about {need / 2**30:.2f} GiB on the "
@@ -353,12 +356,85 @@ class Simulation:
                                      f"{ids[1:][dup][0]} fall in one time step")
                 ps.ssa = (self._to_device(steps, np.int64), self._to_device(ids, np.int32),
                           self._alloc(1, np.int64))
+        for ps in self._pops.values():
+            if self._wants_queue(ps):
+                self._alloc_queue(ps, self._queue_capacity(ps.pop))
         self._inputs = {}
         self.input_values = {}  # live (rate, weight) of each Poisson input
         for inp in self.network.inputs.values():
             self.input_values[inp.name] = (inp.rate, inp.weight)
             self._inputs[inp.name] = tuple(
                 self._to_device(a) for a in self._poisson_param(inp.rate, inp.weight))
+
+    # ------------------------------------------------------ delivery queues
+    def _wants_queue(self, ps: _PopState) -> bool:
+        """Queues pay off where input arrives with per-synapse delays, which
+        scatter the adds over the whole delay ring (CPU only; propagate.cu)."""
+        if self.backend.name != "cpu" or self.backend.threads < 1:
+            return False
+        if max(len(ps.pop.model.ports), 1) * ps.n_slots * ps.pop.n >= 2**31:
+            return False  # ring offsets are int32
+        return any(proj.post is ps.pop and self._queued(proj)
+                   for proj in self.network.projections.values())
+
+    def _queued(self, proj: Projection) -> bool:
+        """Projections that deliver through queues: per-synapse weights (the
+        entries carry them) and delays."""
+        return self._individual_weights(proj) and not isinstance(proj.delay, Constant)
+
+    def _queue_capacity(self, pop: Population) -> int:
+        """Entries per thread and slot: 1.5 times the input of one step at
+        5 spikes/s per source (grown at run time when a queue overflows)."""
+        n_syn = sum(p.connector.expected_synapses(p.pre.n, p.post.n, p.pre is p.post)
+                    for p in self.network.projections.values()
+                    if p.post is pop and self._queued(p))
+        per_step = n_syn * 5.0 * self.dt * 1e-3 / self.backend.threads
+        return int(max(256, 1.5 * per_step))
+
+    def _alloc_queue(self, ps: _PopState, capacity: int, old: dict | None = None) -> None:
+        t, slots = self.backend.threads, ps.n_slots
+        q = {"capacity": capacity, "threads": t,
+             "count": self._alloc(t * slots, np.int64),
+             "entry": self._alloc(t * slots * capacity, np.uint64),
+             "overflow": self._alloc(t, np.int64)}
+        if old is not None:  # keep the pending entries
+            c = min(old["capacity"], capacity)
+            q["entry"].reshape(t, slots, capacity)[:, :, :c] = \
+                old["entry"].reshape(t, slots, old["capacity"])[:, :, :c]
+            q["count"][:] = self.xp.minimum(old["count"], c)
+            self._free(*(old[k] for k in ("count", "entry", "overflow")))
+        ps.queue = q
+
+    def _grow_queues(self) -> None:
+        """Double the queues that overflowed (their surplus went the direct
+        way, so nothing was lost; this only restores the speed)."""
+        grown = False
+        for ps in self._pops.values():
+            q = ps.queue
+            if q is not None and int(q["overflow"].sum()) > 0:
+                self._alloc_queue(ps, 2 * q["capacity"], old=q)
+                grown = True
+        if grown:
+            self._bind()
+
+    def _ring_with_queues(self, ps: _PopState) -> np.ndarray:
+        """Host copy of a population's ring with its pending queue entries
+        added in (checkpoints hold no queues)."""
+        ring = self.backend.to_host(ps.inbuf).copy()
+        q = ps.queue
+        if q is None:
+            return ring
+        cap, slots, n = q["capacity"], ps.n_slots, ps.pop.n
+        count = np.minimum(self.backend.to_host(q["count"]), cap).reshape(q["threads"], slots)
+        entry = self.backend.to_host(q["entry"]).reshape(q["threads"], slots, cap)
+        for t in range(q["threads"]):
+            for slot in range(slots):
+                e = entry[t, slot, :count[t, slot]]
+                w = (e >> np.uint64(32)).astype(np.uint32).view(np.float32).astype(np.float64)
+                # snn_to_fixed: round half to even, like llrint
+                np.add.at(ring, (e & np.uint64(0xFFFFFFFF)).astype(np.int64) + slot * n,
+                          np.rint(w * 2.0**32).astype(np.int64))
+        return ring
 
     def _constants(self, ps: _PopState, params: dict | None = None) -> np.ndarray:
         c = ps.pop.model.constants(ps.params if params is None else params, self.dt)
@@ -477,6 +553,10 @@ class Simulation:
         kernels and the driver are compiled before anything is allocated)."""
         net = self.network
         plan = []  # (kernel, extent, phase, arguments)
+        for ps in self._pops.values():
+            if ps.queue is not None or (structure_only and self._wants_queue(ps)):
+                plan.append(("deliver", ("flat", self.backend.threads), PHASE["propagate"],
+                             partial(self._args_deliver, ps)))
         for inp in net.inputs.values():
             plan.append(("poisson_input", ("flat", inp.target.n), PHASE["input"],
                          partial(self._args_poisson, inp)))
@@ -556,10 +636,18 @@ class Simulation:
         pj, post = self._projs[proj.name], self._pops[proj.post.name]
         m = pj.matrix
         k = proj.pre.index
+        q = post.queue if self._queued(proj) else None
+        queue = (None, None, 0, None, 0) if q is None else (
+            q["count"], q["entry"], q["capacity"], q["overflow"], q["threads"])
         return (self._pops[proj.pre.name].spikes, self._n_spikes[k:k + 1], m.row_length, m.ind,
                 m.capacity, m.synapse_arrays.get("weight"), pj.w_const,
                 m.synapse_arrays.get("delay"), pj.d_const, post.inbuf, proj.post.n, proj.port,
-                post.n_slots, self._step_dev)
+                post.n_slots, self._step_dev, *queue)
+
+    def _args_deliver(self, ps):
+        q = ps.queue
+        return (q["count"], q["entry"], q["capacity"], q["threads"], ps.inbuf, ps.pop.n,
+                ps.n_slots, self._step_dev)
 
     def _args_record(self, rec):
         ps = self._pops[rec.population]
@@ -638,6 +726,7 @@ class Simulation:
                 self._module.run(k, self.phase_times)
                 self._step += k
                 left -= k
+                self._grow_queues()
                 if self._step - self._rec_base >= self.chunk_steps:
                     self._drain()
                 if bar is not None:
@@ -1013,7 +1102,7 @@ class Simulation:
         for name, ps in self._pops.items():
             arrays[f"pop/{name}/state"] = self.backend.to_host(ps.state)
             arrays[f"pop/{name}/refrac"] = self.backend.to_host(ps.refrac)
-            arrays[f"pop/{name}/inbuf"] = self.backend.to_host(ps.inbuf)
+            arrays[f"pop/{name}/inbuf"] = self._ring_with_queues(ps)
             arrays[f"pop/{name}/param"] = self.backend.to_host(ps.param)
             if ps.ssa is not None:
                 arrays[f"pop/{name}/ssa_cursor"] = self.backend.to_host(ps.ssa[2])

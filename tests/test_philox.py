@@ -85,3 +85,14 @@ def test_initial_state_from_distribution_has_its_moments():
     v = sim.state(pop, "V_m")
     assert abs(v.mean() + 60.0) < 5 * 5.0 / math.sqrt(v.size)
     assert abs(v.std() - 5.0) < 0.1
+
+
+def test_normal_tails_have_the_right_mass():
+    """The ziggurat's wedges and tail: the mass beyond 2, 3 and 3.44 (its
+    tail start) sd within binomial bounds of the normal's."""
+    _, _, z = _math_check(1_000_000, seed=11)
+    for c in (2.0, 3.0, 3.442619855899):
+        p = math.erfc(c / math.sqrt(2))  # two-sided
+        n = z.size
+        assert abs(np.mean(np.abs(z) > c) - p) < 5 * math.sqrt(p * (1 - p) / n), c
+    assert abs(np.mean(z > 0) - 0.5) < 5 * 0.5 / math.sqrt(z.size)

@@ -159,7 +159,7 @@ def cpu_driver(launches, signatures) -> str:
     each launch's phase, measured by thread 0 between the kernels' barriers."""
     body = []
     np_, ni, nd = 0, 0, 0
-    for launch in launches:
+    for launch, nxt in zip(launches, [*launches[1:], None]):
         args = []
         for p in signatures[launch.name]:
             if p.kind == "p":
@@ -172,6 +172,11 @@ def cpu_driver(launches, signatures) -> str:
                 args.append(f"({p.ctype})I[{ni}]")
                 ni += 1
         body.append(f"            {launch.name}({', '.join(args)});")
+        if launch.extent[0] == "rows" and not (
+                launch.name == "propagate" and nxt is not None and nxt.name == "propagate"):
+            # rows kernels leave the barrier to the driver (portable.h): one
+            # after a run of propagations, which write disjoint target ranges
+            body.append("            _Pragma(\"omp barrier\")")
         body.append(f"            SNN_PHASE({launch.phase});")
     return "\n".join([
         "#ifdef _OPENMP",

@@ -153,7 +153,7 @@ class CpuBackend:
         sources = [(kdir / f).read_text() for f in KERNEL_FILES]
         signatures = parse_signatures("\n".join(sources) + generated)
         code = generated + cpu_host_wrappers(signatures) + cpu_driver(launches, signatures)
-        headers = "".join((kdir / h).read_text() for h in ("portable.h", "philox.h", "common.h"))
+        headers = "".join(h.read_text() for h in sorted(kdir.glob("*.h")))  # all of them
         openmp = self._openmp_flags()
         key = hashlib.sha256("\x00".join(
             [code, headers, *sources, " ".join(FLAGS + openmp),

@@ -112,7 +112,7 @@ class CudaBackend:
     def compile(self, generated: str, launches: list[Launch]) -> CudaModule:
         kdir = kernel_dir()
         sources = [(kdir / f).read_text() for f in KERNEL_FILES]
-        headers = [(kdir / h).read_text() for h in ("portable.h", "philox.h", "common.h")]
+        headers = [h.read_text() for h in sorted(kdir.glob("*.h"))]  # all of them
         signatures = parse_signatures("\n".join(sources) + generated)
         cc = "".join(map(str, self.xp.cuda.Device().compute_capability))
         options = (*NVRTC_OPTIONS, f"-I{kdir}", f"-arch=sm_{cc}")

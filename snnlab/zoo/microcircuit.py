@@ -151,12 +151,10 @@ def network(scale: float = 1.0, input: str = "poisson", thalamic: bool = False,
     dc = np.zeros(8)
     if input == "dc":
         dc += 1e-3 * tau_syn * BG_RATE * k_ext * w_ext
-    if k_scaling != 1:
+    if k_scaling != 1:  # both backgrounds: the DC above is sqrt(k) of the full mean too
         indeg = k_full / N_FULL[:, None]
         rec = (mean_w_full * indeg * RATES_REF[None, :]).sum(axis=1)
-        dc += 1e-3 * tau_syn * (1.0 - sq) * rec
-        if input == "poisson":
-            dc += 1e-3 * tau_syn * (1.0 - sq) * w_full * K_EXT * BG_RATE
+        dc += 1e-3 * tau_syn * (1.0 - sq) * (rec + w_full * K_EXT * BG_RATE)
 
     net = Network(dt=dt)
     pops = []
