@@ -1,0 +1,204 @@
+"""Small helpers shared by the benchmark and validation drivers.
+
+Running a job that prints one JSON object, the machine description and tag,
+the commit, the peers venv. Standard library only: the drivers run with
+snnlab's Python, the peers with ``benchmarks/.peers-venv``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PEERS = HERE / "peers"
+PEER_PY = HERE / ".peers-venv" / "bin" / "python"
+RESULTS = HERE / "results"
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def prefault(gib: float) -> float:
+    """Touch ``gib`` GiB in a throw-away process, just before a measured job.
+
+    On a virtual machine whose host reclaims freed memory, the first touch of
+    a page costs far more than the job's own work (here ~3.5 s per GiB, taken
+    back within seconds of being freed); a job that starts right after this
+    finds the memory backed, so its construction time measures the simulator.
+    Returns the seconds it took."""
+    if gib <= 0:
+        return 0.0
+    code = (f"import mmap; n = {int(gib * 2**30)}; m = mmap.mmap(-1, n)\n"
+            "for i in range(0, n, 1 << 24): m[i:i + (1 << 24)] = bytes(min(1 << 24, n - i))")
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - t0
+
+
+def run_json(cmd, env=None) -> dict:
+    """Run cmd from the repository root; return the JSON object on its last stdout line."""
+    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env,
+                         cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def load_json(path) -> dict:
+    return json.loads(Path(path).read_text())
+
+
+def setup_peers() -> dict:
+    """Install/check the peers venv; return the environment for peer jobs."""
+    subprocess.run(["bash", str(PEERS / "setup.sh")], check=True, stdout=sys.stderr)
+    return dict(os.environ, PYNEST_QUIET="1")
+
+
+def machine() -> dict:
+    """The machine as ``snnlab info`` describes it (same keys and values)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "platform": platform.platform()}
+
+
+def slug(s: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in s).strip("-").lower()[:40]
+
+
+def machine_tag(m: dict) -> str:
+    """``<cpu>_<cores>c``, as in the names of brunel.py's records."""
+    return f"{slug(m['cpu'])}_{m['cores']}c"
+
+
+def commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, cwd=ROOT).stdout.strip()
+
+
+def work_tree_dirty() -> bool:
+    out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                         capture_output=True, text=True, cwd=ROOT).stdout
+    return bool(out.strip())
+
+
+def num(x):
+    """x as a float, or None where it is missing or NaN (snnlab writes NaN for
+    a CV that has no neuron with >= 3 spikes; the peers write null)."""
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def rel_diff(a, b):
+    """a / b - 1, or None if either is missing or b is 0."""
+    if a is None or b is None or b == 0:
+        return None
+    return a / b - 1.0
+
+
+def within(a, b, tol):
+    """|a / b - 1| <= tol; None if it cannot be computed."""
+    d = rel_diff(a, b)
+    return None if d is None else abs(d) <= tol
+
+
+def all_true(values):
+    """True if every value is True; None if there are none or one is None."""
+    values = list(values)
+    if not values or any(v is None for v in values):
+        return None
+    return all(values)
+
+
+def build_figures(r: dict | None) -> dict | None:
+    """Construction, simulation and memory figures of one run (snnlab or peer)."""
+    if r is None:
+        return None
+    t = r["timers"]
+    mem = r.get("peak_memory_bytes", {})
+    return {
+        "create_s": t["create"], "connect_s": t["connect"], "prepare_s": t["prepare"],
+        "construction_s": t["create"] + t["connect"] + t["prepare"],
+        "compile_s": t.get("compile"), "presim_s": t["presim"], "sim_s": t["sim"],
+        "rtf": r["rtf"], "n_neurons": r["n_neurons"], "n_synapses": r["n_synapses"],
+        "peak_host_bytes": mem.get("host"), "peak_device_bytes": mem.get("device"),
+        "bytes_per_synapse": r.get("bytes_per_synapse"), "threads": r.get("threads"),
+    }
+
+
+def fmt(x, spec=".3g", none="-") -> str:
+    if x is None:
+        return none
+    if isinstance(x, bool):
+        return "PASS" if x else "FAIL"
+    return format(x, spec)
+
+
+def fmt_pct(x) -> str:
+    return "-" if x is None else f"{100 * x:+.1f}%"
+
+
+def fmt_gb(x) -> str:
+    return "-" if x is None else f"{x / 1e9:.2f}"
+
+
+def _no_nan(x):
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _no_nan(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_no_nan(v) for v in x]
+    return x
+
+
+def write_record(name: str, record: dict, out: str | None = None) -> Path:
+    """Write the record as strict JSON (NaN -> null) to out or
+    results/<name>_<machine-tag>_<commit>.json."""
+    tag = machine_tag(record["machine"])
+    path = Path(out) if out else RESULTS / f"{name}_{tag}_{record['commit']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_no_nan(record), indent=1, allow_nan=False) + "\n")
+    return path
+
+
+def figures_table(fs: dict | None, fn: dict | None, names=("snnlab", "NEST")) -> list[str]:
+    """Rows of construction, simulation and memory figures, two runs side by side."""
+    def row(label, key, spec=".3g", conv=None):
+        def one(f):
+            if f is None or f.get(key) is None:
+                return "-"
+            return conv(f[key]) if conv else format(f[key], spec)
+        return f"{label:42} {one(fs):>12} {one(fn):>12}"
+
+    return [f"{'':42} {names[0]:>12} {names[1]:>12}",
+            row("construction [s] (create+connect+prepare)", "construction_s", ".2f"),
+            row("  create [s]", "create_s", ".2f"),
+            row("  connect [s]", "connect_s", ".2f"),
+            row("  prepare [s]", "prepare_s", ".2f"),
+            row("compile [s] (not in construction)", "compile_s", ".2f"),
+            row("presim [s]", "presim_s", ".2f"),
+            row("sim [s]", "sim_s", ".2f"),
+            row("real-time factor", "rtf", ".3g"),
+            row("peak host memory [GB]", "peak_host_bytes", conv=fmt_gb),
+            row("peak device memory [GB]", "peak_device_bytes", conv=fmt_gb),
+            row("synapses", "n_synapses", ",d"),
+            row("bytes per synapse", "bytes_per_synapse", ".2f")]

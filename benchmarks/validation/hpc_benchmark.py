@@ -1,0 +1,167 @@
+"""NEST's hpc_benchmark network: snnlab against NEST 3.10, side by side on this
+machine, one job at a time.
+
+    python benchmarks/validation/hpc_benchmark.py [--scale 1] [--t 250] [--presim 50]
+        [--plastic] [--seed 1] [--threads 2] [--check-scale 10]
+
+Runs snnlab (``snnlab.cli run hpc_benchmark``, CPU backend; a tiny run first
+warms the kernel cache) and the NEST peer (benchmarks/peers/hpc_benchmark_nest.py)
+with the same threads and compares rates and CV(ISI) of E and I, real-time
+factor, construction time and memory. ``--check-scale S`` also runs snnlab
+alone at scale S (NEST would take too long here) and checks the benchmark's own
+criterion, E rate < 10 spikes/s (the network is asynchronous irregular only at
+scale >= 10). Writes benchmarks/results/hpc_benchmark[_plastic][_s<scale>]_
+<machine>_<commit>.json and prints a table. ``--skip-snnlab``/``--skip-nest``
+leave a side out; ``--snnlab-result``/``--nest-result FILE`` take it from a
+stored JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _common as c  # noqa: E402
+
+POPS = ("E", "I")
+GOALS = {"rate_vs_nest_within": 0.10, "cv_vs_nest_within": 0.10,
+         "e_rate_below_at_check_scale": 10.0}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--t", type=float, default=250.0, help="measured time (ms)")
+    ap.add_argument("--presim", type=float, default=50.0, help="warm-up time (ms)")
+    ap.add_argument("--plastic", action="store_true", help="E->E power-law STDP")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2, choices=(1, 2))
+    ap.add_argument("--check-scale", type=float, default=None, metavar="S",
+                    help="also run snnlab alone at scale S and check E rate < 10/s")
+    ap.add_argument("--warm-scale", type=float, default=0.05,
+                    help="scale of the kernel-cache warm-up run")
+    ap.add_argument("--skip-snnlab", action="store_true")
+    ap.add_argument("--skip-nest", action="store_true")
+    ap.add_argument("--snnlab-result", metavar="FILE", help="snnlab JSON to use instead of a run")
+    ap.add_argument("--nest-result", metavar="FILE", help="NEST JSON to use instead of a run")
+    ap.add_argument("--check-scale-result", metavar="FILE",
+                    help="snnlab JSON at --check-scale to use instead of a run")
+    ap.add_argument("--out", metavar="FILE", help="record path (default: benchmarks/results/...)")
+    ap.add_argument("--strict", action="store_true", help="exit 1 if a check fails")
+    args = ap.parse_args()
+
+    plastic = ["--plastic"] if args.plastic else []
+    timing = ["--t", args.t, "--presim", args.presim, "--seed", args.seed,
+              "--threads", args.threads, *plastic]
+    runs = {}
+    snn_key, nest_key = f"snnlab_cpu_{args.threads}t", f"nest_{args.threads}t"
+    big_key = f"snnlab_cpu_{args.threads}t_scale{args.check_scale:g}" if args.check_scale else None
+    snn = [sys.executable, "-m", "snnlab.cli", "run", "hpc_benchmark", "--backend", "cpu",
+           "--json"]
+    run_big = bool(args.check_scale) and not args.check_scale_result and not args.skip_snnlab
+    need_snn = (not args.skip_snnlab and not args.snnlab_result) or run_big
+    if need_snn:
+        c.log(f"snnlab: warm-up (scale {args.warm_scale}) ...")
+        c.run_json(snn + ["--scale", args.warm_scale, "--t", 10, "--presim", 0, "--seed",
+                          args.seed, "--threads", args.threads, *plastic])
+    if args.snnlab_result:
+        runs[snn_key] = c.load_json(args.snnlab_result)
+    elif not args.skip_snnlab:
+        c.log(f"snnlab: scale {args.scale}, {args.threads} thread(s) ...")
+        runs[snn_key] = c.run_json(snn + ["--scale", args.scale, *timing])
+    if args.nest_result:
+        runs[nest_key] = c.load_json(args.nest_result)
+    elif not args.skip_nest:
+        env = c.setup_peers()
+        c.log(f"NEST: scale {args.scale}, {args.threads} thread(s) ...")
+        runs[nest_key] = c.run_json([c.PEER_PY, c.PEERS / "hpc_benchmark_nest.py", "--scale",
+                                     args.scale, *timing], env)
+    if args.check_scale_result:
+        runs[big_key] = c.load_json(args.check_scale_result)
+    elif run_big:
+        c.log(f"snnlab: scale {args.check_scale:g}, {args.threads} thread(s) ...")
+        runs[big_key] = c.run_json(snn + ["--scale", args.check_scale, *timing])
+
+    checks = check(runs.get(snn_key), runs.get(nest_key), runs.get(big_key) if big_key else None,
+                   args)
+    snn_machine = (runs.get(snn_key) or runs.get(big_key) or {}).get("machine")
+    record = {"benchmark": "hpc_benchmark", "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "commit": c.commit(), "dirty": c.work_tree_dirty(),
+              "machine": snn_machine or c.machine(), "args": vars(args), "goals": GOALS,
+              "checks": checks, "runs": runs}
+    name = "hpc_benchmark" + ("_plastic" if args.plastic else "")
+    name += "" if args.scale == 1.0 else f"_s{args.scale:g}"
+    path = c.write_record(name, record, args.out)
+    print(table(checks, record))
+    c.log(f"written {path}")
+    return 1 if args.strict and checks["pass"]["all"] is False else 0
+
+
+def check(snn: dict | None, nest: dict | None, big: dict | None, args) -> dict:
+    rtol, ctol = GOALS["rate_vs_nest_within"], GOALS["cv_vs_nest_within"]
+    pops = {}
+    for p in POPS:
+        rs = c.num(snn["rates"].get(p)) if snn else None
+        rn = c.num(nest["rates"].get(p)) if nest else None
+        cs = c.num(snn["cv_isi"].get(p)) if snn else None
+        cn = c.num(nest["cv_isi"].get(p)) if nest else None
+        pops[p] = {"snnlab": rs, "nest": rn, "snnlab_vs_nest": c.rel_diff(rs, rn),
+                   "rate_ok": c.within(rs, rn, rtol),
+                   "cv_snnlab": cs, "cv_nest": cn, "cv_snnlab_vs_nest": c.rel_diff(cs, cn),
+                   "cv_ok": c.within(cs, cn, ctol)}
+    fs, fn = c.build_figures(snn), c.build_figures(nest)
+    speedup = fn["sim_s"] / fs["sim_s"] if fs and fn and fs["sim_s"] > 0 else None
+    passed = {"rates_vs_nest": c.all_true(pops[p]["rate_ok"] for p in POPS),
+              "cv_vs_nest": c.all_true(pops[p]["cv_ok"] for p in POPS)}
+    big_out = None
+    if args.check_scale:
+        limit = GOALS["e_rate_below_at_check_scale"]
+        e_rate = c.num(big["rates"].get("E")) if big else None
+        big_out = {"scale": args.check_scale, "rate_E": e_rate,
+                   "rate_I": c.num(big["rates"].get("I")) if big else None,
+                   "cv_E": c.num(big["cv_isi"].get("E")) if big else None,
+                   "e_rate_ok": None if e_rate is None else e_rate < limit,
+                   "figures": c.build_figures(big)}
+        passed["e_rate_at_check_scale"] = big_out["e_rate_ok"]
+    present = [v for v in passed.values() if v is not None]
+    passed["all"] = all(present) if present else None
+    return {"populations": pops, "figures": {"snnlab": fs, "nest": fn},
+            "sim_speedup_nest_over_snnlab": speedup, "check_scale": big_out, "pass": passed}
+
+
+def table(ch: dict, record: dict) -> str:
+    a = record["args"]
+    lines = [f"hpc_benchmark, scale {a['scale']:g}, {a['t']:g} ms after {a['presim']:g} ms, "
+             f"{'plastic' if a['plastic'] else 'static'} E->E, {a['threads']} thread(s); "
+             f"{record['machine']['cpu']} ({record['machine']['cores']} cores), commit "
+             f"{record['commit']}" + (" (dirty)" if record["dirty"] else ""),
+             "",
+             f"{'pop':4} {'snnlab':>8} {'NEST':>8} {'diff':>8} {'':4} {'CV snn':>7} "
+             f"{'CV NEST':>7} {'diff':>8} {'':4}"]
+    for p, r in ch["populations"].items():
+        lines.append(f"{p:4} {c.fmt(r['snnlab'], '.2f'):>8} {c.fmt(r['nest'], '.2f'):>8} "
+                     f"{c.fmt_pct(r['snnlab_vs_nest']):>8} {c.fmt(r['rate_ok'], none=''):4} "
+                     f"{c.fmt(r['cv_snnlab'], '.3f'):>7} {c.fmt(r['cv_nest'], '.3f'):>7} "
+                     f"{c.fmt_pct(r['cv_snnlab_vs_nest']):>8} {c.fmt(r['cv_ok'], none=''):4}")
+    lines += [f"(rates in spikes/s; PASS = snnlab within {GOALS['rate_vs_nest_within']:.0%} "
+              f"of NEST)", ""]
+    lines += c.figures_table(ch["figures"]["snnlab"], ch["figures"]["nest"])
+    lines += ["", f"sim speed NEST/snnlab: {c.fmt(ch['sim_speedup_nest_over_snnlab'], '.1f')}"]
+    big = ch["check_scale"]
+    if big:
+        f = big["figures"] or {}
+        lines.append(
+            f"snnlab at scale {big['scale']:g}: E {c.fmt(big['rate_E'], '.2f')} /s "
+            f"(goal < {GOALS['e_rate_below_at_check_scale']:g}) {c.fmt(big['e_rate_ok'])}, "
+            f"I {c.fmt(big['rate_I'], '.2f')} /s, CV E {c.fmt(big['cv_E'], '.2f')}; "
+            f"construction {c.fmt(f.get('construction_s'), '.2f')} s, "
+            f"rtf {c.fmt(f.get('rtf'), '.3g')}, peak host {c.fmt_gb(f.get('peak_host_bytes'))} GB")
+    lines.append(f"all checks: {c.fmt(ch['pass']['all'])}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
