@@ -131,24 +131,77 @@ SNN_KERNEL void connect_scan(int32_t *counts, const int64_t n_chunks, const int6
     }
 }
 
+// One synapse between the draw and its place in the row (bucketed scatter).
+struct SnnSynRecord {
+    int32_t pre, post;
+    float weight;
+    uint16_t delay;
+};
+
+SNN_DEVICE SNN_INLINE uint16_t snn_delay_steps(const double *ddist, uint64_t seed,
+                                               uint32_t stream, int64_t j, int64_t k,
+                                               double dt, int32_t max_delay_steps) {
+    int64_t d = llrint(snn_draw(ddist, seed, stream, j, k) / dt);
+    return (uint16_t)(d < 1 ? 1 : (d > max_delay_steps ? max_delay_steps : d));
+}
+
+// cursor (= counts after connect_scan) holds each chunk's start in each row.
+// With `scratch` (the CPU: room for the largest chunk per thread, see
+// Simulation._connect), a chunk's synapses are first drawn into buckets
+// of source rows, then placed bucket by bucket: the draws stream, and the
+// placing writes stay within a few hundred rows at a time instead of
+// scattering over every row (3x faster for the microcircuit's rows).
+#define SNN_BUCKETS 256
 SNN_KERNEL void connect_scatter(const int64_t *ip, const double *dp, const int32_t *per_target,
                                 const int64_t n_chunks, const int64_t chunk, int32_t *cursor,
                                 int32_t *ind, const int64_t cap, float *weight,
                                 const double *wdist, uint16_t *delay, const double *ddist,
-                                const double dt, const int32_t max_delay_steps) {
+                                const double dt, const int32_t max_delay_steps,
+                                SnnSynRecord *scratch, const int64_t scratch_per_thread) {
     const int64_t n_pre = ip[1];
     const uint64_t seed = (uint64_t)ip[6];
     const uint32_t stream = (uint32_t)ip[7];
+    const int64_t rows_per_bucket = (n_pre + SNN_BUCKETS - 1) / SNN_BUCKETS;
     SNN_LOOP(c, n_chunks) {
         int32_t *cur = cursor + c * n_pre;
-        snn_chunk_synapses(ip, dp, per_target, c, chunk, [&](int64_t j, int64_t k, int32_t pre) {
-            const int64_t idx = (int64_t)pre * cap + cur[pre]++;
-            ind[idx] = (int32_t)j;
-            if (weight) weight[idx] = (float)snn_draw(wdist, seed, stream + 1, j, k);
-            if (delay) {
-                int64_t d = llrint(snn_draw(ddist, seed, stream + 2, j, k) / dt);
-                delay[idx] = (uint16_t)(d < 1 ? 1 : (d > max_delay_steps ? max_delay_steps : d));
-            }
+        if (!scratch) {  // place each synapse as it is drawn
+            snn_chunk_synapses(ip, dp, per_target, c, chunk,
+                               [&](int64_t j, int64_t k, int32_t pre) {
+                const int64_t idx = (int64_t)pre * cap + cur[pre]++;
+                ind[idx] = (int32_t)j;
+                if (weight) weight[idx] = (float)snn_draw(wdist, seed, stream + 1, j, k);
+                if (delay)
+                    delay[idx] = snn_delay_steps(ddist, seed, stream + 2, j, k, dt,
+                                                 max_delay_steps);
+            });
+            continue;
+        }
+        // bucket sizes: a first pass over the chunk draws the sources only
+        int64_t start[SNN_BUCKETS + 1], fill[SNN_BUCKETS];
+        for (int b = 0; b <= SNN_BUCKETS; ++b) start[b] = 0;
+        snn_chunk_synapses(ip, dp, per_target, c, chunk, [&](int64_t, int64_t, int32_t pre) {
+            start[pre / rows_per_bucket + 1] += 1;
         });
+        for (int b = 0; b < SNN_BUCKETS; ++b) {
+            start[b + 1] += start[b];
+            fill[b] = start[b];
+        }
+        SnnSynRecord *buf = scratch + SNN_THREAD_ID * scratch_per_thread;
+        snn_chunk_synapses(ip, dp, per_target, c, chunk, [&](int64_t j, int64_t k, int32_t pre) {
+            SnnSynRecord r;
+            r.pre = pre;
+            r.post = (int32_t)j;
+            r.weight = weight ? (float)snn_draw(wdist, seed, stream + 1, j, k) : 0.0f;
+            r.delay = delay ? snn_delay_steps(ddist, seed, stream + 2, j, k, dt,
+                                              max_delay_steps) : 0;
+            buf[fill[pre / rows_per_bucket]++] = r;
+        });
+        for (int64_t e = 0; e < start[SNN_BUCKETS]; ++e) {
+            const SnnSynRecord r = buf[e];
+            const int64_t idx = (int64_t)r.pre * cap + cur[r.pre]++;
+            ind[idx] = r.post;
+            if (weight) weight[idx] = r.weight;
+            if (delay) delay[idx] = r.delay;
+        }
     }
 }

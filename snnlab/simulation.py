@@ -163,6 +163,8 @@ class Simulation:
     100.0
     """
 
+    _bucketed_connect = True  # CPU construction draws into buckets, then places
+
     def __init__(self, network: Network, backend: str = "auto", seed: int = 1,
                  precision: str = "float32", threads: int | None = None,
                  record_spikes=True, chunk_steps: int = 1000, _restore: dict | None = None):
@@ -278,7 +280,10 @@ class Simulation:
             # rows are padded to the longest: mean + 5 sd of a Poisson row length
             mean_row = n_syn / max(proj.pre.n, 1)
             need += int(proj.pre.n * (mean_row + 5 * math.sqrt(mean_row) + 1) * per)
-            scratch = max(scratch, 4 * proj.pre.n * self._n_chunks(proj.pre.n, proj.post.n))
+            n_chunks = self._n_chunks(proj.pre.n, proj.post.n, n_syn)
+            scratch = max(scratch, 4 * proj.pre.n * n_chunks + (
+                16 * self.backend.threads * 2 * n_syn / n_chunks if self.backend.name == "cpu"
+                else 0))
         need += scratch  # the construction's counts, freed after each projection
         need += sum(8 * self.backend.threads * ps.n_slots * self._queue_capacity(ps.pop)
                     for ps in self._pops.values() if self._wants_queue(ps))
@@ -465,9 +470,12 @@ class Simulation:
             base += len(t)
         return np.array([weight, n_full], np.float64), table
 
-    def _n_chunks(self, n_pre: int, n_post: int) -> int:
-        """Chunks of targets in construction (any number gives the same network)."""
-        return int(max(1, min(n_post, 8 * self.backend.grid_size(), 2**25 // max(n_pre, 1))))
+    def _n_chunks(self, n_pre: int, n_post: int, n_syn: float = 0.0) -> int:
+        """Chunks of targets in construction (any number gives the same
+        network): enough for the threads or blocks, and for chunks of about
+        2^22 synapses (the CPU's bucket scratch); at most 2^25 counts."""
+        want = max(8 * self.backend.grid_size(), math.ceil(n_syn / 2**22))
+        return int(max(1, min(n_post, want, 2**25 // max(n_pre, 1))))
 
     def _connect(self) -> None:
         self._projs: dict[str, _ProjState] = {}
@@ -479,13 +487,18 @@ class Simulation:
             per_target = proj.connector.per_target(n_pre, n_post, same, self.seed, stream)
             ip_d, dp_d = self._to_device(ip), self._to_device(dp)
             pt_d = None if per_target is None else self._to_device(per_target)
-            n_chunks = self._n_chunks(n_pre, n_post)
+            n_chunks = self._n_chunks(n_pre, n_post,
+                                      proj.connector.expected_synapses(n_pre, n_post, same))
             chunk = -(-n_post // n_chunks)
             n_chunks = -(-n_post // chunk)
             counts = self.backend.zeros(n_chunks * n_pre, np.int32)
             row_length = self._alloc(n_pre, np.int32)
             self._launch("connect_count", ip_d, dp_d, pt_d, n_chunks, chunk, counts,
                          extent=("flat", n_chunks))
+            scratch, per_thread = None, 0
+            if self.backend.name == "cpu" and self._bucketed_connect:  # (connect.cu)
+                per_thread = int(counts.reshape(n_chunks, n_pre).sum(axis=1).max(initial=0))
+                scratch = np.empty((self.backend.threads * max(per_thread, 1), 16), np.uint8)
             self._launch("connect_scan", counts, n_chunks, n_pre, row_length,
                          extent=("flat", n_pre))
             cap = int(row_length.max()) if n_pre else 0
@@ -503,8 +516,9 @@ class Simulation:
             self._launch("connect_scatter", ip_d, dp_d, pt_d, n_chunks, chunk, counts, ind, cap,
                          arrays.get("weight"), self._to_device(proj.weight.encode()),
                          arrays.get("delay"), self._to_device(proj.delay.encode()), self.dt,
-                         self.network.delay_steps(proj.delay), extent=("flat", n_chunks))
-            del counts
+                         self.network.delay_steps(proj.delay), scratch, per_thread,
+                         extent=("flat", n_chunks))
+            del counts, scratch
             matrix = RaggedMatrix(n_pre, n_post, cap, row_length, ind, arrays)
             self._projs[proj.name] = _ProjState(
                 proj, matrix, self._to_device(np.array([proj.weight.mean])),
