@@ -29,6 +29,8 @@ import _common as c  # noqa: E402
 POPS = ("E", "I")
 GOALS = {"rate_vs_nest_within": 0.10, "cv_vs_nest_within": 0.10,
          "e_rate_below_at_check_scale": 10.0}
+# GiB touched just before each job (x scale): see _common.prefault
+PREFAULT = {"snnlab": 0.7, "nest": 6.0}
 
 
 def main() -> int:
@@ -71,18 +73,21 @@ def main() -> int:
         runs[snn_key] = c.load_json(args.snnlab_result)
     elif not args.skip_snnlab:
         c.log(f"snnlab: scale {args.scale}, {args.threads} thread(s) ...")
+        c.prefault(PREFAULT["snnlab"] * args.scale)
         runs[snn_key] = c.run_json(snn + ["--scale", args.scale, *timing])
     if args.nest_result:
         runs[nest_key] = c.load_json(args.nest_result)
     elif not args.skip_nest:
         env = c.setup_peers()
         c.log(f"NEST: scale {args.scale}, {args.threads} thread(s) ...")
+        c.prefault(PREFAULT["nest"] * args.scale)
         runs[nest_key] = c.run_json([c.PEER_PY, c.PEERS / "hpc_benchmark_nest.py", "--scale",
                                      args.scale, *timing], env)
     if args.check_scale_result:
         runs[big_key] = c.load_json(args.check_scale_result)
     elif run_big:
         c.log(f"snnlab: scale {args.check_scale:g}, {args.threads} thread(s) ...")
+        c.prefault(PREFAULT["snnlab"] * args.check_scale)
         runs[big_key] = c.run_json(snn + ["--scale", args.check_scale, *timing])
 
     checks = check(runs.get(snn_key), runs.get(nest_key), runs.get(big_key) if big_key else None,
