@@ -40,6 +40,9 @@ def main() -> int:
     ap.add_argument("--presim", type=float, default=50.0, help="warm-up time (ms)")
     ap.add_argument("--plastic", action="store_true", help="E->E power-law STDP")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", type=int, default=1, metavar="N",
+                    help="compare rates over seeds seed..seed+N-1 (scale 1 is not "
+                    "asynchronous: one 250 ms window varies by 20 %% from seed to seed)")
     ap.add_argument("--threads", type=int, default=2, choices=(1, 2))
     ap.add_argument("--check-scale", type=float, default=None, metavar="S",
                     help="also run snnlab alone at scale S and check E rate < 10/s")
@@ -75,6 +78,20 @@ def main() -> int:
         c.log(f"snnlab: scale {args.scale}, {args.threads} thread(s) ...")
         c.prefault(PREFAULT["snnlab"] * args.scale)
         runs[snn_key] = c.run_json(snn + ["--scale", args.scale, *timing])
+    for extra in range(1, args.seeds):  # more seeds: activity only
+        seed = str(args.seed + extra)
+        other = ["--t", args.t, "--presim", args.presim, "--seed", seed,
+                 "--threads", args.threads, *plastic]
+        if not args.skip_snnlab:
+            c.log(f"snnlab: scale {args.scale}, seed {seed} ...")
+            runs[f"{snn_key}_seed{seed}"] = c.run_json(snn + ["--scale", args.scale, *other])
+        if not args.skip_nest:
+            env = c.setup_peers()
+            c.log(f"NEST: scale {args.scale}, seed {seed} ...")
+            c.prefault(PREFAULT["nest"] * args.scale)
+            runs[f"{nest_key}_seed{seed}"] = c.run_json(
+                [c.PEER_PY, c.PEERS / "hpc_benchmark_nest.py", "--scale", args.scale, *other],
+                env)
     if args.nest_result:
         runs[nest_key] = c.load_json(args.nest_result)
     elif not args.skip_nest:
@@ -92,6 +109,11 @@ def main() -> int:
 
     checks = check(runs.get(snn_key), runs.get(nest_key), runs.get(big_key) if big_key else None,
                    args)
+    if args.seeds > 1:
+        checks["over_seeds"] = over_seeds(runs, snn_key, nest_key, args)
+        checks["pass"]["rates_over_seeds"] = checks["over_seeds"]["pass"]
+        checks["pass"]["all"] = all(v for k, v in checks["pass"].items()
+                                    if k not in ("all", "rates_vs_nest") and v is not None)
     snn_machine = (runs.get(snn_key) or runs.get(big_key) or {}).get("machine")
     record = {"benchmark": "hpc_benchmark", "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "commit": c.commit(), "dirty": c.work_tree_dirty(),
@@ -103,6 +125,33 @@ def main() -> int:
     print(table(checks, record))
     c.log(f"written {path}")
     return 1 if args.strict and checks["pass"]["all"] is False else 0
+
+
+def over_seeds(runs: dict, snn_key: str, nest_key: str, args) -> dict:
+    """Mean and sd over seeds of each population's rate, snnlab against NEST:
+    pass if the means differ by less than 10 % of NEST's or two standard
+    errors of the difference (then the single-seed check is not used)."""
+    import statistics as st
+
+    seeds = [args.seed + k for k in range(args.seeds)]
+    out, ok = {"seeds": seeds}, []
+    for p in POPS:
+        row = {}
+        for tool, key in (("snnlab", snn_key), ("nest", nest_key)):
+            vals = [c.num(runs[k]["rates"][p]) for k in
+                    [key] + [f"{key}_seed{s}" for s in seeds[1:]] if k in runs]
+            row[tool] = {"rates": vals, "mean": st.mean(vals) if vals else None,
+                         "sd": st.stdev(vals) if len(vals) > 1 else None}
+        s, n = row["snnlab"], row["nest"]
+        if s["mean"] is not None and n["mean"] is not None and s["sd"] is not None:
+            se = ((s["sd"] ** 2 + n["sd"] ** 2) / len(s["rates"])) ** 0.5
+            row["diff"] = s["mean"] - n["mean"]
+            row["ok"] = abs(row["diff"]) <= max(GOALS["rate_vs_nest_within"] * n["mean"],
+                                                2 * se)
+            ok.append(row["ok"])
+        out[p] = row
+    out["pass"] = all(ok) if ok else None
+    return out
 
 
 def check(snn: dict | None, nest: dict | None, big: dict | None, args) -> dict:
@@ -164,6 +213,15 @@ def table(ch: dict, record: dict) -> str:
             f"I {c.fmt(big['rate_I'], '.2f')} /s, CV E {c.fmt(big['cv_E'], '.2f')}; "
             f"construction {c.fmt(f.get('construction_s'), '.2f')} s, "
             f"rtf {c.fmt(f.get('rtf'), '.3g')}, peak host {c.fmt_gb(f.get('peak_host_bytes'))} GB")
+    if ch.get("over_seeds"):
+        o = ch["over_seeds"]
+        lines.append(f"over seeds {o['seeds']}:")
+        for p in POPS:
+            r = o[p]
+            s, n = r["snnlab"], r["nest"]
+            lines.append(f"  {p}: snnlab {c.fmt(s['mean'], '.2f')} ± {c.fmt(s['sd'], '.2f')}, "
+                         f"NEST {c.fmt(n['mean'], '.2f')} ± {c.fmt(n['sd'], '.2f')} spikes/s "
+                         f"{c.fmt(r.get('ok'))}")
     lines.append(f"all checks: {c.fmt(ch['pass']['all'])}")
     return "\n".join(lines)
 
