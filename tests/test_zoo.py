@@ -45,7 +45,7 @@ def test_microcircuit_synapse_numbers_match_nest():
     assert int(k.sum()) == 298_880_970
     net = microcircuit.network(scale=0.02)
     assert sum(p.connector.n for p in net.projections.values()) == 119_548
-    assert len(net.projections) == 8 * 8 - 6  # the six zero probabilities
+    assert len(net.projections) == 55  # the table has nine zero probabilities
 
 
 # NEST 3.10, 2 threads, scale 0.1 (neurons and in-degrees), 500 ms after a 200 ms
