@@ -60,16 +60,7 @@ def main():
     timers["connect"] = time.perf_counter() - t0
     n_syn = sum(nest.GetDefaults(m, "num_connections") for m in ("brunel_e", "brunel_i"))
 
-    t0 = time.perf_counter()
-    nest.Prepare()
-    timers["prepare"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Run(args.presim)
-    timers["presim"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Run(args.t)
-    timers["sim"] = time.perf_counter() - t0
-    nest.Cleanup()
+    c.nest_run(nest, args, timers)
 
     ev = recorder.get("events")
     ids = ev["senders"] - nodes[0].global_id

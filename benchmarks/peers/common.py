@@ -11,6 +11,7 @@ import hashlib
 import json
 import resource
 import sys
+import time
 
 import numpy as np
 
@@ -56,21 +57,28 @@ def parse_args(description, threads=False):
 
 
 def spike_stats(ids, times, n, n_e, t):
-    """Rates and CV(ISI) from spikes of the measured window.
+    """Rates and CV(ISI) of the excitatory (first ``n_e``) and inhibitory
+    neurons: ``population_stats`` with the populations ``exc`` and ``inh``."""
+    return population_stats(ids, times, {"exc": n_e, "inh": n - n_e}, t)
 
-    ids: 0-based neuron indices (excitatory first); times: ms; t: window (ms).
-    rates: mean over neurons of count / t (Hz). cv_isi: mean over neurons with
-    >= 3 spikes of std(ISI) / mean(ISI) (population std); None if none.
+
+def population_stats(ids, times, sizes, t):
+    """Rates (Hz) and mean CV(ISI) per population.
+
+    ids: 0-based neuron indices over all populations, which are contiguous and
+    in the order of ``sizes`` (a dict name -> number of neurons); times in ms;
+    t: length of the measured window (ms). Returns (rates, cv_isi), two dicts
+    keyed like ``sizes``.
     """
+    n = int(sum(sizes.values()))
     ids = np.asarray(ids, dtype=np.int64)
     times = np.asarray(times, dtype=np.float64)
     counts = np.bincount(ids, minlength=n)
     order = np.lexsort((times, ids))
     ids, times = ids[order], times[order]
-    isi = np.diff(times)
     same = ids[1:] == ids[:-1]
+    isi = np.diff(times)[same]
     owner = ids[1:][same]
-    isi = isi[same]
     k = np.bincount(owner, minlength=n).astype(np.float64)
     s1 = np.bincount(owner, weights=isi, minlength=n)
     s2 = np.bincount(owner, weights=isi * isi, minlength=n)
@@ -80,15 +88,15 @@ def spike_stats(ids, times, n, n_e, t):
     cv = np.sqrt(np.maximum(var, 0.0)) / np.where(ok, mean, 1.0)
     rate = counts / (t / 1000.0)
 
-    def cv_mean(sel):
-        sel = sel & ok
-        return float(cv[sel].mean()) if sel.any() else None
-
-    exc = np.arange(n) < n_e
-    return (
-        {"exc": float(rate[exc].mean()), "inh": float(rate[~exc].mean())},
-        {"exc": cv_mean(exc), "inh": cv_mean(~exc)},
-    )
+    rates, cvs = {}, {}
+    start = 0
+    for name, size in sizes.items():
+        sl = slice(start, start + int(size))
+        start += int(size)
+        rates[name] = float(rate[sl].mean()) if size else None
+        sel = ok[sl]
+        cvs[name] = float(cv[sl][sel].mean()) if sel.any() else None
+    return rates, cvs
 
 
 def spikes_digest(ids, times, dt=DT):
@@ -132,3 +140,18 @@ def report(tool, version, threads, args, n_synapses, timers, ids, times):
     }
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
+
+
+def nest_run(nest, args, timers):
+    """nest.Prepare(), then Run(presim) and Run(t), each timed into ``timers``
+    (``prepare``, ``presim``, ``sim``; wall seconds), then Cleanup()."""
+    t0 = time.perf_counter()
+    nest.Prepare()
+    timers["prepare"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nest.Run(args.presim)
+    timers["presim"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    nest.Run(args.t)
+    timers["sim"] = time.perf_counter() - t0
+    nest.Cleanup()

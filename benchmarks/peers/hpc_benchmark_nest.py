@@ -23,6 +23,7 @@ import os
 import time
 
 import stats
+from common import nest_run
 
 DT = stats.DT
 N_E_UNIT, N_I_UNIT = 9000, 2250
@@ -127,16 +128,7 @@ def main():
     timers["connect"] = time.perf_counter() - t0
     n_syn = sum(nest.GetDefaults(m, "num_connections") for m in ("hpc_ee", "hpc_ei", "hpc_in"))
 
-    t0 = time.perf_counter()
-    nest.Prepare()
-    timers["prepare"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Run(args.presim)
-    timers["presim"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Run(args.t)
-    timers["sim"] = time.perf_counter() - t0
-    nest.Cleanup()
+    nest_run(nest, args, timers)
 
     ev = recorder.get("events")
     ids = ev["senders"] - exc[0].global_id  # E then I, contiguous

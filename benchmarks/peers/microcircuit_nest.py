@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 import stats
+from common import nest_run
 
 POPS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 N_FULL = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948], dtype=np.float64)
@@ -174,16 +175,7 @@ def main():
     timers["connect"] = time.perf_counter() - t0
     n_syn = sum(nest.GetDefaults(name, "num_connections") for name in syn_models)
 
-    t0 = time.perf_counter()
-    nest.Prepare()
-    timers["prepare"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Run(args.presim)
-    timers["presim"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    nest.Run(args.t)
-    timers["sim"] = time.perf_counter() - t0
-    nest.Cleanup()
+    nest_run(nest, args, timers)
 
     ev = recorder.get("events")
     ids = ev["senders"] - pops[0][0].global_id  # populations are contiguous
