@@ -37,3 +37,29 @@ def test_checkpoint_moves_between_targets(tmp_path):
     cpu.run(100.0)
     gpu.run(100.0)
     assert cpu.spikes_sha256() == gpu.spikes_sha256()
+
+
+def test_graphs_replay_the_same_steps_as_launches(monkeypatch):
+    """CUDA graphs (the default) against kernel-by-kernel launches, with a
+    parameter changed in place between runs (the graphs must see it), on the
+    microcircuit and on hpc_benchmark with STDP, and both against the CPU."""
+    from snnlab.zoo import hpc_benchmark, microcircuit
+
+    def run(graphs, net_fn):
+        monkeypatch.setenv("SNNLAB_CUDA_GRAPHS", "1" if graphs else "0")
+        sim = sl.Simulation(net_fn(), backend="cuda", seed=6, chunk_steps=250)
+        sim.run(60.0)
+        sim.set_param(list(sim.network.populations)[0], "I_e", 1.0)
+        sim.run(60.0)
+        return sim
+
+    for net_fn in (lambda: microcircuit.network(scale=0.05),
+                   lambda: hpc_benchmark.network(scale=0.05, plastic=True)):
+        with_graphs, launches = run(True, net_fn), run(False, net_fn)
+        assert with_graphs._module.graphs.captures > 0
+        assert with_graphs.spikes_sha256() == launches.spikes_sha256()
+        cpu = sl.Simulation(net_fn(), backend="cpu", seed=6, chunk_steps=250)
+        cpu.run(60.0)
+        cpu.set_param(list(cpu.network.populations)[0], "I_e", 1.0)
+        cpu.run(60.0)
+        assert cpu.spikes_sha256() == with_graphs.spikes_sha256()

@@ -7,6 +7,9 @@ compile, so the module is compiled here through NVRTC directly and loaded
 with ``cupy.cuda.function.Module``; compiled modules are cached by the hash
 of the generated source, every kernel file and the options (CuPy's own cache
 does not see included files).
+
+A run of steps is captured once as a CUDA graph and replayed (``graphs.py``;
+``SNNLAB_CUDA_GRAPHS=0`` launches kernel by kernel instead).
 """
 
 from __future__ import annotations
@@ -19,19 +22,26 @@ import numpy as np
 
 from . import Launch, kernel_dir
 from .codegen import KERNEL_FILES, parse_signatures
+from .graphs import StepGraphs
 
 NVRTC_OPTIONS = ("--fmad=false", "-ftz=false", "-prec-div=true", "-prec-sqrt=true",
                  "-std=c++14")
 BLOCK = 256
+GRAPH_STEPS = 64  # steps in the largest captured graph ($SNNLAB_CUDA_GRAPHS=0: none)
 
 
 class CudaModule:
-    def __init__(self, module, signatures, n_sm: int):
+    def __init__(self, module, signatures, n_sm: int, xp=None):
         self.module = module
         self.signatures = signatures
         self.n_sm = n_sm
+        self.xp = xp
         self._fns = {}
         self._bound = []
+        # one blocking stream: ordered with CuPy's default stream, capturable
+        self._stream = xp.cuda.Stream(non_blocking=False) if xp is not None else None
+        self.graphs = StepGraphs(self._capture, max_steps=GRAPH_STEPS)
+        self.use_graphs = os.environ.get("SNNLAB_CUDA_GRAPHS", "1") != "0"
 
     def _fn(self, name):
         if name not in self._fns:
@@ -63,14 +73,37 @@ class CudaModule:
     def bind(self, launches: list[Launch]) -> None:
         self._bound = [(self._fn(lc.name), *self._grid(lc.extent), self._args(lc))
                        for lc in launches]
+        self.graphs.invalidate()  # the captures hold the old arguments
 
-    def run(self, n_steps: int, phase: np.ndarray) -> None:
-        # One launch per kernel and step; the schedule is static (the step
-        # counter lives on the device), ready for CUDA-graph capture.  The
-        # per-phase times are not measured on the GPU yet (they stay 0).
+    def _steps(self, n_steps: int) -> None:
         for _ in range(n_steps):
             for fn, grid, block, args in self._bound:
-                fn(grid, block, args)
+                fn(grid, block, args, stream=self._stream)
+
+    def _capture(self, k: int):
+        """A CUDA graph of k steps of the bound schedule, and its replay."""
+        stream = self._stream
+        stream.begin_capture()
+        try:
+            self._steps(k)
+        finally:
+            graph = stream.end_capture()
+        return lambda: graph.launch(stream)
+
+    def run(self, n_steps: int, phase: np.ndarray) -> None:
+        # The schedule is static (the step counter lives on the device), so
+        # runs of steps are captured once as CUDA graphs and replayed
+        # (graphs.py).  Per-phase times are not measured on the GPU (they stay 0).
+        if self.use_graphs:
+            try:
+                self.graphs.run(n_steps)
+                return
+            except (AttributeError, RuntimeError) as e:  # no capture in this CuPy/driver
+                warnings.warn(f"CUDA graph capture failed ({e}); launching kernel by kernel",
+                              stacklevel=2)
+                self.use_graphs = False
+                n_steps -= self.graphs.done  # (a capture executes nothing)
+        self._steps(n_steps)
 
 
 class CudaBackend:
@@ -123,7 +156,7 @@ class CudaBackend:
                           "so float32 subnormals may differ from the CPU", stacklevel=2)
             module = self.xp.RawModule(code=generated, options=(*NVRTC_OPTIONS, f"-I{kdir}"))
             module.compile()
-        return CudaModule(module, signatures, self.n_sm)
+        return CudaModule(module, signatures, self.n_sm, self.xp)
 
     def _compile_nvrtc(self, source: str, files: list[str], options: tuple):
         from cupy.cuda import function
