@@ -107,6 +107,7 @@ def run_model(args) -> dict:
         "presim": args.presim,
         "options": kwargs,
         "n_neurons": net.n_neurons,
+        "populations": {p: net.populations[p].n for p in pops},
         "n_synapses": sim.n_synapses,
         "timers": {k: round(v, 6) for k, v in sim.timers.items()},
         "rtf": sim.timers["sim"] / (args.t * 1e-3) if args.t > 0 else None,
