@@ -111,6 +111,15 @@ class CapacityError(ValueError):
     """A row of a ragged matrix is full and growth is disabled."""
 
 
+def _check_input_range(what: str, weight: float, inputs: float) -> None:
+    """Refuse weights whose sum over ``inputs`` inputs of one step could leave
+    the fixed-point range (the same margin as at build time)."""
+    if weight * max(inputs, 1.0) * 4 > FIXED_LIMIT:
+        raise ValueError(f"{what}: weights up to {weight:g} with up to {inputs:.0f} inputs per "
+                         f"target and step exceed the fixed-point input range "
+                         f"(±{FIXED_LIMIT:g}); rescale the weight units")
+
+
 def _indices(name: str, values, n: int) -> np.ndarray:
     a = np.atleast_1d(np.asarray(values))
     if a.dtype.kind not in "iu":
@@ -258,10 +267,7 @@ class Simulation:
                 w = abs(proj.weight.mean) + 8.0 * getattr(proj.weight, "sd", 0.0)
             fan = proj.connector.expected_synapses(proj.pre.n, proj.post.n,
                                                    proj.pre is proj.post) / proj.post.n
-            if w * max(fan, 1.0) * 4 > FIXED_LIMIT:
-                raise ValueError(f"projection {proj.name!r}: weights up to {w:g} with about "
-                                 f"{fan:.0f} inputs per target exceed the fixed-point input "
-                                 f"range (±{FIXED_LIMIT:g}); rescale the weight units")
+            _check_input_range(f"projection {proj.name!r}", w, fan)
 
     def _estimate_memory(self) -> None:
         """Raise MemoryError before any allocation when the network cannot fit."""
@@ -945,6 +951,8 @@ class Simulation:
             raise ValueError(f"set_input: rate must be finite and >= 0 spikes/s, got {rate!r}")
         if not math.isfinite(weight):
             raise ValueError(f"set_input: weight must be finite, got {weight!r}")
+        lam = rate * self.dt * 1e-3  # a step's spikes: mean + 10 sd + 10 at most, in practice
+        _check_input_range(f"set_input({name!r})", abs(weight), lam + 10 * math.sqrt(lam) + 10)
         for dev, host in zip(self._inputs[name], self._poisson_param(rate, weight)):
             dev[:] = self.backend.asarray(host)
         self.input_values[name] = (rate, weight)
@@ -974,15 +982,18 @@ class Simulation:
         if not np.all(np.isfinite(v)):
             raise ValueError("set_weight: values must be finite")
         m = pj.matrix
-        if v.ndim == 0 and "weight" not in m.synapse_arrays:
-            pj.w_const[:] = float(v)
-            return
         lengths = self.backend.to_host(m.row_length)
         mask = np.arange(m.capacity)[None, :] < lengths[:, None]
         n_syn = int(mask.sum())
         if v.shape not in ((), (n_syn,)):
             raise ValueError(f"set_weight: value must be a number or have shape ({n_syn},), "
                              f"got {v.shape}")
+        post = self.backend.to_host(m.ind)[:m.n_pre * m.capacity].reshape(m.n_pre, -1)[mask]
+        _check_input_range(f"set_weight({projection!r})", float(np.abs(v).max(initial=0.0)),
+                           float(np.bincount(post, minlength=1).max(initial=0)))
+        if v.ndim == 0 and "weight" not in m.synapse_arrays:
+            pj.w_const[:] = float(v)
+            return
         w = np.zeros((m.n_pre, m.capacity), np.float32)
         w[mask] = v
         if "weight" in m.synapse_arrays:
@@ -1034,6 +1045,11 @@ class Simulation:
             raise CapacityError(f"add_synapses: row {row} of {projection!r} would hold {need} "
                                 f"synapses, its capacity is {m.capacity} and grow=False")
         coo = m.to_coo(self.backend.to_host)
+        in_degree = np.bincount(np.concatenate([coo["post"], post]), minlength=1).max(initial=0)
+        w_max = max(float(np.abs(w).max(initial=0.0)),
+                    float(np.abs(coo["weight"]).max(initial=0.0)) if "weight" in coo
+                    else abs(w_const))
+        _check_input_range(f"add_synapses({projection!r})", w_max, float(in_degree))
         add = {"pre": pre.astype(np.int32), "post": post.astype(np.int32)}
         if "weight" in coo or np.any(w != w_const):
             coo.setdefault("weight", np.full(len(coo["pre"]), w_const, np.float32))

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 import snnlab as sl
@@ -167,3 +168,29 @@ def test_missing_compiler_says_how_to_get_one(monkeypatch):
     monkeypatch.setattr(cpu.shutil, "which", lambda name: None)
     with pytest.raises(RuntimeError, match="needs a C\\+\\+ compiler.*apt-get install g\\+\\+"):
         sl.Simulation(_net()[0], backend="cpu")
+
+
+def test_weights_beyond_the_fixed_point_range_are_refused():
+    """At build time and in every live change, before anything is changed."""
+    net = sl.Network()
+    p = net.population("p", sl.models.LIF(), 100)
+    net.connect(p, p, sl.connect.FixedIndegree(10), weight=1e9)
+    with pytest.raises(ValueError, match="fixed-point input range"):
+        sl.Simulation(net, backend="cpu")
+    net = sl.Network()
+    p = net.population("p", sl.models.LIF(), 100)
+    net.connect(p, p, sl.connect.FixedIndegree(10), weight=1.0, name="rec")
+    net.poisson_input(p, rate=100.0, weight=1.0, name="drive")
+    sim = sl.Simulation(net, backend="cpu")
+    before = sim.connectivity("rec")
+    for change in (lambda: sim.set_weight("rec", 1e9),
+                   lambda: sim.add_synapses("rec", [0], [1], weight=1e9),
+                   lambda: sim.set_input("drive", weight=1e9)):
+        with pytest.raises(ValueError, match="fixed-point input range"):
+            change()
+    after = sim.connectivity("rec")
+    for k in before:
+        np.testing.assert_array_equal(before[k], after[k])
+    assert sim.input_values["drive"] == (100.0, 1.0)
+    sim.set_weight("rec", 2.0)  # in range: accepted
+    sim.run(1.0)
