@@ -67,6 +67,7 @@ class _ProjState:
     w_const: Any
     d_const: int
     plastic: dict | None = None  # traces, parameters and column view of a plastic projection
+    max_in_degree: int | None = None  # cached for the range checks of live edits
 
 
 @dataclass
@@ -988,9 +989,8 @@ class Simulation:
         if v.shape not in ((), (n_syn,)):
             raise ValueError(f"set_weight: value must be a number or have shape ({n_syn},), "
                              f"got {v.shape}")
-        post = self.backend.to_host(m.ind)[:m.n_pre * m.capacity].reshape(m.n_pre, -1)[mask]
         _check_input_range(f"set_weight({projection!r})", float(np.abs(v).max(initial=0.0)),
-                           float(np.bincount(post, minlength=1).max(initial=0)))
+                           self._max_in_degree(pj))
         if v.ndim == 0 and "weight" not in m.synapse_arrays:
             pj.w_const[:] = float(v)
             return
@@ -1077,6 +1077,14 @@ class Simulation:
         self._store_coo(pj, {k: v[~drop] for k, v in coo.items()}, m.capacity)
         return int(drop.sum())
 
+    def _max_in_degree(self, pj: _ProjState) -> int:
+        """The largest number of synapses onto one target (cached until the
+        rows change)."""
+        if pj.max_in_degree is None:
+            post = pj.matrix.to_coo(self.backend.to_host)["post"]
+            pj.max_in_degree = int(np.bincount(post, minlength=1).max(initial=0))
+        return pj.max_in_degree
+
     def _proj_state(self, projection: str) -> _ProjState:
         if projection not in self._projs:
             raise KeyError(f"no projection {projection!r}; have {sorted(self._projs)}")
@@ -1106,6 +1114,7 @@ class Simulation:
                             for k in coo if k not in ("pre", "post")}
         if pj.plastic is not None:
             self._build_columns(pj)
+        pj.max_in_degree = None
         self._bind()  # the arrays were replaced: the schedule points at the new ones
 
     # ---------------------------------------------------------------- report
