@@ -10,8 +10,34 @@
 // Each synapse is written by one thread: on the CPU the rows are split by
 // target range (SNN_ROW_SEGMENT), the columns by target.
 //
-// p = {depress, facilitate, mu, decay_x, decay_y}  (PowerLawSTDP.encode)
+// p = {depress, facilitate, mu, decay_x, decay_y, kind, w_min, w_max, nearest}
+// (snnlab/plasticity.py, STDP.encode); kind: 0 power law, 1 additive,
+// 2 multiplicative.  Weights stay in [w_min, w_max].
 #include "common.h"
+
+enum { SNN_STDP_POWER_LAW = 0, SNN_STDP_ADDITIVE = 1, SNN_STDP_MULTIPLICATIVE = 2 };
+
+SNN_DEVICE SNN_INLINE double snn_clamp(double w, double lo, double hi) {
+    return w < lo ? lo : (w > hi ? hi : w);
+}
+
+// depression at a presynaptic spike, y = the postsynaptic trace
+SNN_DEVICE SNN_INLINE double snn_stdp_depress(double w, double y, const double *p) {
+    const int kind = (int)p[5];
+    const double d = kind == SNN_STDP_POWER_LAW ? p[0] * w * y
+                     : kind == SNN_STDP_ADDITIVE ? p[0] * y
+                                                 : p[0] * (w - p[6]) * y;
+    return snn_clamp(w - d, p[6], p[7]);
+}
+
+// potentiation at a postsynaptic spike, x = the presynaptic trace
+SNN_DEVICE SNN_INLINE double snn_stdp_facilitate(double w, double x, const double *p) {
+    const int kind = (int)p[5];
+    const double f = kind == SNN_STDP_POWER_LAW ? p[1] * snn_pow(w, p[2]) * x
+                     : kind == SNN_STDP_ADDITIVE ? p[1] * x
+                                                 : p[1] * (p[7] - w) * x;
+    return snn_clamp(w + f, p[6], p[7]);
+}
 
 SNN_KERNEL void stdp_pre(const int32_t *spikes, const int32_t *n_spikes,
                          const int32_t *SNN_RESTRICT row_length,
@@ -19,16 +45,14 @@ SNN_KERNEL void stdp_pre(const int32_t *spikes, const int32_t *n_spikes,
                          float *SNN_RESTRICT weight, const int64_t n_post,
                          const double *SNN_RESTRICT post_trace, const double *p) {
     const int32_t ns = *n_spikes;
-    const double depress = p[0], decay_y = p[4];
+    const double decay_y = p[4];
     SNN_FOR_ROWS(s, ns) {
         const int64_t pre = spikes[s];
         const int32_t *row = ind + pre * cap;
         float *w_row = weight + pre * cap;
         SNN_ROW_SEGMENT(j, row, row_length[pre], n_post) {
             const double y = post_trace[row[j]] * decay_y;  // earlier steps only
-            double w = (double)w_row[j];
-            w = w - depress * w * y;
-            w_row[j] = (float)(w > 0.0 ? w : 0.0);
+            w_row[j] = (float)snn_stdp_depress((double)w_row[j], y, p);
         }
     }
     SNN_ROWS_END;
@@ -38,9 +62,11 @@ SNN_KERNEL void trace_decay(const int64_t n, double *trace, const double decay) 
     SNN_LOOP(i, n) trace[i] = trace[i] * decay;
 }
 
-SNN_KERNEL void trace_spikes(double *trace, const int32_t *spikes, const int32_t *n_spikes) {
+// all-to-all pairing: a spike adds 1; nearest-neighbour: it sets the trace to 1
+SNN_KERNEL void trace_spikes(double *trace, const int32_t *spikes, const int32_t *n_spikes,
+                             const int32_t nearest) {
     const int32_t ns = *n_spikes;
-    SNN_LOOP(s, ns) trace[spikes[s]] += 1.0;
+    SNN_LOOP(s, ns) trace[spikes[s]] = nearest ? 1.0 : trace[spikes[s]] + 1.0;
 }
 
 SNN_KERNEL void stdp_post(const int32_t *spikes, const int32_t *n_spikes,
@@ -49,14 +75,12 @@ SNN_KERNEL void stdp_post(const int32_t *spikes, const int32_t *n_spikes,
                           float *SNN_RESTRICT weight, const double *SNN_RESTRICT pre_trace,
                           const double *p) {
     const int32_t ns = *n_spikes;
-    const double facilitate = p[1], mu = p[2];
     SNN_LOOP_OUTER(s, ns) {
         const int64_t post = spikes[s], begin = col_start[post];
         SNN_LOOP_INNER(k, col_start[post + 1] - begin) {
             const int64_t idx = col_syn[begin + k];
             const double x = pre_trace[idx / cap];  // this step included
-            const double w = (double)weight[idx];
-            weight[idx] = (float)(w + facilitate * snn_pow(w, mu) * x);
+            weight[idx] = (float)snn_stdp_facilitate((double)weight[idx], x, p);
         }
     }
 }

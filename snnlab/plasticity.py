@@ -1,10 +1,11 @@
 r"""Synaptic plasticity rules, attached to a projection with
 ``Network.connect(..., plasticity=rule)``.
 
-Spike-timing dependent rules here are trace-based, with all-to-all pairing:
-every presynaptic neuron carries a trace :math:`x` (time constant
-:math:`\tau_+`) and every postsynaptic neuron a trace :math:`y`
-(:math:`\tau_-`); each jumps by 1 at a spike and decays exponentially.
+Spike-timing dependent rules here are trace-based: every presynaptic neuron
+carries a trace :math:`x` (time constant :math:`\tau_+`) and every
+postsynaptic neuron a trace :math:`y` (:math:`\tau_-`), which decay
+exponentially and, at a spike, jump by 1 (all-to-all pairing) or are set to 1
+(nearest-neighbour pairing: only the latest spike counts).
 
 Timing, in steps (a spike of step ``s`` is stamped ``(s+1) dt``):
 
@@ -28,7 +29,9 @@ import numpy as np
 
 from .distributions import _finite
 
-__all__ = ["Plasticity", "PowerLawSTDP"]
+__all__ = ["Plasticity", "STDP", "PowerLawSTDP"]
+
+PAIRINGS = ("all_to_all", "nearest")
 
 
 class Plasticity:
@@ -77,9 +80,11 @@ class PowerLawSTDP(Plasticity):
     tau_plus: float = 15.0
     tau_minus: float = 30.0
     w0: float = 1.0
+    pairing: str = "all_to_all"
     kind = "power_law_stdp"
 
     def __post_init__(self):
+        _check_pairing("PowerLawSTDP", self.pairing)
         for k in ("lambda_", "alpha", "mu", "tau_plus", "tau_minus", "w0"):
             object.__setattr__(self, k, _finite(f"PowerLawSTDP: {k}", getattr(self, k)))
         for k in ("lambda_", "tau_plus", "tau_minus", "w0"):
@@ -96,8 +101,75 @@ class PowerLawSTDP(Plasticity):
                              f"the weight distribution reaches {weight_bounds[0]:g}")
 
     def encode(self, dt: float) -> np.ndarray:
-        """``p`` of kernels/plasticity.cu: {depress, facilitate, mu, decay of
-        x per step, decay of y per step}."""
-        return np.array([self.lambda_ * self.alpha,
-                         self.lambda_ * self.w0 ** (1.0 - self.mu), self.mu,
-                         math.exp(-dt / self.tau_plus), math.exp(-dt / self.tau_minus)])
+        return _encode(self.lambda_ * self.alpha, self.lambda_ * self.w0 ** (1.0 - self.mu),
+                       self.mu, self.tau_plus, self.tau_minus, dt, 0, 0.0, math.inf,
+                       self.pairing)
+
+
+@dataclass(frozen=True)
+class STDP(Plasticity):
+    r"""Pair-based STDP with hard bounds ``[w_min, w_max]``:
+
+    * ``rule="additive"`` (Song, Miller & Abbott 2000):
+      :math:`\Delta w_+ = A_+ x`, :math:`\Delta w_- = -A_- y`;
+    * ``rule="multiplicative"`` (soft bounds, van Rossum et al. 2000):
+      :math:`\Delta w_+ = A_+ (w_{max} - w) x`,
+      :math:`\Delta w_- = -A_- (w - w_{min}) y`;
+
+    at a postsynaptic and a presynaptic spike; ``pairing`` is
+    ``"all_to_all"`` or ``"nearest"`` (module docstring).
+
+    >>> STDP(a_plus=0.01, a_minus=0.012, w_max=1.0, rule="multiplicative").rule
+    'multiplicative'
+    """
+
+    a_plus: float = 0.01
+    a_minus: float = 0.01
+    tau_plus: float = 20.0
+    tau_minus: float = 20.0
+    w_min: float = 0.0
+    w_max: float = 1.0
+    rule: str = "additive"
+    pairing: str = "all_to_all"
+    kind = "stdp"
+
+    def __post_init__(self):
+        for k in ("a_plus", "a_minus", "tau_plus", "tau_minus", "w_min", "w_max"):
+            object.__setattr__(self, k, _finite(f"STDP: {k}", getattr(self, k)))
+        for k in ("a_plus", "a_minus"):
+            if not getattr(self, k) >= 0:
+                raise ValueError(f"STDP: {k} must be >= 0, got {getattr(self, k)}")
+        for k in ("tau_plus", "tau_minus"):
+            if not getattr(self, k) > 0:
+                raise ValueError(f"STDP: {k} must be > 0, got {getattr(self, k)}")
+        if not self.w_min <= self.w_max:
+            raise ValueError(f"STDP: w_min must be <= w_max, got {self.w_min} > {self.w_max}")
+        if self.rule not in ("additive", "multiplicative"):
+            raise ValueError(f"STDP: rule must be 'additive' or 'multiplicative', "
+                             f"got {self.rule!r}")
+        _check_pairing("STDP", self.pairing)
+
+    def check(self, name, weight_bounds):
+        lo, hi = weight_bounds
+        if lo < self.w_min or hi > self.w_max:
+            raise ValueError(f"projection {name!r}: initial weights must lie in [w_min, w_max] = "
+                             f"[{self.w_min:g}, {self.w_max:g}], the distribution spans "
+                             f"[{lo:g}, {hi:g}]")
+
+    def encode(self, dt: float) -> np.ndarray:
+        return _encode(self.a_minus, self.a_plus, 0.0, self.tau_plus, self.tau_minus, dt,
+                       1 if self.rule == "additive" else 2, self.w_min, self.w_max,
+                       self.pairing)
+
+
+def _check_pairing(rule: str, pairing) -> None:
+    if pairing not in PAIRINGS:
+        raise ValueError(f"{rule}: pairing must be one of {list(PAIRINGS)}, got {pairing!r}")
+
+
+def _encode(depress, facilitate, mu, tau_plus, tau_minus, dt, kind, w_min, w_max, pairing):
+    """``p`` of kernels/plasticity.cu: {depress, facilitate, mu, decay of x
+    per step, decay of y per step, kind, w_min, w_max, nearest}."""
+    return np.array([depress, facilitate, mu, math.exp(-dt / tau_plus),
+                     math.exp(-dt / tau_minus), kind, w_min, w_max,
+                     1.0 if pairing == "nearest" else 0.0])

@@ -606,6 +606,7 @@ class Simulation:
         """STDP of one projection: depression on presynaptic spikes, the
         traces, potentiation on postsynaptic spikes (kernels/plasticity.cu)."""
         pre, post, ph = proj.pre, proj.post, PHASE["plasticity"]
+        nearest = int(proj.plasticity.pairing == "nearest")
 
         def spikes(pop):
             return self._pops[pop.name].spikes, self._n_spikes[pop.index:pop.index + 1]
@@ -630,9 +631,9 @@ class Simulation:
                 ("trace_decay", ("flat", pre.n), ph, partial(decay, "x", pre.n, 3)),
                 ("trace_decay", ("flat", post.n), ph, partial(decay, "y", post.n, 4)),
                 ("trace_spikes", ("flat", pre.n), ph,
-                 lambda: (self._projs[proj.name].plastic["x"], *spikes(pre))),
+                 lambda: (self._projs[proj.name].plastic["x"], *spikes(pre), nearest)),
                 ("trace_spikes", ("flat", post.n), ph,
-                 lambda: (self._projs[proj.name].plastic["y"], *spikes(post))),
+                 lambda: (self._projs[proj.name].plastic["y"], *spikes(post), nearest)),
                 ("stdp_post", ("rows", post.n), ph, stdp_post)]
 
     def _args_poisson(self, inp):

@@ -7,23 +7,46 @@ import numpy as np
 import pytest
 
 import snnlab as sl
-from snnlab.plasticity import PowerLawSTDP
+from snnlab.plasticity import STDP, PowerLawSTDP
 
 DT = 0.1
 RULE = PowerLawSTDP(lambda_=0.1, alpha=0.5, mu=0.4, tau_plus=15.0, tau_minus=30.0, w0=2.0)
 
 
 def reference_weight(w, pre_steps, post_steps, rule=RULE, dt=DT):
-    """One synapse, spike by spike: the analytic all-to-all traces at each
-    event (exact exponentials), depression before potentiation in a step."""
+    """One synapse, spike by spike: the analytic traces at each event (exact
+    exponentials; all-to-all: every earlier spike, nearest: the latest),
+    depression before potentiation in a step, then the bounds."""
     events = sorted([(s, 0) for s in pre_steps] + [(s, 1) for s in post_steps])
+
+    def trace(times, tau):
+        terms = [math.exp(-t * dt / tau) for t in times]
+        if rule.pairing == "nearest":
+            return terms[-1] if terms else 0.0  # the latest spike (smallest lag)
+        return sum(terms)
+
+    lo, hi = (0.0, math.inf) if isinstance(rule, PowerLawSTDP) else (rule.w_min, rule.w_max)
     for step, kind in events:
         if kind == 0:  # presynaptic: post trace of earlier steps
-            y = sum(math.exp(-(step - b) * dt / rule.tau_minus) for b in post_steps if b < step)
-            w = max(w - rule.lambda_ * rule.alpha * w * y, 0.0)
+            y = trace([step - b for b in sorted(post_steps, reverse=True) if b < step][::-1],
+                      rule.tau_minus)
+            if isinstance(rule, PowerLawSTDP):
+                d = rule.lambda_ * rule.alpha * w * y
+            elif rule.rule == "additive":
+                d = rule.a_minus * y
+            else:
+                d = rule.a_minus * (w - rule.w_min) * y
+            w = min(max(w - d, lo), hi)
         else:  # postsynaptic: pre trace including this step
-            x = sum(math.exp(-(step - a) * dt / rule.tau_plus) for a in pre_steps if a <= step)
-            w = w + rule.lambda_ * rule.w0 ** (1 - rule.mu) * w ** rule.mu * x
+            x = trace([step - a for a in sorted(pre_steps, reverse=True) if a <= step][::-1],
+                      rule.tau_plus)
+            if isinstance(rule, PowerLawSTDP):
+                f = rule.lambda_ * rule.w0 ** (1 - rule.mu) * w ** rule.mu * x
+            elif rule.rule == "additive":
+                f = rule.a_plus * x
+            else:
+                f = rule.a_plus * (rule.w_max - w) * x
+            w = min(max(w + f, lo), hi)
     return w
 
 
@@ -45,6 +68,44 @@ def _net(pre_times, post_times, w=0.5, n_post=1, connector=None, rule=RULE):
 
 def _steps(times):
     return [round(t / DT) - 1 for t in times]
+
+
+RULES = {
+    "power_law": RULE,
+    "power_law_nearest": PowerLawSTDP(lambda_=0.1, alpha=0.5, mu=0.4, tau_plus=15.0,
+                                      tau_minus=30.0, w0=2.0, pairing="nearest"),
+    "additive": STDP(a_plus=0.05, a_minus=0.06, tau_plus=16.8, tau_minus=33.7, w_min=0.1,
+                     w_max=0.8),
+    "additive_nearest": STDP(a_plus=0.05, a_minus=0.06, tau_plus=16.8, tau_minus=33.7,
+                             w_min=0.1, w_max=0.8, pairing="nearest"),
+    "multiplicative": STDP(a_plus=0.2, a_minus=0.25, tau_plus=20.0, tau_minus=20.0,
+                           w_min=0.0, w_max=1.0, rule="multiplicative"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_stdp_rules_match_the_reference_spike_by_spike(name):
+    """Every rule and pairing against reference_weight: random trains, a pre
+    and a post spike in one step, and weights driven into both bounds."""
+    rule = RULES[name]
+    rng = np.random.default_rng(7)
+    pre_times = [np.unique(rng.integers(1, 600, size=rng.integers(1, 10))) * DT
+                 for _ in range(10)]
+    post_times = [np.unique(np.append(rng.integers(2, 600, size=8), 200)) * DT
+                  for _ in range(2)]
+    pre_times[0] = np.array([20.0, 21.0])  # same step as a post spike
+    net = _net(pre_times, post_times, n_post=2, rule=rule)
+    sim = sl.Simulation(net, backend="cpu", seed=1, threads=2)
+    w0 = sim.connectivity("plastic")["weight"].copy()
+    sim.run(70.0)
+    c = sim.connectivity("plastic")
+    for k, (i, j) in enumerate(zip(c["pre"], c["post"])):
+        want = reference_weight(float(w0[k]), _steps(pre_times[i]), _steps(post_times[j]),
+                                rule=rule)
+        assert c["weight"][k] == pytest.approx(want, rel=2e-6, abs=1e-7), (i, j)
+    if name == "additive":  # (these trains drive it into w_min)
+        bound = (c["weight"] == np.float32(rule.w_min)) | (c["weight"] == np.float32(rule.w_max))
+        assert np.any(bound)  # a bound was reached, and held
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -142,3 +203,11 @@ def test_bad_plasticity_input_is_refused():
                     plasticity=PowerLawSTDP())
     with pytest.raises(TypeError, match="plasticity must be"):
         net.connect(p, p, sl.connect.AllToAll(), weight=1.0, plasticity="stdp")
+    with pytest.raises(ValueError, match="pairing must be one of"):
+        STDP(pairing="nearest_neighbour")
+    with pytest.raises(ValueError, match="rule must be"):
+        STDP(rule="soft")
+    with pytest.raises(ValueError, match="w_min must be <= w_max"):
+        STDP(w_min=1.0, w_max=0.5)
+    with pytest.raises(ValueError, match=r"must lie in \[w_min, w_max\]"):
+        net.connect(p, p, sl.connect.AllToAll(), weight=2.0, plasticity=STDP(w_max=1.0))
