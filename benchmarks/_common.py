@@ -1,8 +1,8 @@
 """Small helpers shared by the benchmark and validation drivers.
 
 Running a job that prints one JSON object, the machine description and tag,
-the commit, the peers venv. Standard library only: the drivers run with
-snnlab's Python, the peers with ``benchmarks/.peers-venv``.
+the commit, the peers venv. The drivers run with snnlab's Python (the machine
+is described by ``snnlab.cli``), the peers with ``benchmarks/.peers-venv``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -64,18 +63,10 @@ def setup_peers() -> dict:
 
 
 def machine() -> dict:
-    """The machine as ``snnlab info`` describes it (same keys and values)."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform()}
+    """The machine as ``snnlab info`` describes it (drivers run with snnlab's Python)."""
+    from snnlab.cli import _machine
+
+    return _machine()
 
 
 def slug(s: str) -> str:

@@ -27,11 +27,7 @@ def main():
     n_e, _, c_e, c_i = c.sizes(args.n)
     timers = {}
 
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    nest.ResetKernel()
-    nest.resolution = c.DT
-    nest.local_num_threads = args.threads
-    nest.rng_seed = args.seed
+    c.nest_setup(nest, args)
 
     t0 = time.perf_counter()
     params = {

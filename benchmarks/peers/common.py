@@ -114,32 +114,50 @@ def peak_rss_bytes():
 
 
 def report(tool, version, threads, args, n_synapses, timers, ids, times):
+    """Print the one JSON result object of a Brunel peer on stdout (ids
+    0-based, excitatory first; times in ms from the start of the window)."""
+    n_e = sizes(args.n)[0]
+    report_populations({"tool": tool, "version": version, "threads": threads},
+                       {"exc": n_e, "inh": args.n - n_e}, n_synapses, timers, ids, times, args)
+
+
+def report_populations(fields, sizes, n_synapses, timers, ids, times, args):
     """Print the one JSON result object on stdout.
 
-    ids are 0-based, times in ms relative to the start of the measured window.
+    fields: leading keys (tool, version, threads, model, scale, ...); sizes:
+    dict population -> size in creation order; ids 0-based over all
+    populations; times in ms relative to the start of the measured window.
+    Extra model-specific keys may follow in ``fields`` (they are kept).
     """
-    n_e = sizes(args.n)[0]
-    rates, cv = spike_stats(ids, times, args.n, n_e, args.t)
-    result = {
-        "tool": tool,
-        "version": version,
-        "threads": threads,
-        "n_neurons": args.n,
+    rates, cv = population_stats(ids, times, sizes, args.t)
+    result = dict(fields)
+    result.update({
+        "n_neurons": int(sum(sizes.values())),
+        "populations": {k: int(v) for k, v in sizes.items()},
         "n_synapses": int(n_synapses),
         "timers": {k: round(v, 4) for k, v in timers.items()},
         "rtf": round(timers["sim"] / (args.t / 1000.0), 4),
         "rates": rates,
         "cv_isi": cv,
-        "n_spikes": len(ids),
-        "spikes_digest": spikes_digest(ids, times),
+        "n_spikes": int(len(ids)),
+        "spikes_digest": spikes_digest(ids, times, DT),
         "peak_memory_bytes": {"host": peak_rss_bytes()},
         "seed": args.seed,
         "t": args.t,
         "presim": args.presim,
         "dt": DT,
-    }
+    })
     sys.stdout.write(json.dumps(result) + "\n")
     sys.stdout.flush()
+
+
+def nest_setup(nest, args):
+    """A fresh NEST kernel: quiet, resolution DT, the threads and seed of args."""
+    nest.verbosity = nest.VerbosityLevel.ERROR
+    nest.ResetKernel()
+    nest.resolution = DT
+    nest.local_num_threads = args.threads
+    nest.rng_seed = args.seed
 
 
 def nest_run(nest, args, timers):

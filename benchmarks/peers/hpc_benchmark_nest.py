@@ -22,10 +22,8 @@ import math
 import os
 import time
 
-import stats
-from common import nest_run
+from common import nest_run, nest_setup, report_populations
 
-DT = stats.DT
 N_E_UNIT, N_I_UNIT = 9000, 2250
 K_E, K_I = 9000, 2250
 TAU_SYN = 0.32582722403722841  # ms (PSP rise time 1.700759 ms)
@@ -94,11 +92,7 @@ def main():
     import nest
 
     timers = {}
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    nest.ResetKernel()
-    nest.resolution = DT
-    nest.local_num_threads = args.threads
-    nest.rng_seed = args.seed
+    nest_setup(nest, args)
 
     t0 = time.perf_counter()
     v0 = nest.random.normal(mean=V0_MEAN, std=V0_SD)
@@ -135,7 +129,7 @@ def main():
     fields = {"tool": "nest", "version": nest.__version__, "threads": args.threads,
               "model": "hpc_benchmark", "scale": args.scale, "plastic": args.plastic,
               "j_e_pA": round(j_e, 6), "poisson_rate_hz": round(rate, 3)}
-    stats.report(fields, {"E": n_e, "I": n_i}, n_syn, timers, ids,
+    report_populations(fields, {"E": n_e, "I": n_i}, n_syn, timers, ids,
                  ev["times"] - args.presim, args)
 
 

@@ -26,8 +26,7 @@ import os
 import time
 
 import numpy as np
-import stats
-from common import nest_run
+from common import DT, nest_run, nest_setup, report_populations
 
 POPS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 N_FULL = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948], dtype=np.float64)
@@ -49,7 +48,6 @@ V0_SD = np.array([5.36, 4.57, 4.74, 4.94, 4.94, 4.55, 5.46, 4.48])
 RATE_REF = np.array([0.943, 3.026, 4.368, 5.882, 7.733, 8.664, 1.096, 7.851])
 EXC = np.array([True, False] * 4)  # excitatory populations / sources
 
-DT = stats.DT
 NEURON = {"E_L": -65.0, "V_th": -50.0, "V_reset": -65.0, "C_m": 250.0, "tau_m": 10.0,
           "tau_syn_ex": 0.5, "tau_syn_in": 0.5, "t_ref": 2.0}
 PSP_MEAN = 0.15  # mV
@@ -124,11 +122,7 @@ def main():
     import nest
 
     timers = {}
-    nest.verbosity = nest.VerbosityLevel.ERROR
-    nest.ResetKernel()
-    nest.resolution = DT
-    nest.local_num_threads = args.threads
-    nest.rng_seed = args.seed
+    nest_setup(nest, args)
 
     t0 = time.perf_counter()
     pops = []
@@ -184,7 +178,7 @@ def main():
               "model": "microcircuit", "scale": args.scale, "input": args.input,
               "psc_mean_pA": round(float(m["w"]), 4),
               "i_dc_pA": {p: round(float(x), 4) for p, x in zip(POPS, m["i_dc"])}}
-    stats.report(fields, sizes, n_syn, timers, ids, ev["times"] - args.presim, args)
+    report_populations(fields, sizes, n_syn, timers, ids, ev["times"] - args.presim, args)
 
 
 if __name__ == "__main__":
