@@ -382,7 +382,7 @@ class Simulation:
     def _wants_queue(self, ps: _PopState) -> bool:
         """Queues pay off where input arrives with per-synapse delays, which
         scatter the adds over the whole delay ring (CPU only; propagate.cu)."""
-        if self.backend.name != "cpu" or self.backend.threads < 1:
+        if self.backend.name != "cpu":
             return False
         if max(len(ps.pop.model.ports), 1) * ps.n_slots * ps.pop.n >= 2**31:
             return False  # ring offsets are int32
