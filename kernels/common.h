@@ -49,3 +49,11 @@ SNN_DEVICE SNN_INLINE double snn_draw(const double *dist, uint64_t seed, uint32_
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
+
+// Is this a step that rewires (rewiring.cu), or rebuilds the column view
+// after rewiring (plasticity.cu)?  period 0: always.
+SNN_DEVICE SNN_INLINE bool snn_rewire_due(const int64_t *step_ptr, int64_t period) {
+    if (period == 0) return true;
+    const int64_t step = *step_ptr;
+    return step > 0 && step % period == 0;
+}

@@ -85,13 +85,17 @@ SNN_KERNEL void stdp_post(const int32_t *spikes, const int32_t *n_spikes,
     }
 }
 
-// Column view: col_count[t] += synapses onto t (zeroed by the host), then
-// col_start = exclusive scan (host), then column_fill places each synapse's
-// flat index pre * cap + j (cursor = a copy of col_start).  On the CPU each
-// thread owns a target range, so columns come out ordered by source.
+// Column view: col_count[t] += synapses onto t (zeroed first), then
+// col_start = exclusive scan, then column_fill places each synapse's flat
+// index pre * cap + j (cursor = a copy of col_start).  On the CPU each thread
+// owns a target range, so columns come out ordered by source.  Built by the
+// host, or in the step after rewiring (rewiring.cu: step_ptr and period gate
+// them; period 0 runs them always).
 SNN_KERNEL void column_count(const int64_t n_pre, const int32_t *SNN_RESTRICT row_length,
                              const int32_t *SNN_RESTRICT ind, const int64_t cap,
-                             const int64_t n_post, int64_t *col_count) {
+                             const int64_t n_post, int64_t *col_count,
+                             const int64_t *step_ptr, const int64_t period) {
+    if (!snn_rewire_due(step_ptr, period)) return;
     SNN_FOR_ROWS(pre, n_pre) {
         const int32_t *row = ind + pre * cap;
         SNN_ROW_SEGMENT(j, row, row_length[pre], n_post) SNN_ACC_ADD(col_count + row[j], 1);
@@ -101,7 +105,9 @@ SNN_KERNEL void column_count(const int64_t n_pre, const int32_t *SNN_RESTRICT ro
 
 SNN_KERNEL void column_fill(const int64_t n_pre, const int32_t *SNN_RESTRICT row_length,
                             const int32_t *SNN_RESTRICT ind, const int64_t cap,
-                            const int64_t n_post, int64_t *cursor, int64_t *col_syn) {
+                            const int64_t n_post, int64_t *cursor, int64_t *col_syn,
+                            const int64_t *step_ptr, const int64_t period) {
+    if (!snn_rewire_due(step_ptr, period)) return;
     SNN_FOR_ROWS(pre, n_pre) {
         const int32_t *row = ind + pre * cap;
         SNN_ROW_SEGMENT(j, row, row_length[pre], n_post) {

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from .connectivity import Connector
 from .distributions import Distribution, Normal, Uniform, _finite, as_dist
 from .models import NeuronModel
-from .plasticity import Plasticity
+from .plasticity import Plasticity, Rewiring
 
 __all__ = ["Network", "Population", "Projection", "PoissonInput"]
 
@@ -42,6 +42,7 @@ class Projection:
     port: int
     index: int
     plasticity: Plasticity | None = None
+    rewiring: Rewiring | None = None
 
     @property
     def receptor(self) -> str:
@@ -120,7 +121,8 @@ class Network:
     # -- projections -----------------------------------------------------
     def connect(self, pre, post, connector: Connector, weight, delay=1.0,
                 receptor: str | None = None, name: str | None = None,
-                plasticity: Plasticity | None = None) -> Projection:
+                plasticity: Plasticity | None = None,
+                rewiring: Rewiring | None = None) -> Projection:
         """Connect ``pre`` to ``post``.
 
         weight : float or Distribution
@@ -135,6 +137,9 @@ class Network:
             A rule that changes the weights while the network runs (e.g.
             :class:`snnlab.plasticity.PowerLawSTDP`); the projection then keeps
             a weight per synapse.
+        rewiring : Rewiring, optional
+            Structural plasticity: a rule that removes and creates synapses
+            every ``period`` ms (:mod:`snnlab.plasticity.rewiring`).
         """
         pre = self._pop("pre", pre)
         post = self._pop("post", post)
@@ -162,10 +167,29 @@ class Network:
                 raise TypeError(f"projection {name!r}: plasticity must be a snnlab.plasticity "
                                 f"rule (e.g. PowerLawSTDP()), got {plasticity!r}")
             plasticity.check(name, w.bounds())
+        if rewiring is not None:
+            self._check_rewiring(name, post, rewiring)
         proj = Projection(name, pre, post, connector, w, d, port, len(self.projections),
-                          plasticity)
+                          plasticity, rewiring)
         self.projections[name] = proj
         return proj
+
+    def _check_rewiring(self, name: str, post: Population, rewiring) -> None:
+        if not isinstance(rewiring, Rewiring):
+            raise TypeError(f"projection {name!r}: rewiring must be a "
+                            f"snnlab.plasticity.Rewiring, got {rewiring!r}")
+        rewiring.period_steps(self.dt, f"projection {name!r}: rewiring")
+        if rewiring.max_in_degree is None:
+            return
+        for other in self.projections.values():
+            r = other.rewiring
+            if other.post is post and r is not None and r.max_in_degree is not None and (
+                    r.max_in_degree != rewiring.max_in_degree or r.period != rewiring.period):
+                raise ValueError(
+                    f"projection {name!r}: rewired projections onto {post.name!r} share one "
+                    f"maximum in-degree and period; {other.name!r} has max_in_degree="
+                    f"{r.max_in_degree}, period={r.period}, this one "
+                    f"{rewiring.max_in_degree}, {rewiring.period}")
 
     def delay_steps(self, d: Distribution) -> int:
         """Largest delay in steps a distribution can produce."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import pickle
+import re
 import resource
 import time
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from .backend import PHASES, Launch, get_backend
-from .backend.codegen import neuron_kernel, translation_unit
-from .connectivity import RaggedMatrix
+from .backend.codegen import neuron_kernel, rewire_kernels, translation_unit
+from .connectivity import FromList, RaggedMatrix
 from .distributions import Constant, Distribution
 from .network import Network, Population, Projection
 from .recording import cv_isi, decode_spike_bits, firing_rates, spikes_digest
@@ -28,8 +29,8 @@ from .recording import cv_isi, decode_spike_bits, firing_rates, spikes_digest
 __all__ = ["Simulation", "StateRecorder", "CapacityError"]
 
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
-STREAM_CONNECT, STREAM_INPUT, STREAM_MODEL, STREAM_INIT = (0x1 << 28, 0x2 << 28, 0x3 << 28,
-                                                          0x4 << 28)
+STREAM_CONNECT, STREAM_INPUT, STREAM_MODEL, STREAM_INIT, STREAM_REWIRE = (
+    0x1 << 28, 0x2 << 28, 0x3 << 28, 0x4 << 28, 0x5 << 28)
 FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
 CHECKPOINT_VERSION = 1
 POISSON_TABLE = 128  # entries per CDF table (mean <= 10 needs < 60)
@@ -68,6 +69,7 @@ class _ProjState:
     d_const: int
     plastic: dict | None = None  # traces, parameters and column view of a plastic projection
     max_in_degree: int | None = None  # cached for the range checks of live edits
+    rewire: dict | None = None  # rule constants, proposals and per-call counts (rewiring)
 
 
 @dataclass
@@ -174,6 +176,7 @@ class Simulation:
     """
 
     _bucketed_connect = True  # CPU construction draws into buckets, then places
+    _rewire_stretch = 32  # rewiring calls a row's headroom is grown for at once
 
     def __init__(self, network: Network, backend: str = "auto", seed: int = 1,
                  precision: str = "float32", threads: int | None = None,
@@ -218,6 +221,7 @@ class Simulation:
         self._rec_base = 0
         self._module = None
         self._module_key = None
+        self._built = False  # construction done: edits rebind the schedule
 
         t0 = time.perf_counter()
         self._plan()
@@ -229,7 +233,9 @@ class Simulation:
             self._connect()
         else:
             self._load(_restore)
+        self._init_rewiring(None if _restore is None else _restore["arrays"])
         t3 = time.perf_counter()
+        self._built = True
         self._bind()
         t4 = time.perf_counter()
         self.timers.update(create=t2 - t1, connect=t3 - t2, compile=t1 - t0,
@@ -287,6 +293,9 @@ class Simulation:
             # rows are padded to the longest: mean + 5 sd of a Poisson row length
             mean_row = n_syn / max(proj.pre.n, 1)
             need += int(proj.pre.n * (mean_row + 5 * math.sqrt(mean_row) + 1) * per)
+            if proj.rewiring is not None:  # headroom of the rows, and the column view's
+                need += proj.pre.n * proj.rewiring.rule.max_add * self._rewire_stretch * (
+                    per + 8 * (proj.plasticity is not None))
             n_chunks = self._n_chunks(proj.pre.n, proj.post.n, n_syn)
             scratch = max(scratch, 4 * proj.pre.n * n_chunks + (
                 16 * self.backend.threads * 2 * n_syn / n_chunks if self.backend.name == "cpu"
@@ -487,6 +496,9 @@ class Simulation:
     def _connect(self) -> None:
         self._projs: dict[str, _ProjState] = {}
         for proj in self.network.projections.values():
+            if isinstance(proj.connector, FromList):
+                self._connect_list(proj)
+                continue
             n_pre, n_post = proj.pre.n, proj.post.n
             same = proj.pre is proj.post
             stream = STREAM_CONNECT + proj.index * 4
@@ -533,6 +545,25 @@ class Simulation:
             self._init_plasticity(self._projs[proj.name])
         self.backend.synchronize()
 
+    def _connect_list(self, proj: Projection) -> None:
+        """A projection from explicit synapse lists (``FromList``), on the host."""
+        c = proj.connector
+        if not (isinstance(proj.weight, Constant) and isinstance(proj.delay, Constant)):
+            raise ValueError(f"projection {proj.name!r}: FromList takes a constant weight and "
+                             "delay (set individual values with Simulation.set_weight)")
+        n = c.pre.size
+        coo = {"pre": c.pre.astype(np.int32), "post": c.post.astype(np.int32)}
+        if self._individual_weights(proj):
+            coo["weight"] = np.full(n, proj.weight.mean, np.float32)
+        cap = int(np.bincount(c.pre, minlength=1).max(initial=0))
+        matrix = RaggedMatrix(proj.pre.n, proj.post.n, 0, self._alloc(1, np.int32),
+                              self._alloc(1, np.int32), {})
+        pj = _ProjState(proj, matrix, self._to_device(np.array([proj.weight.mean])),
+                        self.network.delay_steps(proj.delay))
+        self._projs[proj.name] = pj
+        self._store_coo(pj, coo, cap)
+        self._init_plasticity(pj)
+
     @staticmethod
     def _individual_weights(proj: Projection) -> bool:
         return not isinstance(proj.weight, Constant) or proj.plasticity is not None
@@ -553,18 +584,254 @@ class Simulation:
     def _build_columns(self, pj: _ProjState) -> None:
         """The column view: ``col_start[t]:col_start[t+1]`` index ``col_syn``,
         the flat positions ``pre * capacity + j`` of the synapses onto ``t``.
-        Rebuilt whenever the rows change, so it is never stale."""
+        Rebuilt whenever the rows change, so it is never stale: here after
+        host edits, and on the device after every rewiring call (``col_syn``
+        then has room for every place of the rows)."""
         m, pl = pj.matrix, pj.plastic
-        self._free(pl.get("col_start"), pl.get("col_syn"))
+        self._free(pl.get("col_start"), pl.get("col_syn"), pl.get("col_cursor"))
         count = self.backend.zeros(m.n_post + 1, np.int64)
         self._launch("column_count", m.n_pre, m.row_length, m.ind, m.capacity, m.n_post,
-                     count[1:], extent=("rows", m.n_pre))
+                     count[1:], None, 0, extent=("rows", m.n_pre))
         start = self.xp.cumsum(count)
         n_syn = int(start[-1])
+        rewired = pj.proj.rewiring is not None
         pl["col_start"] = self._to_device(start, np.int64)
-        pl["col_syn"] = self._alloc(max(n_syn, 1), np.int64)
+        pl["col_syn"] = self._alloc(max(m.n_pre * m.capacity if rewired else n_syn, 1), np.int64)
+        pl["col_cursor"] = self._alloc(m.n_post + 1, np.int64) if rewired else None
         self._launch("column_fill", m.n_pre, m.row_length, m.ind, m.capacity, m.n_post,
-                     start[:-1].copy(), pl["col_syn"], extent=("rows", m.n_pre))
+                     start[:-1].copy(), pl["col_syn"], None, 0, extent=("rows", m.n_pre))
+
+    # ------------------------------------------------------------- rewiring
+    def _rewired(self) -> list[Projection]:
+        return [p for p in self.network.projections.values() if p.rewiring is not None]
+
+    def _rewire_arrays(self, proj: Projection) -> list[tuple[str, str]]:
+        """(name, dtype) of the per-synapse arrays the rule's kernels move:
+        those of the live matrix, or those the build will make."""
+        if getattr(self, "_projs", None) and proj.name in self._projs:
+            arrays = self._projs[proj.name].matrix.synapse_arrays
+            return [(k, np.dtype(v.dtype).name) for k, v in arrays.items()]
+        out = [("weight", "float32")] if self._individual_weights(proj) else []
+        if not isinstance(proj.delay, Constant):
+            out.append(("delay", "uint16"))
+        return out
+
+    def _rewire_constants(self, proj: Projection) -> dict[str, float]:
+        rw = proj.rewiring
+        return rw.rule.constants({"dt": self.dt, "period": rw.period, "n_pre": proj.pre.n,
+                                  "n_post": proj.post.n})
+
+    def _rewire_kernel(self, proj: Projection) -> tuple[str, str]:
+        """Names of the propose and commit kernels of a rewired projection
+        (generated for its current per-synapse arrays)."""
+        rule = proj.rewiring.rule
+        arrays = self._rewire_arrays(proj)
+        names = [n for n, _ in arrays]
+        unknown = sorted(set(rule.init) - set(names))
+        if unknown:
+            raise ValueError(f"projection {proj.name!r}: rewiring rule {rule.name!r} sets "
+                             f"{unknown} of new synapses, the projection has per-synapse "
+                             f"arrays {names}")
+        d_mean = min(max(1, round(proj.delay.mean / self.dt)),
+                     self.network.delay_steps(proj.delay))
+        init = {"weight": repr(float(proj.weight.mean)), "delay": str(d_mean)}
+        init = {n: rule.init.get(n, init.get(n, "0")) for n in names}
+        if proj.rewiring.max_in_degree is None and re.search(
+                r"\bin_degree\s*\(|\bmax_in_degree\b", rule.code):
+            raise ValueError(f"projection {proj.name!r}: rewiring rule {rule.name!r} reads "
+                             "in-degrees; give Rewiring(max_in_degree=...)")
+        propose, commit, code = rewire_kernels(
+            rule, list(self._rewire_constants(proj)), arrays, init,
+            proj.rewiring.max_in_degree is not None)
+        self._kernels[propose] = code
+        return propose, commit
+
+    def _init_rewiring(self, restored: dict | None = None) -> None:
+        """Rule constants, proposal lists and per-call counts of every rewired
+        projection; in-degrees of the targets under a maximum."""
+        self._rewire_groups: dict[str, dict] = {}
+        self._rewiring = bool(self._rewired())
+        for proj in self._rewired():
+            pj, rw = self._projs[proj.name], proj.rewiring
+            period = rw.period_steps(self.dt)
+            rows = self.chunk_steps // period + 2
+            calls, counts = [], []
+            if restored is not None and f"proj/{proj.name}/rewire_calls" in restored:
+                calls = [restored[f"proj/{proj.name}/rewire_calls"]]
+                counts = [restored[f"proj/{proj.name}/rewire_counts"]]
+            constants = self._rewire_constants(proj)
+            pj.rewire = {
+                "period": period, "max_add": rw.rule.max_add,
+                "param": self._to_device(np.array(list(constants.values()) or [0.0])),
+                "pend": self._alloc(max(proj.pre.n * rw.rule.max_add, 1), np.int32),
+                "pend_count": self._alloc(max(proj.pre.n, 1), np.int32),
+                "counts": self._alloc(rows * 4, np.int64),
+                "info": self._to_device(np.array([self._first_call(period), rows]), np.int64),
+                "calls": calls, "history": counts}
+            if rw.max_in_degree is not None and proj.post.name not in self._rewire_groups:
+                n = proj.post.n
+                self._rewire_groups[proj.post.name] = {
+                    "max_in": rw.max_in_degree, "period": period, "n": n,
+                    "in_degree": self._alloc(max(n, 1), np.int32),
+                    "claims": self._alloc(max(n, 1), np.int32),
+                    "removed": self._alloc(max(n, 1), np.int32)}
+        for name in self._rewire_groups:
+            self._count_in_degree(name)
+
+    def _first_call(self, period: int) -> int:
+        """Index of the first rewiring call at or after the current step
+        (call c runs at the start of step c * period, c >= 1)."""
+        return max(1, -(-self._step // period))
+
+    def _count_in_degree(self, post: str) -> None:
+        """In-degrees of a population under a maximum, from the rows."""
+        g = self._rewire_groups[post]
+        deg = np.zeros(g["n"], np.int64)
+        for proj in self._rewired():
+            if proj.post.name == post and proj.rewiring.max_in_degree is not None:
+                coo = self._projs[proj.name].matrix.to_coo(self.backend.to_host)
+                deg += np.bincount(coo["post"], minlength=g["n"])
+        g["in_degree"][:] = self.backend.asarray(deg.astype(np.int32))
+
+    def _plan_rewiring(self) -> list:
+        """The launches of a rewiring call (kernels/rewiring.cu): every
+        rule's proposals, then every commit, then the in-degrees, then the
+        column views of plastic rewired projections."""
+        rewired = self._rewired()
+        ph, cols = PHASE["rewiring"], PHASE["columns"]
+        plan, commits = [], []
+        for proj in rewired:
+            propose, commit = self._rewire_kernel(proj)
+            plan.append((propose, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj)))
+            commits.append((commit, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj)))
+        plan += commits
+        for post in dict.fromkeys(p.post.name for p in rewired
+                                  if p.rewiring.max_in_degree is not None):
+            plan.append(("rewire_finalize", ("flat", self.network.populations[post].n), ph,
+                         partial(self._args_finalize, post)))
+        for proj in rewired:
+            if proj.plasticity is None:
+                continue
+            n_pre, n_post = proj.pre.n, proj.post.n
+            plan += [("column_zero", ("flat", n_post + 1), cols,
+                      partial(self._args_columns, proj, "zero")),
+                     ("column_count", ("rows", n_pre), cols,
+                      partial(self._args_columns, proj, "count")),
+                     ("column_scan", ("serial",), cols, partial(self._args_columns, proj, "scan")),
+                     ("column_fill", ("rows", n_pre), cols,
+                      partial(self._args_columns, proj, "fill"))]
+        return plan
+
+    def _args_rewire(self, proj):
+        pj = self._projs[proj.name]
+        m, rw = pj.matrix, pj.rewire
+        g = self._rewire_groups.get(proj.post.name) \
+            if proj.rewiring.max_in_degree is not None else None
+        group = (None, None, None, 0) if g is None else (g["in_degree"], g["claims"],
+                                                         g["removed"], g["max_in"])
+        return (m.n_pre, m.n_post, self._step_dev, rw["period"], self.dt, np.uint64(self.seed),
+                STREAM_REWIRE + proj.index, rw["param"], m.row_length, m.ind, m.capacity,
+                *m.synapse_arrays.values(), *group, rw["pend"], rw["pend_count"],
+                rw["max_add"], int(proj.rewiring.rule.multapses), rw["counts"], rw["info"])
+
+    def _args_finalize(self, post):
+        g = self._rewire_groups[post]
+        return (g["n"], self._step_dev, g["period"], g["in_degree"], g["claims"], g["removed"],
+                g["max_in"])
+
+    def _args_columns(self, proj, which):
+        pj = self._projs[proj.name]
+        m, pl, period = pj.matrix, pj.plastic, pj.rewire["period"]
+        if which == "zero":
+            return (m.n_post + 1, pl["col_start"], self._step_dev, period)
+        if which == "scan":
+            return (m.n_post, pl["col_start"], pl["col_cursor"], self._step_dev, period)
+        rows = (m.n_pre, m.row_length, m.ind, m.capacity, m.n_post)
+        if which == "count":
+            return (*rows, pl["col_start"][1:], self._step_dev, period)
+        return (*rows, pl["col_cursor"], pl["col_syn"], self._step_dev, period)
+
+    def _rewire_room(self, k: int) -> int:
+        """The steps (at most ``k``) the next driver run may take so that
+        every row of a rewired projection has room for ``max_add`` synapses
+        per call: rows are grown here (or CapacityError with ``grow=False``)."""
+        s = self._step
+        for proj in self._rewired():
+            pj = self._projs[proj.name]
+            period, max_add = pj.rewire["period"], pj.rewire["max_add"]
+            before = max(s - 1, 0) // period  # calls before step s
+            calls = (s + k - 1) // period - before
+            if calls <= 0:
+                continue
+            m = pj.matrix
+            longest = int(self.backend.to_host(m.row_length).max(initial=0))
+            allowed = (m.capacity - longest) // max_add
+            want = min(calls, self._rewire_stretch)
+            if allowed < want:
+                if proj.rewiring.grow:
+                    self._grow_rows(pj, longest + max_add * want)
+                    allowed = want
+                elif allowed < 1:
+                    raise CapacityError(
+                        f"projection {proj.name!r}: a row holds {longest} synapses, its "
+                        f"capacity is {m.capacity}, and the rule {proj.rewiring.rule.name!r} "
+                        f"may add {max_add} per call; growth is disabled (Rewiring(grow="
+                        f"False)): give the rows more room or allow growth")
+            if allowed < calls:
+                k = min(k, (before + allowed + 1) * period - s)
+        return k
+
+    def _grow_rows(self, pj: _ProjState, capacity: int) -> None:
+        """Reallocate a projection's rows with ``capacity`` places (device to
+        device; every per-synapse array keeps its values)."""
+        m = pj.matrix
+        old, n = m.capacity, m.n_pre
+        capacity = max(capacity, old * 3 // 2 + 1)
+
+        def regrow(a):
+            new = self._alloc(max(n * capacity, 1), a.dtype)
+            if n * old:
+                new[:n * capacity].reshape(n, capacity)[:, :old] = a[:n * old].reshape(n, old)
+            self._free(a)
+            return new
+        m.ind = regrow(m.ind)
+        m.synapse_arrays = {k: regrow(v) for k, v in m.synapse_arrays.items()}
+        m.capacity = capacity
+        if pj.plastic is not None:
+            self._build_columns(pj)
+        self._bind()
+
+    def _drain_rewiring(self) -> None:
+        for proj in self._rewired():
+            rw = self._projs[proj.name].rewire
+            first = int(self.backend.to_host(rw["info"][0:1])[0])
+            last = self._first_call(rw["period"])
+            if last > first:
+                counts = self.backend.to_host(rw["counts"][:(last - first) * 4]).reshape(-1, 4)
+                if counts[:, 3].any():
+                    raise RuntimeError(f"projection {proj.name!r}: {int(counts[:, 3].sum())} "
+                                       "new synapses found a full row (a bug: the host keeps "
+                                       "room for them)")
+                rw["calls"].append(np.arange(first, last, dtype=np.int64))
+                rw["history"].append(counts[:, :3].copy())
+                rw["counts"][:(last - first) * 4] = 0
+                rw["info"][0:1] = last
+            self._projs[proj.name].max_in_degree = None
+
+    def rewiring_counts(self, projection: str) -> dict[str, np.ndarray]:
+        """Per rewiring call of a projection so far: ``t`` [ms, the call's
+        time], and the synapses ``formed``, ``removed`` and ``failed``
+        (proposals that did not become synapses)."""
+        pj = self._proj_state(projection)
+        if pj.rewire is None:
+            raise ValueError(f"projection {projection!r} is not rewired "
+                             "(Network.connect(..., rewiring=...))")
+        self._drain_rewiring()
+        rw = pj.rewire
+        calls = np.concatenate(rw["calls"]) if rw["calls"] else np.empty(0, np.int64)
+        counts = np.concatenate(rw["history"]) if rw["history"] else np.empty((0, 3), np.int64)
+        return {"t": calls * rw["period"] * self.dt, "formed": counts[:, 0],
+                "removed": counts[:, 1], "failed": counts[:, 2]}
 
     # --------------------------------------------------------------- schedule
     def _schedule(self, structure_only: bool = False) -> list[Launch]:
@@ -573,7 +840,7 @@ class Simulation:
         With ``structure_only`` the launches carry no arguments (the
         kernels and the driver are compiled before anything is allocated)."""
         net = self.network
-        plan = []  # (kernel, extent, phase, arguments)
+        plan = self._plan_rewiring()  # (kernel, extent, phase, arguments)
         for ps in self._pops.values():
             if ps.queue is not None or (structure_only and self._wants_queue(ps)):
                 plan.append(("deliver", ("flat", self.backend.threads), PHASE["propagate"],
@@ -745,6 +1012,8 @@ class Simulation:
             left = int(n)
             while left > 0:
                 k = min(left, self.chunk_steps - (self._step - self._rec_base))
+                if self._rewiring:
+                    k = self._rewire_room(k)
                 self._module.run(k, self.phase_times)
                 self._step += k
                 left -= k
@@ -790,6 +1059,7 @@ class Simulation:
                 rec._chunks.append(self.backend.to_host(rec.buf[:k * n_rec]).reshape(k, -1))
                 rec._steps.append((np.arange(first, last, dtype=np.int64) + 1) * rec.every - 1)
             rec.info[0:1] = last
+        self._drain_rewiring()
         self._rec_base = self._step
 
     # ------------------------------------------------------------- recording
@@ -1116,7 +1386,10 @@ class Simulation:
         if pj.plastic is not None:
             self._build_columns(pj)
         pj.max_in_degree = None
-        self._bind()  # the arrays were replaced: the schedule points at the new ones
+        if self._built:
+            if pj.proj.post.name in self._rewire_groups:
+                self._count_in_degree(pj.proj.post.name)
+            self._bind()  # the arrays were replaced: the schedule points at the new ones
 
     # ---------------------------------------------------------------- report
     @property
@@ -1156,6 +1429,12 @@ class Simulation:
             arrays[f"proj/{name}/w_const"] = self.backend.to_host(pj.w_const)
             for k, v in m.synapse_arrays.items():
                 arrays[f"proj/{name}/syn/{k}"] = self.backend.to_host(v)
+            if pj.rewire is not None:
+                counts = self.rewiring_counts(name)
+                arrays[f"proj/{name}/rewire_calls"] = np.round(
+                    counts["t"] / (pj.rewire["period"] * self.dt)).astype(np.int64)
+                arrays[f"proj/{name}/rewire_counts"] = np.stack(
+                    [counts["formed"], counts["removed"], counts["failed"]], axis=1)
             if pj.plastic is not None:
                 arrays[f"proj/{name}/trace_x"] = self.backend.to_host(pj.plastic["x"])
                 arrays[f"proj/{name}/trace_y"] = self.backend.to_host(pj.plastic["y"])

@@ -1,5 +1,6 @@
 """Every kernel must compile for the GPU, also where there is none: the CUDA
-C++ of a network using every model is compiled with nvcc for sm_90."""
+C++ of a network using every model and a rewiring rule is compiled with nvcc
+for sm_90."""
 
 import os
 import shutil
@@ -9,7 +10,7 @@ import pytest
 
 import snnlab as sl
 from snnlab.backend import kernel_dir
-from snnlab.backend.codegen import neuron_kernel, translation_unit
+from snnlab.backend.codegen import neuron_kernel, rewire_kernels, translation_unit
 from snnlab.backend.cuda import NVRTC_OPTIONS
 
 
@@ -35,6 +36,16 @@ def test_kernels_compile_with_nvcc(tmp_path, precision):
     for m in _models():
         constants = list(m.constants(dict(m.params), 0.1))
         code.append(neuron_kernel(m, constants)[1])
+    bamford = sl.plasticity.bamford(p_form=0.16, sigma=2.5, width=16, candidates=512).rule
+    ctx = {"dt": 0.1, "period": 1.0, "n_pre": 256, "n_post": 256}
+    code.append(rewire_kernels(bamford, list(bamford.constants(ctx)),
+                               [("weight", "float32"), ("delay", "uint16")],
+                               {"weight": "g_max", "delay": "1"}, True)[2])
+    churn = sl.plasticity.RewiringRule(
+        "churn", params={"p": 0.1}, code="""
+        for (int64_t k = 0; k < row_length; ++k) if (uniform() < p) remove_synapse(k);
+        if (find_synapse(id_pre) < 0 && poisson(0.5) > 0) add_synapse(random_int(n_post));""")
+    code.append(rewire_kernels(churn, ["p"], [], {}, False)[2])
     src = tmp_path / "snn.cu"
     src.write_text(translation_unit(code, precision))
     out = tmp_path / "snn.cubin"

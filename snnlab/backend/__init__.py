@@ -29,7 +29,7 @@ class Launch:
     phase: int = 0
 
 
-PHASES = ("input", "update", "plasticity", "propagate", "record", "other")
+PHASES = ("input", "update", "plasticity", "rewiring", "columns", "propagate", "record", "other")
 
 
 def kernel_dir() -> Path:

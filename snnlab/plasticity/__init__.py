@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .distributions import _finite
+from ..distributions import _finite
 
-__all__ = ["Plasticity", "STDP", "PowerLawSTDP"]
+__all__ = ["Plasticity", "STDP", "PowerLawSTDP", "Rewiring", "RewiringRule", "bamford"]
 
 PAIRINGS = ("all_to_all", "nearest")
 
@@ -173,3 +173,6 @@ def _encode(depress, facilitate, mu, tau_plus, tau_minus, dt, kind, w_min, w_max
     return np.array([depress, facilitate, mu, math.exp(-dt / tau_plus),
                      math.exp(-dt / tau_minus), kind, w_min, w_max,
                      1.0 if pairing == "nearest" else 0.0])
+
+
+from .rewiring import Rewiring, RewiringRule, bamford  # noqa: E402

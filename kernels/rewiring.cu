@@ -1,0 +1,138 @@
+// rewiring: the structural-plasticity framework (snnlab/plasticity/rewiring.py).
+//
+// Every `period` steps, at the start of a step whose index is a positive
+// multiple of it, each rewired projection runs its rule row by row:
+//   rewire_propose_<rule>  (generated, one thread per row) the rule's code may
+//                          remove synapses of its row (compacted at the end,
+//                          every per-synapse array moved with its synapse) and
+//                          propose new ones (kept per row, claimed per target)
+//   rewire_commit_<rule>   (generated) inserts the accepted proposals in target
+//                          order and initialises their per-synapse values
+//   rewire_finalize        (one per target population with a maximum in-degree)
+//                          the new in-degrees; clears the claims
+//   column_*               the column view of a plastic projection, rebuilt
+// A proposal onto a target whose in-degree after this call's removals plus all
+// claims on it would exceed the maximum fails, together with every other claim
+// on that target in the call: the outcome depends on no thread order.
+#include "common.h"
+
+// Removed synapses are marked in `ind` by the sign bit until the row is compacted.
+#define SNN_REMOVED_BIT 0x80000000u
+SNN_DEVICE SNN_INLINE int32_t snn_target_of(int32_t x) {
+    return (int32_t)((uint32_t)x & ~SNN_REMOVED_BIT);
+}
+
+// Uniform number k (< 2^21) of row `row` in rewiring call `call`.
+SNN_DEVICE SNN_INLINE double snn_rewire_uniform(uint64_t seed, uint32_t stream, int64_t row,
+                                                int64_t call, uint32_t k) {
+    snn_u4 r = snn_random4(seed, stream, (uint32_t)row, ((uint64_t)call << 20) | (k >> 1));
+    return (k & 1) ? snn_u01(r.z, r.w) : snn_u01(r.x, r.y);
+}
+
+// An integer in [0, n) from a uniform in (0, 1).
+SNN_DEVICE SNN_INLINE int64_t snn_rewire_below(double u, int64_t n) {
+    const int64_t k = (int64_t)(u * (double)n);
+    return k < n ? k : n - 1;
+}
+
+// A Poisson deviate of mean lam: sums of inversions with means <= 16.
+SNN_DEVICE SNN_INLINE int64_t snn_rewire_poisson(double lam, uint64_t seed, uint32_t stream,
+                                                 int64_t row, int64_t call, uint32_t *draw) {
+    int64_t k = 0;
+    while (lam > 0.0) {
+        const double m = lam < 16.0 ? lam : 16.0;
+        lam -= m;
+        k += snn_poisson_small(snn_rewire_uniform(seed, stream, row, call, (*draw)++), m,
+                               snn_exp(-m));
+    }
+    return k;
+}
+
+// Position of the first live synapse onto `target` in a row ordered by
+// target, or -1.
+SNN_DEVICE SNN_INLINE int64_t snn_rewire_find(const int32_t *row, int64_t len, int64_t target) {
+    int64_t lo = 0, hi = len;
+    while (lo < hi) {
+        const int64_t mid = (lo + hi) >> 1;
+        if (snn_target_of(row[mid]) < target) lo = mid + 1; else hi = mid;
+    }
+    for (; lo < len && snn_target_of(row[lo]) == target; ++lo)
+        if (row[lo] >= 0) return lo;
+    return -1;
+}
+
+// Per-call counts: counts[(call - info[0]) * 4 + k], k = formed, removed,
+// failed, overflow (a full row: never, when the host keeps the headroom).
+SNN_DEVICE SNN_INLINE void snn_rewire_count(int64_t *counts, const int64_t *info, int64_t call,
+                                            int k, int64_t v) {
+    const int64_t r = call - info[0];
+    if (v != 0 && r >= 0 && r < info[1]) SNN_ATOMIC_ADD_I64(counts + r * 4 + k, v);
+}
+
+// After all commits onto a target population: in-degree = in-degree - removed
+// + the claims if they fitted; claims and removals cleared for the next call.
+SNN_KERNEL void rewire_finalize(const int64_t n_post, const int64_t *step_ptr,
+                                const int64_t period, int32_t *in_degree, int32_t *claims,
+                                int32_t *removed_to, const int32_t max_in) {
+    if (!snn_rewire_due(step_ptr, period)) return;
+    SNN_LOOP(j, n_post) {
+        const int32_t base = in_degree[j] - removed_to[j], c = claims[j];
+        in_degree[j] = base + (base + c <= max_in ? c : 0);
+        claims[j] = 0;
+        removed_to[j] = 0;
+    }
+}
+
+// Column view of a projection (plasticity.cu's column_count/column_fill do
+// the rows): start zeroed, counts into start[1 + target], then the scan.
+SNN_KERNEL void column_zero(const int64_t n, int64_t *start, const int64_t *step_ptr,
+                            const int64_t period) {
+    if (!snn_rewire_due(step_ptr, period)) return;
+    SNN_LOOP(i, n) start[i] = 0;
+}
+
+SNN_KERNEL void column_scan(const int64_t n_post, int64_t *start, int64_t *cursor,
+                            const int64_t *step_ptr, const int64_t period) {
+    if (!snn_rewire_due(step_ptr, period)) return;
+    SNN_SERIAL {
+        int64_t acc = 0;
+        for (int64_t t = 0; t < n_post; ++t) {
+            const int64_t c = start[t + 1];
+            cursor[t] = acc;
+            acc += c;
+            start[t + 1] = acc;
+        }
+    }
+}
+
+// remove_synapse(k) of a rule: mark position k (once); its target loses a
+// synapse at the end of the call.
+SNN_DEVICE SNN_INLINE bool snn_rewire_remove(int32_t *row, int64_t len, int64_t k,
+                                             int32_t *removed_to, int64_t *removed) {
+    if (k < 0 || k >= len || row[k] < 0) return false;
+    if (removed_to) SNN_ATOMIC_ADD_I32(removed_to + row[k], 1);
+    row[k] = (int32_t)((uint32_t)row[k] | SNN_REMOVED_BIT);
+    *removed += 1;
+    return true;
+}
+
+// add_synapse(j) of a rule: a proposal onto j, or a failure (j out of range,
+// more than max_add proposals in the call, or a second synapse onto j where
+// multapses are not allowed).
+SNN_DEVICE SNN_INLINE bool snn_rewire_add(const int32_t *row, int64_t len, int64_t j,
+                                          int64_t n_post, int32_t *pend, int32_t *n_pend,
+                                          int32_t max_add, int32_t multapses, int32_t *claims,
+                                          int64_t *failed) {
+    bool ok = j >= 0 && j < n_post && *n_pend < max_add;
+    if (ok && !multapses) {
+        ok = snn_rewire_find(row, len, j) < 0;
+        for (int32_t q = 0; ok && q < *n_pend; ++q) ok = pend[q] != j;
+    }
+    if (!ok) {
+        *failed += 1;
+        return false;
+    }
+    pend[(*n_pend)++] = (int32_t)j;
+    if (claims) SNN_ATOMIC_ADD_I32(claims + j, 1);
+    return true;
+}

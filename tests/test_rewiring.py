@@ -1,0 +1,243 @@
+"""The rewiring framework against a small Python reference of the same
+operations (same counter-based draws), and its invariants."""
+
+import numpy as np
+import pytest
+
+import snnlab as sl
+from snnlab.plasticity import STDP, Rewiring, RewiringRule
+from snnlab.random import philox4x32
+from snnlab.simulation import STREAM_REWIRE
+
+SEED = 11
+RULE_CODE = """
+for (int64_t k = 0; k < row_length; ++k)
+    if (weight[k] < w_low || uniform() < p_rm) remove_synapse(k);
+for (int a = 0; a < 3; ++a) {
+    const int64_t j = random_int(n_post);
+    if (in_degree(j) < max_in_degree) add_synapse(j);
+}
+"""
+
+
+def _rule(**kw):
+    return RewiringRule("churn", params={"w_low": 0.9, "p_rm": 0.15}, code=RULE_CODE,
+                        init={"weight": "0.5 + 0.05 * id_post", "delay": "1 + id_pre % 3"},
+                        max_add=2, **kw)
+
+
+def _network(max_in=6, period=0.5, grow=True, plastic=False):
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.PoissonSource(rate=40.0), 30)
+    b = net.population("b", sl.models.LIF(), 25)
+    net.connect(a, b, sl.connect.FixedProbability(0.15),
+                weight=sl.Normal(1.0, 0.1, low=0.5, high=1.5),
+                delay=sl.Normal(0.3, 0.1, low=0.1, high=0.5),
+                plasticity=STDP(w_max=5.0) if plastic else None,
+                rewiring=Rewiring(_rule(), period=period, max_in_degree=max_in, grow=grow))
+    return net
+
+
+class _Draws:
+    """snn_rewire_uniform of kernels/rewiring.cu, from the Philox blocks."""
+
+    def __init__(self, seed, stream):
+        self.seed, self.stream, self.cache = seed, stream, {}
+
+    def uniform(self, row, call, k):
+        counter = (call << 20) | (k >> 1)
+        key = (row, counter)
+        if key not in self.cache:
+            ctr = [[counter & 0xFFFFFFFF, counter >> 32, row, self.stream]]
+            self.cache[key] = philox4x32(ctr, [self.seed & 0xFFFFFFFF, self.seed >> 32])[0]
+        x, y, z, w = (int(v) for v in self.cache[key])
+        a, b = (z, w) if k & 1 else (x, y)
+        return ((((a >> 5) << 26) | (b >> 6)) + 0.5) / 2.0**53
+
+    def row(self, row, call):
+        """uniform() of one row in one call: draws 0, 1, 2, ..."""
+        k = iter(range(2**21))
+        return lambda: self.uniform(row, call, next(k))
+
+
+def _reference(coo, n_pre, n_post, calls, max_in, max_add=2, w_low=0.9, p_rm=0.15):
+    """The framework's semantics written out: per call, every row's rule
+    (removals at once, proposals kept), then the commits with the
+    all-or-nothing in-degree check, then the in-degrees."""
+    draws = _Draws(SEED, STREAM_REWIRE + 0)
+    rows = [[] for _ in range(n_pre)]
+    for p, q, w, d in zip(coo["pre"], coo["post"], coo["weight"], coo["delay"]):
+        rows[p].append([int(q), np.float32(w), int(d)])
+    in_deg = np.bincount(coo["post"], minlength=n_post)
+    counts = []
+    for call in calls:
+        claims, removed_to = np.zeros(n_post, int), np.zeros(n_post, int)
+        pend, formed, removed, failed = {}, 0, 0, 0
+        for r in range(n_pre):
+            u = draws.row(r, call)
+            keep = []
+            for syn in rows[r]:
+                if float(syn[1]) < w_low or u() < p_rm:  # C compares in double
+                    removed_to[syn[0]] += 1
+                    removed += 1
+                else:
+                    keep.append(syn)
+            live = {s[0] for s in keep}
+            mine = []
+            for _ in range(3):
+                j = min(int(u() * n_post), n_post - 1)
+                if in_deg[j] < max_in:
+                    if len(mine) >= max_add or j in live or j in mine:
+                        failed += 1
+                    else:
+                        mine.append(j)
+                        claims[j] += 1
+            rows[r] = keep
+            pend[r] = mine
+        for r in range(n_pre):
+            for j in sorted(pend[r]):
+                if in_deg[j] - removed_to[j] + claims[j] > max_in:
+                    failed += 1
+                    continue
+                pos = sum(1 for s in rows[r] if s[0] <= j)
+                rows[r].insert(pos, [j, np.float32(0.5 + 0.05 * j), 1 + r % 3])
+                formed += 1
+        base = in_deg - removed_to
+        in_deg = base + np.where(base + claims <= max_in, claims, 0)
+        counts.append((formed, removed, failed))
+    out = {"pre": [], "post": [], "weight": [], "delay": []}
+    for r, row in enumerate(rows):
+        for q, w, d in row:
+            out["pre"].append(r)
+            out["post"].append(q)
+            out["weight"].append(w)
+            out["delay"].append(d)
+    return {k: np.array(v) for k, v in out.items()}, np.array(counts)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_rewiring_matches_the_reference(threads):
+    sim = sl.Simulation(_network(), backend="cpu", seed=SEED, threads=threads)
+    start = sim.matrix("a->b").to_coo(sim.backend.to_host)
+    sim.run(12.1)  # 24 calls (call c at the start of step 5 c)
+    got = sim.matrix("a->b").to_coo(sim.backend.to_host)
+    want, want_counts = _reference(start, 30, 25, range(1, 25), max_in=6)
+    for k in ("pre", "post", "weight", "delay"):
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)
+    c = sim.rewiring_counts("a->b")
+    np.testing.assert_allclose(c["t"], np.arange(1, 25) * 0.5)
+    np.testing.assert_array_equal(np.stack([c["formed"], c["removed"], c["failed"]], 1),
+                                  want_counts)
+    # the cases the rule is meant to exercise all happened
+    assert want_counts[:, 0].sum() > 20 and want_counts[:, 1].sum() > 20
+    assert want_counts[:, 2].sum() > 5
+    # invariants: ordered rows, no duplicates, the maximum in-degree
+    key = got["pre"].astype(np.int64) * 25 + got["post"]
+    assert np.all(np.diff(key) > 0)
+    assert np.bincount(got["post"], minlength=25).max() <= 6
+    assert sim.n_synapses == len(got["pre"])
+
+
+def test_in_degrees_follow_the_rows():
+    sim = sl.Simulation(_network(max_in=4), backend="cpu", seed=SEED, threads=2)
+    sim.run(5.0)
+    g = sim._rewire_groups["b"]
+    deg = np.bincount(sim.connectivity("a->b")["post"], minlength=25)
+    np.testing.assert_array_equal(sim.backend.to_host(g["in_degree"]), deg)
+    for k in ("claims", "removed"):
+        assert not sim.backend.to_host(g[k]).any()
+
+
+def test_rows_grow_and_growth_can_be_refused():
+    sim = sl.Simulation(_network(), backend="cpu", seed=SEED, threads=1)
+    cap0 = sim.matrix("a->b").capacity
+    sim.run(20.0)
+    assert sim.matrix("a->b").capacity > cap0
+    same = sl.Simulation(_network(), backend="cpu", seed=SEED, threads=1, chunk_steps=7)
+    same.run(20.0)  # other run lengths and growth points: the same synapses
+    for k in ("pre", "post", "weight"):
+        np.testing.assert_array_equal(same.connectivity("a->b")[k], sim.connectivity("a->b")[k])
+
+    fixed = sl.Simulation(_network(grow=False), backend="cpu", seed=SEED)
+    lengths = fixed.backend.to_host(fixed.matrix("a->b").row_length)
+    before = fixed.connectivity("a->b")
+    with pytest.raises(sl.CapacityError, match="growth is disabled"):
+        fixed.run(1.0)
+    assert fixed.t == 0.0
+    np.testing.assert_array_equal(fixed.backend.to_host(fixed.matrix("a->b").row_length),
+                                  lengths)
+    np.testing.assert_array_equal(fixed.connectivity("a->b")["post"], before["post"])
+
+
+def test_column_view_is_never_stale_after_rewiring():
+    sim = sl.Simulation(_network(plastic=True), backend="cpu", seed=SEED, threads=2)
+    sim.run(10.3)  # ends between two calls
+    pj = sim._projs["a->b"]
+    m, pl = pj.matrix, pj.plastic
+    coo = m.to_coo(sim.backend.to_host)
+    start = sim.backend.to_host(pl["col_start"])
+    col_syn = sim.backend.to_host(pl["col_syn"])
+    np.testing.assert_array_equal(np.diff(start), np.bincount(coo["post"], minlength=25))
+    lengths = sim.backend.to_host(m.row_length)
+    for t in range(25):
+        flat = col_syn[start[t]:start[t + 1]]
+        pre, j = flat // m.capacity, flat % m.capacity
+        assert np.all(j < lengths[pre])
+        assert np.all(sim.backend.to_host(m.ind)[flat] == t)
+        assert sorted(pre) == sorted(coo["pre"][coo["post"] == t])
+    assert sim.phase_breakdown()["columns"] > 0
+
+
+def test_checkpoint_continues_rewiring_bit_for_bit(tmp_path):
+    a = sl.Simulation(_network(plastic=True), backend="cpu", seed=SEED, threads=2)
+    a.run(6.0)
+    a.checkpoint(tmp_path / "rw.snn")
+    a.run(6.0)
+    b = sl.Simulation.restore(tmp_path / "rw.snn", backend="cpu", threads=1)
+    b.run(6.0)
+    for k in ("pre", "post", "weight", "delay"):
+        np.testing.assert_array_equal(a.connectivity("a->b")[k], b.connectivity("a->b")[k])
+    for k, v in a.rewiring_counts("a->b").items():
+        np.testing.assert_array_equal(v, b.rewiring_counts("a->b")[k])
+    assert a.spikes_sha256() == b.spikes_sha256()
+
+
+def test_host_edits_keep_the_in_degrees():
+    sim = sl.Simulation(_network(max_in=5), backend="cpu", seed=SEED, threads=1)
+    sim.run(2.0)
+    coo = sim.connectivity("a->b")
+    sim.remove_synapses("a->b", coo["pre"][:3], coo["post"][:3])
+    deg = np.bincount(sim.connectivity("a->b")["post"], minlength=25)
+    np.testing.assert_array_equal(sim.backend.to_host(sim._rewire_groups["b"]["in_degree"]), deg)
+    sim.run(2.0)
+    assert np.bincount(sim.connectivity("a->b")["post"], minlength=25).max() <= 5
+
+
+def test_bad_rules_are_refused_before_building():
+    with pytest.raises(ValueError, match="max_add"):
+        RewiringRule("r", params={}, code="(void)0;", max_add=0)
+    with pytest.raises(ValueError, match="not a usable name"):
+        RewiringRule("r", params={"weight": 1.0}, code="(void)0;")
+    with pytest.raises(ValueError, match="period"):
+        Rewiring(_rule(), period=0.0)
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.LIF(), 3)
+    with pytest.raises(ValueError, match="multiple of dt"):
+        net.connect(a, a, sl.connect.OneToOne(), weight=1.0,
+                    rewiring=Rewiring(_rule(), period=0.25))
+    net.connect(a, a, sl.connect.OneToOne(), weight=1.0, name="x",
+                rewiring=Rewiring(_rule(), period=0.5, max_in_degree=3))
+    with pytest.raises(ValueError, match="share one maximum in-degree"):
+        net.connect(a, a, sl.connect.OneToOne(), weight=1.0, name="y",
+                    rewiring=Rewiring(_rule(), period=0.5, max_in_degree=4))
+    bad = RewiringRule("r", params={}, code="(void)0;", init={"gain": "1.0"})
+    net2 = sl.Network(dt=0.1)
+    b = net2.population("b", sl.models.LIF(), 3)
+    net2.connect(b, b, sl.connect.OneToOne(), weight=1.0, rewiring=Rewiring(bad))
+    with pytest.raises(ValueError, match="gain"):
+        sl.Simulation(net2, backend="cpu")
+    net3 = sl.Network(dt=0.1)
+    c = net3.population("c", sl.models.LIF(), 3)
+    net3.connect(c, c, sl.connect.OneToOne(), weight=1.0, rewiring=Rewiring(_rule()))
+    with pytest.raises(ValueError, match="max_in_degree"):
+        sl.Simulation(net3, backend="cpu")
