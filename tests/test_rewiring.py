@@ -238,6 +238,7 @@ def test_bad_rules_are_refused_before_building():
         sl.Simulation(net2, backend="cpu")
     net3 = sl.Network(dt=0.1)
     c = net3.population("c", sl.models.LIF(), 3)
-    net3.connect(c, c, sl.connect.OneToOne(), weight=1.0, rewiring=Rewiring(_rule()))
+    reads = RewiringRule("r", params={}, code="if (in_degree(0) > 2) remove_synapse(0);")
+    net3.connect(c, c, sl.connect.OneToOne(), weight=1.0, rewiring=Rewiring(reads))
     with pytest.raises(ValueError, match="max_in_degree"):
         sl.Simulation(net3, backend="cpu")
