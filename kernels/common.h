@@ -57,3 +57,13 @@ SNN_DEVICE SNN_INLINE bool snn_rewire_due(const int64_t *step_ptr, int64_t perio
     const int64_t step = *step_ptr;
     return step > 0 && step % period == 0;
 }
+
+// Rebuild a column view in this step?  After a rewiring call that formed or
+// removed synapses (its per-call counts, rewiring.cu), or always (period 0).
+SNN_DEVICE SNN_INLINE bool snn_columns_due(const int64_t *step_ptr, int64_t period,
+                                           const int64_t *counts, const int64_t *info) {
+    if (period == 0) return true;
+    if (!snn_rewire_due(step_ptr, period)) return false;
+    const int64_t r = *step_ptr / period - info[0];
+    return r >= 0 && r < info[1] && counts[r * 4] + counts[r * 4 + 1] > 0;
+}

@@ -167,3 +167,12 @@ SNN_DEVICE SNN_INLINE int32_t snn_poisson_small(double u, double lam, double exp
     }
     return k;
 }
+
+// Number of failures before the first success of Bernoulli(p) trials, from
+// one uniform u in (0, 1): floor(log u / log(1 - p)); 2^30 for p <= 0.
+SNN_DEVICE SNN_INLINE double snn_geometric(double u, double p) {
+    if (p >= 1.0) return 0.0;
+    if (!(p > 0.0)) return 1073741824.0;
+    const double k = floor(snn_log(u) / snn_log(1.0 - p));
+    return k < 1073741824.0 ? k : 1073741824.0;
+}

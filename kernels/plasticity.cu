@@ -94,8 +94,9 @@ SNN_KERNEL void stdp_post(const int32_t *spikes, const int32_t *n_spikes,
 SNN_KERNEL void column_count(const int64_t n_pre, const int32_t *SNN_RESTRICT row_length,
                              const int32_t *SNN_RESTRICT ind, const int64_t cap,
                              const int64_t n_post, int64_t *col_count,
-                             const int64_t *step_ptr, const int64_t period) {
-    if (!snn_rewire_due(step_ptr, period)) return;
+                             const int64_t *step_ptr, const int64_t period,
+                             const int64_t *counts, const int64_t *info) {
+    if (!snn_columns_due(step_ptr, period, counts, info)) return;
     SNN_FOR_ROWS(pre, n_pre) {
         const int32_t *row = ind + pre * cap;
         SNN_ROW_SEGMENT(j, row, row_length[pre], n_post) SNN_ACC_ADD(col_count + row[j], 1);
@@ -106,8 +107,9 @@ SNN_KERNEL void column_count(const int64_t n_pre, const int32_t *SNN_RESTRICT ro
 SNN_KERNEL void column_fill(const int64_t n_pre, const int32_t *SNN_RESTRICT row_length,
                             const int32_t *SNN_RESTRICT ind, const int64_t cap,
                             const int64_t n_post, int64_t *cursor, int64_t *col_syn,
-                            const int64_t *step_ptr, const int64_t period) {
-    if (!snn_rewire_due(step_ptr, period)) return;
+                            const int64_t *step_ptr, const int64_t period,
+                            const int64_t *counts, const int64_t *info) {
+    if (!snn_columns_due(step_ptr, period, counts, info)) return;
     SNN_FOR_ROWS(pre, n_pre) {
         const int32_t *row = ind + pre * cap;
         SNN_ROW_SEGMENT(j, row, row_length[pre], n_post) {

@@ -80,9 +80,15 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_LOOP_OUTER(i, n) \
     _Pragma("omp for schedule(dynamic, 8)") for (int64_t i = 0; i < (int64_t)(n); ++i)
 #define SNN_LOOP_INNER(j, n) for (int64_t j = 0; j < (int64_t)(n); ++j)
+// A barrier only where there are threads to wait for: libgomp's explicit
+// barrier makes a futex call even in a team of one (8 per step in small
+// networks, as much time as their kernels).
+#define SNN_BARRIER if (SNN_NUM_THREADS > 1) { _Pragma("omp barrier") }
 // The barrier first: a kernel may return early on some path (record_state),
 // and no thread may change what another is still reading (the step counter).
-#define SNN_SERIAL _Pragma("omp barrier") _Pragma("omp single")
+// The one after the block is the caller's: the driver places it, and a host
+// call ends its parallel region.
+#define SNN_SERIAL SNN_BARRIER _Pragma("omp single nowait")
 #define SNN_ATOMIC_ADD_I32(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_ADD_I64(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_OR_U32(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)

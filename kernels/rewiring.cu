@@ -11,6 +11,7 @@
 //   rewire_finalize        (one per target population with a maximum in-degree)
 //                          the new in-degrees; clears the claims
 //   column_*               the column view of a plastic projection, rebuilt
+//                          when the call formed or removed synapses
 // A proposal onto a target whose in-degree after this call's removals plus all
 // claims on it would exceed the maximum fails, together with every other claim
 // on that target in the call: the outcome depends on no thread order.
@@ -38,6 +39,10 @@ SNN_DEVICE SNN_INLINE int64_t snn_rewire_below(double u, int64_t n) {
 // A Poisson deviate of mean lam: sums of inversions with means <= 16.
 SNN_DEVICE SNN_INLINE int64_t snn_rewire_poisson(double lam, uint64_t seed, uint32_t stream,
                                                  int64_t row, int64_t call, uint32_t *draw) {
+    if (lam <= 16.0)  // (exp(-lam) of a constant lam is hoisted out of the row loop)
+        return lam > 0.0 ? snn_poisson_small(snn_rewire_uniform(seed, stream, row, call,
+                                                                (*draw)++), lam, snn_exp(-lam))
+                         : 0;
     int64_t k = 0;
     while (lam > 0.0) {
         const double m = lam < 16.0 ? lam : 16.0;
@@ -86,14 +91,16 @@ SNN_KERNEL void rewire_finalize(const int64_t n_post, const int64_t *step_ptr,
 // Column view of a projection (plasticity.cu's column_count/column_fill do
 // the rows): start zeroed, counts into start[1 + target], then the scan.
 SNN_KERNEL void column_zero(const int64_t n, int64_t *start, const int64_t *step_ptr,
-                            const int64_t period) {
-    if (!snn_rewire_due(step_ptr, period)) return;
+                            const int64_t period, const int64_t *counts,
+                            const int64_t *info) {
+    if (!snn_columns_due(step_ptr, period, counts, info)) return;
     SNN_LOOP(i, n) start[i] = 0;
 }
 
 SNN_KERNEL void column_scan(const int64_t n_post, int64_t *start, int64_t *cursor,
-                            const int64_t *step_ptr, const int64_t period) {
-    if (!snn_rewire_due(step_ptr, period)) return;
+                            const int64_t *step_ptr, const int64_t period,
+                            const int64_t *counts, const int64_t *info) {
+    if (!snn_columns_due(step_ptr, period, counts, info)) return;
     SNN_SERIAL {
         int64_t acc = 0;
         for (int64_t t = 0; t < n_post; ++t) {

@@ -3,6 +3,7 @@
     snnlab run brunel --n 12500 --t 1000 --presim 100 --seed 1 --backend cpu --json
     snnlab run hpc_benchmark --scale 1 --t 250 --presim 50 [--plastic]
     snnlab run microcircuit --scale 1 --t 1000 --presim 500 [--input poisson|dc] [--thalamic]
+    snnlab run topographic_map --scale 1 --t 60000 --json
     snnlab info
 """
 
@@ -93,7 +94,11 @@ def run_model(args) -> dict:
     verbose = not args.json
     if args.presim > 0:
         sim.run(args.presim, record=False, timer="presim", progress=verbose)
-    sim.run(args.t, progress=verbose)
+    extra = {}
+    if args.model == "topographic_map":
+        extra = _map_run(module, sim, args, verbose)
+    else:
+        sim.run(args.t, progress=verbose)
     pops = list(net.populations)
     result = {
         "model": args.model,
@@ -118,6 +123,7 @@ def run_model(args) -> dict:
         "bytes_per_synapse": sim.peak_memory_bytes()["device"] / max(sim.n_synapses, 1),
         "spikes_sha256": sim.spikes_sha256(),
         "machine": _machine(),
+        **extra,
     }
     if args.raster:
         from .viz import save_raster
@@ -126,9 +132,32 @@ def run_model(args) -> dict:
     return result
 
 
+def _map_run(module, sim, args, verbose) -> dict:
+    """The topographic map: the metrics before and after (against the
+    shuffled control, taken at the end), and the rewiring counts."""
+    before = module.metrics(sim, seed=args.seed)
+    sim.run(args.t, progress=verbose)
+    after = module.metrics(sim, seed=args.seed)
+    out = {}
+    for source, key in (("conn", "conn"), ("weight", "weight")):
+        for m in ("ad", "sigma_aff"):
+            out[f"{m}_{key}"] = {"initial": before[source][m], "final": after[source][m],
+                                 "shuffled": after[f"shuffled_{source}"][m]}
+    rewiring = {}
+    for proj in sim.network.projections:
+        c = sim.rewiring_counts(proj)
+        rewiring[proj] = {k: int(c[k].sum()) for k in ("formed", "removed", "failed")}
+    rewiring["total"] = {k: sum(r[k] for r in rewiring.values()) for k in
+                         ("formed", "removed", "failed")}
+    ph = sim.phase_breakdown()
+    total = sum(ph.values()) or 1.0
+    return {"metrics": out, "rewiring": rewiring,
+            "rewiring_share": (ph["rewiring"] + ph["columns"]) / total}
+
+
 # the options of `snnlab run` that each model takes, as keyword arguments
 MODEL_OPTIONS = {"brunel": ("n",), "hpc_benchmark": ("scale", "plastic"),
-                 "microcircuit": ("scale", "input", "thalamic")}
+                 "microcircuit": ("scale", "input", "thalamic"), "topographic_map": ("scale",)}
 
 
 def _model_kwargs(args) -> dict:
@@ -142,6 +171,12 @@ def _model_kwargs(args) -> dict:
             raise ValueError(f"--{opt} does not apply to {args.model}; its options: "
                              + (", ".join(f"--{o}" for o in allowed) or "none"))
         kwargs[opt] = value
+    if args.model == "topographic_map":
+        scale = kwargs.get("scale", 1)
+        if scale != int(scale):
+            raise ValueError(f"--scale of topographic_map must be a whole number, got {scale}")
+        kwargs["scale"] = int(scale)
+        kwargs["seed"] = args.seed
     return kwargs
 
 
@@ -160,6 +195,14 @@ def _summary(r: dict) -> str:
     m = r["peak_memory_bytes"]
     lines.append(f"  memory: host peak {m['host'] / 2**20:.0f} MiB, simulation arrays "
                  f"{m['device'] / 2**20:.0f} MiB ({r['bytes_per_synapse']:.2f} B/synapse)")
+    if "metrics" in r:
+        for k, v in r["metrics"].items():
+            lines.append(f"  {k:>16}: initial {v['initial']:.3f}, final {v['final']:.3f}, "
+                         f"shuffled control {v['shuffled']:.3f}")
+        rw = r["rewiring"]["total"]
+        lines.append(f"  rewiring: {rw['formed']} formed, {rw['removed']} removed, "
+                     f"{rw['failed']} failed; {100 * r['rewiring_share']:.0f} % of the "
+                     "simulation time rewiring and rebuilding column views")
     lines.append(f"  spikes sha256 {r['spikes_sha256'][:16]}...")
     if r.get("raster"):
         lines.append(f"  raster written to {r['raster']}")
@@ -178,7 +221,8 @@ def main(argv=None) -> int:
     p_run.add_argument("--n", type=int, default=None, help="number of neurons (brunel)")
     p_run.add_argument("--scale", type=float, default=None,
                        help="model scale (hpc_benchmark: N = 11250 * scale; microcircuit: "
-                       "neurons and in-degrees, in (0, 1])")
+                       "neurons and in-degrees, in (0, 1]; topographic_map: layers of "
+                       "(16 scale)^2 neurons)")
     p_run.add_argument("--input", choices=["poisson", "dc"], default=None,
                        help="background input (microcircuit)")
     p_run.add_argument("--thalamic", action="store_true",

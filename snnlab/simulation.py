@@ -9,6 +9,7 @@ by a C-level multi-step driver on the CPU or by the GPU launcher.
 from __future__ import annotations
 
 import math
+import os
 import pickle
 import re
 import resource
@@ -123,6 +124,17 @@ def _check_input_range(what: str, weight: float, inputs: float) -> None:
                          f"(±{FIXED_LIMIT:g}); rescale the weight units")
 
 
+def _default_threads(network: Network) -> int:
+    """CPU threads for a network: all cores, but about one per 16k units of
+    work per step (4 per neuron, 1/8 per synapse), since every kernel ends in
+    a barrier that costs more than a small kernel's work (a 512-neuron map
+    runs twice as fast on one thread as on two)."""
+    work = 4 * network.n_neurons + sum(
+        p.connector.expected_synapses(p.pre.n, p.post.n, p.pre is p.post) / 8
+        for p in network.projections.values())
+    return max(1, min(len(os.sched_getaffinity(0)), int(work // 16384)))
+
+
 def _indices(name: str, values, n: int) -> np.ndarray:
     a = np.atleast_1d(np.asarray(values))
     if a.dtype.kind not in "iu":
@@ -159,8 +171,9 @@ class Simulation:
     precision : {"float32", "float64"}
         Type of the state variables.
     threads : int, optional
-        OpenMP threads of the ``cpu`` backend (default: all cores, or
-        ``$SNNLAB_THREADS``).
+        OpenMP threads of the ``cpu`` backend (default: ``$SNNLAB_THREADS``,
+        or all cores for large networks and fewer for small ones, where the
+        barriers between kernels cost more than the work).
     record_spikes : bool or sequence of str
         Populations whose spikes are recorded (all by default).
     chunk_steps : int
@@ -207,6 +220,8 @@ class Simulation:
         self.seed = int(seed)
         self.precision = precision
         self.chunk_steps = chunk_steps
+        if threads is None and not os.environ.get("SNNLAB_THREADS"):
+            threads = _default_threads(network)
         self.backend = get_backend(backend, threads)
         self.xp = self.backend.xp
         self.timers: dict[str, float] = {k: 0.0 for k in
@@ -591,7 +606,7 @@ class Simulation:
         self._free(pl.get("col_start"), pl.get("col_syn"), pl.get("col_cursor"))
         count = self.backend.zeros(m.n_post + 1, np.int64)
         self._launch("column_count", m.n_pre, m.row_length, m.ind, m.capacity, m.n_post,
-                     count[1:], None, 0, extent=("rows", m.n_pre))
+                     count[1:], None, 0, None, None, extent=("rows", m.n_pre))
         start = self.xp.cumsum(count)
         n_syn = int(start[-1])
         rewired = pj.proj.rewiring is not None
@@ -599,7 +614,8 @@ class Simulation:
         pl["col_syn"] = self._alloc(max(m.n_pre * m.capacity if rewired else n_syn, 1), np.int64)
         pl["col_cursor"] = self._alloc(m.n_post + 1, np.int64) if rewired else None
         self._launch("column_fill", m.n_pre, m.row_length, m.ind, m.capacity, m.n_post,
-                     start[:-1].copy(), pl["col_syn"], None, 0, extent=("rows", m.n_pre))
+                     start[:-1].copy(), pl["col_syn"], None, 0, None, None,
+                     extent=("rows", m.n_pre))
 
     # ------------------------------------------------------------- rewiring
     def _rewired(self) -> list[Projection]:
@@ -741,15 +757,16 @@ class Simulation:
 
     def _args_columns(self, proj, which):
         pj = self._projs[proj.name]
-        m, pl, period = pj.matrix, pj.plastic, pj.rewire["period"]
+        m, pl, rw = pj.matrix, pj.plastic, pj.rewire
+        gate = (self._step_dev, rw["period"], rw["counts"], rw["info"])
         if which == "zero":
-            return (m.n_post + 1, pl["col_start"], self._step_dev, period)
+            return (m.n_post + 1, pl["col_start"], *gate)
         if which == "scan":
-            return (m.n_post, pl["col_start"], pl["col_cursor"], self._step_dev, period)
+            return (m.n_post, pl["col_start"], pl["col_cursor"], *gate)
         rows = (m.n_pre, m.row_length, m.ind, m.capacity, m.n_post)
         if which == "count":
-            return (*rows, pl["col_start"][1:], self._step_dev, period)
-        return (*rows, pl["col_cursor"], pl["col_syn"], self._step_dev, period)
+            return (*rows, pl["col_start"][1:], *gate)
+        return (*rows, pl["col_cursor"], pl["col_syn"], *gate)
 
     def _rewire_room(self, k: int) -> int:
         """The steps (at most ``k``) the next driver run may take so that

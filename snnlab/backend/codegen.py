@@ -172,11 +172,12 @@ def cpu_driver(launches, signatures) -> str:
                 args.append(f"({p.ctype})I[{ni}]")
                 ni += 1
         body.append(f"            {launch.name}({', '.join(args)});")
-        if launch.extent[0] == "rows" and not (
-                launch.name == "propagate" and nxt is not None and nxt.name == "propagate"):
-            # rows kernels leave the barrier to the driver (portable.h): one
-            # after a run of propagations, which write disjoint target ranges
-            body.append("            _Pragma(\"omp barrier\")")
+        if launch.extent[0] == "serial" or (launch.extent[0] == "rows" and not (
+                launch.name == "propagate" and nxt is not None and nxt.name == "propagate")):
+            # rows and serial kernels leave the barrier to the driver
+            # (portable.h): one after a run of propagations, which write
+            # disjoint target ranges; none in a team of one
+            body.append("            SNN_BARRIER;")
         body.append(f"            SNN_PHASE({launch.phase});")
     return "\n".join([
         "#ifdef _OPENMP",

@@ -186,6 +186,7 @@ _BAMFORD_CODE = """
 const int64_t n_try = poisson(attempts), w = (int64_t)width;
 for (int64_t a = 0; a < n_try; ++a) {
     const int64_t j = random_int(n_post);
+    if (no_self != 0.0 && j == id_pre) continue;  // lateral: no synapse onto itself
     const int64_t k = find_synapse(j);
     if (k >= 0) {  // elimination: weak synapses go faster
         if (uniform() < (weight[k] < 0.5 * g_max ? p_elim_dep : p_elim_pot)) remove_synapse(k);
@@ -211,8 +212,8 @@ def _bamford_derived(p: dict, ctx: dict) -> dict[str, Any]:
 
 def bamford(p_form: float, sigma: float, width: int, candidates: int, g_max: float = 0.2,
             attempt_rate: float = 10000.0 / 256.0, p_elim_dep: float = 0.0245,
-            p_elim_pot: float = 1.36e-4, max_in_degree: int = 32, period: float = 1.0
-            ) -> Rewiring:
+            p_elim_pot: float = 1.36e-4, max_in_degree: int = 32, period: float = 1.0,
+            no_self: bool = False) -> Rewiring:
     """Distance-dependent formation and weight-dependent elimination
     (Bamford, Murray & Willshaw 2010), on a ``width`` x ``width`` torus.
 
@@ -225,7 +226,8 @@ def bamford(p_form: float, sigma: float, width: int, candidates: int, g_max: flo
     otherwise; on an absent one it forms the synapse with probability
     ``p_form exp(-d^2 / 2 sigma^2)`` (d: torus distance in grid units) if
     the target's in-degree is below ``max_in_degree``.  New synapses start at
-    ``g_max``.  Source and target layers must both be ``width`` x ``width``.
+    ``g_max``.  Source and target layers must both be ``width`` x ``width``;
+    ``no_self`` skips attempts of a neuron onto itself (lateral projections).
 
     >>> r = bamford(p_form=0.16, sigma=2.5, width=16, candidates=512)
     >>> r.rule.params["p_form"], r.max_in_degree
@@ -245,6 +247,6 @@ def bamford(p_form: float, sigma: float, width: int, candidates: int, g_max: flo
     rule = RewiringRule(
         "bamford", params=dict(p_form=p_form, sigma=sigma, width=width, candidates=candidates,
                                g_max=g_max, attempt_rate=attempt_rate, p_elim_dep=p_elim_dep,
-                               p_elim_pot=p_elim_pot),
+                               p_elim_pot=p_elim_pot, no_self=float(bool(no_self))),
         code=_BAMFORD_CODE, init={"weight": "g_max"}, derived=_bamford_derived, max_add=4)
     return Rewiring(rule, period=period, max_in_degree=max_in_degree)
