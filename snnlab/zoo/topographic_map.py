@@ -281,12 +281,13 @@ def metrics(sim, projection: str = "feedforward", seed: int = 0) -> dict[str, di
 
 
 def connectivity_statistics(sim, projection: str, before: dict | None = None,
-                            bins: int = 8) -> dict:
+                            bins: int = 8, now: dict | None = None) -> dict:
     """Degrees and weights of a projection now, by distance; with the
     connectivity of an earlier sample (``before``, from
     :meth:`Simulation.connectivity`), the synapses formed and eliminated
-    since then by distance (net changes between the two samples)."""
-    c = sim.connectivity(projection)
+    since then by distance (net changes between the two samples).  ``now``:
+    the present connectivity, where the caller has read it already."""
+    c = sim.connectivity(projection) if now is None else now
     proj = sim.network.projections[projection]
     width = int(round(math.sqrt(proj.post.n)))
     edges = np.linspace(0.0, width / math.sqrt(2) + 1e-9, bins + 1)
@@ -337,6 +338,8 @@ def run(sim, duration: float, every: float = 1000.0, progress: bool = False) -> 
         out["t"].append(sim.t)
         out["metrics"].append(metrics(sim))
         for p in sim.network.projections:
-            out["connectivity"][p].append(connectivity_statistics(sim, p, before=last[p]))
-            last[p] = sim.connectivity(p)
+            now = sim.connectivity(p)
+            out["connectivity"][p].append(connectivity_statistics(sim, p, before=last[p],
+                                                                  now=now))
+            last[p] = now
     return out
