@@ -11,7 +11,7 @@ from . import models
 from .backend import available_backends
 from .distributions import Normal, Uniform
 from .network import Network, PoissonInput, Population, Projection
-from .simulation import CapacityError, Simulation, StateRecorder
+from .simulation import CapacityError, RecordedChunk, Simulation, StateRecorder
 
 try:
     from importlib.metadata import version as _version
@@ -27,6 +27,7 @@ __all__ = [
     "PoissonInput",
     "Simulation",
     "StateRecorder",
+    "RecordedChunk",
     "CapacityError",
     "Normal",
     "Uniform",

@@ -8,6 +8,7 @@ by a C-level multi-step driver on the CPU or by the GPU launcher.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import pickle
@@ -93,6 +94,7 @@ class StateRecorder:
     _steps: list = field(default_factory=list)
     _chunks: list = field(default_factory=list)
     dt: float = 0.1
+    keep: bool = True  # False: samples go to observers only (live views)
 
     @property
     def times(self) -> np.ndarray:
@@ -109,6 +111,21 @@ class StateRecorder:
     def __getitem__(self, var: str) -> np.ndarray:
         """``(n_samples, n_neurons)`` samples of one variable."""
         return self.values[:, self.variables.index(var), :]
+
+
+@dataclass(frozen=True)
+class RecordedChunk:
+    """What one transfer of recorded data brought to the host, as passed to
+    the observers of :meth:`Simulation.add_observer`: the steps
+    ``[first_step, last_step)``, the spikes of each recorded population as
+    ``(steps, ids)``, and each state recorder's ``(steps, values)`` with
+    values of shape ``(n_samples, n_vars * n_neurons)``."""
+
+    first_step: int
+    last_step: int
+    dt: float
+    spikes: dict
+    samples: dict
 
 
 class CapacityError(ValueError):
@@ -237,6 +254,8 @@ class Simulation:
         self._module = None
         self._module_key = None
         self._built = False  # construction done: edits rebind the schedule
+        self.keep_spikes = True  # False: recorded spikes go to observers only
+        self._observers: list = []
 
         t0 = time.perf_counter()
         self._plan()
@@ -589,7 +608,7 @@ class Simulation:
         if rule is None:
             return
         m = pj.matrix
-        pj.plastic = {"p": self._to_device(rule.encode(self.dt)),
+        pj.plastic = {"rule": rule, "p": self._to_device(rule.encode(self.dt)),
                       "x": self._to_device(np.zeros(m.n_pre) if traces is None else traces[0],
                                            np.float64),
                       "y": self._to_device(np.zeros(m.n_post) if traces is None else traces[1],
@@ -1060,24 +1079,55 @@ class Simulation:
         used = self._step - self._rec_base
         if used <= 0:
             return
+        spikes, samples = {}, {}
         for ps in self._pops.values():
             if ps.pop.name not in self._recorded:
                 continue
             bits = self.backend.to_host(ps.rec_bits[:used * ps.n_words])
             if bits.any():
-                ps.spike_chunks.append(decode_spike_bits(bits, ps.n_words, self._rec_base))
+                spikes[ps.pop.name] = decode_spike_bits(bits, ps.n_words, self._rec_base)
+                if self.keep_spikes:
+                    ps.spike_chunks.append(spikes[ps.pop.name])
                 ps.rec_bits[:used * ps.n_words] = 0
+            else:
+                spikes[ps.pop.name] = (np.empty(0, np.int64), np.empty(0, np.int32))
             ps.rec_info[0:1] = self._step
         for rec in self.recorders:
             first, last = self._rec_base // rec.every, self._step // rec.every
             k = last - first
             if k > 0 and int(self.backend.to_host(rec.info[1:2])[0]) > 0:
                 n_rec = len(rec.variables) * len(rec.neurons)
-                rec._chunks.append(self.backend.to_host(rec.buf[:k * n_rec]).reshape(k, -1))
-                rec._steps.append((np.arange(first, last, dtype=np.int64) + 1) * rec.every - 1)
+                values = self.backend.to_host(rec.buf[:k * n_rec]).reshape(k, -1)
+                steps = (np.arange(first, last, dtype=np.int64) + 1) * rec.every - 1
+                samples[id(rec)] = (steps, values)
+                if rec.keep:
+                    rec._chunks.append(values)
+                    rec._steps.append(steps)
             rec.info[0:1] = last
         self._drain_rewiring()
-        self._rec_base = self._step
+        first, self._rec_base = self._rec_base, self._step
+        if self._observers:
+            chunk = RecordedChunk(first, self._step, self.dt, spikes, samples)
+            for fn in list(self._observers):
+                fn(chunk)
+
+    def add_observer(self, fn) -> None:
+        """Call ``fn(chunk)`` with every :class:`RecordedChunk` as recorded
+        data reaches the host (after each :meth:`step` or :meth:`run` call,
+        and every ``chunk_steps`` steps within one): the hook of the live
+        views.  ``chunk.samples`` is keyed by ``id(recorder)``.  With
+        ``sim.keep_spikes = False`` (or ``recorder.keep = False``) the data
+        goes to the observers only, so memory stays bounded in a long live
+        run."""
+        if not callable(fn):
+            raise TypeError(f"add_observer: fn must be callable, got {fn!r}")
+        self._drain()
+        self._observers.append(fn)
+
+    def remove_observer(self, fn) -> None:
+        """Stop calling ``fn``; a function that is not an observer is ignored."""
+        if fn in self._observers:
+            self._observers.remove(fn)
 
     # ------------------------------------------------------------- recording
     def record(self, population: str, variables, neurons=None, every: int = 1) -> StateRecorder:
@@ -1113,6 +1163,17 @@ class Simulation:
         self.recorders.append(rec)
         self._bind()
         return rec
+
+    def remove_recorder(self, rec: StateRecorder) -> None:
+        """Stop a recorder (its samples so far stay in ``rec``) and free its
+        buffers."""
+        if not any(r is rec for r in self.recorders):
+            raise ValueError("remove_recorder: not a recorder of this simulation")
+        self._drain()
+        self.recorders = [r for r in self.recorders if r is not rec]
+        self._free(rec.var_idx, rec.neuron_idx, rec.buf, rec.info)
+        rec.var_idx = rec.neuron_idx = rec.buf = rec.info = None
+        self._bind()
 
     def spikes(self, population: str) -> tuple[np.ndarray, np.ndarray]:
         """Recorded spikes: ``(times [ms], neuron ids)``; a spike of step k is
@@ -1246,6 +1307,30 @@ class Simulation:
             dev[:] = self.backend.asarray(host)
         self.input_values[name] = (rate, weight)
 
+    def plasticity(self, projection: str):
+        """The plasticity rule acting on a projection now (``None`` if static)."""
+        pj = self._proj_state(projection)
+        return None if pj.plastic is None else pj.plastic["rule"]
+
+    def set_plasticity(self, projection: str, **changes) -> None:
+        """Change parameters of a projection's plasticity rule while it runs,
+        e.g. ``sim.set_plasticity("ee", a_plus=0.02)``: amplitudes and
+        bounds; time constants, pairing and rule kind fix the schedule and
+        need a new :class:`Simulation`.  Kept in checkpoints."""
+        pj = self._proj_state(projection)
+        if pj.plastic is None:
+            raise ValueError(f"set_plasticity: projection {projection!r} has no plasticity")
+        rule = pj.plastic["rule"]
+        fixed = ("tau_plus", "tau_minus", "pairing", "rule")
+        names = [f.name for f in dataclasses.fields(rule) if f.name not in fixed]
+        bad = sorted(set(changes) - set(names))
+        if bad or not changes:
+            raise ValueError(f"set_plasticity: {type(rule).__name__} parameter(s) {bad} cannot "
+                             f"change while running; allowed: {names}")
+        new = dataclasses.replace(rule, **changes)  # validates the values
+        pj.plastic["p"][:] = self.backend.asarray(new.encode(self.dt), np.float64)
+        pj.plastic["rule"] = new
+
     def matrix(self, projection: str) -> RaggedMatrix:
         """The live ragged matrix of a projection (backend arrays)."""
         return self._proj_state(projection).matrix
@@ -1271,6 +1356,11 @@ class Simulation:
         if not np.all(np.isfinite(v)):
             raise ValueError("set_weight: values must be finite")
         m = pj.matrix
+        if v.ndim == 0 and "weight" not in m.synapse_arrays:  # one weight for all
+            _check_input_range(f"set_weight({projection!r})", abs(float(v)),
+                               self._max_in_degree(pj))
+            pj.w_const[:] = float(v)
+            return
         lengths = self.backend.to_host(m.row_length)
         mask = np.arange(m.capacity)[None, :] < lengths[:, None]
         n_syn = int(mask.sum())
@@ -1279,9 +1369,6 @@ class Simulation:
                              f"got {v.shape}")
         _check_input_range(f"set_weight({projection!r})", float(np.abs(v).max(initial=0.0)),
                            self._max_in_degree(pj))
-        if v.ndim == 0 and "weight" not in m.synapse_arrays:
-            pj.w_const[:] = float(v)
-            return
         w = np.zeros((m.n_pre, m.capacity), np.float32)
         w[mask] = v
         if "weight" in m.synapse_arrays:
@@ -1466,6 +1553,8 @@ class Simulation:
                 "chunk_steps": self.chunk_steps, "recorded": list(self._recorded),
                 "params": {k: ps.params for k, ps in self._pops.items()},
                 "inputs": dict(self.input_values),
+                "plasticity": {k: pj.plastic["rule"] for k, pj in self._projs.items()
+                               if pj.plastic is not None},
                 "recorders": [(r.population, list(r.variables), r.every) for r in self.recorders]}
         try:
             meta["network"] = self.network
@@ -1531,6 +1620,9 @@ class Simulation:
             param[:] = self.backend.asarray(arrays[f"input/{name}/param"])
             table[:] = self.backend.asarray(arrays[f"input/{name}/table"])
             self.input_values[name] = tuple(meta["inputs"][name])
+        for name, rule in meta.get("plasticity", {}).items():
+            pl = self._projs[name].plastic
+            pl["rule"], pl["p"][:] = rule, self.backend.asarray(rule.encode(self.dt))
 
     def _restore_recorders(self, restore: dict) -> None:
         arrays, meta = restore["arrays"], restore["meta"]
