@@ -251,22 +251,29 @@ def map_quality(pre, post, weight, width: int, n_post: int) -> dict[str, float]:
 
 def _shuffled(pre, post, weight, n_pre, rng):
     """Same in-degrees and weights per target; sources drawn uniformly
-    without repetition onto a target."""
-    new_pre = np.empty_like(pre)
-    order = np.argsort(post, kind="stable")
-    post_s = post[order]
-    starts = np.searchsorted(post_s, np.unique(post_s))
-    ends = np.append(starts[1:], len(post_s))
-    for s, e in zip(starts, ends):
-        new_pre[order[s:e]] = rng.choice(n_pre, size=e - s, replace=False)
-    return new_pre, post, rng.permutation(weight)
+    without repetition onto a target (a source that repeats on a target is
+    drawn again until none does: each target gets a uniformly random set)."""
+    if np.bincount(post).max(initial=0) > n_pre:
+        raise ValueError("a shuffled control needs in-degrees <= the number of sources")
+    new_pre = rng.integers(n_pre, size=len(pre))
+    while True:
+        key = post.astype(np.int64) * n_pre + new_pre
+        _, first = np.unique(key, return_index=True)
+        again = np.ones(len(key), bool)
+        again[first] = False
+        if not again.any():
+            return new_pre, post, rng.permutation(weight)
+        new_pre[again] = rng.integers(n_pre, size=int(again.sum()))
 
 
-def metrics(sim, projection: str = "feedforward", seed: int = 0) -> dict[str, dict]:
+def metrics(sim, projection: str = "feedforward", seed: int = 0,
+            connectivity: dict | None = None) -> dict[str, dict]:
     """The map's quality now: ``{"conn": {...}, "weight": {...},
     "shuffled_conn": {...}, "shuffled_weight": {...}}``, each with
-    ``sigma_aff`` and ``ad`` [grid units] (module docstring)."""
-    c = sim.connectivity(projection)
+    ``sigma_aff`` and ``ad`` [grid units] (module docstring).
+    ``connectivity``: the projection's present synapses, where the caller
+    has read them already (:meth:`Simulation.connectivity`)."""
+    c = sim.connectivity(projection) if connectivity is None else connectivity
     proj = sim.network.projections[projection]
     width = int(round(math.sqrt(proj.post.n)))
     pre, post = c["pre"].astype(np.int64), c["post"].astype(np.int64)
