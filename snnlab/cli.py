@@ -4,6 +4,8 @@
     snnlab run hpc_benchmark --scale 1 --t 250 --presim 50 [--plastic]
     snnlab run microcircuit --scale 1 --t 1000 --presim 500 [--input poisson|dc] [--thalamic]
     snnlab run topographic_map --scale 1 --t 60000 --json
+    snnlab serve brunel --n 10000 --port 5006        (a live dashboard)
+    snnlab serve topographic_map --scale 1
     snnlab info
 """
 
@@ -237,6 +239,19 @@ def main(argv=None) -> int:
     p_run.add_argument("--threads", type=int, default=None, help="CPU threads")
     p_run.add_argument("--json", action="store_true", help="print one JSON object")
     p_run.add_argument("--raster", metavar="FILE.html", help="write a spike raster (Bokeh)")
+    p_serve = sub.add_parser("serve", help="serve a model's live dashboard in the browser")
+    p_serve.add_argument("model", choices=["brunel", "topographic_map"])
+    p_serve.add_argument("--port", type=int, default=5006)
+    p_serve.add_argument("--address", default="127.0.0.1",
+                         help="address to listen on (default 127.0.0.1: this machine only)")
+    p_serve.add_argument("--n", type=int, default=None, help="number of neurons (brunel)")
+    p_serve.add_argument("--scale", type=int, default=None, help="scale (topographic_map)")
+    p_serve.add_argument("--seed", type=int, default=1)
+    p_serve.add_argument("--backend", choices=["auto", "cpu", "cuda"], default="auto")
+    p_serve.add_argument("--threads", type=int, default=None, help="CPU threads")
+    p_serve.add_argument("--paused", action="store_true",
+                         help="open paused (default: run as the page opens)")
+    p_serve.add_argument("--show", action="store_true", help="open a browser tab")
     p_info = sub.add_parser("info", help="backends, compiler, GPU, CuPy and MPI versions")
     p_info.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -245,11 +260,43 @@ def main(argv=None) -> int:
             r = info()
             print(json.dumps(r, indent=2) if args.json else _format_info(r))
             return 0
+        if args.command == "serve":
+            return serve(args)
         r = run_model(args)
     except (ValueError, TypeError, KeyError, MemoryError, RuntimeError) as e:
         print(f"snnlab: error: {e}", file=sys.stderr)
         return 2
     print(json.dumps(r) if args.json else _summary(r))
+    return 0
+
+
+def serve(args) -> int:
+    """``snnlab serve``: print the address, then serve until interrupted."""
+    options = {"seed": args.seed, "backend": args.backend, "threads": args.threads}
+    if args.model == "brunel":
+        if args.scale is not None:
+            raise ValueError("--scale does not apply to brunel; its option: --n")
+        if args.n is not None:
+            options["n"] = args.n
+    else:
+        if args.n is not None:
+            raise ValueError("--n does not apply to topographic_map; its option: --scale")
+        if args.scale is not None:
+            options["scale"] = args.scale
+    try:
+        from .viz import serve as serve_app
+    except ImportError as e:
+        raise RuntimeError(f"serving needs the viz extra: pip install 'snnlab[viz]' ({e})") \
+            from None
+    if not 0 <= args.port < 65536:
+        raise ValueError(f"--port must be in [0, 65536), got {args.port}")
+    print(f"snnlab: serving the {args.model} dashboard at "
+          f"http://{args.address}:{args.port}/{args.model} (Ctrl-C stops)", flush=True)
+    try:
+        serve_app(args.model, port=args.port, address=args.address, show=args.show,
+                  play=not args.paused, **options)
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

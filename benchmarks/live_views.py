@@ -1,0 +1,136 @@
+"""Live views: page updates per second and the slowdown they cause.
+
+    python benchmarks/live_views.py [--n 10000] [--t 10000] [--repeats 2]
+
+For a Brunel network of ``--n`` neurons, alternately:
+
+* **bare**: the simulation alone, stepped in the dashboard's 10 ms chunks
+  (spikes recorded as under the dashboard), in a child process;
+* **live**: ``snnlab serve brunel`` with a headless chromium (Playwright)
+  showing the dashboard.  The page polls the dashboard's status every 10 ms
+  and notes every new update that reaches it, and the model time.
+
+Both skip the first second of model time.  The slowdown is
+``1 - speed(live) / speed(bare)`` (speed: model time per wall time), medians
+over the repeats.  Browser, server and simulation share this machine, as
+they do on a laptop.  Writes benchmarks/results/live_views_<machine>_<commit>
+.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common as c  # noqa: E402
+
+GOALS = {"updates_per_s_at_least": 10.0, "slowdown_below": 0.10}
+WARM = 1000.0  # model time skipped [ms]
+
+POLL_JS = """(until) => new Promise(done => {
+  const doc = Bokeh.documents[0], s = doc.get_model_by_name('dashboard_status');
+  const log = [];
+  let last = -1;
+  const timer = setInterval(() => {
+    const u = s.data.updates[0], t = s.data.t[0];
+    if (u !== last) { log.push([performance.now(), t, u]); last = u; }
+    if (t >= until) { clearInterval(timer); done(log); }
+  }, 10);
+})"""
+
+
+def bare(n: int, t: float, chunk: float, seed: int) -> dict:
+    """The simulation alone, as the dashboard steps it (run in a child)."""
+    from snnlab.simulation import Simulation
+    from snnlab.zoo import brunel
+
+    sim = Simulation(brunel.network(n=n), backend="cpu", seed=seed)
+    sim.keep_spikes = False
+    k = sim.steps_for(chunk)
+    while sim.t < WARM:
+        sim.step(k)
+    t0, m0 = time.perf_counter(), sim.t
+    while sim.t < WARM + t:
+        sim.step(k)
+    wall = time.perf_counter() - t0
+    return {"speed": (sim.t - m0) * 1e-3 / wall, "wall_s": wall, "model_ms": sim.t - m0,
+            "threads": sim.backend.threads}
+
+
+def live(n: int, t: float, seed: int, chromium: str) -> dict:
+    from snnlab.viz.browser import open_page, served
+
+    with served("brunel", "--n", str(n), "--seed", str(seed), "--backend", "cpu",
+                "--paused") as url:
+        with open_page(url, chromium) as (page, errors):
+            page.get_by_role("button", name="Run").click()
+            log = page.evaluate(POLL_JS, WARM + t)
+            page.get_by_role("button", name="Pause").click()
+    window = [e for e in log if e[1] >= WARM]
+    (w0, t0, u0), (w1, t1, u1) = window[0], window[-1]
+    wall = (w1 - w0) * 1e-3
+    return {"speed": (t1 - t0) * 1e-3 / wall, "updates_per_s": (len(window) - 1) / wall,
+            "server_updates_per_s": (u1 - u0) / wall, "wall_s": wall, "model_ms": t1 - t0,
+            "page_errors": errors}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=10_000)
+    ap.add_argument("--t", type=float, default=10_000.0, help="model time measured [ms]")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--bare-child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.bare_child:
+        print(json.dumps(bare(args.n, args.t, 10.0, args.seed)))
+        return 0
+    from snnlab.viz.browser import find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        print("no chromium found (apt-get install chromium, or set $CHROMIUM)", file=sys.stderr)
+        return 2
+    runs = {"bare": [], "live": []}
+    for k in range(args.repeats):
+        c.log(f"repeat {k + 1}: bare")
+        out = subprocess.run([sys.executable, __file__, "--bare-child", "--n", str(args.n),
+                              "--t", str(args.t), "--seed", str(args.seed)],
+                             capture_output=True, text=True, check=True)
+        runs["bare"].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        c.log(f"repeat {k + 1}: live")
+        runs["live"].append(live(args.n, args.t, args.seed, chromium))
+        c.log(f"  bare {runs['bare'][-1]['speed']:.3f}, live {runs['live'][-1]['speed']:.3f} "
+              f"x real time, {runs['live'][-1]['updates_per_s']:.1f} updates/s")
+    speed_bare = statistics.median(r["speed"] for r in runs["bare"])
+    speed_live = statistics.median(r["speed"] for r in runs["live"])
+    ups = statistics.median(r["updates_per_s"] for r in runs["live"])
+    slowdown = 1.0 - speed_live / speed_bare
+    m = c.machine()
+    record = {"benchmark": "live_views", "commit": c.commit(), "dirty": c.work_tree_dirty(),
+              "machine": m, "args": {k: v for k, v in vars(args).items() if k != "bare_child"},
+              "goals": GOALS, "runs": runs,
+              "figures": {"updates_per_s": ups, "speed_bare": speed_bare,
+                          "speed_live": speed_live, "slowdown": slowdown},
+              "checks": {"updates_per_s": ups >= GOALS["updates_per_s_at_least"],
+                         "slowdown": slowdown < GOALS["slowdown_below"],
+                         "no_page_errors": not any(r["page_errors"] for r in runs["live"])}}
+    out = c.RESULTS / f"live_views_{c.machine_tag(m)}_{c.commit()}.json"
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"Brunel {args.n} neurons, {args.t / 1000:g} s measured, {args.repeats} repeats")
+    print(f"  page updates reaching the browser: {ups:.1f} per s "
+          f"(goal >= {GOALS['updates_per_s_at_least']:g})")
+    print(f"  speed: bare {speed_bare:.3f}, live {speed_live:.3f} x real time; slowdown "
+          f"{100 * slowdown:.1f} % (goal < {100 * GOALS['slowdown_below']:g} %)")
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
