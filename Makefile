@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PORT ?= 5006
 
-.PHONY: test demo bench lab lint clean
+.PHONY: test demo brunel bench lab lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +18,12 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check snnlab tests benchmarks
 	$(PY) -m pytest --nbval-lax --doctest-modules -p no:cacheprovider tests notebooks snnlab
 
-## the main job: a Brunel network with a progress bar, a summary and a raster
+## the main job: the topographic map forming live in the browser (prints its URL; Ctrl-C stops)
 demo: $(STAMP)
+	$(VENV)/bin/snnlab serve topographic_map --port $(PORT)
+
+## Brunel's network from the command line: a summary and a static raster
+brunel: $(STAMP)
 	$(VENV)/bin/snnlab run brunel --n 12500 --t 1000 --presim 100 --seed 1 --backend auto \
 		--raster brunel_raster.html
 	@echo "raster: file://$(CURDIR)/brunel_raster.html"

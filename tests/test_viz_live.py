@@ -420,3 +420,15 @@ def test_changed_plasticity_survives_a_checkpoint(tmp_path):
     back.run(30.0)
     np.testing.assert_array_equal(back.connectivity("feedforward")["weight"],
                                   sim.connectivity("feedforward")["weight"])
+
+
+def test_serve_refuses_options_of_the_other_model(capsys):
+    from snnlab.cli import main
+
+    assert main(["serve", "brunel", "--scale", "2"]) == 2
+    assert "--scale does not apply to brunel" in capsys.readouterr().err
+    assert main(["serve", "topographic_map", "--n", "100"]) == 2
+    assert main(["serve", "brunel", "--port", "70000"]) == 2
+    assert "--port must be in [0, 65536)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", "microcircuit"])
