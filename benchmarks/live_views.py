@@ -1,6 +1,6 @@
 """Live views: page updates per second and the slowdown they cause.
 
-    python benchmarks/live_views.py [--n 10000] [--t 10000] [--repeats 2]
+    python benchmarks/live_views.py [--n 10000] [--t 10000] [--repeats 2] [--threads 2 1]
 
 For a Brunel network of ``--n`` neurons, alternately:
 
@@ -13,14 +13,17 @@ For a Brunel network of ``--n`` neurons, alternately:
 Both skip the first second of model time.  The slowdown is
 ``1 - speed(live) / speed(bare)`` (speed: model time per wall time), medians
 over the repeats.  Browser, server and simulation share this machine, as
-they do on a laptop.  Writes benchmarks/results/live_views_<machine>_<commit>
-.json.
+they do on a laptop; each thread count in ``--threads`` is one
+configuration (on a small machine, all cores for the simulation leave none
+to the browser, and fewer threads leave it cores of its own).  Writes
+benchmarks/results/live_views_<machine>_<commit>.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -45,12 +48,12 @@ POLL_JS = """(until) => new Promise(done => {
 })"""
 
 
-def bare(n: int, t: float, chunk: float, seed: int) -> dict:
+def bare(n: int, t: float, chunk: float, seed: int, threads: int) -> dict:
     """The simulation alone, as the dashboard steps it (run in a child)."""
     from snnlab.simulation import Simulation
     from snnlab.zoo import brunel
 
-    sim = Simulation(brunel.network(n=n), backend="cpu", seed=seed)
+    sim = Simulation(brunel.network(n=n), backend="cpu", seed=seed, threads=threads)
     sim.keep_spikes = False
     k = sim.steps_for(chunk)
     while sim.t < WARM:
@@ -63,11 +66,11 @@ def bare(n: int, t: float, chunk: float, seed: int) -> dict:
             "threads": sim.backend.threads}
 
 
-def live(n: int, t: float, seed: int, chromium: str) -> dict:
+def live(n: int, t: float, seed: int, threads: int, chromium: str) -> dict:
     from snnlab.viz.browser import open_page, served
 
     with served("brunel", "--n", str(n), "--seed", str(seed), "--backend", "cpu",
-                "--paused") as url:
+                "--threads", str(threads), "--paused") as url:
         with open_page(url, chromium) as (page, errors):
             page.get_by_role("button", name="Run").click()
             log = page.evaluate(POLL_JS, WARM + t)
@@ -86,10 +89,12 @@ def main() -> int:
     ap.add_argument("--t", type=float, default=10_000.0, help="model time measured [ms]")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, nargs="+", default=None,
+                    help="simulation threads, one configuration each (default: all cores, 1)")
     ap.add_argument("--bare-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.bare_child:
-        print(json.dumps(bare(args.n, args.t, 10.0, args.seed)))
+        print(json.dumps(bare(args.n, args.t, 10.0, args.seed, args.threads[0])))
         return 0
     from snnlab.viz.browser import find_chromium
 
@@ -97,37 +102,45 @@ def main() -> int:
     if chromium is None:
         print("no chromium found (apt-get install chromium, or set $CHROMIUM)", file=sys.stderr)
         return 2
-    runs = {"bare": [], "live": []}
-    for k in range(args.repeats):
-        c.log(f"repeat {k + 1}: bare")
-        out = subprocess.run([sys.executable, __file__, "--bare-child", "--n", str(args.n),
-                              "--t", str(args.t), "--seed", str(args.seed)],
-                             capture_output=True, text=True, check=True)
-        runs["bare"].append(json.loads(out.stdout.strip().splitlines()[-1]))
-        c.log(f"repeat {k + 1}: live")
-        runs["live"].append(live(args.n, args.t, args.seed, chromium))
-        c.log(f"  bare {runs['bare'][-1]['speed']:.3f}, live {runs['live'][-1]['speed']:.3f} "
-              f"x real time, {runs['live'][-1]['updates_per_s']:.1f} updates/s")
-    speed_bare = statistics.median(r["speed"] for r in runs["bare"])
-    speed_live = statistics.median(r["speed"] for r in runs["live"])
-    ups = statistics.median(r["updates_per_s"] for r in runs["live"])
-    slowdown = 1.0 - speed_live / speed_bare
+    configs = {}
+    for threads in args.threads or sorted({os.cpu_count() or 1, 1}, reverse=True):
+        runs = {"bare": [], "live": []}
+        for k in range(args.repeats):
+            c.log(f"{threads} threads, repeat {k + 1}: bare")
+            out = subprocess.run([sys.executable, __file__, "--bare-child", "--n", str(args.n),
+                                  "--t", str(args.t), "--seed", str(args.seed), "--threads",
+                                  str(threads)], capture_output=True, text=True, check=True)
+            runs["bare"].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            c.log(f"{threads} threads, repeat {k + 1}: live")
+            runs["live"].append(live(args.n, args.t, args.seed, threads, chromium))
+            c.log(f"  bare {runs['bare'][-1]['speed']:.3f}, live "
+                  f"{runs['live'][-1]['speed']:.3f} x real time, "
+                  f"{runs['live'][-1]['updates_per_s']:.1f} updates/s")
+        speed_bare = statistics.median(r["speed"] for r in runs["bare"])
+        speed_live = statistics.median(r["speed"] for r in runs["live"])
+        ups = statistics.median(r["updates_per_s"] for r in runs["live"])
+        slowdown = 1.0 - speed_live / speed_bare
+        configs[threads] = {
+            "runs": runs,
+            "figures": {"updates_per_s": ups, "speed_bare": speed_bare,
+                        "speed_live": speed_live, "slowdown": slowdown},
+            "checks": {"updates_per_s": ups >= GOALS["updates_per_s_at_least"],
+                       "slowdown": slowdown < GOALS["slowdown_below"],
+                       "no_page_errors": not any(r["page_errors"] for r in runs["live"])}}
     m = c.machine()
     record = {"benchmark": "live_views", "commit": c.commit(), "dirty": c.work_tree_dirty(),
               "machine": m, "args": {k: v for k, v in vars(args).items() if k != "bare_child"},
-              "goals": GOALS, "runs": runs,
-              "figures": {"updates_per_s": ups, "speed_bare": speed_bare,
-                          "speed_live": speed_live, "slowdown": slowdown},
-              "checks": {"updates_per_s": ups >= GOALS["updates_per_s_at_least"],
-                         "slowdown": slowdown < GOALS["slowdown_below"],
-                         "no_page_errors": not any(r["page_errors"] for r in runs["live"])}}
+              "goals": GOALS, "configurations": {f"{k}_threads": v for k, v in configs.items()}}
     out = c.RESULTS / f"live_views_{c.machine_tag(m)}_{c.commit()}.json"
     out.write_text(json.dumps(record, indent=2) + "\n")
-    print(f"Brunel {args.n} neurons, {args.t / 1000:g} s measured, {args.repeats} repeats")
-    print(f"  page updates reaching the browser: {ups:.1f} per s "
-          f"(goal >= {GOALS['updates_per_s_at_least']:g})")
-    print(f"  speed: bare {speed_bare:.3f}, live {speed_live:.3f} x real time; slowdown "
-          f"{100 * slowdown:.1f} % (goal < {100 * GOALS['slowdown_below']:g} %)")
+    print(f"Brunel {args.n} neurons, {args.t / 1000:g} s measured, {args.repeats} repeats; "
+          f"goals: >= {GOALS['updates_per_s_at_least']:g} updates/s, slowdown < "
+          f"{100 * GOALS['slowdown_below']:g} %")
+    for threads, r in configs.items():
+        f = r["figures"]
+        print(f"  {threads} simulation threads: {f['updates_per_s']:.1f} updates/s reach the "
+              f"page; speed bare {f['speed_bare']:.3f}, live {f['speed_live']:.3f} x real "
+              f"time: slowdown {100 * f['slowdown']:.1f} %")
     print(f"written to {out}")
     return 0
 

@@ -265,6 +265,23 @@ def test_dashboard_advances_whole_chunks_and_updates_its_figures():
     dash.close()
 
 
+def test_views_keep_to_their_own_rate():
+    sim = brunel_sim()
+    fast, slow = Rates(bin=1.0), Rates(bin=1.0, fps=2.0)
+    dash = Dashboard(sim, [fast, slow], chunk=1.0, fps=10.0)
+    dash.panel()
+    dash.advance(1)  # advance shows every view
+    assert len(fast.source.data["t"]) == len(slow.source.data["t"]) == 1
+    sim.run(10.0)
+    dash.refresh()  # the page clock: the slow view is not due yet
+    assert len(fast.source.data["t"]) == 11 and len(slow.source.data["t"]) == 1
+    slow.shown_at -= 0.45  # half a second, less half a page period, later
+    dash.refresh()
+    assert len(slow.source.data["t"]) == 11  # nothing was lost meanwhile
+    assert slow.due(slow.shown_at + 0.44, 10.0) is False
+    assert slow.due(slow.shown_at + 0.45, 10.0) and fast.due(fast.shown_at, 10.0)
+
+
 def test_dashboard_duration_and_controls():
     sim = brunel_sim()
     ctl = input_rate(["poisson->exc", "poisson->inh"], 0.0)

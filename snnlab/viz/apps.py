@@ -25,8 +25,8 @@ def brunel_dashboard(n: int = 10_000, seed: int = 1, backend: str = "auto",
     controls = [input_rate(["poisson->exc", "poisson->inh"], 0.0, round(2 * rate, -2)),
                 weight(["inh->exc", "inh->inh"], 0.0, 8.0, scale=-J,
                        label="g (inhibition / excitation)")]
-    views = [Raster(window=1000.0), Rates(bin=5.0, window=2000.0),
-             Membrane("exc", neurons=(0, 1, 2), window=500.0)]
+    views = [Raster(window=1000.0), Rates(bin=5.0, window=2000.0, fps=5.0),
+             Membrane("exc", neurons=(0, 1, 2), window=500.0, fps=5.0)]
     return Dashboard(sim, views, controls, title=f"Brunel network, {n} neurons",
                      play=play, **options)
 

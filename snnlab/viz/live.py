@@ -351,7 +351,7 @@ class Dashboard:
                     break
         if self.error is not None:
             raise self.error
-        self.refresh()
+        self.refresh(force=True)
 
     def close(self) -> None:
         """Stop the thread and the page updates; release the views."""
@@ -384,17 +384,21 @@ class Dashboard:
                 "error": None if self.error is None else repr(self.error)}
 
     # ---------------------------------------------------------------- page
-    def refresh(self) -> None:
+    def refresh(self, force: bool = False) -> None:
         """Apply what the views gathered to their figures (interface thread;
-        called ``fps`` times per second once shown)."""
+        called ``fps`` times per second once shown); ``force``: every view,
+        whatever its own ``fps``."""
         if self._layout is None:
             return
-        new = [(v, u) for v in self.views if (u := v.take()) is not None]
+        now = time.perf_counter()
+        new = [(v, u) for v in self.views
+               if (force or v.due(now, self.fps)) and (u := v.take()) is not None]
         import panel as pn
 
         with pn.io.hold():
             for v, u in new:
                 v.show(u)
+                v.shown_at = now
             if new:
                 self.updates += 1
             self._show_status()

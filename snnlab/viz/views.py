@@ -8,6 +8,8 @@ weights), within a time budget.  What it computes waits, under the view's
 lock, until the interface thread takes it (:meth:`View.take`) and applies it
 to the Bokeh models (:meth:`View.show`), at most a few times per second.
 The data logic needs numpy only; Bokeh is imported when a figure is made.
+Each view takes ``fps``: at most that many updates per second (default: as
+often as the page updates); drawing costs the browser more than the data.
 
 All views record into bounded buffers: a long live run does not grow.
 """
@@ -56,9 +58,16 @@ class View:
 
     title = ""
 
-    def __init__(self):
+    def __init__(self, fps: float | None = None):
         self._lock = threading.Lock()
         self.sim = None
+        self.fps = None if fps is None else _positive("fps", fps, type(self).__name__)
+        self.shown_at = -math.inf  # wall time of the last update shown
+
+    def due(self, now: float, page_fps: float) -> bool:
+        """Whether to show an update now, at most ``fps`` per second (the
+        page's rate when None)."""
+        return self.fps is None or now - self.shown_at >= 1.0 / self.fps - 0.5 / page_fps
 
     def bind(self, sim) -> None:
         """Attach to a simulation (before it runs under a dashboard)."""
@@ -116,8 +125,8 @@ class Raster(View):
 
     def __init__(self, populations=None, window: float = 1000.0, mode: str = "auto",
                  max_points: int = 20_000, max_neurons: int = 2000,
-                 shape: tuple[int, int] = (200, 250)):
-        super().__init__()
+                 shape: tuple[int, int] = (200, 250), fps: float | None = None):
+        super().__init__(fps)
         self.window = _positive("window", window, "Raster")
         if mode not in ("auto", "points", "image"):
             raise ValueError(f"Raster: mode must be 'auto', 'points' or 'image', got {mode!r}")
@@ -206,7 +215,11 @@ class Raster(View):
                 return None
             self._dirty = False
             img, x0, width = self.image()
-            return {"t": t, "image": img, "x0": x0, "width": width, "seen": self.spikes_seen}
+        # one byte per pixel, a quarter of the data to send and parse: counts
+        # up to 255 exactly, larger ones scaled (the colours are relative)
+        top = float(img.max(initial=0.0))
+        img = (img if top <= 255 else img * (255.0 / top)).astype(np.uint8)
+        return {"t": t, "image": img, "x0": x0, "width": width, "seen": self.spikes_seen}
 
     def figure(self):
         from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
@@ -221,7 +234,7 @@ class Raster(View):
                                            name="raster_points")
             fig.scatter("x", "y", source=self.source, size=2, color=PALETTE[0], alpha=0.7)
         else:
-            self.source = ColumnDataSource({"image": [np.zeros((1, 1), np.float32)],
+            self.source = ColumnDataSource({"image": [np.zeros((1, 1), np.uint8)],
                                             "x": [0.0], "y": [0.0], "dw": [1.0],
                                             "dh": [float(self.n)]}, name="raster_image")
             mapper = LinearColorMapper(palette="Greys256", low=0, high=None)
@@ -249,8 +262,9 @@ class Rates(View):
 
     title = "population rates"
 
-    def __init__(self, populations=None, bin: float = 5.0, window: float = 2000.0):
-        super().__init__()
+    def __init__(self, populations=None, bin: float = 5.0, window: float = 2000.0,
+                 fps: float | None = None):
+        super().__init__(fps)
         self.bin = _positive("bin", bin, "Rates")
         self.window = _positive("window", window, "Rates")
         self._populations_arg = populations
@@ -330,8 +344,9 @@ class Membrane(View):
     title = "membrane traces"
 
     def __init__(self, population: str, neurons=(0, 1, 2), variable: str | None = None,
-                 window: float = 500.0, every: int | None = None, max_points: int = 1000):
-        super().__init__()
+                 window: float = 500.0, every: int | None = None, max_points: int = 1000,
+                 fps: float | None = None):
+        super().__init__(fps)
         self.population = population
         self.neurons = np.asarray(neurons).ravel()
         self.variable = variable
@@ -405,8 +420,8 @@ class _Sampled(View):
     spends at most ``budget`` of the wall time doing so (reading the
     connectivity of a large projection is not free)."""
 
-    def __init__(self, interval: float, budget: float, history: int):
-        super().__init__()
+    def __init__(self, interval: float, budget: float, history: int, fps: float | None):
+        super().__init__(fps)
         self.interval = _positive("interval", interval, type(self).__name__)
         self.budget = _positive("budget", budget, type(self).__name__)
         self.history = _count("history", history, type(self).__name__)
@@ -466,8 +481,9 @@ class Connectivity(_Sampled):
     ``max_matrix`` pre x post pairs, the weight matrix as an image."""
 
     def __init__(self, projection: str, interval: float = 200.0, budget: float = 0.05,
-                 bins: int = 30, max_matrix: int = 256 * 256, history: int = 500):
-        super().__init__(interval, budget, history)
+                 bins: int = 30, max_matrix: int = 256 * 256, history: int = 500,
+                 fps: float | None = None):
+        super().__init__(interval, budget, history, fps)
         self.projection = projection
         self.bins = _count("bins", bins, "Connectivity")
         self.max_matrix = _count("max_matrix", max_matrix, "Connectivity", low=0)
@@ -572,8 +588,9 @@ class TopographicMap(_Sampled):
                "sigma_aff_shuffled", "ad_shuffled")
 
     def __init__(self, projection: str = "feedforward", interval: float = 500.0,
-                 budget: float = 0.05, history: int = 1000, seed: int = 0):
-        super().__init__(interval, budget, history)
+                 budget: float = 0.05, history: int = 1000, seed: int = 0,
+                 fps: float | None = None):
+        super().__init__(interval, budget, history, fps)
         self.projection = projection
         self.seed = seed
 
