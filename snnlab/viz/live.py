@@ -203,8 +203,6 @@ class Dashboard:
         self._status_shown = 0.0
         self._pace = (time.perf_counter(), sim.t)  # wall and model time the speed counts from
         self._speed_log = deque(maxlen=64)  # (wall, model time) after chunks
-        self._wall_running = 0.0  # wall time spent advancing
-        self._model_running = 0.0  # model time advanced
         sim.add_observer(self._observe)
 
     # ------------------------------------------------------------ the loop
@@ -221,7 +219,6 @@ class Dashboard:
             if n <= 0:
                 self._running = False
                 return False
-        t0 = time.perf_counter()
         try:
             sim.step(n)
             for v in self.views:
@@ -231,8 +228,6 @@ class Dashboard:
             self._running = False
             return False
         now = time.perf_counter()
-        self._wall_running += now - t0
-        self._model_running += n * sim.dt
         self._speed_log.append((now, sim.t))
         self.chunks += 1
         return True
