@@ -10,7 +10,10 @@ For a Brunel network of ``--n`` neurons, alternately:
   showing the dashboard.  The page polls the dashboard's status every 10 ms
   and notes every new update that reaches it, and the model time.
 
-Both skip the first second of model time.  The slowdown is
+Updates reaching the page are counted by the dashboard's update counter as
+the page sees it (every update carries it, in order).  The CPU used by the
+browser, the server's interface thread and the simulation threads is
+recorded too (with psutil).  Both skip the first second of model time.  The slowdown is
 ``1 - speed(live) / speed(bare)`` (speed: model time per wall time), medians
 over the repeats.  Browser, server and simulation share this machine, as
 they do on a laptop; each thread count in ``--threads`` is one
@@ -72,15 +75,40 @@ def live(n: int, t: float, seed: int, threads: int, chromium: str) -> dict:
     with served("brunel", "--n", str(n), "--seed", str(seed), "--backend", "cpu",
                 "--threads", str(threads), "--paused") as url:
         with open_page(url, chromium) as (page, errors):
+            cpu0, clock0 = cpu_times(), time.perf_counter()
             page.get_by_role("button", name="Run").click()
             log = page.evaluate(POLL_JS, WARM + t)
+            cpu1, clock1 = cpu_times(), time.perf_counter()
             page.get_by_role("button", name="Pause").click()
     window = [e for e in log if e[1] >= WARM]
     (w0, t0, u0), (w1, t1, u1) = window[0], window[-1]
     wall = (w1 - w0) * 1e-3
-    return {"speed": (t1 - t0) * 1e-3 / wall, "updates_per_s": (len(window) - 1) / wall,
-            "server_updates_per_s": (u1 - u0) / wall, "wall_s": wall, "model_ms": t1 - t0,
-            "page_errors": errors}
+    cores = {k: (cpu1[k] - cpu0[k]) / (clock1 - clock0) for k in cpu0} if cpu0 else None
+    return {"speed": (t1 - t0) * 1e-3 / wall, "updates_per_s": (u1 - u0) / wall,
+            "distinct_updates_seen_per_s": (len(window) - 1) / wall, "wall_s": wall,
+            "model_ms": t1 - t0, "cores_used": cores, "page_errors": errors}
+
+
+def cpu_times() -> dict | None:
+    """CPU seconds so far of the browser's processes, the server's main
+    (interface) thread and its other (simulation) threads; None without
+    psutil."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    out = {"browser": 0.0, "server_interface": 0.0, "server_simulation": 0.0}
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if "snnlab.cli" in " ".join(p.cmdline()):
+                for th in p.threads():
+                    key = "server_interface" if th.id == p.pid else "server_simulation"
+                    out[key] += th.user_time + th.system_time
+            elif "chrom" in p.name() or "headless" in p.name():
+                out["browser"] += sum(p.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return out
 
 
 def main() -> int:
@@ -120,10 +148,12 @@ def main() -> int:
         speed_live = statistics.median(r["speed"] for r in runs["live"])
         ups = statistics.median(r["updates_per_s"] for r in runs["live"])
         slowdown = 1.0 - speed_live / speed_bare
+        used = [r["cores_used"] for r in runs["live"] if r["cores_used"]]
+        cores = {k: statistics.median(u[k] for u in used) for k in used[0]} if used else None
         configs[threads] = {
             "runs": runs,
             "figures": {"updates_per_s": ups, "speed_bare": speed_bare,
-                        "speed_live": speed_live, "slowdown": slowdown},
+                        "speed_live": speed_live, "slowdown": slowdown, "cores_used": cores},
             "checks": {"updates_per_s": ups >= GOALS["updates_per_s_at_least"],
                        "slowdown": slowdown < GOALS["slowdown_below"],
                        "no_page_errors": not any(r["page_errors"] for r in runs["live"])}}
@@ -141,6 +171,9 @@ def main() -> int:
         print(f"  {threads} simulation threads: {f['updates_per_s']:.1f} updates/s reach the "
               f"page; speed bare {f['speed_bare']:.3f}, live {f['speed_live']:.3f} x real "
               f"time: slowdown {100 * f['slowdown']:.1f} %")
+        if f["cores_used"]:
+            print("    cores used while live: " + ", ".join(
+                f"{k} {v:.2f}" for k, v in f["cores_used"].items()))
     print(f"written to {out}")
     return 0
 
