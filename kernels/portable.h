@@ -75,10 +75,15 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_INLINE __attribute__((always_inline))
 #define SNN_TABLE static const
 #define SNN_RESTRICT __restrict__
+// Loops end without a barrier (nowait): the caller places it, the driver
+// after every kernel (codegen.cpu_driver), a host call at the end of its
+// parallel region.  The implicit barrier of an `omp for` makes libgomp wake
+// the team with a futex call even in a team of one: two dozen system calls
+// per step in a small network, more time than its kernels took.
 #define SNN_LOOP(i, n) \
-    _Pragma("omp for schedule(static)") for (int64_t i = 0; i < (int64_t)(n); ++i)
+    _Pragma("omp for schedule(static) nowait") for (int64_t i = 0; i < (int64_t)(n); ++i)
 #define SNN_LOOP_OUTER(i, n) \
-    _Pragma("omp for schedule(dynamic, 8)") for (int64_t i = 0; i < (int64_t)(n); ++i)
+    _Pragma("omp for schedule(dynamic, 8) nowait") for (int64_t i = 0; i < (int64_t)(n); ++i)
 #define SNN_LOOP_INNER(j, n) for (int64_t j = 0; j < (int64_t)(n); ++j)
 // A barrier only where there are threads to wait for: libgomp's explicit
 // barrier makes a futex call even in a team of one (8 per step in small

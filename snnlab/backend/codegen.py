@@ -156,7 +156,8 @@ def cpu_driver(launches, signatures) -> str:
     one OpenMP parallel region.  Arguments come from tables filled by Python
     (``P`` pointers, ``I`` integers, ``D`` doubles), so arrays may be
     reallocated without recompiling.  ``phase`` accumulates the wall time of
-    each launch's phase, measured by thread 0 between the kernels' barriers."""
+    each launch's phase, measured by thread 0 between the kernels' barriers
+    (once per run of consecutive launches of the same phase)."""
     body = []
     np_, ni, nd = 0, 0, 0
     for launch, nxt in zip(launches, [*launches[1:], None]):
@@ -172,13 +173,14 @@ def cpu_driver(launches, signatures) -> str:
                 args.append(f"({p.ctype})I[{ni}]")
                 ni += 1
         body.append(f"            {launch.name}({', '.join(args)});")
-        if launch.extent[0] == "serial" or (launch.extent[0] == "rows" and not (
-                launch.name == "propagate" and nxt is not None and nxt.name == "propagate")):
-            # rows and serial kernels leave the barrier to the driver
-            # (portable.h): one after a run of propagations, which write
-            # disjoint target ranges; none in a team of one
+        if not (launch.name == "propagate" and nxt is not None and nxt.name == "propagate"):
+            # kernels leave the barrier to the driver (portable.h): one after
+            # a run of propagations, which write disjoint target ranges;
+            # none in a team of one
             body.append("            SNN_BARRIER;")
-        body.append(f"            SNN_PHASE({launch.phase});")
+        if nxt is None or nxt.phase != launch.phase:
+            # one clock reading per run of launches of one phase
+            body.append(f"            SNN_PHASE({launch.phase});")
     return "\n".join([
         "#ifdef _OPENMP",
         "#define SNN_WTIME() omp_get_wtime()",
