@@ -36,19 +36,43 @@ SNN_DEVICE SNN_INLINE int64_t snn_rewire_below(double u, int64_t n) {
     return k < n ? k : n - 1;
 }
 
+// exp(-m) for the Poisson inversions of a row loop, kept between rows: a
+// rule's mean is mostly one constant, and the portable exp costs more than
+// the rest of a row that makes no attempt (most rows, in the Bamford rule).
+// Slot 1 holds the full chunks of 16, slot 0 the last mean asked for.
+struct SnnExpCache {
+    double m[2], e[2];
+};
+SNN_DEVICE SNN_INLINE SnnExpCache snn_exp_cache_new() {
+    SnnExpCache c;
+    c.m[0] = c.m[1] = -1.0;  // no mean: never asked for (means are > 0)
+    c.e[0] = c.e[1] = 0.0;
+    return c;
+}
+SNN_DEVICE SNN_INLINE double snn_exp_neg_cached(SnnExpCache *c, double m) {
+    const int k = m == 16.0;
+    if (c->m[k] != m) {
+        c->m[k] = m;
+        c->e[k] = snn_exp(-m);
+    }
+    return c->e[k];
+}
+
 // A Poisson deviate of mean lam: sums of inversions with means <= 16.
 SNN_DEVICE SNN_INLINE int64_t snn_rewire_poisson(double lam, uint64_t seed, uint32_t stream,
-                                                 int64_t row, int64_t call, uint32_t *draw) {
-    if (lam <= 16.0)  // (exp(-lam) of a constant lam is hoisted out of the row loop)
+                                                 int64_t row, int64_t call, uint32_t *draw,
+                                                 SnnExpCache *cache) {
+    if (lam <= 16.0)
         return lam > 0.0 ? snn_poisson_small(snn_rewire_uniform(seed, stream, row, call,
-                                                                (*draw)++), lam, snn_exp(-lam))
+                                                                (*draw)++), lam,
+                                             snn_exp_neg_cached(cache, lam))
                          : 0;
     int64_t k = 0;
     while (lam > 0.0) {
         const double m = lam < 16.0 ? lam : 16.0;
         lam -= m;
         k += snn_poisson_small(snn_rewire_uniform(seed, stream, row, call, (*draw)++), m,
-                               snn_exp(-m));
+                               snn_exp_neg_cached(cache, m));
     }
     return k;
 }
