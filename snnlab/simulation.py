@@ -712,30 +712,39 @@ class Simulation:
     def _plan_rewiring(self) -> list:
         """The launches of a rewiring call (kernels/rewiring.cu): every
         rule's proposals, then every commit, then the in-degrees, then the
-        column views of plastic rewired projections."""
+        column views of plastic rewired projections.  Each carries its
+        period as the gate of the launch (they work only in call steps)."""
         rewired = self._rewired()
         ph, cols = PHASE["rewiring"], PHASE["columns"]
         plan, commits = [], []
         for proj in rewired:
             propose, commit = self._rewire_kernel(proj)
-            plan.append((propose, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj)))
-            commits.append((commit, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj)))
+            period = proj.rewiring.period_steps(self.dt)
+            plan.append((propose, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj),
+                         period))
+            commits.append((commit, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj),
+                            period))
         plan += commits
-        for post in dict.fromkeys(p.post.name for p in rewired
-                                  if p.rewiring.max_in_degree is not None):
+        first = {}  # target population -> the projection whose period its group keeps
+        for p in rewired:
+            if p.rewiring.max_in_degree is not None:
+                first.setdefault(p.post.name, p)
+        for post, p in first.items():
             plan.append(("rewire_finalize", ("flat", self.network.populations[post].n), ph,
-                         partial(self._args_finalize, post)))
+                         partial(self._args_finalize, post), p.rewiring.period_steps(self.dt)))
         for proj in rewired:
             if proj.plasticity is None:
                 continue
             n_pre, n_post = proj.pre.n, proj.post.n
+            period = proj.rewiring.period_steps(self.dt)
             plan += [("column_zero", ("flat", n_post + 1), cols,
-                      partial(self._args_columns, proj, "zero")),
+                      partial(self._args_columns, proj, "zero"), period),
                      ("column_count", ("rows", n_pre), cols,
-                      partial(self._args_columns, proj, "count")),
-                     ("column_scan", ("serial",), cols, partial(self._args_columns, proj, "scan")),
+                      partial(self._args_columns, proj, "count"), period),
+                     ("column_scan", ("serial",), cols, partial(self._args_columns, proj, "scan"),
+                      period),
                      ("column_fill", ("rows", n_pre), cols,
-                      partial(self._args_columns, proj, "fill"))]
+                      partial(self._args_columns, proj, "fill"), period)]
         return plan
 
     def _args_rewire(self, proj):
@@ -857,7 +866,7 @@ class Simulation:
         With ``structure_only`` the launches carry no arguments (the
         kernels and the driver are compiled before anything is allocated)."""
         net = self.network
-        plan = self._plan_rewiring()  # (kernel, extent, phase, arguments)
+        plan = self._plan_rewiring()  # (kernel, extent, phase, arguments[, gate])
         for ps in self._pops.values():
             if ps.queue is not None or (structure_only and self._wants_queue(ps)):
                 plan.append(("deliver", ("flat", self.backend.threads), PHASE["propagate"],
@@ -883,8 +892,9 @@ class Simulation:
             plan.append(("record_state", ("flat", len(rec.variables) * len(rec.neurons)),
                          PHASE["record"], partial(self._args_record, rec)))
         plan.append(("step_end", ("serial",), PHASE["other"], self._args_step_end))
-        return [Launch(name, () if structure_only else args(), extent, phase)
-                for name, extent, phase, args in plan]
+        return [Launch(name, () if structure_only else args(), extent, phase, gate)
+                for name, extent, phase, args, gate in
+                (item if len(item) == 5 else (*item, 0) for item in plan)]
 
     def _plan_plasticity(self, proj: Projection) -> list:
         """STDP of one projection: depression on presynaptic spikes, the

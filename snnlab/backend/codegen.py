@@ -157,14 +157,20 @@ def cpu_driver(launches, signatures) -> str:
     (``P`` pointers, ``I`` integers, ``D`` doubles), so arrays may be
     reallocated without recompiling.  ``phase`` accumulates the wall time of
     each launch's phase, measured by thread 0 between the kernels' barriers
-    (once per run of consecutive launches of the same phase)."""
+    (once per run of consecutive launches of the same phase).  Consecutive
+    launches with the same ``gate`` run inside one test of it: in the steps
+    between rewiring calls they cost nothing, not a call each."""
     body = []
     np_, ni, nd = 0, 0, 0
+    gate = 0
     for launch, nxt in zip(launches, [*launches[1:], None]):
         args = []
+        step_arg = None
         for p in signatures[launch.name]:
             if p.kind == "p":
                 args.append(f"({p.ctype})P[{np_}]")
+                if p.name in ("step_ptr", "snn_step"):
+                    step_arg = args[-1]
                 np_ += 1
             elif p.kind == "float64":
                 args.append(f"D[{nd}]")
@@ -172,15 +178,27 @@ def cpu_driver(launches, signatures) -> str:
             else:
                 args.append(f"({p.ctype})I[{ni}]")
                 ni += 1
+        if launch.gate != gate:
+            if gate:
+                body.append("            }")
+            if launch.gate:
+                if step_arg is None:
+                    raise ValueError(f"launch {launch.name!r} has a gate but no step pointer")
+                # every thread reads the same step: step_end changes it
+                # between two barriers, after this
+                body.append(f"            if (snn_rewire_due({step_arg}, {int(launch.gate)})) {{")
+            gate = launch.gate
         body.append(f"            {launch.name}({', '.join(args)});")
         if not (launch.name == "propagate" and nxt is not None and nxt.name == "propagate"):
             # kernels leave the barrier to the driver (portable.h): one after
             # a run of propagations, which write disjoint target ranges;
             # none in a team of one
             body.append("            SNN_BARRIER;")
-        if nxt is None or nxt.phase != launch.phase:
+        if nxt is None or nxt.phase != launch.phase or nxt.gate != launch.gate:
             # one clock reading per run of launches of one phase
             body.append(f"            SNN_PHASE({launch.phase});")
+    if gate:
+        body.append("            }")
     return "\n".join([
         "#ifdef _OPENMP",
         "#define SNN_WTIME() omp_get_wtime()",
