@@ -911,9 +911,13 @@ class Simulation:
             return (*spikes(pre), m.row_length, m.ind, m.capacity,
                     m.synapse_arrays["weight"], m.n_post, pl["y"], pl["p"])
 
-        def decay(which, n, k):
-            return (n, self._projs[proj.name].plastic[which],
-                    float(proj.plasticity.encode(self.dt)[k]))
+        def decay():
+            pl, p = self._projs[proj.name].plastic, proj.plasticity.encode(self.dt)
+            return (pre.n, pl["x"], float(p[3]), post.n, pl["y"], float(p[4]))
+
+        def jumps():
+            pl = self._projs[proj.name].plastic
+            return (pl["x"], *spikes(pre), pl["y"], *spikes(post), nearest)
 
         def stdp_post():
             pj = self._projs[proj.name]
@@ -922,12 +926,8 @@ class Simulation:
                     m.synapse_arrays["weight"], pl["x"], pl["p"])
 
         return [("stdp_pre", ("rows", pre.n), ph, stdp_pre),
-                ("trace_decay", ("flat", pre.n), ph, partial(decay, "x", pre.n, 3)),
-                ("trace_decay", ("flat", post.n), ph, partial(decay, "y", post.n, 4)),
-                ("trace_spikes", ("flat", pre.n), ph,
-                 lambda: (self._projs[proj.name].plastic["x"], *spikes(pre), nearest)),
-                ("trace_spikes", ("flat", post.n), ph,
-                 lambda: (self._projs[proj.name].plastic["y"], *spikes(post), nearest)),
+                ("trace_decay", ("flat", max(pre.n, post.n)), ph, decay),
+                ("trace_spikes", ("flat", max(pre.n, post.n)), ph, jumps),
                 ("stdp_post", ("rows", post.n), ph, stdp_post)]
 
     def _args_poisson(self, inp):

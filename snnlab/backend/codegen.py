@@ -193,7 +193,7 @@ def cpu_driver(launches, signatures) -> str:
             # kernels leave the barrier to the driver (portable.h): one after
             # a run of propagations, which write disjoint target ranges;
             # none in a team of one
-            body.append("            SNN_BARRIER;")
+            body.append("            SNN_DRIVER_BARRIER;")
         if nxt is None or nxt.phase != launch.phase or nxt.gate != launch.gate:
             # one clock reading per run of launches of one phase
             body.append(f"            SNN_PHASE({launch.phase});")
@@ -208,13 +208,17 @@ def cpu_driver(launches, signatures) -> str:
         "clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec; }",
         "#define SNN_WTIME() snn_wtime()",
         "#endif",
-        "#define SNN_PHASE(k) if (SNN_THREAD_ID == 0) { double _n = SNN_WTIME(); "
+        "#define SNN_PHASE(k) if (snn_master) { double _n = SNN_WTIME(); "
         "phase[k] += _n - _t; _t = _n; }",
+        "// SNN_BARRIER with the team size asked once, not after every kernel",
+        '#define SNN_DRIVER_BARRIER if (snn_team) { _Pragma("omp barrier") }',
         'extern "C" __attribute__((visibility("default"))) void snn_run(void **P, '
         "const int64_t *I, const double *D, const int64_t n_steps, double *phase, "
         "const int snn_n_threads) {",
         "#pragma omp parallel num_threads(snn_n_threads)",
         "    {",
+        "        const bool snn_team = SNN_NUM_THREADS > 1, snn_master = SNN_THREAD_ID == 0;",
+        "        (void)snn_team;",
         "        double _t = SNN_WTIME();",
         "        for (int64_t s = 0; s < n_steps; ++s) {",
         *body,
