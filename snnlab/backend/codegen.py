@@ -237,7 +237,7 @@ _REWIRE_MACROS = {
     "uniform()": "snn_rewire_uniform(snn_seed, snn_stream, id_pre, snn_call, snn_draw++)",
     "random_int(n)": "snn_rewire_below(uniform(), (n))",
     "poisson(lam)": "snn_rewire_poisson((lam), snn_seed, snn_stream, id_pre, snn_call, "
-                    "&snn_draw, &snn_exp_cache)",
+                    "&snn_poisson_draw, &snn_poisson)",
     "target(k)": "snn_target_of(snn_row[k])",
     "find_synapse(j)": "snn_rewire_find(snn_row, row_length, (j))",
     "remove_synapse(k)": "snn_rewire_remove(snn_row, row_length, (k), snn_removed_to, "
@@ -291,13 +291,14 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
     defs, undefs = _macros(macros)
     propose = f"rewire_propose_{key}"
     out = [f"SNN_KERNEL void {propose}({common}) {{", *head,
-           "    SnnExpCache snn_exp_cache = snn_exp_cache_new(); (void)snn_exp_cache;",
+           "    SnnPoissonState snn_poisson = snn_poisson_state(); (void)snn_poisson;",
            "    SNN_LOOP(id_pre, snn_n_pre) {", *rows,
            "        const int64_t row_length = snn_row_length[id_pre];",
            "        int32_t *snn_pp = snn_pend + id_pre * snn_max_add;",
            "        int32_t snn_np = 0;",
            "        int64_t snn_removed = 0, snn_failed = 0;",
-           "        uint32_t snn_draw = 0; (void)snn_draw;",
+           "        uint32_t snn_draw = 0, snn_poisson_draw = 0;",
+           "        (void)snn_draw; (void)snn_poisson_draw;",
            *defs, "        {", _indent(rule.code, 12), "        }", *undefs,
            "        if (snn_removed) {  // compact: every array moves with its synapse",
            "            int64_t snn_w = 0;",
