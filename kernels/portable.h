@@ -64,24 +64,40 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
-#define SNN_THREAD_ID omp_get_thread_num()
-#define SNN_NUM_THREADS omp_get_num_threads()
+// A thread's place in its team, asked of OpenMP once per parallel region by
+// every entry point (snn_team_enter: the driver, the host calls), not at
+// every loop and row: two library calls and a division each time were a few
+// per cent of a small network's step.
+struct SnnTeam {
+    int32_t id, n;
+};
+static __thread SnnTeam snn_team __attribute__((tls_model("initial-exec"))) = {0, 1};
+static inline void snn_team_enter() {
+    snn_team.id = omp_get_thread_num();
+    snn_team.n = omp_get_num_threads();
+}
+#define SNN_THREAD_ID snn_team.id
+#define SNN_NUM_THREADS snn_team.n
 #else
 #define SNN_THREAD_ID 0
 #define SNN_NUM_THREADS 1
+static inline void snn_team_enter() {}
 #endif
 #define SNN_KERNEL extern "C" __attribute__((visibility("default")))
 #define SNN_DEVICE inline
 #define SNN_INLINE __attribute__((always_inline))
 #define SNN_TABLE static const
 #define SNN_RESTRICT __restrict__
-// Loops end without a barrier (nowait): the caller places it, the driver
-// after every kernel (codegen.cpu_driver), a host call at the end of its
-// parallel region.  The implicit barrier of an `omp for` makes libgomp wake
-// the team with a futex call even in a team of one: two dozen system calls
-// per step in a small network, more time than its kernels took.
-#define SNN_LOOP(i, n) \
-    _Pragma("omp for schedule(static) nowait") for (int64_t i = 0; i < (int64_t)(n); ++i)
+// Loops end without a barrier: the caller places it, the driver after every
+// kernel (codegen.cpu_driver), a host call at the end of its parallel
+// region.  The implicit barrier of an `omp for` makes libgomp wake the team
+// with a futex call even in a team of one: two dozen system calls per step
+// in a small network, more time than its kernels took.  SNN_LOOP is the
+// static schedule, each thread a contiguous share (snn_part).
+#define SNN_LOOP(i, n)                                                                 \
+    for (int64_t i = snn_part((int64_t)(n), SNN_THREAD_ID),                            \
+                 i##_end = snn_part((int64_t)(n), SNN_THREAD_ID + 1);                  \
+         i < i##_end; ++i)
 #define SNN_LOOP_OUTER(i, n) \
     _Pragma("omp for schedule(dynamic, 8) nowait") for (int64_t i = 0; i < (int64_t)(n); ++i)
 #define SNN_LOOP_INNER(j, n) for (int64_t j = 0; j < (int64_t)(n); ++j)
@@ -115,7 +131,10 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_ACC_FETCH_ADD(p, v) snn_fetch_add_owned(p, v)
 #define SNN_HAS_QUEUES 1
 SNN_DEVICE int64_t snn_fetch_add_owned(int64_t *p, int64_t v) { int64_t o = *p; *p = o + v; return o; }
-SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return n * t / SNN_NUM_THREADS; }
+SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) {
+    const int64_t k = SNN_NUM_THREADS;
+    return k == 1 ? n * t : n * t / k;  // (no division in a team of one)
+}
 // Ask for the first cache lines of this thread's share of a row that will be
 // walked next: rows live in main memory, and the hardware prefetcher only
 // catches up after a few lines (Brunel, N = 12 500: propagation -25 %).

@@ -169,7 +169,7 @@ def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
         out += [f'extern "C" __attribute__((visibility("default"))) void snn_host_{name}('
                 f"const int snn_n_threads, {decl}) {{",
                 "#pragma omp parallel num_threads(snn_n_threads)",
-                f"    {name}({call});", "}"]
+                "    {", "        snn_team_enter();", f"        {name}({call});", "    }", "}"]
     return "\n".join(out) + "\n"
 
 
@@ -243,14 +243,15 @@ def cpu_driver(launches, signatures) -> str:
         "#define SNN_PHASE(k) if (snn_master) { const uint64_t _n = SNN_TICKS(); "
         "_ticks[k] += _n - _t; _t = _n; }",
         "// SNN_BARRIER with the team size asked once, not after every kernel",
-        '#define SNN_DRIVER_BARRIER if (snn_team) { _Pragma("omp barrier") }',
+        '#define SNN_DRIVER_BARRIER if (snn_many) { _Pragma("omp barrier") }',
         'extern "C" __attribute__((visibility("default"))) void snn_run(void **P, '
         "const int64_t *I, const double *D, const int64_t n_steps, double *phase, "
         "const int snn_n_threads) {",
         "#pragma omp parallel num_threads(snn_n_threads)",
         "    {",
-        "        const bool snn_team = SNN_NUM_THREADS > 1, snn_master = SNN_THREAD_ID == 0;",
-        "        (void)snn_team;",
+        "        snn_team_enter();",
+        "        const bool snn_many = SNN_NUM_THREADS > 1, snn_master = SNN_THREAD_ID == 0;",
+        "        (void)snn_many;",
         "        uint64_t _ticks[SNN_N_PHASES] = {0};",
         "        const double _w0 = SNN_WTIME();",
         "        const uint64_t _t0 = SNN_TICKS();",
