@@ -6,11 +6,11 @@
 //   stdp_pre      rows of this step's presynaptic spikes: depression
 //   trace_decay   x and y decay by one step
 //   trace_spikes  x and y jump by 1 at this step's spikes
-// (each one launch for both traces: two independent loops, no barrier
-// between them; the kernel boundary orders the decay before the jumps)
 //   stdp_post     columns of this step's postsynaptic spikes: potentiation
 // Each synapse is written by one thread: on the CPU the rows are split by
-// target range (SNN_ROW_SEGMENT), the columns by target.
+// target range (SNN_ROW_SEGMENT), the columns by target.  The two trace
+// kernels take both traces of a projection in one launch (two independent
+// loops); the kernel boundary orders the decay before the jumps.
 //
 // p = {depress, facilitate, mu, decay_x, decay_y, kind, w_min, w_max, nearest}
 // (snnlab/plasticity.py, STDP.encode); kind: 0 power law, 1 additive,

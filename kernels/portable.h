@@ -3,9 +3,9 @@
 // Every kernel in kernels/ is written once against these macros.  The `cuda`
 // target compiles it with NVRTC (or nvcc) and launches a grid; the `cpu` target
 // compiles the same file as C++ with OpenMP and calls it from inside one
-// `omp parallel` region, so a grid-stride loop becomes an `omp for` over the
-// same flat index.  Kernels never rely on grid-wide synchronisation: a kernel
-// boundary is the only barrier, on both targets.
+// `omp parallel` region, so a grid-stride loop becomes each thread's static
+// share of the same flat index.  Kernels never rely on grid-wide
+// synchronisation: a kernel boundary is the only barrier, on both targets.
 #pragma once
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)

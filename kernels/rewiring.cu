@@ -38,8 +38,9 @@ SNN_DEVICE SNN_INLINE int64_t snn_rewire_below(double u, int64_t n) {
 
 // poisson(lam) of a rule draws from a sequence of its own, not from
 // uniform()'s: its uniform number k (< 2^20) of row r in call c is word r % 4
-// of the Philox block (seed, stream, entity r / 4, counter 2^63 | c 2^20 | k),
-// 32 random bits.  Four rows share a block: in the Bamford rule every row
+// of the Philox block (seed, stream, entity r / 4, counter 2^63 | c 2^20 | k;
+// calls below 2^43, so uniform()'s counters never have the top bit), 32
+// random bits.  Four rows share a block: in the Bamford rule every row
 // draws one count per call and nearly all are 0, so one block per row was
 // most of the rewiring time.  A thread keeps, across its rows, the last
 // block and exp(-m) of the last means (the portable exp costs more than a

@@ -157,9 +157,10 @@ _DECODE_SPIKES = [
 
 def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
     """For each kernel an entry point ``snn_host_<name>(n_threads, ...)`` that
-    runs it in one OpenMP parallel region (the dialect's loops are orphaned
-    ``omp for``).  The thread count is an argument, not a global: one cached
-    library serves simulations with different thread counts."""
+    runs it in one OpenMP parallel region (the dialect's loops are each
+    thread's share of the index, after snn_team_enter).  The thread count is
+    an argument, not a global: one cached library serves simulations with
+    different thread counts."""
     out = ['extern "C" __attribute__((visibility("default"))) int snn_openmp(void) {',
            "#ifdef _OPENMP", "    return 1;", "#else", "    return 0;", "#endif", "}",
            *_DECODE_SPIKES]
