@@ -76,8 +76,12 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
     key = model_key(model, constants)
     uses_rng = "uniform(" in model.update + model.threshold + model.reset
     # constants are read once per launch (Consts), not once per neuron
+    # the counter is used only with a refractory period, or by a snippet that names it
+    has_refractory = model.refractory is not None or bool(
+        re.search(r"\brefrac\b", model.update + model.threshold + model.reset))
     lines = [f"struct Model_{key} {{",
              f"    static const int n_ports = {len(model.ports)};",
+             f"    static const bool has_refractory = {str(has_refractory).lower()};",
              "    struct Consts {"]
     for name in constants:
         ctype = {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
