@@ -40,6 +40,8 @@ typedef unsigned long long uint64_t;
 #define SNN_ATOMIC_ADD_I64(p, v) \
     atomicAdd((unsigned long long *)(p), (unsigned long long)(v))
 #define SNN_ATOMIC_OR_U32(p, v) atomicOr((unsigned int *)(p), (unsigned int)(v))
+#define SNN_ATOMIC_STORE_I64(p, v) \
+    atomicExch((unsigned long long *)(p), (unsigned long long)(v))
 // Rows of the ragged matrix (propagate.cu): blocks take rows, the threads of
 // a block share each row; targets are shared by all threads, so the add is
 // atomic.
@@ -113,6 +115,7 @@ static inline void snn_team_enter() {}
 #define SNN_ATOMIC_ADD_I32(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_ADD_I64(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_OR_U32(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+#define SNN_ATOMIC_STORE_I64(p, v) __atomic_store_n((p), (int64_t)(v), __ATOMIC_RELAXED)
 // Rows of the ragged matrix on the CPU: every thread walks every row but
 // owns a contiguous range of targets, found by binary search in the row
 // (rows are ordered by target).  No two threads touch one target, so the add

@@ -681,6 +681,9 @@ class Simulation:
                 "param": self._to_device(np.array(list(constants.values()) or [0.0])),
                 "pend": self._alloc(max(proj.pre.n * rw.rule.max_add, 1), np.int32),
                 "pend_count": self._alloc(max(proj.pre.n, 1), np.int32),
+                # the last call in which a row proposed a synapse (the commit
+                # skips the others)
+                "proposed": self._to_device(np.array([-1]), np.int64),
                 "counts": self._alloc(rows * 4, np.int64),
                 "info": self._to_device(np.array([self._first_call(period), rows]), np.int64),
                 "calls": calls, "history": counts}
@@ -756,7 +759,7 @@ class Simulation:
                                                          g["removed"], g["max_in"])
         return (m.n_pre, m.n_post, self._step_dev, rw["period"], self.dt, np.uint64(self.seed),
                 STREAM_REWIRE + proj.index, rw["param"], m.row_length, m.ind, m.capacity,
-                *m.synapse_arrays.values(), *group, rw["pend"], rw["pend_count"],
+                *m.synapse_arrays.values(), *group, rw["pend"], rw["pend_count"], rw["proposed"],
                 rw["max_add"], int(proj.rewiring.rule.multapses), rw["counts"], rw["info"])
 
     def _args_finalize(self, post):

@@ -316,6 +316,7 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
               "int32_t *snn_ind, const int64_t snn_cap" + decl +
               ", const int32_t *snn_in_degree, int32_t *snn_claims, int32_t *snn_removed_to, "
               "const int32_t snn_max_in, int32_t *snn_pend, int32_t *snn_pend_count, "
+              "int64_t *snn_proposed, "
               "const int32_t snn_max_add, const int32_t snn_multapses, int64_t *snn_counts, "
               "const int64_t *snn_count_info")
     head = ["    if (!snn_rewire_due(snn_step, snn_period)) return;",
@@ -355,7 +356,10 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
            "            }",
            "            snn_row_length[id_pre] = (int32_t)snn_w;",
            "        }",
-           "        snn_pend_count[id_pre] = snn_np;",
+           "        if (snn_np) {  // (a row's count is 0 otherwise: the commit clears it)",
+           "            snn_pend_count[id_pre] = snn_np;",
+           "            SNN_ATOMIC_STORE_I64(snn_proposed, snn_call);",
+           "        }",
            "        snn_rewire_count(snn_counts, snn_count_info, snn_call, 1, snn_removed);",
            "        snn_rewire_count(snn_counts, snn_count_info, snn_call, 2, snn_failed);",
            "    }", "}"]
@@ -368,6 +372,7 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
                  "{ ++snn_failed; continue; }"] if track else []
     commit = f"rewire_commit_{key}"
     out += [f"SNN_KERNEL void {commit}({common}) {{", *head,
+            "    if (*snn_proposed != snn_call) return;  // no row proposed a synapse",
             "    SNN_LOOP(id_pre, snn_n_pre) {",
             "        const int32_t snn_np = snn_pend_count[id_pre];",
             "        if (snn_np == 0) continue;",
