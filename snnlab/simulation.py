@@ -1073,14 +1073,22 @@ class Simulation:
         used = self._step - self._rec_base
         if used <= 0:
             return
-        decode = getattr(self._module, "decode_spike_bits", decode_spike_bits)
+        # the cpu target decodes its buffers in place (CpuModule.decode_spike_bits)
+        decode = getattr(self._module, "decode_spike_bits", None)
         for ps in self._pops.values():
             if ps.pop.name not in self._recorded:
                 continue
-            bits = self.backend.to_host(ps.rec_bits[:used * ps.n_words])
-            if bits.any():
-                ps.spike_chunks.append(decode(bits, ps.n_words, self._rec_base))
-                ps.rec_bits[:used * ps.n_words] = 0
+            if decode is not None:
+                steps, ids = decode(ps.rec_bits[:used * ps.n_words], ps.n_words,
+                                    self._rec_base)
+                if len(steps):
+                    ps.spike_chunks.append((steps, ids))
+                    ps.rec_bits[:used * ps.n_words] = 0
+            else:
+                bits = self.backend.to_host(ps.rec_bits[:used * ps.n_words])
+                if bits.any():
+                    ps.spike_chunks.append(decode_spike_bits(bits, ps.n_words, self._rec_base))
+                    ps.rec_bits[:used * ps.n_words] = 0
             ps.rec_info[0:1] = self._step
         for rec in self.recorders:
             first, last = self._rec_base // rec.every, self._step // rec.every
