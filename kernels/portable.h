@@ -66,24 +66,11 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
-// A thread's place in its team, asked of OpenMP once per parallel region by
-// every entry point (snn_team_enter: the driver, the host calls), not at
-// every loop and row: two library calls and a division each time were a few
-// per cent of a small network's step.
-struct SnnTeam {
-    int32_t id, n;
-};
-static __thread SnnTeam snn_team __attribute__((tls_model("initial-exec"))) = {0, 1};
-static inline void snn_team_enter() {
-    snn_team.id = omp_get_thread_num();
-    snn_team.n = omp_get_num_threads();
-}
-#define SNN_THREAD_ID snn_team.id
-#define SNN_NUM_THREADS snn_team.n
+#define SNN_THREAD_ID omp_get_thread_num()
+#define SNN_NUM_THREADS omp_get_num_threads()
 #else
 #define SNN_THREAD_ID 0
 #define SNN_NUM_THREADS 1
-static inline void snn_team_enter() {}
 #endif
 #define SNN_KERNEL extern "C" __attribute__((visibility("default")))
 #define SNN_DEVICE inline
@@ -95,10 +82,12 @@ static inline void snn_team_enter() {}
 // region.  The implicit barrier of an `omp for` makes libgomp wake the team
 // with a futex call even in a team of one: two dozen system calls per step
 // in a small network, more time than its kernels took.  SNN_LOOP is the
-// static schedule, each thread a contiguous share (snn_part).
+// static schedule, each thread a contiguous share (snn_share: the team asked
+// once per loop, no division in a team of one).
 #define SNN_LOOP(i, n)                                                                 \
-    for (int64_t i = snn_part((int64_t)(n), SNN_THREAD_ID),                            \
-                 i##_end = snn_part((int64_t)(n), SNN_THREAD_ID + 1);                  \
+    for (int64_t i##_k = SNN_NUM_THREADS, i##_t = SNN_THREAD_ID,                       \
+                 i = snn_share((int64_t)(n), i##_t, i##_k),                            \
+                 i##_end = snn_share((int64_t)(n), i##_t + 1, i##_k);                  \
          i < i##_end; ++i)
 #define SNN_LOOP_OUTER(i, n) \
     _Pragma("omp for schedule(dynamic, 8) nowait") for (int64_t i = 0; i < (int64_t)(n); ++i)
@@ -119,12 +108,15 @@ static inline void snn_team_enter() {}
 // Rows of the ragged matrix on the CPU: every thread walks every row but
 // owns a contiguous range of targets, found by binary search in the row
 // (rows are ordered by target).  No two threads touch one target, so the add
-// needs no atomic and no private copies.
-#define SNN_FOR_ROWS(s, n) for (int64_t s = 0; s < (int64_t)(n); ++s)
+// needs no atomic and no private copies.  The team is asked once per row
+// loop (snn_rows_t, snn_rows_k), not in every row.
+#define SNN_FOR_ROWS(s, n) \
+    for (int64_t snn_rows_k = SNN_NUM_THREADS, snn_rows_t = SNN_THREAD_ID, s = 0; \
+         s < (int64_t)(n); ++s)
 #define SNN_ROW_SEGMENT(j, row, len, n_post)                                                 \
     _Pragma("GCC unroll 4")                                                                  \
-    for (int64_t j = snn_row_split(row, len, n_post, SNN_THREAD_ID),                         \
-                 j##_end = snn_row_split(row, len, n_post, SNN_THREAD_ID + 1);               \
+    for (int64_t j = snn_row_split(row, len, n_post, snn_rows_t, snn_rows_k),                \
+                 j##_end = snn_row_split(row, len, n_post, snn_rows_t + 1, snn_rows_k);      \
          j < j##_end; ++j)
 // The driver places the barrier after row kernels (codegen.cpu_driver): rows
 // of different projections may run back to back, each thread in its own
@@ -134,10 +126,11 @@ static inline void snn_team_enter() {}
 #define SNN_ACC_FETCH_ADD(p, v) snn_fetch_add_owned(p, v)
 #define SNN_HAS_QUEUES 1
 SNN_DEVICE int64_t snn_fetch_add_owned(int64_t *p, int64_t v) { int64_t o = *p; *p = o + v; return o; }
-SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) {
-    const int64_t k = SNN_NUM_THREADS;
+// Where thread t's share of [0, n) begins in a team of k.
+SNN_DEVICE int64_t snn_share(int64_t n, int64_t t, int64_t k) {
     return k == 1 ? n * t : n * t / k;  // (no division in a team of one)
 }
+SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return snn_share(n, t, SNN_NUM_THREADS); }
 // Ask for the first cache lines of this thread's share of a row that will be
 // walked next: rows live in main memory, and the hardware prefetcher only
 // catches up after a few lines (Brunel, N = 12 500: propagation -25 %).
@@ -157,8 +150,9 @@ SNN_DEVICE int64_t snn_lower_bound(const int32_t *row, int64_t len, int64_t valu
 // Targets are spread evenly, so the search starts at the proportional guess
 // and gallops outwards: a few cache lines instead of a binary search's dozen
 // scattered ones (rows of thousands, microcircuit).
-SNN_DEVICE int64_t snn_row_split(const int32_t *row, int64_t len, int64_t n, int64_t t) {
-    const int64_t value = snn_part(n, t);
+SNN_DEVICE int64_t snn_row_split(const int32_t *row, int64_t len, int64_t n, int64_t t,
+                                 int64_t k) {
+    const int64_t value = snn_share(n, t, k);
     if (value <= 0 || len == 0) return 0;
     if (value >= n) return len;
     int64_t g = (int64_t)((double)len * (double)value / (double)n);

@@ -162,9 +162,9 @@ _DECODE_SPIKES = [
 def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
     """For each kernel an entry point ``snn_host_<name>(n_threads, ...)`` that
     runs it in one OpenMP parallel region (the dialect's loops are each
-    thread's share of the index, after snn_team_enter).  The thread count is
-    an argument, not a global: one cached library serves simulations with
-    different thread counts."""
+    thread's share of the index).  The thread count is an argument, not a
+    global: one cached library serves simulations with different thread
+    counts."""
     out = ['extern "C" __attribute__((visibility("default"))) int snn_openmp(void) {',
            "#ifdef _OPENMP", "    return 1;", "#else", "    return 0;", "#endif", "}",
            *_DECODE_SPIKES]
@@ -174,7 +174,7 @@ def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
         out += [f'extern "C" __attribute__((visibility("default"))) void snn_host_{name}('
                 f"const int snn_n_threads, {decl}) {{",
                 "#pragma omp parallel num_threads(snn_n_threads)",
-                "    {", "        snn_team_enter();", f"        {name}({call});", "    }", "}"]
+                f"    {name}({call});", "}"]
     return "\n".join(out) + "\n"
 
 
@@ -254,7 +254,6 @@ def cpu_driver(launches, signatures) -> str:
         "const int snn_n_threads) {",
         "#pragma omp parallel num_threads(snn_n_threads)",
         "    {",
-        "        snn_team_enter();",
         "        const bool snn_many = SNN_NUM_THREADS > 1, snn_master = SNN_THREAD_ID == 0;",
         "        (void)snn_many;",
         "        uint64_t _ticks[SNN_N_PHASES] = {0};",
