@@ -5,7 +5,8 @@
 // parameters and derived constants once per launch, and
 //     bool step(scalar *state, int64_t n, int64_t i, const Consts &c,
 //               const scalar *input, int32_t &refrac, const SnnStepCtx &ctx)
-// loads a neuron's state, integrates, tests the threshold, resets and stores.
+// loads a neuron's state, integrates, tests the threshold, resets and stores;
+// `has_refractory` says whether it uses the refractory counter at all.
 // This template does the rest, identically for every model: gather and clear
 // the input of this step, emit and record spikes.
 #include "common.h"
@@ -40,12 +41,14 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, scalar *SNN_RESTRICT state,
             input[p] = (scalar)snn_from_fixed(*b);
             *b = 0;
         }
-        int32_t r = refrac[i];
+        // a model without a refractory period never changes its counter
+        // from 0: no load and store per neuron and step
+        int32_t r = M::has_refractory ? refrac[i] : 0;
         if (M::step(state, n, i, c, input, r, ctx)) {
             int32_t k = SNN_ATOMIC_ADD_I32(n_spikes, 1);
             spikes[k] = (int32_t)i;
             snn_record_spike(rec_bits, rec_info, ctx.step, i);
         }
-        refrac[i] = r;
+        if (M::has_refractory) refrac[i] = r;
     }
 }

@@ -8,7 +8,9 @@
 //   trace_spikes  x and y jump by 1 at this step's spikes
 //   stdp_post     columns of this step's postsynaptic spikes: potentiation
 // Each synapse is written by one thread: on the CPU the rows are split by
-// target range (SNN_ROW_SEGMENT), the columns by target.
+// target range (SNN_ROW_SEGMENT), the columns by target.  The two trace
+// kernels take both traces of a projection in one launch (two independent
+// loops); the kernel boundary orders the decay before the jumps.
 //
 // p = {depress, facilitate, mu, decay_x, decay_y, kind, w_min, w_max, nearest}
 // (snnlab/plasticity.py, STDP.encode); kind: 0 power law, 1 additive,
@@ -58,15 +60,23 @@ SNN_KERNEL void stdp_pre(const int32_t *spikes, const int32_t *n_spikes,
     SNN_ROWS_END;
 }
 
-SNN_KERNEL void trace_decay(const int64_t n, double *trace, const double decay) {
-    SNN_LOOP(i, n) trace[i] = trace[i] * decay;
+SNN_KERNEL void trace_decay(const int64_t n_x, double *x, const double decay_x,
+                            const int64_t n_y, double *y, const double decay_y) {
+    SNN_LOOP(i, n_x) x[i] = x[i] * decay_x;
+    SNN_LOOP(i, n_y) y[i] = y[i] * decay_y;
 }
 
 // all-to-all pairing: a spike adds 1; nearest-neighbour: it sets the trace to 1
-SNN_KERNEL void trace_spikes(double *trace, const int32_t *spikes, const int32_t *n_spikes,
-                             const int32_t nearest) {
-    const int32_t ns = *n_spikes;
-    SNN_LOOP(s, ns) trace[spikes[s]] = nearest ? 1.0 : trace[spikes[s]] + 1.0;
+SNN_DEVICE SNN_INLINE double snn_trace_jump(double t, int32_t nearest) {
+    return nearest ? 1.0 : t + 1.0;
+}
+
+SNN_KERNEL void trace_spikes(double *x, const int32_t *pre_spikes, const int32_t *n_pre_spikes,
+                             double *y, const int32_t *post_spikes,
+                             const int32_t *n_post_spikes, const int32_t nearest) {
+    const int32_t ns_pre = *n_pre_spikes, ns_post = *n_post_spikes;
+    SNN_LOOP(s, ns_pre) x[pre_spikes[s]] = snn_trace_jump(x[pre_spikes[s]], nearest);
+    SNN_LOOP(s, ns_post) y[post_spikes[s]] = snn_trace_jump(y[post_spikes[s]], nearest);
 }
 
 SNN_KERNEL void stdp_post(const int32_t *spikes, const int32_t *n_spikes,

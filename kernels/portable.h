@@ -3,9 +3,9 @@
 // Every kernel in kernels/ is written once against these macros.  The `cuda`
 // target compiles it with NVRTC (or nvcc) and launches a grid; the `cpu` target
 // compiles the same file as C++ with OpenMP and calls it from inside one
-// `omp parallel` region, so a grid-stride loop becomes an `omp for` over the
-// same flat index.  Kernels never rely on grid-wide synchronisation: a kernel
-// boundary is the only barrier, on both targets.
+// `omp parallel` region, so a grid-stride loop becomes each thread's static
+// share of the same flat index.  Kernels never rely on grid-wide
+// synchronisation: a kernel boundary is the only barrier, on both targets.
 #pragma once
 
 #if defined(__CUDACC__) || defined(__CUDACC_RTC__)
@@ -40,6 +40,8 @@ typedef unsigned long long uint64_t;
 #define SNN_ATOMIC_ADD_I64(p, v) \
     atomicAdd((unsigned long long *)(p), (unsigned long long)(v))
 #define SNN_ATOMIC_OR_U32(p, v) atomicOr((unsigned int *)(p), (unsigned int)(v))
+#define SNN_ATOMIC_STORE_I64(p, v) \
+    atomicExch((unsigned long long *)(p), (unsigned long long)(v))
 // Rows of the ragged matrix (propagate.cu): blocks take rows, the threads of
 // a block share each row; targets are shared by all threads, so the add is
 // atomic.
@@ -75,10 +77,20 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_INLINE __attribute__((always_inline))
 #define SNN_TABLE static const
 #define SNN_RESTRICT __restrict__
-#define SNN_LOOP(i, n) \
-    _Pragma("omp for schedule(static)") for (int64_t i = 0; i < (int64_t)(n); ++i)
+// Loops end without a barrier: the caller places it, the driver after every
+// kernel (codegen.cpu_driver), a host call at the end of its parallel
+// region.  The implicit barrier of an `omp for` makes libgomp wake the team
+// with a futex call even in a team of one: two dozen system calls per step
+// in a small network, more time than its kernels took.  SNN_LOOP is the
+// static schedule, each thread a contiguous share (snn_share: the team asked
+// once per loop, no division in a team of one).
+#define SNN_LOOP(i, n)                                                                 \
+    for (int64_t i##_k = SNN_NUM_THREADS, i##_t = SNN_THREAD_ID,                       \
+                 i = snn_share((int64_t)(n), i##_t, i##_k),                            \
+                 i##_end = snn_share((int64_t)(n), i##_t + 1, i##_k);                  \
+         i < i##_end; ++i)
 #define SNN_LOOP_OUTER(i, n) \
-    _Pragma("omp for schedule(dynamic, 8)") for (int64_t i = 0; i < (int64_t)(n); ++i)
+    _Pragma("omp for schedule(dynamic, 8) nowait") for (int64_t i = 0; i < (int64_t)(n); ++i)
 #define SNN_LOOP_INNER(j, n) for (int64_t j = 0; j < (int64_t)(n); ++j)
 // A barrier only where there are threads to wait for: libgomp's explicit
 // barrier makes a futex call even in a team of one (8 per step in small
@@ -92,15 +104,19 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_ATOMIC_ADD_I32(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_ADD_I64(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_OR_U32(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)
+#define SNN_ATOMIC_STORE_I64(p, v) __atomic_store_n((p), (int64_t)(v), __ATOMIC_RELAXED)
 // Rows of the ragged matrix on the CPU: every thread walks every row but
 // owns a contiguous range of targets, found by binary search in the row
 // (rows are ordered by target).  No two threads touch one target, so the add
-// needs no atomic and no private copies.
-#define SNN_FOR_ROWS(s, n) for (int64_t s = 0; s < (int64_t)(n); ++s)
+// needs no atomic and no private copies.  The team is asked once per row
+// loop (snn_rows_t, snn_rows_k), not in every row.
+#define SNN_FOR_ROWS(s, n) \
+    for (int64_t snn_rows_k = SNN_NUM_THREADS, snn_rows_t = SNN_THREAD_ID, s = 0; \
+         s < (int64_t)(n); ++s)
 #define SNN_ROW_SEGMENT(j, row, len, n_post)                                                 \
     _Pragma("GCC unroll 4")                                                                  \
-    for (int64_t j = snn_row_split(row, len, n_post, SNN_THREAD_ID),                         \
-                 j##_end = snn_row_split(row, len, n_post, SNN_THREAD_ID + 1);               \
+    for (int64_t j = snn_row_split(row, len, n_post, snn_rows_t, snn_rows_k),                \
+                 j##_end = snn_row_split(row, len, n_post, snn_rows_t + 1, snn_rows_k);      \
          j < j##_end; ++j)
 // The driver places the barrier after row kernels (codegen.cpu_driver): rows
 // of different projections may run back to back, each thread in its own
@@ -110,7 +126,11 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_ACC_FETCH_ADD(p, v) snn_fetch_add_owned(p, v)
 #define SNN_HAS_QUEUES 1
 SNN_DEVICE int64_t snn_fetch_add_owned(int64_t *p, int64_t v) { int64_t o = *p; *p = o + v; return o; }
-SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return n * t / SNN_NUM_THREADS; }
+// Where thread t's share of [0, n) begins in a team of k.
+SNN_DEVICE int64_t snn_share(int64_t n, int64_t t, int64_t k) {
+    return k == 1 ? n * t : n * t / k;  // (no division in a team of one)
+}
+SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return snn_share(n, t, SNN_NUM_THREADS); }
 // Ask for the first cache lines of this thread's share of a row that will be
 // walked next: rows live in main memory, and the hardware prefetcher only
 // catches up after a few lines (Brunel, N = 12 500: propagation -25 %).
@@ -130,8 +150,9 @@ SNN_DEVICE int64_t snn_lower_bound(const int32_t *row, int64_t len, int64_t valu
 // Targets are spread evenly, so the search starts at the proportional guess
 // and gallops outwards: a few cache lines instead of a binary search's dozen
 // scattered ones (rows of thousands, microcircuit).
-SNN_DEVICE int64_t snn_row_split(const int32_t *row, int64_t len, int64_t n, int64_t t) {
-    const int64_t value = snn_part(n, t);
+SNN_DEVICE int64_t snn_row_split(const int32_t *row, int64_t len, int64_t n, int64_t t,
+                                 int64_t k) {
+    const int64_t value = snn_share(n, t, k);
     if (value <= 0 || len == 0) return 0;
     if (value >= n) return len;
     int64_t g = (int64_t)((double)len * (double)value / (double)n);

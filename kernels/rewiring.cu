@@ -36,19 +36,67 @@ SNN_DEVICE SNN_INLINE int64_t snn_rewire_below(double u, int64_t n) {
     return k < n ? k : n - 1;
 }
 
-// A Poisson deviate of mean lam: sums of inversions with means <= 16.
+// poisson(lam) of a rule draws from a sequence of its own, not from
+// uniform()'s: its uniform number k (< 2^20) of row r in call c is word r % 4
+// of the Philox block (seed, stream, entity r / 4, counter 2^63 | c 2^20 | k;
+// calls below 2^43, so uniform()'s counters never have the top bit), 32
+// random bits.  Four rows share a block: in the Bamford rule every row
+// draws one count per call and nearly all are 0, so one block per row was
+// most of the rewiring time.  A thread keeps, across its rows, the last
+// block and exp(-m) of the last means (the portable exp costs more than a
+// row without attempts).
+struct SnnPoissonState {
+    double m[2], e[2];  // exp(-m): slot 1 the chunks of 16, slot 0 the last other mean
+    int64_t group;      // entity of the block held (-1: none)
+    uint32_t k;
+    snn_u4 block;
+};
+SNN_DEVICE SNN_INLINE SnnPoissonState snn_poisson_state() {
+    SnnPoissonState s;
+    s.m[0] = s.m[1] = -1.0;  // means are > 0: never a hit
+    s.e[0] = s.e[1] = 0.0;
+    s.group = -1;
+    s.k = 0;
+    s.block.x = s.block.y = s.block.z = s.block.w = 0;
+    return s;
+}
+
+SNN_DEVICE SNN_INLINE double snn_exp_neg_cached(SnnPoissonState *s, double m) {
+    const int k = m == 16.0;
+    if (s->m[k] != m) {
+        s->m[k] = m;
+        s->e[k] = snn_exp(-m);
+    }
+    return s->e[k];
+}
+
+SNN_DEVICE SNN_INLINE double snn_rewire_poisson_uniform(SnnPoissonState *s, uint64_t seed,
+                                                        uint32_t stream, int64_t row,
+                                                        int64_t call, uint32_t k) {
+    const int64_t group = row >> 2;
+    if (s->group != group || s->k != k) {
+        s->block = snn_random4(seed, stream, (uint32_t)group,
+                               (1ull << 63) | ((uint64_t)call << 20) | (k & 0xFFFFFu));
+        s->group = group;
+        s->k = k;
+    }
+    const int q = (int)(row & 3);
+    const uint32_t w = q == 0 ? s->block.x : q == 1 ? s->block.y : q == 2 ? s->block.z
+                                                                          : s->block.w;
+    return ((double)w + 0.5) * (1.0 / 4294967296.0);
+}
+
+// A Poisson deviate of mean lam: sums of inversions with means <= 16, each
+// from the row's next Poisson uniform (*draw).
 SNN_DEVICE SNN_INLINE int64_t snn_rewire_poisson(double lam, uint64_t seed, uint32_t stream,
-                                                 int64_t row, int64_t call, uint32_t *draw) {
-    if (lam <= 16.0)  // (exp(-lam) of a constant lam is hoisted out of the row loop)
-        return lam > 0.0 ? snn_poisson_small(snn_rewire_uniform(seed, stream, row, call,
-                                                                (*draw)++), lam, snn_exp(-lam))
-                         : 0;
+                                                 int64_t row, int64_t call, uint32_t *draw,
+                                                 SnnPoissonState *s) {
     int64_t k = 0;
     while (lam > 0.0) {
         const double m = lam < 16.0 ? lam : 16.0;
         lam -= m;
-        k += snn_poisson_small(snn_rewire_uniform(seed, stream, row, call, (*draw)++), m,
-                               snn_exp(-m));
+        k += snn_poisson_small(snn_rewire_poisson_uniform(s, seed, stream, row, call, (*draw)++),
+                               m, snn_exp_neg_cached(s, m));
     }
     return k;
 }

@@ -700,6 +700,9 @@ class Simulation:
                 "param": self._to_device(np.array(list(constants.values()) or [0.0])),
                 "pend": self._alloc(max(proj.pre.n * rw.rule.max_add, 1), np.int32),
                 "pend_count": self._alloc(max(proj.pre.n, 1), np.int32),
+                # the last call in which a row proposed a synapse (the commit
+                # skips the others)
+                "proposed": self._to_device(np.array([-1]), np.int64),
                 "counts": self._alloc(rows * 4, np.int64),
                 "info": self._to_device(np.array([self._first_call(period), rows]), np.int64),
                 "calls": calls, "history": counts}
@@ -731,30 +734,39 @@ class Simulation:
     def _plan_rewiring(self) -> list:
         """The launches of a rewiring call (kernels/rewiring.cu): every
         rule's proposals, then every commit, then the in-degrees, then the
-        column views of plastic rewired projections."""
+        column views of plastic rewired projections.  Each carries its
+        period as the gate of the launch (they work only in call steps)."""
         rewired = self._rewired()
         ph, cols = PHASE["rewiring"], PHASE["columns"]
         plan, commits = [], []
         for proj in rewired:
             propose, commit = self._rewire_kernel(proj)
-            plan.append((propose, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj)))
-            commits.append((commit, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj)))
+            period = proj.rewiring.period_steps(self.dt)
+            plan.append((propose, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj),
+                         period))
+            commits.append((commit, ("flat", proj.pre.n), ph, partial(self._args_rewire, proj),
+                            period))
         plan += commits
-        for post in dict.fromkeys(p.post.name for p in rewired
-                                  if p.rewiring.max_in_degree is not None):
+        first = {}  # target population -> the projection whose period its group keeps
+        for p in rewired:
+            if p.rewiring.max_in_degree is not None:
+                first.setdefault(p.post.name, p)
+        for post, p in first.items():
             plan.append(("rewire_finalize", ("flat", self.network.populations[post].n), ph,
-                         partial(self._args_finalize, post)))
+                         partial(self._args_finalize, post), p.rewiring.period_steps(self.dt)))
         for proj in rewired:
             if proj.plasticity is None:
                 continue
             n_pre, n_post = proj.pre.n, proj.post.n
+            period = proj.rewiring.period_steps(self.dt)
             plan += [("column_zero", ("flat", n_post + 1), cols,
-                      partial(self._args_columns, proj, "zero")),
+                      partial(self._args_columns, proj, "zero"), period),
                      ("column_count", ("rows", n_pre), cols,
-                      partial(self._args_columns, proj, "count")),
-                     ("column_scan", ("serial",), cols, partial(self._args_columns, proj, "scan")),
+                      partial(self._args_columns, proj, "count"), period),
+                     ("column_scan", ("serial",), cols, partial(self._args_columns, proj, "scan"),
+                      period),
                      ("column_fill", ("rows", n_pre), cols,
-                      partial(self._args_columns, proj, "fill"))]
+                      partial(self._args_columns, proj, "fill"), period)]
         return plan
 
     def _args_rewire(self, proj):
@@ -766,7 +778,7 @@ class Simulation:
                                                          g["removed"], g["max_in"])
         return (m.n_pre, m.n_post, self._step_dev, rw["period"], self.dt, np.uint64(self.seed),
                 STREAM_REWIRE + proj.index, rw["param"], m.row_length, m.ind, m.capacity,
-                *m.synapse_arrays.values(), *group, rw["pend"], rw["pend_count"],
+                *m.synapse_arrays.values(), *group, rw["pend"], rw["pend_count"], rw["proposed"],
                 rw["max_add"], int(proj.rewiring.rule.multapses), rw["counts"], rw["info"])
 
     def _args_finalize(self, post):
@@ -876,7 +888,7 @@ class Simulation:
         With ``structure_only`` the launches carry no arguments (the
         kernels and the driver are compiled before anything is allocated)."""
         net = self.network
-        plan = self._plan_rewiring()  # (kernel, extent, phase, arguments)
+        plan = self._plan_rewiring()  # (kernel, extent, phase, arguments[, gate])
         for ps in self._pops.values():
             if ps.queue is not None or (structure_only and self._wants_queue(ps)):
                 plan.append(("deliver", ("flat", self.backend.threads), PHASE["propagate"],
@@ -902,8 +914,9 @@ class Simulation:
             plan.append(("record_state", ("flat", len(rec.variables) * len(rec.neurons)),
                          PHASE["record"], partial(self._args_record, rec)))
         plan.append(("step_end", ("serial",), PHASE["other"], self._args_step_end))
-        return [Launch(name, () if structure_only else args(), extent, phase)
-                for name, extent, phase, args in plan]
+        return [Launch(name, () if structure_only else args(), extent, phase, gate)
+                for name, extent, phase, args, gate in
+                (item if len(item) == 5 else (*item, 0) for item in plan)]
 
     def _plan_plasticity(self, proj: Projection) -> list:
         """STDP of one projection: depression on presynaptic spikes, the
@@ -920,9 +933,13 @@ class Simulation:
             return (*spikes(pre), m.row_length, m.ind, m.capacity,
                     m.synapse_arrays["weight"], m.n_post, pl["y"], pl["p"])
 
-        def decay(which, n, k):
-            return (n, self._projs[proj.name].plastic[which],
-                    float(proj.plasticity.encode(self.dt)[k]))
+        def decay():
+            pl, p = self._projs[proj.name].plastic, proj.plasticity.encode(self.dt)
+            return (pre.n, pl["x"], float(p[3]), post.n, pl["y"], float(p[4]))
+
+        def jumps():
+            pl = self._projs[proj.name].plastic
+            return (pl["x"], *spikes(pre), pl["y"], *spikes(post), nearest)
 
         def stdp_post():
             pj = self._projs[proj.name]
@@ -931,12 +948,8 @@ class Simulation:
                     m.synapse_arrays["weight"], pl["x"], pl["p"])
 
         return [("stdp_pre", ("rows", pre.n), ph, stdp_pre),
-                ("trace_decay", ("flat", pre.n), ph, partial(decay, "x", pre.n, 3)),
-                ("trace_decay", ("flat", post.n), ph, partial(decay, "y", post.n, 4)),
-                ("trace_spikes", ("flat", pre.n), ph,
-                 lambda: (self._projs[proj.name].plastic["x"], *spikes(pre), nearest)),
-                ("trace_spikes", ("flat", post.n), ph,
-                 lambda: (self._projs[proj.name].plastic["y"], *spikes(post), nearest)),
+                ("trace_decay", ("flat", max(pre.n, post.n)), ph, decay),
+                ("trace_spikes", ("flat", max(pre.n, post.n)), ph, jumps),
                 ("stdp_post", ("rows", post.n), ph, stdp_post)]
 
     def _args_poisson(self, inp):
@@ -1080,17 +1093,22 @@ class Simulation:
         if used <= 0:
             return
         spikes, samples = {}, {}
+        # the cpu target decodes its buffers in place (CpuModule.decode_spike_bits)
+        decode = getattr(self._module, "decode_spike_bits", None)
         for ps in self._pops.values():
             if ps.pop.name not in self._recorded:
                 continue
-            bits = self.backend.to_host(ps.rec_bits[:used * ps.n_words])
-            if bits.any():
-                spikes[ps.pop.name] = decode_spike_bits(bits, ps.n_words, self._rec_base)
-                if self.keep_spikes:
-                    ps.spike_chunks.append(spikes[ps.pop.name])
-                ps.rec_bits[:used * ps.n_words] = 0
+            if decode is not None:
+                got = decode(ps.rec_bits[:used * ps.n_words], ps.n_words, self._rec_base)
             else:
-                spikes[ps.pop.name] = (np.empty(0, np.int64), np.empty(0, np.int32))
+                bits = self.backend.to_host(ps.rec_bits[:used * ps.n_words])
+                got = (decode_spike_bits(bits, ps.n_words, self._rec_base) if bits.any()
+                       else (np.empty(0, np.int64), np.empty(0, np.int32)))
+            spikes[ps.pop.name] = got
+            if len(got[0]):
+                if self.keep_spikes:
+                    ps.spike_chunks.append(got)
+                ps.rec_bits[:used * ps.n_words] = 0
             ps.rec_info[0:1] = self._step
         for rec in self.recorders:
             first, last = self._rec_base // rec.every, self._step // rec.every

@@ -21,6 +21,21 @@ def test_decode_spike_bits_matches_brute_force():
     assert sorted(zip(steps.tolist(), ids.tolist())) == want
 
 
+def test_cpu_decoder_gives_the_same_arrays():
+    from snnlab.backend import get_backend, kernel_module
+
+    rng = np.random.default_rng(3)
+    mod = kernel_module(get_backend("cpu"))
+    for rows, n_words, p in ((50, 3, 0.05), (7, 1, 0.9), (20, 4, 0.0), (1, 2, 1.0)):
+        bits = np.where(rng.random((rows, n_words, 32)) < p, 1, 0).astype(np.uint64)
+        bits = (bits << np.arange(32, dtype=np.uint64)).sum(axis=2).astype(np.uint32)
+        want = decode_spike_bits(bits, n_words, first_step=11)
+        got = mod.decode_spike_bits(bits, n_words, 11)
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g, w)
+
+
 def test_cv_isi_against_direct_computation():
     rng = np.random.default_rng(1)
     steps, ids = [], []

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import snnlab as sl
+from snnlab.backend import Launch, get_backend, kernel_module
 from snnlab.plasticity import STDP, Rewiring, RewiringRule
 from snnlab.random import philox4x32
 from snnlab.simulation import STREAM_REWIRE
@@ -58,6 +59,36 @@ class _Draws:
         """uniform() of one row in one call: draws 0, 1, 2, ..."""
         k = iter(range(2**21))
         return lambda: self.uniform(row, call, next(k))
+
+    def poisson_uniform(self, row, call, k):
+        """Uniform k of poisson()'s own sequence: word row % 4 of the block of
+        row // 4 at counter 2^63 | call 2^20 | k, 32 bits."""
+        counter = (1 << 63) | (call << 20) | k
+        ctr = [[counter & 0xFFFFFFFF, counter >> 32, row // 4, self.stream]]
+        block = philox4x32(ctr, [self.seed & 0xFFFFFFFF, self.seed >> 32])[0]
+        return (int(block[row % 4]) + 0.5) / 2.0**32
+
+    def poisson_row(self, row, call, exp_neg):
+        """poisson(lam) of one row in one call: chunks of mean <= 16, each
+        inverted from the next uniform of the sequence; exp_neg[m] =
+        snn_exp(-m) of the kernels."""
+        k = iter(range(2**20))
+
+        def draw(lam):
+            total = 0
+            while lam > 0.0:
+                m = min(lam, 16.0)
+                lam -= m
+                u = self.poisson_uniform(row, call, next(k))
+                n, p = 0, exp_neg[m]
+                f = p
+                while u > f and n < 1000:  # snn_poisson_small, operation for operation
+                    n += 1
+                    p = p * m / n
+                    f = f + p
+                total += n
+            return total
+        return draw
 
 
 def _reference(coo, n_pre, n_post, calls, max_in, max_add=2, w_low=0.9, p_rm=0.15):
@@ -138,6 +169,48 @@ def test_rewiring_matches_the_reference(threads):
     assert sim.n_synapses == len(got["pre"])
 
 
+POISSON_CODE = """
+const int64_t n = poisson(lam);  // its own sequence: uniform() starts at draw 0
+for (int64_t a = 0; a < n; ++a) add_synapse(-1);  // each fails: counted
+if (uniform() < 0.5) add_synapse(-1);
+const int64_t m = poisson(big);  // chunks of 16 and the rest
+for (int64_t a = 0; a < m; ++a) add_synapse(-1);
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_poisson_matches_the_reference(threads):
+    lam, big = 0.7, 20.5
+    rule = RewiringRule("counts", params={"lam": lam, "big": big}, code=POISSON_CODE)
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.PoissonSource(rate=40.0), 30)
+    b = net.population("b", sl.models.LIF(), 25)
+    net.connect(a, b, sl.connect.FixedProbability(0.15), weight=1.0,
+                rewiring=Rewiring(rule, period=0.5))
+    sim = sl.Simulation(net, backend="cpu", seed=SEED, threads=threads)
+    sim.run(12.1)  # 24 calls
+    means = np.array([lam, 16.0, big - 16.0])
+    exp_neg = np.zeros(3)
+    kernel_module(get_backend("cpu")).launch(
+        Launch("exp_check", (3, -means, 1.0, exp_neg, np.zeros(3)), ("flat", 3)))
+    exp_neg = dict(zip(means.tolist(), exp_neg.tolist()))
+    draws = _Draws(SEED, STREAM_REWIRE + 0)
+    want = []
+    for call in range(1, 25):
+        failed = 0
+        for r in range(30):
+            pois, u = draws.poisson_row(r, call, exp_neg), draws.row(r, call)
+            failed += pois(lam)
+            failed += u() < 0.5
+            failed += pois(big)
+        want.append(failed)
+    c = sim.rewiring_counts("a->b")
+    np.testing.assert_array_equal(c["failed"], want)
+    assert c["formed"].sum() == 0 and c["removed"].sum() == 0
+    # the counts have their means: 30 rows, 24 calls
+    assert np.mean(want) == pytest.approx(30 * (lam + 0.5 + big), rel=0.05)
+
+
 def test_in_degrees_follow_the_rows():
     sim = sl.Simulation(_network(max_in=4), backend="cpu", seed=SEED, threads=2)
     sim.run(5.0)
@@ -186,6 +259,8 @@ def test_column_view_is_never_stale_after_rewiring():
         assert np.all(sim.backend.to_host(m.ind)[flat] == t)
         assert sorted(pre) == sorted(coo["pre"][coo["post"] == t])
     assert sim.phase_breakdown()["columns"] > 0
+    # the phases share out the driver's time, which the simulation timer contains
+    assert 0 < sum(sim.phase_breakdown().values()) <= sim.timers["sim"]
 
 
 def test_checkpoint_continues_rewiring_bit_for_bit(tmp_path):

@@ -21,12 +21,15 @@ BACKENDS = ("auto", "cpu", "cuda")
 class Launch:
     """One kernel launch of a schedule: name, arguments (arrays, None for a
     null pointer, or numbers), the loop extent for the GPU grid, and the
-    timer phase it is accounted to."""
+    timer phase it is accounted to.  ``gate`` > 0: the kernel does work only
+    in steps where ``snn_rewire_due(step, gate)`` (kernels/common.h) holds and
+    returns at once otherwise; the CPU driver then skips its call."""
 
     name: str
     args: tuple
     extent: tuple = ("flat", 1)
     phase: int = 0
+    gate: int = 0
 
 
 PHASES = ("input", "update", "plasticity", "rewiring", "columns", "propagate", "record", "other")

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..models import NeuronModel
+from . import PHASES
 
 KERNEL_FILES = ("neuron_update.cu", "propagate.cu", "poisson_input.cu", "record_state.cu",
                 "step_end.cu", "spike_source_array.cu", "connect.cu", "init_state.cu",
@@ -75,8 +76,12 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
     key = model_key(model, constants)
     uses_rng = "uniform(" in model.update + model.threshold + model.reset
     # constants are read once per launch (Consts), not once per neuron
+    # the counter is used only with a refractory period, or by a snippet that names it
+    has_refractory = model.refractory is not None or bool(
+        re.search(r"\brefrac\b", model.update + model.threshold + model.reset))
     lines = [f"struct Model_{key} {{",
              f"    static const int n_ports = {len(model.ports)};",
+             f"    static const bool has_refractory = {str(has_refractory).lower()};",
              "    struct Consts {"]
     for name in constants:
         ctype = {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
@@ -134,13 +139,35 @@ def translation_unit(kernel_code: list[str], precision: str) -> str:
     return "\n".join(head) + "\n" + "\n".join(kernel_code)
 
 
+# Host code of the cpu target: the (step, id) pairs of the set bits of a
+# spike-bit buffer (recording.decode_spike_bits, in C: the NumPy version was
+# the largest host cost of small networks, ~0.1 ms per drain).  Returns the
+# number of spikes; writes at most `capacity` of them.
+_DECODE_SPIKES = [
+    'extern "C" __attribute__((visibility("default"))) int64_t snn_decode_spikes(',
+    "        const uint32_t *bits, const int64_t n_words, const int64_t n_rows,",
+    "        const int64_t first_step, int64_t *steps, int32_t *ids, const int64_t capacity) {",
+    "    int64_t k = 0;",
+    "    for (int64_t r = 0; r < n_rows; ++r)",
+    "        for (int64_t w = 0; w < n_words; ++w)",
+    "            for (uint32_t x = bits[r * n_words + w]; x != 0; x &= x - 1, ++k)",
+    "                if (k < capacity) {",
+    "                    steps[k] = first_step + r;",
+    "                    ids[k] = (int32_t)(32 * w + __builtin_ctz(x));",
+    "                }",
+    "    return k;",
+    "}"]
+
+
 def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
     """For each kernel an entry point ``snn_host_<name>(n_threads, ...)`` that
-    runs it in one OpenMP parallel region (the dialect's loops are orphaned
-    ``omp for``).  The thread count is an argument, not a global: one cached
-    library serves simulations with different thread counts."""
+    runs it in one OpenMP parallel region (the dialect's loops are each
+    thread's share of the index).  The thread count is an argument, not a
+    global: one cached library serves simulations with different thread
+    counts."""
     out = ['extern "C" __attribute__((visibility("default"))) int snn_openmp(void) {',
-           "#ifdef _OPENMP", "    return 1;", "#else", "    return 0;", "#endif", "}"]
+           "#ifdef _OPENMP", "    return 1;", "#else", "    return 0;", "#endif", "}",
+           *_DECODE_SPIKES]
     for name, params in signatures.items():
         decl = ", ".join(f"{p.ctype} {p.name}" for p in params)
         call = ", ".join(p.name for p in params)
@@ -156,14 +183,21 @@ def cpu_driver(launches, signatures) -> str:
     one OpenMP parallel region.  Arguments come from tables filled by Python
     (``P`` pointers, ``I`` integers, ``D`` doubles), so arrays may be
     reallocated without recompiling.  ``phase`` accumulates the wall time of
-    each launch's phase, measured by thread 0 between the kernels' barriers."""
+    each launch's phase, measured by thread 0 between the kernels' barriers
+    (once per run of consecutive launches of the same phase).  Consecutive
+    launches with the same ``gate`` run inside one test of it: in the steps
+    between rewiring calls they cost nothing, not a call each."""
     body = []
     np_, ni, nd = 0, 0, 0
+    gate = 0
     for launch, nxt in zip(launches, [*launches[1:], None]):
         args = []
+        step_arg = None
         for p in signatures[launch.name]:
             if p.kind == "p":
                 args.append(f"({p.ctype})P[{np_}]")
+                if p.name in ("step_ptr", "snn_step"):
+                    step_arg = args[-1]
                 np_ += 1
             elif p.kind == "float64":
                 args.append(f"D[{nd}]")
@@ -171,15 +205,29 @@ def cpu_driver(launches, signatures) -> str:
             else:
                 args.append(f"({p.ctype})I[{ni}]")
                 ni += 1
+        if launch.gate != gate:
+            if gate:
+                body.append("            }")
+            if launch.gate:
+                if step_arg is None:
+                    raise ValueError(f"launch {launch.name!r} has a gate but no step pointer")
+                # every thread reads the same step: step_end changes it
+                # between two barriers, after this
+                body.append(f"            if (snn_rewire_due({step_arg}, {int(launch.gate)})) {{")
+            gate = launch.gate
         body.append(f"            {launch.name}({', '.join(args)});")
-        if launch.extent[0] == "serial" or (launch.extent[0] == "rows" and not (
-                launch.name == "propagate" and nxt is not None and nxt.name == "propagate")):
-            # rows and serial kernels leave the barrier to the driver
-            # (portable.h): one after a run of propagations, which write
-            # disjoint target ranges; none in a team of one
-            body.append("            SNN_BARRIER;")
-        body.append(f"            SNN_PHASE({launch.phase});")
+        if not (launch.name == "propagate" and nxt is not None and nxt.name == "propagate"):
+            # kernels leave the barrier to the driver (portable.h): one after
+            # a run of propagations, which write disjoint target ranges;
+            # none in a team of one
+            body.append("            SNN_DRIVER_BARRIER;")
+        if nxt is None or nxt.phase != launch.phase or nxt.gate != launch.gate:
+            # one clock reading per run of launches of one phase
+            body.append(f"            SNN_PHASE({launch.phase});")
+    if gate:
+        body.append("            }")
     return "\n".join([
+        f"#define SNN_N_PHASES {len(PHASES)}",
         "#ifdef _OPENMP",
         "#define SNN_WTIME() omp_get_wtime()",
         "#else",
@@ -188,16 +236,37 @@ def cpu_driver(launches, signatures) -> str:
         "clock_gettime(CLOCK_MONOTONIC, &ts); return ts.tv_sec + 1e-9 * ts.tv_nsec; }",
         "#define SNN_WTIME() snn_wtime()",
         "#endif",
-        "#define SNN_PHASE(k) if (SNN_THREAD_ID == 0) { double _n = SNN_WTIME(); "
-        "phase[k] += _n - _t; _t = _n; }",
+        "// Phases are counted in ticks of the time-stamp counter where there is one",
+        "// (a few ns to read, against ~25 for the clock, read 4 to 6 times a step),",
+        "// and the ticks of one run are scaled to the clock's time of that run.",
+        "#if defined(__x86_64__) || defined(__i386__)",
+        "#include <x86intrin.h>",
+        "#define SNN_TICKS() ((uint64_t)__rdtsc())",
+        "#else",
+        "#define SNN_TICKS() ((uint64_t)(SNN_WTIME() * 1e9))",
+        "#endif",
+        "#define SNN_PHASE(k) if (snn_master) { const uint64_t _n = SNN_TICKS(); "
+        "_ticks[k] += _n - _t; _t = _n; }",
+        "// SNN_BARRIER with the team size asked once, not after every kernel",
+        '#define SNN_DRIVER_BARRIER if (snn_many) { _Pragma("omp barrier") }',
         'extern "C" __attribute__((visibility("default"))) void snn_run(void **P, '
         "const int64_t *I, const double *D, const int64_t n_steps, double *phase, "
         "const int snn_n_threads) {",
         "#pragma omp parallel num_threads(snn_n_threads)",
         "    {",
-        "        double _t = SNN_WTIME();",
+        "        const bool snn_many = SNN_NUM_THREADS > 1, snn_master = SNN_THREAD_ID == 0;",
+        "        (void)snn_many;",
+        "        uint64_t _ticks[SNN_N_PHASES] = {0};",
+        "        const double _w0 = SNN_WTIME();",
+        "        const uint64_t _t0 = SNN_TICKS();",
+        "        uint64_t _t = _t0;",
         "        for (int64_t s = 0; s < n_steps; ++s) {",
         *body,
+        "        }",
+        "        if (snn_master && _t > _t0) {",
+        "            const double per_tick = (SNN_WTIME() - _w0) / (double)(SNN_TICKS() - _t0);",
+        "            for (int k = 0; k < SNN_N_PHASES; ++k)",
+        "                phase[k] += (double)_ticks[k] * per_tick;",
         "        }",
         "    }",
         "}",
@@ -213,7 +282,7 @@ _REWIRE_MACROS = {
     "uniform()": "snn_rewire_uniform(snn_seed, snn_stream, id_pre, snn_call, snn_draw++)",
     "random_int(n)": "snn_rewire_below(uniform(), (n))",
     "poisson(lam)": "snn_rewire_poisson((lam), snn_seed, snn_stream, id_pre, snn_call, "
-                    "&snn_draw)",
+                    "&snn_poisson_draw, &snn_poisson)",
     "target(k)": "snn_target_of(snn_row[k])",
     "find_synapse(j)": "snn_rewire_find(snn_row, row_length, (j))",
     "remove_synapse(k)": "snn_rewire_remove(snn_row, row_length, (k), snn_removed_to, "
@@ -246,6 +315,7 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
               "int32_t *snn_ind, const int64_t snn_cap" + decl +
               ", const int32_t *snn_in_degree, int32_t *snn_claims, int32_t *snn_removed_to, "
               "const int32_t snn_max_in, int32_t *snn_pend, int32_t *snn_pend_count, "
+              "int64_t *snn_proposed, "
               "const int32_t snn_max_add, const int32_t snn_multapses, int64_t *snn_counts, "
               "const int64_t *snn_count_info")
     head = ["    if (!snn_rewire_due(snn_step, snn_period)) return;",
@@ -267,12 +337,14 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
     defs, undefs = _macros(macros)
     propose = f"rewire_propose_{key}"
     out = [f"SNN_KERNEL void {propose}({common}) {{", *head,
+           "    SnnPoissonState snn_poisson = snn_poisson_state(); (void)snn_poisson;",
            "    SNN_LOOP(id_pre, snn_n_pre) {", *rows,
            "        const int64_t row_length = snn_row_length[id_pre];",
            "        int32_t *snn_pp = snn_pend + id_pre * snn_max_add;",
            "        int32_t snn_np = 0;",
            "        int64_t snn_removed = 0, snn_failed = 0;",
-           "        uint32_t snn_draw = 0; (void)snn_draw;",
+           "        uint32_t snn_draw = 0, snn_poisson_draw = 0;",
+           "        (void)snn_draw; (void)snn_poisson_draw;",
            *defs, "        {", _indent(rule.code, 12), "        }", *undefs,
            "        if (snn_removed) {  // compact: every array moves with its synapse",
            "            int64_t snn_w = 0;",
@@ -283,7 +355,10 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
            "            }",
            "            snn_row_length[id_pre] = (int32_t)snn_w;",
            "        }",
-           "        snn_pend_count[id_pre] = snn_np;",
+           "        if (snn_np) {  // (a row's count is 0 otherwise: the commit clears it)",
+           "            snn_pend_count[id_pre] = snn_np;",
+           "            SNN_ATOMIC_STORE_I64(snn_proposed, snn_call);",
+           "        }",
            "        snn_rewire_count(snn_counts, snn_count_info, snn_call, 1, snn_removed);",
            "        snn_rewire_count(snn_counts, snn_count_info, snn_call, 2, snn_failed);",
            "    }", "}"]
@@ -296,6 +371,7 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
                  "{ ++snn_failed; continue; }"] if track else []
     commit = f"rewire_commit_{key}"
     out += [f"SNN_KERNEL void {commit}({common}) {{", *head,
+            "    if (*snn_proposed != snn_call) return;  // no row proposed a synapse",
             "    SNN_LOOP(id_pre, snn_n_pre) {",
             "        const int32_t snn_np = snn_pend_count[id_pre];",
             "        if (snn_np == 0) continue;",

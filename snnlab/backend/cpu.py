@@ -71,7 +71,22 @@ class CpuModule:
         lib.snn_run.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_void_p,
                                                         ctypes.c_int]
         lib.snn_run.restype = None
+        lib.snn_decode_spikes.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
+                                          ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
+                                          ctypes.c_int64]
+        lib.snn_decode_spikes.restype = ctypes.c_int64
         self._tables = None
+
+    def decode_spike_bits(self, bits: np.ndarray, n_words: int, first_step: int):
+        """:func:`snnlab.recording.decode_spike_bits` in C (the same arrays)."""
+        bits = np.ascontiguousarray(bits, dtype=np.uint32)
+        rows = bits.size // n_words
+        fn = self.lib.snn_decode_spikes
+        n = fn(bits.ctypes.data, n_words, rows, first_step, None, None, 0)
+        steps, ids = np.empty(n, np.int64), np.empty(n, np.int32)
+        if n:
+            fn(bits.ctypes.data, n_words, rows, first_step, steps.ctypes.data, ids.ctypes.data, n)
+        return steps, ids
 
     def launch(self, launch: Launch) -> None:
         params = self.signatures[launch.name]

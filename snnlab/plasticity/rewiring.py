@@ -29,7 +29,9 @@ projection every ``period`` ms; attach it with
     maximum), and that maximum.
 ``uniform()``, ``random_int(n)``, ``poisson(lam)``
     counter-based random numbers keyed by (seed, projection, row, call):
-    the same on every target and thread count.
+    the same on every target and thread count.  ``poisson`` inverts 32-bit
+    uniforms of a sequence of its own (four rows share a Philox block,
+    ``kernels/rewiring.cu``), so it does not advance ``uniform()``.
 ``exp``, ``log``, ``pow``
     the portable versions of ``kernels/philox.h`` (same bits on CPU and GPU).
 parameters and derived constants by name (doubles).
