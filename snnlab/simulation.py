@@ -206,7 +206,8 @@ class Simulation:
     """
 
     _bucketed_connect = True  # CPU construction draws into buckets, then places
-    _rewire_stretch = 32  # rewiring calls a row's headroom is grown for at once
+    _rewire_stretch = 32  # rewiring calls a row's headroom is grown for at once, at least
+    _rewire_slots = 1 << 18  # ... or as many as fit this many extra places (small networks)
 
     def __init__(self, network: Network, backend: str = "auto", seed: int = 1,
                  precision: str = "float32", threads: int | None = None,
@@ -328,7 +329,7 @@ class Simulation:
             mean_row = n_syn / max(proj.pre.n, 1)
             need += int(proj.pre.n * (mean_row + 5 * math.sqrt(mean_row) + 1) * per)
             if proj.rewiring is not None:  # headroom of the rows, and the column view's
-                need += proj.pre.n * proj.rewiring.rule.max_add * self._rewire_stretch * (
+                need += proj.pre.n * proj.rewiring.rule.max_add * self._stretch(proj) * (
                     per + 8 * (proj.plasticity is not None))
             n_chunks = self._n_chunks(proj.pre.n, proj.post.n, n_syn)
             scratch = max(scratch, 4 * proj.pre.n * n_chunks + (
@@ -799,6 +800,13 @@ class Simulation:
             return (*rows, pl["col_start"][1:], *gate)
         return (*rows, pl["col_cursor"], pl["col_syn"], *gate)
 
+    def _stretch(self, proj: Projection) -> int:
+        """Rewiring calls a projection's rows get headroom for at once: 32,
+        or up to 256 where that costs at most ``_rewire_slots`` places, so
+        small networks run long stretches between two looks of the host."""
+        per_call = max(proj.pre.n * proj.rewiring.rule.max_add, 1)
+        return min(max(self._rewire_stretch, self._rewire_slots // per_call), 256)
+
     def _rewire_room(self, k: int) -> int:
         """The steps (at most ``k``) the next driver run may take so that
         every row of a rewired projection has room for ``max_add`` synapses
@@ -814,7 +822,7 @@ class Simulation:
             m = pj.matrix
             longest = int(self.backend.to_host(m.row_length).max(initial=0))
             allowed = (m.capacity - longest) // max_add
-            want = min(calls, self._rewire_stretch)
+            want = min(calls, self._stretch(proj))
             if allowed < want:
                 if proj.rewiring.grow:
                     self._grow_rows(pj, longest + max_add * want)
