@@ -248,7 +248,9 @@ def main(argv=None) -> int:
     p_serve.add_argument("--scale", type=int, default=None, help="scale (topographic_map)")
     p_serve.add_argument("--seed", type=int, default=1)
     p_serve.add_argument("--backend", choices=["auto", "cpu", "cuda"], default="auto")
-    p_serve.add_argument("--threads", type=int, default=None, help="CPU threads")
+    p_serve.add_argument("--threads", type=int, default=None,
+                         help="CPU threads (default: the usual number, but one core fewer "
+                         "than the machine has, left to the browser)")
     p_serve.add_argument("--paused", action="store_true",
                          help="open paused (default: run as the page opens)")
     p_serve.add_argument("--show", action="store_true", help="open a browser tab")
