@@ -18,7 +18,9 @@ recorded too (with psutil).  Both skip the first second of model time.  The slow
 over the repeats.  Browser, server and simulation share this machine, as
 they do on a laptop; each thread count in ``--threads`` is one
 configuration (on a small machine, all cores for the simulation leave none
-to the browser, and fewer threads leave it cores of its own).  Writes
+to the browser, and fewer threads leave it cores of its own), and a last
+one runs cores - 1 simulation threads with the browser kept on the last
+core (a machine where the browser has a core of its own; Linux, psutil).  Writes
 benchmarks/results/live_views_<machine>_<commit>.json.
 """
 
@@ -69,12 +71,14 @@ def bare(n: int, t: float, chunk: float, seed: int, threads: int) -> dict:
             "threads": sim.backend.threads}
 
 
-def live(n: int, t: float, seed: int, threads: int, chromium: str) -> dict:
+def live(n: int, t: float, seed: int, threads: int, chromium: str, pin: bool) -> dict:
     from snnlab.viz.browser import open_page, served
 
     with served("brunel", "--n", str(n), "--seed", str(seed), "--backend", "cpu",
                 "--threads", str(threads), "--paused") as url:
         with open_page(url, chromium) as (page, errors):
+            if pin:
+                pin_browser()
             cpu0, clock0 = cpu_times(), time.perf_counter()
             page.get_by_role("button", name="Run").click()
             log = page.evaluate(POLL_JS, WARM + t)
@@ -87,6 +91,17 @@ def live(n: int, t: float, seed: int, threads: int, chromium: str) -> dict:
     return {"speed": (t1 - t0) * 1e-3 / wall, "updates_per_s": (u1 - u0) / wall,
             "distinct_updates_seen_per_s": (len(window) - 1) / wall, "wall_s": wall,
             "model_ms": t1 - t0, "cores_used": cores, "page_errors": errors}
+
+
+def pin_browser() -> None:
+    """Keep the browser's processes on the last CPU (a machine where the
+    browser has a core of its own)."""
+    import psutil
+
+    last = (os.cpu_count() or 1) - 1
+    for p in psutil.Process().children(recursive=True):
+        if "chrom" in p.name() or "headless" in p.name():
+            p.cpu_affinity([last])
 
 
 def cpu_times() -> dict | None:
@@ -119,6 +134,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, nargs="+", default=None,
                     help="simulation threads, one configuration each (default: all cores, 1)")
+    ap.add_argument("--no-pinned", action="store_true",
+                    help="skip the configuration with the browser on a core of its own")
     ap.add_argument("--bare-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.bare_child:
@@ -131,16 +148,21 @@ def main() -> int:
         print("no chromium found (apt-get install chromium, or set $CHROMIUM)", file=sys.stderr)
         return 2
     configs = {}
-    for threads in args.threads or sorted({os.cpu_count() or 1, 1}, reverse=True):
+    cores = os.cpu_count() or 1
+    plan = [(k, False) for k in args.threads or sorted({cores, 1}, reverse=True)]
+    if not args.no_pinned and cores > 1:
+        plan.append((cores - 1, True))
+    for threads, pin in plan:
+        name = f"{threads}_threads" + ("_browser_on_its_own_core" if pin else "")
         runs = {"bare": [], "live": []}
         for k in range(args.repeats):
-            c.log(f"{threads} threads, repeat {k + 1}: bare")
+            c.log(f"{name}, repeat {k + 1}: bare")
             out = subprocess.run([sys.executable, __file__, "--bare-child", "--n", str(args.n),
                                   "--t", str(args.t), "--seed", str(args.seed), "--threads",
                                   str(threads)], capture_output=True, text=True, check=True)
             runs["bare"].append(json.loads(out.stdout.strip().splitlines()[-1]))
-            c.log(f"{threads} threads, repeat {k + 1}: live")
-            runs["live"].append(live(args.n, args.t, args.seed, threads, chromium))
+            c.log(f"{name}, repeat {k + 1}: live")
+            runs["live"].append(live(args.n, args.t, args.seed, threads, chromium, pin))
             c.log(f"  bare {runs['bare'][-1]['speed']:.3f}, live "
                   f"{runs['live'][-1]['speed']:.3f} x real time, "
                   f"{runs['live'][-1]['updates_per_s']:.1f} updates/s")
@@ -150,7 +172,7 @@ def main() -> int:
         slowdown = 1.0 - speed_live / speed_bare
         used = [r["cores_used"] for r in runs["live"] if r["cores_used"]]
         cores = {k: statistics.median(u[k] for u in used) for k in used[0]} if used else None
-        configs[threads] = {
+        configs[name] = {
             "runs": runs,
             "figures": {"updates_per_s": ups, "speed_bare": speed_bare,
                         "speed_live": speed_live, "slowdown": slowdown, "cores_used": cores},
@@ -160,7 +182,7 @@ def main() -> int:
     m = c.machine()
     record = {"benchmark": "live_views", "commit": c.commit(), "dirty": c.work_tree_dirty(),
               "machine": m, "args": {k: v for k, v in vars(args).items() if k != "bare_child"},
-              "goals": GOALS, "configurations": {f"{k}_threads": v for k, v in configs.items()}}
+              "goals": GOALS, "configurations": configs}
     out = c.RESULTS / f"live_views_{c.machine_tag(m)}_{c.commit()}.json"
     out.write_text(json.dumps(record, indent=2) + "\n")
     print(f"Brunel {args.n} neurons, {args.t / 1000:g} s measured, {args.repeats} repeats; "
@@ -168,7 +190,7 @@ def main() -> int:
           f"{100 * GOALS['slowdown_below']:g} %")
     for threads, r in configs.items():
         f = r["figures"]
-        print(f"  {threads} simulation threads: {f['updates_per_s']:.1f} updates/s reach the "
+        print(f"  {threads}: {f['updates_per_s']:.1f} updates/s reach the "
               f"page; speed bare {f['speed_bare']:.3f}, live {f['speed_live']:.3f} x real "
               f"time: slowdown {100 * f['slowdown']:.1f} %")
         if f["cores_used"]:
