@@ -162,6 +162,33 @@ def test_rates_match_binned_spike_counts_for_any_chunking():
         np.testing.assert_allclose(r[j], counts / (n * 2e-3))
 
 
+def test_views_nobody_reads_stay_bounded():
+    sim = brunel_sim()
+    rates, raster = Rates(bin=1.0, window=20.0), Raster(mode="points", max_points=300)
+    membrane = Membrane("exc", neurons=[3], window=5.0, every=1)
+    for v in (rates, raster, membrane):
+        v.bind(sim)
+        sim.add_observer(v.observe)
+    sim.run(2.0)
+    ref = brunel_sim()
+    ref_v = ref.record("exc", "V_m", neurons=[3])
+    for _ in range(40):  # 40 drains, nothing taken
+        sim.run(5.0)
+    ref.run(202.0)
+    assert sum(len(t) for t in rates._out_t) <= 40
+    assert sum(p.shape[1] for p in raster._new) <= 600
+    assert sum(len(t) for t in membrane._t) <= 100
+    u = rates.take()
+    steps = ref.spike_steps("exc")[0]
+    np.testing.assert_array_equal(u["t"], np.arange(182, 202) * 1.0)
+    np.testing.assert_allclose(u["rates"][0], np.bincount(steps // 10)[182:202] / (320 * 1e-3))
+    p = raster.take()
+    all_steps = np.sort(np.concatenate([ref.spike_steps("exc")[0], ref.spike_steps("inh")[0]]))
+    np.testing.assert_array_equal(np.sort(p["x"]), (all_steps[-300:] + 1) * 0.1)
+    m = membrane.take()
+    np.testing.assert_array_equal(m["v"][:, 0], ref_v["V_m"][-50:, 0])
+
+
 def test_membrane_view_streams_the_recorded_variable():
     sim = brunel_sim()
     view = Membrane("exc", neurons=[0, 7], window=20.0, max_points=50)

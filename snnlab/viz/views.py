@@ -53,6 +53,15 @@ def _steps(name: str, ms: float, dt: float, view: str) -> int:
     return n
 
 
+def _keep_last(parts: list, limit: int, axis: int = 0) -> list:
+    """Pending pieces of a stream, cut to their last ``limit`` entries along
+    ``axis`` (what nobody has shown yet stays bounded)."""
+    if sum(p.shape[axis] for p in parts) <= 2 * limit:
+        return parts
+    joined = np.concatenate(parts, axis=axis)
+    return [joined[(slice(None),) * axis + (slice(-limit, None),)]]
+
+
 class View:
     """Base class of live views (module docstring)."""
 
@@ -173,7 +182,9 @@ class Raster(View):
             self.spikes_seen += len(steps)
             self._last_step = chunk.last_step
             if self.mode == "points":
-                self._new.append((steps, gids))
+                order = np.argsort(steps, kind="stable")  # newest last, across populations
+                self._new.append(np.stack([steps[order], gids[order]]))
+                self._new = _keep_last(self._new, self.max_points, axis=1)
             else:
                 self._bin(steps, gids, chunk.last_step)
 
@@ -205,8 +216,7 @@ class Raster(View):
             if self.mode == "points":
                 if not self._new:
                     return None
-                steps = np.concatenate([s for s, _ in self._new])
-                gids = np.concatenate([g for _, g in self._new])
+                steps, gids = np.concatenate(self._new, axis=1)
                 self._new = []
                 steps, gids = steps[-self.max_points:], gids[-self.max_points:]
                 return {"t": t, "x": (steps + 1) * self.sim.dt, "y": gids.astype(np.int32),
@@ -297,8 +307,8 @@ class Rates(View):
                 rates, bins = rates[:, 1:], bins[1:]
                 self._first_full = True
             with self._lock:
-                self._out_t.append(bins * self.bin)
-                self._out_r.append(rates)
+                self._out_t = _keep_last(self._out_t + [bins * self.bin], self.rollover)
+                self._out_r = _keep_last(self._out_r + [rates], self.rollover, axis=1)
             self._carry = counts[:, n_done]
             self._next = done
         else:
@@ -381,8 +391,8 @@ class Membrane(View):
             return
         steps, values = got
         with self._lock:
-            self._t.append((steps + 1) * chunk.dt)
-            self._v.append(values)
+            self._t = _keep_last(self._t + [(steps + 1) * chunk.dt], self.rollover)
+            self._v = _keep_last(self._v + [values], self.rollover)
 
     def take(self):
         with self._lock:
