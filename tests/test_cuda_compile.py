@@ -12,6 +12,7 @@ import snnlab as sl
 from snnlab.backend import kernel_dir
 from snnlab.backend.codegen import neuron_kernel, rewire_kernels, translation_unit
 from snnlab.backend.cuda import NVRTC_OPTIONS
+from snnlab.zoo import topographic_map as tm
 
 
 def _models():
@@ -20,6 +21,8 @@ def _models():
     yield sl.models.LIF(synapse="alpha")
     yield sl.models.ALIF()
     yield sl.models.PoissonSource()
+    yield tm.SpotSource(16)  # the topographic map's models
+    yield tm.CondLIF()
     yield sl.models.NeuronModel("user", params={"a": 1.0}, state={"v": 0.0},
                                 update="v = v * a + in_x + (scalar)uniform();",
                                 threshold="v > 1", reset="v = 0;", ports=("x",))
