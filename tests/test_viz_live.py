@@ -34,7 +34,7 @@ def brunel_sim(n=400, seed=3, **kw):
     return sl.Simulation(brunel.network(n=n), backend="cpu", seed=seed, threads=1, **kw)
 
 
-def chunk_of(sim_like, first, last, spikes, samples=None):
+def chunk_of(first, last, spikes, samples=None):
     return RecordedChunk(first, last, 0.1, spikes, samples or {})
 
 
@@ -106,7 +106,7 @@ def test_raster_image_bins_the_last_window_exactly():
         s = np.sort(rng.integers(step, step + length, size=40 * length))
         g = rng.integers(0, 1000, size=s.size)
         exc, inh = g < 800, g >= 800
-        view.observe(chunk_of(sim, step, step + length,
+        view.observe(chunk_of(step, step + length,
                               {"exc": (s[exc], g[exc].astype(np.int32)),
                                "inh": (s[inh], (g[inh] - 800).astype(np.int32))}))
         step += length
@@ -125,15 +125,15 @@ def test_raster_points_keep_the_newest_spikes_with_population_offsets():
     view = Raster(mode="auto", max_points=50)
     view.bind(sim)
     assert view.mode == "points" and view.offsets == {"exc": 0, "inh": 80}
-    view.observe(chunk_of(sim, 0, 10, {"exc": (np.arange(10), np.arange(10, dtype=np.int32)),
+    view.observe(chunk_of(0, 10, {"exc": (np.arange(10), np.arange(10, dtype=np.int32)),
                                        "inh": (np.array([3, 4]), np.array([1, 2], np.int32))}))
-    view.observe(chunk_of(sim, 10, 20, {"exc": (np.arange(10, 60), np.zeros(50, np.int32)),
+    view.observe(chunk_of(10, 20, {"exc": (np.arange(10, 60), np.zeros(50, np.int32)),
                                         "inh": (np.empty(0, int), np.empty(0, np.int32))}))
     u = view.take()
     assert len(u["x"]) == 50 and u["seen"] == 62
     np.testing.assert_array_equal(u["x"], (np.arange(10, 60) + 1) * 0.1)
     assert view.take() is None
-    view.observe(chunk_of(sim, 20, 30, {"exc": (np.empty(0, int), np.empty(0, np.int32)),
+    view.observe(chunk_of(20, 30, {"exc": (np.empty(0, int), np.empty(0, np.int32)),
                                         "inh": (np.array([25]), np.array([7], np.int32))}))
     assert view.take()["y"].tolist() == [87]
 

@@ -455,7 +455,7 @@ class Dashboard:
         self._status = pn.pane.HTML("", styles={"font-family": "monospace"})
         self._progress = (pn.indicators.Progress(value=0, max=100, width=200)
                           if self.duration else None)
-        bokeh_status = pn.pane.Bokeh(_status_figure(self._status_source), visible=True,
+        bokeh_status = pn.pane.Bokeh(_status_figure(self._status_source),
                                      width=0, height=0, margin=0)
         header = pn.Row(run, pause, step, speed, self._status,
                         *([self._progress] if self._progress else []), bokeh_status)
