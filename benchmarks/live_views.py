@@ -19,8 +19,10 @@ over the repeats.  Browser, server and simulation share this machine, as
 they do on a laptop; each thread count in ``--threads`` is one
 configuration (on a small machine, all cores for the simulation leave none
 to the browser, and fewer threads leave it cores of its own), and a last
-one runs cores - 1 simulation threads with the browser kept on the last
-core (a machine where the browser has a core of its own; Linux, psutil).  Writes
+one stands for a machine where the browser has a core of its own: every
+thread of the browser, of the Playwright driver and the server's interface
+thread on the last core, the simulation's threads on the others, in the
+bare run too (Linux, psutil).  Writes
 benchmarks/results/live_views_<machine>_<commit>.json.
 """
 
@@ -53,8 +55,10 @@ POLL_JS = """(until) => new Promise(done => {
 })"""
 
 
-def bare(n: int, t: float, chunk: float, seed: int, threads: int) -> dict:
+def bare(n: int, t: float, chunk: float, seed: int, threads: int, pin: bool) -> dict:
     """The simulation alone, as the dashboard steps it (run in a child)."""
+    if pin:
+        os.sched_setaffinity(0, simulation_cores())
     from snnlab.simulation import Simulation
     from snnlab.zoo import brunel
 
@@ -77,10 +81,10 @@ def live(n: int, t: float, seed: int, threads: int, chromium: str, pin: bool) ->
     with served("brunel", "--n", str(n), "--seed", str(seed), "--backend", "cpu",
                 "--threads", str(threads), "--paused") as url:
         with open_page(url, chromium) as (page, errors):
-            if pin:
-                pin_browser()
             cpu0, clock0 = cpu_times(), time.perf_counter()
             page.get_by_role("button", name="Run").click()
+            if pin:
+                pin_threads()
             log = page.evaluate(POLL_JS, WARM + t)
             cpu1, clock1 = cpu_times(), time.perf_counter()
             page.get_by_role("button", name="Pause").click()
@@ -93,15 +97,42 @@ def live(n: int, t: float, seed: int, threads: int, chromium: str, pin: bool) ->
             "model_ms": t1 - t0, "cores_used": cores, "page_errors": errors}
 
 
-def pin_browser() -> None:
-    """Keep the browser's processes on the last CPU (a machine where the
-    browser has a core of its own)."""
+def simulation_cores() -> list[int]:
+    """The cores the simulation keeps to when the browser has its own."""
+    return list(range((os.cpu_count() or 2) - 1))
+
+
+def pin_threads() -> None:
+    """Every thread of the browser, the Playwright driver and the server's
+    interface (main) thread on the last core; the server's other threads
+    (the simulation's, and those they start later) on the others.  Called
+    once the dashboard runs: its thread, started by the main thread, would
+    otherwise take the main thread's core."""
     import psutil
 
-    last = (os.cpu_count() or 1) - 1
-    for p in psutil.Process().children(recursive=True):
-        if "chrom" in p.name() or "headless" in p.name():
-            p.cpu_affinity([last])
+    last, sim = [(os.cpu_count() or 2) - 1], simulation_cores()
+    children = psutil.Process().children(recursive=True)
+    server = next(p for p in children if "snnlab.cli" in " ".join(p.cmdline()))
+
+    def simulating() -> float:  # CPU seconds of the server's threads but the main one
+        return sum(t.user_time + t.system_time for t in server.threads() if t.id != server.pid)
+
+    busy, deadline = simulating() + 0.3, time.monotonic() + 30.0
+    while simulating() < busy:  # the dashboard's thread runs
+        if time.monotonic() > deadline:
+            raise RuntimeError("the dashboard's thread did not run")
+        time.sleep(0.05)
+    for p in children:
+        try:
+            server = "snnlab.cli" in " ".join(p.cmdline())
+            tids = [int(t) for t in os.listdir(f"/proc/{p.pid}/task")]
+        except (psutil.Error, OSError):
+            continue
+        for tid in tids:
+            try:
+                os.sched_setaffinity(tid, sim if server and tid != p.pid else last)
+            except OSError:  # the thread has ended
+                pass
 
 
 def cpu_times() -> dict | None:
@@ -137,9 +168,10 @@ def main() -> int:
     ap.add_argument("--no-pinned", action="store_true",
                     help="skip the configuration with the browser on a core of its own")
     ap.add_argument("--bare-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--pin", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.bare_child:
-        print(json.dumps(bare(args.n, args.t, 10.0, args.seed, args.threads[0])))
+        print(json.dumps(bare(args.n, args.t, 10.0, args.seed, args.threads[0], args.pin)))
         return 0
     from snnlab.viz.browser import find_chromium
 
@@ -159,7 +191,8 @@ def main() -> int:
             c.log(f"{name}, repeat {k + 1}: bare")
             out = subprocess.run([sys.executable, __file__, "--bare-child", "--n", str(args.n),
                                   "--t", str(args.t), "--seed", str(args.seed), "--threads",
-                                  str(threads)], capture_output=True, text=True, check=True)
+                                  str(threads)] + ["--pin"] * pin,
+                                 capture_output=True, text=True, check=True)
             runs["bare"].append(json.loads(out.stdout.strip().splitlines()[-1]))
             c.log(f"{name}, repeat {k + 1}: live")
             runs["live"].append(live(args.n, args.t, args.seed, threads, chromium, pin))
@@ -181,7 +214,8 @@ def main() -> int:
                        "no_page_errors": not any(r["page_errors"] for r in runs["live"])}}
     m = c.machine()
     record = {"benchmark": "live_views", "commit": c.commit(), "dirty": c.work_tree_dirty(),
-              "machine": m, "args": {k: v for k, v in vars(args).items() if k != "bare_child"},
+              "machine": m,
+              "args": {k: v for k, v in vars(args).items() if k not in ("bare_child", "pin")},
               "goals": GOALS, "configurations": configs}
     out = c.RESULTS / f"live_views_{c.machine_tag(m)}_{c.commit()}.json"
     out.write_text(json.dumps(record, indent=2) + "\n")

@@ -309,6 +309,25 @@ def test_views_keep_to_their_own_rate():
     assert slow.due(slow.shown_at + 0.45, 10.0) and fast.due(fast.shown_at, 10.0)
 
 
+def test_page_updates_keep_to_a_fixed_clock():
+    # the event loop calls back every 25 ms plus up to 6 ms of delay (its
+    # timer sleeps after each call, so it drifts); the page must still get
+    # one update per 100 ms grid point, never two within one period
+    dash = Dashboard(brunel_sim(), [Rates()], fps=10.0)
+    rng = np.random.default_rng(3)
+    polls = np.cumsum(0.025 + rng.uniform(0.0, 0.006, size=400))
+    shown = polls[[dash._tick(t) for t in polls]]
+    period, start = 0.1, polls[0]
+    assert shown[0] == start
+    assert len(shown) == 1 + int((polls[-1] - start) // period)  # every grid point
+    assert np.all(np.diff(shown) > period - 0.031) and np.all(np.diff(shown) < period + 0.031)
+    # a 350 ms stall of the loop drops the updates it covers, then the
+    # clock restarts at the late call
+    late = polls[-1] + 0.35
+    assert dash._tick(late) and not dash._tick(late + 0.09) and dash._tick(late + 0.1)
+    dash.close()
+
+
 def test_dashboard_duration_and_controls():
     sim = brunel_sim()
     ctl = input_rate(["poisson->exc", "poisson->inh"], 0.0)

@@ -31,6 +31,8 @@ from .views import Raster, Rates, View
 __all__ = ["Dashboard", "Control", "input_rate", "weight", "parameter", "plasticity",
            "SPEEDS"]
 
+TICKS_PER_UPDATE = 4  # polls of the page clock per update (see Dashboard._tick)
+
 # speed choices: model time per wall time (None: as fast as it goes)
 SPEEDS = {"max": None, "10x real time": 10.0, "2x real time": 2.0, "real time": 1.0,
           "0.5x real time": 0.5, "0.1x real time": 0.1}
@@ -140,7 +142,7 @@ class Dashboard:
         Model time [ms] advanced between two looks of the views; ``step``
         advances exactly one chunk.
     fps : float
-        Page updates per second, at most (1 to 30).
+        Page updates per second, at most (1 to 30), kept to on a fixed clock.
     speed : float or None
         Model time per wall time to keep to (None: as fast as it goes).
     duration : float or None
@@ -201,6 +203,7 @@ class Dashboard:
         self._callback = None
         self._layout = None
         self._status_shown = 0.0
+        self._next_update = -math.inf  # when the page's next update is due (perf_counter)
         self._pace = (time.perf_counter(), sim.t)  # wall and model time the speed counts from
         self._speed_log = deque(maxlen=64)  # (wall, model time) after chunks
         sim.add_observer(self._observe)
@@ -379,6 +382,23 @@ class Dashboard:
                 "error": None if self.error is None else repr(self.error)}
 
     # ---------------------------------------------------------------- page
+    def _tick(self, now: float | None = None) -> bool:
+        """The periodic callback: it polls ``TICKS_PER_UPDATE`` times per
+        page period and updates the page on a fixed clock of ``1 / fps`` s.
+        A timer that sleeps a period after each call (as event loops do)
+        drifts by the call's own time and loop delays, and so falls short of
+        ``fps``; an update that is late by more than a period is dropped.
+        True when the page was updated."""
+        now = time.perf_counter() if now is None else now
+        if now < self._next_update:
+            return False
+        period = 1.0 / self.fps
+        self._next_update += period
+        if self._next_update <= now:  # late by a period or more (or the first update)
+            self._next_update = now + period
+        self.refresh()
+        return True
+
     def refresh(self, force: bool = False) -> None:
         """Apply what the views gathered to their figures (interface thread;
         called ``fps`` times per second once shown); ``force``: every view,
@@ -482,8 +502,13 @@ class Dashboard:
 
         self.start()
         if self._callback is None and not self._closed:
-            self._callback = pn.state.add_periodic_callback(
-                self.refresh, period=int(round(1000 / self.fps)))
+            self._callback = cb = pn.state.add_periodic_callback(
+                self._tick, period=max(10, int(1000 / (TICKS_PER_UPDATE * self.fps))),
+                start=False)
+            # not marking the session busy at every call: Panel's busy events
+            # cost about 1.5 ms a call, and would flash a busy indicator
+            cb._background = True
+            cb.start()
 
     def servable(self):
         """The layout for a served session: it goes live once the page has
