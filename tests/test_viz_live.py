@@ -309,6 +309,26 @@ def test_views_keep_to_their_own_rate():
     assert slow.due(slow.shown_at + 0.45, 10.0) and fast.due(fast.shown_at, 10.0)
 
 
+def test_automatic_ranges_are_not_sent_back_to_the_server():
+    # a browser-computed range would come back as a document patch at every
+    # update; every automatic range is kept in the browser, the others
+    # (set from the server) stay synchronised
+    from bokeh.models import DataRange1d, Range1d
+
+    sim = map_sim()
+    views = [Raster(), Rates(), Membrane("target", neurons=(0,)), Connectivity("feedforward"),
+             TopographicMap()]
+    for v in views:
+        v.bind(sim)
+    automatic = []
+    for v in views:
+        fig = v.figure()
+        automatic += fig.select({"type": DataRange1d})
+        assert all(not r.syncable for r in fig.select({"type": DataRange1d})), v
+        assert all(r.syncable for r in fig.select({"type": Range1d}))
+    assert len(automatic) >= 4
+
+
 def test_page_updates_keep_to_a_fixed_clock():
     # the event loop calls back every 25 ms plus up to 6 ms of delay (its
     # timer sleeps after each call, so it drifts); the page must still get

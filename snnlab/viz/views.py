@@ -62,6 +62,20 @@ def _keep_last(parts: list, limit: int, axis: int = 0) -> list:
     return [joined[(slice(None),) * axis + (slice(-limit, None),)]]
 
 
+def _figure(**options):
+    """A Bokeh figure whose automatic ranges stay in the browser: the ranges
+    it computes at every update are not sent back to the server (a message
+    and a document patch each, several per update, that nobody reads)."""
+    from bokeh.models import DataRange1d
+    from bokeh.plotting import figure
+
+    fig = figure(**options)
+    for r in (fig.x_range, fig.y_range):
+        if isinstance(r, DataRange1d):
+            r.syncable = False
+    return fig
+
+
 class View:
     """Base class of live views (module docstring)."""
 
@@ -193,12 +207,15 @@ class Raster(View):
         fresh = np.arange(self._head + 1, last_col + 1)[-self.cols:]  # columns entered anew
         self.counts[:, fresh % self.cols] = 0
         self._head = max(self._head, last_col)
-        keep = steps // self.col_steps > last_col - self.cols
-        if keep.any():
-            flat = (gids[keep] // self.row_size) * self.cols + (steps[keep] // self.col_steps) \
-                % self.cols
-            self.counts += np.bincount(flat, minlength=self.counts.size).reshape(
-                self.counts.shape).astype(np.float32)
+        cols = steps // self.col_steps
+        keep = cols > last_col - self.cols
+        if keep.any():  # binned in the few columns the chunk spans, not the whole image
+            cols, gids = cols[keep], gids[keep]
+            first = int(cols.min())
+            span = last_col - first + 1
+            block = np.bincount((gids // self.row_size) * span + (cols - first),
+                                minlength=self.rows * span).reshape(self.rows, span)
+            self.counts[:, np.arange(first, last_col + 1) % self.cols] += block
         self._dirty = True
 
     def image(self):
@@ -233,9 +250,8 @@ class Raster(View):
 
     def figure(self):
         from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
-        from bokeh.plotting import figure
 
-        fig = figure(title=self.title, height=300, sizing_mode="stretch_width",
+        fig = _figure(title=self.title, height=300, sizing_mode="stretch_width",
                      x_axis_label="time [ms]", y_axis_label="neuron",
                      y_range=Range1d(0, self.n), x_range=Range1d(-self.window, 0),
                      tools="pan,wheel_zoom,box_zoom,reset,save", name="raster_figure")
@@ -325,12 +341,11 @@ class Rates(View):
 
     def figure(self):
         from bokeh.models import ColumnDataSource
-        from bokeh.plotting import figure
 
         self.source = ColumnDataSource({"t": np.empty(0), **{p: np.empty(0)
                                                              for p in self.populations}},
                                        name="rates")
-        fig = figure(title=self.title, height=220, sizing_mode="stretch_width",
+        fig = _figure(title=self.title, height=220, sizing_mode="stretch_width",
                      x_axis_label="time [ms]", y_axis_label="spikes/s",
                      tools="pan,wheel_zoom,box_zoom,reset,save")
         for j, p in enumerate(self.populations):
@@ -404,12 +419,11 @@ class Membrane(View):
 
     def figure(self):
         from bokeh.models import ColumnDataSource
-        from bokeh.plotting import figure
 
         cols = [f"n{i}" for i in self.neurons]
         self.source = ColumnDataSource({"t": np.empty(0), **{c: np.empty(0) for c in cols}},
                                        name="membrane")
-        fig = figure(title=f"{self.title}: {self.population}.{self.variable}", height=220,
+        fig = _figure(title=f"{self.title}: {self.population}.{self.variable}", height=220,
                      sizing_mode="stretch_width", x_axis_label="time [ms]",
                      y_axis_label=self.variable, tools="pan,wheel_zoom,box_zoom,reset,save")
         for j, c in enumerate(cols):
@@ -535,18 +549,17 @@ class Connectivity(_Sampled):
     def figure(self):
         import panel as pn
         from bokeh.models import ColumnDataSource, LinearColorMapper
-        from bokeh.plotting import figure
 
         kw = dict(height=220, sizing_mode="stretch_width",
                   tools="pan,wheel_zoom,box_zoom,reset,save")
         self.series = ColumnDataSource({k: np.empty(0) for k in
                                         ("t", "synapses", "formed", "removed")},
                                        name=f"conn_series_{self.projection}")
-        count = figure(title=f"{self.projection}: synapses", x_axis_label="time [ms]", **kw)
+        count = _figure(title=f"{self.projection}: synapses", x_axis_label="time [ms]", **kw)
         count.line("t", "synapses", source=self.series, color=PALETTE[0])
         figs = [count]
         if self.rewired:
-            churn = figure(title=f"{self.projection}: formed and removed per "
+            churn = _figure(title=f"{self.projection}: formed and removed per "
                            f"{self.interval:g} ms", x_axis_label="time [ms]", **kw)
             churn.line("t", "formed", source=self.series, color=PALETTE[2],
                        legend_label="formed")
@@ -560,7 +573,7 @@ class Connectivity(_Sampled):
             src = ColumnDataSource({"top": np.empty(0), "left": np.empty(0),
                                     "right": np.empty(0)},
                                    name=f"conn_{key}_{self.projection}")
-            f = figure(title=f"{self.projection}: {label}", x_axis_label=label, **kw)
+            f = _figure(title=f"{self.projection}: {label}", x_axis_label=label, **kw)
             f.quad(top="top", bottom=0, left="left", right="right", source=src,
                    color=PALETTE[0], alpha=0.7)
             self.hists[key] = src
@@ -568,7 +581,7 @@ class Connectivity(_Sampled):
         if self.matrix:
             self.image = ColumnDataSource({"image": [np.zeros((1, 1), np.float32)]},
                                           name=f"conn_matrix_{self.projection}")
-            f = figure(title=f"{self.projection}: weights (target x source)",
+            f = _figure(title=f"{self.projection}: weights (target x source)",
                        x_range=(0, self.n_pre), y_range=(0, self.n_post),
                        x_axis_label="source", y_axis_label="target", height=300,
                        width=300, tools="pan,wheel_zoom,reset,save")
@@ -640,19 +653,18 @@ class TopographicMap(_Sampled):
     def figure(self):
         import panel as pn
         from bokeh.models import ColumnDataSource
-        from bokeh.plotting import figure
 
         self.fields = ColumnDataSource({k: np.empty(0) for k in ("x0", "y0", "x1", "y1")},
                                        name="map_fields")
         w = self.width
-        grid = figure(title="receptive-field centres (weights)", width=380, height=380,
+        grid = _figure(title="receptive-field centres (weights)", width=380, height=380,
                       x_range=(-1, w), y_range=(-1, w), match_aspect=True,
                       tools="pan,wheel_zoom,reset,save")
         grid.segment("x0", "y0", "x1", "y1", source=self.fields, color=PALETTE[0])
         grid.scatter("x1", "y1", source=self.fields, size=3, color=PALETTE[1])
         self.series = ColumnDataSource({k: np.empty(0) for k in ("t",) + self.METRICS},
                                        name="map_metrics")
-        quality = figure(title="map quality [grid units]", height=380,
+        quality = _figure(title="map quality [grid units]", height=380,
                          sizing_mode="stretch_width", x_axis_label="time [ms]",
                          tools="pan,wheel_zoom,box_zoom,reset,save")
         for k, (key, label) in enumerate((("sigma_aff_conn", "sigma_aff (connectivity)"),
