@@ -315,7 +315,7 @@ def test_automatic_ranges_are_not_sent_back_to_the_server():
     # a browser-computed range would come back as a document patch at every
     # update; every automatic range is kept in the browser, the others
     # (set from the server) stay synchronised
-    from bokeh.models import DataRange1d, Range1d
+    from bokeh.models import ColumnDataSource, DataRange1d, Range1d
 
     sim = map_sim()
     views = [Raster(), Rates(), Membrane("target", neurons=(0,)), Connectivity("feedforward"),
@@ -325,10 +325,35 @@ def test_automatic_ranges_are_not_sent_back_to_the_server():
     automatic = []
     for v in views:
         fig = v.figure()
-        automatic += fig.select({"type": DataRange1d})
-        assert all(not r.syncable for r in fig.select({"type": DataRange1d})), v
-        assert all(r.syncable for r in fig.select({"type": Range1d}))
+        figs = [pane.object for pane in fig.objects] if hasattr(fig, "objects") else [fig]
+        for fig in figs:
+            automatic += fig.select({"type": DataRange1d})
+            assert all(not r.syncable for r in fig.select({"type": DataRange1d})), v
+            assert all(r.syncable for r in fig.select({"type": Range1d}))
+            # nor the data: a page that sent its copy back overwrote newer rows
+            sources = fig.select({"type": ColumnDataSource})
+            assert sources and all(not s.syncable for s in sources), v
     assert len(automatic) >= 4
+
+
+def test_notebook_pages_get_whole_sources_equal_to_the_streams():
+    # streamed in a served page, sent whole to a notebook page: the same rows
+    sim, twin = brunel_sim(), brunel_sim()
+    streamed = [Rates(bin=1.0, window=20.0), Membrane("exc", neurons=(0, 3), window=15.0)]
+    whole = [Rates(bin=1.0, window=20.0), Membrane("exc", neurons=(0, 3), window=15.0)]
+    for views, s in ((streamed, sim), (whole, twin)):
+        dash = Dashboard(s, views, chunk=3.0)
+        dash.panel()
+        for v in views:
+            v.whole = views is whole
+        for _ in range(12):  # past the rollover
+            dash.advance(1)
+        dash.close()
+    for a, b in zip(streamed, whole):
+        assert set(a.source.data) == set(b.source.data)
+        for k in a.source.data:
+            np.testing.assert_array_equal(np.asarray(a.source.data[k]), b.source.data[k])
+        assert len(a.source.data["t"]) == a.rollover
 
 
 def test_page_updates_keep_to_a_fixed_clock():

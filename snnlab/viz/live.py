@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .views import Raster, Rates, View
+from .views import Raster, Rates, View, _source
 
 __all__ = ["Dashboard", "Control", "input_rate", "weight", "parameter", "plasticity",
            "SPEEDS"]
@@ -446,11 +446,10 @@ class Dashboard:
         if self._layout is not None:
             return self._layout
         import panel as pn
-        from bokeh.models import ColumnDataSource
 
-        self._status_source = ColumnDataSource({"t": [self.sim.t], "updates": [0],
-                                                "chunks": [0], "running": [0]},
-                                               name="dashboard_status")
+        self._status_source = _source({"t": [self.sim.t], "updates": [0],
+                                      "chunks": [0], "running": [0]},
+                                      name="dashboard_status")
         run = pn.widgets.Button(**_named("Run"), **_colour("success"), width=80)
         pause = pn.widgets.Button(**_named("Pause"), **_colour("warning"), width=80)
         step = pn.widgets.Button(**_named("Step"), **_colour("primary"), width=80)
@@ -500,6 +499,10 @@ class Dashboard:
     def _go_live(self) -> None:
         import panel as pn
 
+        doc = pn.state.curdoc
+        served = doc is not None and doc.session_context is not None
+        for v in self.views:
+            v.whole = not served  # a notebook page (see views._append)
         self.start()
         if self._callback is None and not self._closed:
             self._callback = cb = pn.state.add_periodic_callback(
@@ -522,6 +525,13 @@ class Dashboard:
         return layout
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        import panel as pn
+        from panel.config import panel_extension
+
+        if not panel_extension._loaded:
+            # BokehJS and Panel's JavaScript from the kernel, not a CDN:
+            # the page needs no network
+            pn.extension(inline=True)
         return self.show()._repr_mimebundle_(include, exclude)
 
     def __repr__(self) -> str:

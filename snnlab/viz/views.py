@@ -62,6 +62,30 @@ def _keep_last(parts: list, limit: int, axis: int = 0) -> list:
     return [joined[(slice(None),) * axis + (slice(-limit, None),)]]
 
 
+def _append(view, source, new: dict, rollover: int) -> None:
+    """Add ``new`` rows to ``source``, keeping its last ``rollover``: streamed
+    to a served page; in a notebook (``view.whole``) the source is sent
+    whole, since streams sent through Jupyter comms (Panel 1.9, JupyterLab
+    4) now and then never reached the page, leaving gaps in the lines,
+    while a whole source leaves the page right at the next update."""
+    if not view.whole:
+        source.stream(new, rollover=rollover)
+        return
+    old = source.data
+    source.data = {k: np.concatenate([np.asarray(old[k]), np.asarray(v)])[-rollover:]
+                   for k, v in new.items()}
+
+
+def _source(data: dict, **options):
+    """A Bokeh ColumnDataSource the page never sends back: only the server
+    (or kernel) writes it.  Synced back, a notebook page returned its copy
+    of the data and overwrote newer rows in the kernel (gaps in the lines).
+    """
+    from bokeh.models import ColumnDataSource
+
+    return ColumnDataSource(data, syncable=False, **options)
+
+
 def _figure(**options):
     """A Bokeh figure whose automatic ranges stay in the browser: the ranges
     it computes at every update are not sent back to the server (a message
@@ -86,6 +110,7 @@ class View:
         self.sim = None
         self.fps = None if fps is None else _positive("fps", fps, type(self).__name__)
         self.shown_at = -math.inf  # wall time of the last update shown
+        self.whole = False  # send streamed sources whole (set for notebook pages)
 
     def due(self, now: float, page_fps: float) -> bool:
         """Whether to show an update now, at most ``fps`` per second (the
@@ -249,33 +274,34 @@ class Raster(View):
         return {"t": t, "image": img, "x0": x0, "width": width, "seen": self.spikes_seen}
 
     def figure(self):
-        from bokeh.models import ColumnDataSource, LinearColorMapper, Range1d
+        from bokeh.models import LinearColorMapper, Range1d
 
         fig = _figure(title=self.title, height=300, sizing_mode="stretch_width",
                      x_axis_label="time [ms]", y_axis_label="neuron",
                      y_range=Range1d(0, self.n), x_range=Range1d(-self.window, 0),
                      tools="pan,wheel_zoom,box_zoom,reset,save", name="raster_figure")
         if self.mode == "points":
-            self.source = ColumnDataSource({"x": np.empty(0), "y": np.empty(0, np.int32)},
-                                           name="raster_points")
+            self.source = _source({"x": np.empty(0), "y": np.empty(0, np.int32)},
+                                  name="raster_points")
             fig.scatter("x", "y", source=self.source, size=2, color=PALETTE[0], alpha=0.7)
         else:
-            self.source = ColumnDataSource({"image": [np.zeros((1, 1), np.uint8)],
-                                            "x": [0.0], "y": [0.0], "dw": [1.0],
-                                            "dh": [float(self.n)]}, name="raster_image")
+            self.source = _source({"image": [np.zeros((1, 1), np.uint8)],
+                                  "x": [0.0], "y": [0.0], "dw": [1.0],
+                                  "dh": [float(self.n)]}, name="raster_image")
             mapper = LinearColorMapper(palette="Greys256", low=0, high=None)
             mapper.palette = list(reversed(mapper.palette))
             fig.image("image", x="x", y="y", dw="dw", dh="dh", source=self.source,
                       color_mapper=mapper)
         for p in self.populations[1:]:  # boundaries between populations
-            fig.line([-1e12, 1e12], [self.offsets[p]] * 2, color="#999999", line_dash="dashed")
+            fig.line("x", "y", source=_source({"x": [-1e12, 1e12], "y": [self.offsets[p]] * 2}),
+                     color="#999999", line_dash="dashed")
         self.fig = fig
         return fig
 
     def show(self, u) -> None:
         self.fig.x_range.update(start=u["t"] - self.window, end=u["t"])
         if self.mode == "points":
-            self.source.stream({"x": u["x"], "y": u["y"]}, rollover=self.max_points)
+            _append(self, self.source, {"x": u["x"], "y": u["y"]}, self.max_points)
         else:
             self.source.data = {"image": [u["image"]], "x": [u["x0"]], "y": [0.0],
                                 "dw": [u["width"]], "dh": [float(self.rows * self.row_size)]}
@@ -340,11 +366,9 @@ class Rates(View):
         return {"t": t[keep], "rates": r[:, keep]}
 
     def figure(self):
-        from bokeh.models import ColumnDataSource
 
-        self.source = ColumnDataSource({"t": np.empty(0), **{p: np.empty(0)
-                                                             for p in self.populations}},
-                                       name="rates")
+        self.source = _source({"t": np.empty(0), **{p: np.empty(0) for p in self.populations}},
+                              name="rates")
         fig = _figure(title=self.title, height=220, sizing_mode="stretch_width",
                      x_axis_label="time [ms]", y_axis_label="spikes/s",
                      tools="pan,wheel_zoom,box_zoom,reset,save")
@@ -354,9 +378,9 @@ class Rates(View):
         return fig
 
     def show(self, u) -> None:
-        self.source.stream({"t": u["t"], **{p: u["rates"][j]
-                                            for j, p in enumerate(self.populations)}},
-                           rollover=self.rollover)
+        _append(self, self.source, {"t": u["t"], **{p: u["rates"][j]
+                                                     for j, p in enumerate(self.populations)}},
+                self.rollover)
 
 
 # ---------------------------------------------------------------- membrane
@@ -418,11 +442,10 @@ class Membrane(View):
         return {"t": t[-self.rollover:], "v": v[-self.rollover:]}
 
     def figure(self):
-        from bokeh.models import ColumnDataSource
 
         cols = [f"n{i}" for i in self.neurons]
-        self.source = ColumnDataSource({"t": np.empty(0), **{c: np.empty(0) for c in cols}},
-                                       name="membrane")
+        self.source = _source({"t": np.empty(0), **{c: np.empty(0) for c in cols}},
+                              name="membrane")
         fig = _figure(title=f"{self.title}: {self.population}.{self.variable}", height=220,
                      sizing_mode="stretch_width", x_axis_label="time [ms]",
                      y_axis_label=self.variable, tools="pan,wheel_zoom,box_zoom,reset,save")
@@ -433,9 +456,9 @@ class Membrane(View):
         return fig
 
     def show(self, u) -> None:
-        self.source.stream({"t": u["t"], **{f"n{i}": u["v"][:, j].astype(np.float64)
-                                            for j, i in enumerate(self.neurons)}},
-                           rollover=self.rollover)
+        _append(self, self.source, {"t": u["t"], **{f"n{i}": u["v"][:, j].astype(np.float64)
+                                                     for j, i in enumerate(self.neurons)}},
+                self.rollover)
 
 
 # --------------------------------------------------------- sampled views
@@ -548,13 +571,13 @@ class Connectivity(_Sampled):
 
     def figure(self):
         import panel as pn
-        from bokeh.models import ColumnDataSource, LinearColorMapper
+        from bokeh.models import LinearColorMapper
 
         kw = dict(height=220, sizing_mode="stretch_width",
                   tools="pan,wheel_zoom,box_zoom,reset,save")
-        self.series = ColumnDataSource({k: np.empty(0) for k in
-                                        ("t", "synapses", "formed", "removed")},
-                                       name=f"conn_series_{self.projection}")
+        self.series = _source({k: np.empty(0) for k in
+                              ("t", "synapses", "formed", "removed")},
+                              name=f"conn_series_{self.projection}")
         count = _figure(title=f"{self.projection}: synapses", x_axis_label="time [ms]", **kw)
         count.line("t", "synapses", source=self.series, color=PALETTE[0])
         figs = [count]
@@ -570,17 +593,17 @@ class Connectivity(_Sampled):
         self.hists = {}
         for key, label in (("in_degree", "in-degree"), ("out_degree", "out-degree"),
                            ("weight", "weight")):
-            src = ColumnDataSource({"top": np.empty(0), "left": np.empty(0),
-                                    "right": np.empty(0)},
-                                   name=f"conn_{key}_{self.projection}")
+            src = _source({"top": np.empty(0), "left": np.empty(0),
+                          "right": np.empty(0)},
+                          name=f"conn_{key}_{self.projection}")
             f = _figure(title=f"{self.projection}: {label}", x_axis_label=label, **kw)
             f.quad(top="top", bottom=0, left="left", right="right", source=src,
                    color=PALETTE[0], alpha=0.7)
             self.hists[key] = src
             figs.append(f)
         if self.matrix:
-            self.image = ColumnDataSource({"image": [np.zeros((1, 1), np.float32)]},
-                                          name=f"conn_matrix_{self.projection}")
+            self.image = _source({"image": [np.zeros((1, 1), np.float32)]},
+                                 name=f"conn_matrix_{self.projection}")
             f = _figure(title=f"{self.projection}: weights (target x source)",
                        x_range=(0, self.n_pre), y_range=(0, self.n_post),
                        x_axis_label="source", y_axis_label="target", height=300,
@@ -591,7 +614,7 @@ class Connectivity(_Sampled):
         return pn.GridBox(*figs, ncols=3, sizing_mode="stretch_width")
 
     def show(self, u) -> None:
-        self.series.stream(u["series"], rollover=self.history)
+        _append(self, self.series, u["series"], self.history)
         for key, src in self.hists.items():
             counts, edges = u[key]
             src.data = {"top": counts.astype(np.float64), "left": edges[:-1],
@@ -652,18 +675,17 @@ class TopographicMap(_Sampled):
 
     def figure(self):
         import panel as pn
-        from bokeh.models import ColumnDataSource
 
-        self.fields = ColumnDataSource({k: np.empty(0) for k in ("x0", "y0", "x1", "y1")},
-                                       name="map_fields")
+        self.fields = _source({k: np.empty(0) for k in ("x0", "y0", "x1", "y1")},
+                              name="map_fields")
         w = self.width
         grid = _figure(title="receptive-field centres (weights)", width=380, height=380,
                       x_range=(-1, w), y_range=(-1, w), match_aspect=True,
                       tools="pan,wheel_zoom,reset,save")
         grid.segment("x0", "y0", "x1", "y1", source=self.fields, color=PALETTE[0])
         grid.scatter("x1", "y1", source=self.fields, size=3, color=PALETTE[1])
-        self.series = ColumnDataSource({k: np.empty(0) for k in ("t",) + self.METRICS},
-                                       name="map_metrics")
+        self.series = _source({k: np.empty(0) for k in ("t",) + self.METRICS},
+                              name="map_metrics")
         quality = _figure(title="map quality [grid units]", height=380,
                          sizing_mode="stretch_width", x_axis_label="time [ms]",
                          tools="pan,wheel_zoom,box_zoom,reset,save")
@@ -682,4 +704,4 @@ class TopographicMap(_Sampled):
 
     def show(self, u) -> None:
         self.fields.data = {k: u[k] for k in ("x0", "y0", "x1", "y1")}
-        self.series.stream(u["series"], rollover=self.history)
+        _append(self, self.series, u["series"], self.history)
