@@ -32,8 +32,8 @@ brunel: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/brunel.py
 
+## JupyterLab on the notebooks (127.0.0.1)
 lab: $(STAMP)
-	$(PY) -m pip install --quiet jupyterlab
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 notebooks/
 
 lint: $(STAMP)

@@ -1,15 +1,27 @@
-"""The served dashboards in a real browser: headless chromium driven by
-Playwright opens ``snnlab serve``, sees the raster receive spikes, and works
-the controls.  Skips where no chromium is installed (``.ci/run`` installs
-Debian's)."""
+"""The dashboards in a real browser: headless chromium driven by Playwright
+opens ``snnlab serve`` and a notebook in JupyterLab, sees the raster receive
+spikes, and works the controls.  Skips where no chromium is installed
+(``.ci/run`` installs Debian's)."""
 
+import contextlib
+import os
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
 
 pytest.importorskip("panel")
 pytest.importorskip("playwright")
-from snnlab.viz.browser import STATUS_JS, find_chromium, open_page, served  # noqa: E402
+from snnlab.viz.browser import (  # noqa: E402
+    CHROMIUM_ARGS,
+    STATUS_JS,
+    find_chromium,
+    free_port,
+    open_page,
+    served,
+)
 
 CHROMIUM = find_chromium()
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
@@ -99,3 +111,101 @@ def test_topographic_map_dashboard_shows_the_map():
             assert shown["fields"] == 256 and shown["samples"] >= 2 and shown["synapses"] >= 2
             assert all(0 < a < 4 for a in shown["ad"])
             assert errors == []
+
+
+@contextlib.contextmanager
+def jupyterlab(root, timeout=60.0):
+    """JupyterLab serving ``root`` on 127.0.0.1 with a token and its own
+    configuration; yields the URL of ``root``/live.ipynb."""
+    port, token = free_port(), "snnlab-test"
+    env = dict(os.environ, **{f"JUPYTER_{k}_DIR": str(root / f".{k.lower()}")
+                              for k in ("CONFIG", "DATA", "RUNTIME")})
+    log = open(root / "lab.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+         "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+         "jupyterlab.NeverCheckForUpdate"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert proc.poll() is None, (root / "lab.log").read_text()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "JupyterLab did not listen"
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}/lab/tree/live.ipynb?token={token}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+KERNEL_IDLE_JS = """() => {
+  const w = window.jupyterapp && jupyterapp.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === 'idle';
+}"""
+
+# the rates shown in the page: bin times, in order and without gaps
+RATES_JS = """() => {
+  const d = Bokeh.documents.find(d => d.get_model_by_name('rates'));
+  return Array.from(d.get_model_by_name('rates').data.t);
+}"""
+
+
+def test_dashboard_inline_in_jupyterlab(tmp_path):
+    pytest.importorskip("jupyterlab")
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(  # no pn.extension(): the dashboard loads it
+        "from snnlab.viz.apps import brunel_dashboard\n"
+        "dash = brunel_dashboard(n=3000, seed=1, backend='cpu', threads=1)\n"
+        "dash")]
+    nbformat.write(nb, tmp_path / "live.ipynb")
+    with jupyterlab(tmp_path) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            errors, scripts = [], []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: scripts.append(r.url) if r.resource_type == "script"
+                    and r.url.startswith(("http:", "https:"))
+                    and not r.url.startswith("http://127.0.0.1") else None)
+            page.goto(url)
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+            page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")
+            page.wait_for_function(f"() => ({STATUS_JS})() !== null", timeout=60_000)
+            start = page.evaluate(STATUS_JS)
+            assert start["t"] == 0 and start["running"] == 0
+
+            out = page.locator(".jp-OutputArea")
+            out.get_by_role("button", name="Run", exact=True).click()
+            running = wait_for(page, lambda s: s["t"] >= 1500 and s["raster"] > 0,
+                               what="the dashboard running in the notebook")
+            assert running["updates"] > 5
+
+            out.get_by_role("button", name="Pause", exact=True).click()
+            wait_for(page, lambda s: s["running"] == 0, what="pause")
+            time.sleep(0.5)
+            paused = page.evaluate(STATUS_JS)
+            time.sleep(1.0)
+            assert page.evaluate(STATUS_JS)["t"] == paused["t"]
+
+            # every bin of the rates arrived once, in order (5 ms bins)
+            t = page.evaluate(RATES_JS)
+            assert len(t) >= 100
+            assert all(b - a == 5.0 for a, b in zip(t, t[1:])), "gaps or repeats in the rates"
+            assert scripts == [] and errors == []  # nothing from a CDN; no page errors
+        finally:
+            browser.close()

@@ -20,9 +20,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 
-# the dashboard's status and how much the raster holds, read in the page
+# the dashboard's status and how much the raster holds, read in the page (a
+# notebook page holds several Bokeh documents)
 STATUS_JS = """() => {
-  const doc = window.Bokeh && Bokeh.documents[0];
+  const doc = window.Bokeh && Bokeh.documents.find(d => d.get_model_by_name('dashboard_status'));
   const s = doc && doc.get_model_by_name('dashboard_status');
   if (!s) return null;
   const r = doc.get_model_by_name('raster_image') || doc.get_model_by_name('raster_points');
