@@ -277,9 +277,9 @@ class Raster(View):
         from bokeh.models import LinearColorMapper, Range1d
 
         fig = _figure(title=self.title, height=300, sizing_mode="stretch_width",
-                     x_axis_label="time [ms]", y_axis_label="neuron",
-                     y_range=Range1d(0, self.n), x_range=Range1d(-self.window, 0),
-                     tools="pan,wheel_zoom,box_zoom,reset,save", name="raster_figure")
+                      x_axis_label="time [ms]", y_axis_label="neuron",
+                      y_range=Range1d(0, self.n), x_range=Range1d(-self.window, 0),
+                      tools="pan,wheel_zoom,box_zoom,reset,save", name="raster_figure")
         if self.mode == "points":
             self.source = _source({"x": np.empty(0), "y": np.empty(0, np.int32)},
                                   name="raster_points")
@@ -366,12 +366,11 @@ class Rates(View):
         return {"t": t[keep], "rates": r[:, keep]}
 
     def figure(self):
-
         self.source = _source({"t": np.empty(0), **{p: np.empty(0) for p in self.populations}},
                               name="rates")
         fig = _figure(title=self.title, height=220, sizing_mode="stretch_width",
-                     x_axis_label="time [ms]", y_axis_label="spikes/s",
-                     tools="pan,wheel_zoom,box_zoom,reset,save")
+                      x_axis_label="time [ms]", y_axis_label="spikes/s",
+                      tools="pan,wheel_zoom,box_zoom,reset,save")
         for j, p in enumerate(self.populations):
             fig.line("t", p, source=self.source, color=PALETTE[j % 10], legend_label=p)
         fig.legend.location = "top_left"
@@ -442,13 +441,12 @@ class Membrane(View):
         return {"t": t[-self.rollover:], "v": v[-self.rollover:]}
 
     def figure(self):
-
         cols = [f"n{i}" for i in self.neurons]
         self.source = _source({"t": np.empty(0), **{c: np.empty(0) for c in cols}},
                               name="membrane")
         fig = _figure(title=f"{self.title}: {self.population}.{self.variable}", height=220,
-                     sizing_mode="stretch_width", x_axis_label="time [ms]",
-                     y_axis_label=self.variable, tools="pan,wheel_zoom,box_zoom,reset,save")
+                      sizing_mode="stretch_width", x_axis_label="time [ms]",
+                      y_axis_label=self.variable, tools="pan,wheel_zoom,box_zoom,reset,save")
         for j, c in enumerate(cols):
             fig.line("t", c, source=self.source, color=PALETTE[j % 10],
                      legend_label=f"neuron {self.neurons[j]}")
@@ -583,7 +581,7 @@ class Connectivity(_Sampled):
         figs = [count]
         if self.rewired:
             churn = _figure(title=f"{self.projection}: formed and removed per "
-                           f"{self.interval:g} ms", x_axis_label="time [ms]", **kw)
+                            f"{self.interval:g} ms", x_axis_label="time [ms]", **kw)
             churn.line("t", "formed", source=self.series, color=PALETTE[2],
                        legend_label="formed")
             churn.line("t", "removed", source=self.series, color=PALETTE[1],
@@ -605,9 +603,9 @@ class Connectivity(_Sampled):
             self.image = _source({"image": [np.zeros((1, 1), np.float32)]},
                                  name=f"conn_matrix_{self.projection}")
             f = _figure(title=f"{self.projection}: weights (target x source)",
-                       x_range=(0, self.n_pre), y_range=(0, self.n_post),
-                       x_axis_label="source", y_axis_label="target", height=300,
-                       width=300, tools="pan,wheel_zoom,reset,save")
+                        x_range=(0, self.n_pre), y_range=(0, self.n_post),
+                        x_axis_label="source", y_axis_label="target", height=300,
+                        width=300, tools="pan,wheel_zoom,reset,save")
             f.image("image", x=0, y=0, dw=self.n_pre, dh=self.n_post, source=self.image,
                     color_mapper=LinearColorMapper(palette="Viridis256", low=0, high=None))
             figs.append(f)
@@ -680,15 +678,15 @@ class TopographicMap(_Sampled):
                               name="map_fields")
         w = self.width
         grid = _figure(title="receptive-field centres (weights)", width=380, height=380,
-                      x_range=(-1, w), y_range=(-1, w), match_aspect=True,
-                      tools="pan,wheel_zoom,reset,save")
+                       x_range=(-1, w), y_range=(-1, w), match_aspect=True,
+                       tools="pan,wheel_zoom,reset,save")
         grid.segment("x0", "y0", "x1", "y1", source=self.fields, color=PALETTE[0])
         grid.scatter("x1", "y1", source=self.fields, size=3, color=PALETTE[1])
         self.series = _source({k: np.empty(0) for k in ("t",) + self.METRICS},
                               name="map_metrics")
         quality = _figure(title="map quality [grid units]", height=380,
-                         sizing_mode="stretch_width", x_axis_label="time [ms]",
-                         tools="pan,wheel_zoom,box_zoom,reset,save")
+                          sizing_mode="stretch_width", x_axis_label="time [ms]",
+                          tools="pan,wheel_zoom,box_zoom,reset,save")
         for k, (key, label) in enumerate((("sigma_aff_conn", "sigma_aff (connectivity)"),
                                           ("sigma_aff_weight", "sigma_aff (weights)"),
                                           ("ad_conn", "AD (connectivity)"),
