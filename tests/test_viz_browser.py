@@ -5,7 +5,6 @@ spikes, and works the controls.  Skips where no chromium is installed
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from snnlab.viz.browser import (  # noqa: E402
     STATUS_JS,
     find_chromium,
     free_port,
+    listening,
     open_page,
     served,
 )
@@ -120,31 +120,14 @@ def jupyterlab(root, timeout=60.0):
     port, token = free_port(), "snnlab-test"
     env = dict(os.environ, **{f"JUPYTER_{k}_DIR": str(root / f".{k.lower()}")
                               for k in ("CONFIG", "DATA", "RUNTIME")})
-    log = open(root / "lab.log", "w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-         "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate"], env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert proc.poll() is None, (root / "lab.log").read_text()
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "JupyterLab did not listen"
-                time.sleep(0.2)
+    with open(root / "lab.log", "w") as log, listening(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+             "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+             "--LabApp.news_url=", "--LabApp.check_for_updates_class="
+             "jupyterlab.NeverCheckForUpdate"], port, timeout, env=env, stdout=log,
+            stderr=subprocess.STDOUT):
         yield f"http://127.0.0.1:{port}/lab/tree/live.ipynb?token={token}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 KERNEL_IDLE_JS = """() => {

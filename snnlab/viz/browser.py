@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["find_chromium", "CHROMIUM_ARGS", "free_port", "served", "open_page",
+__all__ = ["find_chromium", "CHROMIUM_ARGS", "free_port", "listening", "served", "open_page",
            "STATUS_JS"]
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -58,33 +58,44 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served(model: str, *options: str, port: int | None = None, timeout: float = 60.0):
-    """``snnlab serve model *options`` in a child process; yields its URL
-    once the server accepts connections, and stops it afterwards."""
-    port = port or free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "snnlab.cli", "serve", model, "--port",
-                             str(port), *options], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+def listening(command: list, port: int, timeout: float = 60.0, **popen):
+    """Run ``command`` in a child process (``popen``: more arguments of
+    ``subprocess.Popen``); yields the process once something accepts
+    connections on 127.0.0.1:``port``, and stops it afterwards."""
+    proc = subprocess.Popen(command, **popen)
     try:
         deadline = time.monotonic() + timeout
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"snnlab serve exited with {proc.returncode}: "
-                                   f"{proc.stdout.read()}")
+                out = proc.stdout.read() if proc.stdout else ""
+                raise RuntimeError(f"{' '.join(map(str, command[:4]))} exited with "
+                                   f"{proc.returncode}: {out}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"snnlab serve did not listen on {port}") from None
+                    raise TimeoutError(f"nothing listened on {port} after {timeout:g} s") \
+                        from None
                 time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/{model}"
+        yield proc
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@contextlib.contextmanager
+def served(model: str, *options: str, port: int | None = None, timeout: float = 60.0):
+    """``snnlab serve model *options`` in a child process; yields its URL
+    once the server accepts connections, and stops it afterwards."""
+    port = port or free_port()
+    with listening([sys.executable, "-m", "snnlab.cli", "serve", model, "--port", str(port),
+                    *options], port, timeout, stdout=subprocess.PIPE,
+                   stderr=subprocess.STDOUT, text=True):
+        yield f"http://127.0.0.1:{port}/{model}"
 
 
 @contextlib.contextmanager
