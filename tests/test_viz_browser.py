@@ -110,6 +110,16 @@ def test_topographic_map_dashboard_shows_the_map():
             }""")
             assert shown["fields"] == 256 and shown["samples"] >= 2 and shown["synapses"] >= 2
             assert all(0 < a < 4 for a in shown["ad"])
+            # the many plots draw slower than 10 per second here: updates
+            # follow the page's pace, so a click is not queued behind them
+            clicked = time.monotonic()
+            page.get_by_role("button", name="Pause").click()
+            wait_for(page, lambda s: s["running"] == 0, timeout=15.0, what="pause")
+            assert time.monotonic() - clicked < 15.0
+            time.sleep(0.5)
+            paused = page.evaluate(STATUS_JS)
+            time.sleep(1.0)
+            assert page.evaluate(STATUS_JS)["t"] == paused["t"]
             assert errors == []
 
 

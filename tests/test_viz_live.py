@@ -375,6 +375,24 @@ def test_page_updates_keep_to_a_fixed_clock():
     dash.close()
 
 
+def test_updates_wait_for_a_served_page_that_lags():
+    # a served page acknowledges the updates it applied; with two or more
+    # unapplied, the clock holds back (a notebook page is never waited for)
+    dash = Dashboard(brunel_sim(), [Rates(bin=1.0)], chunk=1.0, fps=10.0)
+    dash.panel()
+    dash.advance(1)
+    dash.advance(1)  # two updates shown, none acknowledged
+    assert dash.updates == 2
+    assert dash._tick(100.0)  # not served: no wait
+    dash._served = True
+    dash.sim.run(1.0)
+    assert not dash._tick(200.0) and dash.updates == 3 - 1
+    dash._ack.data = {"updates": [dash.updates - 1]}  # the page is one behind
+    assert dash._tick(200.0) and dash.updates == 3
+    assert not dash._tick(200.2)  # due, but two unapplied again
+    dash.close()
+
+
 def test_dashboard_duration_and_controls():
     sim = brunel_sim()
     ctl = input_rate(["poisson->exc", "poisson->inh"], 0.0)

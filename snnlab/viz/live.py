@@ -32,6 +32,7 @@ __all__ = ["Dashboard", "Control", "input_rate", "weight", "parameter", "plastic
            "SPEEDS"]
 
 TICKS_PER_UPDATE = 4  # polls of the page clock per update (see Dashboard._tick)
+IN_FLIGHT = 1  # page updates sent but not yet applied by the page, at most
 
 # speed choices: model time per wall time (None: as fast as it goes)
 SPEEDS = {"max": None, "10x real time": 10.0, "2x real time": 2.0, "real time": 1.0,
@@ -204,6 +205,7 @@ class Dashboard:
         self._layout = None
         self._status_shown = 0.0
         self._next_update = -math.inf  # when the page's next update is due (perf_counter)
+        self._served = False  # shown in a served session (not a notebook)
         self._pace = (time.perf_counter(), sim.t)  # wall and model time the speed counts from
         self._speed_log = deque(maxlen=64)  # (wall, model time) after chunks
         sim.add_observer(self._observe)
@@ -390,7 +392,7 @@ class Dashboard:
         ``fps``; an update that is late by more than a period is dropped.
         True when the page was updated."""
         now = time.perf_counter() if now is None else now
-        if now < self._next_update:
+        if now < self._next_update or self._page_behind():
             return False
         period = 1.0 / self.fps
         self._next_update += period
@@ -398,6 +400,17 @@ class Dashboard:
             self._next_update = now + period
         self.refresh()
         return True
+
+    def _page_behind(self) -> bool:
+        """Whether the page has yet to apply more than one update: then it
+        draws slower than ``fps`` (a slow machine, many plots), and sending
+        more would pile messages up in front of its clicks.  Updates then
+        follow the page's own pace.  Served pages only: a notebook page's
+        reply would come through comms that drop messages (see
+        views._append)."""
+        if self._layout is None or not self._served:
+            return False
+        return self.updates - int(self._ack.data["updates"][0]) > IN_FLIGHT
 
     def refresh(self, force: bool = False) -> None:
         """Apply what the views gathered to their figures (interface thread;
@@ -450,6 +463,10 @@ class Dashboard:
         self._status_source = _source({"t": [self.sim.t], "updates": [0],
                                       "chunks": [0], "running": [0]},
                                       name="dashboard_status")
+        from bokeh.models import ColumnDataSource
+
+        # the one source the page writes: the updates it has applied
+        self._ack = ColumnDataSource({"updates": [0]}, name="dashboard_ack")
         run = pn.widgets.Button(**_named("Run"), **_colour("success"), width=80)
         pause = pn.widgets.Button(**_named("Pause"), **_colour("warning"), width=80)
         step = pn.widgets.Button(**_named("Step"), **_colour("primary"), width=80)
@@ -474,7 +491,7 @@ class Dashboard:
         self._status = pn.pane.HTML("", styles={"font-family": "monospace"})
         self._progress = (pn.indicators.Progress(value=0, max=100, width=200)
                           if self.duration else None)
-        bokeh_status = pn.pane.Bokeh(_status_figure(self._status_source),
+        bokeh_status = pn.pane.Bokeh(_status_figure(self._status_source, self._ack),
                                      width=0, height=0, margin=0)
         header = pn.Row(run, pause, step, speed, self._status,
                         *([self._progress] if self._progress else []), bokeh_status)
@@ -500,9 +517,9 @@ class Dashboard:
         import panel as pn
 
         doc = pn.state.curdoc
-        served = doc is not None and doc.session_context is not None
+        self._served = doc is not None and doc.session_context is not None
         for v in self.views:
-            v.whole = not served  # a notebook page (see views._append)
+            v.whole = not self._served  # a notebook page (see views._append)
         self.start()
         if self._callback is None and not self._closed:
             self._callback = cb = pn.state.add_periodic_callback(
@@ -553,11 +570,16 @@ def _colour(kind: str) -> dict:
     return {"color" if "color" in pn.widgets.Button.param else "button_type": kind}
 
 
-def _status_figure(source):
+def _status_figure(source, ack):
     """A hidden plot that carries the status source to the page, where
-    scripts and tests read it by name."""
+    scripts and tests read it by name, and returns through ``ack`` the
+    update count the page has applied."""
+    from bokeh.models import CustomJS
     from bokeh.plotting import figure
 
     fig = figure(width=1, height=1, toolbar_location=None, visible=False)
     fig.scatter("t", "updates", source=source)
+    source.js_on_change("data", CustomJS(args={"ack": ack}, code=(
+        "if (ack.data.updates[0] !== cb_obj.data.updates[0])"
+        " ack.data = {updates: [cb_obj.data.updates[0]]};")))
     return fig
