@@ -187,7 +187,9 @@ class CpuBackend:
                     raise RuntimeError(f"compiling the kernels failed:\n{' '.join(cmd)}\n"
                                        f"{res.stderr[-4000:]}")
                 os.replace(out, lib_path)  # atomic: concurrent ranks are safe
-        return CpuModule(ctypes.CDLL(str(lib_path)), signatures, self.threads)
+        module = CpuModule(ctypes.CDLL(str(lib_path)), signatures, self.threads)
+        module.source = code  # what was compiled (the generated part; kernels/ is included)
+        return module
 
     _openmp_cache: dict[str, list[str]] = {}
 
