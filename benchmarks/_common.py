@@ -64,9 +64,9 @@ def setup_peers() -> dict:
 
 def machine() -> dict:
     """The machine as ``snnlab info`` describes it (drivers run with snnlab's Python)."""
-    from snnlab.cli import _machine
+    from snnlab.bench import machine
 
-    return _machine()
+    return machine()
 
 
 def slug(s: str) -> str:

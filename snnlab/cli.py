@@ -13,37 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 
 from . import __version__
-
-
-def _machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "platform": platform.platform()}
-
-
-def _git_commit() -> str | None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        out = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
+from .bench.metadata import git_commit, machine
 
 
 def info() -> dict:
@@ -54,7 +28,7 @@ def info() -> dict:
     from .backend.cpu import compiler_version, find_compiler
 
     out = {"snnlab": __version__, "numpy": np.__version__, "backends": available_backends(),
-           "machine": _machine()}
+           "machine": machine()}
     try:
         out["c_compiler"] = compiler_version(find_compiler())
     except RuntimeError as e:
@@ -105,7 +79,7 @@ def run_model(args) -> dict:
     result = {
         "model": args.model,
         "snnlab": __version__,
-        "commit": _git_commit(),
+        "commit": git_commit(),
         "backend": sim.backend.name,
         "threads": getattr(sim.backend, "threads", None),
         "seed": args.seed,
@@ -124,7 +98,7 @@ def run_model(args) -> dict:
         "peak_memory_bytes": sim.peak_memory_bytes(),
         "bytes_per_synapse": sim.peak_memory_bytes()["device"] / max(sim.n_synapses, 1),
         "spikes_sha256": sim.spikes_sha256(),
-        "machine": _machine(),
+        "machine": machine(),
         **extra,
     }
     if args.raster:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checks import finite
+
 __all__ = ["Distribution", "Normal", "Uniform", "as_dist"]
 
 
@@ -67,8 +69,8 @@ class Normal(Distribution):
     bound: str = "redraw"
 
     def __init__(self, mean, sd, low=-math.inf, high=math.inf, bound="redraw"):
-        object.__setattr__(self, "mean_", _finite("mean", mean))
-        object.__setattr__(self, "sd", _finite("sd", sd))
+        object.__setattr__(self, "mean_", finite("mean", mean))
+        object.__setattr__(self, "sd", finite("sd", sd))
         if sd < 0:
             raise ValueError(f"Normal: sd must be >= 0, got {sd}")
         if not low < high:
@@ -106,8 +108,8 @@ class Uniform(Distribution):
     high: float
 
     def __post_init__(self):
-        _finite("low", self.low)
-        _finite("high", self.high)
+        finite("low", self.low)
+        finite("high", self.high)
         if not self.low < self.high:
             raise ValueError(f"Uniform: low ({self.low}) must be below high ({self.high})")
 
@@ -122,18 +124,8 @@ class Uniform(Distribution):
         return (self.low, self.high)
 
 
-def _finite(name: str, value) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v}")
-    return v
-
-
 def as_dist(name: str, value) -> Distribution:
     """A number or a Distribution as a Distribution; anything else is an error."""
     if isinstance(value, Distribution):
         return value
-    return Constant(_finite(name, value))
+    return Constant(finite(name, value))

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .checks import finite
 from .connectivity import Connector
-from .distributions import Distribution, Normal, Uniform, _finite, as_dist
+from .distributions import Distribution, Normal, Uniform, as_dist
 from .models import NeuronModel
 from .plasticity import Plasticity, Rewiring
 
@@ -87,7 +88,7 @@ class Network:
     dc: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
-        self.dt = _finite("dt", self.dt)
+        self.dt = finite("dt", self.dt)
         if self.dt <= 0:
             raise ValueError(f"dt must be > 0 ms, got {self.dt}")
 
@@ -211,10 +212,10 @@ class Network:
         target = self._pop("target", target)
         name = name or f"poisson->{target.name}"
         _check_name("input name", name, self.inputs)
-        rate = _finite(f"input {name!r}: rate", rate)
+        rate = finite(f"input {name!r}: rate", rate)
         if rate < 0:
             raise ValueError(f"input {name!r}: rate must be >= 0 spikes/s, got {rate}")
-        weight = _finite(f"input {name!r}: weight", weight)
+        weight = finite(f"input {name!r}: weight", weight)
         port = _port(f"input {name!r}", target.model, receptor, weight)
         inp = PoissonInput(name, target, rate, weight, port, len(self.inputs))
         self.inputs[name] = inp
@@ -225,7 +226,7 @@ class Network:
         the model's ``I_e`` parameter, changeable while running
         (``Simulation.set_param(pop, "I_e", ...)``)."""
         target = self._pop("target", target)
-        amplitude = _finite("amplitude", amplitude)
+        amplitude = finite("amplitude", amplitude)
         if "I_e" not in target.model.params:
             raise ValueError(f"dc_input: model {target.model.name!r} has no I_e parameter")
         self.dc[target.name] = self.dc.get(target.name, 0.0) + amplitude

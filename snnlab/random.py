@@ -6,7 +6,18 @@ import numpy as np
 
 from .backend import Launch, get_backend, kernel_module
 
-__all__ = ["philox4x32"]
+__all__ = ["philox4x32", "STREAM_CONNECT", "STREAM_INPUT", "STREAM_MODEL", "STREAM_INIT",
+           "STREAM_REWIRE", "STREAM_MAP"]
+
+# The top 4 bits of a Philox stream say what draws from it; the rest is the
+# index of the projection, input or population (times 4 or 256 where one
+# needs several streams).  Each stream is used in exactly one place.
+STREAM_CONNECT = 0x1 << 28  # + 4 projection: connectivity, weights, delays (connect.cu)
+STREAM_INPUT = 0x2 << 28  # + input: Poisson input (poisson_input.cu)
+STREAM_MODEL = 0x3 << 28  # + population: uniform() of model snippets
+STREAM_INIT = 0x4 << 28  # + 256 population + state variable: initial state
+STREAM_REWIRE = 0x5 << 28  # + projection: rewiring rules (rewiring.cu)
+STREAM_MAP = 0x6 << 28  # + projection: the topographic map's initial synapses (host)
 
 
 def philox4x32(counters, keys, backend: str = "cpu") -> np.ndarray:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import snnlab as sl
+import snnlab.state.projections
 
 INTEGRATOR = sl.models.NeuronModel("acc", params={}, state={"x": 0.0},
                                    update="x = x + in_syn;", ports=("syn",))
@@ -154,7 +155,7 @@ def test_bucketed_construction_builds_the_same_rows(monkeypatch):
         return {name: sim.connectivity(name) for name in ("L4E->L23E", "L5I->L5E")}
 
     bucketed = build()
-    monkeypatch.setattr(sl.Simulation, "_bucketed_connect", False)
+    monkeypatch.setattr(snnlab.state.projections, "BUCKETED_CONNECT", False)
     direct = build()
     for name in bucketed:
         for k in bucketed[name]:

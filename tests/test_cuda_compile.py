@@ -10,8 +10,9 @@ import pytest
 
 import snnlab as sl
 from snnlab.backend import kernel_dir
-from snnlab.backend.codegen import neuron_kernel, rewire_kernels, translation_unit
+from snnlab.backend.codegen import translation_unit
 from snnlab.backend.cuda import NVRTC_OPTIONS
+from snnlab.plan.sources import neuron_kernel, rewire_kernels
 from snnlab.zoo import topographic_map as tm
 
 

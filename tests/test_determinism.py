@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import snnlab as sl
+import snnlab.plan
 from snnlab.zoo import brunel
 
 
@@ -128,21 +129,22 @@ def test_delivery_queues_change_nothing(monkeypatch, tmp_path):
     queues that overflow and grow, and a checkpoint taken with entries
     pending all give the same spikes (integer sums do not depend on order)."""
     queued = sl.Simulation(_mc(), backend="cpu", seed=2, threads=2)
-    assert all(ps.queue is not None for ps in queued._pops.values())
+    assert set(queued._state.queues.by_name) == set(queued.network.populations)
     queued.run(60.0)
     assert sum(len(queued.spike_steps(p)[0]) for p in queued.recorded) > 50
     with monkeypatch.context() as m:
-        m.setattr(sl.Simulation, "_wants_queue", lambda self, ps: False)
+        m.setattr(snnlab.plan, "queue_capacity", lambda *args: None)
         direct = sl.Simulation(_mc(), backend="cpu", seed=2, threads=2)
         direct.run(60.0)
-    assert all(ps.queue is None for ps in direct._pops.values())
+    assert not direct._state.queues.by_name
     assert direct.spikes_sha256() == queued.spikes_sha256()
     with monkeypatch.context() as m:
-        m.setattr(sl.Simulation, "_queue_capacity", lambda self, pop: 1)
+        m.setattr(snnlab.plan, "queue_capacity", lambda *args: 1)
         tiny = sl.Simulation(_mc(), backend="cpu", seed=2, threads=2, chunk_steps=50)
         tiny.run(30.0)
-        assert any(ps.queue["capacity"] > 1 for ps in tiny._pops.values())  # they grew
-        assert any(int(ps.queue["count"].sum()) > 0 for ps in tiny._pops.values())  # pending
+        queues = tiny._state.queues.by_name.values()
+        assert any(q.capacity > 1 for q in queues)  # they grew
+        assert any(int(q.count.sum()) > 0 for q in queues)  # pending
         tiny.checkpoint(tmp_path / "q.npz")
     resumed = sl.Simulation.restore(tmp_path / "q.npz", backend="cpu", threads=1)
     resumed.run(30.0)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snnlab.recording import cv_isi, decode_spike_bits, spikes_digest
+from snnlab.observe import cv_isi, decode_spike_bits, spikes_digest
 
 
 def test_decode_spike_bits_matches_brute_force():

@@ -7,8 +7,7 @@ import pytest
 import snnlab as sl
 from snnlab.backend import Launch, get_backend, kernel_module
 from snnlab.plasticity import STDP, Rewiring, RewiringRule
-from snnlab.random import philox4x32
-from snnlab.simulation import STREAM_REWIRE
+from snnlab.random import STREAM_REWIRE, philox4x32
 
 SEED = 11
 RULE_CODE = """
@@ -214,11 +213,11 @@ def test_poisson_matches_the_reference(threads):
 def test_in_degrees_follow_the_rows():
     sim = sl.Simulation(_network(max_in=4), backend="cpu", seed=SEED, threads=2)
     sim.run(5.0)
-    g = sim._rewire_groups["b"]
+    g = sim._state.rewiring.groups["b"]
     deg = np.bincount(sim.connectivity("a->b")["post"], minlength=25)
-    np.testing.assert_array_equal(sim.backend.to_host(g["in_degree"]), deg)
+    np.testing.assert_array_equal(sim.backend.to_host(g.in_degree), deg)
     for k in ("claims", "removed"):
-        assert not sim.backend.to_host(g[k]).any()
+        assert not sim.backend.to_host(getattr(g, k)).any()
 
 
 def test_rows_grow_and_growth_can_be_refused():
@@ -245,11 +244,10 @@ def test_rows_grow_and_growth_can_be_refused():
 def test_column_view_is_never_stale_after_rewiring():
     sim = sl.Simulation(_network(plastic=True), backend="cpu", seed=SEED, threads=2)
     sim.run(10.3)  # ends between two calls
-    pj = sim._projs["a->b"]
-    m, pl = pj.matrix, pj.plastic
+    m, pl = sim.matrix("a->b"), sim._state.stdp.get("a->b")
     coo = m.to_coo(sim.backend.to_host)
-    start = sim.backend.to_host(pl["col_start"])
-    col_syn = sim.backend.to_host(pl["col_syn"])
+    start = sim.backend.to_host(pl.col_start)
+    col_syn = sim.backend.to_host(pl.col_syn)
     np.testing.assert_array_equal(np.diff(start), np.bincount(coo["post"], minlength=25))
     lengths = sim.backend.to_host(m.row_length)
     for t in range(25):
@@ -283,7 +281,8 @@ def test_host_edits_keep_the_in_degrees():
     coo = sim.connectivity("a->b")
     sim.remove_synapses("a->b", coo["pre"][:3], coo["post"][:3])
     deg = np.bincount(sim.connectivity("a->b")["post"], minlength=25)
-    np.testing.assert_array_equal(sim.backend.to_host(sim._rewire_groups["b"]["in_degree"]), deg)
+    in_degree = sim._state.rewiring.groups["b"].in_degree
+    np.testing.assert_array_equal(sim.backend.to_host(in_degree), deg)
     sim.run(2.0)
     assert np.bincount(sim.connectivity("a->b")["post"], minlength=25).max() <= 5
 

@@ -46,7 +46,7 @@ def test_replayed_captures_give_the_same_spikes_on_the_cpu():
     plain.run(100.0)
 
     sim = sl.Simulation(brunel.network(n=1000), backend="cpu", seed=5, chunk_steps=300)
-    module = sim._module
+    module = sim._runner.module
     direct = module.run
     graphs = StepGraphs(lambda k: lambda: direct(k, sim.phase_times), max_steps=64)
     module.run = lambda n, phase: graphs.run(n)

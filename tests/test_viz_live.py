@@ -436,7 +436,7 @@ def test_dashboard_thread_play_pause_step():
     assert sim.input_values["poisson->exc"][0] == 0.0 and sim.t == t + 5.0
     dash.close()
     assert dash._thread is not None and not dash._thread.is_alive()
-    assert dash._observe not in sim._observers
+    assert dash._observe not in sim._observation.observers
 
 
 def test_dashboard_speed_limit_paces_the_simulation():

@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..distributions import Distribution, _finite
+from ..checks import finite
+from ..distributions import Distribution
 
 __all__ = [
     "NeuronModel",
@@ -109,7 +110,7 @@ class NeuronModel:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"model {self.name!r}: names used twice: {sorted(dup)}")
-        params = {k: _finite(f"{self.name}.{k}", v) for k, v in self.params.items()}
+        params = {k: finite(f"{self.name}.{k}", v) for k, v in self.params.items()}
         object.__setattr__(self, "params", params)
         object.__setattr__(self, "ports", tuple(self.ports))
         if self.refractory is not None and self.refractory not in params:
@@ -121,7 +122,7 @@ class NeuronModel:
                     raise ValueError(f"model {self.name!r}: initial value of {var!r} names "
                                      f"{init!r}, not a parameter ({sorted(params)})")
             elif not isinstance(init, Distribution):
-                _finite(f"{self.name}.{var} (initial value)", init)
+                finite(f"{self.name}.{var} (initial value)", init)
 
     def with_params(self, **values) -> NeuronModel:
         """A copy with some parameters changed; unknown names are an error."""
@@ -130,7 +131,7 @@ class NeuronModel:
             raise ValueError(f"{self.name}: unknown parameter(s) {unknown}; "
                              f"allowed: {sorted(self.params)}")
         p = dict(self.params)
-        p.update({k: _finite(f"{self.name}.{k}", v) for k, v in values.items()})
+        p.update({k: finite(f"{self.name}.{k}", v) for k, v in values.items()})
         return _replace(self, params=p)
 
     def with_state(self, **initial) -> NeuronModel:
@@ -201,7 +202,7 @@ def _checked(name: str, defaults: dict, given: dict) -> dict:
     if unknown:
         raise ValueError(f"{name}: unknown parameter(s) {unknown}; allowed: {sorted(defaults)}")
     p = dict(defaults)
-    p.update({k: _finite(f"{name}.{k}", v) for k, v in given.items()})
+    p.update({k: finite(f"{name}.{k}", v) for k, v in given.items()})
     _RangeCheck(name)(p)
     return p
 

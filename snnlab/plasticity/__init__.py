@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..distributions import _finite
+from ..checks import finite
 
 __all__ = ["Plasticity", "STDP", "PowerLawSTDP", "Rewiring", "RewiringRule", "bamford"]
 
@@ -86,7 +86,7 @@ class PowerLawSTDP(Plasticity):
     def __post_init__(self):
         _check_pairing("PowerLawSTDP", self.pairing)
         for k in ("lambda_", "alpha", "mu", "tau_plus", "tau_minus", "w0"):
-            object.__setattr__(self, k, _finite(f"PowerLawSTDP: {k}", getattr(self, k)))
+            object.__setattr__(self, k, finite(f"PowerLawSTDP: {k}", getattr(self, k)))
         for k in ("lambda_", "tau_plus", "tau_minus", "w0"):
             if not getattr(self, k) > 0:
                 raise ValueError(f"PowerLawSTDP: {k} must be > 0, got {getattr(self, k)}")
@@ -135,7 +135,7 @@ class STDP(Plasticity):
 
     def __post_init__(self):
         for k in ("a_plus", "a_minus", "tau_plus", "tau_minus", "w_min", "w_max"):
-            object.__setattr__(self, k, _finite(f"STDP: {k}", getattr(self, k)))
+            object.__setattr__(self, k, finite(f"STDP: {k}", getattr(self, k)))
         for k in ("a_plus", "a_minus"):
             if not getattr(self, k) >= 0:
                 raise ValueError(f"STDP: {k} must be >= 0, got {getattr(self, k)}")

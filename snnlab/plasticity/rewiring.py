@@ -51,7 +51,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..distributions import _finite
+from ..checks import finite
 
 __all__ = ["RewiringRule", "Rewiring", "bamford"]
 
@@ -59,7 +59,7 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = frozenset({
     "id_pre", "id_post", "n_post", "row_length", "t", "dt", "uniform", "random_int", "poisson",
     "target", "find_synapse", "remove_synapse", "add_synapse", "in_degree", "max_in_degree",
-    "exp", "log", "pow", "weight", "delay"})
+    "exp", "log", "pow", "weight", "delay", "snn"})
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class RewiringRule:
         params = {}
         for k, v in dict(self.params).items():
             _check_name(self.name, k)
-            params[k] = _finite(f"{self.name}.{k}", v)
+            params[k] = finite(f"{self.name}.{k}", v)
         object.__setattr__(self, "params", params)
         if not isinstance(self.code, str) or not self.code.strip():
             raise ValueError(f"RewiringRule {self.name!r}: code must be C statements, "
@@ -128,7 +128,7 @@ class RewiringRule:
                 if k in out:
                     raise ValueError(f"RewiringRule {self.name!r}: derived constant {k!r} "
                                      "shadows a parameter")
-                out[k] = _finite(f"{self.name}.{k}", v)
+                out[k] = finite(f"{self.name}.{k}", v)
         return out
 
 
@@ -164,7 +164,7 @@ class Rewiring:
     def __post_init__(self):
         if not isinstance(self.rule, RewiringRule):
             raise TypeError(f"Rewiring: rule must be a RewiringRule, got {self.rule!r}")
-        period = _finite("Rewiring.period", self.period)
+        period = finite("Rewiring.period", self.period)
         if period <= 0:
             raise ValueError(f"Rewiring: period must be > 0 ms, got {self.period!r}")
         object.__setattr__(self, "period", period)

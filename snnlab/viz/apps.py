@@ -18,9 +18,9 @@ def _threads(net, threads):
     cores: 1 thread runs the live Brunel network 1.5x faster than 2)."""
     if threads is not None or os.environ.get("SNNLAB_THREADS"):
         return threads
-    from ..simulation import _default_threads
+    from ..plan import default_threads
 
-    return max(1, min(_default_threads(net), (os.cpu_count() or 1) - 1))
+    return max(1, min(default_threads(net), (os.cpu_count() or 1) - 1))
 
 
 def brunel_dashboard(n: int = 10_000, seed: int = 1, backend: str = "auto",

@@ -39,6 +39,7 @@ from ..distributions import Normal
 from ..models import NeuronModel
 from ..network import Network
 from ..plasticity import STDP, bamford
+from ..random import STREAM_MAP
 
 __all__ = ["network", "metrics", "run", "connectivity_statistics", "SpotSource", "CondLIF"]
 
@@ -47,7 +48,6 @@ G_MAX = 0.2  # [uS]
 MAX_IN_DEGREE = 32
 FEEDFORWARD = dict(p=0.16, sigma=2.5)
 LATERAL = dict(p=1.0, sigma=1.0)
-STREAM_MAP = 0x6 << 28  # host stream of the initial connectivity
 
 
 def SpotSource(width: int, base: float = 5.0, peak: float = 152.8, sigma: float = 2.0,

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import snnlab as sl
-from snnlab.plasticity import STDP, Rewiring, RewiringRule, bamford
+from snnlab.plasticity import STDP, Rewiring, RewiringRule
 from snnlab.zoo import brunel, hpc_benchmark, microcircuit, topographic_map
 
 HERE = Path(__file__).resolve().parent

@@ -1,4 +1,4 @@
-"""Spike and state recording, and the statistics computed from spikes."""
+"""Statistics of recorded spikes: rates, CV of the inter-spike intervals, digests."""
 
 from __future__ import annotations
 
@@ -6,24 +6,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["decode_spike_bits", "firing_rates", "cv_isi", "spikes_digest"]
-
-
-def decode_spike_bits(bits: np.ndarray, n_words: int, first_step: int):
-    """(steps, ids) of the set bits of a ``(rows, n_words)`` uint32 buffer.
-
-    Only the nonzero words are expanded: spikes are sparse.  The searches
-    run on boolean arrays: NumPy's nonzero is several times faster there
-    than on integers (and on 2-D arrays), which made this the largest host
-    cost of small simulations."""
-    flat = bits.reshape(-1)
-    nz = np.flatnonzero(flat != 0)
-    if nz.size == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int32)
-    as_bytes = flat[nz].astype("<u4", copy=False).view(np.uint8)
-    hit = np.flatnonzero(np.unpackbits(as_bytes, bitorder="little").view(bool))  # 32 per word
-    rows, word = np.divmod(nz[hit >> 5], n_words)
-    return rows.astype(np.int64) + first_step, (word * 32 + (hit & 31)).astype(np.int32)
+__all__ = ["firing_rates", "cv_isi", "spikes_digest"]
 
 
 def firing_rates(ids: np.ndarray, n: int, duration_ms: float) -> np.ndarray:

@@ -1,0 +1,35 @@
+"""Checks of user input shared by the describing and the live layers: each
+names the argument and what it allows, and raises before anything changes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["finite", "indices"]
+
+
+def finite(name: str, value) -> float:
+    """``value`` as a finite float, or TypeError/ValueError naming ``name``.
+
+    >>> finite("rate", 3)
+    3.0
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    return v
+
+
+def indices(name: str, values, n: int) -> np.ndarray:
+    """Integer neuron indices in ``[0, n)`` as a flat int64 array."""
+    a = np.atleast_1d(np.asarray(values))
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integer neuron indices, got dtype {a.dtype}")
+    if a.size and (a.min() < 0 or a.max() >= n):
+        raise ValueError(f"{name} indices must be in [0, {n}), got {a.min()}..{a.max()}")
+    return a.astype(np.int64).ravel()

@@ -1,0 +1,263 @@
+"""plan: what a simulation will hold, computed from the description alone.
+
+Pure: nothing here allocates or launches.  :func:`make_plan` turns a
+:class:`~snnlab.Network`, the :class:`RunOptions` and the facts of the target
+into a :class:`Plan`: each population's parameters, derived constants,
+kernel and delay ring; each projection's per-synapse arrays, delivery and
+rewiring headroom; the neuron kernels' sources; the array layout; the
+fixed-point range check and the memory estimate, each computed once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..distributions import Constant
+from ..network import Network, Population, Projection
+from .layout import ROWS, Layout, expected_row_capacity
+from .options import PRECISIONS, Partition, RunOptions, default_threads
+from .sources import neuron_kernel
+
+__all__ = ["Plan", "Target", "RunOptions", "Partition", "Layout", "PRECISIONS", "make_plan",
+           "default_threads", "check_input_range", "FIXED_LIMIT"]
+
+FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
+POISSON_TABLE_SIZE = 2 + 2 * 256 + 2 * 128  # poisson_input.cu: sizes, guide tables, thresholds
+REWIRE_STRETCH = 32  # rewiring calls a row's headroom is grown for at once, at least
+REWIRE_SLOTS = 1 << 18  # ... or as many as fit this many extra places (small networks)
+
+
+def check_input_range(what: str, weight: float, inputs: float) -> None:
+    """Refuse weights whose sum over ``inputs`` inputs of one step could leave
+    the fixed-point range (the same margin as at build time)."""
+    if weight * max(inputs, 1.0) * 4 > FIXED_LIMIT:
+        raise ValueError(f"{what}: weights up to {weight:g} with up to {inputs:.0f} inputs per "
+                         f"target and step exceed the fixed-point input range "
+                         f"(±{FIXED_LIMIT:g}); rescale the weight units")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the plan needs to know of a backend: its name, CPU threads and
+    the number of parallel workers it fills (threads, or GPU threads)."""
+
+    name: str
+    threads: int
+    grid_size: int
+
+    @classmethod
+    def of(cls, backend) -> Target:
+        return cls(backend.name, int(getattr(backend, "threads", 1)), int(backend.grid_size()))
+
+
+@dataclass(frozen=True)
+class PopulationPlan:
+    pop: Population
+    params: dict
+    constants: tuple[str, ...]  # names, in the order of the kernel's table
+    kernel: str  # the update kernel (or "spike_source_array")
+    n_slots: int  # delay ring: longest delay onto the population + 1
+    queue_capacity: int | None  # entries per thread and slot (CPU delivery queues), or None
+
+
+@dataclass(frozen=True)
+class ProjectionPlan:
+    proj: Projection
+    individual_weight: bool  # a weight per synapse (not constant, or plastic)
+    individual_delay: bool  # a delay per synapse
+    queued: bool  # delivered through the target's queues (CPU)
+    delay_steps: int  # the longest delay [steps]
+    expected_synapses: float
+    stretch: int  # rewiring calls a row's headroom is grown for at once (0: not rewired)
+
+
+@dataclass
+class Plan:
+    network: Network
+    options: RunOptions
+    target: Target
+    populations: dict[str, PopulationPlan]
+    projections: dict[str, ProjectionPlan]
+    kernels: dict[str, str]  # neuron update kernels: name -> source
+    layout: Layout
+    estimated_bytes: int  # every array at its expected size, and the construction's scratch
+
+    def check_memory(self, available: int) -> None:
+        """Raise MemoryError before any allocation when the network cannot fit."""
+        need = self.estimated_bytes
+        if need > available:
+            raise MemoryError(f"the network needs about {need / 2**30:.2f} GiB on the "
+                              f"{self.target.name} target, {available / 2**30:.2f} GiB are "
+                              "available")
+
+    def construction_chunks(self, proj: Projection) -> int:
+        return construction_chunks(proj.pre.n, proj.post.n,
+                                   self.projections[proj.name].expected_synapses,
+                                   self.target.grid_size)
+
+
+def construction_chunks(n_pre: int, n_post: int, n_syn: float, grid_size: int) -> int:
+    """Chunks of targets in construction (any number gives the same
+    network): enough for the threads or blocks, and for chunks of about
+    2^22 synapses (the CPU's bucket scratch); at most 2^25 counts."""
+    want = max(8 * grid_size, math.ceil(n_syn / 2**22))
+    return int(max(1, min(n_post, want, 2**25 // max(n_pre, 1))))
+
+
+def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
+    """Everything a simulation of ``network`` will hold, from the description."""
+    dt = network.dt
+    max_delay = {name: 1 for name in network.populations}
+    for proj in network.projections.values():
+        max_delay[proj.post.name] = max(max_delay[proj.post.name],
+                                        network.delay_steps(proj.delay))
+    projections = {}
+    for proj in network.projections.values():
+        individual_w = not isinstance(proj.weight, Constant) or proj.plasticity is not None
+        individual_d = not isinstance(proj.delay, Constant)
+        stretch = 0
+        if proj.rewiring is not None:
+            per_call = max(proj.pre.n * proj.rewiring.rule.max_add, 1)
+            stretch = min(max(REWIRE_STRETCH, REWIRE_SLOTS // per_call), 256)
+        projections[proj.name] = ProjectionPlan(
+            proj, individual_w, individual_d, individual_w and individual_d,
+            network.delay_steps(proj.delay),
+            proj.connector.expected_synapses(proj.pre.n, proj.post.n, proj.pre is proj.post),
+            stretch)
+    populations, kernels = {}, {}
+    for pop in network.populations.values():
+        params = network.params(pop)
+        constants = tuple(pop.model.constants(params, dt))
+        if pop.model.kind == "spike_source_array":
+            kernel = "spike_source_array"
+        else:
+            kernel, code = neuron_kernel(pop.model, list(constants))
+            kernels[kernel] = code
+        n_slots = max_delay[pop.name] + 1
+        populations[pop.name] = PopulationPlan(
+            pop, params, constants, kernel, n_slots,
+            queue_capacity(pop, n_slots, projections, target, dt))
+    _check_fixed_point_range(network, projections)
+    layout = Layout(options.batch_size, options.partition)
+    _declare(layout, network, options, target, populations, projections)
+    scratch = 0  # the construction's counts and (CPU) buckets, freed after each projection
+    for p in projections.values():
+        n_pre, n_syn = p.proj.pre.n, p.expected_synapses
+        n_chunks = construction_chunks(n_pre, p.proj.post.n, n_syn, target.grid_size)
+        scratch = max(scratch, 4 * n_pre * n_chunks + (
+            16 * target.threads * 2 * n_syn / n_chunks if target.name == "cpu" else 0))
+    return Plan(network, options, target, populations, projections, kernels, layout,
+                layout.total_bytes() + int(scratch))
+
+
+def queue_capacity(pop, n_slots, projections, target, dt) -> int | None:
+    """Delivery queues pay off where input arrives with per-synapse weights
+    and delays, which scatter the adds over the whole delay ring (CPU only;
+    propagate.cu).  Entries per thread and slot: 1.5 times the input of one
+    step at 5 spikes/s per source (grown at run time when a queue overflows)."""
+    if target.name != "cpu":
+        return None
+    if max(len(pop.model.ports), 1) * n_slots * pop.n >= 2**31:
+        return None  # ring offsets are int32
+    queued = [p for p in projections.values() if p.proj.post is pop and p.queued]
+    if not queued:
+        return None
+    n_syn = sum(p.expected_synapses for p in queued)
+    per_step = n_syn * 5.0 * dt * 1e-3 / target.threads
+    return int(max(256, 1.5 * per_step))
+
+
+def _check_fixed_point_range(network, projections) -> None:
+    for p in projections.values():
+        proj = p.proj
+        lo, hi = proj.weight.bounds()
+        w = max(abs(lo), abs(hi))
+        if not math.isfinite(w):
+            w = abs(proj.weight.mean) + 8.0 * getattr(proj.weight, "sd", 0.0)
+        check_input_range(f"projection {proj.name!r}", w, p.expected_synapses / proj.post.n)
+
+
+def _declare(layout: Layout, network, options, target, populations, projections) -> None:
+    """Every array of the simulation, once: the state layer allocates them
+    by these declarations and the memory estimate adds them up."""
+    scalar = options.scalar
+    d = layout.declare
+    d("core", "step", np.int64, (1,))
+    d("core", "n_spikes", np.int32, ("n_pops",), per_batch=True)
+    layout.set_dims("core", n_pops=len(network.populations))
+    for name, pp in populations.items():
+        pop, model, o = pp.pop, pp.pop.model, f"pop/{name}"
+        d(o, "state", scalar, ("n_vars", "n"), per_batch=True, split="n")
+        d(o, "param", np.float64, ("n_constants",))
+        d(o, "refrac", np.int32, ("n",), per_batch=True, split="n")
+        d(o, "inbuf", np.int64, ("n_ports", "n_slots", "n"), per_batch=True, split="n")
+        d(o, "spikes", np.int32, ("n",), per_batch=True, split="n")
+        d(o, "rec_bits", np.uint32, ("rec_rows", "n_words"), per_batch=True)
+        d(o, "rec_info", np.int64, (3,))
+        rows = options.chunk_steps if name in options.recorded else 0
+        layout.set_dims(o, n=pop.n, n_vars=max(len(model.state), 1), n_slots=pp.n_slots,
+                        n_ports=max(len(model.ports), 1), n_constants=len(pp.constants),
+                        rec_rows=max(rows, 1), n_words=(pop.n + 31) // 32)
+        if model.kind == "spike_source_array":
+            d(o, "ssa_step", np.int64, ("n_events",))
+            d(o, "ssa_id", np.int32, ("n_events",))
+            d(o, "ssa_cursor", np.int64, (1,))
+            layout.set_dims(o, n_events=sum(len(t) for t in model.extra["times"]))
+        if pp.queue_capacity is not None:
+            q = f"queue/{name}"
+            d(q, "count", np.int64, ("threads", "n_slots"))
+            d(q, "entry", np.uint64, ("threads", "n_slots", "capacity"))
+            d(q, "overflow", np.int64, ("threads",))
+            layout.set_dims(q, threads=target.threads, n_slots=pp.n_slots,
+                            capacity=pp.queue_capacity)
+    for name in network.inputs:
+        o = f"input/{name}"
+        d(o, "param", np.float64, (2,))
+        d(o, "table", np.int64, (POISSON_TABLE_SIZE,))
+    for name, p in projections.items():
+        proj, o = p.proj, f"proj/{name}"
+        d(o, "row_length", np.int32, ("n_pre",))
+        d(o, "ind", np.int32, ROWS)
+        if p.individual_weight:
+            layout.declare_synapse_array(o, "weight")
+        if p.individual_delay:
+            layout.declare_synapse_array(o, "delay")
+        d(o, "w_const", np.float64, (1,))
+        capacity = expected_row_capacity(p.expected_synapses, proj.pre.n)
+        rw = proj.rewiring
+        if rw is not None:
+            capacity += rw.rule.max_add * p.stretch
+        layout.set_dims(o, n_pre=proj.pre.n, n_post=proj.post.n, capacity=capacity)
+        if proj.plasticity is not None:
+            s = f"stdp/{name}"
+            d(s, "p", np.float64, (9,))
+            d(s, "x", np.float64, ("n_pre",), per_batch=True)
+            d(s, "y", np.float64, ("n_post",), per_batch=True, split="n_post")
+            d(s, "col_start", np.int64, ("n_cols",))
+            # the column view indexes every place of the rows when they can change
+            d(s, "col_syn", np.int64, ROWS if rw is not None else ("n_syn",))
+            if rw is not None:
+                d(s, "col_cursor", np.int64, ("n_cols",))
+            layout.set_dims(s, n_pre=proj.pre.n, n_post=proj.post.n, n_cols=proj.post.n + 1,
+                            capacity=capacity, n_syn=math.ceil(p.expected_synapses))
+        if rw is not None:
+            r = f"rewire/{name}"
+            d(r, "param", np.float64, ("n_constants",))
+            d(r, "pend", np.int32, ("n_pre", "max_add"))
+            d(r, "pend_count", np.int32, ("n_pre",))
+            d(r, "proposed", np.int64, (1,))
+            d(r, "counts", np.int64, ("calls", 4))  # per call: formed, removed, failed, overflow
+            d(r, "info", np.int64, (2,))
+            n_constants = len(rw.rule.constants({"dt": network.dt, "period": rw.period,
+                                                 "n_pre": proj.pre.n, "n_post": proj.post.n}))
+            layout.set_dims(r, n_pre=proj.pre.n, max_add=rw.rule.max_add,
+                            n_constants=max(n_constants, 1),
+                            calls=options.chunk_steps // rw.period_steps(network.dt) + 2)
+            g = f"group/{proj.post.name}"
+            if rw.max_in_degree is not None and not layout.has(g, "in_degree"):
+                for k in ("in_degree", "claims", "removed"):
+                    d(g, k, np.int32, ("n",), split="n")
+                layout.set_dims(g, n=proj.post.n)

@@ -1,0 +1,68 @@
+"""state: the arrays of a simulation on its target, one part per concern.
+
+The only layer that allocates (through :class:`~.memory.Arena`, by the
+plan's layout).  Each part is a plain class answering a few questions:
+``launches()`` (its work in the step, :mod:`snnlab.step.schedule`), what to
+do around runs (``room``, ``after_run``, ``drain``), and ``save``/``load``
+(:mod:`snnlab.checkpoint`).  :class:`State` makes them in dependency order;
+they allocate in :meth:`State.create` and :meth:`State.build`, so the step's
+structure is known, and compiled, before any array exists.
+"""
+
+from __future__ import annotations
+
+from ..plan import Plan
+from .clock import Clock
+from .inputs import PoissonInputs
+from .memory import Arena
+from .populations import Populations, PopulationState
+from .projections import CapacityError, Projections, ProjectionState
+from .queues import Queues
+from .rewiring import Rewiring
+from .stdp import Stdp
+
+__all__ = ["State", "Arena", "Clock", "Populations", "PopulationState", "PoissonInputs",
+           "Queues", "Projections", "ProjectionState", "Stdp", "Rewiring", "CapacityError"]
+
+
+class State:
+    """Every part of a simulation's state.
+
+    clock, populations, inputs, queues, projections, stdp, rewiring
+        the parts, each a module of this package.
+    """
+
+    def __init__(self, plan: Plan, backend, launch):
+        """``launch(name, *args, extent=)``: run one kernel now (construction)."""
+        self.plan = plan
+        self.backend = backend
+        self.launch = launch
+        self.arena = Arena(backend, plan.layout)
+        self.clock = Clock(self.arena, len(plan.network.populations))
+        self.populations = Populations(plan, self.arena, self.clock)
+        self.inputs = PoissonInputs(plan, self.arena, self.clock, self.populations)
+        self.queues = Queues(plan, self.arena, self.clock, self.populations)
+        self.projections = Projections(plan, self.arena, self.clock, self.populations,
+                                       self.queues)
+        self.stdp = Stdp(plan, self.arena, self.populations, self.projections, launch)
+        self.rewiring = Rewiring(plan, self.arena, self.clock, self.projections, self.stdp)
+
+    def create(self) -> None:
+        """Allocate the neurons' state (initial values drawn), queues and inputs."""
+        self.clock.create()
+        self.populations.create(self.launch)
+        self.queues.create()
+        self.inputs.create()
+
+    def build(self, restored: dict | None = None) -> None:
+        """The connectivity: constructed on the target, or the rows of a
+        checkpoint's ``restored`` arrays; then what depends on the rows."""
+        if restored is None:
+            self.projections.build(self.launch)
+            self.stdp.create()
+        else:
+            self.projections.load(restored)
+            self.stdp.create(Stdp.saved_traces(restored, self.plan))
+        self.rewiring.create(restored)
+        # whoever keeps a view of the rows is told when host edits change them
+        self.projections.watchers = [self.stdp.rows_changed, self.rewiring.rows_changed]

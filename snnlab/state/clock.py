@@ -1,0 +1,45 @@
+"""The step counter, on the device and mirrored on the host."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import PHASES
+from ..step.schedule import Planned
+from .memory import Arena
+
+__all__ = ["Clock"]
+
+
+class Clock:
+    """``step_dev`` is the step the kernels read (``step_end`` advances it);
+    ``step`` is the host's mirror, advanced by the runner after each driver
+    run; ``n_spikes`` counts each population's spikes of the current step."""
+
+    def __init__(self, arena: Arena, n_pops: int):
+        self.arena = arena
+        self.n_pops = n_pops
+        self.step = 0
+        self.step_dev = self.n_spikes = None
+
+    def create(self) -> None:
+        self.step_dev = self.arena.new("core", "step")
+        self.n_spikes = self.arena.new("core", "n_spikes")
+
+    def spike_count(self, index: int):
+        """The counter of population ``index`` (a one-element view)."""
+        return self.n_spikes[index:index + 1]
+
+    def set(self, step: int) -> None:
+        self.step = int(step)
+        self.step_dev[:] = self.step
+
+    def launches(self) -> list[Planned]:
+        return [Planned("step_end", ("serial",), PHASES.index("other"),
+                        lambda: (self.step_dev, self.n_spikes, self.n_pops))]
+
+    def save(self, arrays: dict) -> None:
+        arrays["step"] = np.array([self.step])
+
+    def load(self, arrays: dict) -> None:
+        self.set(int(arrays["step"][0]))

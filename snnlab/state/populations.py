@@ -1,0 +1,249 @@
+"""Neuron populations: state variables, parameters, input rings, spikes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backend import PHASES
+from ..distributions import Distribution
+from ..network import Population
+from ..plan import Plan, PopulationPlan
+from ..random import STREAM_INIT, STREAM_MODEL
+from ..step.schedule import Planned
+from .clock import Clock
+from .memory import Arena
+
+__all__ = ["PopulationState", "Populations"]
+
+
+@dataclass
+class SpikeSourceArrayState:
+    steps: Any  # int64 step of every event, ordered by (step, neuron)
+    ids: Any  # int32 neuron of every event
+    cursor: Any  # int64: the next event
+    n_events: int  # (the arrays hold one unused element when there are none)
+
+
+@dataclass
+class PopulationState:
+    """The arrays of one population on the target.
+
+    ``state`` holds the model's variables one after another (variable k of
+    neuron i at ``k * n + i``); ``inbuf`` the input rings, int64 fixed point,
+    ``[port][slot][neuron]``; ``spikes`` the ids that spiked in the current
+    step; ``rec_bits``/``rec_info`` the spike-recording buffer (one bit per
+    neuron and step) that :mod:`snnlab.observe` drains."""
+
+    plan: PopulationPlan
+    params: dict[str, float]
+    state: Any
+    param: Any
+    refrac: Any
+    inbuf: Any
+    spikes: Any
+    rec_bits: Any
+    rec_info: Any
+    ssa: SpikeSourceArrayState | None = None
+
+    @property
+    def pop(self) -> Population:
+        return self.plan.pop
+
+    @property
+    def n_slots(self) -> int:
+        return self.plan.n_slots
+
+    @property
+    def n_words(self) -> int:
+        return (self.pop.n + 31) // 32
+
+    @property
+    def owner(self) -> str:
+        return f"pop/{self.pop.name}"
+
+
+class Populations:
+    """Every population's state: created and initialised here, updated by
+    the neuron kernels (``update`` phase), read and changed between steps."""
+
+    def __init__(self, plan: Plan, arena: Arena, clock: Clock):
+        self.plan = plan
+        self.arena = arena
+        self.clock = clock
+        self.dt = plan.network.dt
+        self.seed = plan.options.seed
+        self.by_name: dict[str, PopulationState] = {}
+
+    def create(self, launch) -> None:
+        """Allocate every population and draw its initial state."""
+        for name, pp in self.plan.populations.items():
+            self.by_name[name] = self._create(pp, launch)
+
+    def _create(self, pp: PopulationPlan, launch) -> PopulationState:
+        a, o = self.arena, f"pop/{pp.pop.name}"
+        pop, model, n = pp.pop, pp.pop.model, pp.pop.n
+        ps = PopulationState(
+            pp, dict(pp.params), state=a.new(o, "state"),
+            param=a.put(o, "param", self.constants(pp, pp.params)), refrac=a.new(o, "refrac"),
+            inbuf=a.new(o, "inbuf"), spikes=a.new(o, "spikes"), rec_bits=a.new(o, "rec_bits"),
+            rec_info=a.put(o, "rec_info", [0, self.recording_rows(pop.name), (n + 31) // 32]))
+        for k, init in enumerate(model.state.values()):
+            if isinstance(init, str):
+                init = ps.params[init]
+            if isinstance(init, Distribution):
+                launch("init_state", n, a.device(init.encode()), np.uint64(self.seed),
+                       STREAM_INIT + pop.index * 256 + k, ps.state[k * n:(k + 1) * n],
+                       extent=("flat", n))
+            else:
+                ps.state[k * n:(k + 1) * n] = init
+        if model.kind == "spike_source_array":
+            steps, ids = _events(pop, self.dt)
+            n_events = len(steps)
+            if n_events == 0:
+                steps, ids = np.zeros(1, np.int64), np.zeros(1, np.int32)
+            ps.ssa = SpikeSourceArrayState(a.put(o, "ssa_step", steps), a.put(o, "ssa_id", ids),
+                                           a.new(o, "ssa_cursor"), n_events)
+        return ps
+
+    def recording_rows(self, name: str) -> int:
+        """Rows (steps) of a population's spike-recording buffer."""
+        return self.plan.options.chunk_steps if name in self.plan.options.recorded else 0
+
+    def constants(self, pp: PopulationPlan, params: dict) -> np.ndarray:
+        """The kernel's table: parameters and derived constants, in order."""
+        c = pp.pop.model.constants(params, self.dt)
+        return np.array([c[k] for k in pp.constants], dtype=np.float64)
+
+    def __getitem__(self, population) -> PopulationState:
+        name = population.name if isinstance(population, Population) else population
+        if name not in self.by_name:
+            raise KeyError(f"no population {name!r}; have {sorted(self.by_name)}")
+        return self.by_name[name]
+
+    def values(self):
+        return self.by_name.values()
+
+    def items(self):
+        return self.by_name.items()
+
+    def spiked(self, pop: Population) -> tuple:
+        """The spike list and its counter: what the synaptic kernels read."""
+        return self.by_name[pop.name].spikes, self.clock.spike_count(pop.index)
+
+    # -- the step ----------------------------------------------------------
+    def launches(self) -> list[Planned]:
+        """Spike sources (``input`` phase) and neuron updates, in network order."""
+        out = []
+        for name, pp in self.plan.populations.items():
+            if pp.kernel == "spike_source_array":
+                out.append(Planned("spike_source_array", ("serial",), PHASES.index("input"),
+                                   lambda name=name: self._args_ssa(self.by_name[name])))
+            else:
+                out.append(Planned(pp.kernel, ("flat", pp.pop.n), PHASES.index("update"),
+                                   lambda name=name: self._args_update(self.by_name[name])))
+        return out
+
+    def _args_ssa(self, ps):
+        ssa = ps.ssa
+        return (ssa.steps, ssa.ids, ssa.n_events, ssa.cursor, self.clock.step_dev, ps.spikes,
+                self.clock.spike_count(ps.pop.index), ps.rec_bits, ps.rec_info)
+
+    def _args_update(self, ps):
+        pop = ps.pop
+        return (pop.n, ps.state, ps.param, ps.refrac, ps.inbuf, ps.n_slots, self.clock.step_dev,
+                self.dt, np.uint64(self.seed), STREAM_MODEL + pop.index, ps.spikes,
+                self.clock.spike_count(pop.index), ps.rec_bits, ps.rec_info)
+
+    # -- live access ---------------------------------------------------------
+    def _var_slice(self, population, var):
+        ps = self[population]
+        names = list(ps.pop.model.state)
+        if var not in names:
+            raise KeyError(f"population {ps.pop.name!r} has no state variable {var!r}; "
+                           f"have {names}")
+        k, n = names.index(var), ps.pop.n
+        return ps, slice(k * n, (k + 1) * n)
+
+    def get_state(self, population, var: str) -> np.ndarray:
+        ps, sl = self._var_slice(population, var)
+        return self.arena.to_host(ps.state[sl])
+
+    def set_state(self, population, var: str, values) -> None:
+        ps, sl = self._var_slice(population, var)
+        v = np.asarray(values, dtype=np.float64)
+        if v.shape not in ((), (ps.pop.n,)):
+            raise ValueError(f"set_state: values must be a number or have shape "
+                             f"({ps.pop.n},), got {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError("set_state: values must be finite")
+        ps.state[sl] = self.arena.backend.asarray(np.broadcast_to(v, (ps.pop.n,)),
+                                                  self.plan.options.scalar)
+
+    def get_param(self, population, name: str) -> float:
+        ps = self[population]
+        if name not in ps.params:
+            raise KeyError(f"population {ps.pop.name!r} has no parameter {name!r}; "
+                           f"have {sorted(ps.params)}")
+        return ps.params[name]
+
+    def set_param(self, population, name: str, value: float) -> None:
+        ps = self[population]
+        self.get_param(population, name)
+        new = dict(ps.params)
+        new[name] = float(value)
+        if not math.isfinite(new[name]):
+            raise ValueError(f"set_param: {name} must be finite, got {value!r}")
+        constants = self.constants(ps.plan, new)
+        ps.params = new
+        ps.param[:] = self.arena.backend.asarray(constants, np.float64)
+
+    def set_recording(self, on: bool) -> None:
+        """Switch spike recording on (the planned rows) or off (none)."""
+        for ps in self.by_name.values():
+            ps.rec_info[1:2] = self.recording_rows(ps.pop.name) if on else 0
+
+    # -- checkpoints -----------------------------------------------------------
+    def save(self, arrays: dict, meta: dict, rings: dict) -> None:
+        """``rings``: each population's input ring with queued input added in."""
+        to_host = self.arena.to_host
+        for name, ps in self.by_name.items():
+            arrays[f"pop/{name}/state"] = to_host(ps.state)
+            arrays[f"pop/{name}/refrac"] = to_host(ps.refrac)
+            arrays[f"pop/{name}/inbuf"] = rings[name]
+            arrays[f"pop/{name}/param"] = to_host(ps.param)
+            if ps.ssa is not None:
+                arrays[f"pop/{name}/ssa_cursor"] = to_host(ps.ssa.cursor)
+        meta["params"] = {k: ps.params for k, ps in self.by_name.items()}
+
+    def load(self, arrays: dict, meta: dict) -> None:
+        asarray = self.arena.backend.asarray
+        for name, ps in self.by_name.items():
+            ps.params = dict(meta["params"][name])
+            ps.state[:] = asarray(arrays[f"pop/{name}/state"])
+            ps.refrac[:] = asarray(arrays[f"pop/{name}/refrac"])
+            ps.param[:] = asarray(arrays[f"pop/{name}/param"])
+            ps.inbuf[:] = asarray(arrays[f"pop/{name}/inbuf"])
+            ps.rec_info[0:1] = self.clock.step
+            if ps.ssa is not None:
+                ps.ssa.cursor[:] = asarray(arrays[f"pop/{name}/ssa_cursor"])
+
+
+def _events(pop: Population, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """The steps and neurons of a spike source array's events, ordered."""
+    steps, ids = [], []
+    for i, t in enumerate(pop.model.extra["times"]):
+        s = np.rint(np.asarray(t) / dt).astype(np.int64) - 1
+        steps.append(s)
+        ids.append(np.full(len(s), i, np.int32))
+    steps, ids = np.concatenate(steps), np.concatenate(ids)
+    order = np.lexsort((ids, steps))
+    steps, ids = steps[order], ids[order]
+    dup = (np.diff(steps) == 0) & (np.diff(ids) == 0)
+    if dup.any():
+        raise ValueError(f"population {pop.name!r}: two spikes of neuron "
+                         f"{ids[1:][dup][0]} fall in one time step")
+    return steps, ids

@@ -1,0 +1,386 @@
+"""Projections: their ragged matrices, built on the target, propagated every
+step, and edited between steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backend import PHASES
+from ..checks import indices
+from ..connectivity import FromList, RaggedMatrix
+from ..distributions import Constant
+from ..plan import Plan, ProjectionPlan, check_input_range
+from ..random import STREAM_CONNECT
+from ..step.schedule import Planned
+from .clock import Clock
+from .memory import Arena
+from .populations import Populations
+from .queues import Queues
+
+__all__ = ["CapacityError", "ProjectionState", "Projections"]
+
+# CPU construction draws each chunk's synapses into per-thread buckets, then
+# places them (connect.cu); False places them directly (the same rows).
+BUCKETED_CONNECT = True
+
+
+class CapacityError(ValueError):
+    """A row of a ragged matrix is full and growth is disabled."""
+
+
+@dataclass
+class ProjectionState:
+    """A projection on the target: its rows, its weight when one weight
+    serves every synapse (``w_const``) and its delay when one delay does
+    (``d_const`` steps)."""
+
+    plan: ProjectionPlan
+    matrix: RaggedMatrix
+    w_const: Any
+    d_const: int
+    max_in_degree: int | None = None  # cached for the range checks of live edits
+
+    @property
+    def proj(self):
+        return self.plan.proj
+
+    @property
+    def owner(self) -> str:
+        return f"proj/{self.proj.name}"
+
+
+class Projections:
+    """Every projection's state.  ``watchers(pj, edited)`` are told when a
+    projection's rows changed on the host (``edited``: synapses were added
+    or removed; otherwise the rows only grew): whoever keeps a view of the
+    rows (the STDP column view, the rewiring in-degrees) rebuilds it."""
+
+    def __init__(self, plan: Plan, arena: Arena, clock: Clock, populations: Populations,
+                 queues: Queues):
+        self.plan = plan
+        self.arena = arena
+        self.clock = clock
+        self.populations = populations
+        self.queues = queues
+        self.dt = plan.network.dt
+        self.by_name: dict[str, ProjectionState] = {}
+        self.watchers: list[Callable[[ProjectionState, bool], None]] = []
+
+    def __getitem__(self, name: str) -> ProjectionState:
+        if name not in self.by_name:
+            raise KeyError(f"no projection {name!r}; have {sorted(self.by_name)}")
+        return self.by_name[name]
+
+    def values(self):
+        return self.by_name.values()
+
+    def items(self):
+        return self.by_name.items()
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.matrix.n_synapses for p in self.by_name.values())
+
+    # -- construction ----------------------------------------------------------
+    def build(self, launch) -> None:
+        """Every projection, target-side on the device (``kernels/connect.cu``),
+        or from the host's lists (``FromList``)."""
+        for pp in self.plan.projections.values():
+            if isinstance(pp.proj.connector, FromList):
+                self._build_list(pp)
+            else:
+                self._build(pp, launch)
+        self.arena.backend.synchronize()
+
+    def _build(self, pp: ProjectionPlan, launch) -> None:
+        a, proj = self.arena, pp.proj
+        backend = a.backend
+        n_pre, n_post = proj.pre.n, proj.post.n
+        same = proj.pre is proj.post
+        seed = self.plan.options.seed
+        stream = STREAM_CONNECT + proj.index * 4
+        ip, dp = proj.connector.encode(n_pre, n_post, same, seed, stream, 0, n_post)
+        per_target = proj.connector.per_target(n_pre, n_post, same, seed, stream)
+        ip_d, dp_d = a.device(ip), a.device(dp)
+        pt_d = None if per_target is None else a.device(per_target)
+        n_chunks = self.plan.construction_chunks(proj)
+        chunk = -(-n_post // n_chunks)
+        n_chunks = -(-n_post // chunk)
+        counts = a.scratch(n_chunks * n_pre, np.int32)
+        o = f"proj/{proj.name}"
+        row_length = a.new(o, "row_length")
+        launch("connect_count", ip_d, dp_d, pt_d, n_chunks, chunk, counts,
+               extent=("flat", n_chunks))
+        scratch, per_thread = None, 0
+        if backend.name == "cpu" and BUCKETED_CONNECT:  # (connect.cu)
+            per_thread = int(counts.reshape(n_chunks, n_pre).sum(axis=1).max(initial=0))
+            scratch = np.empty((backend.threads * max(per_thread, 1), 16), np.uint8)
+        launch("connect_scan", counts, n_chunks, n_pre, row_length, extent=("flat", n_pre))
+        cap = int(row_length.max()) if n_pre else 0
+        a.layout.set_dims(o, capacity=cap)
+        need = sum(a.layout.nbytes(o, k) for k in ("ind", *a.layout.synapse_arrays(o)))
+        if need > backend.memory_available():
+            raise MemoryError(f"projection {proj.name!r} needs {need / 2**30:.2f} GiB")
+        ind = a.new(o, "ind")
+        arrays = {k: a.new(o, k) for k in a.layout.synapse_arrays(o)}
+        launch("connect_scatter", ip_d, dp_d, pt_d, n_chunks, chunk, counts, ind, cap,
+               arrays.get("weight"), a.device(proj.weight.encode()),
+               arrays.get("delay"), a.device(proj.delay.encode()), self.dt, pp.delay_steps,
+               scratch, per_thread, extent=("flat", n_chunks))
+        del counts, scratch
+        matrix = RaggedMatrix(n_pre, n_post, cap, row_length, ind, arrays)
+        self.by_name[proj.name] = ProjectionState(
+            pp, matrix, a.put(o, "w_const", [proj.weight.mean]), pp.delay_steps)
+
+    def _build_list(self, pp: ProjectionPlan) -> None:
+        """A projection from explicit synapse lists (``FromList``), on the host."""
+        proj, a = pp.proj, self.arena
+        c = proj.connector
+        if not (isinstance(proj.weight, Constant) and isinstance(proj.delay, Constant)):
+            raise ValueError(f"projection {proj.name!r}: FromList takes a constant weight and "
+                             "delay (set individual values with Simulation.set_weight)")
+        n = c.pre.size
+        coo = {"pre": c.pre.astype(np.int32), "post": c.post.astype(np.int32)}
+        if pp.individual_weight:
+            coo["weight"] = np.full(n, proj.weight.mean, np.float32)
+        cap = int(np.bincount(c.pre, minlength=1).max(initial=0))
+        o = f"proj/{proj.name}"
+        matrix = RaggedMatrix(proj.pre.n, proj.post.n, 0, a.new(o, "row_length", n_pre=1),
+                              a.new(o, "ind", n_pre=1, capacity=1), {})
+        pj = ProjectionState(pp, matrix, a.put(o, "w_const", [proj.weight.mean]),
+                             pp.delay_steps)
+        self.by_name[proj.name] = pj
+        self.store_coo(pj, coo, cap)
+
+    # -- the step ----------------------------------------------------------------
+    def launches(self) -> list[Planned]:
+        return [Planned("propagate", ("rows", pp.proj.pre.n), PHASES.index("propagate"),
+                        lambda name=name: self._args_propagate(self.by_name[name]))
+                for name, pp in self.plan.projections.items()]
+
+    def _args_propagate(self, pj: ProjectionState):
+        proj, m = pj.proj, pj.matrix
+        post = self.populations[proj.post.name]
+        pre_spikes, pre_count = self.populations.spiked(proj.pre)
+        queue = self.queues.propagate_args(proj.post.name if pj.plan.queued else None)
+        return (pre_spikes, pre_count, m.row_length, m.ind, m.capacity,
+                m.synapse_arrays.get("weight"), pj.w_const, m.synapse_arrays.get("delay"),
+                pj.d_const, post.inbuf, proj.post.n, proj.port, post.n_slots,
+                self.clock.step_dev, *queue)
+
+    # -- reading and editing between steps ---------------------------------------
+    def connectivity(self, name: str) -> dict[str, np.ndarray]:
+        """Host copies of the synapses: ``pre``, ``post``, ``weight`` and
+        ``delay`` [ms], ordered by source then target."""
+        pj = self[name]
+        out = pj.matrix.to_coo(self.arena.to_host)
+        n = len(out["pre"])
+        if "weight" not in out:
+            out["weight"] = np.full(n, float(self.arena.to_host(pj.w_const)[0]), np.float32)
+        out["delay"] = (out["delay"].astype(np.float64) if "delay" in out
+                        else np.full(n, float(pj.d_const))) * self.dt
+        return out
+
+    def max_in_degree(self, pj: ProjectionState) -> int:
+        """The largest number of synapses onto one target (cached until the
+        rows change)."""
+        if pj.max_in_degree is None:
+            post = pj.matrix.to_coo(self.arena.to_host)["post"]
+            pj.max_in_degree = int(np.bincount(post, minlength=1).max(initial=0))
+        return pj.max_in_degree
+
+    def set_weight(self, name: str, value) -> None:
+        pj = self[name]
+        v = np.asarray(value, dtype=np.float64)
+        if not np.all(np.isfinite(v)):
+            raise ValueError("set_weight: values must be finite")
+        m = pj.matrix
+        if v.ndim == 0 and "weight" not in m.synapse_arrays:  # one weight for all
+            check_input_range(f"set_weight({name!r})", abs(float(v)), self.max_in_degree(pj))
+            pj.w_const[:] = float(v)
+            return
+        lengths = self.arena.to_host(m.row_length)
+        mask = np.arange(m.capacity)[None, :] < lengths[:, None]
+        n_syn = int(mask.sum())
+        if v.shape not in ((), (n_syn,)):
+            raise ValueError(f"set_weight: value must be a number or have shape ({n_syn},), "
+                             f"got {v.shape}")
+        check_input_range(f"set_weight({name!r})", float(np.abs(v).max(initial=0.0)),
+                          self.max_in_degree(pj))
+        dtype = self.arena.layout.declare_synapse_array(pj.owner, "weight")
+        w = np.zeros((m.n_pre, m.capacity), dtype)
+        w[mask] = v
+        if "weight" in m.synapse_arrays:
+            m.synapse_arrays["weight"][:] = self.arena.backend.asarray(w.reshape(-1))
+        else:
+            m.synapse_arrays["weight"] = self.arena.put(pj.owner, "weight", w)
+
+    def add_synapses(self, name: str, pre, post, weight=None, delay=None,
+                     grow: bool = True) -> None:
+        pj = self[name]
+        m, proj = pj.matrix, pj.proj
+        pre = indices("pre", pre, m.n_pre)
+        post = indices("post", post, m.n_post)
+        if pre.shape != post.shape:
+            raise ValueError(f"add_synapses: pre and post must have the same length, "
+                             f"got {pre.size} and {post.size}")
+        w_const = float(self.arena.to_host(pj.w_const)[0])
+        w = np.broadcast_to(np.asarray(w_const if weight is None else weight, np.float64),
+                            pre.shape)
+        d = np.broadcast_to(np.asarray(pj.d_const * self.dt if delay is None else delay,
+                                       np.float64), pre.shape)
+        if not (np.all(np.isfinite(w)) and np.all(np.isfinite(d))):
+            raise ValueError("add_synapses: weights and delays must be finite")
+        d_steps = np.rint(d / self.dt).astype(np.int64)
+        max_steps = self.populations[proj.post.name].n_slots - 1
+        if d_steps.size and (d_steps.min() < 1 or d_steps.max() > max_steps):
+            raise ValueError(f"add_synapses: delays must be in [dt, {max_steps * self.dt:g}] ms "
+                             f"(the projection's range), got {d.min():g}..{d.max():g}")
+        lengths = self.arena.to_host(m.row_length).astype(np.int64)
+        new_len = lengths + np.bincount(pre, minlength=m.n_pre)
+        need = int(new_len.max(initial=0))
+        if need > m.capacity and not grow:
+            row = int(np.argmax(new_len))
+            raise CapacityError(f"add_synapses: row {row} of {name!r} would hold {need} "
+                                f"synapses, its capacity is {m.capacity} and grow=False")
+        coo = m.to_coo(self.arena.to_host)
+        in_degree = np.bincount(np.concatenate([coo["post"], post]), minlength=1).max(initial=0)
+        w_max = max(float(np.abs(w).max(initial=0.0)),
+                    float(np.abs(coo["weight"]).max(initial=0.0)) if "weight" in coo
+                    else abs(w_const))
+        check_input_range(f"add_synapses({name!r})", w_max, float(in_degree))
+        add = {"pre": pre.astype(np.int32), "post": post.astype(np.int32)}
+        layout = self.arena.layout
+        if "weight" in coo or np.any(w != w_const):
+            dtype = layout.declare_synapse_array(pj.owner, "weight")
+            coo.setdefault("weight", np.full(len(coo["pre"]), w_const, dtype))
+            add["weight"] = w.astype(dtype)
+        if "delay" in coo or np.any(d_steps != pj.d_const):
+            dtype = layout.declare_synapse_array(pj.owner, "delay")
+            coo.setdefault("delay", np.full(len(coo["pre"]), pj.d_const, dtype))
+            add["delay"] = d_steps.astype(dtype)
+        for k in coo:  # other per-synapse state of new synapses starts at 0
+            if k not in add:
+                add[k] = np.zeros(len(pre), coo[k].dtype)
+        merged = {k: np.concatenate([coo[k], add[k]]) for k in coo}
+        # grow geometrically, so that repeated additions cost amortised O(1)
+        capacity = m.capacity if need <= m.capacity else max(need, m.capacity * 3 // 2 + 1)
+        self.store_coo(pj, merged, capacity)
+
+    def remove_synapses(self, name: str, pre, post) -> int:
+        pj = self[name]
+        m = pj.matrix
+        pre = indices("pre", pre, m.n_pre)
+        post = indices("post", post, m.n_post)
+        if pre.shape != post.shape:
+            raise ValueError("remove_synapses: pre and post must have the same length")
+        coo = m.to_coo(self.arena.to_host)
+        key = coo["pre"].astype(np.int64) * m.n_post + coo["post"]
+        drop = np.isin(key, pre.astype(np.int64) * m.n_post + post)
+        self.store_coo(pj, {k: v[~drop] for k, v in coo.items()}, m.capacity)
+        return int(drop.sum())
+
+    def add_synapse_array(self, name: str, array: str, dtype, values=None) -> None:
+        """Give a projection a per-synapse array of its own (an eligibility
+        trace, an optimiser moment): declared in the layout, it moves with
+        its synapse in every edit, growth and rewiring call.  ``values``:
+        one per synapse in the order of :meth:`connectivity` (default 0)."""
+        pj = self[name]
+        m = pj.matrix
+        dtype = self.arena.layout.declare_synapse_array(pj.owner, array, dtype)
+        if array in m.synapse_arrays:
+            raise ValueError(f"projection {name!r} already has a per-synapse array {array!r}")
+        lengths = self.arena.to_host(m.row_length)
+        mask = np.arange(m.capacity)[None, :] < lengths[:, None]
+        host = np.zeros((m.n_pre, m.capacity), dtype)
+        if values is not None:
+            v = np.asarray(values)
+            if v.shape not in ((), (int(mask.sum()),)):
+                raise ValueError(f"values must be a number or have shape ({int(mask.sum())},), "
+                                 f"got {v.shape}")
+            host[mask] = v
+        m.synapse_arrays[array] = self.arena.put(pj.owner, array, host)
+
+    def store_coo(self, pj: ProjectionState, coo: dict, capacity: int) -> None:
+        """Rebuild a projection's padded rows from synapse lists, ordered by
+        source, then target, then previous position (stable).  Every
+        per-synapse array keeps its declared type."""
+        m, a = pj.matrix, self.arena
+        order = np.lexsort((coo["post"], coo["pre"]))
+        coo = {k: v[order] for k, v in coo.items()}
+        lengths = np.bincount(coo["pre"], minlength=m.n_pre).astype(np.int32)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        position = np.arange(len(coo["pre"])) - starts[coo["pre"]]
+        slot = coo["pre"].astype(np.int64) * capacity + position
+        a.layout.set_dims(pj.owner, capacity=capacity)
+
+        def padded(name, values):
+            out = np.zeros(a.layout.size(pj.owner, name), a.layout.spec(pj.owner, name).dtype)
+            out[slot] = values
+            return out
+        a.free(m.row_length, m.ind, *m.synapse_arrays.values())
+        m.capacity = capacity
+        m.row_length = a.put(pj.owner, "row_length", lengths)
+        m.ind = a.put(pj.owner, "ind", padded("ind", coo["post"]))
+        m.synapse_arrays = {k: a.put(pj.owner, k, padded(k, coo[k]))
+                            for k in coo if k not in ("pre", "post")}
+        self.rows_changed(pj, edited=True)
+
+    def grow_rows(self, pj: ProjectionState, capacity: int) -> None:
+        """Reallocate a projection's rows with ``capacity`` places (device to
+        device; every per-synapse array keeps its values)."""
+        m, a = pj.matrix, self.arena
+        old, n = m.capacity, m.n_pre
+        capacity = max(capacity, old * 3 // 2 + 1)
+        a.layout.set_dims(pj.owner, capacity=capacity)
+
+        def regrow(name, arr):
+            new = a.new(pj.owner, name)
+            if n * old:
+                new[:n * capacity].reshape(n, capacity)[:, :old] = arr[:n * old].reshape(n, old)
+            a.free(arr)
+            return new
+        m.ind = regrow("ind", m.ind)
+        m.synapse_arrays = {k: regrow(k, v) for k, v in m.synapse_arrays.items()}
+        m.capacity = capacity
+        self.rows_changed(pj, edited=False)
+
+    def rows_changed(self, pj: ProjectionState, edited: bool) -> None:
+        if edited:
+            pj.max_in_degree = None
+        for watch in self.watchers:
+            watch(pj, edited)
+
+    # -- checkpoints ---------------------------------------------------------------
+    def save(self, arrays: dict) -> None:
+        to_host = self.arena.to_host
+        for name, pj in self.by_name.items():
+            m = pj.matrix
+            arrays[f"proj/{name}/row_length"] = to_host(m.row_length)
+            arrays[f"proj/{name}/ind"] = to_host(m.ind)
+            arrays[f"proj/{name}/w_const"] = to_host(pj.w_const)
+            for k, v in m.synapse_arrays.items():
+                arrays[f"proj/{name}/syn/{k}"] = to_host(v)
+
+    def load(self, arrays: dict) -> None:
+        a = self.arena
+        for pp in self.plan.projections.values():
+            name, proj = pp.proj.name, pp.proj
+            o = f"proj/{name}"
+            ind = arrays[f"proj/{name}/ind"]
+            cap = ind.size // max(proj.pre.n, 1)
+            a.layout.set_dims(o, capacity=cap)
+            syn = {}
+            for key, v in arrays.items():
+                if key.startswith(f"proj/{name}/syn/"):
+                    k = key.split("/")[-1]
+                    a.layout.declare_synapse_array(o, k, v.dtype)
+                    syn[k] = a.device(v)
+            m = RaggedMatrix(proj.pre.n, proj.post.n, cap,
+                             a.device(arrays[f"proj/{name}/row_length"]), a.device(ind), syn)
+            self.by_name[name] = ProjectionState(
+                pp, m, a.device(arrays[f"proj/{name}/w_const"]), pp.delay_steps)

@@ -1,0 +1,111 @@
+"""Delivery queues of the CPU target (``kernels/propagate.cu``).
+
+Where input arrives with per-synapse weights and delays, propagation would
+scatter its adds over the whole delay ring; instead each thread appends
+``(target, weight)`` entries to a queue per delay slot, and ``deliver``
+adds the queue of the current slot into the ring.  Integer sums do not
+depend on the order, so queues change speed, never results.  A queue that
+overflows sends its surplus the direct way and is doubled after the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..backend import PHASES
+from ..plan import Plan
+from ..step.schedule import Planned
+from .clock import Clock
+from .memory import Arena
+from .populations import Populations
+
+__all__ = ["Queue", "Queues"]
+
+
+@dataclass
+class Queue:
+    capacity: int  # entries per thread and slot
+    threads: int
+    count: Any  # int64 [thread][slot]
+    entry: Any  # uint64 [thread][slot][capacity]: target | float32 weight bits << 32
+    overflow: Any  # int64 [thread]
+
+
+class Queues:
+    """The queues of the populations the plan gives them to."""
+
+    def __init__(self, plan: Plan, arena: Arena, clock: Clock, populations: Populations):
+        self.plan = plan
+        self.arena = arena
+        self.clock = clock
+        self.populations = populations
+        self.by_name: dict[str, Queue] = {}
+        self.names = [name for name, pp in plan.populations.items()
+                      if pp.queue_capacity is not None]
+
+    def create(self) -> None:
+        for name in self.names:
+            self.by_name[name] = self._alloc(name, self.plan.populations[name].queue_capacity)
+
+    def _alloc(self, name: str, capacity: int, old: Queue | None = None) -> Queue:
+        a, o = self.arena, f"queue/{name}"
+        a.layout.set_dims(o, capacity=capacity)
+        q = Queue(capacity, self.plan.target.threads, a.new(o, "count"), a.new(o, "entry"),
+                  a.new(o, "overflow"))
+        if old is not None:  # keep the pending entries
+            t, slots, c = q.threads, self.populations[name].n_slots, min(old.capacity, capacity)
+            q.entry.reshape(t, slots, capacity)[:, :, :c] = \
+                old.entry.reshape(t, slots, old.capacity)[:, :, :c]
+            q.count[:] = self.arena.backend.xp.minimum(old.count, c)
+            a.free(old.count, old.entry, old.overflow)
+        return q
+
+    def of(self, name: str) -> Queue | None:
+        return self.by_name.get(name)
+
+    def launches(self) -> list[Planned]:
+        return [Planned("deliver", ("flat", self.plan.target.threads), PHASES.index("propagate"),
+                        lambda name=name: self._args(name))
+                for name in self.names]
+
+    def _args(self, name):
+        q, ps = self.by_name[name], self.populations[name]
+        return (q.count, q.entry, q.capacity, q.threads, ps.inbuf, ps.pop.n, ps.n_slots,
+                self.clock.step_dev)
+
+    def propagate_args(self, name: str | None) -> tuple:
+        """The queue arguments of ``propagate`` into a population (or none)."""
+        q = None if name is None else self.by_name.get(name)
+        if q is None:
+            return (None, None, 0, None, 0)
+        return (q.count, q.entry, q.capacity, q.overflow, q.threads)
+
+    def after_run(self) -> None:
+        """Double the queues that overflowed (their surplus went the direct
+        way, so nothing was lost; this only restores the speed)."""
+        for name, q in list(self.by_name.items()):
+            if int(q.overflow.sum()) > 0:
+                self.by_name[name] = self._alloc(name, 2 * q.capacity, old=q)
+
+    def ring_with_queues(self, name: str) -> np.ndarray:
+        """Host copy of a population's ring with its pending queue entries
+        added in (checkpoints hold no queues)."""
+        ps = self.populations[name]
+        ring = self.arena.to_host(ps.inbuf).copy()
+        q = self.by_name.get(name)
+        if q is None:
+            return ring
+        cap, slots, n = q.capacity, ps.n_slots, ps.pop.n
+        count = np.minimum(self.arena.to_host(q.count), cap).reshape(q.threads, slots)
+        entry = self.arena.to_host(q.entry).reshape(q.threads, slots, cap)
+        for t in range(q.threads):
+            for slot in range(slots):
+                e = entry[t, slot, :count[t, slot]]
+                w = (e >> np.uint64(32)).astype(np.uint32).view(np.float32).astype(np.float64)
+                # snn_to_fixed: round half to even, like llrint
+                np.add.at(ring, (e & np.uint64(0xFFFFFFFF)).astype(np.int64) + slot * n,
+                          np.rint(w * 2.0**32).astype(np.int64))
+        return ring

@@ -1,0 +1,125 @@
+"""The runner: compiles the step for the target, binds it to the arrays and
+runs it, many steps per call, between the host's duties."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ..backend import PHASES, Launch
+from ..backend.codegen import translation_unit
+from .schedule import bound, group_schedule, step_schedule, structure
+
+__all__ = ["Runner", "TIMERS"]
+
+# beNNch's construction and simulation timers [s], plus the compilation
+TIMERS = ("create", "connect", "prepare", "compile", "presim", "sim")
+
+
+class Runner:
+    """Runs the step schedule of a simulation's state.
+
+    ``timers`` (:data:`TIMERS`) and ``phase_times`` (wall time per step
+    phase, ``backend.PHASES``, measured by the CPU driver) are the one
+    source of timings for the CLI, the views and the benchmarks.
+    """
+
+    def __init__(self, plan, backend):
+        self.plan = plan
+        self.backend = backend
+        self.module = None
+        self._key = None
+        self._bound_at = None  # the arena's generation at the last bind
+        self.state = self.observation = None
+        self.timers: dict[str, float] = {k: 0.0 for k in TIMERS}
+        self.phase_times = np.zeros(len(PHASES))
+
+    def attach(self, state, observation) -> None:
+        self.state, self.observation = state, observation
+
+    def schedule(self):
+        return step_schedule(self.state, self.observation.recorders)
+
+    def compile(self) -> None:
+        """Compile the kernels and the driver for the current structure of the
+        step (cached by content; a structure seen before costs nothing)."""
+        launches = structure(self.schedule())
+        key = tuple(lc.name for lc in launches)
+        if self.module is not None and key == self._key:
+            return
+        kernels = {**self.plan.kernels, **self.state.rewiring.kernels}
+        code = translation_unit(list(kernels.values()), self.plan.options.precision)
+        self.module = self.backend.compile(code, launches)
+        self._key = key
+
+    def launch(self, name: str, *args, extent=("flat", 1)) -> None:
+        """Run one kernel now (construction, column views after host edits)."""
+        self.module.launch(Launch(name, args, extent))
+
+    def bind(self) -> None:
+        """Point the schedule at the arrays as they are now."""
+        self.compile()
+        self.module.bind(bound(self.schedule()))
+        self._bound_at = self.state.arena.generation
+
+    def sync(self) -> None:
+        """Bind anew if an array was allocated or released since the last bind."""
+        if self._bound_at != self.state.arena.generation:
+            self.bind()
+
+    def launch_group(self, name: str) -> None:
+        """Run a launch group outside the step once (``schedule.GROUPS``)."""
+        self.sync()
+        for launch in bound(group_schedule(name, self.state, self.observation.recorders)):
+            self.module.launch(launch)
+        self.backend.synchronize()
+
+    def drain(self) -> None:
+        """Recorded data and rewiring counts of the steps since the last drain."""
+        step = self.state.clock.step
+        if step - self.observation.base <= 0:
+            return
+        self.state.rewiring.drain()
+        self.observation.drain(step, getattr(self.module, "decode_spike_bits", None))
+
+    def run(self, n: int, record: bool = True, progress: bool = False,
+            timer: str = "sim") -> None:
+        """Advance by ``n`` steps: driver runs of at most the steps left in
+        the recording chunk (and what the rewiring headroom allows), the
+        recorded data drained whenever a chunk is full and at the end."""
+        state, clock, chunk_steps = self.state, self.state.clock, self.plan.options.chunk_steps
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            dt = self.plan.network.dt
+            bar = tqdm(total=round(n * dt, 6), unit="ms", desc="simulating",
+                       bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} ms [{elapsed}<{remaining}]")
+        if not record:
+            self.observation.set_recording(False, state.populations)
+        t0 = time.perf_counter()
+        try:
+            left = int(n)
+            while left > 0:
+                k = min(left, chunk_steps - (clock.step - self.observation.base))
+                if state.rewiring:
+                    k = state.rewiring.room(k)
+                    self.sync()  # rows may have grown
+                self.module.run(k, self.phase_times)
+                clock.step += k
+                left -= k
+                state.queues.after_run()
+                self.sync()  # queues may have grown
+                if clock.step - self.observation.base >= chunk_steps:
+                    self.drain()
+                if bar is not None:
+                    bar.update(round(k * self.plan.network.dt, 6))
+            self.drain()
+            self.backend.synchronize()
+        finally:
+            self.timers[timer] += time.perf_counter() - t0
+            if not record:
+                self.observation.set_recording(True, state.populations)
+            if bar is not None:
+                bar.close()

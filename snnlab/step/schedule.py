@@ -1,0 +1,71 @@
+"""The order of work: one step, and the launch groups outside it.
+
+:func:`step_schedule` is the one place where the order of a step is set.
+Every part of the state answers ``launches()`` with its work in the step,
+as :class:`Planned` launches whose arguments are read when the schedule is
+bound (arrays may be replaced between runs; the structure, which the
+kernels and the CPU driver are compiled for, is known before anything is
+allocated).  Launch groups outside the step (``reset``, later ``learn``)
+are named in :data:`GROUPS` and launched once, on request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..backend import Launch
+
+__all__ = ["Planned", "step_schedule", "group_schedule", "GROUPS", "bound", "structure"]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """A launch before its arguments are read: kernel name, extent, timer
+    phase (an index into ``backend.PHASES``), ``args`` (a callable returning
+    the argument tuple) and ``gate`` (> 0: the kernel works only in steps
+    that are multiples of it, see :class:`~snnlab.backend.Launch`)."""
+
+    name: str
+    extent: tuple
+    phase: int
+    args: Callable[[], tuple]
+    gate: int = 0
+
+
+def step_schedule(state, recorders) -> list[Planned]:
+    """One step, in order.  Rewiring runs first, at the start of the steps
+    it is due in; then the input of this step reaches the rings; then the
+    neurons are updated and spike; plasticity acts on this step's spikes
+    before they are propagated (a presynaptic spike is transmitted with the
+    weight its own depression left); state is sampled; the step ends."""
+    return [
+        *state.rewiring.launches(),  # rule calls, in-degrees, column views after them
+        *state.queues.launches(),  # queued input due in this step (CPU)
+        *state.inputs.launches(),  # Poisson input
+        *state.populations.launches(),  # spike sources and neuron updates, network order
+        *state.stdp.launches(),  # depression, traces, potentiation
+        *state.projections.launches(),  # this step's spikes into the rings (or queues)
+        *recorders.launches(),  # state samples
+        *state.clock.launches(),  # spike counters cleared, the step advanced
+    ]
+
+
+# Launch groups outside the step: name -> the parts' launches, run once on request.
+GROUPS: dict = {}
+
+
+def group_schedule(name: str, state, recorders) -> list[Planned]:
+    if name not in GROUPS:
+        raise ValueError(f"launch group must be one of {sorted(GROUPS)}, got {name!r}")
+    return GROUPS[name](state, recorders)
+
+
+def structure(planned: list[Planned]) -> list[Launch]:
+    """The launches without arguments: what the kernels and driver are compiled for."""
+    return [Launch(p.name, (), p.extent, p.phase, p.gate) for p in planned]
+
+
+def bound(planned: list[Planned]) -> list[Launch]:
+    """The launches with their arguments read now."""
+    return [Launch(p.name, p.args(), p.extent, p.phase, p.gate) for p in planned]
