@@ -191,3 +191,147 @@ SNN_DEVICE SNN_INLINE bool snn_rewire_add(const int32_t *row, int64_t len, int64
     if (claims) SNN_ATOMIC_ADD_I32(claims + j, 1);
     return true;
 }
+
+// ---------------------------------------------------------------------------
+// The propose and commit kernels of a rule, as templates over the rule's
+// generated struct R (snnlab/plan/sources.py, rewire_kernels):
+//   R::Arrays    pointers to the projection's per-synapse arrays
+//   R::Consts    the rule's parameters and derived constants; R::load(param)
+//   R::track     a maximum in-degree is kept
+//   R::rule(row, arrays, consts)           the rule's code, for one row
+//   R::move(arrays, to, from)              every per-synapse array moves
+//   R::init(arrays, pos, consts, row, id_post)   the values of a new synapse
+// The generated kernels only gather their arguments and call these.
+
+// A row of a rewiring call, as the rule's code sees it (through the macros
+// of rewire_kernels: uniform(), add_synapse(j), ...).
+struct SnnRewireRow {
+    int64_t id_pre, n_post, row_length, call, base;  // base: id_pre * capacity
+    double t, dt;
+    uint64_t seed;
+    uint32_t stream;
+    int32_t *row;  // the row's targets (ind + base)
+    int32_t *removed_to;
+    const int32_t *in_degree;
+    int32_t *claims;
+    int32_t *pend;  // this row's proposals
+    int32_t n_pend, max_add, multapses, max_in;
+    int64_t removed, failed;
+    uint32_t draw, poisson_draw;
+    SnnPoissonState *poisson;
+};
+
+template <class R>
+SNN_DEVICE void snn_rewire_propose(
+        const int64_t n_pre, const int64_t n_post, const int64_t *step_ptr, const int64_t period,
+        const double dt, const uint64_t seed, const uint32_t stream, const double *param,
+        int32_t *row_length, int32_t *ind, const int64_t cap, const typename R::Arrays &arrays,
+        const int32_t *in_degree, int32_t *claims, int32_t *removed_to, const int32_t max_in,
+        int32_t *pend, int32_t *pend_count, int64_t *proposed, const int32_t max_add,
+        const int32_t multapses, int64_t *counts, const int64_t *count_info) {
+    if (!snn_rewire_due(step_ptr, period)) return;
+    const int64_t call = *step_ptr / period;
+    const typename R::Consts c = R::load(param);
+    SnnPoissonState poisson = snn_poisson_state();  // kept across a thread's rows
+    SnnRewireRow r;  // what all rows share, set once
+    r.n_post = n_post;
+    r.call = call;
+    r.t = (double)(*step_ptr) * dt;
+    r.dt = dt;
+    r.seed = seed;
+    r.stream = stream;
+    r.removed_to = removed_to;
+    r.in_degree = in_degree;
+    r.claims = claims;
+    r.max_add = max_add;
+    r.multapses = multapses;
+    r.max_in = max_in;
+    r.poisson = &poisson;
+    SNN_LOOP(id_pre, n_pre) {
+        r.id_pre = id_pre;
+        r.row_length = row_length[id_pre];
+        r.base = id_pre * cap;
+        r.row = ind + r.base;
+        r.pend = pend + id_pre * max_add;
+        r.n_pend = 0;
+        r.removed = 0;
+        r.failed = 0;
+        r.draw = 0;
+        r.poisson_draw = 0;
+        R::rule(r, arrays, c);
+        if (r.removed) {  // compact: every array moves with its synapse
+            int64_t w = 0;
+            for (int64_t k = 0; k < r.row_length; ++k) {
+                if (r.row[k] < 0) continue;
+                if (w != k) {
+                    r.row[w] = r.row[k];
+                    R::move(arrays, r.base + w, r.base + k);
+                }
+                ++w;
+            }
+            row_length[id_pre] = (int32_t)w;
+        }
+        if (r.n_pend) {  // (a row's count is 0 otherwise: the commit clears it)
+            pend_count[id_pre] = r.n_pend;
+            SNN_ATOMIC_STORE_I64(proposed, call);
+        }
+        snn_rewire_count(counts, count_info, call, 1, r.removed);
+        snn_rewire_count(counts, count_info, call, 2, r.failed);
+    }
+}
+
+template <class R>
+SNN_DEVICE void snn_rewire_commit(
+        const int64_t n_pre, const int64_t n_post, const int64_t *step_ptr, const int64_t period,
+        const double dt, const uint64_t seed, const uint32_t stream, const double *param,
+        int32_t *row_length, int32_t *ind, const int64_t cap, const typename R::Arrays &arrays,
+        const int32_t *in_degree, int32_t *claims, int32_t *removed_to, const int32_t max_in,
+        int32_t *pend, int32_t *pend_count, int64_t *proposed, const int32_t max_add,
+        const int32_t multapses, int64_t *counts, const int64_t *count_info) {
+    (void)seed; (void)stream; (void)multapses;
+    if (!snn_rewire_due(step_ptr, period)) return;
+    const int64_t call = *step_ptr / period;
+    if (*proposed != call) return;  // no row proposed a synapse
+    const typename R::Consts c = R::load(param);
+    const double t = (double)(*step_ptr) * dt;
+    SNN_LOOP(id_pre, n_pre) {
+        const int32_t np = pend_count[id_pre];
+        if (np == 0) continue;
+        pend_count[id_pre] = 0;
+        int32_t *pp = pend + id_pre * max_add;
+        for (int32_t a = 1; a < np; ++a) {  // proposals in target order
+            const int32_t v = pp[a];
+            int32_t b = a;
+            for (; b > 0 && pp[b - 1] > v; --b) pp[b] = pp[b - 1];
+            pp[b] = v;
+        }
+        const int64_t base = id_pre * cap;
+        int32_t *row = ind + base;
+        int64_t len = row_length[id_pre];
+        int64_t formed = 0, failed = 0, overflow = 0;
+        for (int32_t q = 0; q < np; ++q) {
+            const int64_t id_post = pp[q];
+            if (R::track && in_degree[id_post] - removed_to[id_post] + claims[id_post] > max_in) {
+                ++failed;
+                continue;
+            }
+            if (len >= cap) {
+                ++overflow;
+                continue;
+            }
+            int64_t pos = len;  // after any equal target
+            for (; pos > 0 && row[pos - 1] > id_post; --pos) {
+                row[pos] = row[pos - 1];
+                R::move(arrays, base + pos, base + pos - 1);
+            }
+            row[pos] = (int32_t)id_post;
+            R::init(arrays, base + pos, c, id_pre, id_post, n_post, t, dt);
+            ++len;
+            ++formed;
+        }
+        row_length[id_pre] = (int32_t)len;
+        snn_rewire_count(counts, count_info, call, 0, formed);
+        snn_rewire_count(counts, count_info, call, 2, failed);
+        snn_rewire_count(counts, count_info, call, 3, overflow);
+    }
+}

@@ -99,19 +99,30 @@ def _indent(code: str, n: int) -> str:
 SYNAPSE_CTYPES = {"float32": "float", "float64": "double", "uint16": "uint16_t",
                   "int32": "int32_t", "uint8": "uint8_t", "int64": "int64_t"}
 
+# The rule's view of its row (kernels/rewiring.cu, SnnRewireRow ``snn``)
 _REWIRE_MACROS = {
-    "uniform()": "snn_rewire_uniform(snn_seed, snn_stream, id_pre, snn_call, snn_draw++)",
+    "uniform()": "snn_rewire_uniform(snn.seed, snn.stream, id_pre, snn.call, snn.draw++)",
     "random_int(n)": "snn_rewire_below(uniform(), (n))",
-    "poisson(lam)": "snn_rewire_poisson((lam), snn_seed, snn_stream, id_pre, snn_call, "
-                    "&snn_poisson_draw, &snn_poisson)",
-    "target(k)": "snn_target_of(snn_row[k])",
-    "find_synapse(j)": "snn_rewire_find(snn_row, row_length, (j))",
-    "remove_synapse(k)": "snn_rewire_remove(snn_row, row_length, (k), snn_removed_to, "
-                         "&snn_removed)",
-    "add_synapse(j)": "snn_rewire_add(snn_row, row_length, (j), n_post, snn_pp, &snn_np, "
-                      "snn_max_add, snn_multapses, snn_claims, &snn_failed)",
+    "poisson(lam)": "snn_rewire_poisson((lam), snn.seed, snn.stream, id_pre, snn.call, "
+                    "&snn.poisson_draw, snn.poisson)",
+    "target(k)": "snn_target_of(snn.row[k])",
+    "find_synapse(j)": "snn_rewire_find(snn.row, row_length, (j))",
+    "remove_synapse(k)": "snn_rewire_remove(snn.row, row_length, (k), snn.removed_to, "
+                         "&snn.removed)",
+    "add_synapse(j)": "snn_rewire_add(snn.row, row_length, (j), n_post, snn.pend, &snn.n_pend, "
+                      "snn.max_add, snn.multapses, snn.claims, &snn.failed)",
     "exp(x)": "snn_exp(x)", "log(x)": "snn_log(x)", "pow(x, y)": "snn_pow(x, y)",
 }
+
+# the arguments of both kernels of a rule, the per-synapse arrays in between
+_REWIRE_HEAD = ("const int64_t snn_n_pre, const int64_t n_post, const int64_t *snn_step, "
+                "const int64_t snn_period, const double dt, const uint64_t snn_seed, "
+                "const uint32_t snn_stream, const double *snn_param, int32_t *snn_row_length, "
+                "int32_t *snn_ind, const int64_t snn_cap")
+_REWIRE_TAIL = ("const int32_t *snn_in_degree, int32_t *snn_claims, int32_t *snn_removed_to, "
+                "const int32_t snn_max_in, int32_t *snn_pend, int32_t *snn_pend_count, "
+                "int64_t *snn_proposed, const int32_t snn_max_add, const int32_t snn_multapses, "
+                "int64_t *snn_counts, const int64_t *snn_count_info")
 
 
 def _macros(table: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -120,109 +131,72 @@ def _macros(table: dict[str, str]) -> tuple[list[str], list[str]]:
     return defs, undefs
 
 
+def _names(decl: str) -> list[str]:
+    return [a.split()[-1].lstrip("*") for a in decl.split(",")]
+
+
 def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
                    init: dict[str, str], track: bool) -> tuple[str, str, str]:
     """(propose kernel, commit kernel, C++ source) of a rewiring rule for a
     projection with per-synapse ``arrays`` [(name, numpy dtype name)];
     ``init`` gives the C expression of each array's value in a new synapse;
-    ``track``: a maximum in-degree is kept (rewiring.cu)."""
+    ``track``: a maximum in-degree is kept.  The source is the rule's struct
+    for the templates ``snn_rewire_propose`` and ``snn_rewire_commit`` of
+    ``kernels/rewiring.cu``, and two kernels that call them."""
     text = "\x00".join([rule.code, ",".join(constants), repr(arrays), repr(sorted(init.items())),
                         str(track), str(rule.multapses)])
     key = f"{rule.name}_{hashlib.sha256(text.encode()).hexdigest()[:10]}"
-    decl = "".join(f", {SYNAPSE_CTYPES[dt]} *snn_arr_{n}" for n, dt in arrays)
-    common = ("const int64_t snn_n_pre, const int64_t n_post, const int64_t *snn_step, "
-              "const int64_t snn_period, const double dt, const uint64_t snn_seed, "
-              "const uint32_t snn_stream, const double *snn_param, int32_t *snn_row_length, "
-              "int32_t *snn_ind, const int64_t snn_cap" + decl +
-              ", const int32_t *snn_in_degree, int32_t *snn_claims, int32_t *snn_removed_to, "
-              "const int32_t snn_max_in, int32_t *snn_pend, int32_t *snn_pend_count, "
-              "int64_t *snn_proposed, "
-              "const int32_t snn_max_add, const int32_t snn_multapses, int64_t *snn_counts, "
-              "const int64_t *snn_count_info")
-    head = ["    if (!snn_rewire_due(snn_step, snn_period)) return;",
-            "    const int64_t snn_call = *snn_step / snn_period;",
-            "    const double t = (double)(*snn_step) * dt; (void)t; (void)snn_call;",
-            "    (void)snn_seed; (void)snn_stream; (void)snn_in_degree; (void)snn_claims;",
-            "    (void)snn_removed_to; (void)snn_max_in; (void)snn_multapses;"]
-    head += [f"    const double {c} = snn_param[{k}]; (void){c};"
-             for k, c in enumerate(constants)]
-    if track:
-        head.append("    const int64_t max_in_degree = snn_max_in; (void)max_in_degree;")
-    rows = ["        int32_t *snn_row = snn_ind + id_pre * snn_cap;"]
-    rows += [f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_arr_{n} + id_pre * snn_cap; (void){n};"
-             for n, dt in arrays]
-    move = "".join(f" {n}[snn_w] = {n}[snn_r];" for n, _ in arrays)
+    struct = f"SnnRewire_{key}"
+    consts = [f"    const double {c} = snn_c.{c}; (void){c};" for c in constants]
     macros = dict(_REWIRE_MACROS)
     if track:
-        macros["in_degree(j)"] = "((int64_t)snn_in_degree[j])"
+        macros["in_degree(j)"] = "((int64_t)snn.in_degree[j])"
     defs, undefs = _macros(macros)
-    propose = f"rewire_propose_{key}"
-    out = [f"SNN_KERNEL void {propose}({common}) {{", *head,
-           "    SnnPoissonState snn_poisson = snn_poisson_state(); (void)snn_poisson;",
-           "    SNN_LOOP(id_pre, snn_n_pre) {", *rows,
-           "        const int64_t row_length = snn_row_length[id_pre];",
-           "        int32_t *snn_pp = snn_pend + id_pre * snn_max_add;",
-           "        int32_t snn_np = 0;",
-           "        int64_t snn_removed = 0, snn_failed = 0;",
-           "        uint32_t snn_draw = 0, snn_poisson_draw = 0;",
-           "        (void)snn_draw; (void)snn_poisson_draw;",
-           *defs, "        {", _indent(rule.code, 12), "        }", *undefs,
-           "        if (snn_removed) {  // compact: every array moves with its synapse",
-           "            int64_t snn_w = 0;",
-           "            for (int64_t snn_r = 0; snn_r < row_length; ++snn_r) {",
-           "                if (snn_row[snn_r] < 0) continue;",
-           f"                if (snn_w != snn_r) {{ snn_row[snn_w] = snn_row[snn_r];{move} }}",
-           "                ++snn_w;",
-           "            }",
-           "            snn_row_length[id_pre] = (int32_t)snn_w;",
-           "        }",
-           "        if (snn_np) {  // (a row's count is 0 otherwise: the commit clears it)",
-           "            snn_pend_count[id_pre] = snn_np;",
-           "            SNN_ATOMIC_STORE_I64(snn_proposed, snn_call);",
-           "        }",
-           "        snn_rewire_count(snn_counts, snn_count_info, snn_call, 1, snn_removed);",
-           "        snn_rewire_count(snn_counts, snn_count_info, snn_call, 2, snn_failed);",
-           "    }", "}"]
-    shift = "".join(f" {n}[snn_pos] = {n}[snn_pos - 1];" for n, _ in arrays)
-    values = [f"                {n}[snn_pos] = ({SYNAPSE_CTYPES[dt]})({init[n]});"
-              for n, dt in arrays]
-    cap_check = ["                const int32_t snn_base = snn_in_degree[id_post] - "
-                 "snn_removed_to[id_post];",
-                 "                if (snn_base + snn_claims[id_post] > snn_max_in) "
-                 "{ ++snn_failed; continue; }"] if track else []
-    commit = f"rewire_commit_{key}"
-    out += [f"SNN_KERNEL void {commit}({common}) {{", *head,
-            "    if (*snn_proposed != snn_call) return;  // no row proposed a synapse",
-            "    SNN_LOOP(id_pre, snn_n_pre) {",
-            "        const int32_t snn_np = snn_pend_count[id_pre];",
-            "        if (snn_np == 0) continue;",
-            "        snn_pend_count[id_pre] = 0;",
-            "        int32_t *snn_pp = snn_pend + id_pre * snn_max_add;",
-            "        for (int32_t a = 1; a < snn_np; ++a) {  // proposals in target order",
-            "            const int32_t v = snn_pp[a];",
-            "            int32_t b = a;",
-            "            for (; b > 0 && snn_pp[b - 1] > v; --b) snn_pp[b] = snn_pp[b - 1];",
-            "            snn_pp[b] = v;",
-            "        }",
-            *rows,
-            "        int64_t snn_len = snn_row_length[id_pre];",
-            "        int64_t snn_formed = 0, snn_failed = 0, snn_overflow = 0;",
-            "        for (int32_t snn_q = 0; snn_q < snn_np; ++snn_q) {",
-            "            const int64_t id_post = snn_pp[snn_q];",
-            "            {", *cap_check,
-            "                if (snn_len >= snn_cap) { ++snn_overflow; continue; }",
-            "                int64_t snn_pos = snn_len;  // after any equal target",
-            "                for (; snn_pos > 0 && snn_row[snn_pos - 1] > id_post; --snn_pos) {",
-            f"                    snn_row[snn_pos] = snn_row[snn_pos - 1];{shift}",
-            "                }",
-            "                snn_row[snn_pos] = (int32_t)id_post;", *values,
-            "                ++snn_len;",
-            "                ++snn_formed;",
-            "            }",
-            "        }",
-            "        snn_row_length[id_pre] = (int32_t)snn_len;",
-            "        snn_rewire_count(snn_counts, snn_count_info, snn_call, 0, snn_formed);",
-            "        snn_rewire_count(snn_counts, snn_count_info, snn_call, 2, snn_failed);",
-            "        snn_rewire_count(snn_counts, snn_count_info, snn_call, 3, snn_overflow);",
-            "    }", "}"]
-    return propose, commit, "\n".join(out) + "\n"
+    lines = [
+        f"struct {struct} {{",
+        f"    static const bool track = {str(track).lower()};",
+        "    struct Arrays {", *[f"        {SYNAPSE_CTYPES[dt]} *{n};" for n, dt in arrays],
+        "    };",
+        "    struct Consts {", *[f"        double {c};" for c in constants], "    };",
+        "    static SNN_DEVICE SNN_INLINE Consts load(const double *snn_param) {",
+        "        Consts c;", *[f"        c.{c} = snn_param[{k}];" for k, c in enumerate(constants)],
+        "        (void)snn_param;",
+        "        return c;",
+        "    }",
+        "    static SNN_DEVICE SNN_INLINE void move(const Arrays &snn_a, int64_t to,",
+        "                                           int64_t from) {",
+        *[f"        snn_a.{n}[to] = snn_a.{n}[from];" for n, _ in arrays],
+        "        (void)snn_a; (void)to; (void)from;",
+        "    }",
+        "    static SNN_DEVICE SNN_INLINE void init(const Arrays &snn_a, int64_t snn_pos,",
+        "            const Consts &snn_c, int64_t id_pre, int64_t id_post, int64_t n_post,",
+        "            double t, double dt) {",
+        "        (void)snn_a; (void)snn_pos; (void)snn_c; (void)id_pre; (void)id_post;",
+        "        (void)n_post; (void)t; (void)dt;",
+        *[" " * 4 + c for c in consts],
+        *[f"        snn_a.{n}[snn_pos] = ({SYNAPSE_CTYPES[dt]})({init[n]});" for n, dt in arrays],
+        "    }",
+        "    static SNN_DEVICE SNN_INLINE void rule(SnnRewireRow &snn, const Arrays &snn_a,",
+        "                                           const Consts &snn_c) {",
+        "        const int64_t id_pre = snn.id_pre, n_post = snn.n_post, "
+        "row_length = snn.row_length;",
+        "        const double t = snn.t, dt = snn.dt;",
+        "        (void)id_pre; (void)n_post; (void)row_length; (void)t; (void)dt; (void)snn_c;",
+        *[" " * 4 + c for c in consts],
+        *(["        const int64_t max_in_degree = snn.max_in; (void)max_in_degree;"]
+          if track else []),
+        *[f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_a.{n} + snn.base;"  # the row's, where read
+          for n, dt in arrays if re.search(rf"\b{n}\b", rule.code)],
+        *defs, "        {", _indent(rule.code, 12), "        }", *undefs,
+        "    }",
+        "};"]
+    decl = "".join(f", {SYNAPSE_CTYPES[dt]} *snn_arr_{n}" for n, dt in arrays)
+    params = f"{_REWIRE_HEAD}{decl}, {_REWIRE_TAIL}"
+    args = ", ".join([*_names(_REWIRE_HEAD), "snn_a", *_names(_REWIRE_TAIL)])
+    gather = (f"    const {struct}::Arrays snn_a = {{"
+              f"{', '.join(f'snn_arr_{n}' for n, _ in arrays)}}};")
+    propose, commit = f"rewire_propose_{key}", f"rewire_commit_{key}"
+    for name, template in ((propose, "snn_rewire_propose"), (commit, "snn_rewire_commit")):
+        lines += [f"SNN_KERNEL void {name}({params}) {{", gather,
+                  f"    {template}<{struct}>({args});", "}"]
+    return propose, commit, "\n".join(lines) + "\n"

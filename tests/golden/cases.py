@@ -5,7 +5,9 @@ whose spike digests, generated sources and checkpoints were recorded before
 the runtime was reorganised and must never change by accident.
 
 ``python tests/golden/cases.py --write`` records them anew (only when a
-change of results is intended: say why in the commit).  The checkpoints
+change of results is intended: say why in the commit); ``--sources``
+records only the generated sources' digests (after a deliberate change of
+the generated code that leaves the spikes as they are).  The checkpoints
 under ``checkpoints/`` were written by the code of the commit named in
 ``digests.json`` and are not rewritten (``--checkpoints`` does that).
 """
@@ -167,6 +169,8 @@ if __name__ == "__main__":
     data = json.loads(DIGESTS.read_text()) if DIGESTS.exists() else {}
     if "--write" in sys.argv:
         data.update(record())
+    elif "--sources" in sys.argv:
+        data["sources"] = {case: generated_source(simulate(case, t=0.0)) for case in CASES}
     if "--checkpoints" in sys.argv:
         write_checkpoints(data)
     DIGESTS.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
