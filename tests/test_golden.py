@@ -53,3 +53,17 @@ def test_old_checkpoints_continue(case):
     sim.run(cases.CASES[case][1] - want["t"])
     assert sim.spikes_sha256() == want["spikes"] == GOLDEN["spikes"][case]
     assert cases.samples_digest(sim) == want["samples"]
+
+
+def test_public_api_unchanged():
+    """Everything public before the reorganisation is still there, with the
+    same signatures and fields (tests/golden/api.json); additions are free."""
+    import api
+
+    now, before = api.api(), json.loads((cases.HERE / "api.json").read_text())
+    for key in ("__all__", "snnlab.simulation", "Simulation members"):
+        assert set(before[key]) <= set(now[key]), key
+    for name, sig in before["Simulation signatures"].items():
+        assert now["Simulation signatures"][name] == sig, name
+    for key in ("StateRecorder fields", "RecordedChunk fields"):
+        assert now[key][:len(before[key])] == before[key], key

@@ -134,7 +134,9 @@ def plasticity(projections, name: str, start: float, end: float,
 class Dashboard:
     """Views and controls of a running simulation (module docstring).
 
-    sim : Simulation
+    sim : Simulation or SimulationLike
+        A local simulation, or anything with the members of
+        :class:`snnlab.protocol.SimulationLike` (a run elsewhere).
     views : list of View
         Default: a raster and the population rates of the recorded populations.
     controls : list of Control
@@ -155,10 +157,11 @@ class Dashboard:
     def __init__(self, sim, views=None, controls=(), chunk: float = 10.0, fps: float = 10.0,
                  speed: float | None = None, duration: float | None = None,
                  title: str = "snnlab", play: bool = False):
-        from ..simulation import Simulation
+        from ..protocol import SimulationLike
 
-        if not isinstance(sim, Simulation):
-            raise TypeError(f"sim must be a snnlab.Simulation, got {type(sim).__name__}")
+        if not isinstance(sim, SimulationLike):
+            raise TypeError(f"sim must be a snnlab.Simulation (or SimulationLike), "
+                            f"got {type(sim).__name__}")
         views = [Raster(), Rates()] if views is None else list(views)
         bad = [v for v in views if not isinstance(v, View)]
         if bad:
