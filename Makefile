@@ -7,7 +7,7 @@ PORT ?= 5006
 
 .PHONY: test demo brunel bench lab lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,viz]'
