@@ -22,6 +22,7 @@ from snnlab.viz.browser import (  # noqa: E402
     open_page,
     served,
 )
+from snnlab.viz.live import IN_FLIGHT  # noqa: E402
 
 CHROMIUM = find_chromium()
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(
@@ -29,14 +30,47 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(
     "(or set $CHROMIUM) to run the browser tests")]
 
 
-def wait_for(page, condition, timeout=60.0, what="condition"):
+# how long a wait may take before the test calls it a hang: it bounds a hang
+# only, and says nothing about speed (the machines are shared and noisy)
+HANG = 120.0
+
+
+def wait_until(probe, condition, what, timeout=HANG):
+    """Poll ``probe()`` until ``condition`` holds for what it returns (None:
+    not there yet); returns that value.  Fails after ``timeout`` s, saying
+    what it waited for and what it saw last."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        s = page.evaluate(STATUS_JS)
-        if condition(s):
-            return s
+    while True:
+        seen = probe()
+        if seen is not None and condition(seen):
+            return seen
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}; last seen: {seen}")
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}; status {page.evaluate(STATUS_JS)}")
+
+
+def wait_for(page, condition, what, timeout=HANG):
+    """The dashboard's status in the page once ``condition(status)`` holds."""
+    return wait_until(lambda: page.evaluate(STATUS_JS), condition, what, timeout)
+
+
+def settled(page, quiet=1.0, what="the page to settle", timeout=HANG):
+    """The status once it has not changed for ``quiet`` s: after a pause or a
+    step, the views with an ``fps`` of their own still send what they hold
+    once they are due, after the status shows the pause."""
+    last, since = None, time.monotonic()
+    deadline = since + timeout
+    while True:
+        s = page.evaluate(STATUS_JS)
+        now = time.monotonic()
+        if s != last:
+            last, since = s, now
+        elif now - since >= quiet:
+            return s
+        if now > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what} (no change for "
+                                 f"{quiet:g} s); it kept changing, last seen: {s}")
+        time.sleep(0.05)
 
 
 def rates_tail(page, k=20):
@@ -51,36 +85,36 @@ def rates_tail(page, k=20):
 def test_brunel_dashboard_streams_and_obeys_its_controls():
     with served("brunel", "--n", "3000", "--backend", "cpu") as url:
         with open_page(url, CHROMIUM) as (page, errors):
-            # the raster fills (3000 neurons: the server-side image)
+            # the raster fills (3000 neurons: the server-side image), and
+            # updates keep arriving as the model time moves on
             first = wait_for(page, lambda s: s["raster"] > 0, what="spikes in the raster")
-            later = wait_for(page, lambda s: s["t"] >= first["t"] + 100 and s["raster"] > 0,
-                             what="the raster to move on")
-            assert later["updates"] > first["updates"]
+            wait_for(page, lambda s: s["t"] >= first["t"] + 100 and s["raster"] > 0
+                     and s["updates"] > first["updates"],
+                     what=f"the raster to move on: t >= {first['t'] + 100:g} ms and more "
+                          f"than {first['updates']} updates")
 
             # pause stops the stream
             page.get_by_role("button", name="Pause").click()
-            paused = wait_for(page, lambda s: s["running"] == 0, what="pause")
-            time.sleep(0.3)
-            paused = page.evaluate(STATUS_JS)
+            wait_for(page, lambda s: s["running"] == 0, what="pause")
+            paused = settled(page, what="the page to settle after the pause")
             time.sleep(1.0)
             still = page.evaluate(STATUS_JS)
-            assert still["t"] == paused["t"] and still["updates"] == paused["updates"]
+            assert still == paused, "the page changed while paused"
 
             # step advances exactly one chunk (10 ms)
             page.get_by_role("button", name="Step").click()
-            stepped = wait_for(page, lambda s: s["chunks"] == paused["chunks"] + 1,
-                               what="one chunk")
-            time.sleep(0.5)
-            stepped = page.evaluate(STATUS_JS)
+            wait_for(page, lambda s: s["t"] > paused["t"],
+                     what=f"the step: t > {paused['t']:g} ms")
+            stepped = settled(page, what="the page to settle after the step")
             assert stepped["t"] == pytest.approx(paused["t"] + 10.0, abs=1e-9)
-            assert stepped["chunks"] == paused["chunks"] + 1
+            assert stepped["chunks"] == paused["chunks"] + 1 and stepped["running"] == 0
 
             # the input-rate slider: no input, and the network falls silent
             page.get_by_role("button", name="Run").click()
             t_run = wait_for(page, lambda s: s["t"] >= stepped["t"] + 200,
-                             what="running again")["t"]
+                             what=f"running again: t >= {stepped['t'] + 200:g} ms")["t"]
             before = rates_tail(page)
-            assert before > 5.0
+            assert before > 5.0  # the network's own rate (model time), not a speed
             page.evaluate("""() => {
               const doc = Bokeh.documents[0];
               for (const m of doc.all_models) {
@@ -88,36 +122,59 @@ def test_brunel_dashboard_streams_and_obeys_its_controls():
               }
               throw new Error('no input-rate slider');
             }""")
-            deadline = time.monotonic() + 60
-            while rates_tail(page) >= 0.1 * before and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert rates_tail(page) < 0.1 * before
+            wait_until(lambda: rates_tail(page), lambda r: r < 0.1 * before,
+                       what=f"the rate to fall below {0.1 * before:.2f} spikes/s "
+                            f"(from {before:.2f}) without input")
             assert page.evaluate(STATUS_JS)["t"] > t_run  # it kept running meanwhile
             assert errors == []
+
+
+# the topographic-map page: how much each of its sampled views shows
+MAP_JS = """() => {
+  const doc = Bokeh.documents[0];
+  const f = doc.get_model_by_name('map_fields');
+  const m = doc.get_model_by_name('map_metrics');
+  const c = doc.get_model_by_name('conn_series_feedforward');
+  return {fields: f.data.x1.length, samples: m.data.t.length,
+          ad: Array.from(m.data.ad_conn), synapses: c.data.synapses.length};
+}"""
+
+# records the update count the page has applied when a click reaches it
+# (before the click's own handlers run), in window.updates_at_click
+AT_CLICK_JS = "() => {const status = " + STATUS_JS + """;
+  window.updates_at_click = null;
+  window.addEventListener('click', () => { window.updates_at_click = status().updates; },
+                          {capture: true, once: true});
+}"""
 
 
 def test_topographic_map_dashboard_shows_the_map():
     with served("topographic_map", "--backend", "cpu") as url:
         with open_page(url, CHROMIUM) as (page, errors):
             wait_for(page, lambda s: s["t"] >= 600 and s["raster"] > 0, what="the map running")
-            shown = page.evaluate("""() => {
-              const doc = Bokeh.documents[0];
-              const f = doc.get_model_by_name('map_fields');
-              const m = doc.get_model_by_name('map_metrics');
-              const c = doc.get_model_by_name('conn_series_feedforward');
-              return {fields: f.data.x1.length, samples: m.data.t.length,
-                      ad: Array.from(m.data.ad_conn), synapses: c.data.synapses.length};
-            }""")
-            assert shown["fields"] == 256 and shown["samples"] >= 2 and shown["synapses"] >= 2
+            # the sampled views keep to a share of the wall time: how many
+            # samples a model time holds depends on the machine, so wait
+            shown = wait_until(lambda: page.evaluate(MAP_JS), lambda m: m["fields"] == 256
+                               and m["samples"] >= 2 and m["synapses"] >= 2,
+                               what="256 receptive fields, 2 map samples and 2 "
+                                    "connectivity samples")
             assert all(0 < a < 4 for a in shown["ad"])
-            # the many plots draw slower than 10 per second here: updates
-            # follow the page's pace, so a click is not queued behind them
-            clicked = time.monotonic()
+            # the many plots draw slower than the 10 updates per second the
+            # server would send: updates follow the page's pace, so a click
+            # is not queued behind them.  At the click at most IN_FLIGHT + 1
+            # are unapplied, as many again may go out on their
+            # acknowledgements before the server handles the click, and one
+            # more brings the last chunk; the pause shows after those (a
+            # count the design bounds, whatever the machine's speed)
+            page.evaluate(AT_CLICK_JS)
             page.get_by_role("button", name="Pause").click()
-            wait_for(page, lambda s: s["running"] == 0, timeout=15.0, what="pause")
-            assert time.monotonic() - clicked < 15.0
-            time.sleep(0.5)
-            paused = page.evaluate(STATUS_JS)
+            paused = wait_for(page, lambda s: s["running"] == 0, what="pause")
+            at_click = page.evaluate("() => window.updates_at_click")
+            assert at_click is not None, "the click did not reach the page"
+            queued = paused["updates"] - at_click
+            assert queued <= 2 * (IN_FLIGHT + 1) + 1, \
+                f"{queued} updates were applied between the click on Pause and the pause"
+            paused = settled(page, what="the page to settle after the pause")
             time.sleep(1.0)
             assert page.evaluate(STATUS_JS)["t"] == paused["t"]
             assert errors == []
@@ -176,26 +233,31 @@ def test_dashboard_inline_in_jupyterlab(tmp_path):
                     and r.url.startswith(("http:", "https:"))
                     and not r.url.startswith("http://127.0.0.1") else None)
             page.goto(url)
-            page.wait_for_function(KERNEL_IDLE_JS, timeout=60_000)
+            page.wait_for_function(KERNEL_IDLE_JS, timeout=HANG * 1000)
             page.evaluate("() => jupyterapp.commands.execute('notebook:run-all-cells')")
-            page.wait_for_function(f"() => ({STATUS_JS})() !== null", timeout=60_000)
+            page.wait_for_function(f"() => ({STATUS_JS})() !== null", timeout=HANG * 1000)
             start = page.evaluate(STATUS_JS)
             assert start["t"] == 0 and start["running"] == 0
 
             out = page.locator(".jp-OutputArea")
             out.get_by_role("button", name="Run", exact=True).click()
-            running = wait_for(page, lambda s: s["t"] >= 1500 and s["raster"] > 0,
-                               what="the dashboard running in the notebook")
-            assert running["updates"] > 5
+            # live in the notebook: updates keep arriving, and the rates
+            # hold at least 100 bins (how many arrive by a given model time
+            # depends on the machine: wait for them)
+            wait_for(page, lambda s: s["t"] >= 1500 and s["raster"] > 0 and s["updates"] > 5,
+                     what="the dashboard running in the notebook: t >= 1500 ms, spikes in "
+                          "the raster and more than 5 updates")
+            wait_until(lambda: len(page.evaluate(RATES_JS)), lambda n: n >= 100,
+                       what="100 bins of rates in the page")
 
             out.get_by_role("button", name="Pause", exact=True).click()
             wait_for(page, lambda s: s["running"] == 0, what="pause")
-            time.sleep(0.5)
-            paused = page.evaluate(STATUS_JS)
+            paused = settled(page, what="the page to settle after the pause")
             time.sleep(1.0)
             assert page.evaluate(STATUS_JS)["t"] == paused["t"]
 
-            # every bin of the rates arrived once, in order (5 ms bins)
+            # every bin of the rates arrived once, in order (5 ms bins); a
+            # notebook page gets whole sources, so it holds no fewer than before
             t = page.evaluate(RATES_JS)
             assert len(t) >= 100
             assert all(b - a == 5.0 for a, b in zip(t, t[1:])), "gaps or repeats in the rates"

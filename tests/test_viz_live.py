@@ -38,6 +38,17 @@ def chunk_of(first, last, spikes, samples=None):
     return RecordedChunk(first, last, 0.1, spikes, samples or {})
 
 
+def wait_until(condition, what, seen=lambda: None, timeout=60.0):
+    """Poll ``condition()`` until it holds; the timeout bounds a hang only
+    (no test asserts how fast the machine is), and the failure says what
+    was awaited and ``seen()``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}; saw {seen()}")
+        time.sleep(0.01)
+
+
 # ------------------------------------------------------------ observers
 def test_observers_see_every_spike_once_and_keep_spikes_false_keeps_none():
     ref = brunel_sim()
@@ -300,6 +311,9 @@ def test_views_keep_to_their_own_rate():
     dash.advance(1)  # advance shows every view
     assert len(fast.source.data["t"]) == len(slow.source.data["t"]) == 1
     sim.run(10.0)
+    # shown just now (not when advance returned: the run takes the machine's
+    # time, and from 0.45 s on the slow view would be due)
+    slow.shown_at = time.perf_counter()
     dash.refresh()  # the page clock: the slow view is not due yet
     assert len(fast.source.data["t"]) == 11 and len(slow.source.data["t"]) == 1
     slow.shown_at -= 0.45  # half a second, less half a page period, later
@@ -415,9 +429,7 @@ def test_dashboard_thread_play_pause_step():
     dash = Dashboard(sim, [Rates()], chunk=5.0)
     dash.start()
     dash.play()
-    deadline = time.monotonic() + 30
-    while dash.chunks < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: dash.chunks >= 3, "3 chunks", lambda: f"{dash.chunks} chunks")
     dash.pause()
     t = sim.t
     assert t > 0 and t % 5.0 == 0 and not dash.running
@@ -430,26 +442,26 @@ def test_dashboard_thread_play_pause_step():
     dash.pause()  # waits for the chunk in flight
     assert sim.t == t + 5.0
     dash.apply(lambda s: s.set_input("poisson->exc", rate=0.0))
-    deadline = time.monotonic() + 30
-    while sim.input_values["poisson->exc"][0] != 0.0 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert sim.input_values["poisson->exc"][0] == 0.0 and sim.t == t + 5.0
+    wait_until(lambda: sim.input_values["poisson->exc"][0] == 0.0, "the applied input rate",
+               lambda: sim.input_values["poisson->exc"])
+    assert sim.t == t + 5.0
     dash.close()
     assert dash._thread is not None and not dash._thread.is_alive()
     assert dash._observe not in sim._observation.observers
 
 
 def test_dashboard_speed_limit_paces_the_simulation():
+    # at most one chunk ahead of the pace, however fast the machine; and it
+    # does run: on until 100 ms (10 chunks), however slow
     sim = brunel_sim(n=100)
     dash = Dashboard(sim, [Rates()], chunk=10.0, speed=0.5)
     dash.start()
     t0 = time.perf_counter()
     dash.play()
-    time.sleep(0.6)
+    wait_until(lambda: sim.t >= 100.0, "t >= 100 ms", lambda: f"t = {sim.t} ms")
     dash.pause()
     wall = time.perf_counter() - t0
     assert sim.t <= 0.5 * wall * 1000 + 10.0 + 1e-9  # at most one chunk ahead of pace
-    assert sim.t >= 100.0
     dash.close()
 
 

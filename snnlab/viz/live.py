@@ -437,8 +437,10 @@ class Dashboard:
     def _show_status(self) -> None:
         s = self.status()
         data = self._status_source.data
-        if (data["t"][0], data["updates"][0], data["running"][0]) != \
-                (s["t"], s["updates"], int(s["running"])):
+        # chunks too: a refresh between a chunk's step and its count would
+        # otherwise leave the page one chunk behind for good
+        if (data["t"][0], data["updates"][0], data["chunks"][0], data["running"][0]) != \
+                (s["t"], s["updates"], s["chunks"], int(s["running"])):
             self._status_source.data = {"t": [s["t"]], "updates": [s["updates"]],
                                         "chunks": [s["chunks"]], "running": [int(s["running"])]}
         now = time.perf_counter()
