@@ -50,12 +50,13 @@ class Projection:
         return self.post.model.ports[self.port]
 
 
-@dataclass
+@dataclass(frozen=True)
 class PoissonInput:
     """Independent Poisson spike trains into each neuron of ``target``.
 
     ``rate`` [spikes/s] per neuron; each spike adds ``weight`` to the chosen
-    port.  Changeable while a simulation runs (``Simulation.set_input``)."""
+    port.  The description is fixed; a running simulation changes its copy
+    (``Simulation.set_input``, ``Simulation.input_values``)."""
 
     name: str
     target: Population
