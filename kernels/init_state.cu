@@ -6,3 +6,8 @@ SNN_KERNEL void init_state(const int64_t n, const double *dist, const uint64_t s
                            const uint32_t stream, scalar *out) {
     SNN_LOOP(i, n) { out[i] = (scalar)snn_draw(dist, seed, stream, i, 0); }
 }
+
+// zero_bytes: clear an array of any type (a reset of the state between trials).
+SNN_KERNEL void zero_bytes(const int64_t n_bytes, uint8_t *p) {
+    SNN_LOOP(i, n_bytes) { p[i] = 0; }
+}

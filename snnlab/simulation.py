@@ -194,6 +194,16 @@ class Simulation:
             raise ValueError(f"timer must be one of {sorted(self.timers)}, got {timer!r}")
         self._runner.run(n, record=record, progress=progress, timer=timer)
 
+    def reset_state(self) -> None:
+        """Start a new trial: every neuron's state variables back to their
+        initial values (distributions drawn again from the same keys, so the
+        same values; an initial value named by a parameter takes its current
+        value), refractory counters cleared, input in flight dropped (delay
+        rings and queues), STDP traces at zero.  Time, connectivity, weights,
+        parameters, inputs and recordings are kept, and the random streams
+        go on: the next trial's Poisson input is new."""
+        self._runner.launch_group("reset")
+
     # -- observing -----------------------------------------------------------------
     @property
     def keep_spikes(self) -> bool:

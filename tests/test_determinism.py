@@ -150,3 +150,59 @@ def test_delivery_queues_change_nothing(monkeypatch, tmp_path):
     resumed.run(30.0)
     assert resumed.spikes_sha256() == queued.spikes_sha256()
     np.testing.assert_array_equal(resumed.state("L23E", "V_m"), queued.state("L23E", "V_m"))
+
+
+def _trial_net():
+    """No random input: the dynamics do not depend on the time, so a trial
+    started at any step gives the spikes of one started at step 0."""
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.LIF("exp", I_e=700.0, t_ref=2.0)
+                       .with_state(V_m=sl.Uniform(-70.0, -50.0)), 200)
+    b = net.population("b", sl.models.LIF(I_e=0.3, tau_m=10.0, C_m=0.05), 80)
+    # per-synapse weights and delays: input in flight sits in the CPU's queues
+    net.connect(a, a, sl.connect.FixedIndegree(10), weight=sl.Normal(30.0, 5.0, low=0.0),
+                delay=sl.Uniform(0.5, 3.0))
+    net.connect(a, b, sl.connect.FixedIndegree(20), weight=0.2, delay=2.0)
+    net.connect(b, a, sl.connect.FixedIndegree(8), weight=-4.0, delay=1.5)
+    return net
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_reset_state_starts_a_trial_like_a_new_simulation(threads):
+    """After reset_state the state is the initial state, nothing is in
+    flight, and the next trial's spikes are a new simulation's, shifted by
+    the steps already run."""
+    a = sl.Simulation(_trial_net(), backend="cpu", seed=3, threads=threads, chunk_steps=128)
+    b = sl.Simulation(_trial_net(), backend="cpu", seed=3, threads=threads, chunk_steps=128)
+    initial = {p: b.state(p, "V_m") for p in ("a", "b")}
+    a.run(37.3)
+    assert int(a._state.queues.by_name["a"].count.sum()) > 0  # input in flight
+    a.reset_state()
+    for p in ("a", "b"):
+        np.testing.assert_array_equal(a.state(p, "V_m"), initial[p])
+        ps = a._state.populations[p]
+        assert not ps.inbuf.any() and not ps.refrac.any()
+    assert not a._state.queues.by_name["a"].count.any()
+    first, before = a.current_step, {p: len(a.spike_steps(p)[0]) for p in ("a", "b")}
+    a.run(40.0)
+    b.run(40.0)
+    for p in ("a", "b"):
+        steps, ids = a.spike_steps(p)
+        want_steps, want_ids = b.spike_steps(p)
+        assert len(want_steps) > 100
+        np.testing.assert_array_equal(steps[before[p]:] - first, want_steps)
+        np.testing.assert_array_equal(ids[before[p]:], want_ids)
+
+
+def test_reset_state_clears_the_traces():
+    net = _trial_net()
+    net.connect("a", "b", sl.connect.FixedIndegree(5), weight=0.1, delay=1.0, name="plastic",
+                plasticity=sl.plasticity.STDP(w_max=1.0))
+    sim = sl.Simulation(net, backend="cpu", seed=3)
+    sim.run(20.0)
+    traces = sim._state.stdp.get("plastic")
+    assert traces.x.any() and traces.y.any()
+    w = sim.connectivity("plastic")["weight"]
+    sim.reset_state()
+    assert not traces.x.any() and not traces.y.any()
+    np.testing.assert_array_equal(sim.connectivity("plastic")["weight"], w)  # weights are kept

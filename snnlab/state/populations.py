@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import PHASES
-from ..distributions import Distribution
+from ..distributions import Constant, Distribution
 from ..network import Population
 from ..plan import Plan, PopulationPlan
 from ..random import STREAM_INIT, STREAM_MODEL
@@ -77,6 +77,7 @@ class Populations:
         self.dt = plan.network.dt
         self.seed = plan.options.seed
         self.by_name: dict[str, PopulationState] = {}
+        self._inits: dict = {}  # initial values' distributions on the target (reset)
 
     def create(self, launch) -> None:
         """Allocate every population and draw its initial state."""
@@ -158,6 +159,36 @@ class Populations:
                 self.dt, np.uint64(self.seed), STREAM_MODEL + pop.index, ps.spikes,
                 self.clock.spike_count(pop.index), ps.rec_bits, ps.rec_info)
 
+    def reset_launches(self) -> list[Planned]:
+        """A new trial: each state variable back to its initial value (drawn
+        again from the same keys: the same values; an initial value named by
+        a parameter takes its current value), refractory counters and input
+        rings cleared."""
+        out = []
+        for name, pp in self.plan.populations.items():
+            if pp.kernel == "spike_source_array":
+                continue
+            pop = pp.pop
+            for k, var in enumerate(pop.model.state):
+                out.append(Planned("init_state", ("flat", pop.n), PHASES.index("other"),
+                                   lambda name=name, k=k, var=var: self._args_init(name, k, var)))
+            for array in ("refrac", "inbuf"):
+                out.append(zero(lambda name=name, array=array:
+                                getattr(self.by_name[name], array)))
+        return out
+
+    def _args_init(self, name: str, k: int, var: str):
+        ps, n = self.by_name[name], self.by_name[name].pop.n
+        init = ps.pop.model.state[var]
+        if isinstance(init, str):
+            init = ps.params[init]
+        code = (init if isinstance(init, Distribution) else Constant(float(init))).encode()
+        key = (name, k, code.tobytes())
+        if key not in self._inits:  # (a reset after a parameter change needs another)
+            self._inits[key] = self.arena.device(code)
+        return (n, self._inits[key], np.uint64(self.seed),
+                STREAM_INIT + ps.pop.index * 256 + k, ps.state[k * n:(k + 1) * n])
+
     # -- live access ---------------------------------------------------------
     def _var_slice(self, population, var):
         ps = self[population]
@@ -230,6 +261,12 @@ class Populations:
             ps.rec_info[0:1] = self.clock.step
             if ps.ssa is not None:
                 ps.ssa.cursor[:] = asarray(arrays[f"pop/{name}/ssa_cursor"])
+
+
+def zero(array) -> Planned:
+    """A launch that clears ``array()`` (any type), bytewise."""
+    return Planned("zero_bytes", ("flat", 1 << 16), PHASES.index("other"),
+                   lambda: (array().nbytes, array()))
 
 
 def _events(pop: Population, dt: float) -> tuple[np.ndarray, np.ndarray]:

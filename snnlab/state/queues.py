@@ -20,7 +20,7 @@ from ..plan import Plan
 from ..step.schedule import Planned
 from .clock import Clock
 from .memory import Arena
-from .populations import Populations
+from .populations import Populations, zero
 
 __all__ = ["Queue", "Queues"]
 
@@ -75,6 +75,11 @@ class Queues:
         q, ps = self.by_name[name], self.populations[name]
         return (q.count, q.entry, q.capacity, q.threads, ps.inbuf, ps.pop.n, ps.n_slots,
                 self.clock.step_dev)
+
+    def reset_launches(self) -> list[Planned]:
+        """A new trial: queued input dropped."""
+        return [zero(lambda name=name, k=k: getattr(self.by_name[name], k))
+                for name in self.names for k in ("count", "overflow")]
 
     def propagate_args(self, name: str | None) -> tuple:
         """The queue arguments of ``propagate`` into a population (or none)."""

@@ -13,7 +13,7 @@ from ..backend import PHASES
 from ..plan import Plan
 from ..step.schedule import Planned
 from .memory import Arena
-from .populations import Populations
+from .populations import Populations, zero
 from .projections import Projections, ProjectionState
 
 __all__ = ["Plastic", "Stdp"]
@@ -110,6 +110,11 @@ class Stdp:
                     Planned("stdp_post", ("rows", post.n), ph,
                             lambda n=name: self._args_post(n))]
         return out
+
+    def reset_launches(self) -> list[Planned]:
+        """A new trial: every trace at zero."""
+        return [zero(lambda name=name, k=k: getattr(self.by_name[name], k))
+                for name in self.names for k in ("x", "y")]
 
     def _args_pre(self, name):
         pj = self.projections[name]

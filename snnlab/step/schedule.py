@@ -51,8 +51,14 @@ def step_schedule(state, recorders) -> list[Planned]:
     ]
 
 
-# Launch groups outside the step: name -> the parts' launches, run once on request.
-GROUPS: dict = {}
+# Launch groups outside the step: name -> the parts' launches, run once on
+# request (Runner.launch_group).  Later: "learn" (a training step).
+GROUPS = {
+    # a new trial: neurons at their initial state, nothing in flight, traces at zero
+    "reset": lambda state, recorders: [*state.populations.reset_launches(),
+                                       *state.queues.reset_launches(),
+                                       *state.stdp.reset_launches()],
+}
 
 
 def group_schedule(name: str, state, recorders) -> list[Planned]:
