@@ -43,10 +43,11 @@ def prefault(gib: float) -> float:
     return time.perf_counter() - t0
 
 
-def run_json(cmd, env=None) -> dict:
-    """Run cmd from the repository root; return the JSON object on its last stdout line."""
+def run_json(cmd, env=None, cwd=ROOT) -> dict:
+    """Run cmd in cwd (default: the repository root); return the JSON object on
+    its last stdout line."""
     out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env,
-                         cwd=ROOT)
+                         cwd=cwd)
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -78,14 +79,15 @@ def machine_tag(m: dict) -> str:
     return f"{slug(m['cpu'])}_{m['cores']}c"
 
 
-def commit() -> str:
+def commit(root=ROOT) -> str:
+    """The short commit of the checkout at root (default: this one)."""
     return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True, cwd=ROOT).stdout.strip()
+                          text=True, cwd=root).stdout.strip()
 
 
-def work_tree_dirty() -> bool:
+def work_tree_dirty(root=ROOT) -> bool:
     out = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                         capture_output=True, text=True, cwd=ROOT).stdout
+                         capture_output=True, text=True, cwd=root).stdout
     return bool(out.strip())
 
 
