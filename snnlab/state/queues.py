@@ -91,9 +91,10 @@ class Queues:
     def after_run(self) -> None:
         """Double the queues that overflowed (their surplus went the direct
         way, so nothing was lost; this only restores the speed)."""
-        for name, q in list(self.by_name.items()):
-            if int(q.overflow.sum()) > 0:
-                self.by_name[name] = self._alloc(name, 2 * q.capacity, old=q)
+        for name in self.names:  # (no reference to an old queue outlives its copy)
+            if int(self.by_name[name].overflow.sum()) > 0:
+                self.by_name[name] = self._alloc(name, 2 * self.by_name[name].capacity,
+                                                 old=self.by_name[name])
 
     def ring_with_queues(self, name: str) -> np.ndarray:
         """Host copy of a population's ring with its pending queue entries
