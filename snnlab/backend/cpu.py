@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -45,14 +46,48 @@ def find_compiler() -> str:
         "or set CXX.")
 
 
-_VERSION_CACHE: dict[str, str] = {}
+_FACTS: dict[str, dict] = {}
+
+
+def compiler_facts(cxx: str) -> dict:
+    """The compiler's version line and its OpenMP flags (``[]`` without
+    OpenMP), found once per compiler binary: probing compiles a program
+    (about 0.1 s), so the answer is kept in the cache folder, keyed by the
+    binary's path, size and time."""
+    if cxx in _FACTS:
+        return _FACTS[cxx]
+    real = os.path.realpath(cxx)
+    st = os.stat(real)
+    key = hashlib.sha256(f"{real}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:16]
+    path = cache_dir() / f"compiler_{key}.json"
+    try:
+        facts = json.loads(path.read_text())
+    except (OSError, ValueError):
+        out = subprocess.run([cxx, "--version"], capture_output=True, text=True)
+        facts = {"version": out.stdout.splitlines()[0] if out.stdout else cxx,
+                 "openmp": ["-fopenmp"] if _has_openmp(cxx) else []}
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(facts))
+            os.replace(tmp, path)  # atomic: concurrent processes are safe
+        except OSError:
+            pass  # a read-only cache: probe again next time
+    _FACTS[cxx] = facts
+    return facts
 
 
 def compiler_version(cxx: str) -> str:
-    if cxx not in _VERSION_CACHE:
-        out = subprocess.run([cxx, "--version"], capture_output=True, text=True)
-        _VERSION_CACHE[cxx] = out.stdout.splitlines()[0] if out.stdout else cxx
-    return _VERSION_CACHE[cxx]
+    return compiler_facts(cxx)["version"]
+
+
+def _has_openmp(cxx: str) -> bool:
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "t.cpp"
+        src.write_text("#include <omp.h>\n"
+                       "int main() { return omp_get_max_threads() > 0 ? 0 : 1; }\n")
+        return subprocess.run([cxx, "-fopenmp", str(src), "-o", str(Path(tmp) / "t")],
+                              capture_output=True).returncode == 0
 
 
 class CpuModule:
@@ -191,15 +226,5 @@ class CpuBackend:
         module.source = code  # what was compiled (the generated part; kernels/ is included)
         return module
 
-    _openmp_cache: dict[str, list[str]] = {}
-
     def _openmp_flags(self) -> list[str]:
-        if self.cxx not in self._openmp_cache:
-            with tempfile.TemporaryDirectory() as tmp:
-                src = Path(tmp) / "t.cpp"
-                src.write_text("#include <omp.h>\n"
-                               "int main() { return omp_get_max_threads() > 0 ? 0 : 1; }\n")
-                ok = subprocess.run([self.cxx, "-fopenmp", str(src), "-o", str(Path(tmp) / "t")],
-                                    capture_output=True).returncode == 0
-            self._openmp_cache[self.cxx] = ["-fopenmp"] if ok else []
-        return self._openmp_cache[self.cxx]
+        return compiler_facts(self.cxx)["openmp"]
