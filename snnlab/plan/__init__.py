@@ -25,7 +25,9 @@ __all__ = ["Plan", "Target", "RunOptions", "Partition", "Layout", "PRECISIONS", 
            "default_threads", "check_input_range", "FIXED_LIMIT"]
 
 FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
-POISSON_TABLE_SIZE = 2 + 2 * 256 + 2 * 128  # poisson_input.cu: sizes, guide tables, thresholds
+POISSON_TABLE = 128  # entries per CDF table of poisson_input.cu (mean <= 10 needs < 60)
+POISSON_GUIDE = 256  # its guide-table buckets (top 8 bits of the uniform)
+POISSON_TABLE_SIZE = 2 + 2 * POISSON_GUIDE + 2 * POISSON_TABLE  # sizes, guides, thresholds
 REWIRE_STRETCH = 32  # rewiring calls a row's headroom is grown for at once, at least
 REWIRE_SLOTS = 1 << 18  # ... or as many as fit this many extra places (small networks)
 

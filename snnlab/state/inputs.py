@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..backend import PHASES
-from ..plan import Plan, check_input_range
+from ..plan import POISSON_GUIDE, POISSON_TABLE, POISSON_TABLE_SIZE, Plan, check_input_range
 from ..random import STREAM_INPUT
 from ..step.schedule import Planned
 from .clock import Clock
@@ -16,8 +16,6 @@ from .populations import Populations
 
 __all__ = ["PoissonInputs", "poisson_tables"]
 
-POISSON_TABLE = 128  # entries per CDF table (mean <= 10 needs < 60)
-POISSON_GUIDE = 256  # guide-table buckets (top 8 bits of the uniform)
 
 
 class PoissonInputs:
@@ -109,7 +107,7 @@ def poisson_tables(rate: float, weight: float, dt: float) -> tuple[np.ndarray, n
     # x > T[k]  <=>  (x + 1/2) / 2^32 > F[k], for every 32-bit x
     thresholds = [np.floor(_poisson_cdf(m) * 2.0**32 - 0.5).astype(np.int64)
                   for m in (10.0, lam - 10.0 * n_full)]
-    table = np.zeros(2 + 2 * POISSON_GUIDE + 2 * POISSON_TABLE, np.int64)
+    table = np.zeros(POISSON_TABLE_SIZE, np.int64)
     table[:2] = [len(t) for t in thresholds]
     bucket_low = np.arange(POISSON_GUIDE, dtype=np.int64) << 24  # lowest x of a bucket
     base = 2 + 2 * POISSON_GUIDE

@@ -374,13 +374,14 @@ class Projections:
             ind = arrays[f"proj/{name}/ind"]
             cap = ind.size // max(proj.pre.n, 1)
             a.layout.set_dims(o, capacity=cap)
-            syn = {}
+            syn = {}  # sizes checked against the layout
             for key, v in arrays.items():
                 if key.startswith(f"proj/{name}/syn/"):
                     k = key.split("/")[-1]
                     a.layout.declare_synapse_array(o, k, v.dtype)
-                    syn[k] = a.device(v)
+                    syn[k] = a.put(o, k, v)
             m = RaggedMatrix(proj.pre.n, proj.post.n, cap,
-                             a.device(arrays[f"proj/{name}/row_length"]), a.device(ind), syn)
+                             a.put(o, "row_length", arrays[f"proj/{name}/row_length"]),
+                             a.put(o, "ind", ind), syn)
             self.by_name[name] = ProjectionState(
-                pp, m, a.device(arrays[f"proj/{name}/w_const"]), pp.delay_steps)
+                pp, m, a.put(o, "w_const", arrays[f"proj/{name}/w_const"]), pp.delay_steps)

@@ -169,6 +169,7 @@ class Rewiring:
         Each carries its period as the gate of the launch (they work only in
         call steps)."""
         ph, cols = PHASES.index("rewiring"), PHASES.index("columns")
+        self.kernels = {}  # those of the current arrays only
         proposals, commits = [], []
         for name in self.names:
             proj = self.plan.projections[name].proj
