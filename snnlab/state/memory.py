@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..plan.layout import Layout
@@ -38,15 +40,16 @@ class Arena:
         spec = self.layout.spec(owner, name)
         return self._count(self.backend.zeros(self.layout.size(owner, name, **dims), spec.dtype))
 
-    def put(self, owner: str, name: str, host, **dims: int):
-        """A device copy of ``host`` as the declared array: the type is the
-        declaration's and the size must be the declared one."""
+    def put(self, owner: str, name: str, values, **dims: int):
+        """A copy of ``values`` (host or target data) as the declared array:
+        the type is the declaration's and the size must be the declared one
+        (checked before anything is allocated)."""
         spec = self.layout.spec(owner, name)
-        host = np.asarray(host)
+        given = math.prod(np.shape(values))  # (np.shape reads a device array's shape)
         size = self.layout.size(owner, name, **dims)
-        if host.size != size:
-            raise ValueError(f"array {owner}/{name}: {host.size} values, the layout has {size}")
-        return self._count(self.backend.asarray(host.reshape(-1), spec.dtype))
+        if given != size:
+            raise ValueError(f"array {owner}/{name}: {given} values, the layout has {size}")
+        return self._count(self.backend.asarray(values, spec.dtype).reshape(-1))
 
     def scratch(self, size: int, dtype):
         """A zeroed temporary outside the layout (the construction's counts),
