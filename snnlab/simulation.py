@@ -75,6 +75,10 @@ class Simulation:
         self.backend = get_backend(backend, options.threads)
         t0 = time.perf_counter()
         plan = make_plan(network, options, Target.of(self.backend))
+        if _restore is not None:  # the file's arrays, checked before anything is allocated
+            _restore["arrays"] = _restore["arrays"]()
+            _checkpoint.check(_restore["path"], _restore["arrays"], _restore["meta"], plan,
+                              network)
         plan.check_memory(self.backend.memory_available())
         self._plan = plan
         self._runner = runner = Runner(plan, self.backend)
@@ -428,19 +432,25 @@ class Simulation:
 
     @classmethod
     def restore(cls, path, backend: str = "auto", network: Network | None = None,
-                threads: int | None = None) -> Simulation:
+                threads: int | None = None, *, allow_pickle: bool = False) -> Simulation:
         """A simulation continued from a checkpoint file, on any backend.
 
-        The file holds the network description as a pickle: restore only
-        checkpoints you trust, as with any pickle."""
-        arrays, meta = _checkpoint.read(path)
-        net = network if network is not None else meta["network"]
-        if net is None:
-            raise ValueError(f"{path}: the network could not be stored in the checkpoint "
-                             "(a model holds an unpicklable function); pass network=")
+        network : Network
+            The description it was made from: a checkpoint holds the state,
+            never code.  A network that differs is refused, and the
+            differences named.
+        allow_pickle : bool
+            Read a checkpoint of the first format, whose metadata is a
+            pickle (which can run code): only for a file you trust.  Its
+            network may come from the file.
+
+        Every array is checked against the network before anything is
+        allocated (``snnlab.checkpoint``)."""
+        meta, arrays, net = _checkpoint.read(path, network, allow_pickle)
         return cls(net, backend=backend, seed=meta["seed"], precision=meta["precision"],
                    threads=threads, record_spikes=meta["recorded"],
-                   chunk_steps=meta["chunk_steps"], _restore={"arrays": arrays, "meta": meta})
+                   chunk_steps=meta["chunk_steps"],
+                   _restore={"path": path, "arrays": arrays, "meta": meta})
 
     def __repr__(self) -> str:
         pops = ", ".join(f"{k}[{p.n}]" for k, p in self.network.populations.items())

@@ -85,7 +85,7 @@ def test_checkpoint_continues_bit_for_bit(backend, tmp_path):
     path = tmp_path / "run.snn"
     sim.checkpoint(path)
     del sim
-    restored = sl.Simulation.restore(path, backend=backend, threads=1)
+    restored = sl.Simulation.restore(path, backend=backend, threads=1, network=_net())
     assert restored.t == pytest.approx(50.0)
     restored.run(70.0)
     assert _digest(restored) == _digest(ref)
@@ -101,7 +101,7 @@ def test_checkpoint_keeps_live_changes(tmp_path):
     sim.set_param("exc", "V_th", 25.0)
     sim.set_input("poisson->exc", rate=15000.0)
     sim.checkpoint(tmp_path / "c.snn")
-    r = sl.Simulation.restore(tmp_path / "c.snn", backend="cpu")
+    r = sl.Simulation.restore(tmp_path / "c.snn", backend="cpu", network=_net())
     assert r.param("exc", "V_th") == 25.0
     a, b = sim, r
     a.run(30.0)
@@ -146,7 +146,8 @@ def test_delivery_queues_change_nothing(monkeypatch, tmp_path):
         assert any(q.capacity > 1 for q in queues)  # they grew
         assert any(int(q.count.sum()) > 0 for q in queues)  # pending
         tiny.checkpoint(tmp_path / "q.npz")
-    resumed = sl.Simulation.restore(tmp_path / "q.npz", backend="cpu", threads=1)
+    resumed = sl.Simulation.restore(tmp_path / "q.npz", backend="cpu", threads=1,
+                                     network=_mc())
     resumed.run(30.0)
     assert resumed.spikes_sha256() == queued.spikes_sha256()
     np.testing.assert_array_equal(resumed.state("L23E", "V_m"), queued.state("L23E", "V_m"))

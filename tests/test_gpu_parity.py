@@ -33,7 +33,8 @@ def test_checkpoint_moves_between_targets(tmp_path):
     cpu = sl.Simulation(brunel.network(n=2000), backend="cpu", seed=4)
     cpu.run(100.0)
     cpu.checkpoint(tmp_path / "c.snn")
-    gpu = sl.Simulation.restore(tmp_path / "c.snn", backend="cuda")
+    gpu = sl.Simulation.restore(tmp_path / "c.snn", backend="cuda",
+                                network=brunel.network(n=2000))
     cpu.run(100.0)
     gpu.run(100.0)
     assert cpu.spikes_sha256() == gpu.spikes_sha256()

@@ -18,7 +18,7 @@ ALLOWED = {
     "step": {"step", "backend", "plan"},
     "state": {"state", "plan", "step", "backend", "random"} | DESCRIBE,
     "observe": {"observe", "step", "backend"},
-    "checkpoint": set(),
+    "checkpoint": {"plan"} | DESCRIBE,
     "protocol": DESCRIBE,
     "bench": {"bench"},
 }

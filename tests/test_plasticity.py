@@ -164,10 +164,11 @@ def test_stdp_is_bitwise_reproducible_across_threads_and_checkpoints(tmp_path):
         return sl.Simulation(net, backend="cpu", seed=3, threads=threads)
 
     a, b = build(1), build(2)
+    network = b.network
     a.run(100.0)
     b.run(50.0)
     b.checkpoint(tmp_path / "c.npz")
-    c = sl.Simulation.restore(tmp_path / "c.npz", backend="cpu", threads=2)
+    c = sl.Simulation.restore(tmp_path / "c.npz", backend="cpu", threads=2, network=network)
     c.run(50.0)
     w_start = build(1).connectivity("E->E")["weight"]
     wa = a.connectivity("E->E")["weight"]

@@ -266,7 +266,8 @@ def test_checkpoint_continues_rewiring_bit_for_bit(tmp_path):
     a.run(6.0)
     a.checkpoint(tmp_path / "rw.snn")
     a.run(6.0)
-    b = sl.Simulation.restore(tmp_path / "rw.snn", backend="cpu", threads=1)
+    b = sl.Simulation.restore(tmp_path / "rw.snn", backend="cpu", threads=1,
+                               network=_network(plastic=True))
     b.run(6.0)
     for k in ("pre", "post", "weight", "delay"):
         np.testing.assert_array_equal(a.connectivity("a->b")[k], b.connectivity("a->b")[k])

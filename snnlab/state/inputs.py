@@ -76,10 +76,12 @@ class PoissonInputs:
         meta["inputs"] = dict(self.values)
 
     def load(self, arrays: dict, meta: dict) -> None:
+        """The saved rates and weights (the tables are computed from them)."""
         for name, (param, table) in self.tables.items():
-            param[:] = self.arena.backend.asarray(arrays[f"input/{name}/param"])
-            table[:] = self.arena.backend.asarray(arrays[f"input/{name}/table"])
-            self.values[name] = tuple(meta["inputs"][name])
+            rate, weight = (float(v) for v in meta["inputs"][name])
+            for dev, host in zip((param, table), poisson_tables(rate, weight, self.dt)):
+                dev[:] = self.arena.backend.asarray(host)
+            self.values[name] = (rate, weight)
 
 
 def _poisson_cdf(lam: float) -> np.ndarray:

@@ -253,10 +253,11 @@ class Populations:
     def load(self, arrays: dict, meta: dict) -> None:
         asarray = self.arena.backend.asarray
         for name, ps in self.by_name.items():
-            ps.params = dict(meta["params"][name])
+            ps.params = {k: float(v) for k, v in meta["params"][name].items()}
             ps.state[:] = asarray(arrays[f"pop/{name}/state"])
             ps.refrac[:] = asarray(arrays[f"pop/{name}/refrac"])
-            ps.param[:] = asarray(arrays[f"pop/{name}/param"])
+            # the kernel's table from the parameters, not from the file
+            ps.param[:] = asarray(self.constants(ps.plan, ps.params))
             ps.inbuf[:] = asarray(arrays[f"pop/{name}/inbuf"])
             ps.rec_info[0:1] = self.clock.step
             if ps.ssa is not None:

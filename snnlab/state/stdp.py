@@ -178,6 +178,10 @@ class Stdp:
                 for name, pp in plan.projections.items() if pp.proj.plasticity is not None}
 
     def load_rules(self, meta: dict) -> None:
-        for name, rule in meta.get("plasticity", {}).items():
+        """The rules as they were changed while running: the saved fields
+        over the network's rule."""
+        for name, saved in meta.get("plasticity", {}).items():
             pl = self.by_name[name]
+            rule = dataclasses.replace(self.plan.projections[name].proj.plasticity,
+                                       **saved["fields"])
             pl.rule, pl.p[:] = rule, self.arena.backend.asarray(rule.encode(self.dt))

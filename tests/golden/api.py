@@ -19,18 +19,22 @@ def api():
     net.population("n", sl.models.LIF(I_e=400.0), 3)
     sim = sl.Simulation(net, backend="cpu")
     names = sorted({k for k in dir(sim) if not k.startswith("_")})
+    def params(fn):
+        return [[p.name, p.kind.name, repr(p.default)]
+                for p in inspect.signature(fn).parameters.values()]
+
     sigs = {}
     for k in names:
         v = inspect.getattr_static(sl.Simulation, k, None)
         if isinstance(v, classmethod):
-            sigs[k] = str(inspect.signature(v.__func__))
+            sigs[k] = params(v.__func__)
         elif callable(v) and not isinstance(v, property):
-            sigs[k] = str(inspect.signature(v))
-    sigs["__init__"] = str(inspect.signature(sl.Simulation.__init__))
+            sigs[k] = params(v)
+    sigs["__init__"] = params(sl.Simulation.__init__)
     return {"__all__": sorted(sl.__all__),
             "snnlab.simulation": sorted(n for n in ("Simulation", "StateRecorder", "RecordedChunk",
                                                     "CapacityError") if hasattr(simmod, n)),
-            "Simulation members": names, "Simulation signatures": sigs,
+            "Simulation members": names, "Simulation parameters": sigs,
             "StateRecorder fields": [f.name for f in dataclasses.fields(sl.StateRecorder)
                                      if not f.name.startswith("_")],
             "RecordedChunk fields": [f.name for f in dataclasses.fields(sl.RecordedChunk)]}
