@@ -207,3 +207,64 @@ def test_reset_state_clears_the_traces():
     sim.reset_state()
     assert not traces.x.any() and not traces.y.any()
     np.testing.assert_array_equal(sim.connectivity("plastic")["weight"], w)  # weights are kept
+
+
+INTERRUPTED = """
+import json, sys
+import numpy as np
+import snnlab as sl
+from snnlab.zoo import brunel
+
+def make():
+    sim = sl.Simulation(brunel.network(n=3000), backend="cpu", seed=4, threads=1,
+                        chunk_steps=200)
+    sim.record("exc", "V_m", neurons=[1, 2], every=7)
+    return sim
+
+ref, sim = make(), make()
+ref.run(6000.0)
+print("ready", flush=True)
+try:
+    sim.run(6000.0)
+    print(json.dumps({"interrupted": False}))
+except KeyboardInterrupt:
+    t = sim.t
+    steps_agree = int(sim._state.clock.step_dev[0]) == sim.current_step
+    sim.checkpoint(sys.argv[1])
+    sim.run(6000.0 - t)
+    back = sl.Simulation.restore(sys.argv[1], network=brunel.network(n=3000))
+    back.run(6000.0 - t)
+    print(json.dumps({
+        "interrupted": True, "t": t, "steps_agree": steps_agree,
+        "spikes": sim.spikes_sha256() == ref.spikes_sha256(),
+        "samples": bool(np.array_equal(sim.recorders[0].values, ref.recorders[0].values)),
+        "restored": back.spikes_sha256() == ref.spikes_sha256()}))
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.3, 0.8])
+def test_ctrl_c_leaves_a_simulation_that_goes_on(tmp_path, delay):
+    """SIGINT (Ctrl-C, a notebook's interrupt) during run(): the run stops
+    between two driver runs, with the host's step, the recordings and a
+    checkpoint consistent; going on gives the uninterrupted run's spikes."""
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "interrupted.py"
+    script.write_text(INTERRUPTED)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "c.snn")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    if not result["interrupted"]:
+        pytest.skip("the run ended before the interrupt arrived")
+    assert 0 < result["t"] < 6000.0
+    assert result["steps_agree"] and result["spikes"] and result["samples"]
+    assert result["restored"]

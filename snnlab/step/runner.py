@@ -3,6 +3,9 @@ runs it, many steps per call, between the host's duties."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
 
 import numpy as np
@@ -100,26 +103,52 @@ class Runner:
             self.observation.set_recording(False, state.populations)
         t0 = time.perf_counter()
         try:
-            left = int(n)
-            while left > 0:
-                k = min(left, chunk_steps - (clock.step - self.observation.base))
-                if state.rewiring:
-                    k = state.rewiring.room(k)
-                    self.sync()  # rows may have grown
-                self.module.run(k, self.phase_times)
-                clock.step += k
-                left -= k
-                state.queues.after_run()
-                self.sync()  # queues may have grown
-                if clock.step - self.observation.base >= chunk_steps:
-                    self.drain()
-                if bar is not None:
-                    bar.update(round(k * self.plan.network.dt, 6))
-            self.drain()
-            self.backend.synchronize()
+            with deferred_interrupt() as interrupted:
+                left = int(n)
+                while left > 0 and not interrupted:  # Ctrl-C: stop between driver runs
+                    k = min(left, chunk_steps - (clock.step - self.observation.base))
+                    if state.rewiring:
+                        k = state.rewiring.room(k)
+                        self.sync()  # rows may have grown
+                    self.module.run(k, self.phase_times)
+                    clock.step += k
+                    left -= k
+                    state.queues.after_run()
+                    self.sync()  # queues may have grown
+                    if clock.step - self.observation.base >= chunk_steps:
+                        self.drain()
+                    if bar is not None:
+                        bar.update(round(k * self.plan.network.dt, 6))
+                self.drain()
+                self.backend.synchronize()
         finally:
             self.timers[timer] += time.perf_counter() - t0
             if not record:
                 self.observation.set_recording(True, state.populations)
             if bar is not None:
                 bar.close()
+
+
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Ctrl-C (SIGINT, a notebook's interrupt) during the block sets the
+    yielded list instead of raising halfway through the host's bookkeeping
+    (the host's step counter, the drains); the KeyboardInterrupt is raised
+    when the block ends, with the simulation consistent at a step it
+    reached.  Signals reach the main thread only: elsewhere this does
+    nothing."""
+    interrupted: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        if callable(previous):
+            previous(signal.SIGINT, None)  # Python's own handler raises KeyboardInterrupt
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
