@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .distributions import Distribution
-from .plan import check_input_range
+from .plan import check_input_range, kernel_constants
 from .plan.layout import SYNAPSE_DTYPES
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "read", "check", "load_into",
@@ -389,7 +389,8 @@ def check(path, arrays: dict, meta: dict, plan, network) -> None:
             fail(f"params of {name!r}: {sorted(params or {})}, the model has "
                  f"{sorted(pp.params)}")
         try:
-            pp.pop.model.constants({k: float(v) for k, v in params.items()}, plan.network.dt)
+            kernel_constants(pp.pop, {k: float(v) for k, v in params.items()}, plan.network.dt,
+                             pp.constants, plan.options.precision)
         except (ValueError, TypeError) as e:
             fail(f"params of {name!r}: {e}")
         if pp.kernel == "spike_source_array":

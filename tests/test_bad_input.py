@@ -194,3 +194,35 @@ def test_weights_beyond_the_fixed_point_range_are_refused():
     assert sim.input_values["drive"] == (100.0, 1.0)
     sim.set_weight("rec", 2.0)  # in range: accepted
     sim.run(1.0)
+
+
+def test_values_beyond_the_kernels_types_are_refused():
+    """Finite in float64 but not in the kernel's float32 or int32: refused at
+    build time and in every live change, before anything changes."""
+    sim = sl.Simulation(brunel.network(n=100), backend="cpu")
+    v = sim.state("exc", "V_m")
+    with pytest.raises(ValueError, match="parameter E_L = 1e\\+39 is beyond the range of float32"):
+        sim.set_param("exc", "E_L", 1e39)
+    with pytest.raises(ValueError, match="t_ref = 1e\\+12 ms makes a refractory period"):
+        sim.set_param("exc", "t_ref", 1e12)
+    with pytest.raises(ValueError, match="set_state: V_m = 1e\\+39"):
+        sim.set_state("exc", "V_m", 1e39)
+    np.testing.assert_array_equal(sim.state("exc", "V_m"), v)
+    sim.run(10.0)
+    assert np.all(np.isfinite(sim.state("exc", "V_m")))
+
+    def net(model=None, weight=1.0):
+        n = sl.Network()
+        a = n.population("a", model or sl.models.LIF(), 10)
+        n.poisson_input(a, rate=1000.0, weight=weight)
+        return n
+
+    for bad, match in ((net(sl.models.LIF(t_ref=1e12)), "refractory period"),
+                       (net(sl.models.LIF(E_L=-1e39)), "E_L = -1e\\+39"),
+                       (net(sl.models.LIF().with_state(V_m=1e39)), "initial V_m"),
+                       (net(sl.models.LIF().with_state(V_m=sl.Normal(0.0, 1e38))), "initial V_m"),
+                       (net(weight=2.2e9), "fixed-point")):
+        with pytest.raises(ValueError, match=match):
+            sl.Simulation(bad, backend="cpu")
+    # float64 state holds them
+    sl.Simulation(net(sl.models.LIF(E_L=-1e39)), backend="cpu", precision="float64")

@@ -19,10 +19,11 @@ from ..distributions import Constant
 from ..network import Network, Population, Projection
 from .layout import ROWS, Layout, expected_row_capacity
 from .options import PRECISIONS, Partition, RunOptions, default_threads
-from .sources import neuron_kernel
+from .sources import constant_ctype, neuron_kernel
 
 __all__ = ["Plan", "Target", "RunOptions", "Partition", "Layout", "PRECISIONS", "make_plan",
-           "default_threads", "check_input_range", "FIXED_LIMIT"]
+           "default_threads", "check_input_range", "FIXED_LIMIT", "kernel_constants",
+           "check_scalar"]
 
 FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
 POISSON_TABLE = 128  # entries per CDF table of poisson_input.cu (mean <= 10 needs < 60)
@@ -39,6 +40,34 @@ def check_input_range(what: str, weight: float, inputs: float) -> None:
         raise ValueError(f"{what}: weights up to {weight:g} with up to {inputs:.0f} inputs per "
                          f"target and step exceed the fixed-point input range "
                          f"(±{FIXED_LIMIT:g}); rescale the weight units")
+
+
+def check_scalar(what: str, values, precision: str) -> None:
+    """Refuse values that the state's float type cannot hold (float32 ends
+    at 3.4e38: a larger parameter or state value becomes inf, then NaN)."""
+    v = np.asarray(values, dtype=np.float64)
+    limit = float(np.finfo(PRECISIONS[precision]).max)
+    if v.size and not (np.all(np.isfinite(v)) and float(np.abs(v).max()) <= limit):
+        bad = v.ravel()[~(np.isfinite(v.ravel()) & (np.abs(v.ravel()) <= limit))][0]
+        raise ValueError(f"{what} = {bad:g} is beyond the range of {precision} (the state's "
+                         f"type, up to ±{limit:.3g})")
+
+
+def kernel_constants(pop: Population, params: dict, dt: float, names, precision: str):
+    """A population's constants (parameters, derived values) as its kernel
+    reads them, each checked against its C type there; ``names``: their
+    order in the kernel's table."""
+    c = pop.model.constants(params, dt)
+    for name in names:
+        ctype, v = constant_ctype(name), c[name]
+        if ctype == "int32_t" and not 0 <= v < 2**31:
+            raise ValueError(f"population {pop.name!r}: {pop.model.refractory} = "
+                             f"{params.get(pop.model.refractory, v):g} ms makes a refractory "
+                             f"period of {v:g} steps; at most {2**31 - 1}")
+        if ctype == "scalar":
+            kind = "parameter" if name in params else "derived constant"
+            check_scalar(f"population {pop.name!r}: {kind} {name}", v, precision)
+    return np.array([c[k] for k in names], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -133,6 +162,8 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
     for pop in network.populations.values():
         params = network.params(pop)
         constants = tuple(pop.model.constants(params, dt))
+        kernel_constants(pop, params, dt, constants, options.precision)
+        _check_initial_state(pop, params, options.precision)
         if pop.model.kind == "spike_source_array":
             kernel = "spike_source_array"
         else:
@@ -143,6 +174,9 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
             pop, params, constants, kernel, n_slots,
             queue_capacity(pop, n_slots, projections, target, dt))
     _check_fixed_point_range(network, projections)
+    for inp in network.inputs.values():  # as Simulation.set_input does
+        lam = inp.rate * dt * 1e-3
+        check_input_range(f"input {inp.name!r}", abs(inp.weight), lam + 10 * math.sqrt(lam) + 10)
     layout = Layout(options.batch_size, options.partition)
     _declare(layout, network, options, target, populations, projections)
     scratch = 0  # the construction's counts and (CPU) buckets, freed after each projection
@@ -172,6 +206,20 @@ def queue_capacity(pop, n_slots, projections, target, dt) -> int | None:
     return int(max(256, 1.5 * per_step))
 
 
+def _check_initial_state(pop: Population, params: dict, precision: str) -> None:
+    for var, init in pop.model.state.items():
+        what = f"population {pop.name!r}: initial {var}"
+        if isinstance(init, str):
+            continue  # a parameter: checked with the constants
+        if isinstance(init, Constant) or not hasattr(init, "bounds"):
+            check_scalar(what, float(getattr(init, "mean", init)), precision)
+            continue
+        lo, hi = init.bounds()
+        reach = [v for v in (lo, hi) if math.isfinite(v)] or \
+            [abs(init.mean) + 8.0 * getattr(init, "sd", 0.0)]
+        check_scalar(what, reach, precision)
+
+
 def _check_fixed_point_range(network, projections) -> None:
     for p in projections.values():
         proj = p.proj
@@ -179,6 +227,9 @@ def _check_fixed_point_range(network, projections) -> None:
         w = max(abs(lo), abs(hi))
         if not math.isfinite(w):
             w = abs(proj.weight.mean) + 8.0 * getattr(proj.weight, "sd", 0.0)
+        w_max = getattr(proj.plasticity, "w_max", math.inf)
+        if math.isfinite(w_max):  # STDP may take a weight up to its bound
+            w = max(w, abs(w_max), abs(getattr(proj.plasticity, "w_min", 0.0)))
         check_input_range(f"projection {proj.name!r}", w, p.expected_synapses / proj.post.n)
 
 

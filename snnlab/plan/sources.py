@@ -14,7 +14,13 @@ import re
 
 from ..models import NeuronModel
 
-__all__ = ["model_key", "neuron_kernel", "rewire_kernels", "SYNAPSE_CTYPES"]
+__all__ = ["model_key", "neuron_kernel", "rewire_kernels", "SYNAPSE_CTYPES", "constant_ctype"]
+
+
+def constant_ctype(name: str) -> str:
+    """The C type a model's constant has in its kernel (``scalar``: the
+    state's float type)."""
+    return {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
 
 
 def model_key(model: NeuronModel, constants: list[str]) -> str:
@@ -46,20 +52,20 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
              f"    static const bool has_refractory = {str(has_refractory).lower()};",
              "    struct Consts {"]
     for name in constants:
-        ctype = {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
+        ctype = constant_ctype(name)
         lines.append(f"        {ctype} {name};")
     lines += ["    };",
               "    static SNN_DEVICE SNN_INLINE Consts load(const double *param) {",
               "        Consts c;"]
     for k, name in enumerate(constants):
-        ctype = {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
+        ctype = constant_ctype(name)
         lines.append(f"        c.{name} = ({ctype})param[{k}];")
     lines += ["        return c;", "    }",
               "    static SNN_DEVICE SNN_INLINE bool step(scalar *state, int64_t n, int64_t i,",
               "            const Consts &snn_c, const scalar *input, int32_t &refrac,",
               "            const SnnStepCtx &ctx) {"]
     for name in constants:
-        ctype = {"_ref_steps": "int32_t", "dt": "double"}.get(name, "scalar")
+        ctype = constant_ctype(name)
         lines.append(f"        const {ctype} {name} = snn_c.{name}; (void){name};")
     for k, var in enumerate(model.state):
         lines.append(f"        scalar {var} = state[{k} * n + i];")

@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import PHASES
 from ..distributions import Constant, Distribution
 from ..network import Population
-from ..plan import Plan, PopulationPlan
+from ..plan import Plan, PopulationPlan, check_scalar, kernel_constants
 from ..random import STREAM_INIT, STREAM_MODEL
 from ..step.schedule import Planned
 from .clock import Clock
@@ -115,9 +115,10 @@ class Populations:
         return self.plan.options.chunk_steps if name in self.plan.options.recorded else 0
 
     def constants(self, pp: PopulationPlan, params: dict) -> np.ndarray:
-        """The kernel's table: parameters and derived constants, in order."""
-        c = pp.pop.model.constants(params, self.dt)
-        return np.array([c[k] for k in pp.constants], dtype=np.float64)
+        """The kernel's table: parameters and derived constants, in order,
+        each checked against its type in the kernel."""
+        return kernel_constants(pp.pop, params, self.dt, pp.constants,
+                                self.plan.options.precision)
 
     def __getitem__(self, population) -> PopulationState:
         name = population.name if isinstance(population, Population) else population
@@ -211,6 +212,7 @@ class Populations:
                              f"({ps.pop.n},), got {v.shape}")
         if not np.all(np.isfinite(v)):
             raise ValueError("set_state: values must be finite")
+        check_scalar(f"set_state: {var}", v, self.plan.options.precision)
         ps.state[sl] = self.arena.backend.asarray(np.broadcast_to(v, (ps.pop.n,)),
                                                   self.plan.options.scalar)
 
