@@ -26,6 +26,7 @@ from .backend import PHASES, get_backend
 from .connectivity import RaggedMatrix
 from .network import Network
 from .observe import Observation, RecordedChunk, Recorders, SpikeRecords, StateRecorder
+from .observe.disk import DiskStream
 from .observe.statistics import cv_isi, firing_rates, spikes_digest
 from .plan import RunOptions, Target, make_plan
 from .state import CapacityError, State
@@ -241,6 +242,23 @@ class Simulation:
         """Stop calling ``fn``; a function that is not an observer is ignored."""
         if fn in self._observation.observers:
             self._observation.observers.remove(fn)
+
+    def record_to(self, folder) -> DiskStream:
+        """Write everything recorded from now on to ``folder``, chunk by
+        chunk: the spikes of the recorded populations and the samples of
+        every state recorder, each chunk synced to disk as it is drained
+        (every ``chunk_steps`` steps and after every run), so a crash loses
+        at most the chunk in progress.  Readable without snnlab (NumPy
+        files and a JSON index, :mod:`snnlab.observe.disk`); read it back
+        with ``snnlab.observe.read_recording(folder)``.  With
+        ``keep_spikes = False`` the spikes are kept on disk only.
+        ``remove_observer(stream)`` stops the writing."""
+        self._runner.drain()  # what came before is not part of the stream
+        stream = DiskStream(folder, self.dt,
+                            {p: self.network.populations[p].n for p in self.recorded},
+                            lambda: self._observation.recorders.list)
+        self._observation.observers.append(stream)
+        return stream
 
     def record(self, population: str, variables, neurons=None, every: int = 1) -> StateRecorder:
         """Record state variables of some neurons every ``every`` steps.

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .disk import DiskStream, read_recording
 from .recorders import Recorders, StateRecorder
 from .spikes import SpikeRecords, decode_spike_bits
 from .statistics import cv_isi, firing_rates, spikes_digest
 
-__all__ = ["RecordedChunk", "Observation", "StateRecorder", "Recorders", "SpikeRecords",
-           "decode_spike_bits", "cv_isi", "firing_rates", "spikes_digest"]
+__all__ = ["RecordedChunk", "Observation", "DiskStream", "read_recording", "StateRecorder",
+           "Recorders", "SpikeRecords", "decode_spike_bits", "cv_isi", "firing_rates",
+           "spikes_digest"]
 
 
 @dataclass(frozen=True)
