@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import time
+from pathlib import Path
 
 from . import __version__
 from .bench.metadata import git_commit, machine
@@ -62,19 +65,32 @@ def run_model(args) -> dict:
 
     module = MODELS[args.model]
     kwargs = _model_kwargs(args)
+    for opt in ("t", "presim"):
+        v = getattr(args, opt)
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"--{opt} must be a finite number of ms >= 0, got {v}")
+    if args.raster:  # the outputs are checked before the run, not after it
+        _check_writable("--raster", Path(args.raster))
     t0 = time.perf_counter()
     net = module.network(**kwargs)
     describe = time.perf_counter() - t0
     sim = Simulation(net, backend=args.backend, seed=args.seed, threads=args.threads)
     sim.timers["create"] += describe
     verbose = not args.json
-    if args.presim > 0:
-        sim.run(args.presim, record=False, timer="presim", progress=verbose)
+    interrupted = False
     extra = {}
-    if args.model == "topographic_map":
-        extra = _map_run(module, sim, args, verbose)
-    else:
-        sim.run(args.t, progress=verbose)
+    try:
+        if args.presim > 0:
+            sim.run(args.presim, record=False, timer="presim", progress=verbose)
+        if args.record_to:
+            sim.record_to(args.record_to)
+        if args.model == "topographic_map":
+            extra = _map_run(module, sim, args, verbose)
+        else:
+            sim.run(args.t, progress=verbose)
+    except KeyboardInterrupt:  # the run stopped at a step it reached: report that much
+        interrupted = True
+    t_done = max(sim.t - args.presim, 0.0)
     pops = list(net.populations)
     result = {
         "model": args.model,
@@ -86,12 +102,14 @@ def run_model(args) -> dict:
         "dt": net.dt,
         "t": args.t,
         "presim": args.presim,
+        "interrupted": interrupted,
+        "t_done": t_done,
         "options": kwargs,
         "n_neurons": net.n_neurons,
         "populations": {p: net.populations[p].n for p in pops},
         "n_synapses": sim.n_synapses,
         "timers": {k: round(v, 6) for k, v in sim.timers.items()},
-        "rtf": sim.timers["sim"] / (args.t * 1e-3) if args.t > 0 else None,
+        "rtf": sim.timers["sim"] / (t_done * 1e-3) if t_done > 0 else None,
         "phases": {k: round(v, 6) for k, v in sim.phase_breakdown().items()},
         "rates": {p: sim.rates(p, since=args.presim) for p in pops},
         "cv_isi": {p: sim.cv_isi(p, since=args.presim) for p in pops},
@@ -105,7 +123,30 @@ def run_model(args) -> dict:
         from .viz import save_raster
 
         result["raster"] = save_raster(sim, args.raster)
+    if args.record_to:
+        result["recording"] = str(Path(args.record_to).resolve())
     return result
+
+
+def _check_writable(option: str, path: Path) -> None:
+    """Refuse an output path that cannot be written, before any work."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise ValueError(f"{option}: {str(path)!r} is a folder")
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or (
+            path.exists() and not os.access(path, os.W_OK)):
+        raise ValueError(f"{option}: cannot write {str(path)!r}")
+
+
+def _finite_json(x):
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(x, dict):
+        return {k: _finite_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_finite_json(v) for v in x]
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
 
 
 def _map_run(module, sim, args, verbose) -> dict:
@@ -160,11 +201,13 @@ def _summary(r: dict) -> str:
     lines = [f"{r['model']}: {r['n_neurons']} neurons, {r['n_synapses']} synapses, "
              f"backend {r['backend']} ({r['threads']} threads), seed {r['seed']}"]
     for p in r["rates"]:
-        lines.append(f"  {p:>6}: rate {r['rates'][p]:7.2f} spikes/s   CV ISI {r['cv_isi'][p]:.3f}")
+        lines.append(f"  {p:>6}: rate {r['rates'][p]:7.2f} spikes/s   CV ISI "
+                     f"{r['cv_isi'][p]:.3f}")
     t = r["timers"]
     lines.append(f"  build: create {t['create']:.3f} s, connect {t['connect']:.3f} s, "
                  f"prepare {t['prepare']:.3f} s (compile {t['compile']:.3f} s)")
-    lines.append(f"  simulate {r['t']:g} ms: {t['sim']:.3f} s, real-time factor {r['rtf']:.3f}")
+    rtf = "n/a" if r["rtf"] is None else f"{r['rtf']:.3f}"
+    lines.append(f"  simulate {r['t_done']:g} ms: {t['sim']:.3f} s, real-time factor {rtf}")
     ph = r["phases"]
     total = sum(ph.values()) or 1.0
     lines.append("  per phase: " + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in ph.items()))
@@ -213,6 +256,9 @@ def main(argv=None) -> int:
     p_run.add_argument("--threads", type=int, default=None, help="CPU threads")
     p_run.add_argument("--json", action="store_true", help="print one JSON object")
     p_run.add_argument("--raster", metavar="FILE.html", help="write a spike raster (Bokeh)")
+    p_run.add_argument("--record-to", metavar="FOLDER",
+                       help="write the recorded spikes to FOLDER, chunk by chunk, as the run "
+                            "goes (snnlab.observe.read_recording reads them back)")
     p_serve = sub.add_parser("serve", help="serve a model's live dashboard in the browser")
     p_serve.add_argument("model", choices=["brunel", "topographic_map"])
     p_serve.add_argument("--port", type=int, default=5006)
@@ -228,6 +274,8 @@ def main(argv=None) -> int:
     p_serve.add_argument("--paused", action="store_true",
                          help="open paused (default: run as the page opens)")
     p_serve.add_argument("--show", action="store_true", help="open a browser tab")
+    p_serve.add_argument("--max-sessions", type=int, default=4,
+                         help="browser sessions (each a simulation) open at once (default 4)")
     p_info = sub.add_parser("info", help="backends, compiler, GPU, CuPy and MPI versions")
     p_info.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -239,10 +287,17 @@ def main(argv=None) -> int:
         if args.command == "serve":
             return serve(args)
         r = run_model(args)
-    except (ValueError, TypeError, KeyError, MemoryError, RuntimeError) as e:
+    except (ValueError, TypeError, KeyError, MemoryError, RuntimeError, OverflowError,
+            OSError) as e:
         print(f"snnlab: error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(r) if args.json else _summary(r))
+    except KeyboardInterrupt:
+        print("snnlab: interrupted", file=sys.stderr)
+        return 130
+    print(json.dumps(_finite_json(r), allow_nan=False) if args.json else _summary(r))
+    if r.get("interrupted"):
+        print(f"snnlab: interrupted after {r['t_done']:g} of {r['t']:g} ms", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -266,13 +321,26 @@ def serve(args) -> int:
             from None
     if not 0 <= args.port < 65536:
         raise ValueError(f"--port must be in [0, 65536), got {args.port}")
+    from .zoo import MODELS
+
+    # every session builds this network: its options are checked once, here
+    MODELS[args.model].network(**{k: v for k, v in options.items()
+                                  if k in ("n", "scale")})
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be a positive integer, got {args.threads}")
+    if args.address not in ("127.0.0.1", "localhost", "::1"):
+        print(f"snnlab: warning: serving on {args.address}, beyond this machine: anyone who "
+              "can reach it can run simulations here", file=sys.stderr)
     print(f"snnlab: serving the {args.model} dashboard at "
           f"http://{args.address}:{args.port}/{args.model} (Ctrl-C stops)", flush=True)
     try:
         serve_app(args.model, port=args.port, address=args.address, show=args.show,
-                  play=not args.paused, **options)
+                  play=not args.paused, max_sessions=args.max_sessions, **options)
     except KeyboardInterrupt:
         pass
+    except OSError as e:
+        raise ValueError(f"cannot serve on {args.address}:{args.port}: "
+                         f"{e.strerror or e}") from None
     return 0
 
 

@@ -54,3 +54,56 @@ def test_info_as_a_command():
                          capture_output=True, text=True, check=True)
     r = json.loads(out.stdout)
     assert "cpu" in r["backends"] and "c_compiler" in r and "mpi" in r and "cupy" in r
+
+
+def _cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "snnlab.cli", *args], capture_output=True,
+                          text=True, **kw)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "hpc_benchmark", "--scale", "inf"], "scale must be a finite number > 0"),
+    (["run", "microcircuit", "--scale", "nan"], "must be in (0, 1]"),
+    (["run", "brunel", "--n", "500", "--presim", "-500"], "--presim must be a finite number"),
+    (["run", "brunel", "--n", "500", "--t", "inf"], "--t must be a finite number"),
+    (["run", "brunel", "--n", "500", "--raster", "/nonexistent/folder/r.html"],
+     "--raster: cannot write"),
+    (["run", "brunel", "--n", "500", "--threads", "0"], "threads must be a positive integer"),
+    (["serve", "brunel", "--n", "-5"], "n must be an integer >= 5"),
+    (["serve", "topographic_map", "--scale", "0"], "scale must be an integer >= 1"),
+])
+def test_bad_invocations_end_without_a_traceback(args, message):
+    out = _cli(*args, "--backend", "cpu")
+    assert out.returncode == 2, out.stderr
+    assert message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_json_is_valid_json_even_without_a_run(capsys):
+    assert main(["run", "brunel", "--n", "500", "--t", "0", "--backend", "cpu", "--json"]) == 0
+    r = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(c))
+    assert r["rates"]["exc"] is None and r["rtf"] is None
+
+
+def test_ctrl_c_reports_what_was_done(tmp_path):
+    import signal
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "snnlab.cli", "run", "brunel", "--n",
+                             "5000", "--t", "100000", "--backend", "cpu", "--threads", "1",
+                             "--json", "--record-to", str(tmp_path / "rec")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    from snnlab.observe import read_recording
+
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "rec" / "index.json").exists() or \
+            not read_recording(tmp_path / "rec")["last_step"]:  # it is running
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted after" in err
+    r = json.loads(out)
+    assert r["interrupted"] and 0 < r["t_done"] < 100000
+    rec = read_recording(tmp_path / "rec")
+    assert rec["last_step"] * 0.1 == pytest.approx(r["t_done"])  # all of it, on disk

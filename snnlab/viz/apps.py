@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from .live import Dashboard, input_rate, parameter, plasticity, weight
 from .views import Connectivity, Membrane, Raster, Rates, TopographicMap
@@ -82,22 +83,58 @@ APPS = {"brunel": brunel_dashboard, "topographic_map": topographic_map_dashboard
 
 
 def serve(model: str, port: int = 5006, address: str = "127.0.0.1", show: bool = False,
-          play: bool = True, **options):
+          play: bool = True, max_sessions: int = 4, **options):
     """Serve a model's dashboard at ``http://address:port/model``, one
     simulation per browser session (built when the page opens); blocks
-    until interrupted.  Binds to 127.0.0.1 unless told otherwise."""
+    until interrupted.  Binds to 127.0.0.1 unless told otherwise.
+
+    A page is built only for requests addressed to this server (``Host``
+    and, where the browser sends them, ``Origin`` naming it, and no
+    ``Sec-Fetch-Site: cross-site``: a web page elsewhere cannot make it
+    build simulations), and only while fewer than ``max_sessions`` are
+    open; otherwise the answer is a short page saying why."""
     if model not in APPS:
         raise ValueError(f"serve: model must be one of {sorted(APPS)}, got {model!r}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
         raise ValueError(f"serve: port must be an integer in [0, 65536), got {port!r}")
+    if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1:
+        raise ValueError(f"serve: max_sessions must be a positive integer, got {max_sessions!r}")
     import panel as pn
 
     factory = APPS[model]
+    hosts = {f"{address}:{port}"} | ({f"localhost:{port}", f"127.0.0.1:{port}"}
+                                     if address in ("127.0.0.1", "localhost") else set())
+    open_sessions = set()
 
     def app():
+        doc = pn.state.curdoc
+        refused = _refused(doc.session_context.request.headers, hosts)
+        if refused is None and len(open_sessions) >= max_sessions:
+            refused = (f"{max_sessions} sessions are open, the most this server runs at "
+                       "once (each runs a simulation): close one, or start the server with "
+                       "a larger --max-sessions")
+        if refused is not None:
+            print(f"snnlab: refused a page request: {refused}", file=sys.stderr, flush=True)
+            return pn.pane.Markdown(f"**snnlab** did not start a simulation: {refused}.")
+        key = doc.session_context.id
+        open_sessions.add(key)
+        pn.state.on_session_destroyed(lambda context: open_sessions.discard(key))
         return factory(play=play, **options).servable()
 
-    origins = [f"{address}:{port}"] + ([f"localhost:{port}"] if address == "127.0.0.1"
-                                        else [])
     return pn.serve({model: app}, port=port, address=address, show=show,
-                    websocket_origin=origins, title=f"snnlab: {model}", threaded=False)
+                    websocket_origin=sorted(hosts), title=f"snnlab: {model}", threaded=False)
+
+
+def _refused(headers, hosts: set[str]) -> str | None:
+    """Why a request is not one for this server (None: it is)."""
+    from urllib.parse import urlsplit
+
+    host = headers.get("Host", "")
+    if host not in hosts:
+        return f"the request names the host {host!r}, this server answers {sorted(hosts)}"
+    origin = headers.get("Origin")
+    if origin and urlsplit(origin).netloc not in hosts:
+        return f"the request comes from the page of {origin!r}"
+    if headers.get("Sec-Fetch-Site") in ("cross-site", "same-site"):
+        return "the request comes from another site's page"
+    return None

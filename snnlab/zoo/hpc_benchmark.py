@@ -72,8 +72,9 @@ POISSON_RATE = ETA * _NU_TH * K_E * 1000.0  # [spikes/s]
 
 def network(scale: float = 1.0, plastic: bool = False, dt: float = 0.1) -> Network:
     """The network description; ``scale`` > 0 (N = 11 250 * scale)."""
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
-        raise ValueError(f"hpc_benchmark: scale must be > 0, got {scale!r}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0 \
+            or not math.isfinite(scale):
+        raise ValueError(f"hpc_benchmark: scale must be a finite number > 0, got {scale!r}")
     n_e, n_i = max(2, round(9000 * scale)), max(2, round(2250 * scale))
     model = LIF("alpha", **NEURON).with_state(V_m=Normal(V0_MEAN, V0_SD))
     net = Network(dt=dt)
