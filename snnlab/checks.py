@@ -4,10 +4,11 @@ names the argument and what it allows, and raises before anything changes."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
-__all__ = ["finite", "indices"]
+__all__ = ["finite", "indices", "balanced"]
 
 
 def finite(name: str, value) -> float:
@@ -33,3 +34,26 @@ def indices(name: str, values, n: int) -> np.ndarray:
     if a.size and (a.min() < 0 or a.max() >= n):
         raise ValueError(f"{name} indices must be in [0, {n}), got {a.min()}..{a.max()}")
     return a.astype(np.int64).ravel()
+
+
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+
+
+def balanced(what: str, code: str) -> None:
+    """Refuse a C snippet whose brackets do not pair up (comments, strings
+    and character literals aside): it would break the generated code around
+    it, and the compiler would blame that code instead."""
+    text = re.sub(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'",
+                  lambda m: re.sub(r"[^\n]", " ", m.group()), code, flags=re.S)
+    stack: list[tuple[str, int]] = []
+    for line, row in enumerate(text.splitlines(), 1):
+        for ch in row:
+            if ch in "([{":
+                stack.append((ch, line))
+            elif ch in _PAIRS:
+                if not stack or stack[-1][0] != _PAIRS[ch]:
+                    raise ValueError(f"{what}: an unmatched {ch!r} on line {line}")
+                stack.pop()
+    if stack:
+        ch, line = stack[-1]
+        raise ValueError(f"{what}: the {ch!r} on line {line} is never closed")

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .checks import finite
 from .connectivity import Connector
 from .distributions import Distribution, Normal, Uniform, as_dist
@@ -100,8 +102,9 @@ class Network:
         if not isinstance(model, NeuronModel):
             raise TypeError(f"population {name!r}: model must be a NeuronModel (e.g. "
                             f"snnlab.models.LIF()), got {type(model).__name__}")
-        if isinstance(n, bool) or not isinstance(n, int):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
             raise TypeError(f"population {name!r}: n must be an integer, got {n!r}")
+        n = int(n)
         if not 0 < n <= MAX_NEURONS:
             raise ValueError(f"population {name!r}: n must be in [1, {MAX_NEURONS}], got {n}")
         if model.kind == "spike_source_array" and model.extra["n"] != n:

@@ -226,3 +226,47 @@ def test_values_beyond_the_kernels_types_are_refused():
             sl.Simulation(bad, backend="cpu")
     # float64 state holds them
     sl.Simulation(net(sl.models.LIF(E_L=-1e39)), backend="cpu", precision="float64")
+
+
+def test_a_snippet_that_does_not_compile_is_named_with_its_lines():
+    from snnlab.backend import CompileError
+
+    net = sl.Network()
+    model = sl.models.NeuronModel("leaky", params={"tau": 10.0}, state={"v": 0.0},
+                                  update="v = v * 0.9 + in_syn;\nvv = 3.0;\nv += 1;",
+                                  threshold="v >= 1.0", reset="v = 0.0;", ports=("syn",))
+    net.population("a", model, 5)
+    with pytest.raises(CompileError) as e:
+        sl.Simulation(net, backend="cpu")
+    text = str(e.value)
+    assert "the C code of model 'leaky' (update) does not compile" in text
+    assert ">   2 | vv = 3.0;" in text and "line 2:" in text and "vv" in text
+    assert "failed_" in text  # where the generated source is kept
+
+
+def test_unbalanced_brackets_in_snippets_are_refused_when_described():
+    with pytest.raises(ValueError, match="update: an unmatched '}' on line 2"):
+        sl.models.NeuronModel("m", params={}, state={"v": 0.0}, update="v = 0;\n}")
+    with pytest.raises(ValueError, match=r"code: the '\(' on line 1 is never closed"):
+        sl.plasticity.RewiringRule("r", params={}, code="if (uniform() < 0.5 remove_synapse(0);")
+
+
+def test_numpy_scalars_are_numbers():
+    net = sl.Network(dt=np.float64(0.1))
+    a = net.population("a", sl.models.LIF(), np.int64(100))
+    net.connect(a, a, sl.connect.FixedProbability(np.float32(0.1)), weight=np.float64(0.1))
+    net.connect(a, a, sl.connect.FixedIndegree(np.int32(5)), weight=0.1, name="b")
+    assert a.n == 100 and type(a.n) is int
+    sim = sl.Simulation(net, backend="cpu", seed=np.uint64(3))
+    sim.run(np.float64(1.0))
+    sim.step(np.int64(3))
+
+
+def test_the_memory_estimate_counts_the_recording_buffers():
+    from snnlab.plan import RunOptions, Target, make_plan
+
+    net = brunel.network(n=1000)
+    small = make_plan(net, RunOptions.check(net, chunk_steps=100), Target("cpu", 2, 2))
+    large = make_plan(net, RunOptions.check(net, chunk_steps=10**6), Target("cpu", 2, 2))
+    bits = 10**6 * (800 // 32 + 200 // 32 + 1) * 4  # a bit per neuron and step, both populations
+    assert large.estimated_bytes - small.estimated_bytes >= 0.9 * bits

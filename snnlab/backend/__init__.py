@@ -12,9 +12,20 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Launch", "get_backend", "available_backends", "kernel_dir", "cuda_available"]
+__all__ = ["Launch", "CompileError", "get_backend", "available_backends", "kernel_dir",
+           "cuda_available"]
 
 BACKENDS = ("auto", "cpu", "cuda")
+
+
+class CompileError(RuntimeError):
+    """The kernels did not compile: ``log`` holds the compiler's whole
+    output, ``source`` the path the generated source is kept at."""
+
+    def __init__(self, message: str, log: str = "", source: str | None = None):
+        super().__init__(message)
+        self.log = log
+        self.source = source
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import Launch, kernel_dir
+from . import CompileError, Launch, kernel_dir
 from .codegen import KERNEL_FILES, cpu_driver, cpu_host_wrappers, parse_signatures
 
 # -fno-math-errno lets llrint and sqrt inline (cvtsd2si, sqrtsd): results unchanged
@@ -219,8 +219,12 @@ class CpuBackend:
                 cmd = [self.cxx, *FLAGS, *openmp, f"-I{kdir}", str(src), "-o", str(out)]
                 res = subprocess.run(cmd, capture_output=True, text=True)
                 if res.returncode != 0:
-                    raise RuntimeError(f"compiling the kernels failed:\n{' '.join(cmd)}\n"
-                                       f"{res.stderr[-4000:]}")
+                    kept = folder / f"failed_{key}.cpp"  # for a look at what failed
+                    os.replace(src, kept)
+                    head = "\n".join(res.stderr.splitlines()[:40])
+                    raise CompileError(f"compiling the kernels failed:\n{' '.join(cmd)}\n"
+                                       f"{head}\n(the generated source is kept at {kept})",
+                                       res.stderr, str(kept))
                 os.replace(out, lib_path)  # atomic: concurrent ranks are safe
         module = CpuModule(ctypes.CDLL(str(lib_path)), signatures, self.threads)
         module.source = code  # what was compiled (the generated part; kernels/ is included)

@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from . import Launch, kernel_dir
+from . import CompileError, Launch, kernel_dir
 from .codegen import KERNEL_FILES, parse_signatures
 from .graphs import StepGraphs
 
@@ -175,8 +175,10 @@ class CudaBackend:
                 try:
                     nvrtc.compileProgram(prog, list(options))
                 except nvrtc.NVRTCError as e:
-                    raise RuntimeError(f"compiling the kernels for the GPU failed: {e}\n"
-                                       f"{nvrtc.getProgramLog(prog)[-4000:]}") from None
+                    log = nvrtc.getProgramLog(prog)
+                    head = "\n".join(log.splitlines()[:40])
+                    raise CompileError(f"compiling the kernels for the GPU failed: {e}\n{head}",
+                                       log) from None
                 cubin = nvrtc.getCUBIN(prog)
             finally:
                 nvrtc.destroyProgram(prog)

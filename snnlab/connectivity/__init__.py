@@ -108,7 +108,7 @@ class FixedIndegree(Connector):
     kind = FIXED_INDEGREE
 
     def __post_init__(self):
-        _count("FixedIndegree: indegree", self.indegree)
+        object.__setattr__(self, "indegree", _count("FixedIndegree: indegree", self.indegree))
 
     def check(self, n_pre, n_post):
         if self.indegree > 0 and n_pre < 1:
@@ -127,8 +127,11 @@ class FixedProbability(Connector):
     kind = FIXED_PROBABILITY
 
     def __post_init__(self):
-        if not isinstance(self.p, (int, float)) or not 0.0 <= self.p <= 1.0:
+        if isinstance(self.p, bool) or not isinstance(self.p, (int, float, np.integer,
+                                                             np.floating)) \
+                or not 0.0 <= self.p <= 1.0:
             raise ValueError(f"FixedProbability: p must be in [0, 1], got {self.p!r}")
+        object.__setattr__(self, "p", float(self.p))
 
     def expected_synapses(self, n_pre, n_post, same):
         return float(n_post * (n_pre - (same and not self.allow_autapses)) * self.p)
@@ -145,7 +148,7 @@ class FixedTotalNumber(Connector):
     kind = FIXED_TOTAL_NUMBER
 
     def __post_init__(self):
-        _count("FixedTotalNumber: n", self.n)
+        object.__setattr__(self, "n", _count("FixedTotalNumber: n", self.n))
 
     def check(self, n_pre, n_post):
         if self.n > 0 and (n_pre < 1 or n_post < 1):

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import finite
+from ..checks import balanced, finite
 from ..distributions import Distribution
 
 __all__ = [
@@ -110,6 +110,12 @@ class NeuronModel:
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"model {self.name!r}: names used twice: {sorted(dup)}")
+        for part in ("update", "threshold", "reset"):
+            code = getattr(self, part)
+            if not isinstance(code, str):
+                raise TypeError(f"model {self.name!r}: {part} must be C code (a str), "
+                                f"got {type(code).__name__}")
+            balanced(f"model {self.name!r}: {part}", code)
         params = {k: finite(f"{self.name}.{k}", v) for k, v in self.params.items()}
         object.__setattr__(self, "params", params)
         object.__setattr__(self, "ports", tuple(self.ports))

@@ -14,7 +14,8 @@ import re
 
 from ..models import NeuronModel
 
-__all__ = ["model_key", "neuron_kernel", "rewire_kernels", "SYNAPSE_CTYPES", "constant_ctype"]
+__all__ = ["model_key", "neuron_kernel", "rewire_kernels", "SYNAPSE_CTYPES", "constant_ctype",
+           "snippets", "GENERATED"]
 
 
 def constant_ctype(name: str) -> str:
@@ -77,11 +78,12 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
               "        uint32_t _draw = 0;" if uses_rng else "",
               "#define uniform() snn_model_uniform(ctx.seed, ctx.stream, i, ctx.step, _draw++)",
               "        (void)t; (void)n; (void)refractory;",
-              "        {", _indent(model.update, 12), "        }",
+              "        {", _user(model.update, f"{model.name}.update", 12), "        }",
               "        bool spike = false;"]
     if model.threshold:
-        lines += [f"        if (!refractory && ({model.threshold})) {{",
-                  "            spike = true;", _indent(model.reset, 12)]
+        lines += [f'#line 1 "{model.name}.threshold"',
+                  f"        if (!refractory && ({model.threshold})) {{", f'#line 1 "{GENERATED}"',
+                  "            spike = true;", _user(model.reset, f"{model.name}.reset", 12)]
         if model.refractory is not None:
             lines.append("            refrac = _ref_steps;")
         lines.append("        }")
@@ -98,6 +100,36 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
 
 def _indent(code: str, n: int) -> str:
     return "\n".join(" " * n + line for line in code.strip().splitlines())
+
+
+# Compilers cite a user's snippet by its own name and line numbers
+# (snnlab.step.runner.explain_compile_error shows them); the generated code
+# around it goes by this name.
+GENERATED = "snnlab-generated"
+
+
+def _user(code: str, where: str, n: int) -> str:
+    """A user's C snippet, indented, its lines numbered as its own (#line)."""
+    return f'#line 1 "{where}"\n{_indent(code, n)}\n#line 1 "{GENERATED}"'
+
+
+def snippets(network) -> dict[str, str]:
+    """Every user C snippet of a network by the name compilers cite it by:
+    ``<model>.update``, ``.threshold``, ``.reset``, ``<rule>.code``,
+    ``<rule>.init[<array>]``; the text as compiled (stripped)."""
+    out = {}
+    for pop in network.populations.values():
+        m = pop.model
+        for part in ("update", "threshold", "reset"):
+            if getattr(m, part):
+                out[f"{m.name}.{part}"] = getattr(m, part).strip()
+    for proj in network.projections.values():
+        if proj.rewiring is not None:
+            rule = proj.rewiring.rule
+            out[f"{rule.name}.code"] = rule.code.strip()
+            for k, v in rule.init.items():
+                out[f"{rule.name}.init[{k}]"] = v.strip()
+    return out
 
 
 # ------------------------------------------------------------------ rewiring
@@ -180,7 +212,11 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
         "        (void)snn_a; (void)snn_pos; (void)snn_c; (void)id_pre; (void)id_post;",
         "        (void)n_post; (void)t; (void)dt;",
         *[" " * 4 + c for c in consts],
-        *[f"        snn_a.{n}[snn_pos] = ({SYNAPSE_CTYPES[dt]})({init[n]});" for n, dt in arrays],
+        *[f'#line 1 "{rule.name}.init[{n}]"\n'
+          f"        snn_a.{n}[snn_pos] = ({SYNAPSE_CTYPES[dt]})({init[n]});\n"
+          f'#line 1 "{GENERATED}"' if n in rule.init else
+          f"        snn_a.{n}[snn_pos] = ({SYNAPSE_CTYPES[dt]})({init[n]});"
+          for n, dt in arrays],
         "    }",
         "    static SNN_DEVICE SNN_INLINE void rule(SnnRewireRow &snn, const Arrays &snn_a,",
         "                                           const Consts &snn_c) {",
@@ -193,7 +229,7 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
           if track else []),
         *[f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_a.{n} + snn.base;"  # the row's, where read
           for n, dt in arrays if re.search(rf"\b{n}\b", rule.code)],
-        *defs, "        {", _indent(rule.code, 12), "        }", *undefs,
+        *defs, "        {", _user(rule.code, f"{rule.name}.code", 12), "        }", *undefs,
         "    }",
         "};"]
     decl = "".join(f", {SYNAPSE_CTYPES[dt]} *snn_arr_{n}" for n, dt in arrays)

@@ -51,7 +51,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checks import finite
+from ..checks import balanced, finite
 
 __all__ = ["RewiringRule", "Rewiring", "bamford"]
 
@@ -105,11 +105,13 @@ class RewiringRule:
         if not isinstance(self.code, str) or not self.code.strip():
             raise ValueError(f"RewiringRule {self.name!r}: code must be C statements, "
                              f"got {self.code!r}")
+        balanced(f"RewiringRule {self.name!r}: code", self.code)
         init = dict(self.init)
         for k, v in init.items():
             if not isinstance(v, str) or not v.strip():
                 raise ValueError(f"RewiringRule {self.name!r}: init[{k!r}] must be a C "
                                  f"expression, got {v!r}")
+            balanced(f"RewiringRule {self.name!r}: init[{k!r}]", v)
         object.__setattr__(self, "init", init)
         if isinstance(self.max_add, bool) or not isinstance(self.max_add, int) \
                 or not 1 <= self.max_add <= 65535:

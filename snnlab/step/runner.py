@@ -4,14 +4,16 @@ runs it, many steps per call, between the host's duties."""
 from __future__ import annotations
 
 import contextlib
+import re
 import signal
 import threading
 import time
 
 import numpy as np
 
-from ..backend import PHASES, Launch
+from ..backend import PHASES, CompileError, Launch
 from ..backend.codegen import translation_unit
+from ..plan.sources import GENERATED, snippets
 from .schedule import bound, group_schedule, step_schedule, structure
 
 __all__ = ["Runner", "TIMERS"]
@@ -53,7 +55,11 @@ class Runner:
             return
         kernels = {**self.plan.kernels, **self.state.rewiring.kernels}
         code = translation_unit(list(kernels.values()), self.plan.options.precision)
-        self.module = self.backend.compile(code, launches)
+        try:
+            self.module = self.backend.compile(code, launches)
+        except CompileError as e:
+            raise CompileError(explain_compile_error(e, snippets(self.plan.network)), e.log,
+                               e.source) from None
         self._key = key
 
     def launch(self, name: str, *args, extent=("flat", 1)) -> None:
@@ -127,6 +133,39 @@ class Runner:
                 self.observation.set_recording(True, state.populations)
             if bar is not None:
                 bar.close()
+
+
+# where a compiler cites a line: "where:12:3: error: ..." (g++, clang) or
+# "where(12): error: ..." (NVRTC)
+_CITED = re.compile(r"^(?P<where>[A-Za-z_]\w*\.(?:update|threshold|reset|code|init\[\w+\]))"
+                    r"(?::(?P<line>\d+)(?::\d+)?:|\((?P<line2>\d+)\):)\s*(?P<msg>.*)$")
+
+
+def explain_compile_error(error: CompileError, code: dict[str, str]) -> str:
+    """A compile error told in the user's terms: each snippet the compiler
+    complains about (``code``: name -> text, plan.sources.snippets), its
+    lines numbered, the cited ones marked, and the compiler's messages; or,
+    where it cites no snippet, the head of its output."""
+    cited: dict[str, list[tuple[int, str]]] = {}
+    for line in error.log.splitlines():
+        m = _CITED.match(line.strip())
+        if m and m["where"] in code and ("error" in m["msg"] or not cited.get(m["where"])):
+            cited.setdefault(m["where"], []).append((int(m["line"] or m["line2"]), m["msg"]))
+    if not cited:
+        return str(error)
+    out = []
+    for where, messages in cited.items():
+        kind = "model" if where.split(".")[1] in ("update", "threshold", "reset") else "rule"
+        out.append(f"the C code of {kind} {where.split('.')[0]!r} ({where.split('.', 1)[1]}) "
+                   "does not compile:")
+        marked = {n for n, _ in messages}
+        for n, text in enumerate(code[where].splitlines(), 1):
+            out.append(f"  {'>' if n in marked else ' '} {n:3d} | {text}")
+        out += [f"    line {n}: {msg}" for n, msg in messages[:10]]
+    if error.source:
+        out.append(f"(the generated source is kept at {error.source}; its own code goes by "
+                   f"{GENERATED!r})")
+    return "\n".join(out)
 
 
 @contextlib.contextmanager
