@@ -86,6 +86,8 @@ def save(path, network, options, state, observation) -> None:
         meta["arrays"][name] = {"dtype": a.dtype.str, "shape": list(a.shape),
                                 "sha256": hashlib.sha256(a.tobytes()).hexdigest()}
     path = Path(path)
+    if path.is_dir() or not path.name:
+        raise ValueError(f"checkpoint: {str(path)!r} is a folder; give a file name")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:

@@ -270,3 +270,60 @@ def test_the_memory_estimate_counts_the_recording_buffers():
     large = make_plan(net, RunOptions.check(net, chunk_steps=10**6), Target("cpu", 2, 2))
     bits = 10**6 * (800 // 32 + 200 // 32 + 1) * 4  # a bit per neuron and step, both populations
     assert large.estimated_bytes - small.estimated_bytes >= 0.9 * bits
+
+
+def _sweep_sim():
+    return sl.Simulation(brunel.network(n=100), backend="cpu")
+
+
+def _connect(**kw):
+    net = brunel.network(n=100)
+    args = dict(connector=sl.connect.OneToOne(), weight=1.0, name="x")
+    args.update(kw)
+    return net.connect("exc", "exc", args.pop("connector"), **args)
+
+
+# every public entry point with a bad argument: the error names the argument
+SWEEP = [
+    (lambda: sl.Network(dt="x"), TypeError, "dt must be a number"),
+    (lambda: sl.Network().population(3, sl.models.LIF(), 5), ValueError, "population name"),
+    (lambda: sl.Network().population("a", None, 5), TypeError, "model must be a NeuronModel"),
+    (lambda: _connect(connector=5), TypeError, "connector must be"),
+    (lambda: _connect(weight="a"), TypeError, "weight must be a number"),
+    (lambda: _connect(delay=0.0), ValueError, "delay must be >= dt"),
+    (lambda: _connect(receptor="x"), ValueError, "receptor must be one of"),
+    (lambda: sl.Network().dc_input("a", 1.0), KeyError, "target: no population"),
+    (lambda: sl.models.LIF(tau_m=-1.0), ValueError, "tau_m must be > 0"),
+    (lambda: sl.models.LIF(bogus=1.0), ValueError, "unknown parameter(s) ['bogus']"),
+    (lambda: sl.models.LIF("x"), ValueError, "synapse must be one of"),
+    (lambda: sl.Normal(0.0, -1.0), ValueError, "sd must be >= 0"),
+    (lambda: sl.connect.FixedIndegree(-1), ValueError, "indegree must be >= 0"),
+    (lambda: sl.connect.FixedProbability(2.0), ValueError, "p must be in [0, 1]"),
+    (lambda: sl.models.SpikeSourceArray("x"), TypeError, "spike_times must be"),
+    (lambda: sl.models.SpikeSourceArray([["a"]]), TypeError, "times of neuron 0"),
+    (lambda: sl.plasticity.STDP(a_plus=-1.0), ValueError, "a_plus must be >= 0"),
+    (lambda: _sweep_sim().run("x"), TypeError, "duration must be a number"),
+    (lambda: _sweep_sim().step(-1), ValueError, "n must be a non-negative integer"),
+    (lambda: _sweep_sim().step(1, timer="x"), ValueError, "timer must be one of"),
+    (lambda: _sweep_sim().record("exc", "V_m", every=0), ValueError, "every must be"),
+    (lambda: _sweep_sim().set_param("exc", "V_th", "a"), TypeError, "set_param: V_th"),
+    (lambda: _sweep_sim().set_input("poisson->exc", weight=float("nan")), ValueError,
+     "weight must be finite"),
+    (lambda: _sweep_sim().set_weight("exc->exc", [1.0, 2.0]), ValueError, "set_weight: value"),
+    (lambda: _sweep_sim().add_synapses("exc->exc", [1.5], [0]), TypeError,
+     "pre must be integer"),
+    (lambda: _sweep_sim().remove_synapses("exc->exc", [1], [-1]), ValueError,
+     "post indices must be"),
+    (lambda: _sweep_sim().add_observer(3), TypeError, "fn must be callable"),
+    (lambda: _sweep_sim().checkpoint("/"), ValueError, "checkpoint: '/' is a folder"),
+    (lambda: sl.Simulation(brunel.network(n=100), backend="cpu", threads="x"), ValueError,
+     "threads must be a positive integer"),
+    (lambda: sl.plasticity.Rewiring(3), TypeError, "rule must be a RewiringRule"),
+]
+
+
+@pytest.mark.parametrize("call, kind, names", SWEEP, ids=[s[2] for s in SWEEP])
+def test_every_error_names_its_argument(call, kind, names):
+    with pytest.raises(kind) as e:
+        call()
+    assert names in str(e.value)

@@ -391,7 +391,16 @@ def SpikeSourceArray(spike_times) -> NeuronModel:
     >>> SpikeSourceArray([[1.0, 2.5], []]).extra["n"]
     2
     """
-    times = [np.asarray(t, dtype=np.float64).ravel() for t in spike_times]
+    if isinstance(spike_times, (str, bytes)) or not hasattr(spike_times, "__iter__"):
+        raise TypeError(f"SpikeSourceArray: spike_times must be a sequence of sequences of "
+                        f"times [ms], one per neuron, got {spike_times!r}")
+    times = []
+    for k, t in enumerate(spike_times):
+        try:
+            times.append(np.asarray(t, dtype=np.float64).ravel())
+        except (TypeError, ValueError):
+            raise TypeError(f"SpikeSourceArray: the times of neuron {k} must be numbers "
+                            f"[ms], got {t!r}") from None
     for k, t in enumerate(times):
         if t.size and not np.all(np.isfinite(t)):
             raise ValueError(f"SpikeSourceArray: times of neuron {k} are not all finite")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..backend import PHASES
+from ..checks import finite
 from ..distributions import Constant, Distribution
 from ..network import Population
 from ..plan import Plan, PopulationPlan, check_scalar, kernel_constants
@@ -227,9 +227,7 @@ class Populations:
         ps = self[population]
         self.get_param(population, name)
         new = dict(ps.params)
-        new[name] = float(value)
-        if not math.isfinite(new[name]):
-            raise ValueError(f"set_param: {name} must be finite, got {value!r}")
+        new[name] = finite(f"set_param: {name}", value)
         constants = self.constants(ps.plan, new)
         ps.params = new
         ps.param[:] = self.arena.backend.asarray(constants, np.float64)
