@@ -221,14 +221,19 @@ struct SnnRewireRow {
     SnnPoissonState *poisson;
 };
 
+// the parameters of both templates (those of the generated kernels, the
+// per-synapse arrays gathered in R::Arrays)
+#define SNN_REWIRE_PARAMS                                                                    \
+    const int64_t n_pre, const int64_t n_post, const int64_t *step_ptr, const int64_t period,  \
+        const double dt, const uint64_t seed, const uint32_t stream, const double *param,    \
+        int32_t *row_length, int32_t *ind, const int64_t cap,                                 \
+        const typename R::Arrays &arrays, const int32_t *in_degree, int32_t *claims,          \
+        int32_t *removed_to, const int32_t max_in, int32_t *pend, int32_t *pend_count,        \
+        int64_t *proposed, const int32_t max_add, const int32_t multapses, int64_t *counts,   \
+        const int64_t *count_info
+
 template <class R>
-SNN_DEVICE void snn_rewire_propose(
-        const int64_t n_pre, const int64_t n_post, const int64_t *step_ptr, const int64_t period,
-        const double dt, const uint64_t seed, const uint32_t stream, const double *param,
-        int32_t *row_length, int32_t *ind, const int64_t cap, const typename R::Arrays &arrays,
-        const int32_t *in_degree, int32_t *claims, int32_t *removed_to, const int32_t max_in,
-        int32_t *pend, int32_t *pend_count, int64_t *proposed, const int32_t max_add,
-        const int32_t multapses, int64_t *counts, const int64_t *count_info) {
+SNN_DEVICE void snn_rewire_propose(SNN_REWIRE_PARAMS) {
     if (!snn_rewire_due(step_ptr, period)) return;
     const int64_t call = *step_ptr / period;
     const typename R::Consts c = R::load(param);
@@ -281,13 +286,7 @@ SNN_DEVICE void snn_rewire_propose(
 }
 
 template <class R>
-SNN_DEVICE void snn_rewire_commit(
-        const int64_t n_pre, const int64_t n_post, const int64_t *step_ptr, const int64_t period,
-        const double dt, const uint64_t seed, const uint32_t stream, const double *param,
-        int32_t *row_length, int32_t *ind, const int64_t cap, const typename R::Arrays &arrays,
-        const int32_t *in_degree, int32_t *claims, int32_t *removed_to, const int32_t max_in,
-        int32_t *pend, int32_t *pend_count, int64_t *proposed, const int32_t max_add,
-        const int32_t multapses, int64_t *counts, const int64_t *count_info) {
+SNN_DEVICE void snn_rewire_commit(SNN_REWIRE_PARAMS) {
     (void)seed; (void)stream; (void)multapses;
     if (!snn_rewire_due(step_ptr, period)) return;
     const int64_t call = *step_ptr / period;

@@ -29,7 +29,6 @@ import hashlib
 import io
 import json
 import math
-import os
 import pickle
 import re
 import zipfile
@@ -37,7 +36,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .backend.cpu import host_memory_available
 from .distributions import Distribution
+from .files import write_atomically
 from .plan import check_input_range, kernel_constants
 from .plan.layout import SYNAPSE_DTYPES
 
@@ -88,27 +89,13 @@ def save(path, network, options, state, observation) -> None:
     path = Path(path)
     if path.is_dir() or not path.name:
         raise ValueError(f"checkpoint: {str(path)!r} is a folder; give a file name")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
-                z.writestr(META, json.dumps(_jsonable(meta), indent=1, allow_nan=False))
-                for name, blob in blobs.items():
-                    z.writestr(f"{name}.npy", blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    try:  # the rename itself survives a crash
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+
+    def write(f):
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+            z.writestr(META, json.dumps(_jsonable(meta), indent=1, allow_nan=False))
+            for name, blob in blobs.items():
+                z.writestr(f"{name}.npy", blob)
+    write_atomically(path, write)
 
 
 def _rule_fields(rule) -> dict:
@@ -249,10 +236,10 @@ def read(path, network=None, allow_pickle: bool = False):
             for name, d in declared.items():
                 _check_declared(path, name, d, infos[f"{name}.npy"])
             total = sum(infos[f"{name}.npy"].file_size for name in declared)
-            if total > _memory_available():
+            if total > host_memory_available():
                 raise CheckpointError(f"{path}: its arrays take {total / 2**30:.2f} GiB, "
-                                      f"{_memory_available() / 2**30:.2f} GiB are available")
-            return meta, (lambda: _read_arrays(path, z_path=path, declared=declared)), network
+                                      f"{host_memory_available() / 2**30:.2f} GiB are available")
+            return meta, (lambda: _read_arrays(path, declared)), network
     except zipfile.BadZipFile as e:
         raise CheckpointError(f"{path}: a damaged checkpoint ({e})") from None
 
@@ -276,21 +263,10 @@ def _check_declared(path, name, d, info) -> None:
                               f"{dtype} {shape} ({need} bytes of data)")
 
 
-def _memory_available() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-
-
-def _read_arrays(path, z_path, declared) -> dict[str, np.ndarray]:
+def _read_arrays(path, declared) -> dict[str, np.ndarray]:
     """The arrays, each header matched with its declaration, each checksum checked."""
     out = {}
-    with zipfile.ZipFile(z_path) as z:
+    with zipfile.ZipFile(path) as z:
         for name, d in declared.items():
             with z.open(f"{name}.npy") as f:
                 try:

@@ -17,8 +17,9 @@ ALLOWED = {
     "plan": {"plan"} | DESCRIBE,
     "step": {"step", "backend", "plan"},
     "state": {"state", "plan", "step", "backend", "random"} | DESCRIBE,
-    "observe": {"observe", "step", "backend"},
-    "checkpoint": {"plan"} | DESCRIBE,
+    "observe": {"observe", "step", "backend", "files"},
+    "files": set(),
+    "checkpoint": {"plan", "backend", "files"} | DESCRIBE,
     "protocol": DESCRIBE,
     "bench": {"bench"},
 }

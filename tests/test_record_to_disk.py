@@ -80,7 +80,11 @@ def test_kill_9_loses_at_most_the_chunk_in_progress(tmp_path, delay):
                              str(__import__("pathlib").Path(__file__).parent)],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
-    time.sleep(delay)
+    deadline = time.monotonic() + 120  # a first chunk on disk, however slow the machine
+    while not read_recording(folder)["last_step"]:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    time.sleep(delay)  # then a kill at some moment of the writing
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     got = read_recording(folder)

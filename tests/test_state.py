@@ -105,7 +105,7 @@ def test_layout_declares_each_array_once_and_sizes_it():
     lay = plan.layout
     assert lay.spec("pop/exc", "state").dtype == np.float32
     assert lay.size("pop/exc", "state") == 800  # one variable
-    assert lay.size("pop/exc", "inbuf") == plan.populations["exc"].n_slots * 800
+    assert lay.size("pop/exc", "inbuf") == (15 + 1) * 800  # a ring for delays of 1.5 ms
     assert lay.synapse_arrays("proj/exc->exc") == {}  # constant weights and delays
     # the estimate is the sum of the declared arrays and the construction's scratch
     assert plan.estimated_bytes >= lay.total_bytes()

@@ -90,6 +90,18 @@ def _has_openmp(cxx: str) -> bool:
                               capture_output=True).returncode == 0
 
 
+def host_memory_available() -> int:
+    """Bytes of this machine's memory available now (MemAvailable)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
 class CpuModule:
     def __init__(self, lib: ctypes.CDLL, signatures, threads: int):
         self.lib = lib
@@ -186,14 +198,7 @@ class CpuBackend:
         return self.threads
 
     def memory_available(self) -> int:
-        try:
-            with open("/proc/meminfo") as f:
-                for line in f:
-                    if line.startswith("MemAvailable:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            pass
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        return host_memory_available()
 
     def info(self) -> dict:
         return {"compiler": compiler_version(self.cxx), "threads": self.threads}

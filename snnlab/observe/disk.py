@@ -19,10 +19,11 @@ crash everything up to the last finished chunk reads back.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
+
+from ..files import write_atomically
 
 __all__ = ["DiskStream", "read_recording", "FORMAT"]
 
@@ -74,33 +75,15 @@ class DiskStream:
                     "neurons": [int(i) for i in rec.neurons], "every": rec.every}
             arrays[f"samples/{name}/steps"] = np.asarray(steps, np.int64)
             arrays[f"samples/{name}/values"] = np.asarray(values)
-        k = len(self.index["chunks"])
-        file = f"chunk_{k:06d}.npz"
-        tmp = self.folder / f".{file}.tmp"
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.folder / file)
+        file = f"chunk_{len(self.index['chunks']):06d}.npz"
+        write_atomically(self.folder / file, lambda f: np.savez(f, **arrays))
         self.index["chunks"].append({"file": file, "first_step": int(chunk.first_step),
                                      "last_step": int(chunk.last_step)})
         self._write_index()
 
     def _write_index(self) -> None:
-        tmp = self.folder / ".index.json.tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.index, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.folder / "index.json")
-        try:  # the renames themselves survive a crash
-            fd = os.open(self.folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        except OSError:
-            pass
+        write_atomically(self.folder / "index.json",
+                         lambda f: f.write(json.dumps(self.index, indent=1).encode()))
 
 
 def read_recording(folder) -> dict:

@@ -84,10 +84,10 @@ class Recorders:
             raise ValueError(f"record: every must be a positive integer (steps), got {every!r}")
         return population, variables, idx, every
 
-    def create(self, population: str, variables, neurons=None, every: int = 1) -> StateRecorder:
-        """A recorder, checked and allocated (its sampling starts at the
-        current step)."""
-        population, variables, idx, every = self.check(population, variables, neurons, every)
+    def create(self, population: str, variables: tuple, idx: np.ndarray,
+               every: int) -> StateRecorder:
+        """A recorder of arguments :meth:`check` returned, allocated (its
+        sampling starts at the current step)."""
         ps = self.populations[population]
         model = ps.pop.model
         rows = -(-self.chunk_steps // every) + 1
@@ -163,8 +163,8 @@ class Recorders:
 
     def load(self, arrays: dict, meta: dict) -> None:
         for k, (population, variables, every) in enumerate(meta.get("recorders", [])):
-            rec = self.create(population, variables, neurons=arrays[f"rec/{k}/neurons"],
-                              every=every)
+            rec = self.create(*self.check(population, variables, arrays[f"rec/{k}/neurons"],
+                                          every))
             values, steps = arrays[f"rec/{k}/values"], arrays[f"rec/{k}/steps"]
             if len(steps):
                 rec._chunks = [values.reshape(len(steps), -1)]

@@ -58,6 +58,12 @@ def kernel_constants(pop: Population, params: dict, dt: float, names, precision:
     reads them, each checked against its C type there; ``names``: their
     order in the kernel's table."""
     c = pop.model.constants(params, dt)
+    check_constants(pop, params, c, names, precision)
+    return np.array([c[k] for k in names], dtype=np.float64)
+
+
+def check_constants(pop: Population, params: dict, c: dict, names, precision: str) -> None:
+    """Each of a population's constants ``c`` against its C type in the kernel."""
     for name in names:
         ctype, v = constant_ctype(name), c[name]
         if ctype == "int32_t" and not 0 <= v < 2**31:
@@ -67,7 +73,6 @@ def kernel_constants(pop: Population, params: dict, dt: float, names, precision:
         if ctype == "scalar":
             kind = "parameter" if name in params else "derived constant"
             check_scalar(f"population {pop.name!r}: {kind} {name}", v, precision)
-    return np.array([c[k] for k in names], dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -161,8 +166,9 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
     populations, kernels = {}, {}
     for pop in network.populations.values():
         params = network.params(pop)
-        constants = tuple(pop.model.constants(params, dt))
-        kernel_constants(pop, params, dt, constants, options.precision)
+        c = pop.model.constants(params, dt)
+        constants = tuple(c)
+        check_constants(pop, params, c, constants, options.precision)
         _check_initial_state(pop, params, options.precision)
         if pop.model.kind == "spike_source_array":
             kernel = "spike_source_array"

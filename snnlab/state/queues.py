@@ -63,9 +63,6 @@ class Queues:
             a.free(old.count, old.entry, old.overflow)
         return q
 
-    def of(self, name: str) -> Queue | None:
-        return self.by_name.get(name)
-
     def launches(self) -> list[Planned]:
         return [Planned("deliver", ("flat", self.plan.target.threads), PHASES.index("propagate"),
                         lambda name=name: self._args(name))
