@@ -11,3 +11,8 @@ SNN_KERNEL void init_state(const int64_t n, const double *dist, const uint64_t s
 SNN_KERNEL void zero_bytes(const int64_t n_bytes, uint8_t *p) {
     SNN_LOOP(i, n_bytes) { p[i] = 0; }
 }
+
+// a[i] = value for i < n
+SNN_KERNEL void fill_int64(const int64_t n, int64_t *a, const int64_t value) {
+    SNN_LOOP(i, n) a[i] = value;
+}

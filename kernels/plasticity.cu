@@ -128,3 +128,294 @@ SNN_KERNEL void column_fill(const int64_t n_pre, const int32_t *SNN_RESTRICT row
     }
     SNN_ROWS_END;
 }
+
+// ---------------------------------------------------------------------------
+// Lazy STDP (projections without rewiring), as NEST applies it: every
+// synapse is touched only in its row, at its presynaptic neuron's spikes,
+// where the potentiation owed to the target's spikes since the row was last
+// brought up to date is applied first, in time order, then the depression.
+// Rows are contiguous: no column view, no scattered weights.
+//
+// Each target keeps its last K spikes (K a power of two) as the synapses
+// see them: stamp = step + D (D, the dendritic delay in steps: NEST's
+// convention, in which the synapse sees a postsynaptic spike d after the
+// soma), with the postsynaptic trace just after each (y_after); and its
+// newest four stamps, newest first, in one dense array (recent: one cache
+// line, where the ring would cost a miss per synapse).  Each row
+// keeps its trace just after its last spike (x_last, at step t_pre) and the
+// stamp up to which it has been brought (t_proc).  A row is brought up to
+// date early ("flushed") when a target's ring would otherwise drop a spike
+// the row still needs (stdp_lazy_prepare), and by the host before any read
+// or edit of the weights: every (synapse, spike) pair is applied once, with
+// the same trace values, whenever it is applied, so flushes never change a
+// result.
+//
+// tables (snnlab/state/stdp.py, lazy_tables): [0, 2048) exp(-n dt / tau_plus)
+// for n < 1024 and exp(-1024 m dt / tau_plus) at 1024 + m; [2048, 4096) the
+// same for tau_minus; then snn_pow_table's tables of mu.
+// p[9]: 1 when a pre and a (seen) post spike of one step form no pair
+// (NEST), 0 when they count as causal; p[10]: D.
+
+#define SNN_STDP_NEVER (-((int64_t)1 << 40))  // t_pre of a row that never spiked
+
+SNN_DEVICE SNN_INLINE double snn_decay(const double *t, int64_t n) {
+    // t[1024] = 1: one formula for every n (no branch to mispredict)
+    const double d = t[1024 + ((n >> 10) & 1023)] * t[n & 1023];
+    return n < (1 << 20) ? d : 0.0;
+}
+
+// x^mu for x > 0 (0 otherwise; x comes from a float32 weight, so it is
+// never subnormal here) from tables of the rule's mu and IEEE-exact
+// operations (the same on both targets), relative error about 1e-11:
+// x^mu = 2^(e mu) c^mu (1 + r)^mu, c = 1 + k/256 from the top mantissa
+// bits, 0 <= r < 1/256, (1 + r)^mu by its series to r^3.  This is the cost
+// of power-law STDP: no conversion between integers and doubles, a dozen
+// operations.  T (snnlab/state/stdp.py, lazy_tables): c^mu[256], 1/c[256],
+// 2^((b - 1023) mu)[2048] for the biased exponent b, then the series'
+// coefficients mu, mu (mu - 1) / 2, mu (mu - 1) (mu - 2) / 6.
+SNN_DEVICE SNN_INLINE double snn_pow_table(double x, const double *T) {
+    if (!(x > 0.0)) return 0.0;
+    const uint64_t bits = SNN_DOUBLE_BITS(x);
+    const uint64_t k = (bits >> 44) & 255, b = bits >> 52;
+    const double m = SNN_BITS_DOUBLE((bits & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
+    const double c = SNN_BITS_DOUBLE((bits & 0x000ff00000000000ull) | 0x3ff0000000000000ull);
+    const double r = (m - c) * T[256 + k];
+    const double s = 1.0 + r * (T[2560] + r * (T[2561] + r * T[2562]));
+    return T[k] * s * T[512 + b];
+}
+
+SNN_DEVICE SNN_INLINE double snn_lazy_facilitate(double w, double x, const double *p,
+                                                 const double *pow_table) {
+    const int kind = (int)p[5];
+    const double f = kind == SNN_STDP_POWER_LAW ? p[1] * snn_pow_table(w, pow_table) * x
+                     : kind == SNN_STDP_ADDITIVE ? p[1] * x
+                                                 : p[1] * (p[7] - w) * x;
+    return snn_clamp(w + f, p[6], p[7]);
+}
+
+// The potentiation a synapse onto `post` is owed from the ring: the
+// target's seen spikes with stamps in (t_proc, cut], in time order, with the
+// row's trace then (for the few synapses that owe more than the newest four
+// hold: snn_lazy_block).
+SNN_DEVICE SNN_INLINE float snn_lazy_catch_up(float w, int64_t post, int64_t t_proc, int64_t cut,
+                                              double x_last, int64_t t_pre,
+                                              const int64_t *SNN_RESTRICT stamp,
+                                              const int64_t *SNN_RESTRICT count,
+                                              const int64_t K, const double *p,
+                                              const double *tables) {
+    const int64_t c = count[post], n = c < K ? c : K;
+    const int64_t *st = stamp + post * K;
+    int64_t m = 0;
+    while (m < n && st[(c - 1 - m) & (K - 1)] > t_proc) ++m;
+    for (int64_t k = c - m; k < c; ++k) {
+        const int64_t t = st[k & (K - 1)];
+        if (t > cut) break;
+        w = (float)snn_lazy_facilitate((double)w, x_last * snn_decay(tables, t - t_pre), p,
+                                       tables + 4096);
+    }
+    return w;
+}
+
+// One block [jb, je) of a row: the synapses owed potentiation found (their
+// target's newest stamp is past t_proc), then brought up to date in rounds,
+// the oldest owed spike of each in the first round, the next in the second,
+// and so on (from the newest four stamps, recent; from the ring when all
+// four are owed); then (depress) the depression of all.  No branch in a
+// round depends on the data: the arithmetic of neighbouring synapses
+// overlaps instead of waiting on mispredictions.
+SNN_DEVICE SNN_INLINE void snn_lazy_block(const int32_t *SNN_RESTRICT row,
+                                          float *SNN_RESTRICT w_row, int64_t jb, int64_t je,
+                                          int64_t tp, int64_t cut, double xl, int64_t tpre,
+                                          const int64_t *SNN_RESTRICT recent,
+                                          const int64_t *SNN_RESTRICT stamp,
+                                          const int64_t *SNN_RESTRICT count,
+                                          const int64_t K, const double *SNN_RESTRICT y_now,
+                                          int depress, const double *p, const double *tables) {
+    int32_t owed[SNN_ROW_BLOCK];
+    int32_t left[SNN_ROW_BLOCK];  // owed spikes not yet applied
+    int64_t n_owed = 0;
+    if (xl != 0.0) {
+        for (int64_t j = jb; j < je; ++j) {
+            owed[n_owed] = (int32_t)(j - jb);
+            n_owed += (int64_t)(recent[(int64_t)row[j] * 4] > tp);
+        }
+    }
+    int64_t n = 0;
+    for (int64_t q = 0; q < n_owed; ++q) {
+        const int64_t j = jb + owed[q];
+        const int64_t *r = recent + (int64_t)row[j] * 4;
+        const int32_t m = 1 + (int32_t)(r[1] > tp) + (int32_t)(r[2] > tp) + (int32_t)(r[3] > tp);
+        if (m == 4) {  // perhaps more than four: from the ring, now
+            w_row[j] = snn_lazy_catch_up(w_row[j], row[j], tp, cut, xl, tpre, stamp, count, K,
+                                         p, tables);
+            continue;
+        }
+        owed[n] = owed[q];
+        left[n] = m;
+        ++n;
+    }
+    while (n > 0) {
+        int64_t next = 0;
+        for (int64_t q = 0; q < n; ++q) {
+            const int64_t j = jb + owed[q];
+            const int32_t o = owed[q], m = left[q];
+            const int64_t t = recent[(int64_t)row[j] * 4 + m - 1];
+            const int seen = t <= cut;
+            const double x = seen ? xl * snn_decay(tables, seen ? t - tpre : 0) : 0.0;
+            w_row[j] = (float)snn_lazy_facilitate((double)w_row[j], x, p, tables + 4096);
+            owed[next] = o;
+            left[next] = m - 1;
+            next += (int64_t)((m > 1) & seen);
+        }
+        n = next;
+    }
+    if (depress)
+        for (int64_t j = jb; j < je; ++j)
+            w_row[j] = (float)snn_stdp_depress((double)w_row[j], y_now[row[j]], p);
+}
+
+// Before this step's spikes enter the rings: the stamp below which rows
+// must be brought up to date so that no spike they need is dropped (for
+// each target whose ring is full, the stamp K/2 spikes after its oldest, so
+// that the next flush it causes is K/2 spikes away).
+SNN_KERNEL void stdp_lazy_prepare(const int32_t *spikes, const int32_t *n_spikes,
+                                  const int64_t *SNN_RESTRICT stamp,
+                                  const int64_t *SNN_RESTRICT count, const int64_t K,
+                                  int64_t *flush) {
+    SNN_SERIAL {
+        int64_t thr = SNN_STDP_NEVER;
+        const int32_t ns = *n_spikes;
+        for (int32_t s = 0; s < ns; ++s) {
+            const int64_t j = spikes[s], c = count[j];
+            if (c >= K) {
+                const int64_t e = stamp[j * K + ((c - K / 2) & (K - 1))];
+                thr = e > thr ? e : thr;
+            }
+        }
+        flush[0] = thr;
+    }
+}
+
+// Rows with t_proc < flush[0] brought up to stamp step - 1 (the host sets
+// flush[0] past every row to flush them all between steps).
+SNN_KERNEL void stdp_lazy_flush(const int64_t n_pre, const int32_t *SNN_RESTRICT row_length,
+                                const int32_t *SNN_RESTRICT ind, const int64_t cap,
+                                float *SNN_RESTRICT weight, const int64_t n_post,
+                                const double *SNN_RESTRICT x_last,
+                                const int64_t *SNN_RESTRICT t_pre, const int64_t *t_proc,
+                                const int64_t *SNN_RESTRICT recent,
+                                const int64_t *SNN_RESTRICT stamp,
+                                const int64_t *SNN_RESTRICT count, const int64_t K,
+                                const int64_t *flush, const int64_t *step_ptr, const double *p,
+                                const double *tables) {
+    const int64_t thr = flush[0], cut = *step_ptr - 1;
+    SNN_FOR_ROWS(i, n_pre) {
+        const int64_t tp = t_proc[i];
+        if (tp < thr && x_last[i] != 0.0) {
+            const int32_t *row = ind + i * cap;
+            float *w_row = weight + i * cap;
+            const double xl = x_last[i];
+            const int64_t tpre = t_pre[i];
+            SNN_ROW_BLOCKS(jb, je, row, row_length[i], n_post)
+                snn_lazy_block(row, w_row, jb, je, tp, cut, xl, tpre, recent, stamp, count, K, 0,
+                               0, p, tables);
+        }
+    }
+    SNN_ROWS_END;
+}
+
+SNN_KERNEL void stdp_lazy_flush_done(const int64_t n_pre, int64_t *t_proc, const int64_t *flush,
+                                     const int64_t *step_ptr) {
+    const int64_t thr = flush[0], cut = *step_ptr - 1;
+    SNN_LOOP(i, n_pre) if (t_proc[i] < thr) t_proc[i] = cut;
+}
+
+// This step's postsynaptic spikes into the rings, stamped step + D.
+SNN_KERNEL void stdp_lazy_push(const int32_t *spikes, const int32_t *n_spikes,
+                               int64_t *SNN_RESTRICT stamp, double *SNN_RESTRICT y_after,
+                               int64_t *SNN_RESTRICT count, int64_t *SNN_RESTRICT recent,
+                               const int64_t K, const int64_t *step_ptr, const double *p,
+                               const double *tables) {
+    const int32_t ns = *n_spikes;
+    const int64_t now = *step_ptr + (int64_t)p[10];
+    const int32_t nearest = (int32_t)p[8];
+    SNN_LOOP(s, ns) {
+        const int64_t j = spikes[s], c = count[j];
+        int64_t *r = recent + j * 4;
+        double y = 1.0;
+        if (!nearest && c > 0)
+            y += y_after[j * K + ((c - 1) & (K - 1))] * snn_decay(tables + 2048, now - r[0]);
+        stamp[j * K + (c & (K - 1))] = now;
+        y_after[j * K + (c & (K - 1))] = y;
+        count[j] = c + 1;
+        r[3] = r[2];
+        r[2] = r[1];
+        r[1] = r[0];
+        r[0] = now;
+    }
+}
+
+// The postsynaptic trace each target shows this step's presynaptic spikes:
+// its seen spikes of earlier steps only.
+SNN_KERNEL void stdp_lazy_post_trace(const int64_t n_post, const int64_t *SNN_RESTRICT stamp,
+                                     const double *SNN_RESTRICT y_after,
+                                     const int64_t *SNN_RESTRICT count, const int64_t K,
+                                     double *SNN_RESTRICT y_now, const int64_t *step_ptr,
+                                     const double *tables) {
+    const int64_t now = *step_ptr;
+    SNN_LOOP(j, n_post) {
+        const int64_t c = count[j], n = c < K ? c : K;
+        double y = 0.0;
+        for (int64_t m = 0; m < n; ++m) {
+            const int64_t slot = j * K + ((c - 1 - m) & (K - 1));
+            if (stamp[slot] < now) {
+                y = y_after[slot] * snn_decay(tables + 2048, now - stamp[slot]);
+                break;
+            }
+        }
+        y_now[j] = y;
+    }
+}
+
+// The rows of this step's presynaptic spikes: what each synapse is owed,
+// then the depression; the spike is then transmitted with the new weight.
+SNN_KERNEL void stdp_lazy_pre(const int32_t *spikes, const int32_t *n_spikes,
+                              const int32_t *SNN_RESTRICT row_length,
+                              const int32_t *SNN_RESTRICT ind, const int64_t cap,
+                              float *SNN_RESTRICT weight, const int64_t n_post,
+                              const double *SNN_RESTRICT x_last,
+                              const int64_t *SNN_RESTRICT t_pre,
+                              const int64_t *SNN_RESTRICT t_proc,
+                              const int64_t *SNN_RESTRICT recent,
+                              const int64_t *SNN_RESTRICT stamp,
+                              const int64_t *SNN_RESTRICT count, const int64_t K,
+                              const double *SNN_RESTRICT y_now, const int64_t *step_ptr,
+                              const double *p, const double *tables) {
+    const int32_t ns = *n_spikes;
+    const int64_t cut = *step_ptr - 1 + (int64_t)p[9];
+    SNN_FOR_ROWS(s, ns) {
+        const int64_t i = spikes[s], tp = t_proc[i], tpre = t_pre[i];
+        const double xl = x_last[i];
+        const int32_t *row = ind + i * cap;
+        float *w_row = weight + i * cap;
+        SNN_ROW_BLOCKS(jb, je, row, row_length[i], n_post)
+            snn_lazy_block(row, w_row, jb, je, tp, cut, xl, tpre, recent, stamp, count, K, y_now,
+                           1, p, tables);
+    }
+    SNN_ROWS_END;
+}
+
+SNN_KERNEL void stdp_lazy_pre_done(const int32_t *spikes, const int32_t *n_spikes,
+                                   double *SNN_RESTRICT x_last, int64_t *SNN_RESTRICT t_pre,
+                                   int64_t *SNN_RESTRICT t_proc, const int64_t *step_ptr,
+                                   const double *p, const double *tables) {
+    const int32_t ns = *n_spikes;
+    const int64_t now = *step_ptr;
+    const int32_t nearest = (int32_t)p[8];
+    SNN_LOOP(s, ns) {
+        const int64_t i = spikes[s];
+        x_last[i] = nearest ? 1.0 : x_last[i] * snn_decay(tables, now - t_pre[i]) + 1.0;
+        t_pre[i] = now;
+        t_proc[i] = now - 1 + (int64_t)p[9];
+    }
+}

@@ -47,6 +47,11 @@ typedef unsigned long long uint64_t;
 // atomic.
 #define SNN_FOR_ROWS(s, n) SNN_LOOP_OUTER(s, n)
 #define SNN_ROW_SEGMENT(j, row, len, n_post) SNN_LOOP_INNER(j, len)
+// A row in blocks [jb, je) of at most SNN_ROW_BLOCK places, for kernels that
+// work in passes over a block: here each thread a place at a time.
+#define SNN_ROW_BLOCK 1
+#define SNN_ROW_BLOCKS(jb, je, row, len, n_post) \
+    for (int64_t jb = threadIdx.x, je = jb + 1; jb < (int64_t)(len); jb += blockDim.x, je = jb + 1)
 #define SNN_ROWS_END
 #define SNN_ACC_ADD(p, v) SNN_ATOMIC_ADD_I64(p, v)
 #define SNN_ACC_FETCH_ADD(p, v) ((int64_t)SNN_ATOMIC_ADD_I64(p, v))
@@ -118,6 +123,15 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
     for (int64_t j = snn_row_split(row, len, n_post, snn_rows_t, snn_rows_k),                \
                  j##_end = snn_row_split(row, len, n_post, snn_rows_t + 1, snn_rows_k);      \
          j < j##_end; ++j)
+// A thread's targets of a row in blocks [jb, je) of at most SNN_ROW_BLOCK
+// places, for kernels that work in passes over a block (plasticity.cu).
+#define SNN_ROW_BLOCK 64
+#define SNN_ROW_BLOCKS(jb, je, row, len, n_post)                                             \
+    for (int64_t jb = snn_row_split(row, len, n_post, snn_rows_t, snn_rows_k),               \
+                 jb##_end = snn_row_split(row, len, n_post, snn_rows_t + 1, snn_rows_k),     \
+                 je = jb + SNN_ROW_BLOCK < jb##_end ? jb + SNN_ROW_BLOCK : jb##_end;         \
+         jb < jb##_end;                                                                      \
+         jb = je, je = je + SNN_ROW_BLOCK < jb##_end ? je + SNN_ROW_BLOCK : jb##_end)
 // The driver places the barrier after row kernels (codegen.cpu_driver): rows
 // of different projections may run back to back, each thread in its own
 // target range.

@@ -39,7 +39,7 @@ import numpy as np
 from .backend.cpu import host_memory_available
 from .distributions import Distribution
 from .files import write_atomically
-from .plan import check_input_range, kernel_constants
+from .plan import check_input_range, kernel_constants, lazy_stdp, stdp_history
 from .plan.layout import SYNAPSE_DTYPES
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "read", "check", "load_into",
@@ -443,10 +443,20 @@ def check(path, arrays: dict, meta: dict, plan, network) -> None:
         except ValueError as e:
             fail(str(e))
         if proj.plasticity is not None:
-            for k, size in (("trace_x", n_pre), ("trace_y", n_post)):
-                t = use(f"{o}/{k}", np.float64, size)
-                if not np.all(np.isfinite(t)):
-                    fail(f"{o}/{k}: not finite")
+            traces = [("trace_x", np.float64, n_pre)]
+            if lazy_stdp(proj) and f"{o}/lazy_t_pre" in arrays:  # the lazy scheme's
+                k = stdp_history(proj.plasticity, plan.network.dt)
+                traces += [("lazy_t_pre", np.int64, n_pre), ("lazy_stamp", np.int64, n_post * k),
+                           ("lazy_y_after", np.float64, n_post * k),
+                           ("lazy_count", np.int64, n_post),
+                           ("lazy_recent", np.int64, n_post * 4)]
+            else:  # the eager scheme's, or before the lazy one
+                traces += [("trace_y", np.float64, n_post)]
+            for key, dtype, size in traces:
+                t = use(f"{o}/{key}", dtype, size)
+                if not np.all(np.isfinite(t)) or (key == "lazy_count" and t.min(initial=0) < 0):
+                    fail(f"{o}/{key}: not finite" if dtype is np.float64 else
+                         f"{o}/{key}: negative counts")
             saved = meta.get("plasticity", {}).get(name)
             if not isinstance(saved, dict) or saved.get("type") != type(proj.plasticity).__name__:
                 fail(f"plasticity of {name!r}: {saved!r}")

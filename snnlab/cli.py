@@ -59,6 +59,20 @@ def info() -> dict:
     return out
 
 
+def _weight_summary(c: dict) -> dict:
+    """Mean and spread of a plastic projection's weights, over all synapses
+    and over those of its first 100 sources (what a peer that cannot afford
+    to read every weight reports)."""
+    import numpy as np
+
+    w = c["weight"].astype(np.float64)
+    first = w[c["pre"] < 100]
+    return {"mean": float(w.mean()) if w.size else None,
+            "std": float(w.std()) if w.size else None,
+            "min": float(w.min(initial=np.inf)), "max": float(w.max(initial=-np.inf)),
+            "mean_first_100_sources": float(first.mean()) if first.size else None}
+
+
 def run_model(args) -> dict:
     from .simulation import Simulation
     from .zoo import MODELS
@@ -119,6 +133,13 @@ def run_model(args) -> dict:
         "machine": machine(),
         **extra,
     }
+    plastic = [k for k, p in net.projections.items() if p.plasticity is not None]
+    if plastic:
+        # as stored first (NEST's convention: potentiation owed since each
+        # source's last spike not applied), then up to date
+        stored = {k: _weight_summary(sim.connectivity(k, settle=False)) for k in plastic}
+        result["plastic_weights"] = {k: {**_weight_summary(sim.connectivity(k)),
+                                         "stored": stored[k]} for k in plastic}
     if args.raster:
         from .viz import save_raster
 

@@ -377,14 +377,20 @@ class Simulation:
 
     # -- connectivity --------------------------------------------------------------
     def matrix(self, projection: str) -> RaggedMatrix:
-        """The live ragged matrix of a projection (backend arrays)."""
-        return self._state.projections[projection].matrix
+        """The live ragged matrix of a projection (backend arrays), its
+        weights up to date now (a plastic projection applies potentiation
+        lazily, :mod:`snnlab.plasticity`; running on leaves them behind again
+        until the next read)."""
+        return self._state.projections.settled(projection).matrix
 
-    def connectivity(self, projection: str) -> dict[str, np.ndarray]:
+    def connectivity(self, projection: str, settle: bool = True) -> dict[str, np.ndarray]:
         """Host copies of a projection's synapses: ``pre``, ``post``,
         ``weight`` and ``delay`` [ms], one entry per synapse, ordered by
-        source then target."""
-        return self._state.projections.connectivity(projection)
+        source then target.  ``settle=False``: a plastic projection's weights
+        as stored, without the potentiation owed for postsynaptic spikes since
+        each source's last spike (what NEST's ``GetConnections`` reports;
+        reading with ``settle=True``, or editing, applies it)."""
+        return self._state.projections.connectivity(projection, settle=settle)
 
     def set_weight(self, projection: str, value) -> None:
         """Set the weights of a projection: one number for all synapses, or

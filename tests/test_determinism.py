@@ -201,11 +201,11 @@ def test_reset_state_clears_the_traces():
                 plasticity=sl.plasticity.STDP(w_max=1.0))
     sim = sl.Simulation(net, backend="cpu", seed=3)
     sim.run(20.0)
-    traces = sim._state.stdp.get("plastic")
-    assert traces.x.any() and traces.y.any()
+    traces = sim._state.stdp.get("plastic")  # lazy: x after each row's last spike, rings
+    assert traces.x.any() and traces.count.any()
     w = sim.connectivity("plastic")["weight"]
     sim.reset_state()
-    assert not traces.x.any() and not traces.y.any()
+    assert not traces.x.any() and not traces.count.any()
     np.testing.assert_array_equal(sim.connectivity("plastic")["weight"], w)  # weights are kept
 
 

@@ -124,11 +124,18 @@ def main():
 
     nest_run(nest, args, timers)
 
+    if args.plastic:  # the E->E weights of the first 100 sources (all would not fit)
+        w = nest.GetConnections(exc[:100], exc, synapse_model="hpc_ee").get("weight")
+        fields_w = {"plastic_weights": {"E->E": {
+            "mean_first_100_sources": float(sum(w) / len(w)), "n_first_100_sources": len(w),
+            "min_first_100_sources": float(min(w)), "max_first_100_sources": float(max(w))}}}
+    else:
+        fields_w = {}
     ev = recorder.get("events")
     ids = ev["senders"] - exc[0].global_id  # E then I, contiguous
     fields = {"tool": "nest", "version": nest.__version__, "threads": args.threads,
               "model": "hpc_benchmark", "scale": args.scale, "plastic": args.plastic,
-              "j_e_pA": round(j_e, 6), "poisson_rate_hz": round(rate, 3)}
+              "j_e_pA": round(j_e, 6), "poisson_rate_hz": round(rate, 3), **fields_w}
     report_populations(fields, {"E": n_e, "I": n_i}, n_syn, timers, ids,
                  ev["times"] - args.presim, args)
 

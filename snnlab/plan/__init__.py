@@ -23,7 +23,7 @@ from .sources import constant_ctype, neuron_kernel
 
 __all__ = ["Plan", "Target", "RunOptions", "Partition", "Layout", "PRECISIONS", "make_plan",
            "default_threads", "check_input_range", "FIXED_LIMIT", "kernel_constants",
-           "check_scalar"]
+           "check_scalar", "NEVER_STEP", "lazy_stdp", "stdp_history"]
 
 FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
 POISSON_TABLE = 128  # entries per CDF table of poisson_input.cu (mean <= 10 needs < 60)
@@ -141,6 +141,23 @@ def construction_chunks(n_pre: int, n_post: int, n_syn: float, grid_size: int) -
     2^22 synapses (the CPU's bucket scratch); at most 2^25 counts."""
     want = max(8 * grid_size, math.ceil(n_syn / 2**22))
     return int(max(1, min(n_post, want, 2**25 // max(n_pre, 1))))
+
+
+NEVER_STEP = -(1 << 40)  # kernels/plasticity.cu: SNN_STDP_NEVER
+
+
+def lazy_stdp(proj) -> bool:
+    """Whether a plastic projection applies its rule lazily (without
+    rewiring: :mod:`snnlab.state.stdp`)."""
+    return proj.plasticity is not None and proj.rewiring is None
+
+
+def stdp_history(rule, dt: float) -> int:
+    """Spikes each target keeps for lazy STDP: a power of two, at least 32
+    and twice the dendritic delay in steps plus two (a row is brought up to
+    date when a target's ring is half full of spikes it has not seen)."""
+    need = max(32, 2 * (rule.dendritic_steps(dt) + 2))
+    return 1 << (need - 1).bit_length()
 
 
 def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
@@ -292,16 +309,30 @@ def _declare(layout: Layout, network, options, target, populations, projections)
         layout.set_dims(o, n_pre=proj.pre.n, n_post=proj.post.n, capacity=capacity)
         if proj.plasticity is not None:
             s = f"stdp/{name}"
-            d(s, "p", np.float64, (9,))
+            d(s, "p", np.float64, (11,))
             d(s, "x", np.float64, ("n_pre",), per_batch=True)
-            d(s, "y", np.float64, ("n_post",), per_batch=True, split="n_post")
-            d(s, "col_start", np.int64, ("n_cols",))
-            # the column view indexes every place of the rows when they can change
-            d(s, "col_syn", np.int64, ROWS if rw is not None else ("n_syn",))
-            if rw is not None:
+            if lazy_stdp(proj):
+                d(s, "tables", np.float64, (4096 + 2564,))
+                d(s, "t_pre", np.int64, ("n_pre",), per_batch=True)
+                d(s, "t_proc", np.int64, ("n_pre",), per_batch=True)
+                for k, dtype in (("stamp", np.int64), ("y_after", np.float64)):
+                    d(s, k, dtype, ("n_post", "history"), per_batch=True, split="n_post")
+                d(s, "recent", np.int64, ("n_post", 4), per_batch=True, split="n_post")
+                for k, dtype in (("count", np.int64), ("y_now", np.float64)):
+                    d(s, k, dtype, ("n_post",), per_batch=True, split="n_post")
+                d(s, "flush", np.int64, (1,))
+                d(s, "flush_all", np.int64, (1,))
+                layout.set_dims(s, n_pre=proj.pre.n, n_post=proj.post.n,
+                                history=stdp_history(proj.plasticity, network.dt))
+            else:
+                d(s, "y", np.float64, ("n_post",), per_batch=True, split="n_post")
+                d(s, "col_start", np.int64, ("n_cols",))
+                # the column view indexes every place of the rows, which can change
+                d(s, "col_syn", np.int64, ROWS)
                 d(s, "col_cursor", np.int64, ("n_cols",))
-            layout.set_dims(s, n_pre=proj.pre.n, n_post=proj.post.n, n_cols=proj.post.n + 1,
-                            capacity=capacity, n_syn=math.ceil(p.expected_synapses))
+                layout.set_dims(s, n_pre=proj.pre.n, n_post=proj.post.n,
+                                n_cols=proj.post.n + 1, capacity=capacity,
+                                n_syn=math.ceil(p.expected_synapses))
         if rw is not None:
             r = f"rewire/{name}"
             d(r, "param", np.float64, ("n_constants",))

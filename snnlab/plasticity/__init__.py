@@ -17,7 +17,29 @@ Timing, in steps (a spike of step ``s`` is stamped ``(s+1) dt``):
   of the ragged matrix (the synapses of one target).
 
 So a pre and a post spike in the same step count as causal (pre before
-post).  Delays do not enter the pairing: spike times are paired at the somata.
+post), and by default delays do not enter the pairing: spike times are
+paired at the somata.  Two options give NEST's conventions instead:
+
+* ``dendritic_delay=d`` [ms, a multiple of dt]: the synapse sees a
+  postsynaptic spike ``d`` after the soma fired it (NEST treats the whole
+  synaptic delay as dendritic, so its models pair as if
+  ``dendritic_delay`` were the projection's delay);
+* ``same_step="drop"``: a pre and a (seen) post spike of the same step form
+  no pair at all, as in NEST, instead of a causal one (``"causal"``).
+
+The default, somatic pairing with same-step pairs causal, is what the
+textbook rule states for spike times and what GeNN and Brian2 models
+without explicit back-propagation delays compute; NEST's conventions matter
+where a model is compared with NEST spike for spike (``zoo.hpc_benchmark``
+uses them).
+
+Projections without rewiring apply the rule lazily, as NEST does: a
+synapse's potentiation is applied in its row, in time order, when its
+presynaptic neuron next fires (or when the weights are read, edited or
+checkpointed), which keeps every access to the weights in contiguous rows.
+The result is the same as applying it at each postsynaptic spike.
+Rewired projections apply potentiation at once, through the column view,
+and take neither option yet.
 """
 
 from __future__ import annotations
@@ -32,6 +54,7 @@ from ..checks import finite
 __all__ = ["Plasticity", "STDP", "PowerLawSTDP", "Rewiring", "RewiringRule", "bamford"]
 
 PAIRINGS = ("all_to_all", "nearest")
+SAME_STEP = ("causal", "drop")
 
 
 class Plasticity:
@@ -44,6 +67,17 @@ class Plasticity:
 
     def encode(self, dt: float) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def dendritic_steps(self, dt: float, name: str = "") -> int:
+        """The dendritic delay in steps of ``dt`` (ValueError unless it is a
+        multiple of ``dt``)."""
+        d = getattr(self, "dendritic_delay", 0.0)
+        steps = round(d / dt)
+        if abs(steps * dt - d) > 1e-9 * max(1.0, d):
+            where = f"projection {name!r}: " if name else ""
+            raise ValueError(f"{where}{type(self).__name__}: dendritic_delay must be a multiple "
+                             f"of dt={dt} ms, got {d}")
+        return steps
 
 
 @dataclass(frozen=True)
@@ -68,7 +102,16 @@ class PowerLawSTDP(Plasticity):
     tau_plus, tau_minus : float
         Trace time constants [ms] of the pre- and postsynaptic traces.
     w0 : float
-        Reference weight (NEST: 1 pA).
+        Reference weight [pA]: NEST's ``stdp_pl_synapse_hom`` has none,
+        which amounts to ``w0 = 1`` pA, the default.
+    pairing : str
+        ``"all_to_all"`` or ``"nearest"`` (module docstring).
+    dendritic_delay : float
+        [ms] How long after the soma the synapse sees a postsynaptic spike
+        (NEST: the synaptic delay).  Default 0.
+    same_step : str
+        ``"causal"`` (default) or ``"drop"`` (NEST): whether a pre and a
+        post spike of one step form a causal pair or none.
 
     >>> PowerLawSTDP(lambda_=0.1, alpha=0.0513, mu=0.4).tau_minus
     30.0
@@ -81,10 +124,12 @@ class PowerLawSTDP(Plasticity):
     tau_minus: float = 30.0
     w0: float = 1.0
     pairing: str = "all_to_all"
+    dendritic_delay: float = 0.0
+    same_step: str = "causal"
     kind = "power_law_stdp"
 
     def __post_init__(self):
-        _check_pairing("PowerLawSTDP", self.pairing)
+        _check_pairing("PowerLawSTDP", self)
         for k in ("lambda_", "alpha", "mu", "tau_plus", "tau_minus", "w0"):
             object.__setattr__(self, k, finite(f"PowerLawSTDP: {k}", getattr(self, k)))
         for k in ("lambda_", "tau_plus", "tau_minus", "w0"):
@@ -102,8 +147,7 @@ class PowerLawSTDP(Plasticity):
 
     def encode(self, dt: float) -> np.ndarray:
         return _encode(self.lambda_ * self.alpha, self.lambda_ * self.w0 ** (1.0 - self.mu),
-                       self.mu, self.tau_plus, self.tau_minus, dt, 0, 0.0, math.inf,
-                       self.pairing)
+                       self.mu, 0, 0.0, math.inf, self, dt)
 
 
 @dataclass(frozen=True)
@@ -131,6 +175,8 @@ class STDP(Plasticity):
     w_max: float = 1.0
     rule: str = "additive"
     pairing: str = "all_to_all"
+    dendritic_delay: float = 0.0
+    same_step: str = "causal"
     kind = "stdp"
 
     def __post_init__(self):
@@ -147,7 +193,7 @@ class STDP(Plasticity):
         if self.rule not in ("additive", "multiplicative"):
             raise ValueError(f"STDP: rule must be 'additive' or 'multiplicative', "
                              f"got {self.rule!r}")
-        _check_pairing("STDP", self.pairing)
+        _check_pairing("STDP", self)
 
     def check(self, name, weight_bounds):
         lo, hi = weight_bounds
@@ -157,22 +203,31 @@ class STDP(Plasticity):
                              f"[{lo:g}, {hi:g}]")
 
     def encode(self, dt: float) -> np.ndarray:
-        return _encode(self.a_minus, self.a_plus, 0.0, self.tau_plus, self.tau_minus, dt,
-                       1 if self.rule == "additive" else 2, self.w_min, self.w_max,
-                       self.pairing)
+        return _encode(self.a_minus, self.a_plus, 0.0, 1 if self.rule == "additive" else 2,
+                       self.w_min, self.w_max, self, dt)
 
 
-def _check_pairing(rule: str, pairing) -> None:
-    if pairing not in PAIRINGS:
-        raise ValueError(f"{rule}: pairing must be one of {list(PAIRINGS)}, got {pairing!r}")
+def _check_pairing(rule: str, r) -> None:
+    if r.pairing not in PAIRINGS:
+        raise ValueError(f"{rule}: pairing must be one of {list(PAIRINGS)}, got {r.pairing!r}")
+    if r.same_step not in SAME_STEP:
+        raise ValueError(f"{rule}: same_step must be one of {list(SAME_STEP)}, "
+                         f"got {r.same_step!r}")
+    d = finite(f"{rule}: dendritic_delay", r.dendritic_delay)
+    if not d >= 0:
+        raise ValueError(f"{rule}: dendritic_delay must be >= 0 ms, got {d}")
+    object.__setattr__(r, "dendritic_delay", d)
 
 
-def _encode(depress, facilitate, mu, tau_plus, tau_minus, dt, kind, w_min, w_max, pairing):
+def _encode(depress, facilitate, mu, kind, w_min, w_max, rule, dt):
     """``p`` of kernels/plasticity.cu: {depress, facilitate, mu, decay of x
-    per step, decay of y per step, kind, w_min, w_max, nearest}."""
-    return np.array([depress, facilitate, mu, math.exp(-dt / tau_plus),
-                     math.exp(-dt / tau_minus), kind, w_min, w_max,
-                     1.0 if pairing == "nearest" else 0.0])
+    per step, decay of y per step, kind, w_min, w_max, nearest, same-step
+    pairs dropped, dendritic delay in steps}."""
+    return np.array([depress, facilitate, mu, math.exp(-dt / rule.tau_plus),
+                     math.exp(-dt / rule.tau_minus), kind, w_min, w_max,
+                     1.0 if rule.pairing == "nearest" else 0.0,
+                     1.0 if rule.same_step == "drop" else 0.0,
+                     float(rule.dendritic_steps(dt))])
 
 
 from .rewiring import Rewiring, RewiringRule, bamford  # noqa: E402

@@ -69,6 +69,9 @@ class Projections:
         self.dt = plan.network.dt
         self.by_name: dict[str, ProjectionState] = {}
         self.watchers: list[Callable[[ProjectionState, bool], None]] = []
+        # called before the host reads, edits or saves a projection's synapses
+        # (lazy STDP brings its rows up to date)
+        self.settlers: list[Callable[[ProjectionState], None]] = []
 
     def __getitem__(self, name: str) -> ProjectionState:
         if name not in self.by_name:
@@ -173,10 +176,18 @@ class Projections:
                 self.clock.step_dev, *queue)
 
     # -- reading and editing between steps ---------------------------------------
-    def connectivity(self, name: str) -> dict[str, np.ndarray]:
-        """Host copies of the synapses: ``pre``, ``post``, ``weight`` and
-        ``delay`` [ms], ordered by source then target."""
+    def settled(self, name: str) -> ProjectionState:
+        """The projection, its synapses up to date for the host."""
         pj = self[name]
+        for settle in self.settlers:
+            settle(pj)
+        return pj
+
+    def connectivity(self, name: str, settle: bool = True) -> dict[str, np.ndarray]:
+        """Host copies of the synapses: ``pre``, ``post``, ``weight`` and
+        ``delay`` [ms], ordered by source then target (``settle=False``: the
+        weights as stored, lazy potentiation not applied)."""
+        pj = self.settled(name) if settle else self[name]
         out = pj.matrix.to_coo(self.arena.to_host)
         n = len(out["pre"])
         if "weight" not in out:
@@ -194,7 +205,7 @@ class Projections:
         return pj.max_in_degree
 
     def set_weight(self, name: str, value) -> None:
-        pj = self[name]
+        pj = self.settled(name)
         v = np.asarray(value, dtype=np.float64)
         if not np.all(np.isfinite(v)):
             raise ValueError("set_weight: values must be finite")
@@ -221,7 +232,7 @@ class Projections:
 
     def add_synapses(self, name: str, pre, post, weight=None, delay=None,
                      grow: bool = True) -> None:
-        pj = self[name]
+        pj = self.settled(name)
         m, proj = pj.matrix, pj.proj
         pre = indices("pre", pre, m.n_pre)
         post = indices("post", post, m.n_post)
@@ -272,7 +283,7 @@ class Projections:
         self.store_coo(pj, merged, capacity)
 
     def remove_synapses(self, name: str, pre, post) -> int:
-        pj = self[name]
+        pj = self.settled(name)
         m = pj.matrix
         pre = indices("pre", pre, m.n_pre)
         post = indices("post", post, m.n_post)
@@ -289,7 +300,7 @@ class Projections:
         trace, an optimiser moment): declared in the layout, it moves with
         its synapse in every edit, growth and rewiring call.  ``values``:
         one per synapse in the order of :meth:`connectivity` (default 0)."""
-        pj = self[name]
+        pj = self.settled(name)
         m = pj.matrix
         dtype = self.arena.layout.declare_synapse_array(pj.owner, array, dtype)
         if array in m.synapse_arrays:
@@ -358,7 +369,8 @@ class Projections:
     # -- checkpoints ---------------------------------------------------------------
     def save(self, arrays: dict) -> None:
         to_host = self.arena.to_host
-        for name, pj in self.by_name.items():
+        for name in self.by_name:
+            pj = self.settled(name)
             m = pj.matrix
             arrays[f"proj/{name}/row_length"] = to_host(m.row_length)
             arrays[f"proj/{name}/ind"] = to_host(m.ind)

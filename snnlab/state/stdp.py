@@ -1,5 +1,13 @@
-"""Spike-timing-dependent plasticity (``kernels/plasticity.cu``): the traces
-of plastic projections, their rule's parameters and the column view."""
+"""Spike-timing-dependent plasticity (``kernels/plasticity.cu``).
+
+Projections without rewiring apply their rule lazily (NEST's scheme): each
+row keeps its presynaptic trace as of its last spike, each target a ring
+of its last spikes as the synapses see them, and a synapse is brought up
+to date in its row at the next presynaptic spike, or when the host settles
+the rows before reading, editing or saving the weights (:meth:`Stdp.settle`).
+Rewired projections apply potentiation at each postsynaptic spike through
+the column view (the synapses onto each target), rebuilt when the rows
+change."""
 
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import PHASES
-from ..plan import Plan
+from ..plan import NEVER_STEP, Plan, lazy_stdp, stdp_history
 from ..step.schedule import Planned
 from .memory import Arena
 from .populations import Populations, zero
@@ -29,11 +37,42 @@ class Plastic:
 
     rule: Any
     p: Any
-    x: Any
-    y: Any
+    x: Any  # lazy: the trace just after the row's last spike
+    y: Any = None  # (eager)
     col_start: Any = None
     col_syn: Any = None
     col_cursor: Any = None  # (rewired projections: the column rebuild's cursor)
+    # lazy projections (module docstring)
+    lazy: bool = False
+    tables: Any = None
+    t_pre: Any = None
+    t_proc: Any = None
+    stamp: Any = None
+    y_after: Any = None
+    count: Any = None
+    recent: Any = None
+    y_now: Any = None
+    flush: Any = None  # [stamp below which rows are brought up to date in this step]
+    flush_all: Any = None  # [a stamp past every row]
+
+
+def lazy_tables(rule, dt: float) -> np.ndarray:
+    """The lazy kernels' tables: exp(-n dt / tau) for n < 1024 and
+    exp(-1024 m dt / tau) at 1024 + m, for tau_plus then tau_minus; then
+    ``snn_pow_table``'s for the rule's mu (power law; 0 otherwise): c^mu and
+    1 / c for c = 1 + k/256, 2^((b - 1023) mu) for b < 2048, and the
+    coefficients of (1 + r)^mu to r^3.  Computed here once (and when mu
+    changes), so both targets use the same values."""
+    n = np.arange(1024, dtype=np.float64)
+    out = []
+    for tau in (rule.tau_plus, rule.tau_minus):
+        out += [np.exp(-n * dt / tau), np.exp(-1024.0 * n * dt / tau)]
+    mu = float(getattr(rule, "mu", 0.0))
+    c = 1.0 + np.arange(256) / 256.0
+    out += [np.array([v ** mu for v in c]), 1.0 / c,
+            np.array([2.0 ** ((b - 1023) * mu) for b in range(2048)]),
+            np.array([mu, mu * (mu - 1) / 2, mu * (mu - 1) * (mu - 2) / 6, 0.0])]
+    return np.concatenate(out)
 
 
 class Stdp:
@@ -44,21 +83,52 @@ class Stdp:
         self.populations = populations
         self.projections = projections
         self.launch = launch
+        self.clock = populations.clock
         self.dt = plan.network.dt
         self.names = [name for name, pp in plan.projections.items()
                       if pp.proj.plasticity is not None]
         self.by_name: dict[str, Plastic] = {}
 
-    def create(self, traces: dict | None = None) -> None:
-        """Traces at zero (or ``traces``: name -> (x, y) of a checkpoint) and
-        the column views, once the rows are built."""
+    def create(self, saved: dict | None = None) -> None:
+        """Traces at zero (or ``saved``: name -> the arrays of a checkpoint,
+        :meth:`saved_traces`) and, for rewired projections, the column views,
+        once the rows are built."""
+        step = self.clock.step
         for name in self.names:
             pj = self.projections[name]
             rule, o, m = pj.proj.plasticity, f"stdp/{name}", pj.matrix
-            x, y = (np.zeros(m.n_pre), np.zeros(m.n_post)) if traces is None else traces[name]
-            self.by_name[name] = Plastic(rule, self.arena.put(o, "p", rule.encode(self.dt)),
-                                         self.arena.put(o, "x", x), self.arena.put(o, "y", y))
-            self.build_columns(pj)
+            got = {} if saved is None else saved[name]
+            a = self.arena
+            p = a.put(o, "p", rule.encode(self.dt))
+            if not lazy_stdp(pj.proj):
+                x = got.get("trace_x", np.zeros(m.n_pre))
+                y = got.get("trace_y", np.zeros(m.n_post))
+                self.by_name[name] = Plastic(rule, p, a.put(o, "x", x), a.put(o, "y", y))
+                self.build_columns(pj)
+                continue
+            K = stdp_history(rule, self.dt)
+            if "lazy_t_pre" in got:  # saved by the lazy scheme
+                x, t_pre = got["trace_x"], got["lazy_t_pre"]
+                stamp, y_after = got["lazy_stamp"], got["lazy_y_after"]
+                count, recent = got["lazy_count"], got["lazy_recent"]
+            else:  # at zero, or the traces of the earlier, eager scheme after step - 1
+                x = got.get("trace_x", np.zeros(m.n_pre))
+                t_pre = np.full(m.n_pre, step - 1 if "trace_x" in got else 0, np.int64)
+                stamp, y_after = np.zeros((m.n_post, K), np.int64), np.zeros((m.n_post, K))
+                y = got.get("trace_y", np.zeros(m.n_post))
+                count = (y > 0).astype(np.int64)
+                recent = np.full((m.n_post, 4), NEVER_STEP, np.int64)
+                recent[:, 0] = np.where(count > 0, step - 1, NEVER_STEP)
+                stamp[:, 0], y_after[:, 0] = step - 1, y
+            self.by_name[name] = Plastic(
+                rule, p, a.put(o, "x", x), lazy=True,
+                tables=a.put(o, "tables", lazy_tables(rule, self.dt)),
+                t_pre=a.put(o, "t_pre", t_pre),
+                t_proc=a.put(o, "t_proc", np.full(m.n_pre, step - 1, np.int64)),
+                stamp=a.put(o, "stamp", stamp), y_after=a.put(o, "y_after", y_after),
+                count=a.put(o, "count", count), recent=a.put(o, "recent", recent),
+                y_now=a.new(o, "y_now"), flush=a.put(o, "flush", [NEVER_STEP]),
+                flush_all=a.put(o, "flush_all", [np.iinfo(np.int64).max]))
 
     def __contains__(self, name: str) -> bool:
         return name in self.names
@@ -71,11 +141,11 @@ class Stdp:
             self.build_columns(pj)
 
     def build_columns(self, pj: ProjectionState) -> None:
-        """The column view of a plastic projection, rebuilt whenever the rows
-        change: here after host edits, and on the device after every
+        """The column view of a rewired plastic projection, rebuilt whenever
+        the rows change: here after host edits, and on the device after every
         rewiring call (``col_syn`` then has room for every place of the rows)."""
         pl = self.by_name.get(pj.proj.name)
-        if pl is None:
+        if pl is None or pl.lazy:
             return
         a, m, o = self.arena, pj.matrix, f"stdp/{pj.proj.name}"
         a.free(pl.col_start, pl.col_syn, pl.col_cursor)
@@ -93,15 +163,50 @@ class Stdp:
                     start[:-1].copy(), pl.col_syn, None, 0, None, None,
                     extent=("rows", m.n_pre))
 
+    def settle(self, pj: ProjectionState | None = None) -> None:
+        """Bring every row of a lazy projection (``pj``; None: all) up to
+        date: all the potentiation owed for spikes up to the last step
+        applied.  Before the host reads, edits or saves weights; the result
+        of the run does not depend on when (or whether) this is done."""
+        names = self.names if pj is None else [pj.proj.name]
+        for name in names:
+            pl = self.by_name.get(name)
+            if pl is not None and pl.lazy:
+                self.launch("stdp_lazy_flush", *self._args_flush(name, pl.flush_all),
+                            extent=("rows", self.plan.projections[name].proj.pre.n))
+                self.launch("stdp_lazy_flush_done", *self._args_flush_done(name, pl.flush_all),
+                            extent=("flat", self.plan.projections[name].proj.pre.n))
+
     # -- the step ----------------------------------------------------------------
     def launches(self) -> list[Planned]:
-        """Per plastic projection: depression on presynaptic spikes, the
-        traces, potentiation on postsynaptic spikes."""
+        """Per plastic projection.  Lazy: rows that a full ring would leave
+        behind brought up to date, this step's postsynaptic spikes into the
+        rings, the trace each target shows, then the rows of this step's
+        presynaptic spikes (potentiation owed, depression).  Eager:
+        depression on presynaptic spikes, the traces, potentiation on
+        postsynaptic spikes."""
         out = []
         ph = PHASES.index("plasticity")
         for name in self.names:
             proj = self.plan.projections[name].proj
             pre, post = proj.pre, proj.post
+            if lazy_stdp(proj):
+                out += [
+                    Planned("stdp_lazy_prepare", ("serial",), ph,
+                            lambda n=name: self._args_prepare(n)),
+                    Planned("stdp_lazy_flush", ("rows", pre.n), ph,
+                            lambda n=name: self._args_flush(n, self.by_name[n].flush)),
+                    Planned("stdp_lazy_flush_done", ("flat", pre.n), ph,
+                            lambda n=name: self._args_flush_done(n, self.by_name[n].flush)),
+                    Planned("stdp_lazy_push", ("flat", post.n), ph,
+                            lambda n=name: self._args_push(n)),
+                    Planned("stdp_lazy_post_trace", ("flat", post.n), ph,
+                            lambda n=name: self._args_post_trace(n)),
+                    Planned("stdp_lazy_pre", ("rows", pre.n), ph,
+                            lambda n=name: self._args_lazy_pre(n)),
+                    Planned("stdp_lazy_pre_done", ("flat", pre.n), ph,
+                            lambda n=name: self._args_pre_done(n))]
+                continue
             out += [Planned("stdp_pre", ("rows", pre.n), ph, lambda n=name: self._args_pre(n)),
                     Planned("trace_decay", ("flat", max(pre.n, post.n)), ph,
                             lambda n=name: self._args_decay(n)),
@@ -112,9 +217,70 @@ class Stdp:
         return out
 
     def reset_launches(self) -> list[Planned]:
-        """A new trial: every trace at zero."""
-        return [zero(lambda name=name, k=k: getattr(self.by_name[name], k))
-                for name in self.names for k in ("x", "y")]
+        """A new trial: every trace at zero (lazy rows brought up to date
+        first, then the spike rings emptied)."""
+        out = []
+        for name in self.names:
+            proj = self.plan.projections[name].proj
+            if not lazy_stdp(proj):
+                out += [zero(lambda name=name, k=k: getattr(self.by_name[name], k))
+                        for k in ("x", "y")]
+                continue
+            ph = PHASES.index("other")
+            out += [Planned("stdp_lazy_flush", ("rows", proj.pre.n), ph,
+                            lambda n=name: self._args_flush(n, self.by_name[n].flush_all)),
+                    Planned("stdp_lazy_flush_done", ("flat", proj.pre.n), ph,
+                            lambda n=name: self._args_flush_done(n, self.by_name[n].flush_all)),
+                    *[zero(lambda name=name, k=k: getattr(self.by_name[name], k))
+                      for k in ("x", "t_pre", "count")],
+                    Planned("fill_int64", ("flat", proj.post.n * 4), ph,
+                            lambda n=name: (self.by_name[n].recent.size, self.by_name[n].recent,
+                                            NEVER_STEP))]
+        return out
+
+    def _lazy(self, name):
+        pj = self.projections[name]
+        return pj, pj.matrix, self.by_name[name]
+
+    def _args_prepare(self, name):
+        pj, m, pl = self._lazy(name)
+        return (*self.populations.spiked(pj.proj.post), pl.stamp, pl.count,
+                self._history(pl), pl.flush)
+
+    def _history(self, pl) -> int:
+        return pl.stamp.size // max(pl.count.size, 1)
+
+    def _args_flush(self, name, flush):
+        pj, m, pl = self._lazy(name)
+        return (m.n_pre, m.row_length, m.ind, m.capacity, m.synapse_arrays["weight"], m.n_post,
+                pl.x, pl.t_pre, pl.t_proc, pl.recent, pl.stamp, pl.count,
+                self._history(pl), flush, self.clock.step_dev, pl.p, pl.tables)
+
+    def _args_flush_done(self, name, flush):
+        pj, m, pl = self._lazy(name)
+        return (m.n_pre, pl.t_proc, flush, self.clock.step_dev)
+
+    def _args_push(self, name):
+        pj, m, pl = self._lazy(name)
+        return (*self.populations.spiked(pj.proj.post), pl.stamp, pl.y_after, pl.count,
+                pl.recent, self._history(pl), self.clock.step_dev, pl.p, pl.tables)
+
+    def _args_post_trace(self, name):
+        pj, m, pl = self._lazy(name)
+        return (m.n_post, pl.stamp, pl.y_after, pl.count, self._history(pl), pl.y_now,
+                self.clock.step_dev, pl.tables)
+
+    def _args_lazy_pre(self, name):
+        pj, m, pl = self._lazy(name)
+        return (*self.populations.spiked(pj.proj.pre), m.row_length, m.ind, m.capacity,
+                m.synapse_arrays["weight"], m.n_post, pl.x, pl.t_pre, pl.t_proc, pl.recent,
+                pl.stamp, pl.count, self._history(pl), pl.y_now, self.clock.step_dev,
+                pl.p, pl.tables)
+
+    def _args_pre_done(self, name):
+        pj, m, pl = self._lazy(name)
+        return (*self.populations.spiked(pj.proj.pre), pl.x, pl.t_pre, pl.t_proc,
+                self.clock.step_dev, pl.p, pl.tables)
 
     def _args_pre(self, name):
         pj = self.projections[name]
@@ -150,31 +316,50 @@ class Stdp:
         return None if pl is None else pl.rule
 
     def set(self, name: str, **changes) -> None:
-        """Change amplitudes and bounds of a projection's rule while it runs."""
+        """Change amplitudes and bounds of a projection's rule while it runs
+        (potentiation owed for earlier spikes applied first, by the old rule)."""
         self.projections[name]
         pl = self.by_name.get(name)
         if pl is None:
             raise ValueError(f"set_plasticity: projection {name!r} has no plasticity")
-        fixed = ("tau_plus", "tau_minus", "pairing", "rule")
+        fixed = ("tau_plus", "tau_minus", "pairing", "rule", "dendritic_delay", "same_step")
         names = [f.name for f in dataclasses.fields(pl.rule) if f.name not in fixed]
         bad = sorted(set(changes) - set(names))
         if bad or not changes:
             raise ValueError(f"set_plasticity: {type(pl.rule).__name__} parameter(s) {bad} cannot "
                              f"change while running; allowed: {names}")
         new = dataclasses.replace(pl.rule, **changes)  # validates the values
-        pl.p[:] = self.arena.backend.asarray(new.encode(self.dt), np.float64)
-        pl.rule = new
+        self.settle(self.projections[name])
+        self._set_rule(pl, new)
+
+    def _set_rule(self, pl: Plastic, rule) -> None:
+        pl.p[:] = self.arena.backend.asarray(rule.encode(self.dt), np.float64)
+        if pl.lazy:
+            pl.tables[:] = self.arena.backend.asarray(lazy_tables(rule, self.dt))
+        pl.rule = rule
 
     # -- checkpoints ---------------------------------------------------------------
+    LAZY_ARRAYS = {"lazy_t_pre": "t_pre", "lazy_stamp": "stamp", "lazy_y_after": "y_after",
+                   "lazy_count": "count", "lazy_recent": "recent"}
+
     def save(self, arrays: dict, meta: dict) -> None:
+        """The traces (lazy projections: the rows' traces after their last
+        spike and the targets' rings; the rows were brought up to date when
+        the weights were saved)."""
         for name, pl in self.by_name.items():
             arrays[f"proj/{name}/trace_x"] = self.arena.to_host(pl.x)
-            arrays[f"proj/{name}/trace_y"] = self.arena.to_host(pl.y)
+            if not pl.lazy:
+                arrays[f"proj/{name}/trace_y"] = self.arena.to_host(pl.y)
+                continue
+            for key, attr in self.LAZY_ARRAYS.items():
+                arrays[f"proj/{name}/{key}"] = self.arena.to_host(getattr(pl, attr))
         meta["plasticity"] = {k: pl.rule for k, pl in self.by_name.items()}
 
-    @staticmethod
-    def saved_traces(arrays: dict, plan: Plan) -> dict:
-        return {name: (arrays[f"proj/{name}/trace_x"], arrays[f"proj/{name}/trace_y"])
+    @classmethod
+    def saved_traces(cls, arrays: dict, plan: Plan) -> dict:
+        keys = ("trace_x", "trace_y", *cls.LAZY_ARRAYS)
+        return {name: {k: arrays[f"proj/{name}/{k}"] for k in keys
+                       if f"proj/{name}/{k}" in arrays}
                 for name, pp in plan.projections.items() if pp.proj.plasticity is not None}
 
     def load_rules(self, meta: dict) -> None:
@@ -182,6 +367,5 @@ class Stdp:
         over the network's rule."""
         for name, saved in meta.get("plasticity", {}).items():
             pl = self.by_name[name]
-            rule = dataclasses.replace(self.plan.projections[name].proj.plasticity,
-                                       **saved["fields"])
-            pl.rule, pl.p[:] = rule, self.arena.backend.asarray(rule.encode(self.dt))
+            self._set_rule(pl, dataclasses.replace(self.plan.projections[name].proj.plasticity,
+                                                   **saved["fields"]))

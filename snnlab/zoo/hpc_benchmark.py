@@ -9,9 +9,13 @@ tau_syn 0.3258 ms, V_th 20 mV, V_reset 0, E_L 0), initial V normal
 (5.7 mV, sd 7.2 mV); J_E = 45.61 pA (a 0.14 mV PSP peak), J_I = -5 J_E; all
 delays 1.5 ms; a Poisson drive of 20 856 spikes/s (eta = 1.685) with weight
 J_E into every neuron.  With ``plastic=True`` the E→E synapses follow
-power-law STDP (:class:`snnlab.plasticity.PowerLawSTDP`, alpha 0.0513,
-lambda 0.1, mu 0.4, tau_plus 15 ms, tau_minus 30 ms); the static variant is
-the common benchmark.
+power-law STDP as in the script NEST ships (``stdp_pl_synapse_hom``:
+:class:`snnlab.plasticity.PowerLawSTDP`, alpha 0.0513, lambda 0.1, mu 0.4,
+tau_plus 15 ms, tau_minus 30 ms, w0 = 1 pA, i.e. NEST's formula, which has no
+reference weight) with NEST's pairing conventions: the synapse sees a
+postsynaptic spike one synaptic delay (1.5 ms) after the soma, and a pre and
+a seen post spike of one step form no pair.  The static variant is the
+common benchmark.
 
 The script's own check: the excitatory rate stays below 10 spikes/s at
 scale >= 10.  At scale 1 the network is not in the asynchronous irregular
@@ -86,7 +90,7 @@ def network(scale: float = 1.0, plastic: bool = False, dt: float = 0.1) -> Netwo
         from ..plasticity import PowerLawSTDP
 
         net.connect(e, e, rule_e, weight=J_E, delay=DELAY,
-                    plasticity=PowerLawSTDP(w0=J_E, **STDP))
+                    plasticity=PowerLawSTDP(**STDP, dendritic_delay=DELAY, same_step="drop"))
     else:
         net.connect(e, e, rule_e, weight=J_E, delay=DELAY)
     net.connect(e, i, rule_e, weight=J_E, delay=DELAY)

@@ -8,8 +8,10 @@ the runtime was reorganised and must never change by accident.
 change of results is intended: say why in the commit); ``--sources``
 records only the generated sources' digests (after a deliberate change of
 the generated code that leaves the spikes as they are).  The checkpoints
-under ``checkpoints/`` were written by the code of the commit named in
-``digests.json`` and are not rewritten (``--checkpoints`` does that).
+under ``checkpoints/`` were written by the code of the commit named
+``checkpoints_commit`` in ``digests.json`` and are not rewritten
+(``--checkpoints`` does that); ``commit`` names the code that recorded the
+digests.
 """
 
 from __future__ import annotations
@@ -157,6 +159,7 @@ def record() -> dict:
 def write_checkpoints(out: dict) -> None:
     CHECKPOINTS.mkdir(exist_ok=True)
     out["checkpoints"] = {}
+    out["checkpoints_commit"] = out.get("commit")
     for case, t in CHECKPOINT_CASES.items():
         sim = simulate(case, t=t)
         sim.checkpoint(CHECKPOINTS / f"{case}.snn")
@@ -167,6 +170,7 @@ def write_checkpoints(out: dict) -> None:
 
 if __name__ == "__main__":
     data = json.loads(DIGESTS.read_text()) if DIGESTS.exists() else {}
+    data.setdefault("checkpoints_commit", data.get("commit"))
     if "--write" in sys.argv:
         data.update(record())
     elif "--sources" in sys.argv:
