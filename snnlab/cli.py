@@ -194,14 +194,14 @@ def _map_run(module, sim, args, verbose) -> dict:
 
 
 # the options of `snnlab run` that each model takes, as keyword arguments
-MODEL_OPTIONS = {"brunel": ("n",), "hpc_benchmark": ("scale", "plastic"),
+MODEL_OPTIONS = {"brunel": ("n",), "hpc_benchmark": ("scale", "plastic", "pairing"),
                  "microcircuit": ("scale", "input", "thalamic"), "topographic_map": ("scale",)}
 
 
 def _model_kwargs(args) -> dict:
     allowed = MODEL_OPTIONS.get(args.model, ())
     kwargs = {}
-    for opt in ("n", "scale", "input", "plastic", "thalamic"):
+    for opt in ("n", "scale", "input", "plastic", "thalamic", "pairing"):
         value = getattr(args, opt, None)
         if value is None or value is False:
             continue
@@ -269,6 +269,9 @@ def main(argv=None) -> int:
                        help="thalamic pulse at 700 ms (microcircuit)")
     p_run.add_argument("--plastic", action="store_true",
                        help="power-law STDP on E->E (hpc_benchmark)")
+    p_run.add_argument("--pairing", choices=["nest", "soma"], default=None,
+                       help="STDP spike pairing of --plastic: NEST's conventions (the default) "
+                            "or at the somata, same-step pairs causal (hpc_benchmark)")
     p_run.add_argument("--t", type=float, default=1000.0, help="model time to record [ms]")
     p_run.add_argument("--presim", type=float, default=0.0,
                        help="model time simulated before timing and recording [ms]")

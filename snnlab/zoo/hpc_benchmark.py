@@ -74,11 +74,19 @@ _NU_TH = NEURON["V_th"] * NEURON["C_m"] / (
 POISSON_RATE = ETA * _NU_TH * K_E * 1000.0  # [spikes/s]
 
 
-def network(scale: float = 1.0, plastic: bool = False, dt: float = 0.1) -> Network:
-    """The network description; ``scale`` > 0 (N = 11 250 * scale)."""
+def network(scale: float = 1.0, plastic: bool = False, dt: float = 0.1,
+            pairing: str = "nest") -> Network:
+    """The network description; ``scale`` > 0 (N = 11 250 * scale).
+    ``pairing`` (with ``plastic``): ``"nest"``, NEST's conventions, or
+    ``"soma"``, spikes paired at the somata with same-step pairs causal
+    (snnlab's default for a rule)."""
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0 \
             or not math.isfinite(scale):
         raise ValueError(f"hpc_benchmark: scale must be a finite number > 0, got {scale!r}")
+    if pairing not in ("nest", "soma"):
+        raise ValueError(f"hpc_benchmark: pairing must be 'nest' or 'soma', got {pairing!r}")
+    if pairing != "nest" and not plastic:
+        raise ValueError("hpc_benchmark: pairing applies to the plastic variant (plastic=True)")
     n_e, n_i = max(2, round(9000 * scale)), max(2, round(2250 * scale))
     model = LIF("alpha", **NEURON).with_state(V_m=Normal(V0_MEAN, V0_SD))
     net = Network(dt=dt)
@@ -90,7 +98,9 @@ def network(scale: float = 1.0, plastic: bool = False, dt: float = 0.1) -> Netwo
         from ..plasticity import PowerLawSTDP
 
         net.connect(e, e, rule_e, weight=J_E, delay=DELAY,
-                    plasticity=PowerLawSTDP(**STDP, dendritic_delay=DELAY, same_step="drop"))
+                    plasticity=PowerLawSTDP(**STDP, **(
+                        dict(dendritic_delay=DELAY, same_step="drop") if pairing == "nest"
+                        else {})))
     else:
         net.connect(e, e, rule_e, weight=J_E, delay=DELAY)
     net.connect(e, i, rule_e, weight=J_E, delay=DELAY)
