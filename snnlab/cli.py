@@ -59,18 +59,33 @@ def info() -> dict:
     return out
 
 
-def _weight_summary(c: dict) -> dict:
+def _weight_summary(sim, projection: str, settle: bool) -> dict:
     """Mean and spread of a plastic projection's weights, over all synapses
     and over those of its first 100 sources (what a peer that cannot afford
-    to read every weight reports)."""
+    to read every weight reports); read in blocks of rows, so that no host
+    copy of the whole projection is made."""
     import numpy as np
 
-    w = c["weight"].astype(np.float64)
-    first = w[c["pre"] < 100]
-    return {"mean": float(w.mean()) if w.size else None,
-            "std": float(w.std()) if w.size else None,
-            "min": float(w.min(initial=np.inf)), "max": float(w.max(initial=-np.inf)),
-            "mean_first_100_sources": float(first.mean()) if first.size else None}
+    m = sim.matrix(projection, settle=settle)
+    lengths = sim.backend.to_host(m.row_length).astype(np.int64)
+    w_all = m.synapse_arrays["weight"]
+    n, s1, s2, lo, hi, first = 0, 0.0, 0.0, np.inf, -np.inf, None
+    block = max(100, (1 << 24) // max(m.capacity, 1))  # the first block: the first 100 rows
+    for start in range(0, m.n_pre, block):
+        stop = min(start + block, m.n_pre)
+        w = sim.backend.to_host(w_all[start * m.capacity:stop * m.capacity])
+        w = w.reshape(stop - start, m.capacity).astype(np.float64)
+        w = w[np.arange(m.capacity)[None, :] < lengths[start:stop, None]]
+        if start == 0:
+            keep = np.repeat(np.arange(stop - start), lengths[start:stop]) < 100
+            first = w[keep]
+        n, s1, s2 = n + w.size, s1 + w.sum(), s2 + (w * w).sum()
+        lo, hi = min(lo, w.min(initial=np.inf)), max(hi, w.max(initial=-np.inf))
+    mean = s1 / n if n else None
+    return {"mean": mean, "std": float(np.sqrt(max(s2 / n - mean * mean, 0.0))) if n else None,
+            "min": float(lo), "max": float(hi),
+            "mean_first_100_sources": float(first.mean()) if first is not None and first.size
+            else None}
 
 
 def run_model(args) -> dict:
@@ -137,8 +152,8 @@ def run_model(args) -> dict:
     if plastic:
         # as stored first (NEST's convention: potentiation owed since each
         # source's last spike not applied), then up to date
-        stored = {k: _weight_summary(sim.connectivity(k, settle=False)) for k in plastic}
-        result["plastic_weights"] = {k: {**_weight_summary(sim.connectivity(k)),
+        stored = {k: _weight_summary(sim, k, settle=False) for k in plastic}
+        result["plastic_weights"] = {k: {**_weight_summary(sim, k, settle=True),
                                          "stored": stored[k]} for k in plastic}
     if args.raster:
         from .viz import save_raster

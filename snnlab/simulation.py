@@ -376,12 +376,13 @@ class Simulation:
         self._state.stdp.set(projection, **changes)
 
     # -- connectivity --------------------------------------------------------------
-    def matrix(self, projection: str) -> RaggedMatrix:
+    def matrix(self, projection: str, settle: bool = True) -> RaggedMatrix:
         """The live ragged matrix of a projection (backend arrays), its
         weights up to date now (a plastic projection applies potentiation
         lazily, :mod:`snnlab.plasticity`; running on leaves them behind again
-        until the next read)."""
-        return self._state.projections.settled(projection).matrix
+        until the next read; ``settle=False`` as in :meth:`connectivity`)."""
+        ps = self._state.projections
+        return (ps.settled(projection) if settle else ps[projection]).matrix
 
     def connectivity(self, projection: str, settle: bool = True) -> dict[str, np.ndarray]:
         """Host copies of a projection's synapses: ``pre``, ``post``,
