@@ -95,6 +95,7 @@ def figures(r: dict, t: float) -> dict:
     phases = r.get("phases") or {}
     step_total = sum(phases.values()) if phases else 0.0
     w = r.get("plastic_weights", {}).get("E->E", {})
+    w = w.get("stored", w)  # as NEST reports weights (snnlab: settle=False)
     mem = r.get("peak_memory_bytes")
     return {"sim_s": sim, "rtf": sim / (t * 1e-3),
             "events_per_s": spikes * out_degree / sim if sim > 0 else None,
@@ -127,7 +128,8 @@ def table(record: dict) -> str:
              f"{a['threads']} thread(s); {m['cpu']} ({m['cores']} cores), commit "
              f"{record['commit']}" + (" (dirty)" if record["dirty"] else ""), "",
              f"{'scale':>5} {'tool':7} {'sim s':>7} {'rtf':>7} {'events/s':>9} {'STDP %':>7} "
-             f"{'E /s':>6} {'I /s':>6} {'w_EE':>8} {'build s':>7} {'host GB':>7}"]
+             f"{'E /s':>6} {'I /s':>6} {'w_EE':>8} {'build s':>7} {'host GB':>7}",
+             "(w_EE: mean E->E weight of the first 100 sources, as NEST reports it)"]
     for scale, s in record["summary"].items():
         for tool in ("snnlab", "nest"):
             f = s.get(tool)
