@@ -309,6 +309,7 @@ SNN_KERNEL void stdp_lazy_flush(const int64_t n_pre, const int32_t *SNN_RESTRICT
                                 const int64_t *flush, const int64_t *step_ptr, const double *p,
                                 const double *tables) {
     const int64_t thr = flush[0], cut = *step_ptr - 1;
+    if (thr == SNN_STDP_NEVER) return;  // (most steps: no ring is full)
     SNN_FOR_ROWS(i, n_pre) {
         const int64_t tp = t_proc[i];
         if (tp < thr && x_last[i] != 0.0) {
@@ -327,6 +328,7 @@ SNN_KERNEL void stdp_lazy_flush(const int64_t n_pre, const int32_t *SNN_RESTRICT
 SNN_KERNEL void stdp_lazy_flush_done(const int64_t n_pre, int64_t *t_proc, const int64_t *flush,
                                      const int64_t *step_ptr) {
     const int64_t thr = flush[0], cut = *step_ptr - 1;
+    if (thr == SNN_STDP_NEVER) return;
     SNN_LOOP(i, n_pre) if (t_proc[i] < thr) t_proc[i] = cut;
 }
 

@@ -16,7 +16,8 @@ DT = 0.1
 RULE = PowerLawSTDP(lambda_=0.1, alpha=0.5, mu=0.4, tau_plus=15.0, tau_minus=30.0, w0=2.0)
 
 
-def reference_weight(w, pre_steps, post_steps, rule=RULE, dt=DT, end=None, switch=None):
+def reference_weight(w, pre_steps, post_steps, rule=RULE, dt=DT, end=None, switch=None,
+                     start=None):
     """One synapse, spike by spike: the analytic traces at each event (exact
     exponentials; all-to-all: every earlier spike, nearest: the latest),
     then the bounds.  The synapse sees a post spike of step b at step
@@ -26,7 +27,9 @@ def reference_weight(w, pre_steps, post_steps, rule=RULE, dt=DT, end=None, switc
     post spike then pairs with the pre trace including that step; ``"drop"``
     (NEST): the post spike pairs with the pre trace of earlier steps, first.
     ``switch=(step, other)``: events after that step follow ``other``'s
-    amplitudes (its time constants are the same)."""
+    amplitudes (its time constants are the same).  ``start``: the synapse
+    exists from that step on (events before it change nothing; the traces,
+    which belong to the neurons, count every spike)."""
     delay = rule.dendritic_steps(dt)
     seen = [b + delay for b in post_steps if end is None or b + delay <= end]
     drop = rule.same_step == "drop"
@@ -42,6 +45,8 @@ def reference_weight(w, pre_steps, post_steps, rule=RULE, dt=DT, end=None, switc
     lo, hi = (0.0, math.inf) if isinstance(rule, PowerLawSTDP) else (rule.w_min, rule.w_max)
     first = rule
     for step, kind in events:
+        if start is not None and step < start:
+            continue
         rule = switch[1] if switch is not None and step > switch[0] else first
         if kind != 1.5:  # presynaptic: post trace of earlier (seen) steps
             y = trace([step - b for b in seen if b < step], rule.tau_minus)
@@ -264,6 +269,47 @@ def test_a_rule_changed_while_running_acts_from_then_on():
         assert c["weight"][k] == pytest.approx(want, rel=2e-6), (i, j)
 
 
+def test_a_synapse_formed_by_rewiring_owes_nothing_for_earlier_spikes():
+    """A rule that forms 0 -> 0 at its first call (5 ms) and removes 1 -> 0
+    at its second (10 ms): the new synapse pairs only spikes from its step
+    on (with the neurons' traces, which count every spike), the others
+    follow the reference throughout."""
+    rule = RULE
+    code = """
+if (id_pre == 0 && find_synapse(0) < 0 && t > 4.0 && t < 6.0) add_synapse(0);
+if (id_pre == 1 && t > 9.0 && t < 11.0) {
+    const int64_t k = find_synapse(0);
+    if (k >= 0) remove_synapse(k);
+}
+"""
+    form = sl.plasticity.RewiringRule("form", params={}, code=code, init={"weight": "0.5"},
+                                      max_add=1)
+    pre_times = [np.arange(1.3, 40.0, 3.1), np.arange(2.0, 40.0, 4.3), np.arange(0.7, 40, 2.6)]
+    # (4.7 ms: a post spike between the last spike of source 0 and the call)
+    post_times = [np.sort(np.append(np.arange(1.1, 40.0, 2.9), 4.7))]
+    net = sl.Network(dt=DT)
+    pre = net.population("pre", sl.models.SpikeSourceArray(pre_times), 3)
+    teacher = net.population("teacher", sl.models.SpikeSourceArray(
+        [[t - DT for t in ts] for ts in post_times]), 1)
+    post = net.population("post", sl.models.LIF(V_th=1e5, V_reset=0.0, E_L=0.0, t_ref=DT,
+                                                 C_m=1.0, tau_m=20.0), 1)
+    net.connect(teacher, post, sl.connect.OneToOne(), weight=1e6, delay=DT)
+    net.connect(pre, post, sl.connect.FromList([1, 2], [0, 0]), weight=0.5, delay=1.0,
+                plasticity=rule, name="plastic",
+                rewiring=sl.plasticity.Rewiring(form, period=5.0))
+    sim = sl.Simulation(net, backend="cpu", seed=1, threads=2)
+    sim.run(45.0)
+    c = sim.connectivity("plastic")
+    assert list(zip(c["pre"], c["post"])) == [(0, 0), (2, 0)]
+    post_steps = _steps(post_times[0])
+    assert float(c["weight"][0]) == pytest.approx(
+        reference_weight(0.5, _steps(pre_times[0]), post_steps, rule=rule, start=50), rel=2e-6)
+    assert float(c["weight"][1]) == pytest.approx(
+        reference_weight(0.5, _steps(pre_times[2]), post_steps, rule=rule), rel=2e-6)
+    counts = sim.rewiring_counts("plastic")
+    assert counts["formed"].sum() == 1 and counts["removed"].sum() == 1
+
+
 def test_reading_the_weights_changes_nothing():
     """Lazy rows are brought up to date whenever the host reads, edits or
     saves weights; doing so at any moment leaves the run bitwise the same."""
@@ -364,5 +410,16 @@ def test_bad_plasticity_input_is_refused():
         STDP(rule="soft")
     with pytest.raises(ValueError, match="w_min must be <= w_max"):
         STDP(w_min=1.0, w_max=0.5)
+    with pytest.raises(ValueError, match="same_step must be one of"):
+        STDP(same_step="acausal")
+    with pytest.raises(ValueError, match="dendritic_delay must be >= 0"):
+        PowerLawSTDP(dendritic_delay=-1.0)
+    with pytest.raises(ValueError, match="dendritic_delay must be a multiple of dt"):
+        net.connect(p, p, sl.connect.AllToAll(), weight=1.0,
+                    plasticity=STDP(w_max=2.0, dendritic_delay=0.25))
+    rewire = sl.plasticity.Rewiring(sl.plasticity.RewiringRule("none", params={}, code=";"))
+    with pytest.raises(ValueError, match="rewired projection pairs spikes at the somata"):
+        net.connect(p, p, sl.connect.AllToAll(), weight=1.0, rewiring=rewire,
+                    plasticity=STDP(w_max=2.0, same_step="drop"))
     with pytest.raises(ValueError, match=r"must lie in \[w_min, w_max\]"):
         net.connect(p, p, sl.connect.AllToAll(), weight=2.0, plasticity=STDP(w_max=1.0))
