@@ -56,23 +56,21 @@ def main() -> int:
                       "--plastic"])
     env = c.setup_peers() if args.scales else None
     runs: dict[str, list] = {}
+
+    def job(tool, cmd, scale, k, env=None):
+        c.log(f"{tool}: scale {scale:g}, run {k + 1} ...")
+        c.prefault(PREFAULT[tool] * scale)
+        runs.setdefault(f"{tool}_s{scale:g}", []).append(
+            c.run_json(cmd + ["--scale", scale, *common], env))
+
     for scale in args.scales:
         for k in range(args.repeats):
-            c.log(f"snnlab: scale {scale:g}, run {k + 1} ...")
-            c.prefault(PREFAULT["snnlab"] * scale)
-            runs.setdefault(f"snnlab_s{scale:g}", []).append(
-                c.run_json(snn + ["--scale", scale, *common]))
+            job("snnlab", snn, scale, k)
             if k < max(args.repeats - 1, 1):
-                c.log(f"NEST: scale {scale:g}, run {k + 1} ...")
-                c.prefault(PREFAULT["nest"] * scale)
-                runs.setdefault(f"nest_s{scale:g}", []).append(
-                    c.run_json(nest + ["--scale", scale, *common], env))
-    for scale in args.alone:
+                job("nest", nest, scale, k, env)
+    for scale in args.alone:  # (NEST would not fit)
         for k in range(args.repeats):
-            c.log(f"snnlab alone: scale {scale:g}, run {k + 1} ...")
-            c.prefault(PREFAULT["snnlab"] * scale)
-            runs.setdefault(f"snnlab_s{scale:g}", []).append(
-                c.run_json(snn + ["--scale", scale, *common]))
+            job("snnlab", snn, scale, k)
 
     summary = {f"{scale:g}": summarise(runs, scale, args.t)
                for scale in [*args.scales, *args.alone]}

@@ -62,23 +62,19 @@ def info() -> dict:
 def _weight_summary(sim, projection: str, settle: bool) -> dict:
     """Mean and spread of a plastic projection's weights, over all synapses
     and over those of its first 100 sources (what a peer that cannot afford
-    to read every weight reports); read in blocks of rows, so that no host
-    copy of the whole projection is made."""
+    to read every weight reports); read in parts of about 16 M synapses, so
+    that no host copy of the whole projection is made."""
     import numpy as np
 
-    m = sim.matrix(projection, settle=settle)
-    lengths = sim.backend.to_host(m.row_length).astype(np.int64)
-    w_all = m.synapse_arrays["weight"]
+    n_pre = sim.network.projections[projection].pre.n
+    block = max(100, (1 << 24) // max(sim.n_synapses // max(n_pre, 1), 1))
     n, s1, s2, lo, hi, first = 0, 0.0, 0.0, np.inf, -np.inf, None
-    block = max(100, (1 << 24) // max(m.capacity, 1))  # the first block: the first 100 rows
-    for start in range(0, m.n_pre, block):
-        stop = min(start + block, m.n_pre)
-        w = sim.backend.to_host(w_all[start * m.capacity:stop * m.capacity])
-        w = w.reshape(stop - start, m.capacity).astype(np.float64)
-        w = w[np.arange(m.capacity)[None, :] < lengths[start:stop, None]]
+    for start in range(0, n_pre, block):  # (settled once, by the first read)
+        c = sim.connectivity(projection, settle=settle and start == 0,
+                             sources=slice(start, start + block))
+        w = c["weight"].astype(np.float64)
         if start == 0:
-            keep = np.repeat(np.arange(stop - start), lengths[start:stop]) < 100
-            first = w[keep]
+            first = w[c["pre"] < 100]
         n, s1, s2 = n + w.size, s1 + w.sum(), s2 + (w * w).sum()
         lo, hi = min(lo, w.min(initial=np.inf)), max(hi, w.max(initial=-np.inf))
     mean = s1 / n if n else None

@@ -384,14 +384,17 @@ class Simulation:
         ps = self._state.projections
         return (ps.settled(projection) if settle else ps[projection]).matrix
 
-    def connectivity(self, projection: str, settle: bool = True) -> dict[str, np.ndarray]:
+    def connectivity(self, projection: str, settle: bool = True,
+                     sources: slice = slice(None)) -> dict[str, np.ndarray]:
         """Host copies of a projection's synapses: ``pre``, ``post``,
         ``weight`` and ``delay`` [ms], one entry per synapse, ordered by
         source then target.  ``settle=False``: a plastic projection's weights
         as stored, without the potentiation owed for postsynaptic spikes since
         each source's last spike (what NEST's ``GetConnections`` reports;
-        reading with ``settle=True``, or editing, applies it)."""
-        return self._state.projections.connectivity(projection, settle=settle)
+        reading with ``settle=True``, or editing, applies it).  ``sources``: a
+        slice of source indices; only their synapses are copied (a
+        projection too large to copy at once is read in parts)."""
+        return self._state.projections.connectivity(projection, settle=settle, sources=sources)
 
     def set_weight(self, projection: str, value) -> None:
         """Set the weights of a projection: one number for all synapses, or

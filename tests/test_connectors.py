@@ -160,3 +160,23 @@ def test_bucketed_construction_builds_the_same_rows(monkeypatch):
     for name in bucketed:
         for k in bucketed[name]:
             np.testing.assert_array_equal(bucketed[name][k], direct[name][k])
+
+
+def test_connectivity_in_parts_is_the_whole():
+    """connectivity(sources=slice) copies only those sources' synapses; the
+    parts, in order, are the whole."""
+    net = sl.Network()
+    a = net.population("a", sl.models.LIF(), 40)
+    b = net.population("b", sl.models.LIF(), 30)
+    net.connect(a, b, sl.connect.FixedProbability(0.3), weight=sl.Uniform(0.5, 1.5), name="p")
+    sim = sl.Simulation(net, backend="cpu", seed=2)
+    whole = sim.connectivity("p")
+    parts = [sim.connectivity("p", sources=slice(k, k + 7)) for k in range(0, 40, 7)]
+    for key in whole:
+        np.testing.assert_array_equal(np.concatenate([p[key] for p in parts]), whole[key])
+    assert sim.connectivity("p", sources=slice(35, 100))["pre"].min(initial=35) >= 35
+    assert sim.connectivity("p", sources=slice(10, 5))["pre"].size == 0
+    with pytest.raises(ValueError, match="sources must be a slice"):
+        sim.connectivity("p", sources=[1, 2])
+    with pytest.raises(ValueError, match="sources must be a slice"):
+        sim.connectivity("p", sources=slice(0, 10, 2))

@@ -30,18 +30,20 @@ class RaggedMatrix:
     def n_synapses(self) -> int:
         return int(self.row_length.sum())
 
-    def to_coo(self, to_host) -> dict[str, np.ndarray]:
+    def to_coo(self, to_host, rows: slice = slice(None)) -> dict[str, np.ndarray]:
         """Host copies ``pre``, ``post`` and every per-synapse array, one entry
-        per synapse, in canonical order (by row, then position)."""
-        lengths = to_host(self.row_length).astype(np.int64)
+        per synapse, in canonical order (by row, then position); ``rows``:
+        only those of a range of sources (only they are copied)."""
+        first, stop, _ = rows.indices(self.n_pre)
+        stop = max(stop, first)
         cap = self.capacity
+        lengths = to_host(self.row_length[first:stop]).astype(np.int64)
         mask = np.arange(cap)[None, :] < lengths[:, None]
-        size = self.n_pre * cap  # arrays hold at least one element, even when empty
 
-        def rows(a):
-            return to_host(a)[:size].reshape(self.n_pre, cap)[mask]
+        def part(a):
+            return to_host(a[first * cap:stop * cap]).reshape(stop - first, cap)[mask]
 
-        out = {"pre": np.repeat(np.arange(self.n_pre, dtype=np.int32), lengths),
-               "post": rows(self.ind)}
-        out.update({k: rows(v) for k, v in self.synapse_arrays.items()})
+        out = {"pre": np.repeat(np.arange(first, stop, dtype=np.int32), lengths),
+               "post": part(self.ind)}
+        out.update({k: part(v) for k, v in self.synapse_arrays.items()})
         return out

@@ -183,12 +183,17 @@ class Projections:
             settle(pj)
         return pj
 
-    def connectivity(self, name: str, settle: bool = True) -> dict[str, np.ndarray]:
+    def connectivity(self, name: str, settle: bool = True,
+                     sources: slice = slice(None)) -> dict[str, np.ndarray]:
         """Host copies of the synapses: ``pre``, ``post``, ``weight`` and
         ``delay`` [ms], ordered by source then target (``settle=False``: the
-        weights as stored, lazy potentiation not applied)."""
+        weights as stored, lazy potentiation not applied; ``sources``: only
+        those of a range of sources)."""
+        if not isinstance(sources, slice) or sources.step not in (None, 1):
+            raise ValueError(f"connectivity: sources must be a slice of sources with step 1, "
+                             f"got {sources!r}")
         pj = self.settled(name) if settle else self[name]
-        out = pj.matrix.to_coo(self.arena.to_host)
+        out = pj.matrix.to_coo(self.arena.to_host, sources)
         n = len(out["pre"])
         if "weight" not in out:
             out["weight"] = np.full(n, float(self.arena.to_host(pj.w_const)[0]), np.float32)
