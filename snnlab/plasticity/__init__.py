@@ -13,8 +13,8 @@ Timing, in steps (a spike of step ``s`` is stamped ``(s+1) dt``):
   postsynaptic trace of *earlier* steps, then is transmitted with the new
   weight;
 * a postsynaptic spike potentiates each synapse onto it with the
-  presynaptic trace *including* the present step, through the column view
-  of the ragged matrix (the synapses of one target).
+  presynaptic trace *including* the present step (applied lazily, or
+  through a column view with rewiring: below).
 
 So a pre and a post spike in the same step count as causal (pre before
 post), and by default delays do not enter the pairing: spike times are
@@ -27,11 +27,13 @@ paired at the somata.  Two options give NEST's conventions instead:
 * ``same_step="drop"``: a pre and a (seen) post spike of the same step form
   no pair at all, as in NEST, instead of a causal one (``"causal"``).
 
-The default, somatic pairing with same-step pairs causal, is what the
-textbook rule states for spike times and what GeNN and Brian2 models
-without explicit back-propagation delays compute; NEST's conventions matter
-where a model is compared with NEST spike for spike (``zoo.hpc_benchmark``
-uses them).
+The default, the spike times paired as the neurons emit them with
+same-step pairs causal, is the rule as it is written down, independent of
+where a delay is thought to sit.  Simulators differ there: NEST counts the
+whole delay as dendritic (the options above), Brian2 and GeNN by default as
+axonal (the presynaptic spike reaches the synapse after the delay, which is
+not an option here yet).  NEST's conventions matter where a model is
+compared with NEST spike for spike (``zoo.hpc_benchmark`` uses them).
 
 Projections without rewiring apply the rule lazily, as NEST does: a
 synapse's potentiation is applied in its row, in time order, when its
