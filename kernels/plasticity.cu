@@ -151,17 +151,19 @@ SNN_KERNEL void column_fill(const int64_t n_pre, const int32_t *SNN_RESTRICT row
 // result.
 //
 // tables (snnlab/state/stdp.py, lazy_tables): [0, 2048) exp(-n dt / tau_plus)
-// for n < 1024 and exp(-1024 m dt / tau_plus) at 1024 + m; [2048, 4096) the
-// same for tau_minus; then snn_pow_table's tables of mu.
+// for n < 1024, exp(-1024 m dt / tau_plus) at 1024 + m (m < 1023), -dt /
+// tau_plus at 2047; [2048, 4096) the same for tau_minus; then
+// snn_pow_table's tables of mu.
 // p[9]: 1 when a pre and a (seen) post spike of one step form no pair
 // (NEST), 0 when they count as causal; p[10]: D.
 
 #define SNN_STDP_NEVER (-((int64_t)1 << 40))  // t_pre of a row that never spiked
 
 SNN_DEVICE SNN_INLINE double snn_decay(const double *t, int64_t n) {
-    // t[1024] = 1: one formula for every n (no branch to mispredict)
-    const double d = t[1024 + ((n >> 10) & 1023)] * t[n & 1023];
-    return n < (1 << 20) ? d : 0.0;
+    // t[n] = exp(-n dt/tau) and t[1024 + m] = exp(-1024 m dt/tau) for m < 1023;
+    // t[2047] = -dt/tau for longer gaps (the portable exp)
+    if (n < 1023 * 1024) return t[1024 + (n >> 10)] * t[n & 1023];
+    return snn_exp((double)n * t[2047]);
 }
 
 // x^mu for x > 0 (0 otherwise; x comes from a float32 weight, so it is
@@ -262,7 +264,9 @@ SNN_DEVICE SNN_INLINE void snn_lazy_block(const int32_t *SNN_RESTRICT row,
             const int64_t t = recent[(int64_t)row[j] * 4 + m - 1];
             const int seen = t <= cut;
             const double x = seen ? xl * snn_decay(tables, seen ? t - tpre : 0) : 0.0;
-            w_row[j] = (float)snn_lazy_facilitate((double)w_row[j], x, p, tables + 4096);
+            // (not seen yet: w as it is, not even clamped to the bounds)
+            const float wf = (float)snn_lazy_facilitate((double)w_row[j], x, p, tables + 4096);
+            w_row[j] = seen ? wf : w_row[j];
             owed[next] = o;
             left[next] = m - 1;
             next += (int64_t)((m > 1) & seen);

@@ -191,6 +191,24 @@ def differences(saved, given, where: str = "network") -> list[str]:
     return []
 
 
+def _with_new_fields(saved: dict) -> dict:
+    """A saved description with the plasticity rules' fields that came after
+    it (e.g. ``dendritic_delay``, ``same_step``) at their defaults: a
+    checkpoint written before them is of the same network."""
+    from . import plasticity
+
+    saved = json.loads(json.dumps(saved))
+    for p in saved.get("projections", {}).values():
+        rule = p.get("plasticity")
+        cls = getattr(plasticity, str((rule or {}).get("type")), None)
+        if not (isinstance(rule, dict) and dataclasses.is_dataclass(cls)):
+            continue
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                rule.setdefault("fields", {}).setdefault(f.name, _jsonable(f.default))
+    return saved
+
+
 # ---------------------------------------------------------------- reading
 def read(path, network=None, allow_pickle: bool = False):
     """``(arrays, meta, network)`` of a checkpoint file, its directory,
@@ -322,7 +340,7 @@ def check(path, arrays: dict, meta: dict, plan, network) -> None:
     """Every array and value of a checkpoint against the simulation planned
     for it, before anything is allocated: raises CheckpointError naming
     what is wrong."""
-    bad = differences(meta["network"], describe(network))
+    bad = differences(_with_new_fields(meta["network"]), describe(network))
     if bad:
         raise CheckpointError(f"{path}: made from another network: " + "; ".join(bad[:5])
                               + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""))

@@ -279,3 +279,40 @@ def test_a_kill_during_a_write_leaves_a_checkpoint_that_restores(tmp_path):
         proc.wait()
         back = sl.Simulation.restore(path, backend="cpu", network=brunel.network(n=2000))
         assert back.t >= 0.0
+
+
+def test_a_plastic_checkpoint_from_before_the_lazy_scheme_restores(tmp_path):
+    """A checkpoint of the current format written before STDP became lazy:
+    its rules lack ``dendritic_delay`` and ``same_step`` (their defaults),
+    its traces are the eager ones after the last step (``trace_x``,
+    ``trace_y``), with no spike rings.  It restores into the same network
+    and runs on; a post spike right after the restore pairs with trace_x."""
+    net = sl.Network(dt=0.1)
+    pre = net.population("pre", sl.models.SpikeSourceArray([[5.0]]), 1)
+    teacher = net.population("teacher", sl.models.SpikeSourceArray([[24.9]]), 1)
+    post = net.population("post", sl.models.LIF(V_th=1e5, t_ref=0.1, C_m=1.0), 1)
+    net.connect(teacher, post, sl.connect.OneToOne(), weight=1e6, delay=0.1)
+    rule = sl.plasticity.STDP(a_plus=0.1, a_minus=0.0, tau_plus=20.0, w_max=5.0)
+    net.connect(pre, post, sl.connect.OneToOne(), weight=1.0, delay=1.0, plasticity=rule,
+                name="p")
+    sim = sl.Simulation(net, backend="cpu", seed=1)
+    sim.run(20.0)
+    sim.checkpoint(tmp_path / "new.snn")
+    members = _members(tmp_path / "new.snn")
+    meta = json.loads(members["meta.json"])
+    for where in (meta["network"]["projections"]["p"]["plasticity"]["fields"],
+                  meta["plasticity"]["p"]["fields"]):
+        del where["dendritic_delay"], where["same_step"]
+    for name in list(meta["arrays"]):
+        if name.startswith("proj/p/lazy_"):
+            del meta["arrays"][name], members[f"{name}.npy"]
+    members["meta.json"] = json.dumps(meta).encode()
+    _write(tmp_path / "old.snn", members)
+    x = np.array([np.exp(-(200 - 1 - 49) * 0.1 / 20.0)])  # eager x after step 199, spike at 49
+    old = _crafted(tmp_path / "old.snn", tmp_path / "old2.snn", **{"proj/p/trace_x": x,
+                                                               "proj/p/trace_y": np.zeros(1)})
+    back = sl.Simulation.restore(old, backend="cpu", network=net)
+    assert back.t == pytest.approx(20.0)
+    back.run(10.0)  # the post spike at 25 ms
+    want = 1.0 + 0.1 * np.exp(-(249 - 49) * 0.1 / 20.0)
+    assert float(back.connectivity("p")["weight"][0]) == pytest.approx(want, rel=1e-6)

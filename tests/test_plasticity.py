@@ -423,3 +423,31 @@ def test_bad_plasticity_input_is_refused():
                     plasticity=STDP(w_max=2.0, same_step="drop"))
     with pytest.raises(ValueError, match=r"must lie in \[w_min, w_max\]"):
         net.connect(p, p, sl.connect.AllToAll(), weight=2.0, plasticity=STDP(w_max=1.0))
+
+
+def test_long_gaps_between_spikes_keep_their_traces():
+    """A pre and a post spike more than 2^20 steps apart, with a trace time
+    constant long enough that the pair still counts (the kernels' tables
+    end there; the portable exp goes on)."""
+    rule = STDP(a_plus=0.01, a_minus=0.0, tau_plus=50_000.0, tau_minus=20.0, w_max=1.0)
+    post_time = 105_000.0  # 1 049 990 steps after the pre spike
+    sim = sl.Simulation(_net([[1.0]], [[post_time]], rule=rule), backend="cpu", seed=1,
+                        threads=1)
+    sim.run(post_time + 1.0)
+    want = reference_weight(0.5, _steps([1.0]), _steps([post_time]), rule=rule)
+    assert want > 0.5 + 1e-3
+    assert float(sim.connectivity("plastic")["weight"][0]) == pytest.approx(want, rel=1e-6)
+
+
+def test_weights_out_of_bounds_are_clamped_at_events_only():
+    """A weight set beyond w_max is brought into the bounds by the events of
+    its synapse, as the rule says (after the depression of a pre spike in
+    the step of a post spike), and by nothing else."""
+    rule = STDP(a_plus=0.01, a_minus=0.3, w_max=0.8)
+    pre, post = [10.0, 30.0, 52.0], [25.0, 30.0, 45.0]
+    sim = sl.Simulation(_net([pre], [post], rule=rule), backend="cpu", seed=1, threads=2)
+    sim.run(28.0)
+    sim.set_weight("plastic", 1.0)
+    sim.run(40.0)
+    want = reference_weight(1.0, _steps(pre), _steps(post), rule=rule, start=280)
+    assert float(sim.connectivity("plastic")["weight"][0]) == pytest.approx(want, rel=1e-6)

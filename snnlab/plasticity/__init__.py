@@ -17,7 +17,10 @@ Timing, in steps (a spike of step ``s`` is stamped ``(s+1) dt``):
   through a column view with rewiring: below).
 
 So a pre and a post spike in the same step count as causal (pre before
-post), and by default delays do not enter the pairing: spike times are
+post): the presynaptic spike is transmitted with the weight its depression
+left, and the potentiation of that pair follows it (a rewired projection,
+through its column view, applies it within the step, before the spike is
+transmitted).  By default delays do not enter the pairing: spike times are
 paired at the somata.  Two options give NEST's conventions instead:
 
 * ``dendritic_delay=d`` [ms, a multiple of dt]: the synapse sees a

@@ -57,16 +57,17 @@ class Plastic:
 
 
 def lazy_tables(rule, dt: float) -> np.ndarray:
-    """The lazy kernels' tables: exp(-n dt / tau) for n < 1024 and
-    exp(-1024 m dt / tau) at 1024 + m, for tau_plus then tau_minus; then
+    """The lazy kernels' tables: exp(-n dt / tau) for n < 1024,
+    exp(-1024 m dt / tau) at 1024 + m (m < 1023) and -dt / tau, for tau_plus
+    then tau_minus; then
     ``snn_pow_table``'s for the rule's mu (power law; 0 otherwise): c^mu and
     1 / c for c = 1 + k/256, 2^((b - 1023) mu) for b < 2048, and the
     coefficients of (1 + r)^mu to r^3.  Computed here once (and when mu
     changes), so both targets use the same values."""
     n = np.arange(1024, dtype=np.float64)
     out = []
-    for tau in (rule.tau_plus, rule.tau_minus):
-        out += [np.exp(-n * dt / tau), np.exp(-1024.0 * n * dt / tau)]
+    for tau in (rule.tau_plus, rule.tau_minus):  # (the last slot: -dt / tau, for longer gaps)
+        out += [np.exp(-n * dt / tau), np.exp(-1024.0 * n[:1023] * dt / tau), [-dt / tau]]
     mu = float(getattr(rule, "mu", 0.0))
     c = 1.0 + np.arange(256) / 256.0
     out += [np.array([v ** mu for v in c]), 1.0 / c,
