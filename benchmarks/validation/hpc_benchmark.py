@@ -149,50 +149,44 @@ def main() -> int:
 
 
 def over_seeds(runs: dict, snn_key: str, nest_key: str, args) -> dict:
-    """Mean and sd over seeds of each population's rate, snnlab against NEST:
-    pass if the means differ by less than 10 % of NEST's or two standard
-    errors of the difference (then the single-seed check is not used)."""
-    import statistics as st
-
+    """Mean and sd over seeds of each population's rate (and, with
+    --plastic, of the E->E weight change), snnlab against NEST: pass if the
+    means differ by less than 10 % of NEST's or two standard errors of the
+    difference (then the single-seed check is not used); the rank test
+    beside it."""
     seeds = [args.seed + k for k in range(args.seeds)]
-    out, ok = {"seeds": seeds}, []
+    out = {"seeds": seeds}
     for p in POPS:
-        row = {}
-        for tool, key in (("snnlab", snn_key), ("nest", nest_key)):
-            vals = [c.num(runs[k]["rates"][p]) for k in
-                    [key] + [f"{key}_seed{s}" for s in seeds[1:]] if k in runs]
-            row[tool] = {"rates": vals, "mean": st.mean(vals) if vals else None,
-                         "sd": st.stdev(vals) if len(vals) > 1 else None,
-                         "median": st.median(vals) if vals else None}
-        s, n = row["snnlab"], row["nest"]
-        row["rank_test_p"] = rank_test(s["rates"], n["rates"])
-        if s["mean"] is not None and n["mean"] is not None and s["sd"] is not None:
-            se = ((s["sd"] ** 2 + n["sd"] ** 2) / len(s["rates"])) ** 0.5
-            row["diff"] = s["mean"] - n["mean"]
-            row["ok"] = abs(row["diff"]) <= max(GOALS["rate_vs_nest_within"] * n["mean"],
-                                                2 * se)
-            ok.append(row["ok"])
-        out[p] = row
+        out[p] = _compare(runs, snn_key, nest_key, seeds, "rates",
+                          lambda r, p=p: c.num(r["rates"][p]))
     if args.plastic:  # the change of the mean E->E weight (first 100 sources) from J_E
-        row = {}
-        for tool, key in (("snnlab", snn_key), ("nest", nest_key)):
-            vals = [_weight_change(runs[k]) for k in
-                    [key] + [f"{key}_seed{s}" for s in seeds[1:]] if k in runs]
-            vals = [v for v in vals if v is not None]
-            row[tool] = {"values": vals, "mean": st.mean(vals) if vals else None,
-                         "sd": st.stdev(vals) if len(vals) > 1 else None,
-                         "median": st.median(vals) if vals else None}
-        s, n = row["snnlab"], row["nest"]
-        row["rank_test_p"] = rank_test(s["values"], n["values"])
-        if s["sd"] is not None and n["sd"] is not None:
-            se = ((s["sd"] ** 2 + n["sd"] ** 2) / len(s["values"])) ** 0.5
-            row["diff"] = s["mean"] - n["mean"]
-            row["ok"] = abs(row["diff"]) <= max(GOALS["rate_vs_nest_within"] * abs(n["mean"]),
-                                                2 * se)
-            ok.append(row["ok"])
-        out["weight_change_EE"] = row
+        out["weight_change_EE"] = _compare(runs, snn_key, nest_key, seeds, "values",
+                                           _weight_change)
+    ok = [row["ok"] for key, row in out.items() if key != "seeds" and "ok" in row]
     out["pass"] = all(ok) if ok else None
     return out
+
+
+def _compare(runs, snn_key, nest_key, seeds, label, value) -> dict:
+    """One statistic over seeds (``value`` of a run), both tools."""
+    import statistics as st
+
+    row = {}
+    for tool, key in (("snnlab", snn_key), ("nest", nest_key)):
+        vals = [value(runs[k]) for k in [key] + [f"{key}_seed{s}" for s in seeds[1:]]
+                if k in runs]
+        vals = [v for v in vals if v is not None]
+        row[tool] = {label: vals, "mean": st.mean(vals) if vals else None,
+                     "sd": st.stdev(vals) if len(vals) > 1 else None,
+                     "median": st.median(vals) if vals else None}
+    s, n = row["snnlab"], row["nest"]
+    row["rank_test_p"] = rank_test(s[label], n[label])
+    if s["sd"] is not None and n["sd"] is not None:
+        se = ((s["sd"] ** 2 + n["sd"] ** 2) / len(s[label])) ** 0.5
+        row["diff"] = s["mean"] - n["mean"]
+        row["ok"] = abs(row["diff"]) <= max(GOALS["rate_vs_nest_within"] * abs(n["mean"]),
+                                            2 * se)
+    return row
 
 
 def rank_test(a: list, b: list) -> float | None:

@@ -173,10 +173,16 @@ class Stdp:
         for name in names:
             pl = self.by_name.get(name)
             if pl is not None and pl.lazy:
-                self.launch("stdp_lazy_flush", *self._args_flush(name, pl.flush_all),
-                            extent=("rows", self.plan.projections[name].proj.pre.n))
-                self.launch("stdp_lazy_flush_done", *self._args_flush_done(name, pl.flush_all),
-                            extent=("flat", self.plan.projections[name].proj.pre.n))
+                for planned in self._flush_all(name, PHASES.index("other")):
+                    self.launch(planned.name, *planned.args(), extent=planned.extent)
+
+    def _flush_all(self, name: str, phase: int) -> list[Planned]:
+        """Every row of lazy projection ``name`` brought up to date."""
+        n_pre = self.plan.projections[name].proj.pre.n
+        return [Planned("stdp_lazy_flush", ("rows", n_pre), phase,
+                        lambda: self._args_flush(name, self.by_name[name].flush_all)),
+                Planned("stdp_lazy_flush_done", ("flat", n_pre), phase,
+                        lambda: self._args_flush_done(name, self.by_name[name].flush_all))]
 
     # -- the step ----------------------------------------------------------------
     def launches(self) -> list[Planned]:
@@ -228,10 +234,7 @@ class Stdp:
                         for k in ("x", "y")]
                 continue
             ph = PHASES.index("other")
-            out += [Planned("stdp_lazy_flush", ("rows", proj.pre.n), ph,
-                            lambda n=name: self._args_flush(n, self.by_name[n].flush_all)),
-                    Planned("stdp_lazy_flush_done", ("flat", proj.pre.n), ph,
-                            lambda n=name: self._args_flush_done(n, self.by_name[n].flush_all)),
+            out += [*self._flush_all(name, ph),
                     *[zero(lambda name=name, k=k: getattr(self.by_name[name], k))
                       for k in ("x", "t_pre", "count")],
                     Planned("fill_int64", ("flat", proj.post.n * 4), ph,
