@@ -140,8 +140,10 @@ SNN_KERNEL void column_fill(const int64_t n_pre, const int32_t *SNN_RESTRICT row
 // see them: stamp = step + D (D, the dendritic delay in steps: NEST's
 // convention, in which the synapse sees a postsynaptic spike d after the
 // soma), with the postsynaptic trace just after each (y_after); and its
-// newest four stamps, newest first, in one dense array (recent: one cache
-// line, where the ring would cost a miss per synapse).  Each row
+// newest SNN_STDP_RECENT stamps, newest first, in one dense array (recent:
+// one cache line, where the ring would cost a miss per synapse; a synapse
+// owes more only when its target fired eight times since the row's last
+// spike).  Each row
 // keeps its trace just after its last spike (x_last, at step t_pre) and the
 // stamp up to which it has been brought (t_proc).  A row is brought up to
 // date early ("flushed") when a target's ring would otherwise drop a spike
@@ -158,6 +160,7 @@ SNN_KERNEL void column_fill(const int64_t n_pre, const int32_t *SNN_RESTRICT row
 // (NEST), 0 when they count as causal; p[10]: D.
 
 #define SNN_STDP_NEVER (-((int64_t)1 << 40))  // t_pre of a row that never spiked
+#define SNN_STDP_RECENT 8  // newest stamps per target in `recent` (snnlab.plan.LAZY_RECENT)
 
 SNN_DEVICE SNN_INLINE double snn_decay(const double *t, int64_t n) {
     // t[n] = exp(-n dt/tau) and t[1024 + m] = exp(-1024 m dt/tau) for m < 1023;
@@ -197,8 +200,8 @@ SNN_DEVICE SNN_INLINE double snn_lazy_facilitate(double w, double x, const doubl
 
 // The potentiation a synapse onto `post` is owed from the ring: the
 // target's seen spikes with stamps in (t_proc, cut], in time order, with the
-// row's trace then (for the few synapses that owe more than the newest four
-// hold: snn_lazy_block).
+// row's trace then (for the few synapses that owe more than `recent` holds:
+// snn_lazy_block).
 SNN_DEVICE SNN_INLINE float snn_lazy_catch_up(float w, int64_t post, int64_t t_proc, int64_t cut,
                                               double x_last, int64_t t_pre,
                                               const int64_t *SNN_RESTRICT stamp,
@@ -221,8 +224,8 @@ SNN_DEVICE SNN_INLINE float snn_lazy_catch_up(float w, int64_t post, int64_t t_p
 // One block [jb, je) of a row: the synapses owed potentiation found (their
 // target's newest stamp is past t_proc), then brought up to date in rounds,
 // the oldest owed spike of each in the first round, the next in the second,
-// and so on (from the newest four stamps, recent; from the ring when all
-// four are owed); then (depress) the depression of all.  No branch in a
+// and so on (from the newest stamps, recent; from the ring when all of
+// those are owed); then (depress) the depression of all.  No branch in a
 // round depends on the data: the arithmetic of neighbouring synapses
 // overlaps instead of waiting on mispredictions.
 SNN_DEVICE SNN_INLINE void snn_lazy_block(const int32_t *SNN_RESTRICT row,
@@ -239,15 +242,16 @@ SNN_DEVICE SNN_INLINE void snn_lazy_block(const int32_t *SNN_RESTRICT row,
     if (xl != 0.0) {
         for (int64_t j = jb; j < je; ++j) {
             owed[n_owed] = (int32_t)(j - jb);
-            n_owed += (int64_t)(recent[(int64_t)row[j] * 4] > tp);
+            n_owed += (int64_t)(recent[(int64_t)row[j] * SNN_STDP_RECENT] > tp);
         }
     }
     int64_t n = 0;
     for (int64_t q = 0; q < n_owed; ++q) {
         const int64_t j = jb + owed[q];
-        const int64_t *r = recent + (int64_t)row[j] * 4;
-        const int32_t m = 1 + (int32_t)(r[1] > tp) + (int32_t)(r[2] > tp) + (int32_t)(r[3] > tp);
-        if (m == 4) {  // perhaps more than four: from the ring, now
+        const int64_t *r = recent + (int64_t)row[j] * SNN_STDP_RECENT;
+        int32_t m = 1;
+        for (int32_t k = 1; k < SNN_STDP_RECENT; ++k) m += (int32_t)(r[k] > tp);
+        if (m == SNN_STDP_RECENT) {  // perhaps more: from the ring, now
             w_row[j] = snn_lazy_catch_up(w_row[j], row[j], tp, cut, xl, tpre, stamp, count, K,
                                          p, tables);
             continue;
@@ -261,7 +265,7 @@ SNN_DEVICE SNN_INLINE void snn_lazy_block(const int32_t *SNN_RESTRICT row,
         for (int64_t q = 0; q < n; ++q) {
             const int64_t j = jb + owed[q];
             const int32_t o = owed[q], m = left[q];
-            const int64_t t = recent[(int64_t)row[j] * 4 + m - 1];
+            const int64_t t = recent[(int64_t)row[j] * SNN_STDP_RECENT + m - 1];
             const int seen = t <= cut;
             const double x = seen ? xl * snn_decay(tables, seen ? t - tpre : 0) : 0.0;
             // (not seen yet: w as it is, not even clamped to the bounds)
@@ -347,16 +351,14 @@ SNN_KERNEL void stdp_lazy_push(const int32_t *spikes, const int32_t *n_spikes,
     const int32_t nearest = (int32_t)p[8];
     SNN_LOOP(s, ns) {
         const int64_t j = spikes[s], c = count[j];
-        int64_t *r = recent + j * 4;
+        int64_t *r = recent + j * SNN_STDP_RECENT;
         double y = 1.0;
         if (!nearest && c > 0)
             y += y_after[j * K + ((c - 1) & (K - 1))] * snn_decay(tables + 2048, now - r[0]);
         stamp[j * K + (c & (K - 1))] = now;
         y_after[j * K + (c & (K - 1))] = y;
         count[j] = c + 1;
-        r[3] = r[2];
-        r[2] = r[1];
-        r[1] = r[0];
+        for (int32_t k = SNN_STDP_RECENT - 1; k > 0; --k) r[k] = r[k - 1];
         r[0] = now;
     }
 }

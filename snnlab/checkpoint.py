@@ -466,8 +466,9 @@ def check(path, arrays: dict, meta: dict, plan, network) -> None:
                 k = stdp_history(proj.plasticity, plan.network.dt)
                 traces += [("lazy_t_pre", np.int64, n_pre), ("lazy_stamp", np.int64, n_post * k),
                            ("lazy_y_after", np.float64, n_post * k),
-                           ("lazy_count", np.int64, n_post),
-                           ("lazy_recent", np.int64, n_post * 4)]
+                           ("lazy_count", np.int64, n_post)]
+                if f"{o}/lazy_recent" in arrays:  # written before it was read off the rings
+                    traces += [("lazy_recent", np.int64, n_post * 4)]
             else:  # the eager scheme's, or before the lazy one
                 traces += [("trace_y", np.float64, n_post)]
             for key, dtype, size in traces:

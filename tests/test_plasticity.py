@@ -2,8 +2,11 @@
 column view it updates through."""
 
 import dataclasses
+import hashlib
+import io
 import json
 import math
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,7 @@ import pytest
 
 import snnlab as sl
 from snnlab.plasticity import STDP, PowerLawSTDP
+from snnlab.state.stdp import recent_stamps
 
 DT = 0.1
 RULE = PowerLawSTDP(lambda_=0.1, alpha=0.5, mu=0.4, tau_plus=15.0, tau_minus=30.0, w0=2.0)
@@ -202,6 +206,11 @@ def test_rings_that_fill_bring_the_rows_up_to_date():
     for k_, (i, j) in enumerate(zip(c["pre"], c["post"])):
         want = reference_weight(float(w0[k_]), _steps(pre_times[i]), _steps(post_times[j]))
         assert c["weight"][k_] == pytest.approx(want, rel=2e-6), i
+    # the target's newest stamps, kept by the kernels, are what its ring holds
+    pl = sim._state.stdp.get("plastic")
+    recent = recent_stamps(pl.stamp, pl.count, k)
+    assert recent.min() > 0
+    np.testing.assert_array_equal(pl.recent.reshape(recent.shape), recent)
 
 
 NEST_STDP = json.loads((Path(__file__).parent / "reference" / "nest_stdp.json").read_text())
@@ -375,6 +384,34 @@ def test_stdp_is_bitwise_reproducible_across_threads_and_checkpoints(tmp_path):
     assert np.mean(wa != w_start) > 0.5  # most weights did change
     np.testing.assert_array_equal(wa, c.connectivity("E->E")["weight"])
     assert a.spikes_sha256() == c.spikes_sha256()
+
+    # each target's newest stamps, kept by the kernels, are what its ring holds
+    for sim in (b, c):
+        pl = sim._state.stdp.get("E->E")
+        K = pl.stamp.size // pl.count.size
+        recent = recent_stamps(pl.stamp, pl.count, K)
+        np.testing.assert_array_equal(pl.recent.reshape(recent.shape), recent)
+    pl = b._state.stdp.get("E->E")
+    recent = recent_stamps(pl.stamp, pl.count, K)
+    # checkpoints written when four of them were saved restore the same way
+    with zipfile.ZipFile(tmp_path / "c.npz") as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    meta = json.loads(members["meta.json"])
+    old = np.ascontiguousarray(recent[:, :4].ravel())
+    buf = io.BytesIO()
+    np.save(buf, old)
+    members["proj/E->E/lazy_recent.npy"] = buf.getvalue()
+    meta["arrays"]["proj/E->E/lazy_recent"] = {
+        "dtype": old.dtype.str, "shape": list(old.shape),
+        "sha256": hashlib.sha256(old.tobytes()).hexdigest()}
+    members["meta.json"] = json.dumps(meta).encode()
+    with zipfile.ZipFile(tmp_path / "old.npz", "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    d = sl.Simulation.restore(tmp_path / "old.npz", backend="cpu", threads=2, network=network)
+    d.run(50.0)
+    np.testing.assert_array_equal(wa, d.connectivity("E->E")["weight"])
+    assert a.spikes_sha256() == d.spikes_sha256()
 
 
 def test_column_view_follows_edits_of_the_rows():

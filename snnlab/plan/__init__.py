@@ -23,7 +23,7 @@ from .sources import constant_ctype, neuron_kernel
 
 __all__ = ["Plan", "Target", "RunOptions", "Partition", "Layout", "PRECISIONS", "make_plan",
            "default_threads", "check_input_range", "FIXED_LIMIT", "kernel_constants",
-           "check_scalar", "NEVER_STEP", "lazy_stdp", "stdp_history"]
+           "check_scalar", "NEVER_STEP", "LAZY_RECENT", "lazy_stdp", "stdp_history"]
 
 FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
 POISSON_TABLE = 128  # entries per CDF table of poisson_input.cu (mean <= 10 needs < 60)
@@ -144,6 +144,7 @@ def construction_chunks(n_pre: int, n_post: int, n_syn: float, grid_size: int) -
 
 
 NEVER_STEP = -(1 << 40)  # kernels/plasticity.cu: SNN_STDP_NEVER
+LAZY_RECENT = 8  # kernels/plasticity.cu: SNN_STDP_RECENT, newest stamps per target in one line
 
 
 def lazy_stdp(proj) -> bool:
@@ -317,7 +318,8 @@ def _declare(layout: Layout, network, options, target, populations, projections)
                 d(s, "t_proc", np.int64, ("n_pre",), per_batch=True)
                 for k, dtype in (("stamp", np.int64), ("y_after", np.float64)):
                     d(s, k, dtype, ("n_post", "history"), per_batch=True, split="n_post")
-                d(s, "recent", np.int64, ("n_post", 4), per_batch=True, split="n_post")
+                d(s, "recent", np.int64, ("n_post", LAZY_RECENT), per_batch=True,
+                  split="n_post")
                 for k, dtype in (("count", np.int64), ("y_now", np.float64)):
                     d(s, k, dtype, ("n_post",), per_batch=True, split="n_post")
                 d(s, "flush", np.int64, (1,))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import PHASES
-from ..plan import NEVER_STEP, Plan, lazy_stdp, stdp_history
+from ..plan import LAZY_RECENT, NEVER_STEP, Plan, lazy_stdp, stdp_history
 from ..step.schedule import Planned
 from .memory import Arena
 from .populations import Populations, zero
@@ -76,6 +76,22 @@ def lazy_tables(rule, dt: float) -> np.ndarray:
     return np.concatenate(out)
 
 
+def recent_stamps(stamp: np.ndarray, count: np.ndarray, K: int) -> np.ndarray:
+    """Each target's newest ``LAZY_RECENT`` stamps, newest first
+    (``NEVER_STEP`` where it has fewer), from its ring (``stamp``, K a target,
+    ``count`` spikes pushed): the lazy kernels' dense ``recent``.
+
+    >>> recent_stamps(np.array([[5, 9, 7, 0]]), np.array([3]), 4)[0, :4].tolist()
+    [7, 9, 5, -1099511627776]
+    """
+    stamp, count = np.asarray(stamp).reshape(-1, K), np.asarray(count).ravel()
+    out = np.full((stamp.shape[0], LAZY_RECENT), NEVER_STEP, np.int64)
+    for m in range(min(LAZY_RECENT, K)):
+        has = np.flatnonzero(count > m)
+        out[has, m] = stamp[has, (count[has] - 1 - m) & (K - 1)]
+    return out
+
+
 class Stdp:
     def __init__(self, plan: Plan, arena: Arena, populations: Populations,
                  projections: Projections, launch):
@@ -111,16 +127,15 @@ class Stdp:
             if "lazy_t_pre" in got:  # saved by the lazy scheme
                 x, t_pre = got["trace_x"], got["lazy_t_pre"]
                 stamp, y_after = got["lazy_stamp"], got["lazy_y_after"]
-                count, recent = got["lazy_count"], got["lazy_recent"]
+                count = got["lazy_count"]
             else:  # at zero, or the traces of the earlier, eager scheme after step - 1
                 x = got.get("trace_x", np.zeros(m.n_pre))
                 t_pre = np.full(m.n_pre, step - 1 if "trace_x" in got else 0, np.int64)
                 stamp, y_after = np.zeros((m.n_post, K), np.int64), np.zeros((m.n_post, K))
                 y = got.get("trace_y", np.zeros(m.n_post))
                 count = (y > 0).astype(np.int64)
-                recent = np.full((m.n_post, 4), NEVER_STEP, np.int64)
-                recent[:, 0] = np.where(count > 0, step - 1, NEVER_STEP)
                 stamp[:, 0], y_after[:, 0] = step - 1, y
+            recent = recent_stamps(stamp, count, K)
             self.by_name[name] = Plastic(
                 rule, p, a.put(o, "x", x), lazy=True,
                 tables=a.put(o, "tables", lazy_tables(rule, self.dt)),
@@ -237,7 +252,7 @@ class Stdp:
             out += [*self._flush_all(name, ph),
                     *[zero(lambda name=name, k=k: getattr(self.by_name[name], k))
                       for k in ("x", "t_pre", "count")],
-                    Planned("fill_int64", ("flat", proj.post.n * 4), ph,
+                    Planned("fill_int64", ("flat", proj.post.n * LAZY_RECENT), ph,
                             lambda n=name: (self.by_name[n].recent.size, self.by_name[n].recent,
                                             NEVER_STEP))]
         return out
@@ -343,8 +358,10 @@ class Stdp:
         pl.rule = rule
 
     # -- checkpoints ---------------------------------------------------------------
+    # (each target's newest stamps, `recent`, are read off its ring on restore;
+    # checkpoints before that was so hold them as "lazy_recent", ignored)
     LAZY_ARRAYS = {"lazy_t_pre": "t_pre", "lazy_stamp": "stamp", "lazy_y_after": "y_after",
-                   "lazy_count": "count", "lazy_recent": "recent"}
+                   "lazy_count": "count"}
 
     def save(self, arrays: dict, meta: dict) -> None:
         """The traces (lazy projections: the rows' traces after their last
