@@ -7,6 +7,7 @@
     snnlab serve brunel --n 10000 --port 5006        (a live dashboard)
     snnlab serve topographic_map --scale 1
     snnlab info
+    snnlab bench run CONFIG.toml                     (benchmarks: snnlab.bench.cli)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from .bench import cli as bench_cli
 from .bench.metadata import git_commit, machine
 
 
@@ -313,8 +315,11 @@ def main(argv=None) -> int:
                          help="browser sessions (each a simulation) open at once (default 4)")
     p_info = sub.add_parser("info", help="backends, compiler, GPU, CuPy and MPI versions")
     p_info.add_argument("--json", action="store_true")
+    bench_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
+        if args.command == "bench":
+            return bench_cli.main(args)
         if args.command == "info":
             r = info()
             print(json.dumps(r, indent=2) if args.json else _format_info(r))

@@ -1,0 +1,164 @@
+"""``snnlab bench``: run a configuration, compare records, move them.
+
+    snnlab bench run CONFIG.toml [--store FILE] [--set matrix.seed=[1,2]] [--dry-run]
+    snnlab bench compare BASE NEW [--store FILE] [--metric sim] [--threshold 0.1]
+                                  [--normalize] [--name NAME] [--json]
+    snnlab bench list [--store FILE] [--name NAME] [--commit C]
+    snnlab bench export OUT.jsonl|OUT.parquet [--store FILE]
+    snnlab bench import FILE... [--store FILE]
+    snnlab bench setup-peers
+
+BASE and NEW are record files (.jsonl, .parquet, .sqlite) or commits (a
+prefix) whose records are in the store.  The store is ``--store``, else the
+configuration's ``store``, else ``$SNNLAB_BENCH_STORE``, else
+``snnlab-bench.sqlite`` in the current folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["add_parser", "main"]
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bench", help="benchmarks: run a configuration, compare records")
+    bs = p.add_subparsers(dest="bench_command", required=True)
+    r = bs.add_parser("run", help="run every case of a TOML configuration")
+    r.add_argument("config", help="the configuration (TOML)")
+    r.add_argument("--store", help="the SQLite file records go to")
+    r.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a key (TOML value), e.g. --set matrix.seed=[1,2]")
+    r.add_argument("--dry-run", action="store_true",
+                   help="list the cases and their commands; run nothing")
+    c = bs.add_parser("compare", help="a verdict per case: faster, slower or the same")
+    c.add_argument("base", help="record file, or a commit in the store")
+    c.add_argument("new", help="record file, or a commit in the store")
+    c.add_argument("--store", help="the SQLite file commits are looked up in")
+    c.add_argument("--metric", default="sim", help="sim (default), rtf, construction, "
+                   "create, connect, prepare, presim, host_memory, device_memory")
+    c.add_argument("--threshold", type=float, default=0.1,
+                   help="a regression is slower than 1 + threshold with confidence (0.1)")
+    c.add_argument("--normalize", action="store_true",
+                   help="divide each time by the calibration workload's time of its run")
+    c.add_argument("--name", help="only records of this configuration name")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    ls = bs.add_parser("list", help="the records in the store, one line each")
+    ls.add_argument("--store")
+    ls.add_argument("--name")
+    ls.add_argument("--commit")
+    e = bs.add_parser("export", help="write the store's records to .jsonl or .parquet")
+    e.add_argument("out")
+    e.add_argument("--store")
+    e.add_argument("--name")
+    i = bs.add_parser("import", help="merge records from files into the store (by UUID)")
+    i.add_argument("files", nargs="+")
+    i.add_argument("--store")
+    bs.add_parser("setup-peers", help="make the environment NEST and Brian2 run in")
+
+
+def _store_path(arg: str | None, config=None) -> Path:
+    if arg:
+        return Path(arg)
+    if config is not None and config.store is not None:
+        return config.store
+    return Path(os.environ.get("SNNLAB_BENCH_STORE") or "snnlab-bench.sqlite")
+
+
+def _select(what: str, store_arg, name):
+    from .store import Store, read_records
+
+    if Path(what).is_file():
+        records = read_records(what)
+    else:
+        path = _store_path(store_arg)
+        if not path.is_file():
+            raise ValueError(f"{what!r} is neither a record file nor a commit: there is no "
+                             f"store at {path} (--store)")
+        with Store(path) as s:
+            records = s.records(commit=what)
+        if not records:
+            raise ValueError(f"no records of commit {what!r} in {path}")
+    return [r for r in records if name is None or r["name"] == name]
+
+
+def _fmt_verdicts(verdicts, args) -> str:
+    from .compare import METHOD
+
+    what = f"{args.metric}" + (" / calibration time" if args.normalize else "")
+    lines = [f"compared: {what}; {METHOD}; threshold {args.threshold:g}", ""]
+    width = max([len(v.case_key) for v in verdicts] + [4])
+    lines.append(f"{'case':{width}}  {'n':>5}  {'new/base':>8}  {'95 % CI':>15}  verdict")
+    for v in verdicts:
+        ci = "" if v.low is None else f"[{v.low:.3f}, {v.high:.3f}]"
+        ratio = "" if v.ratio is None else f"{v.ratio:.3f}"
+        flag = "  REGRESSION" if v.regression else ""
+        excl = f" ({v.excluded} not compared: failed or out of band)" if v.excluded else ""
+        lines.append(f"{v.case_key:{width}}  {v.n_base:>2}/{v.n_new:<2}  {ratio:>8}  "
+                     f"{ci:>15}  {v.verdict}{flag}{excl}")
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    from .store import Store, read_records, write_records
+
+    cmd = args.bench_command
+    if cmd == "run":
+        from .config import load
+        from .runner import run
+
+        config = load(args.config, args.set)
+        path = _store_path(args.store, config)
+        with Store(path) as store:
+            counts = run(config, store, dry_run=args.dry_run)
+        print(f"snnlab bench: {config.name}: {counts['ok']} ok, {counts['out_of_band']} out of "
+              f"band, {counts['failed']} failed, {counts['skipped']} skipped"
+              + ("" if args.dry_run else f"; records in {path}"), file=sys.stderr)
+        return 1 if counts["failed"] or counts["out_of_band"] else 0
+    if cmd == "compare":
+        from .compare import compare
+
+        base = _select(args.base, args.store, args.name)
+        new = _select(args.new, args.store, args.name)
+        verdicts = compare(base, new, args.metric, args.threshold, args.normalize)
+        if args.json:
+            print(json.dumps({"metric": args.metric, "normalize": args.normalize,
+                              "threshold": args.threshold,
+                              "verdicts": [v.as_dict() for v in verdicts]}))
+        else:
+            print(_fmt_verdicts(verdicts, args))
+        return 3 if any(v.regression for v in verdicts) else 0
+    if cmd == "list":
+        with Store(_store_path(args.store)) as s:
+            for r in s.records(name=args.name, commit=args.commit):
+                sim = r["timers"]["sim"]
+                print(f"{r['created']}  {r['uuid'][:8]}  {r['context'].get('commit')}  "
+                      f"{r['case_key']} seed={r['case']['seed']} #{r['repeat']}  "
+                      f"{r['status']}  sim={sim}")
+        return 0
+    if cmd == "export":
+        with Store(_store_path(args.store)) as s:
+            records = s.records(name=args.name)
+        write_records(records, args.out)
+        print(f"snnlab bench: {len(records)} records written to {args.out}", file=sys.stderr)
+        return 0
+    if cmd == "import":
+        with Store(_store_path(args.store)) as s:
+            new = sum(s.add(read_records(f)) for f in args.files)
+            print(f"snnlab bench: {new} new records; the store holds {len(s)}",
+                  file=sys.stderr)
+        return 0
+    if cmd == "setup-peers":
+        from .runner import Peers
+
+        peers = Peers()
+        setup = peers.scripts / "setup.sh"
+        if not setup.is_file():
+            raise RuntimeError(f"no {setup}: the peer environment is made from a checkout "
+                               "of snnlab (benchmarks/peers)")
+        return subprocess.run(["bash", str(setup)]).returncode
+    raise ValueError(f"unknown bench command {cmd!r}")

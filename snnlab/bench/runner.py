@@ -1,0 +1,214 @@
+"""Running a configuration: each run in its own process, each record stored
+as soon as it exists.
+
+For every case, ``warmup`` untimed runs, then ``repeats`` timed runs; before
+each timed run a fixed calibration workload is timed in this process (the
+machine's speed at that moment, for ``compare --normalize``).  snnlab runs
+as ``python -m snnlab.cli run MODEL --json``; NEST and Brian2 run the peer
+scripts (``benchmarks/peers``) with the peers' Python, an environment of
+their own (``snnlab bench setup-peers`` makes it).  A case that cannot run
+here (a simulator that is not installed, a model a simulator lacks, several
+ranks before snnlab runs over MPI) is skipped with a message, never with a
+traceback.  A run that fails or times out is recorded as failed, with why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import bands
+from .config import Config
+from .metadata import context
+from .schema import new_record
+from .store import Store
+
+__all__ = ["run", "calibrate", "Peers", "command", "skip_reason"]
+
+_ROOT = Path(__file__).resolve().parents[2]  # a checkout's root (benchmarks/ beside snnlab/)
+# what the peer scripts model: simulator -> model -> script
+PEER_SCRIPTS = {"nest": {"brunel": "brunel_nest.py", "microcircuit": "microcircuit_nest.py",
+                         "hpc_benchmark": "hpc_benchmark_nest.py"},
+                "brian2": {"brunel": "brunel_brian2.py"}}
+_PEER_MODULES = {"nest": "nest", "brian2": "brian2"}
+
+
+def calibrate() -> float:
+    """Seconds of a fixed single-threaded workload (sorting 2^21 doubles,
+    the best of three): the machine's speed now."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random(1 << 21)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        np.sort(a, kind="quicksort")
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+class Peers:
+    """Where NEST and Brian2 run: ``[peers]`` of the configuration, else
+    ``$SNNLAB_PEERS_PYTHON`` / ``$SNNLAB_PEERS_SCRIPTS``, else the checkout's
+    ``benchmarks/.peers-venv`` and ``benchmarks/peers``."""
+
+    def __init__(self, table: dict | None = None):
+        table = table or {}
+        self.python = Path(table.get("python") or os.environ.get("SNNLAB_PEERS_PYTHON")
+                           or _ROOT / "benchmarks" / ".peers-venv" / "bin" / "python")
+        self.scripts = Path(table.get("scripts") or os.environ.get("SNNLAB_PEERS_SCRIPTS")
+                            or _ROOT / "benchmarks" / "peers")
+        self._probed: dict[str, str | None] = {}
+
+    def missing(self, simulator: str) -> str | None:
+        """Why ``simulator`` cannot run here, or None."""
+        if simulator not in self._probed:
+            self._probed[simulator] = self._probe(simulator)
+        return self._probed[simulator]
+
+    def _probe(self, simulator: str) -> str | None:
+        if not self.scripts.is_dir():
+            return (f"no peer scripts at {self.scripts} (set [peers] scripts or "
+                    "$SNNLAB_PEERS_SCRIPTS)")
+        if not self.python.exists():
+            return (f"no peer environment at {self.python} (snnlab bench setup-peers makes it; "
+                    "or set [peers] python)")
+        mod = _PEER_MODULES[simulator]
+        out = subprocess.run([str(self.python), "-c", f"import {mod}; print({mod}.__version__)"],
+                             capture_output=True, text=True, env=dict(os.environ,
+                                                                       PYNEST_QUIET="1"))
+        if out.returncode != 0:
+            return f"{mod} is not installed in {self.python}"
+        return None
+
+
+def skip_reason(case, peers: Peers) -> str | None:
+    """Why ``case`` cannot run here, or None."""
+    if case.ranks > 1:
+        return "snnlab has no runs over MPI yet: ranks > 1 is skipped"
+    if case.simulator == "snnlab":
+        return None
+    scripts = PEER_SCRIPTS[case.simulator]
+    if case.model not in scripts:
+        return f"{case.simulator} has no {case.model} here (peers: {', '.join(scripts)})"
+    opts = dict(case.options)
+    if case.simulator == "brian2" and case.threads != 1:
+        return "brian2 runs on 1 thread only (its cython target)"
+    if case.simulator == "nest" and case.threads > 2:
+        return "the NEST peer scripts take 1 or 2 threads"
+    if opts.get("pairing", "nest") != "nest" or opts.get("thalamic"):
+        return f"the {case.simulator} peer script has no such variant ({opts})"
+    return peers.missing(case.simulator)
+
+
+_FLAGS = ("plastic", "thalamic")
+
+
+def command(case, peers: Peers) -> list[str]:
+    """The command line of one run of ``case``."""
+    args = []
+    for k, v in case.options:
+        if k in _FLAGS:
+            args += [f"--{k}"] if v else []
+        else:
+            args += [f"--{k}", str(v)]
+    args += ["--seed", str(case.seed), "--threads", str(case.threads)]
+    if case.simulator == "snnlab":
+        return [sys.executable, "-m", "snnlab.cli", "run", case.model, "--json", "--backend",
+                case.backend, *args]
+    script = peers.scripts / PEER_SCRIPTS[case.simulator][case.model]
+    if case.simulator == "brian2":
+        args = args[:-2]  # (no --threads)
+    return [str(peers.python), str(script), *args]
+
+
+def _figures(case, out: dict) -> dict:
+    """The record's figures from a run's JSON (snnlab's or a peer's)."""
+    mem = out.get("peak_memory_bytes") or {}
+    timers = out.get("timers") or {}
+    spikes = out.get("n_spikes")
+    rates = out.get("rates") or {}
+    if spikes is None and rates and out.get("populations") and out.get("t_done"):
+        spikes = round(sum(rates[p] * out["populations"][p] for p in rates if p in
+                           out["populations"]) * out["t_done"] * 1e-3)
+    statistics = {"rates": rates, "cv_isi": out.get("cv_isi") or {}}
+    return {"simulator": {"name": case.simulator,
+                          "version": out.get("snnlab") or out.get("version")},
+            "timers": timers, "rtf": out.get("rtf"), "phases": out.get("phases") or {},
+            "memory": {"host_peak_bytes": mem.get("host"),
+                       "device_peak_bytes": mem.get("device")},
+            "counts": {"neurons": out.get("n_neurons"), "synapses": out.get("n_synapses"),
+                       "spikes": spikes},
+            "statistics": statistics,
+            "gate": bands.check(case.model, dict(case.options), statistics)}
+
+
+def _one(case, peers: Peers, timeout: float) -> tuple[dict | None, str | None]:
+    """(the run's JSON, None) or (None, why it failed)."""
+    cmd = command(case, peers)
+    env = dict(os.environ, PYNEST_QUIET="1")
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout:g} s"
+    except OSError as e:
+        return None, f"could not start {cmd[0]}: {e.strerror or e}"
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["(no message)"])[-1]
+        return None, f"exit status {out.returncode}: {tail[-500:]}"
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1]), None
+    except (json.JSONDecodeError, IndexError):
+        return None, "the run printed no JSON object"
+
+
+def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
+    """Run every case of ``config``, adding each record to ``store`` as it is
+    made; returns counts {ok, out_of_band, failed, skipped} and the skips."""
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    peers = Peers(config.peers)
+    counts = {"ok": 0, "out_of_band": 0, "failed": 0, "skipped": 0}
+    skipped, warmed = [], set()
+    ctx = None if dry_run else context()
+    n = len(config.cases)
+    for k, case in enumerate(config.cases, 1):
+        label = f"[{k}/{n}] {case.key} seed={case.seed}"
+        why = skip_reason(case, peers)
+        if why:
+            counts["skipped"] += 1
+            skipped.append({"case": case.key, "seed": case.seed, "why": why})
+            log(f"{label}: skipped: {why}")
+            continue
+        if dry_run:
+            log(f"{label}: {' '.join(command(case, peers))}")
+            continue
+        for w in range(0 if case.key in warmed else config.warmup):  # once a case
+            log(f"{label}: warm-up {w + 1}/{config.warmup}")
+            _one(case, peers, config.timeout)
+        warmed.add(case.key)
+        for rep in range(config.repeats):
+            cal = calibrate() if config.calibrate else None
+            out, error = _one(case, peers, config.timeout)
+            if out is None:
+                rec = new_record(name=config.name, case=case, repeat=rep, status="failed",
+                                 error=error, calibration_s=cal, context=ctx,
+                                 config=config.source)
+            else:
+                fig = _figures(case, out)
+                status = "out_of_band" if fig["gate"]["passed"] is False else "ok"
+                rec = new_record(name=config.name, case=case, repeat=rep, status=status,
+                                 calibration_s=cal, context=ctx, config=config.source, **fig)
+            store.add(rec)
+            counts[rec["status"]] += 1
+            sim = rec["timers"].get("sim")
+            what = (f"sim {sim:.3f} s" if sim is not None else "")
+            if rec["status"] == "out_of_band":
+                what += "; OUT OF BAND: " + "; ".join(rec["gate"]["failures"])
+            elif rec["status"] == "failed":
+                what = f"FAILED: {error}"
+            log(f"{label}: run {rep + 1}/{config.repeats}: {what}")
+    return {**counts, "skips": skipped}

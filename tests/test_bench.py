@@ -1,0 +1,413 @@
+"""snnlab bench: configurations, records, the store, the gate, the verdict."""
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from snnlab.bench import Store, bands, compare, load, new_record, read_records, write_records
+from snnlab.bench.compare import t_quantile
+from snnlab.bench.config import Case, ConfigError, parse
+from snnlab.bench.runner import Peers, skip_reason
+from snnlab.cli import main as cli_main
+
+CTX = {"commit": "abc1234", "snnlab": "0"}
+
+
+def _toml(path, text):
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def _case(**kw):
+    args = dict(model="brunel", options=(("n", 100),), simulator="snnlab", backend="cpu",
+                threads=1, ranks=1, seed=1)
+    args.update(kw)
+    return Case(**args)
+
+
+def _record(sim=1.0, case=None, status="ok", commit="abc1234", calibration=None, rep=0):
+    return new_record(name="t", case=case or _case(), repeat=rep, status=status,
+                      timers={"sim": sim, "create": 0.1, "connect": 0.2, "prepare": 0.0,
+                              "presim": 0.1},
+                      calibration_s=calibration, context={**CTX, "commit": commit},
+                      config={"name": "t"})
+
+
+# -- configurations -------------------------------------------------------------------
+
+def test_a_matrix_expands_to_every_combination(tmp_path):
+    cfg = load(_toml(tmp_path / "c.toml", """
+        name = "m"
+        [matrix]
+        model = ["brunel", "hpc_benchmark"]
+        simulator = ["snnlab", "nest"]
+        backend = ["cpu", "auto"]
+        threads = [1, 2]
+        seed = [1, 2, 3]
+        [models.brunel]
+        n = [100, 200]
+        t = 50
+        [models.hpc_benchmark]
+        scale = 0.1
+        """))
+    # snnlab: 2 backends; the peers run on the CPU whatever the axis says
+    per_options = (2 + 1) * 2 * 3
+    assert len(cfg.cases) == 2 * per_options + 1 * per_options
+    assert len(set(cfg.cases)) == len(cfg.cases)
+    c = cfg.cases[0]
+    assert c.key == "brunel[n=100,t=50.0]/snnlab/cpu/threads=1/ranks=1" and c.seed == 1
+    assert {x.backend for x in cfg.cases if x.simulator == "nest"} == {"cpu"}
+    assert isinstance(dict(c.options)["t"], float)
+
+
+def test_files_inherit_and_override(tmp_path):
+    (tmp_path / "machines").mkdir()
+    _toml(tmp_path / "machines" / "m.toml", """
+        repeats = 5
+        store = "results/m.sqlite"
+        [matrix]
+        threads = [1, 2]
+        seed = [1, 2]
+        [peers]
+        python = "/opt/peers/bin/python"
+        """)
+    _toml(tmp_path / "model.toml", """
+        extends = "machines/m.toml"
+        [matrix]
+        model = ["brunel"]
+        [models.brunel]
+        n = [100, 200]
+        t = 100
+        """)
+    cfg = load(_toml(tmp_path / "exp.toml", """
+        name = "exp"
+        extends = ["model.toml"]
+        [matrix]
+        seed = [7]            # a list replaces the inherited list
+        [models.brunel]
+        n = 300               # one key of a table replaced, the others kept
+        """), overrides=["repeats=2", "matrix.threads=[4]", "peers.scripts=/x"])
+    assert cfg.repeats == 2 and cfg.name == "exp"
+    assert {(dict(c.options)["n"], dict(c.options)["t"], c.threads, c.seed)
+            for c in cfg.cases} == {(300, 100.0, 4, 7)}
+    assert cfg.store == tmp_path / "machines" / "results" / "m.sqlite"
+    assert cfg.peers == {"python": "/opt/peers/bin/python", "scripts": "/x"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[matrix]\nmodel = ["brunel"]', "name is missing"),
+    ('name = "x"\nrepeat = 3\n[matrix]\nmodel = ["brunel"]', "unknown key repeat; allowed: "
+     "calibrate, extends, matrix, models, name, peers, repeats, store, timeout, warmup"),
+    ('name = "x"\n[matrix]\nmodel = ["brunel"]\nsimulator = ["neuron"]',
+     "matrix.simulator 'neuron' is not one of: snnlab, nest, brian2"),
+    ('name = "x"\n[matrix]\nmodel = ["brunell"]', "matrix.model 'brunell' is not one of"),
+    ('name = "x"\n[matrix]\nmodel = ["brunel"]\nthreads = ["2"]',
+     "matrix.threads must be an integer, got '2'"),
+    ('name = "x"\n[matrix]\nmodel = ["brunel"]\nthreads = [0]', "matrix.threads must be >= 1"),
+    ('name = "x"\n[matrix]\nmodel = ["brunel"]\n[models.brunel]\nscale = 1',
+     "unknown key models.brunel.scale; allowed: n, presim, t"),
+    ('name = "x"\n[matrix]\nmodel = ["hpc_benchmark"]\n[models.hpc_benchmark]\n'
+     'pairing = "dendrite"', "models.hpc_benchmark.pairing 'dendrite' is not one of: nest, "
+     "soma"),
+    ('name = "x"\n[matrix]\nmodel = ["brunel"]\n[models.brunel]\nn = -5',
+     "models.brunel.n must be > 0"),
+    ('name = "x"\nrepeats = 0\n[matrix]\nmodel = ["brunel"]', "repeats must be >= 1"),
+    ('name = "x"\n[matrix]\nseed = [1]', "matrix.model is missing; allowed: brunel"),
+    ('name = "x"\n[matrix]\nmodel = ["brunel"]\nseed = []', "matrix.seed is an empty list"),
+    ('name = "x"\nextends = "nowhere.toml"', "cannot read configuration"),
+    ('name = "x"\n[matrix\n', "not valid TOML"),
+])
+def test_bad_configurations_are_refused_naming_the_key(tmp_path, text, message):
+    with pytest.raises(ConfigError, match=None) as e:
+        load(_toml(tmp_path / "bad.toml", text))
+    assert message in str(e.value)
+
+
+def test_a_configuration_that_extends_itself_is_refused(tmp_path):
+    _toml(tmp_path / "a.toml", 'extends = "b.toml"\nname = "a"')
+    _toml(tmp_path / "b.toml", 'extends = "a.toml"')
+    with pytest.raises(ConfigError, match="includes itself"):
+        load(tmp_path / "a.toml")
+
+
+def test_the_shipped_configurations_are_valid():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "benchmarks" / "configs"
+    files = sorted(folder.glob("*.toml"))
+    assert files
+    for f in files:
+        if not f.stem.startswith("_"):
+            assert load(f).cases, f
+
+
+# -- the store -----------------------------------------------------------------------
+
+def test_records_round_trip_through_the_store_and_files(tmp_path):
+    records = [_record(sim=s, rep=k) for k, s in enumerate((1.0, 1.5, 2.0))]
+    with Store(tmp_path / "s.sqlite") as s:
+        assert s.add(records) == 3
+        assert s.add(records[:2]) == 0  # append-only: a UUID is stored once
+        assert s.records() == records
+        assert s.records(commit="abc") == records and s.records(commit="fff") == []
+    for suffix in (".jsonl", ".parquet"):
+        if suffix == ".parquet":
+            pytest.importorskip("pyarrow")
+        path = write_records(records, tmp_path / f"r{suffix}")
+        assert read_records(path) == records
+    assert read_records(tmp_path / "s.sqlite") == records
+    # merged by UUID: importing the same file twice adds nothing the second time
+    with Store(tmp_path / "other.sqlite") as s:
+        s.add(_record(sim=9.0))
+        assert s.add(read_records(tmp_path / "r.jsonl")) == 3
+        assert s.add(read_records(tmp_path / "r.jsonl")) == 0
+        assert len(s) == 4
+
+
+def test_records_of_another_schema_are_refused(tmp_path):
+    r = _record()
+    for bad, message in (({**r, "schema": "x"}, "not a snnlab-bench-record"),
+                         ({**r, "version": 2}, "record version 2"),
+                         ({k: v for k, v in r.items() if k != "timers"}, "lacks timers"),
+                         ({**r, "status": "great"}, "status 'great'")):
+        (tmp_path / "r.jsonl").write_text(json.dumps(bad) + "\n")
+        with pytest.raises(ValueError, match=message):
+            read_records(tmp_path / "r.jsonl")
+    with pytest.raises(ValueError, match="not a usable SQLite database"):
+        (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
+        Store(tmp_path / "junk.sqlite")
+
+
+_WRITER = """
+import sys
+from snnlab.bench import Store, new_record
+from snnlab.bench.config import Case
+case = Case("brunel", (("n", 100),), "snnlab", "cpu", 1, 1, int(sys.argv[2]))
+with Store(sys.argv[1]) as s:
+    for k in range(int(sys.argv[3])):
+        s.add(new_record(name="w", case=case, repeat=k, status="ok", timers={"sim": 1.0},
+                         context={"commit": "c"}, config={}))
+        print(k, flush=True)
+"""
+
+
+def test_two_concurrent_writers_lose_nothing(tmp_path):
+    db = tmp_path / "s.sqlite"
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(db), str(w), "150"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for w in (1, 2)]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read().decode()
+    with Store(db) as s:
+        records = s.records()
+    assert len(records) == 300
+    assert sorted((r["case"]["seed"], r["repeat"]) for r in records) == sorted(
+        (w, k) for w in (1, 2) for k in range(150))
+
+
+def test_a_killed_writer_leaves_the_store_readable(tmp_path):
+    db = tmp_path / "s.sqlite"
+    p = subprocess.Popen([sys.executable, "-c", _WRITER, str(db), "1", "100000"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(50):  # until it has written some records
+        p.stdout.readline()
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    with Store(db) as s:
+        records = s.records()
+        assert s._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert len(records) >= 50
+        assert sorted(r["repeat"] for r in records) == list(range(len(records)))
+        s.add(_record())  # and it takes more
+        assert len(s) == len(records) + 1
+
+
+# -- the verdict ---------------------------------------------------------------------
+
+def test_t_quantiles_match_the_tables():
+    # Student's t, two-sided 95 % (standard tables)
+    for df, want in ((1, 12.706), (2, 4.303), (3, 3.182), (5, 2.571), (30, 2.042),
+                     (1e6, 1.960)):
+        assert t_quantile(0.975, df) == pytest.approx(want, abs=1e-3)
+
+
+def _samples(median, sd, n, seed, **kw):
+    rng = np.random.default_rng(seed)
+    return [_record(sim=float(median * math.exp(sd * z)), rep=k, **kw)
+            for k, z in enumerate(rng.standard_normal(n))]
+
+
+@pytest.mark.parametrize("shift, sd, verdict, regression", [
+    (1.30, 0.02, "slower", True),
+    (1.05, 0.01, "slower", False),  # slower, but within the threshold
+    (0.70, 0.02, "faster", False),
+    (1.00, 0.02, "same", False),
+    (1.10, 0.30, "same", False),  # a noisy machine: no confident call
+])
+def test_the_verdict_finds_a_known_shift(shift, sd, verdict, regression):
+    base = _samples(1.0, sd, 6, seed=1)
+    new = _samples(shift, sd, 6, seed=2)
+    (v,) = compare(base, new, threshold=0.1)
+    assert (v.verdict, v.regression) == (verdict, regression)
+    assert v.low <= v.ratio <= v.high and (v.n_base, v.n_new) == (6, 6)
+    if sd <= 0.02:
+        assert v.ratio == pytest.approx(shift, rel=0.05)
+
+
+def test_the_interval_covers_the_true_ratio_as_often_as_it_says():
+    hits = 0
+    for k in range(200):
+        (v,) = compare(_samples(1.0, 0.1, 4, seed=2 * k), _samples(1.2, 0.1, 4, seed=2 * k + 1))
+        hits += v.low <= 1.2 <= v.high
+    assert 0.90 <= hits / 200 <= 0.99  # 95 % nominal
+
+
+def test_normalising_by_the_calibration_takes_out_a_slower_machine():
+    base = [_record(sim=1.0 + 0.01 * k, calibration=0.1, rep=k) for k in range(4)]
+    new = [_record(sim=2.0 + 0.02 * k, calibration=0.2, rep=k) for k in range(4)]
+    assert compare(base, new)[0].verdict == "slower"
+    (v,) = compare(base, new, normalize=True)
+    assert v.verdict == "same" and v.ratio == pytest.approx(1.0)
+
+
+def test_failed_and_unmatched_cases_are_reported_not_compared():
+    other = _case(seed=1, threads=2)
+    base = [_record(sim=1.0, rep=k) for k in range(3)] + [_record(status="failed")]
+    new = [_record(sim=1.0, rep=k) for k in range(1)] + [_record(case=other)]
+    v = {x.case_key: x for x in compare(base, new)}
+    assert v[_case().key].verdict == "too few runs" and v[_case().key].excluded == 1
+    assert v[other.key].verdict == "only in new"
+    with pytest.raises(ValueError, match="metric 'speed' is not one of: sim, rtf"):
+        compare(base, new, metric="speed")
+
+
+def test_compare_exits_non_zero_on_a_regression(tmp_path, capsys):
+    write_records(_samples(1.0, 0.02, 5, seed=1), tmp_path / "base.jsonl")
+    write_records(_samples(1.5, 0.02, 5, seed=2, commit="def5678"), tmp_path / "new.jsonl")
+    assert cli_main(["bench", "compare", str(tmp_path / "base.jsonl"),
+                     str(tmp_path / "new.jsonl")]) == 3
+    out = capsys.readouterr().out
+    assert "REGRESSION" in out and "Welch" in out
+    assert cli_main(["bench", "compare", str(tmp_path / "base.jsonl"),
+                     str(tmp_path / "base.jsonl"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["verdicts"][0]["verdict"] == "same"
+    # commits in a store
+    with Store(tmp_path / "s.sqlite") as s:
+        s.add(read_records(tmp_path / "base.jsonl") + read_records(tmp_path / "new.jsonl"))
+    assert cli_main(["bench", "compare", "abc", "def5", "--store",
+                     str(tmp_path / "s.sqlite")]) == 3
+    assert cli_main(["bench", "compare", "fff", "def5", "--store",
+                     str(tmp_path / "s.sqlite")]) == 2
+    assert "no records of commit 'fff'" in capsys.readouterr().err
+
+
+# -- the gate and the runner ---------------------------------------------------------
+
+def test_the_gate_fails_statistics_outside_the_band():
+    good = {"rates": {"exc": 75.6, "inh": 75.5}, "cv_isi": {"exc": 0.16, "inh": 0.16}}
+    g = bands.check("brunel", {"n": 2500}, good)
+    assert g["checked"] and g["passed"] and "NEST" in g["band"]
+    bad = {"rates": {"exc": 60.0, "inh": 75.5}, "cv_isi": {"exc": 0.16, "inh": math.nan}}
+    g = bands.check("brunel", {"n": 2500}, bad)
+    assert not g["passed"] and len(g["failures"]) == 2 and "rates exc = 60.0" in g["failures"][0]
+    assert not bands.check("brunel", {"n": 777}, bad)["checked"]  # no band for that size
+    assert bands.check("hpc_benchmark", {"scale": 20.0}, {"rates": {"E": 12.0}})["passed"] \
+        is False
+    assert bands.check("microcircuit", {}, {"rates": {}})["band"].startswith("Potjans")
+
+
+def test_cases_that_cannot_run_here_are_skipped_with_a_reason(tmp_path):
+    peers = Peers({"python": str(tmp_path / "none" / "python"), "scripts": str(tmp_path)})
+    assert "no peer environment" in skip_reason(_case(simulator="nest"), peers)
+    assert "no runs over MPI" in skip_reason(_case(ranks=2), peers)
+    assert "1 thread only" in skip_reason(_case(simulator="brian2", threads=2), peers)
+    assert "nest has no topographic_map" in skip_reason(
+        _case(model="topographic_map", options=(), simulator="nest"), peers)
+    assert skip_reason(_case(), peers) is None
+
+
+def test_a_run_records_every_case_with_its_context(tmp_path, monkeypatch, capsys):
+    # a band no run can meet: the gate must record the run as out of band
+    monkeypatch.setattr(bands, "BANDS", [("brunel", {"n": 300}, {"rates": {"exc": (0, 0)}},
+                                          "impossible")])
+    cfg = _toml(tmp_path / "c.toml", f"""
+        name = "tiny"
+        repeats = 2
+        warmup = 0
+        store = "s.sqlite"
+        [matrix]
+        model = ["brunel"]
+        simulator = ["snnlab", "nest"]
+        backend = ["cpu"]
+        seed = [1, 2]
+        [models.brunel]
+        n = [200, 300]
+        t = 20
+        presim = 0
+        [peers]
+        python = "{tmp_path / 'nowhere' / 'python'}"
+        """)
+    # (the gate runs here, in this process, with the patched bands; each run is a process)
+    assert cli_main(["bench", "run", str(cfg)]) == 1  # out of band: not a success
+    err = capsys.readouterr().err
+    assert "skipped: no peer environment" in err and "OUT OF BAND" in err
+    with Store(tmp_path / "s.sqlite") as s:
+        records = s.records()
+    assert len(records) == 2 * 2 * 2  # snnlab only: 2 sizes x 2 seeds x 2 repeats
+    by_n = {}
+    for r in records:
+        by_n.setdefault(r["case"]["options"]["n"], []).append(r)
+        assert r["context"]["cpu"]["cores"] == os.cpu_count() and r["context"]["compiler"]
+        assert r["timers"]["sim"] > 0 and r["counts"]["synapses"] > 0
+        assert r["calibration_s"] > 0 and r["config"]["name"] == "tiny"
+        assert r["simulator"]["name"] == "snnlab" and set(r["statistics"]["rates"]) == {
+            "exc", "inh"}
+    assert {r["status"] for r in by_n[200]} == {"ok"} and not by_n[200][0]["gate"]["checked"]
+    assert {r["status"] for r in by_n[300]} == {"out_of_band"}
+    # the same seed gives the same spikes in every repeat
+    rates = [r["statistics"]["rates"]["exc"] for r in by_n[200] if r["case"]["seed"] == 1]
+    assert rates[0] == rates[1]
+
+
+def test_a_run_that_times_out_is_recorded_as_failed(tmp_path):
+    cfg = parse({"name": "slow", "repeats": 1, "warmup": 0, "timeout": 0.01,
+                 "calibrate": False, "matrix": {"model": ["brunel"]},
+                 "models": {"brunel": {"n": 200, "t": 1000.0}}})
+    from snnlab.bench.runner import run
+
+    with Store(tmp_path / "s.sqlite") as s:
+        counts = run(cfg, s, log=lambda m: None)
+        (r,) = s.records()
+    assert counts["failed"] == 1 and r["status"] == "failed"
+    assert r["error"].startswith("timed out after 0.01 s") and r["timers"]["sim"] is None
+
+
+def test_the_command_line_runs_lists_and_exports(tmp_path, capsys):
+    cfg = _toml(tmp_path / "c.toml", """
+        name = "cli"
+        repeats = 1
+        warmup = 0
+        calibrate = false
+        [matrix]
+        model = ["brunel"]
+        [models.brunel]
+        n = 200
+        t = 10
+        """)
+    db = tmp_path / "s.sqlite"
+    assert cli_main(["bench", "run", str(cfg), "--store", str(db), "--set",
+                     "matrix.seed=[4, 5]"]) == 0
+    assert cli_main(["bench", "list", "--store", str(db)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and "seed=4" in out[0] and "seed=5" in out[1]
+    assert cli_main(["bench", "export", str(tmp_path / "r.jsonl"), "--store", str(db)]) == 0
+    assert len(read_records(tmp_path / "r.jsonl")) == 2
+    assert cli_main(["bench", "run", str(cfg), "--set", "matrix.simulator=['x']"]) == 2
+    assert "matrix.simulator 'x' is not one of" in capsys.readouterr().err
