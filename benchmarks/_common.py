@@ -45,12 +45,79 @@ def prefault(gib: float) -> float:
 
 def run_json(cmd, env=None, cwd=ROOT) -> dict:
     """Run cmd in cwd (default: the repository root); return the JSON object on
-    its last stdout line."""
-    out = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, env=env,
-                         cwd=cwd)
+    its last stdout line.  A run of this checkout's snnlab or of a peer script
+    is also added to the benchmark store (:func:`store_run`)."""
+    cmd = [str(c) for c in cmd]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if Path(cwd).resolve() == ROOT:  # (an A/B run of another checkout is not this code)
+        store_run(cmd, result)
+    return result
+
+
+STORE = RESULTS / "bench.sqlite"  # (ignored by git; snnlab bench export)
+_CONTEXT: dict = {}
+
+
+def case_of(cmd) -> object | None:
+    """The benchmark case (snnlab.bench.config.Case) of a command line of
+    ``snnlab run`` or of a peer script, or None for any other command."""
+    from snnlab.bench.config import MODEL_OPTIONS, Case
+    from snnlab.bench.runner import PEER_SCRIPTS
+
+    cmd = [str(c) for c in cmd]
+    if "snnlab.cli" in cmd and "run" in cmd:
+        model, sim, rest = cmd[cmd.index("run") + 1], "snnlab", cmd[cmd.index("run") + 2:]
+    else:
+        script = Path(cmd[1]).name if len(cmd) > 1 else ""
+        found = [(s, m) for s, models in PEER_SCRIPTS.items() for m, f in models.items()
+                 if f == script]
+        if not found:
+            return None
+        (sim, model), rest = found[0], cmd[2:]
+    opts, seed, threads, backend = {}, 1, 1, "cpu" if sim != "snnlab" else "auto"
+    kinds = MODEL_OPTIONS.get(model, {})
+    k = 0
+    while k < len(rest):
+        name = rest[k].lstrip("-").replace("-", "_")
+        value = rest[k + 1] if k + 1 < len(rest) and not rest[k + 1].startswith("--") else None
+        k += 1 if value is None else 2
+        if name == "seed":
+            seed = int(value)
+        elif name == "threads":
+            threads = int(value)
+        elif name == "backend":
+            backend = value
+        elif name in kinds:
+            kind = kinds[name]
+            opts[name] = True if kind is bool else kind(float(value)) if kind is int \
+                else kind(value)
+    return Case(model, tuple(sorted(opts.items())), sim, backend, threads, 1, seed)
+
+
+def store_run(cmd, result: dict, name: str | None = None) -> None:
+    """Add one run's figures to the benchmark store (STORE) as a record of
+    snnlab.bench.schema, named after the driver (its script's name); the
+    driver's own JSON record is written as before."""
+    from snnlab.bench import Store
+    from snnlab.bench.runner import _figures
+    from snnlab.bench.schema import new_record
+
+    case = case_of(cmd)
+    if case is None:
+        return
+    if not _CONTEXT:
+        from snnlab.bench.metadata import context
+
+        _CONTEXT.update(context())
+    fig = _figures(case, result)
+    status = "out_of_band" if fig["gate"]["passed"] is False else "ok"
+    record = new_record(name=name or Path(sys.argv[0]).stem, case=case, repeat=0,
+                        status=status, context=_CONTEXT, config={"command": cmd}, **fig)
+    with Store(STORE) as s:
+        s.add(record)
 
 
 def load_json(path) -> dict:

@@ -21,6 +21,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import _common as c  # noqa: E402
+
 PEERS = HERE / "peers"
 PEER_PY = HERE / ".peers-venv" / "bin" / "python"
 
@@ -29,10 +32,7 @@ GOALS = {"rate_and_cv_within": 0.03, "sim_vs_brian2": 1 / 10, "sim_vs_nest": 1 /
 
 
 def run_json(cmd, env=None) -> dict:
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-    if out.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return c.run_json(cmd, env)  # (every run also lands in the benchmark store)
 
 
 def median_run(cmd, repeats, env=None):

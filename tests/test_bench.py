@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -104,7 +105,8 @@ def test_files_inherit_and_override(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ('[matrix]\nmodel = ["brunel"]', "name is missing"),
     ('name = "x"\nrepeat = 3\n[matrix]\nmodel = ["brunel"]', "unknown key repeat; allowed: "
-     "calibrate, extends, matrix, models, name, peers, repeats, store, timeout, warmup"),
+     "calibrate, extends, matrix, models, name, peers, prefault, repeats, store, timeout, "
+     "warmup"),
     ('name = "x"\n[matrix]\nmodel = ["brunel"]\nsimulator = ["neuron"]',
      "matrix.simulator 'neuron' is not one of: snnlab, nest, brian2"),
     ('name = "x"\n[matrix]\nmodel = ["brunell"]', "matrix.model 'brunell' is not one of"),
@@ -411,3 +413,52 @@ def test_the_command_line_runs_lists_and_exports(tmp_path, capsys):
     assert len(read_records(tmp_path / "r.jsonl")) == 2
     assert cli_main(["bench", "run", str(cfg), "--set", "matrix.simulator=['x']"]) == 2
     assert "matrix.simulator 'x' is not one of" in capsys.readouterr().err
+
+
+def test_the_benchmark_drivers_record_their_runs_in_the_schema(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    import _common
+
+    case = _common.case_of([sys.executable, "-m", "snnlab.cli", "run", "hpc_benchmark",
+                            "--backend", "cpu", "--json", "--scale", "0.5", "--t", "100",
+                            "--plastic", "--threads", "2", "--seed", "3"])
+    assert case == Case("hpc_benchmark", (("plastic", True), ("scale", 0.5), ("t", 100.0)),
+                        "snnlab", "cpu", 2, 1, 3)
+    peer = _common.case_of(["/p/python", "/x/peers/brunel_brian2.py", "--n", "2500",
+                            "--seed", "2"])
+    assert (peer.simulator, peer.model, peer.options, peer.seed) == (
+        "brian2", "brunel", (("n", 2500),), 2)
+    assert _common.case_of(["python", "-c", "print(1)"]) is None
+    monkeypatch.setattr(_common, "STORE", tmp_path / "s.sqlite")
+    out = json.loads(subprocess.run(
+        [sys.executable, "-m", "snnlab.cli", "run", "brunel", "--n", "300", "--t", "20",
+         "--json", "--threads", "1"], capture_output=True, text=True, check=True).stdout)
+    _common.store_run([sys.executable, "-m", "snnlab.cli", "run", "brunel", "--n", "300",
+                       "--t", "20", "--json", "--threads", "1"], out, name="driver")
+    (r,) = read_records(tmp_path / "s.sqlite")
+    assert r["name"] == "driver" and r["timers"]["sim"] == out["timers"]["sim"]
+    assert r["statistics"]["rates"] == out["rates"] and r["status"] == "ok"
+
+
+def test_the_report_and_the_table_show_every_case(tmp_path, capsys):
+    from snnlab.bench.report import report, table
+
+    other = _case(simulator="nest", threads=2)
+    records = (_samples(1.0, 0.05, 3, seed=1) + _samples(1.2, 0.05, 3, seed=2, commit="def")
+               + [_record(sim=5.0, case=other), _record(case=other, status="failed")])
+    md = table(records).splitlines()
+    assert len(md) == 2 + 2 and "| brunel | snnlab | 1 | 6 (6) | 1 |" in md[2]
+    assert "| 2 (1) |" in md[3]
+    path = report(records, tmp_path / "r.html", pair=[records[0]["uuid"][:8],
+                                                        records[-2]["uuid"]])
+    page = path.read_text()
+    assert page.count("<details>") == len(records) and "Side by side" in page
+    assert "Welch" in page and f"History: {_case().key}" in page
+    assert not re.search(r"<script[^>]*\bsrc=", page)  # BokehJS inline: opens offline
+    with pytest.raises(ValueError, match="matches 0 records"):
+        report(records, tmp_path / "x.html", pair=["zzzz", records[0]["uuid"]])
+    write_records(records, tmp_path / "r.jsonl")
+    assert cli_main(["bench", "table", str(tmp_path / "r.jsonl")]) == 0
+    assert capsys.readouterr().out.count("| brunel |") == 2

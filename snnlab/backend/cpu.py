@@ -25,6 +25,18 @@ from .codegen import KERNEL_FILES, cpu_driver, cpu_host_wrappers, parse_signatur
 FLAGS = ["-O3", "-std=c++17", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
          "-fno-math-errno", "-fvisibility=hidden"]
 
+
+
+def flags() -> list[str]:
+    """The compile flags: :data:`FLAGS`, then ``$SNNLAB_CXXFLAGS`` (split as a
+    shell would), which come last and so win (``-O0`` gives a deliberately
+    slow build, e.g. to check that ``snnlab bench compare`` catches it).  They
+    are part of the kernel cache's key and of every benchmark record."""
+    import shlex
+
+    return FLAGS + shlex.split(os.environ.get("SNNLAB_CXXFLAGS", ""))
+
+
 _CTYPES = {"int64": ctypes.c_int64, "int32": ctypes.c_int32, "uint64": ctypes.c_uint64,
            "uint32": ctypes.c_uint32, "float64": ctypes.c_double}
 
@@ -211,7 +223,7 @@ class CpuBackend:
         headers = "".join(h.read_text() for h in sorted(kdir.glob("*.h")))  # all of them
         openmp = self._openmp_flags()
         key = hashlib.sha256("\x00".join(
-            [code, headers, *sources, " ".join(FLAGS + openmp),
+            [code, headers, *sources, " ".join(flags() + openmp),
              compiler_version(self.cxx)]).encode()).hexdigest()[:24]
         folder = cache_dir()
         lib_path = folder / f"snn_{key}.so"
@@ -221,7 +233,7 @@ class CpuBackend:
                 src = Path(tmp) / "snn.cpp"
                 src.write_text(code)
                 out = Path(tmp) / "snn.so"
-                cmd = [self.cxx, *FLAGS, *openmp, f"-I{kdir}", str(src), "-o", str(out)]
+                cmd = [self.cxx, *flags(), *openmp, f"-I{kdir}", str(src), "-o", str(out)]
                 res = subprocess.run(cmd, capture_output=True, text=True)
                 if res.returncode != 0:
                     kept = folder / f"failed_{key}.cpp"  # for a look at what failed

@@ -4,6 +4,9 @@
     snnlab bench compare BASE NEW [--store FILE] [--metric sim] [--threshold 0.1]
                                   [--normalize] [--name NAME] [--json]
     snnlab bench list [--store FILE] [--name NAME] [--commit C]
+    snnlab bench table [FILE...] [--store FILE] [--name NAME]      (Markdown)
+    snnlab bench report [FILE...] [--store FILE] [--name NAME] [--out report.html]
+                        [--pair UUID UUID]
     snnlab bench export OUT.jsonl|OUT.parquet [--store FILE]
     snnlab bench import FILE... [--store FILE]
     snnlab bench setup-peers
@@ -51,6 +54,17 @@ def add_parser(sub) -> None:
     ls.add_argument("--store")
     ls.add_argument("--name")
     ls.add_argument("--commit")
+    t = bs.add_parser("table", help="a Markdown table of the records, one row a case")
+    t.add_argument("files", nargs="*", help="record files (default: the store)")
+    t.add_argument("--store")
+    t.add_argument("--name")
+    rp = bs.add_parser("report", help="one offline HTML file: cases, history, simulators "
+                       "side by side, phases, records")
+    rp.add_argument("files", nargs="*", help="record files (default: the store)")
+    rp.add_argument("--store")
+    rp.add_argument("--name")
+    rp.add_argument("--out", default="snnlab-bench.html")
+    rp.add_argument("--pair", nargs=2, metavar="UUID", help="two records side by side")
     e = bs.add_parser("export", help="write the store's records to .jsonl or .parquet")
     e.add_argument("out")
     e.add_argument("--store")
@@ -139,6 +153,29 @@ def main(args) -> int:
                 print(f"{r['created']}  {r['uuid'][:8]}  {r['context'].get('commit')}  "
                       f"{r['case_key']} seed={r['case']['seed']} #{r['repeat']}  "
                       f"{r['status']}  sim={sim}")
+        return 0
+    if cmd in ("table", "report"):
+        if args.files:
+            records = [r for f in args.files for r in read_records(f)]
+        else:
+            with Store(_store_path(args.store)) as s:
+                records = s.records()
+        records = [r for r in records if args.name is None or r["name"] == args.name]
+        if not records:
+            raise ValueError("no records to show")
+        if cmd == "table":
+            from .report import table
+
+            print(table(records))
+        else:
+            from .report import report
+
+            try:
+                path = report(records, args.out, pair=args.pair)
+            except ImportError as e:
+                raise RuntimeError(f"the report needs Bokeh: pip install 'snnlab[viz]' ({e})") \
+                    from None
+            print(f"snnlab bench: report of {len(records)} records in {path}", file=sys.stderr)
         return 0
     if cmd == "export":
         with Store(_store_path(args.store)) as s:

@@ -8,6 +8,8 @@ A configuration names the axes of a matrix; every combination is a case::
     warmup = 1         # untimed runs of each case first (fills compile caches)
     timeout = 1800     # seconds a run may take before it is recorded as failed
     calibrate = true   # time a fixed workload before every run (compare --normalize)
+    prefault = 0.0     # GiB touched in a throw-away process before every run (virtual
+                       # machines whose host reclaims freed memory: see runner.prefault)
     store = "bench.sqlite"   # relative to this file (snnlab bench run --store overrides)
 
     [matrix]
@@ -63,7 +65,8 @@ MODEL_OPTIONS = {
 }
 CHOICES = {"pairing": ("nest", "soma"), "input": ("poisson", "dc")}
 TOP = {"name": str, "extends": (str, list), "repeats": int, "warmup": int, "timeout": float,
-       "calibrate": bool, "store": str, "matrix": dict, "models": dict, "peers": dict}
+       "calibrate": bool, "prefault": float, "store": str, "matrix": dict, "models": dict,
+       "peers": dict}
 MATRIX = {"model": str, "simulator": str, "backend": str, "threads": int, "ranks": int,
           "seed": int}
 MATRIX_DEFAULTS = {"simulator": ["snnlab"], "backend": ["auto"], "threads": [1], "ranks": [1],
@@ -108,6 +111,7 @@ class Config:
     warmup: int = 1
     timeout: float = 1800.0
     calibrate: bool = True
+    prefault: float = 0.0
     store: Path | None = None
     peers: dict = field(default_factory=dict)
     source: dict = field(default_factory=dict)  # the merged configuration, as run
@@ -220,6 +224,8 @@ def parse(data: dict) -> Config:
             raise ConfigError(f"{k} must be >= {1 if k == 'repeats' else 0}, got {data[k]}")
     if data.get("timeout", 1.0) <= 0:
         raise ConfigError(f"timeout must be > 0 seconds, got {data['timeout']}")
+    if data.get("prefault", 0.0) < 0:
+        raise ConfigError(f"prefault must be >= 0 GiB, got {data['prefault']}")
     matrix = data.get("matrix", {})
     _unknown("matrix", matrix, MATRIX)
     if "model" not in matrix:
@@ -277,4 +283,5 @@ def parse(data: dict) -> Config:
     return Config(name=data["name"], cases=cases, repeats=data.get("repeats", 3),
                   warmup=data.get("warmup", 1), timeout=float(data.get("timeout", 1800.0)),
                   calibrate=data.get("calibrate", True),
+                  prefault=float(data.get("prefault", 0.0)),
                   store=Path(store) if store else None, peers=dict(peers), source=data)

@@ -18,8 +18,9 @@ __all__ = ["machine", "git_commit", "git_dirty", "context", "ENV_VARS"]
 # the environment variables that change what a run does or how fast
 ENV_VARS = ("OMP_NUM_THREADS", "OMP_PROC_BIND", "OMP_PLACES", "OMP_WAIT_POLICY",
             "GOMP_SPINCOUNT", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "CUDA_VISIBLE_DEVICES",
-            "CXX", "CC", "SNNLAB_CACHE", "SNNLAB_THREADS", "PYTHONHASHSEED", "SLURM_JOB_ID",
-            "SLURM_NTASKS", "SLURM_CPUS_PER_TASK", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE")
+            "CXX", "CC", "SNNLAB_CXXFLAGS", "SNNLAB_CACHE", "SNNLAB_THREADS", "PYTHONHASHSEED",
+            "SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_CPUS_PER_TASK", "OMPI_COMM_WORLD_SIZE",
+            "PMI_SIZE")
 # the packages whose versions a record names (those installed)
 PACKAGES = ("snnlab", "numpy", "cupy", "cupy-cuda12x", "mpi4py", "bokeh", "panel",
             "ipyparallel", "pyarrow", "nest-simulator", "brian2")
@@ -113,11 +114,11 @@ def _mpi() -> dict | None:
 
 def _compiler() -> dict:
     try:
-        from ..backend.cpu import FLAGS, compiler_facts, find_compiler
+        from ..backend.cpu import compiler_facts, find_compiler, flags
 
         cxx = find_compiler()
         facts = compiler_facts(cxx)
-        return {"path": cxx, "version": facts["version"], "flags": [*FLAGS, *facts["openmp"]]}
+        return {"path": cxx, "version": facts["version"], "flags": [*flags(), *facts["openmp"]]}
     except Exception as e:  # (no compiler: the cpu backend says why)
         return {"path": None, "version": None, "flags": None, "error": str(e)}
 

@@ -37,6 +37,13 @@ PEER_SCRIPTS = {"nest": {"brunel": "brunel_nest.py", "microcircuit": "microcircu
 _PEER_MODULES = {"nest": "nest", "brian2": "brian2"}
 
 
+def run_env() -> dict:
+    """The environment of every run: NEST quiet, and matplotlib (which NEST
+    imports) on its file backend: a notebook's inline backend does not exist
+    in the peers' environment, and NEST would not import."""
+    return dict(os.environ, PYNEST_QUIET="1", MPLBACKEND="Agg")
+
+
 def calibrate() -> float:
     """Seconds of a fixed single-threaded workload (sorting 2^21 doubles,
     the best of three): the machine's speed now."""
@@ -49,6 +56,19 @@ def calibrate() -> float:
         np.sort(a, kind="quicksort")
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def prefault(gib: float) -> None:
+    """Touch ``gib`` GiB in a throw-away process, just before a timed run.
+
+    On a virtual machine whose host takes freed memory back, the first touch
+    of a page can cost far more than the run's own work (seconds per GiB);
+    a run that starts right after this finds the memory backed, so its
+    construction time measures the simulator, not the host."""
+    if gib > 0:
+        code = (f"import mmap; n = {int(gib * 2**30)}; m = mmap.mmap(-1, n)\n"
+                "for i in range(0, n, 1 << 24): m[i:i + (1 << 24)] = bytes(min(1 << 24, n - i))")
+        subprocess.run([sys.executable, "-c", code], check=False)
 
 
 class Peers:
@@ -79,10 +99,10 @@ class Peers:
                     "or set [peers] python)")
         mod = _PEER_MODULES[simulator]
         out = subprocess.run([str(self.python), "-c", f"import {mod}; print({mod}.__version__)"],
-                             capture_output=True, text=True, env=dict(os.environ,
-                                                                       PYNEST_QUIET="1"))
+                             capture_output=True, text=True, env=run_env())
         if out.returncode != 0:
-            return f"{mod} is not installed in {self.python}"
+            last = (out.stderr.strip().splitlines() or [""])[-1][-300:]
+            return f"{mod} cannot be imported by {self.python} ({last})"
         return None
 
 
@@ -150,9 +170,9 @@ def _figures(case, out: dict) -> dict:
 def _one(case, peers: Peers, timeout: float) -> tuple[dict | None, str | None]:
     """(the run's JSON, None) or (None, why it failed)."""
     cmd = command(case, peers)
-    env = dict(os.environ, PYNEST_QUIET="1")
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                             env=run_env())
     except subprocess.TimeoutExpired:
         return None, f"timed out after {timeout:g} s"
     except OSError as e:
@@ -191,6 +211,7 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
             _one(case, peers, config.timeout)
         warmed.add(case.key)
         for rep in range(config.repeats):
+            prefault(config.prefault)
             cal = calibrate() if config.calibrate else None
             out, error = _one(case, peers, config.timeout)
             if out is None:

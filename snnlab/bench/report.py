@@ -1,0 +1,223 @@
+"""One offline HTML file from benchmark records (Bokeh, inline resources).
+
+Sections: a summary table (one row a case: runs, median simulation time,
+real-time factor, construction, peak memory, the gate), simulators side by
+side (median simulation time by case), each case's history over commits
+(every sample, and the median per commit), snnlab's phase breakdown, any
+two records side by side (``pair``: the flip-book), and every record's full
+context and configuration in a collapsed section.  The file needs no
+network: BokehJS is inside it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import statistics
+from pathlib import Path
+
+__all__ = ["report", "table", "figures", "summary_rows"]
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _fmt(v, spec=".3g"):
+    return "-" if v is None else format(v, spec)
+
+
+def _by_case(records) -> dict:
+    out: dict[str, list] = {}
+    for r in records:
+        out.setdefault(r["case_key"], []).append(r)
+    return out
+
+
+def summary_rows(records) -> list[dict]:
+    """One row a case: its runs' medians and the gate."""
+    rows = []
+    for key, rs in _by_case(records).items():
+        ok = [r for r in rs if r["status"] == "ok"]
+        t = [r["timers"] for r in ok]
+        cons = [None if None in (x["create"], x["connect"], x["prepare"])
+                else x["create"] + x["connect"] + x["prepare"] for x in t]
+        rates = {}
+        for r in ok:
+            for p, v in r["statistics"]["rates"].items():
+                rates.setdefault(p, []).append(v)
+        gates = {r["gate"]["band"] for r in rs if r["gate"]["checked"]}
+        rows.append({
+            "case": key, "model": rs[0]["case"]["model"],
+            "simulator": f"{rs[0]['simulator']['name']} {rs[0]['simulator']['version'] or ''}"
+            .strip(), "threads": rs[0]["case"]["threads"],
+            "runs": len(rs), "ok": len(ok),
+            "out_of_band": sum(r["status"] == "out_of_band" for r in rs),
+            "failed": sum(r["status"] == "failed" for r in rs),
+            "seeds": len({r["case"]["seed"] for r in rs}),
+            "sim_s": _median([x["sim"] for x in t]), "rtf": _median([r["rtf"] for r in ok]),
+            "construction_s": _median(cons),
+            "host_peak_gb": _median([r["memory"]["host_peak_bytes"] and
+                                     r["memory"]["host_peak_bytes"] / 1e9 for r in ok]),
+            "rates": {p: _median(v) for p, v in rates.items()},
+            "band": ", ".join(sorted(gates)) or "no band"})
+    return rows
+
+
+def table(records) -> str:
+    """The summary as a Markdown table (``snnlab bench table``)."""
+    rows = summary_rows(records)
+    out = ["| model | simulator | threads | runs (ok) | seeds | simulation (median) | "
+           "real-time factor | construction | host peak | rates (spikes/s) | gate |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        rates = ", ".join(f"{p} {_fmt(v, '.2f')}" for p, v in r["rates"].items())
+        gate = ("passed" if r["out_of_band"] == 0 and r["ok"] else
+                f"{r['out_of_band']} out of band") if r["band"] != "no band" else "no band"
+        out.append(f"| {r['model']} | {r['simulator']} | {r['threads']} | {r['runs']} "
+                   f"({r['ok']}) | {r['seeds']} | {_fmt(r['sim_s'], '.3f')} s | "
+                   f"{_fmt(r['rtf'], '.3g')} | {_fmt(r['construction_s'], '.2f')} s | "
+                   f"{_fmt(r['host_peak_gb'], '.2f')} GB | {rates} | {gate} |")
+    return "\n".join(out)
+
+
+def _html_table(rows: list[dict], cols: list[tuple]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c, _ in cols)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(f(r)))}</td>" for _, f in cols)
+                   + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def figures(records):
+    """The report's figures as one Bokeh layout (None without records to plot):
+    for a notebook, ``bokeh.io.show(figures(records))``."""
+    from bokeh.layouts import column
+    from bokeh.models import ColumnDataSource, FactorRange, HoverTool
+    from bokeh.palettes import Category10_10
+    from bokeh.plotting import figure
+    from bokeh.transform import factor_cmap
+
+    rows = [r for r in summary_rows(records) if r["sim_s"] is not None]
+    figs = []
+    if rows:  # simulators side by side
+        factors = [(r["model"], f"{r['simulator'].split()[0]} {r['threads']}t") for r in rows]
+        src = ColumnDataSource({"x": factors, "sim": [r["sim_s"] for r in rows],
+                                "case": [r["case"] for r in rows],
+                                "sim_name": [f[1].split()[0] for f in factors]})
+        f = figure(x_range=FactorRange(*factors), height=320, width=900,
+                   title="Simulation time (median over runs and seeds), by case",
+                   y_axis_label="s", y_axis_type="log", toolbar_location="right")
+        names = sorted({n for n in src.data["sim_name"]})
+        f.vbar(x="x", top="sim", width=0.8, source=src, bottom=1e-3,
+               fill_color=factor_cmap("sim_name", Category10_10[:max(len(names), 3)], names))
+        f.add_tools(HoverTool(tooltips=[("case", "@case"), ("sim", "@sim s")]))
+        f.xaxis.major_label_orientation = 0.8
+        figs.append(f)
+    # each case's history over commits (in the order records were made)
+    for key, rs in _by_case(records).items():
+        ok = [r for r in rs if r["status"] == "ok" and r["timers"]["sim"] is not None]
+        if not ok:
+            continue
+        commits = list(dict.fromkeys(f"{r['context'].get('commit')}"
+                                     f"{'+' if r['context'].get('dirty') else ''}" for r in ok))
+        xs = [f"{r['context'].get('commit')}{'+' if r['context'].get('dirty') else ''}"
+              for r in ok]
+        src = ColumnDataSource({"x": xs, "sim": [r["timers"]["sim"] for r in ok],
+                                "uuid": [r["uuid"][:8] for r in ok],
+                                "seed": [r["case"]["seed"] for r in ok]})
+        f = figure(x_range=commits, height=220, width=900, title=f"History: {key}",
+                   y_axis_label="simulation [s]", toolbar_location="right")
+        f.scatter("x", "sim", source=src, size=7, alpha=0.7)
+        med = [_median([r["timers"]["sim"] for r, x in zip(ok, xs) if x == c]) for c in commits]
+        f.line(commits, med, line_width=2, color="black", legend_label="median")
+        f.add_tools(HoverTool(tooltips=[("record", "@uuid"), ("seed", "@seed"),
+                                        ("sim", "@sim s")]))
+        figs.append(f)
+    # snnlab's phases (median seconds per phase, by case)
+    ph_rows = [(key, rs) for key, rs in _by_case(records).items()
+               if any(r["phases"] for r in rs if r["status"] == "ok")]
+    if ph_rows:
+        phases = sorted({p for _, rs in ph_rows for r in rs for p in r["phases"]})
+        data = {"case": [k for k, _ in ph_rows]}
+        for p in phases:
+            data[p] = [_median([r["phases"].get(p) for r in rs if r["status"] == "ok"]) or 0.0
+                       for _, rs in ph_rows]
+        f = figure(y_range=data["case"], height=60 + 40 * len(ph_rows), width=900,
+                   title="snnlab: time per phase of the step (median) [s]",
+                   toolbar_location="right")
+        f.hbar_stack(phases, y="case", height=0.7, source=ColumnDataSource(data),
+                     color=list(Category10_10[:len(phases)]), legend_label=phases)
+        f.legend.location = "bottom_right"
+        figs.append(f)
+    return column(*figs) if figs else None
+
+
+def _inline_bokeh(Resources) -> str:
+    """BokehJS and its CSS as inline code only: an extension another library
+    registered (Panel does, once imported) would add script tags to files a
+    server provides, which a file opened on its own does not have."""
+    res = Resources(mode="inline")
+    return ("".join(f"<style>{c}</style>" for c in res.css_raw)
+            + "".join(f"<script type='text/javascript'>{c}</script>" for c in res.js_raw))
+
+
+def report(records, path, title: str = "snnlab benchmarks", pair=None) -> Path:
+    """Write the HTML report of ``records`` to ``path``; ``pair``: two
+    record UUIDs (or prefixes) shown side by side."""
+    from bokeh.embed import components
+    from bokeh.resources import Resources
+
+    from ..files import write_atomically
+    from .compare import METHOD
+
+    records = list(records)
+    rows = summary_rows(records)
+    cols = [("model", lambda r: r["model"]), ("simulator", lambda r: r["simulator"]),
+            ("threads", lambda r: r["threads"]), ("runs (ok)", lambda r: f"{r['runs']} "
+                                                  f"({r['ok']})"),
+            ("seeds", lambda r: r["seeds"]), ("simulation [s]", lambda r: _fmt(r["sim_s"])),
+            ("RTF", lambda r: _fmt(r["rtf"])),
+            ("construction [s]", lambda r: _fmt(r["construction_s"])),
+            ("host peak [GB]", lambda r: _fmt(r["host_peak_gb"])),
+            ("rates", lambda r: ", ".join(f"{p} {_fmt(v)}" for p, v in r["rates"].items())),
+            ("band", lambda r: r["band"]),
+            ("out of band / failed", lambda r: f"{r['out_of_band']} / {r['failed']}"),
+            ("case", lambda r: r["case"])]
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f"<p>{len(records)} records. Comparisons (snnlab bench compare): "
+             f"{html.escape(METHOD)}.</p>", "<h2>Cases</h2>", _html_table(rows, cols)]
+    layout = figures(records)
+    script, div = components(layout) if layout is not None else ("", "")
+    parts += ["<h2>Figures</h2>", div]
+    if pair:
+        chosen = []
+        for p in pair:
+            hit = [r for r in records if r["uuid"].startswith(p)]
+            if len(hit) != 1:
+                raise ValueError(f"pair: {p!r} matches {len(hit)} records, not one")
+            chosen.append(hit[0])
+        a, b = chosen
+        keys = ["case_key", "status", "simulator", "timers", "rtf", "phases", "memory",
+                "counts", "statistics", "gate", "calibration_s"]
+        flat = [("commit", a["context"].get("commit"), b["context"].get("commit"))]
+        flat += [(k, json.dumps(a[k], sort_keys=True), json.dumps(b[k], sort_keys=True))
+                 for k in keys]
+        parts += ["<h2>Side by side</h2>", _html_table(
+            [{"k": k, "a": x, "b": y} for k, x, y in flat],
+            [("field", lambda r: r["k"]), (a["uuid"][:8], lambda r: r["a"]),
+             (b["uuid"][:8], lambda r: r["b"])])]
+    parts.append("<h2>Records</h2>")
+    for r in records:
+        parts.append(f"<details><summary>{html.escape(r['created'])} {r['uuid'][:8]} "
+                     f"{html.escape(r['case_key'])} seed {r['case']['seed']} "
+                     f"#{r['repeat']}: {r['status']}</summary><pre>"
+                     f"{html.escape(json.dumps(r, indent=1, sort_keys=True))}</pre></details>")
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title>{_inline_bokeh(Resources)}{script}<style>body{{font-family:sans-serif;"
+            "margin:2em}table{border-collapse:collapse;font-size:13px}td,th{border:1px "
+            "solid #ccc;padding:3px 6px}pre{font-size:11px}</style></head><body>"
+            + "\n".join(parts) + "</body></html>")
+    path = Path(path)
+    write_atomically(path, lambda f: f.write(page.encode()))
+    return path
