@@ -102,7 +102,7 @@ def store_run(cmd, result: dict, name: str | None = None) -> None:
     snnlab.bench.schema, named after the driver (its script's name); the
     driver's own JSON record is written as before."""
     from snnlab.bench import Store
-    from snnlab.bench.runner import _figures
+    from snnlab.bench.runner import run_figures
     from snnlab.bench.schema import new_record
 
     case = case_of(cmd)
@@ -112,7 +112,7 @@ def store_run(cmd, result: dict, name: str | None = None) -> None:
         from snnlab.bench.metadata import context
 
         _CONTEXT.update(context())
-    fig = _figures(case, result)
+    fig = run_figures(case, result)
     status = "out_of_band" if fig["gate"]["passed"] is False else "ok"
     record = new_record(name=name or Path(sys.argv[0]).stem, case=case, repeat=0,
                         status=status, context=_CONTEXT, config={"command": cmd}, **fig)
@@ -220,23 +220,15 @@ def fmt_gb(x) -> str:
     return "-" if x is None else f"{x / 1e9:.2f}"
 
 
-def _no_nan(x):
-    if isinstance(x, float) and math.isnan(x):
-        return None
-    if isinstance(x, dict):
-        return {k: _no_nan(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_no_nan(v) for v in x]
-    return x
-
-
 def write_record(name: str, record: dict, out: str | None = None) -> Path:
     """Write the record as strict JSON (NaN -> null) to out or
     results/<name>_<machine-tag>_<commit>.json."""
     tag = machine_tag(record["machine"])
     path = Path(out) if out else RESULTS / f"{name}_{tag}_{record['commit']}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_no_nan(record), indent=1, allow_nan=False) + "\n")
+    from snnlab.bench.schema import finite_json
+
+    path.write_text(json.dumps(finite_json(record), indent=1, allow_nan=False) + "\n")
     return path
 
 

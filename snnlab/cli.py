@@ -23,6 +23,7 @@ from pathlib import Path
 from . import __version__
 from .bench import cli as bench_cli
 from .bench.metadata import git_commit, machine
+from .bench.schema import finite_json
 
 
 def info() -> dict:
@@ -170,17 +171,6 @@ def _check_writable(option: str, path: Path) -> None:
     if not folder.is_dir() or not os.access(folder, os.W_OK) or (
             path.exists() and not os.access(path, os.W_OK)):
         raise ValueError(f"{option}: cannot write {str(path)!r}")
-
-
-def _finite_json(x):
-    """JSON has no NaN or infinity: they become null."""
-    if isinstance(x, dict):
-        return {k: _finite_json(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite_json(v) for v in x]
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 def _map_run(module, sim, args, verbose) -> dict:
@@ -334,7 +324,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("snnlab: interrupted", file=sys.stderr)
         return 130
-    print(json.dumps(_finite_json(r), allow_nan=False) if args.json else _summary(r))
+    print(json.dumps(finite_json(r), allow_nan=False) if args.json else _summary(r))
     if r.get("interrupted"):
         print(f"snnlab: interrupted after {r['t_done']:g} of {r['t']:g} ms", file=sys.stderr)
         return 130

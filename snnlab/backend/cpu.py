@@ -102,16 +102,24 @@ def _has_openmp(cxx: str) -> bool:
                               capture_output=True).returncode == 0
 
 
-def host_memory_available() -> int:
-    """Bytes of this machine's memory available now (MemAvailable)."""
+def meminfo_bytes(field: str) -> int | None:
+    """A field of /proc/meminfo (``MemTotal``, ``MemAvailable``) in bytes, or
+    None where there is no such file."""
     try:
         with open("/proc/meminfo") as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    return None
+
+
+def host_memory_available() -> int:
+    """Bytes of this machine's memory available now (MemAvailable)."""
+    got = meminfo_bytes("MemAvailable")
+    return got if got is not None else \
+        os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
 class CpuModule:

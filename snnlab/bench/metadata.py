@@ -73,17 +73,6 @@ def _packages() -> dict:
     return out
 
 
-def _memory_bytes() -> int | None:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def _gpu() -> dict | None:
     """The GPU, driver and CUDA versions, where CuPy sees a device."""
     try:
@@ -130,12 +119,13 @@ def context(gpu: bool = True) -> dict:
     CUDA versions (``gpu=False`` skips that probe), MPI, the environment
     variables that matter (:data:`ENV_VARS`), hostname and Python."""
     from .. import __version__
+    from ..backend.cpu import meminfo_bytes
 
     m = machine()
     return {"snnlab": __version__, "commit": git_commit(), "dirty": git_dirty(),
             "packages": _packages(), "compiler": _compiler(),
             "cpu": {"model": m["cpu"], "cores": m["cores"], "machine": platform.machine(),
-                    "memory_bytes": _memory_bytes()},
+                    "memory_bytes": meminfo_bytes("MemTotal")},
             "gpu": _gpu() if gpu else None, "mpi": _mpi(),
             "env": {k: os.environ[k] for k in ENV_VARS if k in os.environ},
             "hostname": socket.gethostname(), "python": m["python"],

@@ -27,7 +27,7 @@ from .metadata import context
 from .schema import new_record
 from .store import Store
 
-__all__ = ["run", "calibrate", "Peers", "command", "skip_reason"]
+__all__ = ["run", "calibrate", "Peers", "command", "skip_reason", "run_figures", "prefault"]
 
 _ROOT = Path(__file__).resolve().parents[2]  # a checkout's root (benchmarks/ beside snnlab/)
 # what the peer scripts model: simulator -> model -> script
@@ -146,8 +146,9 @@ def command(case, peers: Peers) -> list[str]:
     return [str(peers.python), str(script), *args]
 
 
-def _figures(case, out: dict) -> dict:
-    """The record's figures from a run's JSON (snnlab's or a peer's)."""
+def run_figures(case, out: dict) -> dict:
+    """A record's figures (the keyword arguments of ``schema.new_record``)
+    from the JSON a run printed (snnlab's or a peer script's), gated."""
     mem = out.get("peak_memory_bytes") or {}
     timers = out.get("timers") or {}
     spikes = out.get("n_spikes")
@@ -219,7 +220,7 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
                                  error=error, calibration_s=cal, context=ctx,
                                  config=config.source)
             else:
-                fig = _figures(case, out)
+                fig = run_figures(case, out)
                 status = "out_of_band" if fig["gate"]["passed"] is False else "ok"
                 rec = new_record(name=config.name, case=case, repeat=rep, status=status,
                                  calibration_s=cal, context=ctx, config=config.source, **fig)

@@ -34,7 +34,8 @@ import datetime
 import math
 import uuid as _uuid
 
-__all__ = ["SCHEMA", "VERSION", "new_record", "check_record", "FIELDS", "TIMERS"]
+__all__ = ["SCHEMA", "VERSION", "new_record", "check_record", "finite_json", "FIELDS",
+           "TIMERS"]
 
 SCHEMA = "snnlab-bench-record"
 VERSION = 1
@@ -45,12 +46,12 @@ FIELDS = ("schema", "version", "uuid", "created", "name", "case", "case_key", "r
 STATUSES = ("ok", "out_of_band", "failed")
 
 
-def _finite(x):
-    """JSON has no NaN or infinity: they become null."""
+def finite_json(x):
+    """JSON has no NaN or infinity: they become null (in dicts, lists, tuples)."""
     if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
+        return {k: finite_json(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
+        return [finite_json(v) for v in x]
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
@@ -76,7 +77,7 @@ def new_record(*, name: str, case, repeat: int, status: str, error: str | None =
          "statistics": statistics or {"rates": {}, "cv_isi": {}},
          "gate": gate or {"checked": False, "passed": None, "band": None, "failures": []},
          "calibration_s": calibration_s, "context": context, "config": config}
-    return check_record(_finite(r))
+    return check_record(finite_json(r))
 
 
 def check_record(r, where: str = "record") -> dict:
