@@ -148,6 +148,9 @@ def test_the_shipped_configurations_are_valid():
     for f in files:
         if not f.stem.startswith("_"):
             assert load(f).cases, f
+    # as the example pipelines (.ci/examples) run the CI configuration on a GPU
+    gpu = load(folder / "ci.toml", ['matrix.backend=["cuda"]', 'name="ci-gpu"'])
+    assert gpu.name == "ci-gpu" and {c.backend for c in gpu.cases} == {"cuda"}
 
 
 # -- the store -----------------------------------------------------------------------
