@@ -326,6 +326,20 @@ def test_the_gate_fails_statistics_outside_the_band():
     assert bands.check("hpc_benchmark", {"scale": 20.0}, {"rates": {"E": 12.0}})["passed"] \
         is False
     assert bands.check("microcircuit", {}, {"rates": {}})["band"].startswith("Potjans")
+    # every run of the first table (snnlab and NEST, both models) is inside its band,
+    # and a microcircuit firing regularly is not
+    from pathlib import Path
+
+    table = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "bench"
+    runs = [r for f in sorted(table.glob("brunel_microcircuit_*.jsonl"))
+            for r in read_records(f)]
+    assert len(runs) >= 21
+    for r in runs:
+        assert bands.check(r["case"]["model"], r["case"]["options"], r["statistics"])["passed"]
+    mc = next(r for r in runs if r["case"]["model"] == "microcircuit")
+    regular = {**mc["statistics"], "cv_isi": {**mc["statistics"]["cv_isi"], "L5E": 0.2}}
+    g = bands.check("microcircuit", mc["case"]["options"], regular)
+    assert g["failures"] == ["cv_isi L5E = 0.2 outside [0.546, 0.706]"]
 
 
 def test_cases_that_cannot_run_here_are_skipped_with_a_reason(tmp_path):

@@ -13,8 +13,10 @@ Sources of the bands:
   N = 12 500: 37.95 spikes/s, CV 0.421 (benchmarks/results/brunel_*.json).
   Band: rate within 5 %, CV within 0.04.
 - Microcircuit (Potjans & Diesmann 2014): the published full-scale rates per
-  population (within 30 %, at least 0.3 spikes/s); at scale 0.1, NEST 3.10's
-  rates with this project's DC compensation (as tests/test_zoo.py, 25 %).
+  population (within 30 %, at least 0.3 spikes/s) and NEST 3.10's CV of ISI
+  over 1 s (within 0.08, seeds 1-3 of benchmarks/results/bench/); at
+  scale 0.1, NEST 3.10's rates with this project's DC compensation (as
+  tests/test_zoo.py, 25 %).
 - hpc_benchmark, static: the script's own check, E rate below 10 spikes/s at
   scale >= 10 (and above 0).
 """
@@ -26,6 +28,9 @@ import math
 __all__ = ["BANDS", "band_for", "check"]
 
 _MC_POPS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
+# NEST 3.10's CV of ISI of the full microcircuit, 1 s after 100 ms, mean of seeds 1-3
+# (benchmarks/results/bench/brunel_microcircuit_*_26f956c.jsonl; snnlab within 0.015)
+_MC_CV = (0.530, 0.563, 0.595, 0.620, 0.626, 0.613, 0.546, 0.612)
 
 
 def _rel(rates: dict, rel: float, floor: float = 0.0, cv: dict | None = None,
@@ -48,8 +53,8 @@ BANDS = [
      "NEST 3.10, N = 12500"),
     ("microcircuit", {"scale": 1.0, "input": "poisson", "thalamic": False},
      _rel(dict(zip(_MC_POPS, (0.943, 3.026, 4.368, 5.882, 7.733, 8.664, 1.096, 7.851))),
-          0.3, floor=0.3),
-     "Potjans & Diesmann 2014, full scale"),
+          0.3, floor=0.3, cv=dict(zip(_MC_POPS, _MC_CV)), cv_abs=0.08),
+     "Potjans & Diesmann 2014, full scale (rates); NEST 3.10 (CV)"),
     ("microcircuit", {"scale": 0.1, "input": "poisson", "thalamic": False},
      _rel(dict(zip(_MC_POPS, (0.45, 2.07, 4.11, 5.03, 6.74, 7.77, 0.83, 6.98))), 0.25),
      "NEST 3.10, scale 0.1 with DC compensation"),
