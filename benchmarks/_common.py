@@ -7,6 +7,7 @@ is described by ``snnlab.cli``), the peers with ``benchmarks/.peers-venv``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -43,16 +44,17 @@ def prefault(gib: float) -> float:
     return time.perf_counter() - t0
 
 
-def run_json(cmd, env=None, cwd=ROOT) -> dict:
+def run_json(cmd, env=None, cwd=ROOT, record=True) -> dict:
     """Run cmd in cwd (default: the repository root); return the JSON object on
     its last stdout line.  A run of this checkout's snnlab or of a peer script
-    is also added to the benchmark store (:func:`store_run`)."""
+    is also added to the benchmark store (:func:`store_run`; ``record=False``
+    for warm-up runs)."""
     cmd = [str(c) for c in cmd]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     if out.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    if Path(cwd).resolve() == ROOT:  # (an A/B run of another checkout is not this code)
+    if record and Path(cwd).resolve() == ROOT:  # (an A/B run of another checkout: not this)
         store_run(cmd, result)
     return result
 
@@ -79,6 +81,7 @@ def case_of(cmd) -> object | None:
         (sim, model), rest = found[0], cmd[2:]
     opts, seed, threads, backend = {}, 1, 1, "cpu" if sim != "snnlab" else "auto"
     kinds = MODEL_OPTIONS.get(model, {})
+    rest = [p for a in rest for p in (a.split("=", 1) if a.startswith("--") else [a])]
     k = 0
     while k < len(rest):
         name = rest[k].lstrip("-").replace("-", "_")
@@ -108,6 +111,9 @@ def store_run(cmd, result: dict, name: str | None = None) -> None:
     case = case_of(cmd)
     if case is None:
         return
+    # what ran: snnlab's own choice of threads and backend when the command left them
+    case = dataclasses.replace(case, threads=int(result.get("threads") or case.threads),
+                               backend=str(result.get("backend") or case.backend))
     if not _CONTEXT:
         from snnlab.bench.metadata import context
 

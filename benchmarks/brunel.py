@@ -31,8 +31,8 @@ GOALS = {"rate_and_cv_within": 0.03, "sim_vs_brian2": 1 / 10, "sim_vs_nest": 1 /
          "build_s": 0.5, "bytes_per_synapse": 10.0}
 
 
-def run_json(cmd, env=None) -> dict:
-    return c.run_json(cmd, env)  # (every run also lands in the benchmark store)
+def run_json(cmd, env=None, record=True) -> dict:
+    return c.run_json(cmd, env, record=record)  # (runs also land in the benchmark store)
 
 
 def median_run(cmd, repeats, env=None):
@@ -57,7 +57,7 @@ def main() -> int:
     results = {}
     snn = [sys.executable, "-m", "snnlab.cli", "run", "brunel", *common, "--json",
            "--backend", "cpu"]
-    run_json(snn)  # warm the kernel cache: compilation is not a per-run cost
+    run_json(snn, record=False)  # warm the kernel cache: compilation is not a per-run cost
     for threads in (1, 2):
         print(f"snnlab cpu, {threads} thread(s) ...", file=sys.stderr)
         results[f"snnlab_cpu_{threads}t"] = median_run(snn + ["--threads", str(threads)],
@@ -72,7 +72,7 @@ def main() -> int:
                  str(threads)], max(1, args.repeats - 1), env)
         print("Brian2 (warm-up compile) ...", file=sys.stderr)
         run_json([str(PEER_PY), str(PEERS / "brunel_brian2.py"), "--n", str(args.n), "--t",
-                  "10", "--presim", "10"], env)
+                  "10", "--presim", "10"], env, record=False)
         print("Brian2 ...", file=sys.stderr)
         results["brian2_cython"] = median_run(
             [str(PEER_PY), str(PEERS / "brunel_brian2.py"), *common], max(1, args.repeats - 1),

@@ -44,9 +44,10 @@ def main() -> int:
     tag = c.machine_tag(c.machine())
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(args.store or Path(tmp) / "ci.sqlite")
-        with Store(db) as store:
+        with Store(db) as store:  # (this run's records only, whatever the store holds)
             counts = run(config, store)
-            records = store.records(name=config.name)
+            mine = set(counts["uuids"])
+            records = [r for r in store.records(name=config.name) if r["uuid"] in mine]
         if counts["failed"] or counts["out_of_band"]:
             c.log(f"ci check: FAILED: {counts['failed']} runs failed, {counts['out_of_band']} "
                   "out of their reference band")
@@ -70,8 +71,8 @@ def main() -> int:
             c.log("ci check: slower than the baseline beyond the threshold; running again "
                   "to confirm")
             with Store(db) as store:
-                run(config, store)
-                records = store.records(name=config.name)
+                mine |= set(run(config, store)["uuids"])
+                records = [r for r in store.records(name=config.name) if r["uuid"] in mine]
             verdicts = compare(base, records, threshold=args.threshold, normalize=True)
         for v in verdicts:
             ci = "" if v.low is None else f" (95 % CI {v.low:.2f}-{v.high:.2f})"

@@ -53,7 +53,7 @@ def main() -> int:
     nest = [c.PEER_PY, c.PEERS / "hpc_benchmark_nest.py"]
     c.log("snnlab: warm-up (scale 0.05) ...")
     c.run_json(snn + ["--scale", 0.05, "--t", 10, "--presim", 0, "--threads", args.threads,
-                      "--plastic"])
+                      "--plastic"], record=False)
     env = c.setup_peers() if args.scales else None
     runs: dict[str, list] = {}
 

@@ -15,7 +15,7 @@ import pytest
 from snnlab.bench import Store, bands, compare, load, new_record, read_records, write_records
 from snnlab.bench.compare import t_quantile
 from snnlab.bench.config import Case, ConfigError, parse
-from snnlab.bench.runner import Peers, skip_reason
+from snnlab.bench.runner import Peers, command, skip_reason
 from snnlab.cli import main as cli_main
 
 CTX = {"commit": "abc1234", "snnlab": "0"}
@@ -132,6 +132,17 @@ def test_bad_configurations_are_refused_naming_the_key(tmp_path, text, message):
     assert message in str(e.value)
 
 
+def test_overrides_are_checked(tmp_path):
+    cfg = _toml(tmp_path / "c.toml", 'name = "x"\n[matrix]\nmodel = ["brunel"]\n'
+                '[peers]\npython = "venv/bin/python"')
+    assert load(cfg).peers["python"] == str(tmp_path / "venv" / "bin" / "python")
+    with pytest.raises(ConfigError, match="--set extends"):
+        load(cfg, ["extends=['other.toml']"])
+    with pytest.raises(ConfigError, match="not a TOML value"):
+        load(cfg, ["matrix.seed=[1,2"])
+    assert load(cfg, ["name=bare"]).name == "bare"  # a bare word is a string
+
+
 def test_a_configuration_that_extends_itself_is_refused(tmp_path):
     _toml(tmp_path / "a.toml", 'extends = "b.toml"\nname = "a"')
     _toml(tmp_path / "b.toml", 'extends = "a.toml"')
@@ -161,7 +172,12 @@ def test_records_round_trip_through_the_store_and_files(tmp_path):
         assert s.add(records) == 3
         assert s.add(records[:2]) == 0  # append-only: a UUID is stored once
         assert s.records() == records
-        assert s.records(commit="abc") == records and s.records(commit="fff") == []
+        assert s.records(commit="abc1") == records and s.records(commit="ffff") == []
+        # a full hash finds records that name the short one; no hash finds all
+        assert s.records(commit="abc1234" + "9" * 33) == records
+        for bad in ("", "abc", "0000000", "xyz12"):
+            with pytest.raises(ValueError, match="at least 4 hex digits"):
+                s.records(commit=bad)
     for suffix in (".jsonl", ".parquet"):
         if suffix == ".parquet":
             pytest.importorskip("pyarrow")
@@ -181,13 +197,32 @@ def test_records_of_another_schema_are_refused(tmp_path):
     for bad, message in (({**r, "schema": "x"}, "not a snnlab-bench-record"),
                          ({**r, "version": 2}, "record version 2"),
                          ({k: v for k, v in r.items() if k != "timers"}, "lacks timers"),
-                         ({**r, "status": "great"}, "status 'great'")):
+                         ({**r, "status": "great"}, "status 'great'"),
+                         ({**r, "context": None}, "context is not an object"),
+                         ({**r, "uuid": r["uuid"].replace("-", "")}, "canonical form")):
         (tmp_path / "r.jsonl").write_text(json.dumps(bad) + "\n")
         with pytest.raises(ValueError, match=message):
             read_records(tmp_path / "r.jsonl")
-    with pytest.raises(ValueError, match="not a usable SQLite database"):
+    with pytest.raises(ValueError, match="not a usable snnlab store"):
         (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
         Store(tmp_path / "junk.sqlite")
+
+
+def test_reading_a_store_creates_and_changes_nothing(tmp_path, capsys):
+    import sqlite3
+
+    assert cli_main(["bench", "list", "--store", str(tmp_path / "typo.sqlite")]) == 2
+    assert "no store at" in capsys.readouterr().err and not (tmp_path / "typo.sqlite").exists()
+    assert cli_main(["bench", "export", str(tmp_path / "r.jsonl"), "--store",
+                     str(tmp_path / "typo.sqlite")]) == 2
+    assert not (tmp_path / "typo.sqlite").exists() and not (tmp_path / "r.jsonl").exists()
+    other = tmp_path / "foreign.db"  # somebody else's database
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE t (x)")
+    before = other.read_bytes()
+    with pytest.raises(ValueError, match="no table of records"):
+        read_records(other)
+    assert other.read_bytes() == before and not (tmp_path / "foreign.db-wal").exists()
 
 
 _WRITER = """
@@ -306,11 +341,11 @@ def test_compare_exits_non_zero_on_a_regression(tmp_path, capsys):
     # commits in a store
     with Store(tmp_path / "s.sqlite") as s:
         s.add(read_records(tmp_path / "base.jsonl") + read_records(tmp_path / "new.jsonl"))
-    assert cli_main(["bench", "compare", "abc", "def5", "--store",
+    assert cli_main(["bench", "compare", "abc1", "def5", "--store",
                      str(tmp_path / "s.sqlite")]) == 3
-    assert cli_main(["bench", "compare", "fff", "def5", "--store",
+    assert cli_main(["bench", "compare", "ffff", "def5", "--store",
                      str(tmp_path / "s.sqlite")]) == 2
-    assert "no records of commit 'fff'" in capsys.readouterr().err
+    assert "no records of commit 'ffff'" in capsys.readouterr().err
 
 
 # -- the gate and the runner ---------------------------------------------------------
@@ -350,6 +385,9 @@ def test_cases_that_cannot_run_here_are_skipped_with_a_reason(tmp_path):
     assert "nest has no topographic_map" in skip_reason(
         _case(model="topographic_map", options=(), simulator="nest"), peers)
     assert skip_reason(_case(), peers) is None
+    # every simulator is told the same model time (the peers' defaults differ)
+    cmd = command(_case(simulator="nest", options=(("n", 100),)), peers)
+    assert cmd[cmd.index("--t") + 1] == "1000.0" and cmd[cmd.index("--presim") + 1] == "0.0"
 
 
 def test_a_run_records_every_case_with_its_context(tmp_path, monkeypatch, capsys):
@@ -426,6 +464,8 @@ def test_the_command_line_runs_lists_and_exports(tmp_path, capsys):
     assert cli_main(["bench", "list", "--store", str(db)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and "seed=4" in out[0] and "seed=5" in out[1]
+    # the matrix's backend "auto", recorded as it was resolved
+    assert {r["case"]["backend"] for r in read_records(db)} == {"cpu"}
     assert cli_main(["bench", "export", str(tmp_path / "r.jsonl"), "--store", str(db)]) == 0
     assert len(read_records(tmp_path / "r.jsonl")) == 2
     assert cli_main(["bench", "run", str(cfg), "--set", "matrix.simulator=['x']"]) == 2
@@ -443,7 +483,7 @@ def test_the_benchmark_drivers_record_their_runs_in_the_schema(tmp_path, monkeyp
                             "--plastic", "--threads", "2", "--seed", "3"])
     assert case == Case("hpc_benchmark", (("plastic", True), ("scale", 0.5), ("t", 100.0)),
                         "snnlab", "cpu", 2, 1, 3)
-    peer = _common.case_of(["/p/python", "/x/peers/brunel_brian2.py", "--n", "2500",
+    peer = _common.case_of(["/p/python", "/x/peers/brunel_brian2.py", "--n=2500",
                             "--seed", "2"])
     assert (peer.simulator, peer.model, peer.options, peer.seed) == (
         "brian2", "brunel", (("n", 2500),), 2)
@@ -456,6 +496,8 @@ def test_the_benchmark_drivers_record_their_runs_in_the_schema(tmp_path, monkeyp
                        "--t", "20", "--json", "--threads", "1"], out, name="driver")
     (r,) = read_records(tmp_path / "s.sqlite")
     assert r["name"] == "driver" and r["timers"]["sim"] == out["timers"]["sim"]
+    # what ran: threads and backend from the run (its command left the backend out)
+    assert (r["case"]["threads"], r["case"]["backend"]) == (1, "cpu")
     assert r["statistics"]["rates"] == out["rates"] and r["status"] == "ok"
 
 
@@ -474,6 +516,20 @@ def test_the_report_and_the_table_show_every_case(tmp_path, capsys):
     assert page.count("<details>") == len(records) and "Side by side" in page
     assert "Welch" in page and f"History: {_case().key}" in page
     assert not re.search(r"<script[^>]*\bsrc=", page)  # BokehJS inline: opens offline
+    # two sizes of one model: a category each in the figure of simulators
+    from bokeh.models import FactorRange
+
+    from snnlab.bench.report import figures
+
+    sizes = records + [_record(case=_case(options=(("n", 200),)))]
+    ranges = [m for m in figures(sizes).references() if isinstance(m, FactorRange)]
+    assert ranges and all(len(set(r.factors)) == len(r.factors) for r in ranges)
+    (bars,) = [r for r in ranges if isinstance(r.factors[0], (tuple, list))]
+    assert len(bars.factors) == 3  # (the others: commits of each case's history)
+    # what imported records say is shown, not run
+    evil = {**records[0], "repeat": "<img src=x onerror=alert(1)>"}
+    page = report([evil], tmp_path / "e.html").read_text()
+    assert "<img src=x" not in page and "&lt;img src=x" in page
     with pytest.raises(ValueError, match="matches 0 records"):
         report(records, tmp_path / "x.html", pair=["zzzz", records[0]["uuid"]])
     write_records(records, tmp_path / "r.jsonl")

@@ -86,7 +86,7 @@ def main() -> int:
     if need_snn:
         c.log(f"snnlab: warm-up (scale {args.warm_scale}) ...")
         c.run_json(snn + ["--scale", args.warm_scale, "--t", 10, "--presim", 0, "--seed",
-                          args.seed, "--threads", args.threads, *plastic])
+                          args.seed, "--threads", args.threads, *plastic], record=False)
     if args.snnlab_result:
         runs[snn_key] = c.load_json(args.snnlab_result)
     elif not args.skip_snnlab:

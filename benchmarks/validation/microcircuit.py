@@ -67,7 +67,8 @@ def main() -> int:
                "--json"]
         c.log(f"snnlab: warm-up (scale {args.warm_scale}) ...")
         c.run_json(snn + ["--scale", args.warm_scale, "--t", 10, "--presim", 0, "--seed",
-                          args.seed, "--threads", args.threads, "--input", args.input])
+                          args.seed, "--threads", args.threads, "--input", args.input],
+                   record=False)
         c.log(f"snnlab: scale {args.scale}, {args.threads} thread(s) ...")
         if not args.no_prefault:
             c.prefault(PREFAULT["snnlab"] * args.scale**2)

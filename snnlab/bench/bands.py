@@ -43,28 +43,30 @@ def _rel(rates: dict, rel: float, floor: float = 0.0, cv: dict | None = None,
     return out
 
 
-# (model, {option: value or (lo, hi)}, band, source); the first that matches applies
+# (model, {option: value or (lo, hi)}, band, source); the first that matches applies.
+# Statistics of a window shorter than half a second are not the model's: no band.
+_LONG = (500.0, math.inf)
 BANDS = [
-    ("brunel", {"n": 2500},
+    ("brunel", {"n": 2500, "t": _LONG},
      _rel({"exc": 75.68, "inh": 75.61}, 0.05, cv={"exc": 0.159, "inh": 0.159}, cv_abs=0.04),
      "NEST 3.10, N = 2500, seeds 1-3"),
-    ("brunel", {"n": 12500},
+    ("brunel", {"n": 12500, "t": _LONG},
      _rel({"exc": 37.95, "inh": 37.95}, 0.05, cv={"exc": 0.421, "inh": 0.421}, cv_abs=0.04),
      "NEST 3.10, N = 12500"),
-    ("microcircuit", {"scale": 1.0, "input": "poisson", "thalamic": False},
+    ("microcircuit", {"scale": 1.0, "input": "poisson", "thalamic": False, "t": _LONG},
      _rel(dict(zip(_MC_POPS, (0.943, 3.026, 4.368, 5.882, 7.733, 8.664, 1.096, 7.851))),
           0.3, floor=0.3, cv=dict(zip(_MC_POPS, _MC_CV)), cv_abs=0.08),
      "Potjans & Diesmann 2014, full scale (rates); NEST 3.10 (CV)"),
-    ("microcircuit", {"scale": 0.1, "input": "poisson", "thalamic": False},
+    ("microcircuit", {"scale": 0.1, "input": "poisson", "thalamic": False, "t": _LONG},
      _rel(dict(zip(_MC_POPS, (0.45, 2.07, 4.11, 5.03, 6.74, 7.77, 0.83, 6.98))), 0.25),
      "NEST 3.10, scale 0.1 with DC compensation"),
     ("hpc_benchmark", {"scale": (10.0, math.inf), "plastic": False},
      {"rates": {"E": (1e-9, 10.0)}}, "hpc_benchmark.py's own check (scale >= 10)"),
 ]
 # options a run has when it does not name them (snnlab run's defaults)
-DEFAULTS = {"microcircuit": {"scale": 1.0, "input": "poisson", "thalamic": False},
-            "hpc_benchmark": {"scale": 1.0, "plastic": False},
-            "brunel": {"n": 12500}}
+DEFAULTS = {"microcircuit": {"scale": 1.0, "input": "poisson", "thalamic": False, "t": 1000.0},
+            "hpc_benchmark": {"scale": 1.0, "plastic": False, "t": 1000.0},
+            "brunel": {"n": 12500, "t": 1000.0}}
 
 
 def band_for(model: str, options: dict):

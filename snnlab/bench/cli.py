@@ -93,7 +93,7 @@ def _select(what: str, store_arg, name):
         if not path.is_file():
             raise ValueError(f"{what!r} is neither a record file nor a commit: there is no "
                              f"store at {path} (--store)")
-        with Store(path) as s:
+        with Store(path, readonly=True) as s:
             records = s.records(commit=what)
         if not records:
             raise ValueError(f"no records of commit {what!r} in {path}")
@@ -127,8 +127,11 @@ def main(args) -> int:
 
         config = load(args.config, args.set)
         path = _store_path(args.store, config)
-        with Store(path) as store:
-            counts = run(config, store, dry_run=args.dry_run)
+        if args.dry_run:  # (no store is made)
+            counts = run(config, None, dry_run=True)
+        else:
+            with Store(path) as store:
+                counts = run(config, store)
         print(f"snnlab bench: {config.name}: {counts['ok']} ok, {counts['out_of_band']} out of "
               f"band, {counts['failed']} failed, {counts['skipped']} skipped"
               + ("" if args.dry_run else f"; records in {path}"), file=sys.stderr)
@@ -147,7 +150,7 @@ def main(args) -> int:
             print(_fmt_verdicts(verdicts, args))
         return 3 if any(v.regression for v in verdicts) else 0
     if cmd == "list":
-        with Store(_store_path(args.store)) as s:
+        with Store(_store_path(args.store), readonly=True) as s:
             for r in s.records(name=args.name, commit=args.commit):
                 sim = r["timers"]["sim"]
                 print(f"{r['created']}  {r['uuid'][:8]}  {r['context'].get('commit')}  "
@@ -158,7 +161,7 @@ def main(args) -> int:
         if args.files:
             records = [r for f in args.files for r in read_records(f)]
         else:
-            with Store(_store_path(args.store)) as s:
+            with Store(_store_path(args.store), readonly=True) as s:
                 records = s.records()
         records = [r for r in records if args.name is None or r["name"] == args.name]
         if not records:
@@ -178,7 +181,7 @@ def main(args) -> int:
             print(f"snnlab bench: report of {len(records)} records in {path}", file=sys.stderr)
         return 0
     if cmd == "export":
-        with Store(_store_path(args.store)) as s:
+        with Store(_store_path(args.store), readonly=True) as s:
             records = s.records(name=args.name)
         write_records(records, args.out)
         print(f"snnlab bench: {len(records)} records written to {args.out}", file=sys.stderr)

@@ -173,6 +173,11 @@ def _read(path: Path, seen: tuple = ()) -> dict:
         merged = _merge(merged, _read(path.parent / base, (*seen, path)))
     if "store" in data and isinstance(data["store"], str):
         data["store"] = str(path.parent / data["store"])
+    peers = data.get("peers")
+    if isinstance(peers, dict):  # (paths relative to the file that names them, as store)
+        for k in ("python", "scripts"):
+            if isinstance(peers.get(k), str):
+                peers[k] = str(path.parent / Path(peers[k]).expanduser())
     return _merge(merged, data)
 
 
@@ -181,9 +186,14 @@ def _override(data: dict, item: str) -> dict:
     if "=" not in item:
         raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. matrix.seed=[1, 2]")
     key, text = item.split("=", 1)
+    if key.strip() == "extends":
+        raise ConfigError("--set extends: the files a configuration extends are read before "
+                          "overrides; name them in the file")
     try:
         value = tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except tomllib.TOMLDecodeError as e:
+        if text.strip()[:1] in "[{\"'" or not text.strip():
+            raise ConfigError(f"--set {item!r}: not a TOML value ({e})") from None
         value = text.strip()  # a bare word: a string
     *path, last = key.strip().split(".")
     node = data

@@ -122,7 +122,10 @@ def context(gpu: bool = True) -> dict:
     from ..backend.cpu import meminfo_bytes
 
     m = machine()
-    return {"snnlab": __version__, "commit": git_commit(), "dirty": git_dirty(),
+    full = _git("rev-parse", "HEAD")
+    return {"snnlab": __version__, "commit": git_commit(),
+            "commit_full": full.strip() or None if full is not None else None,
+            "dirty": git_dirty(),
             "packages": _packages(), "compiler": _compiler(),
             "cpu": {"model": m["cpu"], "cores": m["cores"], "machine": platform.machine(),
                     "memory_bytes": meminfo_bytes("MemTotal")},

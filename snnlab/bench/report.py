@@ -100,11 +100,11 @@ def figures(records):
 
     rows = [r for r in summary_rows(records) if r["sim_s"] is not None]
     figs = []
-    if rows:  # simulators side by side
-        factors = [(r["model"], f"{r['simulator'].split()[0]} {r['threads']}t") for r in rows]
+    if rows:  # simulators side by side (a factor a case: its key, split at the model)
+        factors = [tuple(r["case"].split("/", 1)) for r in rows]
         src = ColumnDataSource({"x": factors, "sim": [r["sim_s"] for r in rows],
                                 "case": [r["case"] for r in rows],
-                                "sim_name": [f[1].split()[0] for f in factors]})
+                                "sim_name": [r["simulator"].split()[0] for r in rows]})
         f = figure(x_range=FactorRange(*factors), height=320, width=900,
                    title="Simulation time (median over runs and seeds), by case",
                    y_axis_label="s", y_axis_type="log", toolbar_location="right")
@@ -209,9 +209,9 @@ def report(records, path, title: str = "snnlab benchmarks", pair=None) -> Path:
              (b["uuid"][:8], lambda r: r["b"])])]
     parts.append("<h2>Records</h2>")
     for r in records:
-        parts.append(f"<details><summary>{html.escape(r['created'])} {r['uuid'][:8]} "
-                     f"{html.escape(r['case_key'])} seed {r['case']['seed']} "
-                     f"#{r['repeat']}: {r['status']}</summary><pre>"
+        head = (f"{r['created']} {r['uuid'][:8]} {r['case_key']} seed {r['case']['seed']} "
+                f"#{r['repeat']}: {r['status']}")
+        parts.append(f"<details><summary>{html.escape(head)}</summary><pre>"
                      f"{html.escape(json.dumps(r, indent=1, sort_keys=True))}</pre></details>")
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title>{_inline_bokeh(Resources)}{script}<style>body{{font-family:sans-serif;"

@@ -14,6 +14,7 @@ traceback.  A run that fails or times out is recorded as failed, with why.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 from . import bands
-from .config import Config
+from .config import MODEL_OPTIONS, Config
 from .metadata import context
 from .schema import new_record
 from .store import Store
@@ -126,12 +127,20 @@ def skip_reason(case, peers: Peers) -> str | None:
 
 
 _FLAGS = ("plastic", "thalamic")
+# what `snnlab run` does when t or presim is not given; passed to every
+# simulator explicitly (the peer scripts' own defaults differ)
+RUN_DEFAULTS = {"t": 1000.0, "presim": 0.0}
 
 
 def command(case, peers: Peers) -> list[str]:
-    """The command line of one run of ``case``."""
+    """The command line of one run of ``case`` (t and presim always given:
+    every simulator runs the same model time)."""
     args = []
-    for k, v in case.options:
+    options = dict(case.options)
+    for k, v in RUN_DEFAULTS.items():
+        if k in MODEL_OPTIONS[case.model]:
+            options.setdefault(k, v)
+    for k, v in sorted(options.items()):
         if k in _FLAGS:
             args += [f"--{k}"] if v else []
         else:
@@ -189,10 +198,13 @@ def _one(case, peers: Peers, timeout: float) -> tuple[dict | None, str | None]:
 
 def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
     """Run every case of ``config``, adding each record to ``store`` as it is
-    made; returns counts {ok, out_of_band, failed, skipped} and the skips."""
+    made; returns counts {ok, out_of_band, failed, skipped}, the skips and the
+    UUIDs of the records made.  ``dry_run``: list the commands, run nothing
+    (``store`` may be None)."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     peers = Peers(config.peers)
     counts = {"ok": 0, "out_of_band": 0, "failed": 0, "skipped": 0}
+    uuids = []
     skipped, warmed = [], set()
     ctx = None if dry_run else context()
     n = len(config.cases)
@@ -222,9 +234,13 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
             else:
                 fig = run_figures(case, out)
                 status = "out_of_band" if fig["gate"]["passed"] is False else "ok"
-                rec = new_record(name=config.name, case=case, repeat=rep, status=status,
+                # the backend as it was resolved ("auto": cpu or cuda, by the machine)
+                ran = dataclasses.replace(case, backend=out.get("backend") or case.backend) \
+                    if case.simulator == "snnlab" else case
+                rec = new_record(name=config.name, case=ran, repeat=rep, status=status,
                                  calibration_s=cal, context=ctx, config=config.source, **fig)
             store.add(rec)
+            uuids.append(rec["uuid"])
             counts[rec["status"]] += 1
             sim = rec["timers"].get("sim")
             what = (f"sim {sim:.3f} s" if sim is not None else "")
@@ -233,4 +249,4 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
             elif rec["status"] == "failed":
                 what = f"FAILED: {error}"
             log(f"{label}: run {rep + 1}/{config.repeats}: {what}")
-    return {**counts, "skips": skipped}
+    return {**counts, "skips": skipped, "uuids": uuids}

@@ -93,11 +93,20 @@ def check_record(r, where: str = "record") -> dict:
     missing = [k for k in FIELDS if k not in r]
     if missing:
         raise ValueError(f"{where}: record {r.get('uuid')} lacks {', '.join(missing)}")
+    for k in ("case", "simulator", "timers", "phases", "memory", "counts", "statistics",
+              "gate", "context", "config"):
+        if not isinstance(r[k], dict):
+            raise ValueError(f"{where}: record {r['uuid']}: {k} is not an object")
+    for k in ("model", "options", "simulator", "backend", "threads", "ranks", "seed"):
+        if k not in r["case"]:
+            raise ValueError(f"{where}: record {r['uuid']}: case lacks {k}")
     if r["status"] not in STATUSES:
         raise ValueError(f"{where}: record {r['uuid']} has status {r['status']!r}; allowed: "
                          f"{', '.join(STATUSES)}")
     try:
-        _uuid.UUID(str(r["uuid"]))
+        canonical = str(_uuid.UUID(str(r["uuid"])))
     except ValueError:
-        raise ValueError(f"{where}: {r['uuid']!r} is not a UUID") from None
+        canonical = None
+    if canonical != r["uuid"]:  # (one spelling a UUID: the merge goes by it)
+        raise ValueError(f"{where}: {r['uuid']!r} is not a UUID in its canonical form")
     return r

@@ -5,7 +5,8 @@ UUID, and never changed; writing a UUID the store already has is a no-op,
 which is what merging records from another machine or lab relies on.  The
 database runs in WAL mode with a generous busy timeout, so two runs (or two
 processes) can write at once without losing anything, and a run killed
-mid-write leaves every committed record readable.
+mid-write leaves every committed record readable.  (WAL needs a local file
+system: keep the store off NFS, and export records to share them.)
 
 Records travel as JSON lines (one record an line, any tool reads them) or
 Parquet (``pip install 'snnlab[bench]'``: pyarrow), one row a record with
@@ -40,20 +41,33 @@ def _row(r: dict) -> tuple:
 
 
 class Store:
-    """The records in the SQLite database at ``path`` (made on first use)."""
+    """The records in the SQLite database at ``path``, made on first use;
+    ``readonly``: an existing store, opened to read (nothing is created or
+    changed, a database that is no store is refused)."""
 
-    def __init__(self, path):
+    def __init__(self, path, readonly: bool = False):
         self.path = Path(path)
+        self.readonly = readonly
         if self.path.is_dir():
             raise ValueError(f"store: {str(self.path)!r} is a folder, not a database file")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if readonly and not self.path.is_file():
+            raise ValueError(f"store: there is no store at {str(self.path)!r}")
         try:
+            if readonly:
+                self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+                found = self._db.execute("SELECT name FROM sqlite_master WHERE type='table' "
+                                         "AND name='records'").fetchone()
+                if found is None:
+                    self._db.close()
+                    raise sqlite3.DatabaseError("it has no table of records")
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as e:
-            raise ValueError(f"store: {str(self.path)!r} is not a usable SQLite database "
+            raise ValueError(f"store: {str(self.path)!r} is not a usable snnlab store "
                              f"({e})") from None
 
     def close(self) -> None:
@@ -68,6 +82,8 @@ class Store:
     def add(self, records) -> int:
         """Append records (checked against the schema first); returns how
         many were new (a UUID already stored is left as it is)."""
+        if self.readonly:
+            raise ValueError(f"store: {self.path} was opened to read")
         records = [check_record(r) for r in ([records] if isinstance(records, dict)
                                              else list(records))]
         with self._db:  # one transaction: all of them or none
@@ -81,29 +97,41 @@ class Store:
     def records(self, **where) -> list[dict]:
         """Records in the order they were written, those whose ``where``
         fields (any of ``name``, ``case_key``, ``model``, ``simulator``,
-        ``commit``, ``status``, ``uuid``) equal the values given; a commit
-        matches by prefix."""
+        ``commit``, ``status``, ``uuid``) equal the values given.  A commit
+        matches when one hash starts with the other (a record's short hash,
+        a full hash given, or the other way round), at least 4 digits."""
         bad = sorted(set(where) - set(_COLUMNS))
         if bad:
             raise ValueError(f"records: unknown field {bad[0]!r}; allowed: "
                              f"{', '.join(_COLUMNS)}")
         sql, args = "SELECT record FROM records", []
         clauses = []
+        commit = where.pop("commit", None)
+        if commit is not None:
+            commit = str(commit).strip().lower()
+            if len(commit) < 4 or not all(c in "0123456789abcdef" for c in commit) \
+                    or not commit.strip("0"):
+                raise ValueError(f"commit {commit!r}: expected a hash of at least 4 hex digits")
         for k, v in where.items():
-            if v is None:
-                continue
-            if k == "commit":
-                clauses.append('"commit" LIKE ?')
-                args.append(f"{v}%")
-            else:
+            if v is not None:
                 clauses.append(f'"{k}" = ?')
                 args.append(v)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        return [json.loads(row[0]) for row in self._db.execute(sql + " ORDER BY rowid", args)]
+        out = [json.loads(row[0]) for row in self._db.execute(sql + " ORDER BY rowid", args)]
+        if commit is not None:
+            out = [r for r in out if _same_commit(r["context"], commit)]
+        return out
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+
+
+def _same_commit(context: dict, commit: str) -> bool:
+    for have in (context.get("commit_full"), context.get("commit")):
+        if have and (have.startswith(commit) or commit.startswith(have)):
+            return True
+    return False
 
 
 def write_records(records, path) -> Path:
@@ -148,7 +176,7 @@ def read_records(path) -> list[dict]:
         out = [json.loads(s) for s in pq.read_table(path, columns=["record"])
                .column("record").to_pylist()]
     elif path.suffix in (".sqlite", ".db", ".sqlite3"):
-        with Store(path) as s:
+        with Store(path, readonly=True) as s:
             out = s.records()
     else:
         raise ValueError(f"{str(path)!r}: records are read from .jsonl, .parquet or "
