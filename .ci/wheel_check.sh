@@ -3,7 +3,9 @@
 # viz extra) in a fresh virtual environment and, from a folder outside the
 # checkout, checks that
 #   - it installs every module of snnlab/ and nothing else (no tests/,
-#     benchmarks/, notebooks/, no top-level kernels package),
+#     notebooks/, of benchmarks/ only the peer scripts as snnlab.peers, no
+#     top-level kernels package),
+#   - snnlab/peers holds the peers' setup.sh, requirements.txt and README.md,
 #   - every module imports (CuPy and mpi4py are not installed),
 #   - snnlab/kernels holds every kernels/*.cu and *.h of the checkout,
 #   - a small network runs on the cpu backend, compiled from those sources.
@@ -63,7 +65,8 @@ errors = []
 
 # a module that may fail to import only when this dependency is absent
 # (none today: every module imports with the viz extra, without CuPy/mpi4py)
-OPTIONAL = {}  # e.g. {"snnlab.some_module": "mpi4py"}
+# (the peer scripts run in the peers' environment: NEST or Brian2 is not here)
+OPTIONAL = {"snnlab.peers.brunel_nest": "nest", "snnlab.peers.brunel_brian2": "brian2"}
 
 
 def module_names(folder: Path, prefix: str) -> dict[str, Path]:
@@ -91,6 +94,7 @@ if pkg.parent != site:
 # the checkout's modules: snnlab/**/*.py, and kernels/*.py as snnlab.kernels
 expected = module_names(src / "snnlab", "snnlab")
 expected.update(module_names(src / "kernels", "snnlab.kernels"))
+expected.update(module_names(src / "benchmarks" / "peers", "snnlab.peers"))
 installed = module_names(pkg, "snnlab")
 for name in sorted(expected.keys() - installed.keys()):
     f = expected[name]
@@ -148,6 +152,16 @@ for n in sorted(have.keys() - want.keys()):
 for n in sorted(want.keys() & have.keys()):
     if want[n].read_bytes() != have[n].read_bytes():
         errors.append(f"snnlab/kernels/{n} of the wheel differs from kernels/{n}")
+
+# the peers' environment is made from these (snnlab bench setup-peers)
+for n in ("setup.sh", "requirements.txt", "README.md"):
+    if not (pkg / "peers" / n).is_file():
+        errors.append(f"the wheel has no snnlab/peers/{n} (benchmarks/peers/{n})")
+from snnlab.bench.runner import peer_scripts  # noqa: E402
+
+if peer_scripts().resolve() != (pkg / "peers").resolve():
+    errors.append(f"snnlab bench looks for the peer scripts in {peer_scripts()}, not in the "
+                  "wheel's snnlab/peers")
 
 if errors:
     print("wheel check: FAILED:", *errors, sep="\n  ", file=sys.stderr)

@@ -535,3 +535,22 @@ def test_the_report_and_the_table_show_every_case(tmp_path, capsys):
     write_records(records, tmp_path / "r.jsonl")
     assert cli_main(["bench", "table", str(tmp_path / "r.jsonl")]) == 0
     assert capsys.readouterr().out.count("| brunel |") == 2
+
+
+def test_setup_peers_makes_the_environment_where_the_runner_looks(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from snnlab.bench import runner
+
+    # in a checkout, its benchmarks/peers (the wheel ships them as snnlab.peers)
+    assert runner.peer_scripts() == Path(__file__).resolve().parents[1] / "benchmarks" / "peers"
+    scripts = tmp_path / "peers"
+    scripts.mkdir()
+    (scripts / "setup.sh").write_text('echo "$1" > "$(dirname "$0")/made"\n')
+    monkeypatch.setattr(runner, "peer_scripts", lambda: scripts)
+    monkeypatch.setattr(runner, "peer_venv", lambda: tmp_path / "venv")
+    monkeypatch.delenv("SNNLAB_PEERS_PYTHON", raising=False)
+    assert cli_main(["bench", "setup-peers"]) == 0
+    assert (scripts / "made").read_text().strip() == str(tmp_path / "venv")
+    assert Peers().python == tmp_path / "venv" / "bin" / "python"
+    assert Peers().scripts == scripts

@@ -23,10 +23,12 @@ import os
 import sys
 import time
 
-import brian2 as b2
-import common as c
-import numpy as np
-from brian2 import Hz, ms, mV
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # common.py, beside it
+
+import brian2 as b2  # noqa: E402
+import common as c  # noqa: E402
+import numpy as np  # noqa: E402
+from brian2 import Hz, ms, mV  # noqa: E402
 
 
 def fixed_indegree(rng, n, lo, hi, k):

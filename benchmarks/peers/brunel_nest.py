@@ -13,9 +13,12 @@ presim = nest.Run(presim), sim = nest.Run(t). Prints one JSON object on stdout.
 """
 
 import os
+import sys
 import time
 
-import common as c
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # common.py, beside it
+
+import common as c  # noqa: E402
 
 os.environ.setdefault("PYNEST_QUIET", "1")  # no banner on stdout
 

@@ -20,9 +20,12 @@ JSON object on stdout.
 import argparse
 import math
 import os
+import sys
 import time
 
-from common import nest_run, nest_setup, report_populations
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # common.py, beside it
+
+from common import nest_run, nest_setup, report_populations  # noqa: E402
 
 N_E_UNIT, N_I_UNIT = 9000, 2250
 K_E, K_I = 9000, 2250

@@ -23,10 +23,13 @@ JSON object on stdout.
 
 import argparse
 import os
+import sys
 import time
 
-import numpy as np
-from common import DT, nest_run, nest_setup, report_populations
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # common.py, beside it
+
+import numpy as np  # noqa: E402
+from common import DT, nest_run, nest_setup, report_populations  # noqa: E402
 
 POPS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 N_FULL = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948], dtype=np.float64)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Create (or update) the isolated peers venv at benchmarks/.peers-venv.
+# Create (or update) the isolated peers venv at benchmarks/.peers-venv, or at
+# the folder given as the first argument.
 # Idempotent: reuses an existing venv; pip skips already-satisfied pins.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-venv="$here/../.peers-venv"
+venv="${1:-$here/../.peers-venv}"   # (snnlab bench setup-peers names one outside a checkout)
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi

@@ -193,12 +193,14 @@ def main(args) -> int:
                   file=sys.stderr)
         return 0
     if cmd == "setup-peers":
-        from .runner import Peers
+        from .runner import peer_scripts, peer_venv
 
-        peers = Peers()
-        setup = peers.scripts / "setup.sh"
+        setup = peer_scripts() / "setup.sh"
         if not setup.is_file():
-            raise RuntimeError(f"no {setup}: the peer environment is made from a checkout "
-                               "of snnlab (benchmarks/peers)")
-        return subprocess.run(["bash", str(setup)]).returncode
+            raise RuntimeError(f"no {setup}: this installation has no peer scripts")
+        venv = Path(os.environ["SNNLAB_PEERS_PYTHON"]).parent.parent \
+            if os.environ.get("SNNLAB_PEERS_PYTHON") else peer_venv()
+        print(f"snnlab bench: making the peers' environment (NEST 3.10, Brian2) in {venv}",
+              file=sys.stderr)
+        return subprocess.run(["bash", str(setup), str(venv)]).returncode
     raise ValueError(f"unknown bench command {cmd!r}")

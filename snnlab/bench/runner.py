@@ -72,17 +72,37 @@ def prefault(gib: float) -> None:
         subprocess.run([sys.executable, "-c", code], check=False)
 
 
+def peer_scripts() -> Path:
+    """The peer scripts: a checkout's ``benchmarks/peers``, or the copy shipped
+    in the wheel (``snnlab/peers``)."""
+    for cand in (_ROOT / "benchmarks" / "peers", Path(__file__).resolve().parents[1] / "peers"):
+        if (cand / "setup.sh").is_file():
+            return cand
+    return _ROOT / "benchmarks" / "peers"
+
+
+def peer_venv() -> Path:
+    """The peers' environment: a checkout's ``benchmarks/.peers-venv`` where
+    it exists, else ``peers-venv`` in snnlab's cache folder."""
+    checkout = _ROOT / "benchmarks" / ".peers-venv"
+    if (checkout / "bin" / "python").exists():
+        return checkout
+    from ..backend.cpu import cache_dir
+
+    return cache_dir().parent / "peers-venv"
+
+
 class Peers:
     """Where NEST and Brian2 run: ``[peers]`` of the configuration, else
-    ``$SNNLAB_PEERS_PYTHON`` / ``$SNNLAB_PEERS_SCRIPTS``, else the checkout's
-    ``benchmarks/.peers-venv`` and ``benchmarks/peers``."""
+    ``$SNNLAB_PEERS_PYTHON`` / ``$SNNLAB_PEERS_SCRIPTS``, else
+    :func:`peer_venv` and :func:`peer_scripts`."""
 
     def __init__(self, table: dict | None = None):
         table = table or {}
         self.python = Path(table.get("python") or os.environ.get("SNNLAB_PEERS_PYTHON")
-                           or _ROOT / "benchmarks" / ".peers-venv" / "bin" / "python")
+                           or peer_venv() / "bin" / "python")
         self.scripts = Path(table.get("scripts") or os.environ.get("SNNLAB_PEERS_SCRIPTS")
-                            or _ROOT / "benchmarks" / "peers")
+                            or peer_scripts())
         self._probed: dict[str, str | None] = {}
 
     def missing(self, simulator: str) -> str | None:
