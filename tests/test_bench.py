@@ -324,6 +324,7 @@ def test_failed_and_unmatched_cases_are_reported_not_compared():
     v = {x.case_key: x for x in compare(base, new)}
     assert v[_case().key].verdict == "too few runs" and v[_case().key].excluded == 1
     assert v[other.key].verdict == "only in new"
+    assert v[_case().key].seeds_base == (1,) == v[_case().key].seeds_new
     with pytest.raises(ValueError, match="metric 'speed' is not one of: sim, rtf"):
         compare(base, new, metric="speed")
 
@@ -338,6 +339,11 @@ def test_compare_exits_non_zero_on_a_regression(tmp_path, capsys):
     assert cli_main(["bench", "compare", str(tmp_path / "base.jsonl"),
                      str(tmp_path / "base.jsonl"), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["verdicts"][0]["verdict"] == "same"
+    # other seeds on one side: said, since the sides then differ in more than the code
+    write_records(_samples(1.0, 0.02, 3, seed=3, case=_case(seed=2)), tmp_path / "s2.jsonl")
+    assert cli_main(["bench", "compare", str(tmp_path / "base.jsonl"),
+                     str(tmp_path / "s2.jsonl")]) == 0
+    assert "(seeds differ: base 1, new 2)" in capsys.readouterr().out
     # commits in a store
     with Store(tmp_path / "s.sqlite") as s:
         s.add(read_records(tmp_path / "base.jsonl") + read_records(tmp_path / "new.jsonl"))

@@ -112,6 +112,9 @@ def _fmt_verdicts(verdicts, args) -> str:
         ratio = "" if v.ratio is None else f"{v.ratio:.3f}"
         flag = "  REGRESSION" if v.regression else ""
         excl = f" ({v.excluded} not compared: failed or out of band)" if v.excluded else ""
+        if v.seeds_base and v.seeds_new and v.seeds_base != v.seeds_new:
+            excl += (f" (seeds differ: base {','.join(map(str, v.seeds_base))}, new "
+                     f"{','.join(map(str, v.seeds_new))})")
         lines.append(f"{v.case_key:{width}}  {v.n_base:>2}/{v.n_new:<2}  {ratio:>8}  "
                      f"{ci:>15}  {v.verdict}{flag}{excl}")
     return "\n".join(lines)

@@ -114,6 +114,8 @@ class Verdict:
     verdict: str  # "faster", "slower", "same", "too few runs", "only in base", "only in new"
     regression: bool
     excluded: int  # records of the case not compared (failed or out of band)
+    seeds_base: tuple = ()  # the seeds each side ran (a difference is shown: the
+    seeds_new: tuple = ()  # sides then differ in more than the code)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -152,24 +154,29 @@ def compare(base: list, new: list, metric: str = "sim", threshold: float = 0.1,
                 out[r["case_key"]].append(v)
         return out, bad
 
+    def seeds_of(records, key):
+        return tuple(sorted({r["case"]["seed"] for r in records
+                             if r["case_key"] == key and r["status"] == "ok"}))
+
     (sb, bb), (sn, bn) = samples(base), samples(new)
     verdicts = []
     for key in sorted(set(sb) | set(sn)):
         x, y = sb.get(key), sn.get(key)
         excluded = bb.get(key, 0) + bn.get(key, 0)
+        seeds = (seeds_of(base, key), seeds_of(new, key))
         if x is None or y is None:
             verdicts.append(Verdict(key, len(x or []), len(y or []), None, None, None,
                                     "only in new" if x is None else "only in base", False,
-                                    excluded))
+                                    excluded, *seeds))
             continue
         if len(x) < 2 or len(y) < 2:
             ratio = (math.exp(sum(map(math.log, y)) / len(y) - sum(map(math.log, x)) / len(x))
                      if x and y else None)
             verdicts.append(Verdict(key, len(x), len(y), ratio, None, None, "too few runs",
-                                    False, excluded))
+                                    False, excluded, *seeds))
             continue
         ratio, low, high = _interval(x, y)
         verdict = "slower" if low > 1.0 else "faster" if high < 1.0 else "same"
         verdicts.append(Verdict(key, len(x), len(y), ratio, low, high, verdict,
-                                low > 1.0 + threshold, excluded))
+                                low > 1.0 + threshold, excluded, *seeds))
     return verdicts
