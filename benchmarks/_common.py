@@ -118,10 +118,8 @@ def store_run(cmd, result: dict, name: str | None = None) -> None:
         from snnlab.bench.metadata import context
 
         _CONTEXT.update(context())
-    fig = run_figures(case, result)
-    status = "out_of_band" if fig["gate"]["passed"] is False else "ok"
     record = new_record(name=name or Path(sys.argv[0]).stem, case=case, repeat=0,
-                        status=status, context=_CONTEXT, config={"command": cmd}, **fig)
+                        context=_CONTEXT, config={"command": cmd}, **run_figures(case, result))
     with Store(STORE) as s:
         s.add(record)
 

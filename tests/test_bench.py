@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from snnlab.bench import Store, bands, compare, load, new_record, read_records, write_records
-from snnlab.bench.compare import t_quantile
 from snnlab.bench.config import Case, ConfigError, parse
 from snnlab.bench.runner import Peers, command, skip_reason
+from snnlab.bench.verdict import t_quantile
 from snnlab.cli import main as cli_main
 
 CTX = {"commit": "abc1234", "snnlab": "0"}

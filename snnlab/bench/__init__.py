@@ -2,14 +2,26 @@
 its own process and recorded with its full context (one schema), a
 correctness gate, a store, and a verdict per case between two sets of
 records.  ``snnlab bench --help``; :mod:`snnlab.bench.config` describes the
-configuration files."""
+configuration files.
 
-from .compare import Verdict, compare
-from .config import Case, Config, ConfigError, load
-from .metadata import context, git_commit, machine
-from .schema import check_record, new_record
-from .store import Store, read_records, write_records
+The names below load their module on first use: ``snnlab run`` (which
+imports :mod:`snnlab.bench.metadata`) does not pay for SQLite and TOML."""
 
-__all__ = ["machine", "git_commit", "context", "load", "Config", "Case", "ConfigError",
-           "Store", "read_records", "write_records", "compare", "Verdict", "new_record",
-           "check_record"]
+import importlib
+
+_WHERE = {"machine": "metadata", "git_commit": "metadata", "context": "metadata",
+          "load": "config", "Config": "config", "Case": "config", "ConfigError": "config",
+          "Store": "store", "read_records": "store", "write_records": "store",
+          "compare": "verdict", "Verdict": "verdict", "new_record": "schema",
+          "check_record": "schema"}
+__all__ = list(_WHERE)
+
+
+def __getattr__(name):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f".{_WHERE[name]}", __name__)
+    for n, m in _WHERE.items():  # the module's other names too
+        if m == _WHERE[name]:
+            globals()[n] = getattr(module, n)
+    return globals()[name]

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import math
 
+from .config import RUN_DEFAULTS
+
 __all__ = ["BANDS", "band_for", "check"]
 
 _MC_POPS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
@@ -64,9 +66,10 @@ BANDS = [
      {"rates": {"E": (1e-9, 10.0)}}, "hpc_benchmark.py's own check (scale >= 10)"),
 ]
 # options a run has when it does not name them (snnlab run's defaults)
-DEFAULTS = {"microcircuit": {"scale": 1.0, "input": "poisson", "thalamic": False, "t": 1000.0},
-            "hpc_benchmark": {"scale": 1.0, "plastic": False, "t": 1000.0},
-            "brunel": {"n": 12500, "t": 1000.0}}
+DEFAULTS = {"microcircuit": {"scale": 1.0, "input": "poisson", "thalamic": False,
+                             **RUN_DEFAULTS},
+            "hpc_benchmark": {"scale": 1.0, "plastic": False, **RUN_DEFAULTS},
+            "brunel": {"n": 12500, **RUN_DEFAULTS}}
 
 
 def band_for(model: str, options: dict):

@@ -101,7 +101,7 @@ def _select(what: str, store_arg, name):
 
 
 def _fmt_verdicts(verdicts, args) -> str:
-    from .compare import METHOD
+    from .verdict import METHOD
 
     what = f"{args.metric}" + (" / calibration time" if args.normalize else "")
     lines = [f"compared: {what}; {METHOD}; threshold {args.threshold:g}", ""]
@@ -140,7 +140,7 @@ def main(args) -> int:
               + ("" if args.dry_run else f"; records in {path}"), file=sys.stderr)
         return 1 if counts["failed"] or counts["out_of_band"] else 0
     if cmd == "compare":
-        from .compare import compare
+        from .verdict import compare
 
         base = _select(args.base, args.store, args.name)
         new = _select(args.new, args.store, args.name)

@@ -69,6 +69,9 @@ TOP = {"name": str, "extends": (str, list), "repeats": int, "warmup": int, "time
        "peers": dict}
 MATRIX = {"model": str, "simulator": str, "backend": str, "threads": int, "ranks": int,
           "seed": int}
+# what `snnlab run` does when t or presim is not given (its --t and --presim);
+# the runner passes them to every simulator (the peer scripts' defaults differ)
+RUN_DEFAULTS = {"t": 1000.0, "presim": 0.0}
 MATRIX_DEFAULTS = {"simulator": ["snnlab"], "backend": ["auto"], "threads": [1], "ranks": [1],
                    "seed": [1]}
 PEERS = {"python": str, "scripts": str}

@@ -37,12 +37,15 @@ def _by_case(records) -> dict:
 
 def summary_rows(records) -> list[dict]:
     """One row a case: its runs' medians and the gate."""
+    from .verdict import metric_value
+
+    def median(ok, metric, scale=1.0):
+        return _median([None if (v := metric_value(r, metric)) is None else v * scale
+                        for r in ok])
+
     rows = []
     for key, rs in _by_case(records).items():
         ok = [r for r in rs if r["status"] == "ok"]
-        t = [r["timers"] for r in ok]
-        cons = [None if None in (x["create"], x["connect"], x["prepare"])
-                else x["create"] + x["connect"] + x["prepare"] for x in t]
         rates = {}
         for r in ok:
             for p, v in r["statistics"]["rates"].items():
@@ -56,10 +59,9 @@ def summary_rows(records) -> list[dict]:
             "out_of_band": sum(r["status"] == "out_of_band" for r in rs),
             "failed": sum(r["status"] == "failed" for r in rs),
             "seeds": len({r["case"]["seed"] for r in rs}),
-            "sim_s": _median([x["sim"] for x in t]), "rtf": _median([r["rtf"] for r in ok]),
-            "construction_s": _median(cons),
-            "host_peak_gb": _median([r["memory"]["host_peak_bytes"] and
-                                     r["memory"]["host_peak_bytes"] / 1e9 for r in ok]),
+            "sim_s": median(ok, "sim"), "rtf": median(ok, "rtf"),
+            "construction_s": median(ok, "construction"),
+            "host_peak_gb": median(ok, "host_memory", 1e-9),
             "rates": {p: _median(v) for p, v in rates.items()},
             "band": ", ".join(sorted(gates)) or "no band"})
     return rows
@@ -153,10 +155,12 @@ def figures(records):
     return column(*figs) if figs else None
 
 
-def _inline_bokeh(Resources) -> str:
+def _inline_bokeh() -> str:
     """BokehJS and its CSS as inline code only: an extension another library
     registered (Panel does, once imported) would add script tags to files a
     server provides, which a file opened on its own does not have."""
+    from bokeh.resources import Resources
+
     res = Resources(mode="inline")
     return ("".join(f"<style>{c}</style>" for c in res.css_raw)
             + "".join(f"<script type='text/javascript'>{c}</script>" for c in res.js_raw))
@@ -166,10 +170,9 @@ def report(records, path, title: str = "snnlab benchmarks", pair=None) -> Path:
     """Write the HTML report of ``records`` to ``path``; ``pair``: two
     record UUIDs (or prefixes) shown side by side."""
     from bokeh.embed import components
-    from bokeh.resources import Resources
 
     from ..files import write_atomically
-    from .compare import METHOD
+    from .verdict import METHOD
 
     records = list(records)
     rows = summary_rows(records)
@@ -214,7 +217,7 @@ def report(records, path, title: str = "snnlab benchmarks", pair=None) -> Path:
         parts.append(f"<details><summary>{html.escape(head)}</summary><pre>"
                      f"{html.escape(json.dumps(r, indent=1, sort_keys=True))}</pre></details>")
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            f"</title>{_inline_bokeh(Resources)}{script}<style>body{{font-family:sans-serif;"
+            f"</title>{_inline_bokeh()}{script}<style>body{{font-family:sans-serif;"
             "margin:2em}table{border-collapse:collapse;font-size:13px}td,th{border:1px "
             "solid #ccc;padding:3px 6px}pre{font-size:11px}</style></head><body>"
             + "\n".join(parts) + "</body></html>")

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from . import bands
-from .config import MODEL_OPTIONS, Config
+from .config import MODEL_OPTIONS, RUN_DEFAULTS, Config
 from .metadata import context
 from .schema import new_record
 from .store import Store
@@ -147,11 +147,6 @@ def skip_reason(case, peers: Peers) -> str | None:
 
 
 _FLAGS = ("plastic", "thalamic")
-# what `snnlab run` does when t or presim is not given; passed to every
-# simulator explicitly (the peer scripts' own defaults differ)
-RUN_DEFAULTS = {"t": 1000.0, "presim": 0.0}
-
-
 def command(case, peers: Peers) -> list[str]:
     """The command line of one run of ``case`` (t and presim always given:
     every simulator runs the same model time)."""
@@ -165,19 +160,20 @@ def command(case, peers: Peers) -> list[str]:
             args += [f"--{k}"] if v else []
         else:
             args += [f"--{k}", str(v)]
-    args += ["--seed", str(case.seed), "--threads", str(case.threads)]
+    args += ["--seed", str(case.seed)]
+    if case.simulator != "brian2":  # (Brian2's script runs on one thread, no option)
+        args += ["--threads", str(case.threads)]
     if case.simulator == "snnlab":
         return [sys.executable, "-m", "snnlab.cli", "run", case.model, "--json", "--backend",
                 case.backend, *args]
     script = peers.scripts / PEER_SCRIPTS[case.simulator][case.model]
-    if case.simulator == "brian2":
-        args = args[:-2]  # (no --threads)
     return [str(peers.python), str(script), *args]
 
 
 def run_figures(case, out: dict) -> dict:
-    """A record's figures (the keyword arguments of ``schema.new_record``)
-    from the JSON a run printed (snnlab's or a peer script's), gated."""
+    """A record's figures and status (keyword arguments of
+    ``schema.new_record``) from the JSON a run printed (snnlab's or a peer
+    script's), gated: status "out_of_band" when it fails its band."""
     mem = out.get("peak_memory_bytes") or {}
     timers = out.get("timers") or {}
     spikes = out.get("n_spikes")
@@ -186,15 +182,16 @@ def run_figures(case, out: dict) -> dict:
         spikes = round(sum(rates[p] * out["populations"][p] for p in rates if p in
                            out["populations"]) * out["t_done"] * 1e-3)
     statistics = {"rates": rates, "cv_isi": out.get("cv_isi") or {}}
-    return {"simulator": {"name": case.simulator,
+    gate = bands.check(case.model, dict(case.options), statistics)
+    return {"status": "out_of_band" if gate["passed"] is False else "ok",
+            "simulator": {"name": case.simulator,
                           "version": out.get("snnlab") or out.get("version")},
             "timers": timers, "rtf": out.get("rtf"), "phases": out.get("phases") or {},
             "memory": {"host_peak_bytes": mem.get("host"),
                        "device_peak_bytes": mem.get("device")},
             "counts": {"neurons": out.get("n_neurons"), "synapses": out.get("n_synapses"),
                        "spikes": spikes},
-            "statistics": statistics,
-            "gate": bands.check(case.model, dict(case.options), statistics)}
+            "statistics": statistics, "gate": gate}
 
 
 def _one(case, peers: Peers, timeout: float) -> tuple[dict | None, str | None]:
@@ -253,11 +250,10 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
                                  config=config.source)
             else:
                 fig = run_figures(case, out)
-                status = "out_of_band" if fig["gate"]["passed"] is False else "ok"
                 # the backend as it was resolved ("auto": cpu or cuda, by the machine)
                 ran = dataclasses.replace(case, backend=out.get("backend") or case.backend) \
                     if case.simulator == "snnlab" else case
-                rec = new_record(name=config.name, case=ran, repeat=rep, status=status,
+                rec = new_record(name=config.name, case=ran, repeat=rep,
                                  calibration_s=cal, context=ctx, config=config.source, **fig)
             store.add(rec)
             uuids.append(rec["uuid"])
