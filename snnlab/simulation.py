@@ -57,6 +57,11 @@ class Simulation:
         Populations whose spikes are recorded (all by default).
     chunk_steps : int
         Steps between two transfers of recorded data to the host.
+    schedule : {"fused", "split"}, optional
+        The order of work in a step (:mod:`snnlab.step.schedule`).  ``split``
+        runs the neurons up to the shortest delay ahead of the synaptic
+        work, as ranks must; on one process it gives the same spikes as
+        ``fused``, the default there, only slower.
 
     >>> import snnlab as sl
     >>> net = sl.Network(dt=0.1)
@@ -69,9 +74,10 @@ class Simulation:
 
     def __init__(self, network: Network, backend: str = "auto", seed: int = 1,
                  precision: str = "float32", threads: int | None = None,
-                 record_spikes=True, chunk_steps: int = 1000, _restore: dict | None = None):
+                 record_spikes=True, chunk_steps: int = 1000, _restore: dict | None = None, *,
+                 schedule: str | None = None):
         options = RunOptions.check(network, seed, precision, threads, record_spikes,
-                                   chunk_steps)
+                                   chunk_steps, schedule)
         self.network = network
         self.backend = get_backend(backend, options.threads)
         t0 = time.perf_counter()
@@ -461,8 +467,10 @@ class Simulation:
 
     @classmethod
     def restore(cls, path, backend: str = "auto", network: Network | None = None,
-                threads: int | None = None, *, allow_pickle: bool = False) -> Simulation:
-        """A simulation continued from a checkpoint file, on any backend.
+                threads: int | None = None, *, allow_pickle: bool = False,
+                schedule: str | None = None) -> Simulation:
+        """A simulation continued from a checkpoint file, on any backend
+        (and under either ``schedule``: a checkpoint holds none).
 
         network : Network
             The description it was made from: a checkpoint holds the state,
@@ -478,7 +486,7 @@ class Simulation:
         meta, arrays, net = _checkpoint.read(path, network, allow_pickle)
         return cls(net, backend=backend, seed=meta["seed"], precision=meta["precision"],
                    threads=threads, record_spikes=meta["recorded"],
-                   chunk_steps=meta["chunk_steps"],
+                   chunk_steps=meta["chunk_steps"], schedule=schedule,
                    _restore={"path": path, "arrays": arrays, "meta": meta})
 
     def __repr__(self) -> str:

@@ -110,5 +110,5 @@ def kernel_module(backend):
     if key not in _MODULES:
         from .codegen import translation_unit
 
-        _MODULES[key] = backend.compile(translation_unit([], "float64"), [])
+        _MODULES[key] = backend.compile(translation_unit([], "float64"), {"step": []})
     return _MODULES[key]

@@ -75,15 +75,20 @@ def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def cpu_driver(launches, signatures) -> str:
-    """The step schedule as ``SnnSchedule::step`` for the multi-step driver
-    ``snn_run_steps`` of ``kernels/cpu_host.h``, and ``snn_run``, its entry
-    point: each launch's arguments read from the driver's tables (``P``
-    pointers, ``I`` integers, ``D`` doubles), a barrier after each kernel
-    (one after a run of propagations, which write disjoint target ranges),
-    one clock reading per run of launches of one phase.  Consecutive
-    launches with the same ``gate`` run inside one test of it: in the steps
-    between rewiring calls they cost nothing, not a call each."""
+def cpu_driver(schedules, signatures) -> str:
+    """Each named schedule (``step``; ``syn`` under the split schedule) as
+    ``SnnSchedule_<name>::step`` for the multi-step driver ``snn_run_steps``
+    of ``kernels/cpu_host.h``, and ``snn_run_<name>``, its entry point: each
+    launch's arguments read from the driver's tables (``P`` pointers, ``I``
+    integers, ``D`` doubles), a barrier after each kernel (one after a run
+    of propagations, which write disjoint target ranges), one clock reading
+    per run of launches of one phase.  Consecutive launches with the same
+    ``gate`` run inside one test of it: in the steps between rewiring calls
+    they cost nothing, not a call each."""
+    return "".join(_driver(name, launches, signatures) for name, launches in schedules.items())
+
+
+def _driver(schedule: str, launches, signatures) -> str:
     body = []
     np_, ni, nd = 0, 0, 0
     gate = 0
@@ -121,15 +126,15 @@ def cpu_driver(launches, signatures) -> str:
     if gate:
         body.append("        }")
     return "\n".join([
-        "struct SnnSchedule {",
+        f"struct SnnSchedule_{schedule} {{",
         "    static SNN_INLINE void step(void **P, const int64_t *I, const double *D, "
         "SnnDriver &snn_d) {",
         "        (void)P; (void)I; (void)D;",
         *body,
         "    }",
         "};",
-        "SNN_EXPORT void snn_run(void **P, const int64_t *I, const double *D, "
+        f"SNN_EXPORT void snn_run_{schedule}(void **P, const int64_t *I, const double *D, "
         "const int64_t n_steps, double *phase, const int snn_n_threads) {",
-        "    snn_run_steps<SnnSchedule>(P, I, D, n_steps, phase, snn_n_threads);",
+        f"    snn_run_steps<SnnSchedule_{schedule}>(P, I, D, n_steps, phase, snn_n_threads);",
         "}",
     ]) + "\n"

@@ -123,7 +123,7 @@ def host_memory_available() -> int:
 
 
 class CpuModule:
-    def __init__(self, lib: ctypes.CDLL, signatures, threads: int):
+    def __init__(self, lib: ctypes.CDLL, signatures, threads: int, schedules=("step",)):
         self.lib = lib
         self.signatures = signatures
         self.threads = threads
@@ -135,14 +135,17 @@ class CpuModule:
                                             for p in params]
             fn.restype = None
             self._fns[name] = fn
-        lib.snn_run.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_void_p,
-                                                        ctypes.c_int]
-        lib.snn_run.restype = None
+        self._runs = {}
+        for name in schedules:
+            fn = getattr(lib, f"snn_run_{name}")
+            fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_void_p, ctypes.c_int]
+            fn.restype = None
+            self._runs[name] = fn
         lib.snn_decode_spikes.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                           ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
                                           ctypes.c_int64]
         lib.snn_decode_spikes.restype = ctypes.c_int64
-        self._tables = None
+        self._tables = {}
 
     def decode_spike_bits(self, bits: np.ndarray, n_words: int, first_step: int):
         """:func:`snnlab.recording.decode_spike_bits` in C (the same arrays)."""
@@ -163,9 +166,12 @@ class CpuModule:
         self._fns[launch.name](self.threads, *[_ptr(a) if p.kind == "p" else a
                                  for p, a in zip(params, launch.args)])
 
-    def bind(self, launches: list[Launch]) -> None:
-        """Fill the driver's argument tables from a schedule (same structure
-        as the one the driver was generated from)."""
+    def bind(self, schedules: dict[str, list[Launch]]) -> None:
+        """Fill the driver's argument tables from the named schedules (same
+        structure as those the driver was generated from)."""
+        self._tables = {name: self._table(launches) for name, launches in schedules.items()}
+
+    def _table(self, launches: list[Launch]):
         P, I, D = [], [], []
         for launch in launches:
             for p, a in zip(self.signatures[launch.name], launch.args):
@@ -175,13 +181,14 @@ class CpuModule:
                     D.append(float(a))
                 else:
                     I.append(int(np.asarray(a).astype(np.int64)))
-        self._tables = (np.array(P or [0], dtype=np.uintp), np.array(I or [0], dtype=np.int64),
-                        np.array(D or [0.0], dtype=np.float64))
+        return (np.array(P or [0], dtype=np.uintp), np.array(I or [0], dtype=np.int64),
+                np.array(D or [0.0], dtype=np.float64))
 
-    def run(self, n_steps: int, phase: np.ndarray) -> None:
-        P, I, D = self._tables
-        self.lib.snn_run(P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps,
-                         phase.ctypes.data, self.threads)
+    def run(self, n_steps: int, phase: np.ndarray, schedule: str = "step") -> None:
+        """``n_steps`` steps of the named schedule."""
+        P, I, D = self._tables[schedule]
+        self._runs[schedule](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps,
+                             phase.ctypes.data, self.threads)
 
 
 def _ptr(a):
@@ -223,11 +230,13 @@ class CpuBackend:
     def info(self) -> dict:
         return {"compiler": compiler_version(self.cxx), "threads": self.threads}
 
-    def compile(self, generated: str, launches: list[Launch]) -> CpuModule:
+    def compile(self, generated: str, schedules: dict[str, list[Launch]]) -> CpuModule:
+        """The kernels and a driver for each named schedule, compiled (or
+        found in the cache by content)."""
         kdir = kernel_dir()
         sources = [(kdir / f).read_text() for f in KERNEL_FILES]
         signatures = parse_signatures("\n".join(sources) + generated)
-        code = generated + cpu_host_wrappers(signatures) + cpu_driver(launches, signatures)
+        code = generated + cpu_host_wrappers(signatures) + cpu_driver(schedules, signatures)
         headers = "".join(h.read_text() for h in sorted(kdir.glob("*.h")))  # all of them
         openmp = self._openmp_flags()
         key = hashlib.sha256("\x00".join(
@@ -251,7 +260,7 @@ class CpuBackend:
                                        f"{head}\n(the generated source is kept at {kept})",
                                        res.stderr, str(kept))
                 os.replace(out, lib_path)  # atomic: concurrent ranks are safe
-        module = CpuModule(ctypes.CDLL(str(lib_path)), signatures, self.threads)
+        module = CpuModule(ctypes.CDLL(str(lib_path)), signatures, self.threads, tuple(schedules))
         module.source = code  # what was compiled (the generated part; kernels/ is included)
         return module
 

@@ -37,10 +37,10 @@ class CudaModule:
         self.n_sm = n_sm
         self.xp = xp
         self._fns = {}
-        self._bound = []
+        self._bound = {}
         # one blocking stream: ordered with CuPy's default stream, capturable
         self._stream = xp.cuda.Stream(non_blocking=False) if xp is not None else None
-        self.graphs = StepGraphs(self._capture, max_steps=GRAPH_STEPS)
+        self.graphs = {}  # schedule name -> its StepGraphs
         self.use_graphs = os.environ.get("SNNLAB_CUDA_GRAPHS", "1") != "0"
 
     def _fn(self, name):
@@ -70,40 +70,44 @@ class CudaModule:
         grid, block = self._grid(launch.extent)
         self._fn(launch.name)(grid, block, self._args(launch))
 
-    def bind(self, launches: list[Launch]) -> None:
-        self._bound = [(self._fn(lc.name), *self._grid(lc.extent), self._args(lc))
-                       for lc in launches]
-        self.graphs.invalidate()  # the captures hold the old arguments
+    def bind(self, schedules: dict[str, list[Launch]]) -> None:
+        """The named schedules' launches with their arguments."""
+        self._bound = {name: [(self._fn(lc.name), *self._grid(lc.extent), self._args(lc))
+                              for lc in launches] for name, launches in schedules.items()}
+        # the captures hold the old arguments
+        self.graphs = {name: StepGraphs(lambda k, name=name: self._capture(name, k),
+                                        max_steps=GRAPH_STEPS) for name in schedules}
 
-    def _steps(self, n_steps: int) -> None:
+    def _steps(self, schedule: str, n_steps: int) -> None:
         for _ in range(n_steps):
-            for fn, grid, block, args in self._bound:
+            for fn, grid, block, args in self._bound[schedule]:
                 fn(grid, block, args, stream=self._stream)
 
-    def _capture(self, k: int):
+    def _capture(self, schedule: str, k: int):
         """A CUDA graph of k steps of the bound schedule, and its replay."""
         stream = self._stream
         stream.begin_capture()
         try:
-            self._steps(k)
+            self._steps(schedule, k)
         finally:
             graph = stream.end_capture()
         return lambda: graph.launch(stream)
 
-    def run(self, n_steps: int, phase: np.ndarray) -> None:
+    def run(self, n_steps: int, phase: np.ndarray, schedule: str = "step") -> None:
         # The schedule is static (the step counter lives on the device), so
         # runs of steps are captured once as CUDA graphs and replayed
         # (graphs.py).  Per-phase times are not measured on the GPU (they stay 0).
         if self.use_graphs:
+            graphs = self.graphs[schedule]
             try:
-                self.graphs.run(n_steps)
+                graphs.run(n_steps)
                 return
             except (AttributeError, RuntimeError) as e:  # no capture in this CuPy/driver
                 warnings.warn(f"CUDA graph capture failed ({e}); launching kernel by kernel",
                               stacklevel=2)
                 self.use_graphs = False
-                n_steps -= self.graphs.done  # (a capture executes nothing)
-        self._steps(n_steps)
+                n_steps -= graphs.done  # (a capture executes nothing)
+        self._steps(schedule, n_steps)
 
 
 class CudaBackend:
@@ -142,7 +146,7 @@ class CudaBackend:
                 "cuda_runtime": cp.cuda.runtime.runtimeGetVersion(),
                 "driver": cp.cuda.runtime.driverGetVersion()}
 
-    def compile(self, generated: str, launches: list[Launch]) -> CudaModule:
+    def compile(self, generated: str, schedules: dict[str, list[Launch]]) -> CudaModule:
         kdir = kernel_dir()
         sources = [(kdir / f).read_text() for f in KERNEL_FILES]
         headers = [h.read_text() for h in sorted(kdir.glob("*.h"))]  # all of them

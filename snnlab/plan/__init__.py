@@ -11,6 +11,7 @@ fixed-point range check and the memory estimate, each computed once.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,7 @@ class Plan:
     kernels: dict[str, str]  # neuron update kernels: name -> source
     layout: Layout
     estimated_bytes: int  # every array at its expected size, and the construction's scratch
+    block_steps: int = 1  # the split schedule's longest block: the shortest delay [steps]
 
     def check_memory(self, available: int) -> None:
         """Raise MemoryError before any allocation when the network cannot fit."""
@@ -201,8 +203,9 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
     for inp in network.inputs.values():  # as Simulation.set_input does
         lam = inp.rate * dt * 1e-3
         check_input_range(f"input {inp.name!r}", abs(inp.weight), lam + 10 * math.sqrt(lam) + 10)
+    block = min_delay_steps(network, options.chunk_steps)
     layout = Layout(options.batch_size, options.partition)
-    _declare(layout, network, options, target, populations, projections)
+    _declare(layout, network, options, target, populations, projections, block)
     scratch = 0  # the construction's counts and (CPU) buckets, freed after each projection
     for p in projections.values():
         n_pre, n_syn = p.proj.pre.n, p.expected_synapses
@@ -210,7 +213,22 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
         scratch = max(scratch, 4 * n_pre * n_chunks + (
             16 * target.threads * 2 * n_syn / n_chunks if target.name == "cpu" else 0))
     return Plan(network, options, target, populations, projections, kernels, layout,
-                layout.total_bytes() + int(scratch))
+                layout.total_bytes() + int(scratch), block)
+
+
+def min_delay_steps(network: Network, cap: int) -> int:
+    """The shortest delay any synapse can have, in steps (at most ``cap``,
+    which it is without projections): how far the split schedule may run
+    the neurons ahead of the synaptic work, whose spikes arrive no sooner."""
+    steps = cap
+    for proj in network.projections.values():
+        lo = proj.delay.bounds()[0]
+        d = int(round(lo / network.dt)) if math.isfinite(lo) else 1
+        rule = proj.rewiring.rule if proj.rewiring is not None else None
+        if rule is not None and ("delay" in rule.init or re.search(r"\bdelay\b", rule.code)):
+            d = 1  # a rewiring rule that sets delays may set any
+        steps = min(steps, max(d, 1))
+    return max(int(steps), 1)
 
 
 def queue_capacity(pop, n_slots, projections, target, dt) -> int | None:
@@ -257,13 +275,18 @@ def _check_fixed_point_range(network, projections) -> None:
         check_input_range(f"projection {proj.name!r}", w, p.expected_synapses / proj.post.n)
 
 
-def _declare(layout: Layout, network, options, target, populations, projections) -> None:
+def _declare(layout: Layout, network, options, target, populations, projections,
+             block: int) -> None:
     """Every array of the simulation, once: the state layer allocates them
     by these declarations and the memory estimate adds them up."""
     scalar = options.scalar
     d = layout.declare
+    split = options.schedule == "split"
     d("core", "step", np.int64, (1,))
     d("core", "n_spikes", np.int32, ("n_pops",), per_batch=True)
+    if split:  # the synaptic work's own counter and spike counts (replayed steps)
+        d("core", "syn_step", np.int64, (1,))
+        d("core", "n_replay", np.int32, ("n_pops",), per_batch=True)
     layout.set_dims("core", n_pops=len(network.populations))
     for name, pp in populations.items():
         pop, model, o = pp.pop, pp.pop.model, f"pop/{name}"
@@ -274,6 +297,11 @@ def _declare(layout: Layout, network, options, target, populations, projections)
         d(o, "spikes", np.int32, ("n",), per_batch=True, split="n")
         d(o, "rec_bits", np.uint32, ("rec_rows", "n_words"), per_batch=True)
         d(o, "rec_info", np.int64, (3,))
+        if split:  # each step's spikes of the block ahead, and the one replayed
+            d(o, "history", np.int32, ("n_hist", "n"), per_batch=True, split="n")
+            d(o, "hist_n", np.int32, ("n_hist",), per_batch=True)
+            d(o, "replay", np.int32, ("n",), per_batch=True, split="n")
+            layout.set_dims(o, n_hist=block)
         rows = options.chunk_steps if name in options.recorded else 0
         layout.set_dims(o, n=pop.n, n_vars=max(len(model.state), 1), n_slots=pp.n_slots,
                         n_ports=max(len(model.ports), 1), n_constants=len(pp.constants),

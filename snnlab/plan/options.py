@@ -16,9 +16,12 @@ import numpy as np
 
 from ..network import Network
 
-__all__ = ["PRECISIONS", "Partition", "RunOptions", "default_threads"]
+__all__ = ["PRECISIONS", "SCHEDULES", "Partition", "RunOptions", "default_threads"]
 
 PRECISIONS = {"float32": np.float32, "float64": np.float64}
+# fused: each step whole; split: the neurons a block of up to the minimum
+# delay ahead, then the synaptic work replays the block (how ranks run)
+SCHEDULES = ("fused", "split")
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,9 @@ class RunOptions:
         weights (1 until batched training arrives).
     partition : Partition
         The part of the network this process holds.
+    schedule : {"fused", "split"}
+        The order of work (:mod:`snnlab.step.schedule`): ``split`` on
+        several ranks, ``fused`` (faster) on one unless asked.
     """
 
     seed: int
@@ -79,10 +85,11 @@ class RunOptions:
     chunk_steps: int
     batch_size: int = 1
     partition: Partition = field(default_factory=Partition)
+    schedule: str = "fused"
 
     @classmethod
     def check(cls, network, seed=1, precision="float32", threads=None, record_spikes=True,
-              chunk_steps=1000) -> RunOptions:
+              chunk_steps=1000, schedule=None, partition=None) -> RunOptions:
         """Validate the arguments of :class:`~snnlab.Simulation` (in its order)."""
         if not isinstance(network, Network):
             raise TypeError(f"network must be a snnlab.Network, got {type(network).__name__}")
@@ -105,9 +112,17 @@ class RunOptions:
             if unknown:
                 raise ValueError(f"record_spikes: unknown population(s) {unknown}; "
                                  f"have {sorted(network.populations)}")
+        partition = partition or Partition()
+        if schedule is None:
+            schedule = "split" if partition.n_ranks > 1 else "fused"
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, got {schedule!r}")
+        if schedule == "fused" and partition.n_ranks > 1:
+            raise ValueError("schedule must be 'split' on several ranks, got 'fused'")
         if threads is None and not os.environ.get("SNNLAB_THREADS"):
             threads = default_threads(network)
-        return cls(int(seed), precision, threads, tuple(recorded), chunk_steps)
+        return cls(int(seed), precision, threads, tuple(recorded), chunk_steps,
+                   partition=partition, schedule=schedule)
 
     @property
     def scalar(self) -> np.dtype:

@@ -38,7 +38,8 @@ class State:
         self.backend = backend
         self.launch = launch
         self.arena = Arena(backend, plan.layout)
-        self.clock = Clock(self.arena, len(plan.network.populations))
+        self.clock = Clock(self.arena, len(plan.network.populations),
+                           split=plan.options.schedule == "split")
         self.populations = Populations(plan, self.arena, self.clock)
         self.inputs = PoissonInputs(plan, self.arena, self.clock, self.populations)
         self.queues = Queues(plan, self.arena, self.clock, self.populations)

@@ -48,6 +48,9 @@ class PopulationState:
     rec_bits: Any
     rec_info: Any
     ssa: SpikeSourceArrayState | None = None
+    history: Any = None  # split schedule: [block][n] spike lists and their counts,
+    hist_n: Any = None  # the block ahead of the synaptic work
+    replay: Any = None  # split schedule: the spike list of the step replayed
 
     @property
     def pop(self) -> Population:
@@ -92,6 +95,9 @@ class Populations:
             param=a.put(o, "param", self.constants(pp, pp.params)), refrac=a.new(o, "refrac"),
             inbuf=a.new(o, "inbuf"), spikes=a.new(o, "spikes"), rec_bits=a.new(o, "rec_bits"),
             rec_info=a.put(o, "rec_info", [0, self.recording_rows(pop.name), (n + 31) // 32]))
+        if self.clock.split:
+            ps.history, ps.hist_n = a.new(o, "history"), a.new(o, "hist_n")
+            ps.replay = a.new(o, "replay")
         for k, init in enumerate(model.state.values()):
             if isinstance(init, str):
                 init = ps.params[init]
@@ -133,8 +139,32 @@ class Populations:
         return self.by_name.items()
 
     def spiked(self, pop: Population) -> tuple:
-        """The spike list and its counter: what the synaptic kernels read."""
-        return self.by_name[pop.name].spikes, self.clock.spike_count(pop.index)
+        """The spike list and its counter that the synaptic kernels read:
+        this step's (fused schedule) or the replayed step's (split)."""
+        ps = self.by_name[pop.name]
+        if self.clock.split:
+            return ps.replay, self.clock.replay_count(pop.index)
+        return ps.spikes, self.clock.spike_count(pop.index)
+
+    def stash_launches(self) -> list[Planned]:
+        """Split schedule, neurons' half: each step's spikes into the history."""
+        return [Planned("spike_stash", ("flat", pp.pop.n), PHASES.index("other"),
+                        lambda name=name: self._args_stash(self.by_name[name]))
+                for name, pp in self.plan.populations.items()]
+
+    def _args_stash(self, ps):
+        return (ps.spikes, self.clock.spike_count(ps.pop.index), ps.history, ps.hist_n,
+                ps.pop.n, self.plan.block_steps, self.clock.step_dev)
+
+    def replay_launches(self) -> list[Planned]:
+        """Split schedule, synaptic half: the replayed step's spikes, from the history."""
+        return [Planned("spike_replay", ("flat", pp.pop.n), PHASES.index("other"),
+                        lambda name=name: self._args_replay(self.by_name[name]))
+                for name, pp in self.plan.populations.items()]
+
+    def _args_replay(self, ps):
+        return (ps.history, ps.hist_n, ps.pop.n, self.plan.block_steps, ps.replay,
+                self.clock.replay_count(ps.pop.index), self.clock.syn_step)
 
     # -- the step ----------------------------------------------------------
     def launches(self) -> list[Planned]:

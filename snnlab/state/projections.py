@@ -173,7 +173,7 @@ class Projections:
         return (pre_spikes, pre_count, m.row_length, m.ind, m.capacity,
                 m.synapse_arrays.get("weight"), pj.w_const, m.synapse_arrays.get("delay"),
                 pj.d_const, post.inbuf, proj.post.n, proj.port, post.n_slots,
-                self.clock.step_dev, *queue)
+                self.clock.syn_step, *queue)
 
     # -- reading and editing between steps ---------------------------------------
     def settled(self, name: str) -> ProjectionState:
@@ -253,9 +253,13 @@ class Projections:
             raise ValueError("add_synapses: weights and delays must be finite")
         d_steps = np.rint(d / self.dt).astype(np.int64)
         max_steps = self.populations[proj.post.name].n_slots - 1
-        if d_steps.size and (d_steps.min() < 1 or d_steps.max() > max_steps):
-            raise ValueError(f"add_synapses: delays must be in [dt, {max_steps * self.dt:g}] ms "
-                             f"(the projection's range), got {d.min():g}..{d.max():g}")
+        # the split schedule runs the neurons ahead by the shortest delay
+        min_steps = self.plan.block_steps if self.clock.split else 1
+        if d_steps.size and (d_steps.min() < min_steps or d_steps.max() > max_steps):
+            why = ", and the shortest delay of the split schedule" if min_steps > 1 else ""
+            raise ValueError(f"add_synapses: delays must be in [{min_steps * self.dt:g}, "
+                             f"{max_steps * self.dt:g}] ms (the projection's range{why}), "
+                             f"got {d.min():g}..{d.max():g}")
         lengths = self.arena.to_host(m.row_length).astype(np.int64)
         new_len = lengths + np.bincount(pre, minlength=m.n_pre)
         need = int(new_len.max(initial=0))

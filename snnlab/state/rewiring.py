@@ -211,7 +211,7 @@ class Rewiring:
         g = self.groups.get(proj.post.name) if proj.rewiring.max_in_degree is not None else None
         group = (None, None, None, 0) if g is None else (g.in_degree, g.claims, g.removed,
                                                          g.max_in)
-        return (m.n_pre, m.n_post, self.clock.step_dev, rw.period, self.dt,
+        return (m.n_pre, m.n_post, self.clock.syn_step, rw.period, self.dt,
                 np.uint64(self.seed), STREAM_REWIRE + proj.index, rw.param, m.row_length, m.ind,
                 m.capacity, *(m.synapse_arrays[k] for k in self.synapse_arrays(name)), *group,
                 rw.pend, rw.pend_count,
@@ -219,12 +219,12 @@ class Rewiring:
 
     def _args_finalize(self, post: str):
         g = self.groups[post]
-        return (g.n, self.clock.step_dev, g.period, g.in_degree, g.claims, g.removed, g.max_in)
+        return (g.n, self.clock.syn_step, g.period, g.in_degree, g.claims, g.removed, g.max_in)
 
     def _args_columns(self, name: str, which: str):
         pj = self.projections[name]
         m, pl, rw = pj.matrix, self.stdp.get(name), self.by_name[name]
-        gate = (self.clock.step_dev, rw.period, rw.counts, rw.info)
+        gate = (self.clock.syn_step, rw.period, rw.counts, rw.info)
         if which == "zero":
             return (m.n_post + 1, pl.col_start, *gate)
         if which == "scan":

@@ -273,33 +273,33 @@ class Stdp:
         pj, m, pl = self._lazy(name)
         return (m.n_pre, m.row_length, m.ind, m.capacity, m.synapse_arrays["weight"], m.n_post,
                 pl.x, pl.t_pre, pl.t_proc, pl.recent, pl.stamp, pl.count,
-                self._history(pl), flush, self.clock.step_dev, pl.p, pl.tables)
+                self._history(pl), flush, self.clock.syn_step, pl.p, pl.tables)
 
     def _args_flush_done(self, name, flush):
         pj, m, pl = self._lazy(name)
-        return (m.n_pre, pl.t_proc, flush, self.clock.step_dev)
+        return (m.n_pre, pl.t_proc, flush, self.clock.syn_step)
 
     def _args_push(self, name):
         pj, m, pl = self._lazy(name)
         return (*self.populations.spiked(pj.proj.post), pl.stamp, pl.y_after, pl.count,
-                pl.recent, self._history(pl), self.clock.step_dev, pl.p, pl.tables)
+                pl.recent, self._history(pl), self.clock.syn_step, pl.p, pl.tables)
 
     def _args_post_trace(self, name):
         pj, m, pl = self._lazy(name)
         return (m.n_post, pl.stamp, pl.y_after, pl.count, self._history(pl), pl.y_now,
-                self.clock.step_dev, pl.tables)
+                self.clock.syn_step, pl.tables)
 
     def _args_lazy_pre(self, name):
         pj, m, pl = self._lazy(name)
         return (*self.populations.spiked(pj.proj.pre), m.row_length, m.ind, m.capacity,
                 m.synapse_arrays["weight"], m.n_post, pl.x, pl.t_pre, pl.t_proc, pl.recent,
-                pl.stamp, pl.count, self._history(pl), pl.y_now, self.clock.step_dev,
+                pl.stamp, pl.count, self._history(pl), pl.y_now, self.clock.syn_step,
                 pl.p, pl.tables)
 
     def _args_pre_done(self, name):
         pj, m, pl = self._lazy(name)
         return (*self.populations.spiked(pj.proj.pre), pl.x, pl.t_pre, pl.t_proc,
-                self.clock.step_dev, pl.p, pl.tables)
+                self.clock.syn_step, pl.p, pl.tables)
 
     def _args_pre(self, name):
         pj = self.projections[name]

@@ -14,7 +14,7 @@ import numpy as np
 from ..backend import PHASES, CompileError, Launch
 from ..backend.codegen import translation_unit
 from ..plan.sources import GENERATED, snippets
-from .schedule import bound, group_schedule, step_schedule, structure
+from .schedule import bound, bound_all, group_schedule, step_schedule, structure
 
 __all__ = ["Runner", "TIMERS"]
 
@@ -37,6 +37,9 @@ class Runner:
         self._key = None
         self._bound_at = None  # the arena's generation at the last bind
         self.state = self.observation = None
+        # split schedule on ranks: exchange(k) gathers every rank's spikes of
+        # the last k steps between the neurons' half and the replay
+        self.exchange = None
         self.timers: dict[str, float] = {k: 0.0 for k in TIMERS}
         self.phase_times = np.zeros(len(PHASES))
 
@@ -50,7 +53,7 @@ class Runner:
         """Compile the kernels and the driver for the current structure of the
         step (cached by content; a structure seen before costs nothing)."""
         launches = structure(self.schedule())
-        key = tuple(lc.name for lc in launches)
+        key = tuple((name, tuple(lc.name for lc in lcs)) for name, lcs in launches.items())
         if self.module is not None and key == self._key:
             return
         kernels = {**self.plan.kernels, **self.state.rewiring.kernels}
@@ -69,7 +72,7 @@ class Runner:
     def bind(self) -> None:
         """Point the schedule at the arrays as they are now."""
         self.compile()
-        self.module.bind(bound(self.schedule()))
+        self.module.bind(bound_all(self.schedule()))
         self._bound_at = self.state.arena.generation
 
     def sync(self) -> None:
@@ -116,7 +119,14 @@ class Runner:
                     if state.rewiring:
                         k = state.rewiring.room(k)
                         self.sync()  # rows may have grown
-                    self.module.run(k, self.phase_times)
+                    if clock.split:
+                        k = min(k, self.plan.block_steps)
+                        self.module.run(k, self.phase_times, "step")  # the neurons, a block
+                        if self.exchange is not None:
+                            self.exchange(k)  # every rank's spikes of the block
+                        self.module.run(k, self.phase_times, "syn")  # the block replayed
+                    else:
+                        self.module.run(k, self.phase_times)
                     clock.step += k
                     left -= k
                     state.queues.after_run()

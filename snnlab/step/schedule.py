@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 from ..backend import Launch
 
-__all__ = ["Planned", "step_schedule", "group_schedule", "GROUPS", "bound", "structure"]
+__all__ = ["Planned", "step_schedule", "group_schedule", "GROUPS", "bound", "bound_all",
+           "structure"]
 
 
 @dataclass(frozen=True)
@@ -33,22 +34,41 @@ class Planned:
     gate: int = 0
 
 
-def step_schedule(state, recorders) -> list[Planned]:
-    """One step, in order.  Rewiring runs first, at the start of the steps
-    it is due in; then the input of this step reaches the rings; then the
+def step_schedule(state, recorders) -> dict[str, list[Planned]]:
+    """The step, in order, by name: ``step`` (and ``syn`` under the split
+    schedule).
+
+    Fused (one process): rewiring runs first, at the start of the steps it
+    is due in; then the input of this step reaches the rings; then the
     neurons are updated and spike; plasticity acts on this step's spikes
     before they are propagated (a presynaptic spike is transmitted with the
-    weight its own depression left); state is sampled; the step ends."""
-    return [
-        *state.rewiring.launches(),  # rule calls, in-degrees, column views after them
+    weight its own depression left); state is sampled; the step ends.
+
+    Split (ranks, as NEST runs): ``step`` is the neurons' half (input,
+    updates, samples; each step's spikes kept), run for a block of at most
+    the shortest delay D ahead; then ``syn`` replays the block step by step
+    (rewiring, plasticity, propagation of that step's spikes), in the fused
+    order.  No spike of the block can arrive within it, and the synaptic
+    work reads nothing the neurons' half writes but the spikes, so both
+    orders give the same result bit for bit."""
+    rewiring = state.rewiring.launches()  # rule calls, in-degrees, column views after them
+    neurons = [
         *state.queues.launches(),  # queued input due in this step (CPU)
         *state.inputs.launches(),  # Poisson input
         *state.populations.launches(),  # spike sources and neuron updates, network order
+    ]
+    synaptic = [
         *state.stdp.launches(),  # depression, traces, potentiation
         *state.projections.launches(),  # this step's spikes into the rings (or queues)
-        *recorders.launches(),  # state samples
-        *state.clock.launches(),  # spike counters cleared, the step advanced
     ]
+    samples = recorders.launches()  # state samples
+    if not state.clock.split:
+        return {"step": [*rewiring, *neurons, *synaptic, *samples,
+                         *state.clock.launches()]}  # spike counters cleared, the step advanced
+    return {"step": [*neurons, *samples, *state.populations.stash_launches(),
+                     *state.clock.launches()],
+            "syn": [*state.populations.replay_launches(), *rewiring, *synaptic,
+                    *state.clock.syn_launches()]}
 
 
 # Launch groups outside the step: name -> the parts' launches, run once on
@@ -62,16 +82,22 @@ GROUPS = {
 
 
 def group_schedule(name: str, state, recorders) -> list[Planned]:
+    """The launches of group ``name`` (:data:`GROUPS`)."""
     if name not in GROUPS:
         raise ValueError(f"launch group must be one of {sorted(GROUPS)}, got {name!r}")
     return GROUPS[name](state, recorders)
 
 
-def structure(planned: list[Planned]) -> list[Launch]:
+def structure(schedules: dict[str, list[Planned]]) -> dict[str, list[Launch]]:
     """The launches without arguments: what the kernels and driver are compiled for."""
-    return [Launch(p.name, (), p.extent, p.phase, p.gate) for p in planned]
+    return {k: [Launch(p.name, (), p.extent, p.phase, p.gate) for p in planned]
+            for k, planned in schedules.items()}
 
 
 def bound(planned: list[Planned]) -> list[Launch]:
     """The launches with their arguments read now."""
     return [Launch(p.name, p.args(), p.extent, p.phase, p.gate) for p in planned]
+
+
+def bound_all(schedules: dict[str, list[Planned]]) -> dict[str, list[Launch]]:
+    return {k: bound(planned) for k, planned in schedules.items()}

@@ -101,10 +101,11 @@ CASES = {
 CHECKPOINT_CASES = {"brunel": 60.0, "kitchen_sink": 80.0, "topographic_map": 150.0}
 
 
-def simulate(case: str, threads: int = 1, t: float | None = None) -> sl.Simulation:
+def simulate(case: str, threads: int = 1, t: float | None = None,
+             schedule: str | None = None) -> sl.Simulation:
     factory, duration, precision, setup = CASES[case]
     sim = sl.Simulation(factory(), backend="cpu", seed=5, threads=threads,
-                        precision=precision, chunk_steps=256)
+                        precision=precision, chunk_steps=256, schedule=schedule)
     if setup is not None:
         setup(sim)
     sim.run(duration if t is None else t)
@@ -118,10 +119,10 @@ def samples_digest(sim: sl.Simulation) -> str:
     return h.hexdigest()
 
 
-def edit_digest(threads: int = 1) -> str:
+def edit_digest(threads: int = 1, schedule: str | None = None) -> str:
     """Host edits between runs (add, remove, set_weight, set_input,
     set_param, set_plasticity), then more steps."""
-    sim = simulate("kitchen_sink", threads, t=50.0)
+    sim = simulate("kitchen_sink", threads, t=50.0, schedule=schedule)
     c = sim.connectivity("exc->inh")
     sim.remove_synapses("exc->inh", c["pre"][:30], c["post"][:30])
     sim.add_synapses("exc->inh", [1, 2, 3], [4, 5, 6], weight=0.7, delay=[0.5, 1.0, 1.5])

@@ -1,0 +1,153 @@
+"""The split schedule (how ranks run: the neurons a block of up to the
+shortest delay ahead, then the synaptic work replays the block) gives, on
+one process, exactly what the fused schedule gives: the golden digests of
+every zoo model and of the network that switches on every launch, and the
+same spikes, samples, weights and connectivity as a fused twin in a network
+whose shortest delay makes blocks of ten steps."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import snnlab as sl
+from snnlab.plasticity import STDP, Rewiring, RewiringRule
+
+sys.path.insert(0, str(Path(__file__).parent / "golden"))
+import cases  # noqa: E402
+from test_golden import GOLDEN  # noqa: E402
+
+
+@pytest.mark.parametrize("case", sorted(cases.CASES))
+def test_split_schedule_gives_the_golden_runs(case):
+    sim = cases.simulate(case, threads=2, schedule="split")
+    assert sim._plan.block_steps >= 1
+    assert sim.spikes_sha256() == GOLDEN["spikes"][case]
+    assert cases.samples_digest(sim) == GOLDEN["samples"][case]
+
+
+def test_split_schedule_gives_the_golden_edits():
+    assert cases.edit_digest(1, schedule="split") == GOLDEN["spikes"]["kitchen_sink_edits"]
+
+
+# a rewiring rule that leaves delays to the projection (one that sets them
+# would make every block one step long)
+CHURN = RewiringRule("churn", params={"w_low": 20.0, "p_rm": 0.05}, code=cases.CHURN,
+                     init={"weight": "40.0 + 0.5 * id_post"}, max_add=2)
+
+
+def long_delays() -> sl.Network:
+    """Every part of the step, with no delay under 1 ms: blocks of 10 steps."""
+    net = sl.Network(dt=0.1)
+    src = net.population("src", sl.models.PoissonSource(rate=30.0), 60)
+    times = [np.arange(1.0 + i % 7, 300.0, 9.0 + i % 5) for i in range(20)]
+    ssa = net.population("ssa", sl.models.SpikeSourceArray(times), 20)
+    exc = net.population("exc", sl.models.LIF("exp", tau_m=10.0, V_th=-55.0, V_reset=-70.0,
+                                              E_L=-70.0, C_m=250.0, t_ref=2.0)
+                         .with_state(V_m=sl.Uniform(-70.0, -55.0)), 120)
+    inh = net.population("inh", sl.models.LIF(tau_m=20.0, V_th=20.0, V_reset=10.0, E_L=0.0,
+                                              C_m=1.0), 40)
+    alif = net.population("alif", sl.models.ALIF(), 30)
+    net.connect(src, exc, sl.connect.FixedProbability(0.2),
+                weight=sl.Normal(60.0, 10.0, low=20.0, high=100.0),
+                delay=sl.Normal(1.6, 0.3, low=1.0, high=2.4),
+                plasticity=STDP(a_plus=2.0, a_minus=2.2, w_min=0.0, w_max=150.0),
+                rewiring=Rewiring(CHURN, period=0.5, max_in_degree=30))
+    net.connect(ssa, exc, sl.connect.FixedIndegree(3), weight=80.0, delay=1.2)
+    net.connect(exc, inh, sl.connect.FixedIndegree(12), weight=0.4, delay=1.5)
+    net.connect(inh, exc, sl.connect.FixedTotalNumber(400), weight=-50.0,
+                delay=sl.Uniform(1.0, 2.5))
+    net.connect(exc, exc, sl.connect.FixedIndegree(20), weight=20.0, delay=1.0,
+                plasticity=STDP(rule="multiplicative", pairing="nearest", w_max=80.0))
+    net.connect(exc, alif, sl.connect.AllToAll(), weight=0.05, delay=1.0)
+    net.poisson_input(exc, rate=8000.0, weight=30.0)
+    net.poisson_input(inh, rate=12000.0, weight=0.15)
+    net.poisson_input(alif, rate=5000.0, weight=0.3)
+    return net
+
+
+def _twins(threads=2):
+    sims = [sl.Simulation(long_delays(), backend="cpu", seed=9, threads=threads,
+                          chunk_steps=128, schedule=s) for s in ("fused", "split")]
+    for sim in sims:
+        sim.record("alif", "a", neurons=[0, 5, 9], every=3)
+        sim.record("exc", "V_m", neurons=[1, 2], every=1)
+    return sims
+
+
+def _same(fused, split):
+    assert split.spikes_sha256() == fused.spikes_sha256()
+    for a, b in zip(fused.recorders, split.recorders):
+        np.testing.assert_array_equal(a.values, b.values)
+    for name in fused.network.projections:
+        ca, cb = fused.connectivity(name), split.connectivity(name)
+        for k in ca:
+            np.testing.assert_array_equal(ca[k], cb[k], err_msg=f"{name} {k}")
+    for pop in ("exc", "alif"):
+        np.testing.assert_array_equal(fused.state(pop, "V_m"), split.state(pop, "V_m"))
+
+
+def test_blocks_of_ten_steps_equal_the_fused_run():
+    fused, split = _twins()
+    assert split._plan.block_steps == 10
+    fused.run(300.0)
+    split.run(300.0)
+    assert sum(len(fused.spike_steps(p)[0]) for p in ("exc", "inh", "alif")) > 500
+    counts = split.rewiring_counts("src->exc")
+    assert counts["formed"].sum() > 0 and counts["removed"].sum() > 0
+    for k in ("formed", "removed", "failed"):
+        np.testing.assert_array_equal(counts[k], fused.rewiring_counts("src->exc")[k])
+    _same(fused, split)
+
+
+def test_any_cut_into_blocks_and_edits_between_runs():
+    """Runs that end inside a block (single steps, odd lengths) and host
+    edits between them change nothing."""
+    fused, split = _twins(threads=1)
+    for sim in (fused, split):
+        sim.run(33.3)
+        for _ in range(7):
+            sim.step(1)
+        sim.set_weight("exc->inh", 0.5)
+        c = sim.connectivity("exc->inh")
+        sim.remove_synapses("exc->inh", c["pre"][:20], c["post"][:20])
+        sim.add_synapses("exc->inh", [1, 2], [3, 4], weight=0.6, delay=[1.2, 1.5])
+        sim.set_param("exc", "I_e", 20.0)
+        sim.run(61.7)
+    _same(fused, split)
+
+
+def test_split_checkpoint_continues_either_way(tmp_path):
+    """A checkpoint holds no schedule: one written by a split run continues
+    under either schedule like the uninterrupted run."""
+    fused, split = _twins(threads=1)
+    fused.run(150.0)
+    split.run(80.0)
+    split.checkpoint(tmp_path / "s.snn")
+    split.run(70.0)
+    _same(fused, split)
+    for schedule in ("fused", "split"):
+        again = sl.Simulation.restore(tmp_path / "s.snn", backend="cpu", threads=2,
+                                      network=long_delays(),
+                                      schedule=schedule)
+        again.run(70.0)
+        assert again.spikes_sha256() == fused.spikes_sha256()
+
+
+def test_delays_below_the_block_are_refused():
+    sim = sl.Simulation(long_delays(), backend="cpu", seed=1, threads=1, schedule="split")
+    with pytest.raises(ValueError, match=r"delays must be in \[1, .*shortest delay"):
+        sim.add_synapses("exc->inh", [1], [2], delay=0.5)
+    fused = sl.Simulation(long_delays(), backend="cpu", seed=1, threads=1)
+    fused.add_synapses("exc->inh", [1], [2], delay=0.5)  # fine when fused
+
+
+def test_a_rule_that_sets_delays_makes_blocks_of_one_step():
+    net = cases.kitchen_sink()
+    assert sl.Simulation(net, backend="cpu", threads=1, schedule="split")._plan.block_steps == 1
+
+
+def test_bad_schedule_is_refused():
+    with pytest.raises(ValueError, match=r"schedule must be one of \['fused', 'split'\]"):
+        sl.Simulation(long_delays(), backend="cpu", schedule="fast")
