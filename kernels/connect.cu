@@ -8,7 +8,9 @@
 //   connect_scan    per source, the running start of each chunk; row lengths
 //   connect_scatter per chunk, the synapses written at their final place
 // Within a row, synapses are ordered by target, then by draw: the canonical
-// order, whatever the target or the number of chunks.
+// order, whatever the target or the number of chunks.  A rank builds the
+// synapses onto its targets [j_begin, j_end) only, and stores each target
+// as j - j_begin, its index on the rank.
 //
 // ip = {kind, n_pre, n_post, K, allow_autapses, same_population, seed, stream,
 //       j_begin, j_end};  dp = {p, log(1 - p)}
@@ -168,7 +170,7 @@ SNN_KERNEL void connect_scatter(const int64_t *ip, const double *dp, const int32
             snn_chunk_synapses(ip, dp, per_target, c, chunk,
                                [&](int64_t j, int64_t k, int32_t pre) {
                 const int64_t idx = (int64_t)pre * cap + cur[pre]++;
-                ind[idx] = (int32_t)j;
+                ind[idx] = (int32_t)(j - ip[8]);
                 if (weight) weight[idx] = (float)snn_draw(wdist, seed, stream + 1, j, k);
                 if (delay)
                     delay[idx] = snn_delay_steps(ddist, seed, stream + 2, j, k, dt,
@@ -190,7 +192,7 @@ SNN_KERNEL void connect_scatter(const int64_t *ip, const double *dp, const int32
         snn_chunk_synapses(ip, dp, per_target, c, chunk, [&](int64_t j, int64_t k, int32_t pre) {
             SnnSynRecord r;
             r.pre = pre;
-            r.post = (int32_t)j;
+            r.post = (int32_t)(j - ip[8]);
             r.weight = weight ? (float)snn_draw(wdist, seed, stream + 1, j, k) : 0.0f;
             r.delay = delay ? snn_delay_steps(ddist, seed, stream + 2, j, k, dt,
                                               max_delay_steps) : 0;

@@ -12,6 +12,7 @@
 #include "common.h"
 
 struct SnnStepCtx {
+    int64_t first;  // the global index of the first neuron held here (ranks)
     int64_t step;
     double t;  // time at the start of the step [ms]
     uint64_t seed;
@@ -19,7 +20,8 @@ struct SnnStepCtx {
 };
 
 template <class M>
-SNN_DEVICE void neuron_update_impl(const int64_t n, scalar *SNN_RESTRICT state,
+SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
+                                   scalar *SNN_RESTRICT state,
                                    const double *SNN_RESTRICT param,
                                    int32_t *SNN_RESTRICT refrac, int64_t *SNN_RESTRICT inbuf,
                                    const int32_t n_slots,
@@ -28,6 +30,7 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, scalar *SNN_RESTRICT state,
                                    int32_t *SNN_RESTRICT spikes, int32_t *n_spikes,
                                    uint32_t *rec_bits, const int64_t *rec_info) {
     SnnStepCtx ctx;
+    ctx.first = first;
     ctx.step = *step_ptr;
     ctx.t = (double)ctx.step * dt;
     ctx.seed = seed;

@@ -11,7 +11,8 @@
 //   param = {weight, n_full_chunks}
 //   table = {nA, nB, G_A[256], G_B[256], T_A[nA], T_B[nB]}   (int64)
 // One Philox block gives the uniforms of four neurons, keyed by
-// (seed, stream, neuron / 4, step, chunk).
+// (seed, stream, neuron / 4, step, chunk): on a rank, which holds neurons
+// [first, first + n), the blocks of its neurons, the same draws.
 #include "common.h"
 
 #define SNN_GUIDE 256
@@ -23,7 +24,8 @@ SNN_DEVICE SNN_INLINE int32_t snn_inverse_cdf(uint32_t x, const int64_t *G, cons
     return k;
 }
 
-SNN_KERNEL void poisson_input(const int64_t n, const double *param, const int64_t *table,
+SNN_KERNEL void poisson_input(const int64_t n, const int64_t first, const double *param,
+                              const int64_t *table,
                               const uint64_t seed, const uint32_t stream, int64_t *inbuf,
                               const int32_t port, const int32_t n_slots,
                               const int64_t *step_ptr) {
@@ -34,7 +36,9 @@ SNN_KERNEL void poisson_input(const int64_t n, const double *param, const int64_
     const int64_t *GA = table + 2, *GB = GA + SNN_GUIDE, *TA = GB + SNN_GUIDE, *TB = TA + nA;
     // each neuron is written by one thread only: no atomics
     int64_t *dst = snn_inbuf(inbuf, n, n_slots, port, step % n_slots);
-    SNN_LOOP(b, (n + 3) / 4) {
+    const int64_t b0 = first / 4;  // the block of the first neuron
+    SNN_LOOP(bb, (first + n + 3) / 4 - b0) {
+        const int64_t b = b0 + bb;
         int32_t k[4] = {0, 0, 0, 0};
         for (int32_t c = 0; c <= n_full; ++c) {
             snn_u4 r = snn_random4(seed, stream, (uint32_t)b, ((uint64_t)step << 6) | c);
@@ -46,6 +50,9 @@ SNN_KERNEL void poisson_input(const int64_t n, const double *param, const int64_
             k[2] += snn_inverse_cdf(r.z, G, T, nT);
             k[3] += snn_inverse_cdf(r.w, G, T, nT);
         }
-        for (int32_t q = 0; q < 4 && 4 * b + q < n; ++q) dst[4 * b + q] += (int64_t)k[q] * wfix;
+        for (int32_t q = 0; q < 4; ++q) {
+            const int64_t i = 4 * b + q - first;  // (a block may straddle two ranks)
+            if (i >= 0 && i < n) dst[i] += (int64_t)k[q] * wfix;
+        }
     }
 }

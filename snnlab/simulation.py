@@ -75,9 +75,20 @@ class Simulation:
     def __init__(self, network: Network, backend: str = "auto", seed: int = 1,
                  precision: str = "float32", threads: int | None = None,
                  record_spikes=True, chunk_steps: int = 1000, _restore: dict | None = None, *,
-                 schedule: str | None = None):
+                 schedule: str | None = None, comm=None):
+        ranks = None
+        if comm is not None and comm.Get_size() > 1:
+            from .distributed import Ranks
+
+            ranks = Ranks(comm)
+            if _restore is not None:
+                raise NotImplementedError("restoring a checkpoint on several ranks is not "
+                                          "supported yet: restore on one process")
+            _refuse_on_ranks(network)
         options = RunOptions.check(network, seed, precision, threads, record_spikes,
-                                   chunk_steps, schedule)
+                                   chunk_steps, schedule,
+                                   ranks.partition if ranks is not None else None)
+        self._ranks = ranks
         self.network = network
         self.backend = get_backend(backend, options.threads)
         t0 = time.perf_counter()
@@ -95,6 +106,9 @@ class Simulation:
                               network.dt)
         self._observation = Observation(spikes, recorders, network.dt)
         runner.attach(state, self._observation)
+        if ranks is not None:
+            ranks.attach(state)
+            runner.exchange = ranks.exchange
         runner.compile()
         t1 = time.perf_counter()
         state.create()
@@ -260,6 +274,7 @@ class Simulation:
         with ``snnlab.observe.read_recording(folder)``.  With
         ``keep_spikes = False`` the spikes are kept on disk only.
         ``remove_observer(stream)`` stops the writing."""
+        self._one_process("record_to")
         self._runner.drain()  # what came before is not part of the stream
         stream = DiskStream(folder, self.dt,
                             {p: self.network.populations[p].n for p in self.recorded},
@@ -274,6 +289,7 @@ class Simulation:
         >>> sim.run(10.0); rec["V_m"].shape                     # doctest: +SKIP
         (100, 2)
         """
+        self._one_process("state recorders")
         recorders = self._observation.recorders
         args = recorders.check(population, variables, neurons, every)
         self._runner.drain()
@@ -302,7 +318,10 @@ class Simulation:
         if population not in self.recorded:
             raise ValueError(f"spikes of {population!r} are not recorded "
                              f"(Simulation(record_spikes=...))")
-        return self._observation.spikes.steps(population)
+        steps, ids = self._observation.spikes.steps(population)
+        if self._ranks is not None:
+            return self._ranks.gather_spikes(steps, ids)
+        return steps, ids
 
     def clear_recordings(self) -> None:
         """Forget recorded spikes and state samples (e.g. after a warm-up)."""
@@ -348,10 +367,18 @@ class Simulation:
     # -- live state ----------------------------------------------------------------
     def state(self, population, var: str) -> np.ndarray:
         """A host copy of a state variable (one value per neuron)."""
-        return self._state.populations.get_state(population, var)
+        values = self._state.populations.get_state(population, var)
+        return values if self._ranks is None else self._ranks.gather_blocks(values)
 
     def set_state(self, population, var: str, values) -> None:
         """Set a state variable: a number or one value per neuron."""
+        if self._ranks is not None and np.ndim(values) == 1:  # the whole: this rank's block
+            ps = self._state.populations[population]
+            values = np.asarray(values)
+            if values.shape != (ps.pop.n,):
+                raise ValueError(f"set_state: values must be a number or have shape "
+                                 f"({ps.pop.n},), got {values.shape}")
+            values = values[ps.first:ps.first + ps.n]
         self._state.populations.set_state(population, var, values)
 
     def param(self, population, name: str) -> float:
@@ -401,11 +428,17 @@ class Simulation:
         reading with ``settle=True``, or editing, applies it).  ``sources``: a
         slice of source indices; only their synapses are copied (a
         projection too large to copy at once is read in parts)."""
-        return self._state.projections.connectivity(projection, settle=settle, sources=sources)
+        coo = self._state.projections.connectivity(projection, settle=settle, sources=sources)
+        if self._ranks is None:
+            return coo
+        first = self._state.populations[self.network.projections[projection].post.name].first
+        coo["post"] = coo["post"] + first  # this rank's targets, by global index
+        return self._ranks.gather_synapses(coo)
 
     def set_weight(self, projection: str, value) -> None:
         """Set the weights of a projection: one number for all synapses, or
         one value per synapse in the order of :meth:`connectivity`."""
+        self._one_process("set_weight")
         self._state.projections.set_weight(projection, value)
         self._runner.sync()
 
@@ -426,12 +459,14 @@ class Simulation:
         synapse (other per-synapse state of a new synapse starts at 0).
         Host-side and O(synapses): meant for interactive edits.
         """
+        self._one_process("add_synapses")
         self._state.projections.add_synapses(projection, pre, post, weight, delay, grow)
         self._runner.sync()
 
     def remove_synapses(self, projection: str, pre, post) -> int:
         """Remove every synapse ``pre[k] -> post[k]`` (all multapses of a
         pair); returns how many were removed."""
+        self._one_process("remove_synapses")
         removed = self._state.projections.remove_synapses(projection, pre, post)
         self._runner.sync()
         return removed
@@ -445,7 +480,19 @@ class Simulation:
     # -- report --------------------------------------------------------------------
     @property
     def n_synapses(self) -> int:
-        return self._state.projections.n_synapses
+        n = self._state.projections.n_synapses
+        return n if self._ranks is None else int(self._ranks.sum(n))
+
+    def _one_process(self, what: str) -> None:
+        if self._ranks is not None:
+            raise NotImplementedError(f"{what} on several ranks: not supported yet; run on one "
+                                      "process")
+
+    @property
+    def ranks(self):
+        """The run's :class:`~snnlab.distributed.Ranks` (rank, size, the
+        exchange's figures), or None on one process."""
+        return self._ranks
 
     def peak_memory_bytes(self) -> dict[str, int]:
         """Peak resident memory of this process, and the peak of the arrays
@@ -461,6 +508,7 @@ class Simulation:
     def checkpoint(self, path) -> None:
         """Save the whole simulation (state, connectivity, recordings) so that
         :meth:`restore` continues bit for bit."""
+        self._one_process("checkpoints")
         self._runner.drain()
         _checkpoint.save(path, self.network, self._plan.options, self._state,
                          self._observation)
@@ -493,3 +541,11 @@ class Simulation:
         pops = ", ".join(f"{k}[{p.n}]" for k, p in self.network.populations.items())
         return (f"<Simulation {self.backend.name} t={self.t:g} ms, {pops}, "
                 f"{self.n_synapses} synapses>")
+
+
+def _refuse_on_ranks(network: Network) -> None:
+    """What several ranks cannot run yet, refused before anything is built."""
+    for proj in network.projections.values():
+        if proj.rewiring is not None:
+            raise NotImplementedError(f"projection {proj.name!r}: rewiring on several ranks is "
+                                      "not supported yet; run it on one process")

@@ -52,6 +52,8 @@ class SpikeRecords:
                 bits = self.arena.to_host(ps.rec_bits[:size])
                 got = (decode_spike_bits(bits, ps.n_words, first) if bits.any()
                        else (np.empty(0, np.int64), np.empty(0, np.int32)))
+            if ps.first:  # a rank's block: global ids
+                got = (got[0], got[1] + np.int32(ps.first))
             out[name] = got
             if len(got[0]):
                 if self.keep:

@@ -98,6 +98,13 @@ class PopulationPlan:
     kernel: str  # the update kernel (or "spike_source_array")
     n_slots: int  # delay ring: longest delay onto the population + 1
     queue_capacity: int | None  # entries per thread and slot (CPU delivery queues), or None
+    first: int = 0  # the first neuron this process holds (ranks hold a block each)
+    n_local: int = -1  # how many it holds (-1: all)
+
+    @property
+    def n(self) -> int:
+        """Neurons held here: the population's, or this rank's block of it."""
+        return self.pop.n if self.n_local < 0 else self.n_local
 
 
 @dataclass(frozen=True)
@@ -196,9 +203,10 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
             kernel, code = neuron_kernel(pop.model, list(constants))
             kernels[kernel] = code
         n_slots = max_delay[pop.name] + 1
+        first, stop = options.partition.block(pop.n)
         populations[pop.name] = PopulationPlan(
             pop, params, constants, kernel, n_slots,
-            queue_capacity(pop, n_slots, projections, target, dt))
+            queue_capacity(pop, n_slots, projections, target, dt), first, stop - first)
     _check_fixed_point_range(network, projections)
     for inp in network.inputs.values():  # as Simulation.set_input does
         lam = inp.rate * dt * 1e-3
@@ -284,9 +292,12 @@ def _declare(layout: Layout, network, options, target, populations, projections,
     split = options.schedule == "split"
     d("core", "step", np.int64, (1,))
     d("core", "n_spikes", np.int32, ("n_pops",), per_batch=True)
+    ranks = options.partition.n_ranks > 1
     if split:  # the synaptic work's own counter and spike counts (replayed steps)
         d("core", "syn_step", np.int64, (1,))
         d("core", "n_replay", np.int32, ("n_pops",), per_batch=True)
+    if ranks:  # ... and the counts of every rank's spikes
+        d("core", "n_greplay", np.int32, ("n_pops",), per_batch=True)
     layout.set_dims("core", n_pops=len(network.populations))
     for name, pp in populations.items():
         pop, model, o = pp.pop, pp.pop.model, f"pop/{name}"
@@ -302,10 +313,15 @@ def _declare(layout: Layout, network, options, target, populations, projections,
             d(o, "hist_n", np.int32, ("n_hist",), per_batch=True)
             d(o, "replay", np.int32, ("n",), per_batch=True, split="n")
             layout.set_dims(o, n_hist=block)
+        if ranks:  # every rank's spikes of the block (global ids), for the sources' side
+            d(o, "ghistory", np.int32, ("n_hist", "n_all"), per_batch=True)
+            d(o, "ghist_n", np.int32, ("n_hist",), per_batch=True)
+            d(o, "greplay", np.int32, ("n_all",), per_batch=True)
+            layout.set_dims(o, n_all=pop.n)
         rows = options.chunk_steps if name in options.recorded else 0
         layout.set_dims(o, n=pop.n, n_vars=max(len(model.state), 1), n_slots=pp.n_slots,
                         n_ports=max(len(model.ports), 1), n_constants=len(pp.constants),
-                        rec_rows=max(rows, 1), n_words=(pop.n + 31) // 32)
+                        rec_rows=max(rows, 1), n_words=(pp.n + 31) // 32)
         if model.kind == "spike_source_array":
             d(o, "ssa_step", np.int64, ("n_events",))
             d(o, "ssa_id", np.int32, ("n_events",))

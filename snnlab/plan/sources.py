@@ -34,7 +34,8 @@ def model_key(model: NeuronModel, constants: list[str]) -> str:
 
 
 _NEURON_ARGS = (
-    "const int64_t n, scalar *state, const double *param, int32_t *refrac, int64_t *inbuf, "
+    "const int64_t n, const int64_t first, scalar *state, const double *param, "
+    "int32_t *refrac, int64_t *inbuf, "
     "const int32_t n_slots, const int64_t *step_ptr, const double dt, "
     "const uint64_t seed, const uint32_t stream, int32_t *spikes, int32_t *n_spikes, "
     "uint32_t *rec_bits, const int64_t *rec_info")
@@ -62,14 +63,17 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
         ctype = constant_ctype(name)
         lines.append(f"        c.{name} = ({ctype})param[{k}];")
     lines += ["        return c;", "    }",
-              "    static SNN_DEVICE SNN_INLINE bool step(scalar *state, int64_t n, int64_t i,",
+              "    static SNN_DEVICE SNN_INLINE bool step(scalar *state, int64_t n, int64_t snn_j,",
               "            const Consts &snn_c, const scalar *input, int32_t &refrac,",
               "            const SnnStepCtx &ctx) {"]
     for name in constants:
         ctype = constant_ctype(name)
         lines.append(f"        const {ctype} {name} = snn_c.{name}; (void){name};")
+    # the snippets' i is the neuron's global index (ranks hold a block of
+    # each population); the arrays are indexed by snn_j, its place here
+    lines.append("        const int64_t i = ctx.first + snn_j; (void)i;")
     for k, var in enumerate(model.state):
-        lines.append(f"        scalar {var} = state[{k} * n + i];")
+        lines.append(f"        scalar {var} = state[{k} * n + snn_j];")
     for k, port in enumerate(model.ports):
         lines.append(f"        const scalar in_{port} = input[{k}]; (void)in_{port};")
     lines += ["        const double t = ctx.t;",
@@ -89,7 +93,7 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
         lines.append("        }")
     lines.append("#undef uniform")
     for k, var in enumerate(model.state):
-        lines.append(f"        state[{k} * n + i] = {var};")
+        lines.append(f"        state[{k} * n + snn_j] = {var};")
     lines += ["        return spike;", "    }", "};"]
     name = f"neuron_update_{key}"
     args = [a.split()[-1].lstrip("*") for a in _NEURON_ARGS.split(",")]

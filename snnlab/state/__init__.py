@@ -39,7 +39,8 @@ class State:
         self.launch = launch
         self.arena = Arena(backend, plan.layout)
         self.clock = Clock(self.arena, len(plan.network.populations),
-                           split=plan.options.schedule == "split")
+                           split=plan.options.schedule == "split",
+                           ranks=plan.options.partition.n_ranks > 1)
         self.populations = Populations(plan, self.arena, self.clock)
         self.inputs = PoissonInputs(plan, self.arena, self.clock, self.populations)
         self.queues = Queues(plan, self.arena, self.clock, self.populations)

@@ -21,12 +21,14 @@ class Clock:
     neurons' within a block); under the fused one they are ``step_dev`` and
     ``n_spikes``.  Between runs both counters are at ``step``."""
 
-    def __init__(self, arena: Arena, n_pops: int, split: bool = False):
+    def __init__(self, arena: Arena, n_pops: int, split: bool = False, ranks: bool = False):
         self.arena = arena
         self.n_pops = n_pops
         self.split = split
+        self.ranks = ranks  # several ranks: the sources' side reads every rank's spikes
         self.step = 0
         self.step_dev = self.n_spikes = self.syn_step = self.n_replay = None
+        self.n_greplay = None
 
     def create(self) -> None:
         self.step_dev = self.arena.new("core", "step")
@@ -36,14 +38,18 @@ class Clock:
             self.n_replay = self.arena.new("core", "n_replay")
         else:
             self.syn_step, self.n_replay = self.step_dev, self.n_spikes
+        self.n_greplay = self.arena.new("core", "n_greplay") if self.ranks else self.n_replay
 
     def spike_count(self, index: int):
         """The counter of population ``index`` (a one-element view)."""
         return self.n_spikes[index:index + 1]
 
-    def replay_count(self, index: int):
-        """The counter the synaptic kernels read for population ``index``."""
-        return self.n_replay[index:index + 1]
+    def replay_count(self, index: int, role: str = "post"):
+        """The counter the synaptic kernels read for population ``index`` as
+        targets (``post``: this rank's neurons) or sources (``pre``: every
+        rank's)."""
+        counts = self.n_greplay if role == "pre" else self.n_replay
+        return counts[index:index + 1]
 
     def set(self, step: int) -> None:
         self.step = int(step)
@@ -57,6 +63,7 @@ class Clock:
 
     def syn_launches(self) -> list[Planned]:
         """The end of a replayed step (split schedule)."""
+        # (spike_replay sets every count the replay reads: n_greplay too)
         return [Planned("step_end", ("serial",), PHASES.index("other"),
                         lambda: (self.syn_step, self.n_replay, self.n_pops))]
 

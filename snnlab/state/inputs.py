@@ -24,6 +24,7 @@ class PoissonInputs:
     changes in place."""
 
     def __init__(self, plan: Plan, arena: Arena, clock: Clock, populations: Populations):
+        self.plan = plan
         self.network = plan.network
         self.arena = arena
         self.clock = clock
@@ -42,14 +43,14 @@ class PoissonInputs:
                                      self.arena.put(o, "table", table))
 
     def launches(self) -> list[Planned]:
-        return [Planned("poisson_input", ("flat", inp.target.n), PHASES.index("input"),
-                        lambda inp=inp: self._args(inp))
+        return [Planned("poisson_input", ("flat", self.plan.populations[inp.target.name].n),
+                        PHASES.index("input"), lambda inp=inp: self._args(inp))
                 for inp in self.network.inputs.values()]
 
     def _args(self, inp):
         ps = self.populations[inp.target.name]
         param, table = self.tables[inp.name]
-        return (inp.target.n, param, table, np.uint64(self.seed), STREAM_INPUT + inp.index,
+        return (ps.n, ps.first, param, table, np.uint64(self.seed), STREAM_INPUT + inp.index,
                 ps.inbuf, inp.port, ps.n_slots, self.clock.step_dev)
 
     def set(self, name: str, rate: float | None = None, weight: float | None = None) -> None:

@@ -51,6 +51,9 @@ class PopulationState:
     history: Any = None  # split schedule: [block][n] spike lists and their counts,
     hist_n: Any = None  # the block ahead of the synaptic work
     replay: Any = None  # split schedule: the spike list of the step replayed
+    ghistory: Any = None  # ranks: every rank's spikes of the block, global ids
+    ghist_n: Any = None
+    greplay: Any = None  # ranks: every rank's spikes of the step replayed
 
     @property
     def pop(self) -> Population:
@@ -61,8 +64,18 @@ class PopulationState:
         return self.plan.n_slots
 
     @property
+    def n(self) -> int:
+        """Neurons held here (a rank holds a block of the population)."""
+        return self.plan.n
+
+    @property
+    def first(self) -> int:
+        """The global index of the first neuron held here."""
+        return self.plan.first
+
+    @property
     def n_words(self) -> int:
-        return (self.pop.n + 31) // 32
+        return (self.n + 31) // 32
 
     @property
     def owner(self) -> str:
@@ -89,7 +102,7 @@ class Populations:
 
     def _create(self, pp: PopulationPlan, launch) -> PopulationState:
         a, o = self.arena, f"pop/{pp.pop.name}"
-        pop, model, n = pp.pop, pp.pop.model, pp.pop.n
+        pop, model, n = pp.pop, pp.pop.model, pp.n
         ps = PopulationState(
             pp, dict(pp.params), state=a.new(o, "state"),
             param=a.put(o, "param", self.constants(pp, pp.params)), refrac=a.new(o, "refrac"),
@@ -98,18 +111,24 @@ class Populations:
         if self.clock.split:
             ps.history, ps.hist_n = a.new(o, "history"), a.new(o, "hist_n")
             ps.replay = a.new(o, "replay")
+        if self.clock.ranks:
+            ps.ghistory, ps.ghist_n = a.new(o, "ghistory"), a.new(o, "ghist_n")
+            ps.greplay = a.new(o, "greplay")
         for k, init in enumerate(model.state.values()):
             if isinstance(init, str):
                 init = ps.params[init]
             if isinstance(init, Distribution):
-                launch("init_state", n, a.device(init.encode()), np.uint64(self.seed),
+                launch("init_state", n, pp.first, a.device(init.encode()), np.uint64(self.seed),
                        STREAM_INIT + pop.index * 256 + k, ps.state[k * n:(k + 1) * n],
                        extent=("flat", n))
             else:
                 ps.state[k * n:(k + 1) * n] = init
         if model.kind == "spike_source_array":
             steps, ids = _events(pop, self.dt)
+            mine = (ids >= pp.first) & (ids < pp.first + n)  # this rank's, by its index here
+            steps, ids = steps[mine], (ids[mine] - pp.first).astype(np.int32)
             n_events = len(steps)
+            a.layout.set_dims(o, n_events=n_events)
             if n_events == 0:
                 steps, ids = np.zeros(1, np.int64), np.zeros(1, np.int32)
             ps.ssa = SpikeSourceArrayState(a.put(o, "ssa_step", steps), a.put(o, "ssa_id", ids),
@@ -138,33 +157,47 @@ class Populations:
     def items(self):
         return self.by_name.items()
 
-    def spiked(self, pop: Population) -> tuple:
+    def spiked(self, pop: Population, role: str = "pre") -> tuple:
         """The spike list and its counter that the synaptic kernels read:
-        this step's (fused schedule) or the replayed step's (split)."""
+        this step's (fused schedule) or the replayed step's (split), as
+        sources (``pre``: on several ranks, every rank's, by global id) or
+        as targets (``post``: this rank's, by their index here)."""
         ps = self.by_name[pop.name]
+        if self.clock.ranks and role == "pre":
+            return ps.greplay, self.clock.replay_count(pop.index, "pre")
         if self.clock.split:
             return ps.replay, self.clock.replay_count(pop.index)
         return ps.spikes, self.clock.spike_count(pop.index)
 
     def stash_launches(self) -> list[Planned]:
         """Split schedule, neurons' half: each step's spikes into the history."""
-        return [Planned("spike_stash", ("flat", pp.pop.n), PHASES.index("other"),
+        return [Planned("spike_stash", ("flat", pp.n), PHASES.index("other"),
                         lambda name=name: self._args_stash(self.by_name[name]))
                 for name, pp in self.plan.populations.items()]
 
     def _args_stash(self, ps):
         return (ps.spikes, self.clock.spike_count(ps.pop.index), ps.history, ps.hist_n,
-                ps.pop.n, self.plan.block_steps, self.clock.step_dev)
+                ps.n, self.plan.block_steps, self.clock.step_dev)
 
     def replay_launches(self) -> list[Planned]:
-        """Split schedule, synaptic half: the replayed step's spikes, from the history."""
-        return [Planned("spike_replay", ("flat", pp.pop.n), PHASES.index("other"),
-                        lambda name=name: self._args_replay(self.by_name[name]))
-                for name, pp in self.plan.populations.items()]
+        """Split schedule, synaptic half: the replayed step's spikes, from the
+        history (and on several ranks every rank's, from the global one)."""
+        out = [Planned("spike_replay", ("flat", pp.n), PHASES.index("other"),
+                       lambda name=name: self._args_replay(self.by_name[name]))
+               for name, pp in self.plan.populations.items()]
+        if self.clock.ranks:
+            out += [Planned("spike_replay", ("flat", pp.pop.n), PHASES.index("other"),
+                            lambda name=name: self._args_greplay(self.by_name[name]))
+                    for name, pp in self.plan.populations.items()]
+        return out
 
     def _args_replay(self, ps):
-        return (ps.history, ps.hist_n, ps.pop.n, self.plan.block_steps, ps.replay,
+        return (ps.history, ps.hist_n, ps.n, self.plan.block_steps, ps.replay,
                 self.clock.replay_count(ps.pop.index), self.clock.syn_step)
+
+    def _args_greplay(self, ps):
+        return (ps.ghistory, ps.ghist_n, ps.pop.n, self.plan.block_steps, ps.greplay,
+                self.clock.replay_count(ps.pop.index, "pre"), self.clock.syn_step)
 
     # -- the step ----------------------------------------------------------
     def launches(self) -> list[Planned]:
@@ -175,7 +208,7 @@ class Populations:
                 out.append(Planned("spike_source_array", ("serial",), PHASES.index("input"),
                                    lambda name=name: self._args_ssa(self.by_name[name])))
             else:
-                out.append(Planned(pp.kernel, ("flat", pp.pop.n), PHASES.index("update"),
+                out.append(Planned(pp.kernel, ("flat", pp.n), PHASES.index("update"),
                                    lambda name=name: self._args_update(self.by_name[name])))
         return out
 
@@ -186,7 +219,8 @@ class Populations:
 
     def _args_update(self, ps):
         pop = ps.pop
-        return (pop.n, ps.state, ps.param, ps.refrac, ps.inbuf, ps.n_slots, self.clock.step_dev,
+        return (ps.n, ps.first, ps.state, ps.param, ps.refrac, ps.inbuf, ps.n_slots,
+                self.clock.step_dev,
                 self.dt, np.uint64(self.seed), STREAM_MODEL + pop.index, ps.spikes,
                 self.clock.spike_count(pop.index), ps.rec_bits, ps.rec_info)
 
@@ -201,7 +235,7 @@ class Populations:
                 continue
             pop = pp.pop
             for k, var in enumerate(pop.model.state):
-                out.append(Planned("init_state", ("flat", pop.n), PHASES.index("other"),
+                out.append(Planned("init_state", ("flat", pp.n), PHASES.index("other"),
                                    lambda name=name, k=k, var=var: self._args_init(name, k, var)))
             for array in ("refrac", "inbuf"):
                 out.append(zero(lambda name=name, array=array:
@@ -209,7 +243,7 @@ class Populations:
         return out
 
     def _args_init(self, name: str, k: int, var: str):
-        ps, n = self.by_name[name], self.by_name[name].pop.n
+        ps, n = self.by_name[name], self.by_name[name].n
         init = ps.pop.model.state[var]
         if isinstance(init, str):
             init = ps.params[init]
@@ -217,7 +251,7 @@ class Populations:
         key = (name, k, code.tobytes())
         if key not in self._inits:  # (a reset after a parameter change needs another)
             self._inits[key] = self.arena.device(code)
-        return (n, self._inits[key], np.uint64(self.seed),
+        return (n, ps.first, self._inits[key], np.uint64(self.seed),
                 STREAM_INIT + ps.pop.index * 256 + k, ps.state[k * n:(k + 1) * n])
 
     # -- live access ---------------------------------------------------------
@@ -227,7 +261,7 @@ class Populations:
         if var not in names:
             raise KeyError(f"population {ps.pop.name!r} has no state variable {var!r}; "
                            f"have {names}")
-        k, n = names.index(var), ps.pop.n
+        k, n = names.index(var), ps.n
         return ps, slice(k * n, (k + 1) * n)
 
     def get_state(self, population, var: str) -> np.ndarray:
@@ -237,13 +271,13 @@ class Populations:
     def set_state(self, population, var: str, values) -> None:
         ps, sl = self._var_slice(population, var)
         v = np.asarray(values, dtype=np.float64)
-        if v.shape not in ((), (ps.pop.n,)):
+        if v.shape not in ((), (ps.n,)):
             raise ValueError(f"set_state: values must be a number or have shape "
-                             f"({ps.pop.n},), got {v.shape}")
+                             f"({ps.n},), got {v.shape}")
         if not np.all(np.isfinite(v)):
             raise ValueError("set_state: values must be finite")
         check_scalar(f"set_state: {var}", v, self.plan.options.precision)
-        ps.state[sl] = self.arena.backend.asarray(np.broadcast_to(v, (ps.pop.n,)),
+        ps.state[sl] = self.arena.backend.asarray(np.broadcast_to(v, (ps.n,)),
                                                   self.plan.options.scalar)
 
     def get_param(self, population, name: str) -> float:

@@ -103,16 +103,18 @@ class Projections:
         a, proj = self.arena, pp.proj
         backend = a.backend
         n_pre, n_post = proj.pre.n, proj.post.n
+        post = self.plan.populations[proj.post.name]  # this rank's targets: a block
         same = proj.pre is proj.post
         seed = self.plan.options.seed
         stream = STREAM_CONNECT + proj.index * 4
-        ip, dp = proj.connector.encode(n_pre, n_post, same, seed, stream, 0, n_post)
+        ip, dp = proj.connector.encode(n_pre, n_post, same, seed, stream, post.first,
+                                       post.first + post.n)
         per_target = proj.connector.per_target(n_pre, n_post, same, seed, stream)
         ip_d, dp_d = a.device(ip), a.device(dp)
         pt_d = None if per_target is None else a.device(per_target)
         n_chunks = self.plan.construction_chunks(proj)
-        chunk = -(-n_post // n_chunks)
-        n_chunks = -(-n_post // chunk)
+        chunk = max(-(-post.n // n_chunks), 1)
+        n_chunks = -(-post.n // chunk)
         counts = a.scratch(n_chunks * n_pre, np.int32)
         o = f"proj/{proj.name}"
         row_length = a.new(o, "row_length")
@@ -135,7 +137,7 @@ class Projections:
                arrays.get("delay"), a.device(proj.delay.encode()), self.dt, pp.delay_steps,
                scratch, per_thread, extent=("flat", n_chunks))
         del counts, scratch
-        matrix = RaggedMatrix(n_pre, n_post, cap, row_length, ind, arrays)
+        matrix = RaggedMatrix(n_pre, post.n, cap, row_length, ind, arrays)
         self.by_name[proj.name] = ProjectionState(
             pp, matrix, a.put(o, "w_const", [proj.weight.mean]), pp.delay_steps)
 
@@ -146,13 +148,16 @@ class Projections:
         if not (isinstance(proj.weight, Constant) and isinstance(proj.delay, Constant)):
             raise ValueError(f"projection {proj.name!r}: FromList takes a constant weight and "
                              "delay (set individual values with Simulation.set_weight)")
-        n = c.pre.size
-        coo = {"pre": c.pre.astype(np.int32), "post": c.post.astype(np.int32)}
+        post = self.plan.populations[proj.post.name]
+        mine = (c.post >= post.first) & (c.post < post.first + post.n)  # this rank's targets
+        pre_ids, post_ids = c.pre[mine], c.post[mine] - post.first
+        n = pre_ids.size
+        coo = {"pre": pre_ids.astype(np.int32), "post": post_ids.astype(np.int32)}
         if pp.individual_weight:
             coo["weight"] = np.full(n, proj.weight.mean, np.float32)
-        cap = int(np.bincount(c.pre, minlength=1).max(initial=0))
+        cap = int(np.bincount(pre_ids, minlength=1).max(initial=0))
         o = f"proj/{proj.name}"
-        matrix = RaggedMatrix(proj.pre.n, proj.post.n, 0, a.new(o, "row_length", n_pre=1),
+        matrix = RaggedMatrix(proj.pre.n, post.n, 0, a.new(o, "row_length", n_pre=1),
                               a.new(o, "ind", n_pre=1, capacity=1), {})
         pj = ProjectionState(pp, matrix, a.put(o, "w_const", [proj.weight.mean]),
                              pp.delay_steps)
@@ -172,7 +177,7 @@ class Projections:
         queue = self.queues.propagate_args(proj.post.name if pj.plan.queued else None)
         return (pre_spikes, pre_count, m.row_length, m.ind, m.capacity,
                 m.synapse_arrays.get("weight"), pj.w_const, m.synapse_arrays.get("delay"),
-                pj.d_const, post.inbuf, proj.post.n, proj.port, post.n_slots,
+                pj.d_const, post.inbuf, post.n, proj.port, post.n_slots,
                 self.clock.syn_step, *queue)
 
     # -- reading and editing between steps ---------------------------------------
@@ -401,7 +406,7 @@ class Projections:
                     k = key.split("/")[-1]
                     a.layout.declare_synapse_array(o, k, v.dtype)
                     syn[k] = a.put(o, k, v)
-            m = RaggedMatrix(proj.pre.n, proj.post.n, cap,
+            m = RaggedMatrix(proj.pre.n, self.plan.populations[proj.post.name].n, cap,
                              a.put(o, "row_length", arrays[f"proj/{name}/row_length"]),
                              a.put(o, "ind", ind), syn)
             self.by_name[name] = ProjectionState(

@@ -70,7 +70,7 @@ class Queues:
 
     def _args(self, name):
         q, ps = self.by_name[name], self.populations[name]
-        return (q.count, q.entry, q.capacity, q.threads, ps.inbuf, ps.pop.n, ps.n_slots,
+        return (q.count, q.entry, q.capacity, q.threads, ps.inbuf, ps.n, ps.n_slots,
                 self.clock.step_dev)
 
     def reset_launches(self) -> list[Planned]:
@@ -101,7 +101,7 @@ class Queues:
         q = self.by_name.get(name)
         if q is None:
             return ring
-        cap, slots, n = q.capacity, ps.n_slots, ps.pop.n
+        cap, slots, n = q.capacity, ps.n_slots, ps.n
         count = np.minimum(self.arena.to_host(q.count), cap).reshape(q.threads, slots)
         entry = self.arena.to_host(q.entry).reshape(q.threads, slots, cap)
         for t in range(q.threads):

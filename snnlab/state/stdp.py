@@ -211,7 +211,7 @@ class Stdp:
         ph = PHASES.index("plasticity")
         for name in self.names:
             proj = self.plan.projections[name].proj
-            pre, post = proj.pre, proj.post
+            pre, n_post = proj.pre, self._n_post(proj)
             if lazy_stdp(proj):
                 out += [
                     Planned("stdp_lazy_prepare", ("serial",), ph,
@@ -220,9 +220,9 @@ class Stdp:
                             lambda n=name: self._args_flush(n, self.by_name[n].flush)),
                     Planned("stdp_lazy_flush_done", ("flat", pre.n), ph,
                             lambda n=name: self._args_flush_done(n, self.by_name[n].flush)),
-                    Planned("stdp_lazy_push", ("flat", post.n), ph,
+                    Planned("stdp_lazy_push", ("flat", n_post), ph,
                             lambda n=name: self._args_push(n)),
-                    Planned("stdp_lazy_post_trace", ("flat", post.n), ph,
+                    Planned("stdp_lazy_post_trace", ("flat", n_post), ph,
                             lambda n=name: self._args_post_trace(n)),
                     Planned("stdp_lazy_pre", ("rows", pre.n), ph,
                             lambda n=name: self._args_lazy_pre(n)),
@@ -230,11 +230,11 @@ class Stdp:
                             lambda n=name: self._args_pre_done(n))]
                 continue
             out += [Planned("stdp_pre", ("rows", pre.n), ph, lambda n=name: self._args_pre(n)),
-                    Planned("trace_decay", ("flat", max(pre.n, post.n)), ph,
+                    Planned("trace_decay", ("flat", max(pre.n, n_post)), ph,
                             lambda n=name: self._args_decay(n)),
-                    Planned("trace_spikes", ("flat", max(pre.n, post.n)), ph,
+                    Planned("trace_spikes", ("flat", max(pre.n, n_post)), ph,
                             lambda n=name: self._args_jumps(n)),
-                    Planned("stdp_post", ("rows", post.n), ph,
+                    Planned("stdp_post", ("rows", n_post), ph,
                             lambda n=name: self._args_post(n))]
         return out
 
@@ -252,10 +252,14 @@ class Stdp:
             out += [*self._flush_all(name, ph),
                     *[zero(lambda name=name, k=k: getattr(self.by_name[name], k))
                       for k in ("x", "t_pre", "count")],
-                    Planned("fill_int64", ("flat", proj.post.n * LAZY_RECENT), ph,
+                    Planned("fill_int64", ("flat", self._n_post(proj) * LAZY_RECENT), ph,
                             lambda n=name: (self.by_name[n].recent.size, self.by_name[n].recent,
                                             NEVER_STEP))]
         return out
+
+    def _n_post(self, proj) -> int:
+        """The targets held here (a rank holds a block of them)."""
+        return self.plan.populations[proj.post.name].n
 
     def _lazy(self, name):
         pj = self.projections[name]
@@ -263,7 +267,7 @@ class Stdp:
 
     def _args_prepare(self, name):
         pj, m, pl = self._lazy(name)
-        return (*self.populations.spiked(pj.proj.post), pl.stamp, pl.count,
+        return (*self.populations.spiked(pj.proj.post, "post"), pl.stamp, pl.count,
                 self._history(pl), pl.flush)
 
     def _history(self, pl) -> int:
@@ -281,7 +285,7 @@ class Stdp:
 
     def _args_push(self, name):
         pj, m, pl = self._lazy(name)
-        return (*self.populations.spiked(pj.proj.post), pl.stamp, pl.y_after, pl.count,
+        return (*self.populations.spiked(pj.proj.post, "post"), pl.stamp, pl.y_after, pl.count,
                 pl.recent, self._history(pl), self.clock.syn_step, pl.p, pl.tables)
 
     def _args_post_trace(self, name):
@@ -312,20 +316,20 @@ class Stdp:
         # the decay factors of the rule the projection was built with: time
         # constants cannot change while running (set_plasticity)
         pl, p = self.by_name[pj.proj.name], pj.proj.plasticity.encode(self.dt)
-        return (pj.proj.pre.n, pl.x, float(p[3]), pj.proj.post.n, pl.y, float(p[4]))
+        return (pj.proj.pre.n, pl.x, float(p[3]), self._n_post(pj.proj), pl.y, float(p[4]))
 
     def _args_jumps(self, name):
         pj = self.projections[name]
         pl = self.by_name[pj.proj.name]
         nearest = int(pj.proj.plasticity.pairing == "nearest")
         return (pl.x, *self.populations.spiked(pj.proj.pre), pl.y,
-                *self.populations.spiked(pj.proj.post), nearest)
+                *self.populations.spiked(pj.proj.post, "post"), nearest)
 
     def _args_post(self, name):
         pj = self.projections[name]
         m, pl = pj.matrix, self.by_name[pj.proj.name]
-        return (*self.populations.spiked(pj.proj.post), pl.col_start, pl.col_syn, m.capacity,
-                m.synapse_arrays["weight"], pl.x, pl.p)
+        return (*self.populations.spiked(pj.proj.post, "post"), pl.col_start, pl.col_syn,
+                m.capacity, m.synapse_arrays["weight"], pl.x, pl.p)
 
     # -- live changes ------------------------------------------------------------
     def rule(self, name: str):
