@@ -3,6 +3,7 @@
     snnlab run brunel --n 12500 --t 1000 --presim 100 --seed 1 --backend cpu --json
     snnlab run hpc_benchmark --scale 1 --t 250 --presim 50 [--plastic]
     snnlab run microcircuit --scale 1 --t 1000 --presim 500 [--input poisson|dc] [--thalamic]
+    snnlab run brunel --n 50000 --ranks 4            (4 MPI ranks; or under mpiexec -n 4)
     snnlab run topographic_map --scale 1 --t 60000 --json
     snnlab serve brunel --n 10000 --port 5006        (a live dashboard)
     snnlab serve topographic_map --scale 1
@@ -97,14 +98,21 @@ def run_model(args) -> dict:
         v = getattr(args, opt)
         if not (math.isfinite(v) and v >= 0):
             raise ValueError(f"--{opt} must be a finite number of ms >= 0, got {v}")
+    comm = _world(args)
+    if comm is not None:
+        for opt in ("raster", "record_to"):
+            if getattr(args, opt):
+                raise ValueError(f"--{opt.replace('_', '-')} is not supported on several "
+                                 "ranks yet")
     if args.raster:  # the outputs are checked before the run, not after it
         _check_writable("--raster", Path(args.raster))
     t0 = time.perf_counter()
     net = module.network(**kwargs)
     describe = time.perf_counter() - t0
-    sim = Simulation(net, backend=args.backend, seed=args.seed, threads=args.threads)
+    sim = Simulation(net, backend=args.backend, seed=args.seed, threads=args.threads,
+                     comm=comm)
     sim.timers["create"] += describe
-    verbose = not args.json
+    verbose = not args.json and (comm is None or comm.Get_rank() == 0)
     interrupted = False
     extra = {}
     try:
@@ -154,6 +162,8 @@ def run_model(args) -> dict:
         stored = {k: _weight_summary(sim, k, settle=False) for k in plastic}
         result["plastic_weights"] = {k: {**_weight_summary(sim, k, settle=True),
                                          "stored": stored[k]} for k in plastic}
+    if sim.ranks is not None:
+        result.update(_over_ranks(sim, result))
     if args.raster:
         from .viz import save_raster
 
@@ -161,6 +171,83 @@ def run_model(args) -> dict:
     if args.record_to:
         result["recording"] = str(Path(args.record_to).resolve())
     return result
+
+
+def _world(args):
+    """The communicator of a run under an MPI launcher with several ranks
+    (``--ranks``, when given, must be their number), or None."""
+    from .distributed import world
+
+    comm = world()
+    n = 1 if comm is None else comm.Get_size()
+    if args.ranks is not None and args.ranks != n:
+        raise ValueError(f"--ranks {args.ranks}: this process runs under {n} rank(s); give "
+                         "--ranks outside mpiexec (snnlab starts its own) or match mpiexec -n")
+    return comm
+
+
+def _over_ranks(sim, result: dict) -> dict:
+    """The timers and phases of a run on several ranks: the slowest rank's
+    (``timers``, ``phases``, which the real-time factor follows) and the
+    mean (``*_mean``), with ``communicate``, the spike exchange; how spikes
+    moved; the peak memory of the largest rank and of all together."""
+    import numpy as np
+
+    ranks = sim.ranks
+    stats = ranks.stats()
+    timers = {**sim.timers}
+    phases = {**sim.phase_breakdown(), "communicate": ranks.communicate}
+    memory = sim.peak_memory_bytes()
+    every = ranks.comm.allgather((timers, phases, memory))
+    out = {}
+    for key, i in (("timers", 0), ("phases", 1)):
+        names = every[0][i]
+        out[key] = {k: round(max(e[i][k] for e in every), 6) for k in names}
+        out[f"{key}_mean"] = {k: round(float(np.mean([e[i][k] for e in every])), 6)
+                              for k in names}
+    t_done = result["t_done"]
+    out["rtf"] = out["timers"]["sim"] / (t_done * 1e-3) if t_done > 0 else None
+    out["peak_memory_bytes"] = {
+        "host": max(e[2]["host"] for e in every), "device": max(e[2]["device"] for e in every),
+        "host_all_ranks": sum(e[2]["host"] for e in every),
+        "device_all_ranks": sum(e[2]["device"] for e in every)}
+    out["bytes_per_synapse"] = out["peak_memory_bytes"]["device_all_ranks"] / max(
+        result["n_synapses"], 1)
+    out["ranks"] = {"n": stats["ranks"], "scheme": stats["scheme"],
+                    "block_steps": stats["block_steps"], "exchanges": stats["exchanges"],
+                    "bytes_exchanged": stats["bytes_exchanged"]}
+    return out
+
+
+def launch_ranks(argv: list[str], n: int) -> int:
+    """``snnlab run ... --ranks n`` outside MPI: the same command under this
+    environment's own ``mpiexec -n n`` (never one found on PATH, whose MPI
+    may not be the one mpi4py was built with)."""
+    mpiexec = Path(sys.prefix) / "bin" / "mpiexec"
+    if not mpiexec.exists():
+        raise ValueError(f"--ranks needs an MPI launcher in this environment ({mpiexec} is "
+                         "missing): pip install 'snnlab[mpi]', or start snnlab under your "
+                         "site's mpiexec without --ranks")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        raise ValueError("--ranks needs mpi4py: pip install 'snnlab[mpi]'") from None
+    import subprocess
+
+    cmd = [str(mpiexec), "-n", str(n), sys.executable, "-m", "snnlab.cli", *argv]
+    return subprocess.run(cmd).returncode
+
+
+def _without_ranks(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--ranks":
+            skip = True
+        elif not a.startswith("--ranks="):
+            out.append(a)
+    return out
 
 
 def _check_writable(option: str, path: Path) -> None:
@@ -246,6 +333,11 @@ def _summary(r: dict) -> str:
         lines.append(f"  rewiring: {rw['formed']} formed, {rw['removed']} removed, "
                      f"{rw['failed']} failed; {100 * r['rewiring_share']:.0f} % of the "
                      "simulation time rewiring and rebuilding column views")
+    if "ranks" in r:
+        k = r["ranks"]
+        lines.append(f"  {k['n']} ranks ({k['scheme']}, blocks of {k['block_steps']} steps): "
+                     f"communicate {r['phases']['communicate']:.3f} s (slowest rank), "
+                     f"{k['bytes_exchanged'] / 2**20:.2f} MiB exchanged")
     lines.append(f"  spikes sha256 {r['spikes_sha256'][:16]}...")
     if r.get("raster"):
         lines.append(f"  raster written to {r['raster']}")
@@ -280,7 +372,10 @@ def main(argv=None) -> int:
                        help="model time simulated before timing and recording [ms]")
     p_run.add_argument("--seed", type=int, default=1)
     p_run.add_argument("--backend", choices=["auto", "cpu", "cuda"], default="auto")
-    p_run.add_argument("--threads", type=int, default=None, help="CPU threads")
+    p_run.add_argument("--threads", type=int, default=None, help="CPU threads (per rank)")
+    p_run.add_argument("--ranks", type=int, default=None,
+                       help="MPI ranks: starts this environment's mpiexec (the mpi extra); "
+                            "under mpiexec, the number it started (or leave it out)")
     p_run.add_argument("--json", action="store_true", help="print one JSON object")
     p_run.add_argument("--raster", metavar="FILE.html", help="write a spike raster (Bokeh)")
     p_run.add_argument("--record-to", metavar="FOLDER",
@@ -316,19 +411,53 @@ def main(argv=None) -> int:
             return 0
         if args.command == "serve":
             return serve(args)
+        if args.ranks is not None and args.ranks < 1:
+            raise ValueError(f"--ranks must be a positive integer, got {args.ranks}")
+        if args.ranks is not None and args.ranks > 1 and not _under_mpi():
+            return launch_ranks(_without_ranks(sys.argv[1:] if argv is None else argv),
+                                args.ranks)
         r = run_model(args)
     except (ValueError, TypeError, KeyError, MemoryError, RuntimeError, OverflowError,
             OSError) as e:
-        print(f"snnlab: error: {e}", file=sys.stderr)
+        if _rank() == 0:  # (every rank meets the same error: one message)
+            print(f"snnlab: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("snnlab: interrupted", file=sys.stderr)
         return 130
+    except BaseException:
+        _abort_ranks()  # an error on one rank alone: end every rank, not a hang
+        raise
+    if _rank() != 0:
+        return 130 if r.get("interrupted") else 0
     print(json.dumps(finite_json(r), allow_nan=False) if args.json else _summary(r))
     if r.get("interrupted"):
         print(f"snnlab: interrupted after {r['t_done']:g} of {r['t']:g} ms", file=sys.stderr)
         return 130
     return 0
+
+
+def _under_mpi() -> bool:
+    """Whether an MPI launcher started this process (its environment says so;
+    mpi4py is not imported to find out)."""
+    return any(k in os.environ for k in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE",
+                                         "PMIX_RANK", "MPI_LOCALNRANKS"))
+
+
+def _rank() -> int:
+    if "mpi4py.MPI" not in sys.modules:
+        return 0
+    return sys.modules["mpi4py.MPI"].COMM_WORLD.Get_rank()
+
+
+def _abort_ranks() -> None:
+    mpi = sys.modules.get("mpi4py.MPI")
+    if mpi is not None and mpi.COMM_WORLD.Get_size() > 1:
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
+        mpi.COMM_WORLD.Abort(1)
 
 
 def serve(args) -> int:

@@ -105,6 +105,12 @@ class SimulationLike(Protocol):
 
     def peak_memory_bytes(self) -> dict[str, int]: ...
 
+    @property
+    def ranks(self):
+        """None on one process; on several MPI ranks their
+        :class:`~snnlab.distributed.Ranks` (``rank``, ``size``, ``comm``,
+        ``stats()``, ``communicate``)."""
+
     def checkpoint(self, path) -> None: ...
 
 

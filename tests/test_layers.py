@@ -21,6 +21,7 @@ ALLOWED = {
     "files": set(),
     "checkpoint": {"plan", "backend", "files"} | DESCRIBE,
     "protocol": DESCRIBE,
+    "distributed": {"distributed", "plan"},
     # (benchmark records: files written whole, the compiler's facts, the version)
     "bench": {"bench", "files", "backend", "__version__"},
 }

@@ -74,55 +74,62 @@ class Ranks:
         """Every rank's spikes of the block of ``k`` steps just run by the
         neurons (from each population's history, local ids) into every
         population's global history (global ids), which the replay reads.
-        One ``Allgatherv`` of, per rank, a ``k x n_pops`` table of counts
-        followed by the ids, step by step and population by population."""
+        One ``Allgatherv`` of, per rank, an ``n_pops x k`` table of counts
+        followed by the ids, population by population, step by step; a
+        step's row of the global history holds rank 0's spikes, then rank
+        1's, and so on."""
+        from mpi4py import MPI
+
         t0 = time.perf_counter()
         st = self.state
         pops = list(st.populations.values())
-        to_host = st.arena.to_host
-        block = st.plan.block_steps
+        block, n_pops = st.plan.block_steps, len(pops)
         slots = (st.clock.step + np.arange(k)) % block
-        counts = np.empty((k, len(pops)), np.int32)
-        hists = []
+        counts = np.empty((n_pops, k), np.int32)
+        ids = []
         for p, ps in enumerate(pops):
-            counts[:, p] = to_host(ps.hist_n)[slots]
-            hists.append(to_host(ps.history).reshape(block, ps.n))
-        ids = [hists[p][slot, :counts[t, p]] + np.int32(ps.first)
-               for t, slot in enumerate(slots) for p, ps in enumerate(pops)]
-        send = np.concatenate([counts.ravel(), *ids]).astype(np.int32)
+            counts[p] = self._view(ps.hist_n)[slots]
+            rows = self._view(ps.history).reshape(block, ps.n)[slots]
+            ids.append(rows[np.arange(ps.n) < counts[p][:, None]] + np.int32(ps.first))
+        send = np.concatenate([counts.ravel(), *ids]).astype(np.int32, copy=False)
         sizes = np.array(self.comm.allgather(send.size), np.int64)
-        recv = np.empty(int(sizes.sum()), np.int32)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        from mpi4py import MPI
-
+        recv = np.empty(int(sizes.sum()), np.int32)
         self.comm.Allgatherv(send, [recv, sizes, offsets, MPI.INT32_T])
         self.bytes_sent += send.nbytes
         self.exchanges += 1
-        # per rank: its counts table, then its ids in (step, population) order
-        tables, starts = [], []
+        tables, starts = [], []  # per rank: counts [pop][step], where its ids of a pop begin
         for r in range(self.size):
             o = int(offsets[r])
-            table = recv[o:o + k * len(pops)].reshape(k, len(pops)).astype(np.int64)
+            table = recv[o:o + n_pops * k].reshape(n_pops, k).astype(np.int64)
             tables.append(table)
-            starts.append(o + k * len(pops) + np.concatenate(
-                [[0], np.cumsum(table.ravel())[:-1]]).reshape(k, len(pops)))
+            starts.append(o + n_pops * k + np.concatenate([[0], np.cumsum(table.sum(axis=1))]))
+        steps_k = np.arange(k)
         for p, ps in enumerate(pops):
-            ghist = np.zeros((k, ps.pop.n), np.int32)
-            ghist_n = np.zeros(k, np.int32)
-            for t in range(k):
-                got = [recv[starts[r][t, p]:starts[r][t, p] + tables[r][t, p]]
-                       for r in range(self.size)]
-                row = np.concatenate(got)
-                ghist[t, :row.size] = row
-                ghist_n[t] = row.size
-            self._store(ps, slots, ghist, ghist_n)
+            got = [recv[starts[r][p]:starts[r][p + 1]] for r in range(self.size)]
+            step_of = np.concatenate([np.repeat(steps_k, tables[r][p]) for r in range(self.size)])
+            order = np.argsort(step_of, kind="stable")  # by step, then rank
+            gids, step_of = np.concatenate(got)[order], step_of[order]
+            total = sum(t[p] for t in tables)
+            place = np.arange(gids.size) - np.repeat(np.cumsum(total) - total, total)
+            self._store(ps, slots, step_of, place, gids, total)
         self.communicate += time.perf_counter() - t0
 
-    def _store(self, ps, slots, ghist, ghist_n) -> None:
-        backend = self.state.arena.backend
-        hist = ps.ghistory.reshape(-1, ps.pop.n)
-        hist[slots] = backend.asarray(ghist)
-        ps.ghist_n[slots] = backend.asarray(ghist_n)
+    def _view(self, a) -> np.ndarray:
+        """A host array as it is (CPU), or a host copy (GPU)."""
+        return a if isinstance(a, np.ndarray) else self.state.arena.to_host(a)
+
+    def _store(self, ps, slots, step_of, place, gids, total) -> None:
+        """The block's global spike lists into the population's history."""
+        if isinstance(ps.ghistory, np.ndarray):
+            ps.ghistory.reshape(-1, ps.pop.n)[slots[step_of], place] = gids
+            ps.ghist_n[slots] = total
+        else:  # one copy to the device of the block's rows
+            block = np.zeros((len(slots), ps.pop.n), np.int32)
+            block[step_of, place] = gids
+            backend = self.state.arena.backend
+            ps.ghistory.reshape(-1, ps.pop.n)[slots] = backend.asarray(block)
+            ps.ghist_n[slots] = backend.asarray(total.astype(np.int32))
 
     # -- gathering -----------------------------------------------------------------
     def gather_spikes(self, steps: np.ndarray, ids: np.ndarray):
@@ -155,7 +162,8 @@ class Ranks:
         mine = (self.communicate, self.bytes_sent)
         everyone = self.comm.allgather(mine)
         comm_t = [e[0] for e in everyone]
-        return {"ranks": self.size, "scheme": "allgatherv", "exchanges": self.exchanges,
+        return {"ranks": self.size, "scheme": "allgatherv",
+                "block_steps": self.state.plan.block_steps, "exchanges": self.exchanges,
                 "communicate_mean": float(np.mean(comm_t)),
                 "communicate_max": float(np.max(comm_t)),
                 "bytes_exchanged": int(sum(e[1] for e in everyone))}
