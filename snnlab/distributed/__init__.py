@@ -36,7 +36,7 @@ import numpy as np
 
 from ..plan import Partition
 
-__all__ = ["Ranks", "world"]
+__all__ = ["Ranks", "world", "Cluster", "RemoteSimulation", "RankError"]
 
 
 def world():
@@ -70,14 +70,15 @@ class Ranks:
         self.state = state
 
     # -- the exchange --------------------------------------------------------------
-    def exchange(self, k: int) -> None:
+    def exchange(self, k: int, stop: bool = False) -> bool:
         """Every rank's spikes of the block of ``k`` steps just run by the
         neurons (from each population's history, local ids) into every
         population's global history (global ids), which the replay reads.
         One ``Allgatherv`` of, per rank, an ``n_pops x k`` table of counts
         followed by the ids, population by population, step by step; a
         step's row of the global history holds rank 0's spikes, then rank
-        1's, and so on."""
+        1's, and so on.  ``stop``: this rank was interrupted; the answer:
+        whether any rank was (all then stop after this block, together)."""
         from mpi4py import MPI
 
         t0 = time.perf_counter()
@@ -92,7 +93,8 @@ class Ranks:
             rows = self._view(ps.history).reshape(block, ps.n)[slots]
             ids.append(rows[np.arange(ps.n) < counts[p][:, None]] + np.int32(ps.first))
         send = np.concatenate([counts.ravel(), *ids]).astype(np.int32, copy=False)
-        sizes = np.array(self.comm.allgather(send.size), np.int64)
+        told = self.comm.allgather((send.size, bool(stop)))
+        sizes = np.array([t[0] for t in told], np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         recv = np.empty(int(sizes.sum()), np.int32)
         self.comm.Allgatherv(send, [recv, sizes, offsets, MPI.INT32_T])
@@ -114,6 +116,7 @@ class Ranks:
             place = np.arange(gids.size) - np.repeat(np.cumsum(total) - total, total)
             self._store(ps, slots, step_of, place, gids, total)
         self.communicate += time.perf_counter() - t0
+        return any(t[1] for t in told)
 
     def _view(self, a) -> np.ndarray:
         """A host array as it is (CPU), or a host copy (GPU)."""
@@ -167,3 +170,6 @@ class Ranks:
                 "communicate_mean": float(np.mean(comm_t)),
                 "communicate_max": float(np.max(comm_t)),
                 "bytes_exchanged": int(sum(e[1] for e in everyone))}
+
+
+from .cluster import Cluster, RankError, RemoteSimulation  # noqa: E402

@@ -37,8 +37,9 @@ class Runner:
         self._key = None
         self._bound_at = None  # the arena's generation at the last bind
         self.state = self.observation = None
-        # split schedule on ranks: exchange(k) gathers every rank's spikes of
-        # the last k steps between the neurons' half and the replay
+        # split schedule on ranks: exchange(k, interrupted) gathers every
+        # rank's spikes of the last k steps between the neurons' half and the
+        # replay, and tells whether any rank was interrupted
         self.exchange = None
         self.timers: dict[str, float] = {k: 0.0 for k in TIMERS}
         self.phase_times = np.zeros(len(PHASES))
@@ -122,8 +123,11 @@ class Runner:
                     if clock.split:
                         k = min(k, self.plan.block_steps)
                         self.module.run(k, self.phase_times, "step")  # the neurons, a block
-                        if self.exchange is not None:
-                            self.exchange(k)  # every rank's spikes of the block
+                        # every rank's spikes of the block; an interrupt on any
+                        # rank stops all after this block, at the same step
+                        if self.exchange is not None and self.exchange(k, bool(interrupted)) \
+                                and not interrupted:
+                            interrupted.append("another rank")
                         self.module.run(k, self.phase_times, "syn")  # the block replayed
                     else:
                         self.module.run(k, self.phase_times)

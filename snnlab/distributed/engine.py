@@ -1,0 +1,83 @@
+"""What runs on each engine of a :class:`~snnlab.distributed.cluster.Cluster`:
+the simulations the notebook made, keyed by name, and the calls it makes on
+them.  Every function here is sent by the client to every engine (an MPI
+rank each) and runs there; a call that gathers (``spikes``, ``state``, ...)
+is collective, so it is always sent to all engines at once."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+SIMS: dict = {}  # key -> Simulation, on this engine
+
+
+def whoami() -> dict:
+    """This engine's MPI rank and size, process and local rank."""
+    from mpi4py import MPI
+
+    comm = MPI.COMM_WORLD
+    local = comm.Split_type(MPI.COMM_TYPE_SHARED).Get_rank()
+    return {"rank": comm.Get_rank(), "size": comm.Get_size(), "pid": os.getpid(),
+            "local_rank": local, "host": MPI.Get_processor_name()}
+
+
+def build(key: str, payload: bytes, kwargs: dict) -> dict:
+    """Build the network ``payload`` (pickled) on this rank as simulation ``key``.
+    On a machine with GPUs each rank takes one, by its local rank."""
+    from mpi4py import MPI
+
+    from ..backend import cuda_available
+    from ..simulation import Simulation
+
+    net = pickle.loads(payload)
+    kwargs = dict(kwargs)
+    if kwargs.get("backend", "auto") in ("auto", "cuda") and cuda_available():
+        import cupy
+
+        local = MPI.COMM_WORLD.Split_type(MPI.COMM_TYPE_SHARED).Get_rank()
+        cupy.cuda.Device(local % cupy.cuda.runtime.getDeviceCount()).use()
+    comm = MPI.COMM_WORLD
+    SIMS.pop(key, None)
+    sim = Simulation(net, comm=comm if comm.Get_size() > 1 else None, **kwargs)
+    SIMS[key] = sim
+    return {"backend": sim.backend.name, "t": sim.t, "timers": dict(sim.timers)}
+
+
+def call(key: str, name: str, args: tuple = (), kwargs: dict | None = None):
+    """``sim.<name>(*args, **kwargs)`` (or the attribute's value) on this rank."""
+    attr = getattr(SIMS[key], name)
+    return attr(*args, **(kwargs or {})) if callable(attr) else attr
+
+
+def set_attr(key: str, name: str, value) -> None:
+    """``sim.<name> = value`` on this rank."""
+    setattr(SIMS[key], name, value)
+
+
+def run_steps(key: str, n: int, record: bool, timer: str) -> dict:
+    """Advance simulation ``key`` by ``n`` steps; where it stands after.  An
+    interrupt (any rank's) stops every rank after the same block."""
+    sim = SIMS[key]
+    interrupted = False
+    try:
+        sim.step(n, record=record, timer=timer)
+    except KeyboardInterrupt:
+        interrupted = True
+    return {"step": sim.current_step, "interrupted": interrupted}
+
+
+def stats(key: str) -> dict:
+    """The run's figures: timers, phases (``communicate`` included), the
+    exchange, memory, on this rank."""
+    sim = SIMS[key]
+    out = {"timers": dict(sim.timers), "phases": sim.phase_breakdown(),
+           "memory": sim.peak_memory_bytes()}
+    if sim.ranks is not None:
+        out["phases"]["communicate"] = sim.ranks.communicate
+        out["exchange"] = sim.ranks.stats()
+    return out
+
+
+def drop(key: str) -> None:
+    SIMS.pop(key, None)
