@@ -158,3 +158,35 @@ def test_bad_arguments_are_refused():
             Cluster(**kw)
     with pytest.raises(RuntimeError, match="not running"):
         Cluster(n=1).simulation(_net())
+
+
+def test_slurm_engines_through_the_batch_system(tmp_path, monkeypatch):
+    """The SLURM path end to end, with stand-in sbatch, srun and scancel
+    (tests/slurm) that run the generated batch script on this machine."""
+    standin = Path(__file__).parent / "slurm"
+    monkeypatch.setenv("PATH", f"{standin}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("STANDIN_SLURM_DIR", str(tmp_path))
+    monkeypatch.setenv("STANDIN_MPIEXEC", str(Path(sys.prefix) / "bin" / "mpiexec"))
+    with Cluster(n=2, threads=1, engines="slurm", slurm={"timelimit": "0:10:00"}) as c:
+        assert [i["rank"] for i in c.info] == [0, 1]
+        sim = c.simulation(_net(), seed=9)
+        sim.run(20.0)
+        one = sl.Simulation(_net(), backend="cpu", seed=9, threads=1)
+        one.run(20.0)
+        assert sim.spikes_sha256() == one.spikes_sha256()
+        pids = [i["pid"] for i in c.info]
+    script = next(tmp_path.glob("job-*.sbatch")).read_text()
+    assert "#SBATCH --ntasks=2" in script and "srun " in script and "--time=0:10:00" in script
+    assert (tmp_path / "cancelled").exists()  # stop() cancelled the job
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
