@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics as st
 import sys
 
 import _common as c

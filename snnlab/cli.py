@@ -110,7 +110,7 @@ def run_model(args) -> dict:
     net = module.network(**kwargs)
     describe = time.perf_counter() - t0
     sim = Simulation(net, backend=args.backend, seed=args.seed, threads=args.threads,
-                     comm=comm)
+                     comm=comm, exchange=args.exchange)
     sim.timers["create"] += describe
     verbose = not args.json and (comm is None or comm.Get_rank() == 0)
     interrupted = False
@@ -214,6 +214,7 @@ def _over_ranks(sim, result: dict) -> dict:
     out["bytes_per_synapse"] = out["peak_memory_bytes"]["device_all_ranks"] / max(
         result["n_synapses"], 1)
     out["ranks"] = {"n": stats["ranks"], "scheme": stats["scheme"],
+                    "needed_share": stats["needed_share"],
                     "block_steps": stats["block_steps"], "exchanges": stats["exchanges"],
                     "bytes_exchanged": stats["bytes_exchanged"]}
     return out
@@ -376,6 +377,9 @@ def main(argv=None) -> int:
     p_run.add_argument("--ranks", type=int, default=None,
                        help="MPI ranks: starts this environment's mpiexec (the mpi extra); "
                             "under mpiexec, the number it started (or leave it out)")
+    p_run.add_argument("--exchange", choices=["auto", "collective", "p2p"], default="auto",
+                       help="how ranks exchange spikes (default auto: point to point where "
+                            "no rank needs more than half the network)")
     p_run.add_argument("--json", action="store_true", help="print one JSON object")
     p_run.add_argument("--raster", metavar="FILE.html", help="write a spike raster (Bokeh)")
     p_run.add_argument("--record-to", metavar="FOLDER",

@@ -62,6 +62,14 @@ class Simulation:
         runs the neurons up to the shortest delay ahead of the synaptic
         work, as ranks must; on one process it gives the same spikes as
         ``fused``, the default there, only slower.
+    comm : mpi4py communicator, optional
+        Under ``mpiexec``: run on its ranks (:mod:`snnlab.distributed`),
+        each building its block of every population; reads gather.
+    exchange : {"auto", "collective", "p2p"}
+        How ranks exchange spikes: every rank's to every rank
+        (``Allgatherv``), or point to point, each rank only the spikes the
+        other needs; ``auto`` chooses point to point when no rank needs more
+        than half of the network.
 
     >>> import snnlab as sl
     >>> net = sl.Network(dt=0.1)
@@ -75,12 +83,12 @@ class Simulation:
     def __init__(self, network: Network, backend: str = "auto", seed: int = 1,
                  precision: str = "float32", threads: int | None = None,
                  record_spikes=True, chunk_steps: int = 1000, _restore: dict | None = None, *,
-                 schedule: str | None = None, comm=None):
+                 schedule: str | None = None, comm=None, exchange: str = "auto"):
         ranks = None
         if comm is not None and comm.Get_size() > 1:
             from .distributed import Ranks
 
-            ranks = Ranks(comm)
+            ranks = Ranks(comm, exchange)
             if _restore is not None:
                 raise NotImplementedError("restoring a checkpoint on several ranks is not "
                                           "supported yet: restore on one process")

@@ -21,9 +21,34 @@ MPIEXEC = Path(sys.prefix) / "bin" / "mpiexec"
 pytestmark = [pytest.mark.mpi,
               pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec in this environment")]
 
+def modules(n: int = 400, m: int = 2, p_in: float = 0.1, cross: int = 20) -> sl.Network:
+    """``m`` modules of ``n / m`` neurons, dense inside, ``cross`` synapses
+    between modules: on ``m`` ranks each needs few of the others' neurons."""
+    rng = np.random.default_rng(0)
+    size = n // m
+    pre, post = [], []
+    for k in range(m):
+        a, b = np.nonzero(rng.random((size, size)) < p_in)
+        pre.append(a + k * size)
+        post.append(b + k * size)
+    pre.append(rng.integers(0, n, cross))
+    post.append(rng.integers(0, n, cross))
+    pre, post = np.concatenate(pre), np.concatenate(post)
+    keep = pre != post
+    net = sl.Network(dt=0.1)
+    lif = sl.models.LIF(tau_m=20.0, V_th=20.0, V_reset=10.0, E_L=0.0, C_m=1.0)
+    pop = net.population("m", lif.with_state(V_m=sl.Uniform(0.0, 20.0)), n)
+    net.connect(pop, pop, sl.connect.FromList(pre[keep], post[keep]), weight=0.4, delay=1.5)
+    net.poisson_input(pop, rate=21_000.0, weight=0.1)
+    return net
+
+
 NETS = {"brunel": lambda: brunel.network(n=1500),
         "microcircuit": lambda: microcircuit.network(scale=0.03),
-        "hpc_plastic": lambda: hpc_benchmark.network(scale=0.05, plastic=True)}
+        "hpc_plastic": lambda: hpc_benchmark.network(scale=0.05, plastic=True),
+        "modules": modules}
+# (ranks, exchange) each model runs on
+RUNS = [(2, "collective"), (3, "p2p"), (4, "collective"), (4, "p2p")]
 
 SCRIPT = r"""
 import hashlib, json, sys
@@ -33,18 +58,25 @@ from snnlab.distributed import world
 sys.path.insert(0, {here!r})
 from test_distributed import NETS, digest_of
 comm = world()
-sim = sl.Simulation(NETS[sys.argv[1]](), backend="cpu", seed=11, threads=1, comm=comm)
+sim = sl.Simulation(NETS[sys.argv[1]](), backend="cpu", seed=11, threads=1, comm=comm,
+                    exchange=sys.argv[2])
 sim.run(60.0)
 sim.run(0.3)  # a run that ends inside a block
 out = digest_of(sim)
 held = {{p: sim._state.populations[p].n for p in sim.network.populations}}
+rows = {{k: int(pj.matrix.n_pre) for k, pj in sim._state.projections.items()}}
+images = {{p: ps.images.tolist() for p, ps in sim._state.populations.items()}}
+ghist = {{p: int(ps.ghistory.size) for p, ps in sim._state.populations.items()}}
 local = sim._state.projections.n_synapses
 stats = sim.ranks.stats()
 if comm.Get_rank() == 0:
     print(json.dumps({{**out, "held": comm.allgather(held), "local": comm.allgather(local),
-                      "stats": stats}}))
+                      "rows": comm.allgather(rows), "images": comm.allgather(images),
+                      "ghist": comm.allgather(ghist), "stats": stats,
+                      "block": sim._plan.block_steps}}))
 else:
-    comm.allgather(held), comm.allgather(local)
+    for x in (held, local, rows, images, ghist):
+        comm.allgather(x)
 """
 
 
@@ -82,18 +114,41 @@ def test_ranks_give_the_one_process_run(script, model):
     one.run(60.3)
     want = digest_of(one)
     assert sum(len(one.spike_steps(p)[0]) for p in one.network.populations) > 50
-    for n in (2, 3):
-        res = _mpirun(n, [sys.executable, str(script), model])
+    for n, exchange in RUNS:
+        res = _mpirun(n, [sys.executable, str(script), model, exchange])
         assert res.returncode == 0, res.stderr[-3000:]
         got = json.loads(res.stdout.strip().splitlines()[-1])
         for key in ("spikes", "state", "synapses", "n_synapses", "rates"):
-            assert got[key] == want[key], (n, key)
-        # each rank holds its block of every population and only the synapses onto it
-        for p, pop in one.network.populations.items():
-            held = [h[p] for h in got["held"]]
-            assert sum(held) == pop.n and max(held) - min(held) <= 1
-        assert sum(got["local"]) == one.n_synapses and max(got["local"]) < one.n_synapses
-        assert got["stats"]["ranks"] == n and got["stats"]["exchanges"] > 0
+            assert got[key] == want[key], (n, exchange, key)
+        assert got["stats"]["ranks"] == n and got["stats"]["scheme"] == exchange
+        _check_memory(one, got, n)
+
+
+def _check_memory(one, got, n):
+    """Each rank holds its block of every population, only the synapses onto
+    it, and per source only the rows of the sources that reach it (the
+    images): the per-rank memory formula of snnlab.distributed, term by
+    term, against the one-process network."""
+    pops, projs = one.network.populations, one.network.projections
+    for p, pop in pops.items():
+        held = [h[p] for h in got["held"]]
+        assert sum(held) == pop.n and max(held) - min(held) <= 1
+    assert sum(got["local"]) == one.n_synapses and max(got["local"]) < one.n_synapses
+    first = {p: np.concatenate([[0], np.cumsum([h[p] for h in got["held"]])]) for p in pops}
+    coo = {name: one.connectivity(name) for name in projs}
+    for r in range(n):
+        for p in pops:
+            reach = set()  # the sources of p with a target on rank r
+            for name, proj in projs.items():
+                if proj.pre.name == p:
+                    post, lo = coo[name]["post"], first[proj.post.name]
+                    on_r = (post >= lo[r]) & (post < lo[r + 1])
+                    reach |= set(coo[name]["pre"][on_r].tolist())
+            assert got["images"][r][p] == sorted(reach), (r, p)
+            assert got["ghist"][r][p] == got["block"] * max(len(reach), 1)
+            for name, proj in projs.items():
+                if proj.pre.name == p:
+                    assert got["rows"][r][name] == len(reach), (r, name)
 
 
 def test_cli_ranks_prints_one_result_with_the_exchange(tmp_path):
@@ -108,7 +163,7 @@ def test_cli_ranks_prints_one_result_with_the_exchange(tmp_path):
     got = json.loads(lines[0])
     assert got["spikes_sha256"] == one["spikes_sha256"]
     assert got["rates"] == one["rates"] and got["n_synapses"] == one["n_synapses"]
-    assert got["ranks"]["n"] == 2 and got["ranks"]["scheme"] == "allgatherv"
+    assert got["ranks"]["n"] == 2 and got["ranks"]["scheme"] == "collective"
     assert got["ranks"]["block_steps"] == 15 and got["ranks"]["bytes_exchanged"] > 0
     assert got["phases"]["communicate"] > 0 and "communicate" in got["phases_mean"]
     for k in ("timers", "phases"):  # the slowest rank's, and the mean
@@ -152,3 +207,29 @@ def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     assert out.count("rewiring on several ranks is not supported yet") == 2
     for what in ("checkpoints", "state recorders", "add_synapses"):
         assert out.count(f"{what} on several ranks: not supported yet") == 2
+
+
+def test_auto_picks_point_to_point_for_modules_and_the_collective_for_a_random_net(
+        tmp_path):
+    script = tmp_path / "auto.py"
+    script.write_text(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "import snnlab as sl\n"
+        "from snnlab.distributed import world\n"
+        "from test_distributed import NETS\n"
+        "comm = world()\n"
+        "out = {}\n"
+        "for model in ('modules', 'brunel'):\n"
+        "    sim = sl.Simulation(NETS[model](), backend='cpu', threads=1, comm=comm)\n"
+        "    sim.run(5.0)\n"
+        "    out[model] = sim.ranks.stats()\n"
+        "if comm.Get_rank() == 0:\n"
+        "    print(json.dumps(out))\n")
+    res = _mpirun(2, [sys.executable, str(script)], timeout=180)
+    assert res.returncode == 0, res.stderr[-3000:]
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["modules"]["scheme"] == "p2p" and got["modules"]["needed_share"] < 0.2
+    assert got["brunel"]["scheme"] == "collective" and got["brunel"]["needed_share"] > 0.9
+    # point to point sends what the other rank needs: far less than the collective
+    assert got["modules"]["bytes_exchanged"] < got["brunel"]["bytes_exchanged"]

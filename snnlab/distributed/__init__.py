@@ -9,18 +9,33 @@ communication, and the network is the same for any number of ranks.
 
 Ranks run the split schedule (:mod:`snnlab.step.schedule`): each advances
 its neurons by a block of at most the shortest delay, the ranks exchange
-the block's spikes (:meth:`Ranks.exchange`, one ``Allgatherv``), and each
-replays the block's synaptic work with every rank's spikes.  Random numbers
-are keyed by global neuron ids, synaptic input is summed in integers, and
-the synaptic kernels do not depend on the order of a step's spikes, so the
-spikes are those of the one-process run, bit for bit.
+the block's spikes (:meth:`Ranks.exchange`: one ``Allgatherv``, or point
+to point, each rank only what another needs), and each replays the block's
+synaptic work with every rank's spikes.  Random numbers are keyed by global
+neuron ids, synaptic input is summed in integers, and the synaptic kernels
+do not depend on the order of a step's spikes, so the spikes are those of
+the one-process run, bit for bit.
 
-Memory per rank: its neurons' state, rings and spike history
-(``n_local``), its synapses (``ind``, weights, delays: rows of all sources
-padded to the longest), per source a row length (and lazy STDP's three
-words), and the block of every population's spikes (``block * n`` int32).
-The per-source terms grow with the global neuron count; compact rows of the
-sources that reach the rank are still to come.
+A rank keeps the rows of the sources that reach its neurons only (the
+*images*, NEST GPU's term: ``I_A`` of population A, renumbered in the order
+of their global ids).  Memory per rank, in bytes, with ``n_A`` its neurons
+of A (``v_A`` state variables, ``p_A`` ports, ``s_A`` ring slots), ``D``
+the block, and per projection P from A its ``S_P`` synapses in rows padded
+to ``c_P``::
+
+    sum_A n_A (4 v_A + 4 + 8 p_A s_A + 4 + 4 D + 4)      neurons, rings, spikes
+  + sum_A I_A 4 (D + 1)                                   every rank's spikes, by row
+  + sum_P I_A (4 + c_P b_P)                               rows (b_P: 4 ind, 4 weight,
+                                                          2 delay, as present)
+  + sum_P plastic: I_A 24 + n_post (16 K + 64 + 16)       lazy STDP (K spikes per target)
+  + CPU delivery queues: threads s capacity 8 per target population
+
+with ``c_P >= S_P / I_A``.  Nothing that stays grows with the network's
+size N: only construction's counts (``chunks x N`` int32, freed after each
+projection) and one flag per source while the rows are compacted.
+tests/test_distributed.py checks the terms (rows and spike blocks sized by
+the images, synapses by the rank's targets) against the one-process
+network.
 
 The methods of a :class:`~snnlab.Simulation` that read (``spike_steps``,
 ``spikes``, ``spikes_sha256``, ``rates``, ``state``, ``connectivity``,
@@ -36,7 +51,7 @@ import numpy as np
 
 from ..plan import Partition
 
-__all__ = ["Ranks", "world", "Cluster", "RemoteSimulation", "RankError"]
+__all__ = ["Ranks", "SCHEMES", "world", "Cluster", "RemoteSimulation", "RankError"]
 
 
 def world():
@@ -50,21 +65,38 @@ def world():
     return comm if comm.Get_size() > 1 else None
 
 
+SCHEMES = ("auto", "collective", "p2p")
+# "auto": point-to-point when no rank needs spikes from more than this share
+# of the other ranks' neurons (weakly coupled modules), else the collective
+P2P_SHARE = 0.5
+
+
 class Ranks:
     """One rank's view of a run over ``comm`` (an mpi4py communicator).
 
-    ``bytes_sent`` and ``exchanges`` count the spike exchange;
-    ``communicate`` is its wall time [s] (the beNNch phase)."""
+    ``exchange`` is the scheme asked for: ``collective`` (every rank's spikes
+    to every rank, one ``Allgatherv``), ``p2p`` (each rank sends each other
+    rank only the spikes of the neurons it needs, already as that rank's
+    rows, and only to ranks that need some), or ``auto`` (``p2p`` when no
+    rank needs spikes from more than half of the other ranks' neurons,
+    decided alike on every rank once the rows are built).  ``scheme`` is the
+    one in use; ``bytes_sent``, ``exchanges`` and ``communicate`` (its wall
+    time [s], the beNNch phase) count it."""
 
-    def __init__(self, comm):
+    def __init__(self, comm, exchange: str = "auto"):
+        if exchange not in SCHEMES:
+            raise ValueError(f"exchange must be one of {list(SCHEMES)}, got {exchange!r}")
         self.comm = comm
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self.partition = Partition(self.rank, self.size)
+        self.asked = exchange
+        self.scheme = None  # decided at the first exchange (the rows must exist)
         self.state = None
         self.bytes_sent = 0
         self.exchanges = 0
         self.communicate = 0.0
+        self.needed_share = None  # the largest share of the network a rank needs
 
     def attach(self, state) -> None:
         self.state = state
@@ -72,66 +104,169 @@ class Ranks:
     # -- the exchange --------------------------------------------------------------
     def exchange(self, k: int, stop: bool = False) -> bool:
         """Every rank's spikes of the block of ``k`` steps just run by the
-        neurons (from each population's history, local ids) into every
-        population's global history (global ids), which the replay reads.
-        One ``Allgatherv`` of, per rank, an ``n_pops x k`` table of counts
-        followed by the ids, population by population, step by step; a
-        step's row of the global history holds rank 0's spikes, then rank
-        1's, and so on.  ``stop``: this rank was interrupted; the answer:
-        whether any rank was (all then stop after this block, together)."""
-        from mpi4py import MPI
-
+        neurons (each population's history, local ids) into each
+        population's block of rows here (``ghistory``: the spikes of the
+        sources that reach this rank, by their rows), which the replay
+        reads.  ``stop``: this rank was interrupted; the answer: whether any
+        rank was (all then stop after this block, together)."""
         t0 = time.perf_counter()
+        if self.scheme is None:
+            self._decide()
         st = self.state
         pops = list(st.populations.values())
-        block, n_pops = st.plan.block_steps, len(pops)
+        block = st.plan.block_steps
         slots = (st.clock.step + np.arange(k)) % block
-        counts = np.empty((n_pops, k), np.int32)
-        ids = []
-        for p, ps in enumerate(pops):
-            counts[p] = self._view(ps.hist_n)[slots]
+        counts, local = [], []  # per population: spikes per step, the ids in step order
+        for ps in pops:
+            c = self._view(ps.hist_n)[slots].astype(np.int64)
             rows = self._view(ps.history).reshape(block, ps.n)[slots]
-            ids.append(rows[np.arange(ps.n) < counts[p][:, None]] + np.int32(ps.first))
-        send = np.concatenate([counts.ravel(), *ids]).astype(np.int32, copy=False)
+            counts.append(c)
+            local.append(rows[np.arange(ps.n) < c[:, None]])
+        if self.scheme == "p2p":
+            got, stopped = self._p2p(k, counts, local, stop)
+        else:
+            got, stopped = self._collective(k, pops, counts, local, stop)
+        for p, ps in enumerate(pops):
+            step_of = np.concatenate([g[p][0] for g in got])
+            rows = np.concatenate([g[p][1] for g in got])
+            order = np.argsort(step_of, kind="stable")  # by step, then by rank
+            rows, step_of = rows[order], step_of[order]
+            total = np.bincount(step_of, minlength=k)
+            place = np.arange(rows.size) - np.repeat(np.cumsum(total) - total, total)
+            self._store(ps, slots, step_of, place, rows.astype(np.int32), total)
+        self.exchanges += 1
+        self.communicate += time.perf_counter() - t0
+        return stopped
+
+    def _collective(self, k, pops, counts, local, stop):
+        """One ``Allgatherv`` of, per rank, its ``n_pops x k`` counts and its
+        ids (global), population by population, step by step; each rank
+        keeps the sources that reach it, as its rows."""
+        from mpi4py import MPI
+
+        ids = [loc + np.int32(ps.first) for loc, ps in zip(local, pops)]
+        send = np.concatenate([np.concatenate(counts), *ids]).astype(np.int32, copy=False)
         told = self.comm.allgather((send.size, bool(stop)))
         sizes = np.array([t[0] for t in told], np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        recv = np.empty(int(sizes.sum()), np.int32)
+        recv = np.empty(int(sizes.sum()), np.int32)  # sized by what each rank sends
         self.comm.Allgatherv(send, [recv, sizes, offsets, MPI.INT32_T])
         self.bytes_sent += send.nbytes
-        self.exchanges += 1
-        tables, starts = [], []  # per rank: counts [pop][step], where its ids of a pop begin
+        n_pops, steps_k = len(pops), np.arange(k)
+        got = []
         for r in range(self.size):
             o = int(offsets[r])
             table = recv[o:o + n_pops * k].reshape(n_pops, k).astype(np.int64)
-            tables.append(table)
-            starts.append(o + n_pops * k + np.concatenate([[0], np.cumsum(table.sum(axis=1))]))
-        steps_k = np.arange(k)
+            start = o + n_pops * k + np.concatenate([[0], np.cumsum(table.sum(axis=1))])
+            mine = []
+            for p, ps in enumerate(pops):
+                gids = recv[start[p]:start[p + 1]]
+                step_of = np.repeat(steps_k, table[p])
+                rows = np.searchsorted(ps.images, gids)
+                keep = rows < ps.images.size
+                keep[keep] = ps.images[rows[keep]] == gids[keep]
+                mine.append((step_of[keep], rows[keep]))
+            got.append(mine)
+        return got, any(t[1] for t in told)
+
+    def _p2p(self, k, counts, local, stop):
+        """To each rank that needs some of this rank's neurons, their spikes
+        as that rank's rows (``n_pops x k`` counts, then the rows), sent
+        point to point; from each rank whose neurons this one needs, the
+        same, its size read off the message.  Then one small reduction of
+        the interrupt flags."""
+        from mpi4py import MPI
+
+        n_pops, steps_k = len(counts), np.arange(k)
+        requests, keep = [], []
+        for q, maps in self._send_to.items():
+            table = np.empty((n_pops, k), np.int64)
+            rows = []
+            for p in range(n_pops):
+                there = maps[p][local[p]] if maps[p] is not None else np.zeros(0, np.int64)
+                step_of = np.repeat(steps_k, counts[p])
+                hit = there >= 0
+                table[p] = np.bincount(step_of[hit], minlength=k)
+                rows.append(there[hit])
+            buf = np.concatenate([table.ravel(), *rows]).astype(np.int32)
+            keep.append(buf)
+            if q == self.rank:
+                continue
+            requests.append(self.comm.Isend(buf, dest=q, tag=7))
+            self.bytes_sent += buf.nbytes
+        got = []
+        status = MPI.Status()
+        for q in self._recv_from:
+            if q == self.rank:
+                buf = keep[list(self._send_to).index(q)]
+            else:
+                self.comm.Probe(source=q, tag=7, status=status)
+                buf = np.empty(status.Get_count(MPI.INT32_T), np.int32)
+                self.comm.Recv(buf, source=q, tag=7)
+            table = buf[:n_pops * k].reshape(n_pops, k).astype(np.int64)
+            start = n_pops * k + np.concatenate([[0], np.cumsum(table.sum(axis=1))])
+            got.append([(np.repeat(steps_k, table[p]), buf[start[p]:start[p + 1]])
+                        for p in range(n_pops)])
+        MPI.Request.Waitall(requests)
+        stopped = self.comm.allreduce(bool(stop), op=MPI.LOR)
+        return got, stopped
+
+    def _decide(self) -> None:
+        """Once the rows exist (collective): what each rank needs of each
+        other, and the scheme."""
+        pops = list(self.state.populations.values())
+        # the share of the other ranks' neurons this rank needs spikes from
+        others = sum(ps.pop.n - ps.n for ps in pops)
+        needed = sum(int(np.sum((ps.images < ps.first) | (ps.images >= ps.first + ps.n)))
+                     for ps in pops)
+        self.needed_share = max(self.comm.allgather(needed / max(others, 1)))
+        if self.asked == "auto":
+            self.scheme = "p2p" if self.needed_share <= P2P_SHARE else "collective"
+        else:
+            self.scheme = self.asked
+        if self.scheme != "p2p":
+            return
+        # to each owner, the sources of its block this rank needs (local ids
+        # there, and the row here of the first: they are consecutive rows);
+        # back from each rank, which of this rank's neurons it needs
+        asks = [[None] * len(pops) for _ in range(self.size)]
         for p, ps in enumerate(pops):
-            got = [recv[starts[r][p]:starts[r][p + 1]] for r in range(self.size)]
-            step_of = np.concatenate([np.repeat(steps_k, tables[r][p]) for r in range(self.size)])
-            order = np.argsort(step_of, kind="stable")  # by step, then rank
-            gids, step_of = np.concatenate(got)[order], step_of[order]
-            total = sum(t[p] for t in tables)
-            place = np.arange(gids.size) - np.repeat(np.cumsum(total) - total, total)
-            self._store(ps, slots, step_of, place, gids, total)
-        self.communicate += time.perf_counter() - t0
-        return any(t[1] for t in told)
+            for r in range(self.size):
+                lo, hi = Partition(r, self.size).block(ps.pop.n)
+                a, b = np.searchsorted(ps.images, [lo, hi])
+                asks[r][p] = (int(a), ps.images[a:b] - lo)
+        wanted = self.comm.alltoall(asks)
+        self._send_to = {}  # rank -> per population: its row of each neuron here, or -1
+        for q in range(self.size):
+            maps = []
+            for p, ps in enumerate(pops):
+                first_row, need = wanted[q][p]
+                if need.size == 0:
+                    maps.append(None)
+                    continue
+                m = np.full(ps.n, -1, np.int64)
+                m[need] = first_row + np.arange(need.size)
+                maps.append(m)
+            if any(m is not None for m in maps):
+                self._send_to[q] = maps
+        self._recv_from = [r for r in range(self.size)
+                           if any(asks[r][p][1].size for p in range(len(pops)))]
 
     def _view(self, a) -> np.ndarray:
         """A host array as it is (CPU), or a host copy (GPU)."""
         return a if isinstance(a, np.ndarray) else self.state.arena.to_host(a)
 
-    def _store(self, ps, slots, step_of, place, gids, total) -> None:
-        """The block's global spike lists into the population's history."""
+    def _store(self, ps, slots, step_of, place, rows, total) -> None:
+        """The block's spike lists (rows here) into the population's history."""
+        width = max(ps.images.size, 1)
         if isinstance(ps.ghistory, np.ndarray):
-            ps.ghistory.reshape(-1, ps.pop.n)[slots[step_of], place] = gids
+            ps.ghistory.reshape(-1, width)[slots[step_of], place] = rows
             ps.ghist_n[slots] = total
         else:  # one copy to the device of the block's rows
-            block = np.zeros((len(slots), ps.pop.n), np.int32)
-            block[step_of, place] = gids
+            block = np.zeros((len(slots), width), np.int32)
+            block[step_of, place] = rows
             backend = self.state.arena.backend
-            ps.ghistory.reshape(-1, ps.pop.n)[slots] = backend.asarray(block)
+            ps.ghistory.reshape(-1, width)[slots] = backend.asarray(block)
             ps.ghist_n[slots] = backend.asarray(total.astype(np.int32))
 
     # -- gathering -----------------------------------------------------------------
@@ -165,7 +300,8 @@ class Ranks:
         mine = (self.communicate, self.bytes_sent)
         everyone = self.comm.allgather(mine)
         comm_t = [e[0] for e in everyone]
-        return {"ranks": self.size, "scheme": "allgatherv",
+        return {"ranks": self.size, "scheme": self.scheme or self.asked,
+                "needed_share": self.needed_share,
                 "block_steps": self.state.plan.block_steps, "exchanges": self.exchanges,
                 "communicate_mean": float(np.mean(comm_t)),
                 "communicate_max": float(np.max(comm_t)),

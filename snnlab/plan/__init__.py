@@ -313,11 +313,12 @@ def _declare(layout: Layout, network, options, target, populations, projections,
             d(o, "hist_n", np.int32, ("n_hist",), per_batch=True)
             d(o, "replay", np.int32, ("n",), per_batch=True, split="n")
             layout.set_dims(o, n_hist=block)
-        if ranks:  # every rank's spikes of the block (global ids), for the sources' side
-            d(o, "ghistory", np.int32, ("n_hist", "n_all"), per_batch=True)
+        if ranks:  # the block's spikes of the sources that reach this rank, by their
+            # rows (n_images, known once the rows are built: at most n)
+            d(o, "ghistory", np.int32, ("n_hist", "n_images"), per_batch=True)
             d(o, "ghist_n", np.int32, ("n_hist",), per_batch=True)
-            d(o, "greplay", np.int32, ("n_all",), per_batch=True)
-            layout.set_dims(o, n_all=pop.n)
+            d(o, "greplay", np.int32, ("n_images",), per_batch=True)
+            layout.set_dims(o, n_images=pop.n)
         rows = options.chunk_steps if name in options.recorded else 0
         layout.set_dims(o, n=pop.n, n_vars=max(len(model.state), 1), n_slots=pp.n_slots,
                         n_ports=max(len(model.ports), 1), n_constants=len(pp.constants),

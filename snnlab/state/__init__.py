@@ -61,6 +61,8 @@ class State:
         checkpoint's ``restored`` arrays; then what depends on the rows."""
         if restored is None:
             self.projections.build(self.launch)
+            if self.clock.ranks:  # only the rows of the sources that reach this rank
+                self.populations.create_images(self.projections.compact_sources())
             self.stdp.create()
         else:
             self.projections.load(restored)

@@ -51,9 +51,10 @@ class PopulationState:
     history: Any = None  # split schedule: [block][n] spike lists and their counts,
     hist_n: Any = None  # the block ahead of the synaptic work
     replay: Any = None  # split schedule: the spike list of the step replayed
-    ghistory: Any = None  # ranks: every rank's spikes of the block, global ids
+    ghistory: Any = None  # ranks: every rank's spikes of the block, by image
     ghist_n: Any = None
     greplay: Any = None  # ranks: every rank's spikes of the step replayed
+    images: Any = None  # ranks: the sources of this population that reach this rank
 
     @property
     def pop(self) -> Population:
@@ -111,9 +112,6 @@ class Populations:
         if self.clock.split:
             ps.history, ps.hist_n = a.new(o, "history"), a.new(o, "hist_n")
             ps.replay = a.new(o, "replay")
-        if self.clock.ranks:
-            ps.ghistory, ps.ghist_n = a.new(o, "ghistory"), a.new(o, "ghist_n")
-            ps.greplay = a.new(o, "greplay")
         for k, init in enumerate(model.state.values()):
             if isinstance(init, str):
                 init = ps.params[init]
@@ -157,6 +155,17 @@ class Populations:
     def items(self):
         return self.by_name.items()
 
+    def create_images(self, images: dict) -> None:
+        """Ranks, once the rows are built: per population, the spike lists
+        of its sources that reach this rank (``images``: population -> their
+        sorted global ids; the rows' index)."""
+        for name, ps in self.by_name.items():
+            ps.images = images.get(name, np.zeros(0, np.int64))
+            o = ps.owner
+            self.arena.layout.set_dims(o, n_images=max(ps.images.size, 1))
+            ps.ghistory, ps.ghist_n = self.arena.new(o, "ghistory"), self.arena.new(o, "ghist_n")
+            ps.greplay = self.arena.new(o, "greplay")
+
     def spiked(self, pop: Population, role: str = "pre") -> tuple:
         """The spike list and its counter that the synaptic kernels read:
         this step's (fused schedule) or the replayed step's (split), as
@@ -196,7 +205,8 @@ class Populations:
                 self.clock.replay_count(ps.pop.index), self.clock.syn_step)
 
     def _args_greplay(self, ps):
-        return (ps.ghistory, ps.ghist_n, ps.pop.n, self.plan.block_steps, ps.greplay,
+        return (ps.ghistory, ps.ghist_n, max(ps.images.size, 1), self.plan.block_steps,
+                ps.greplay,
                 self.clock.replay_count(ps.pop.index, "pre"), self.clock.syn_step)
 
     # -- the step ----------------------------------------------------------

@@ -72,6 +72,9 @@ class Projections:
         # called before the host reads, edits or saves a projection's synapses
         # (lazy STDP brings its rows up to date)
         self.settlers: list[Callable[[ProjectionState], None]] = []
+        # on ranks: per source population, the sources that reach this rank
+        # (sorted global ids), whose rows alone are kept (compact_sources)
+        self.images: dict[str, np.ndarray] = {}
 
     def __getitem__(self, name: str) -> ProjectionState:
         if name not in self.by_name:
@@ -141,6 +144,42 @@ class Projections:
         self.by_name[proj.name] = ProjectionState(
             pp, matrix, a.put(o, "w_const", [proj.weight.mean]), pp.delay_steps)
 
+    def compact_sources(self) -> dict[str, np.ndarray]:
+        """On a rank: keep the rows of the sources that reach its neurons
+        (the images of NEST GPU), renumbered in the order of their global
+        ids, so that what is stored per source grows with the sources that
+        reach the rank, not with the network.  One index space per source
+        population, shared by its projections (the exchange delivers a
+        population's spikes once).  Returns population -> images."""
+        a = self.arena
+        xp = a.backend.xp
+        by_pre: dict[str, list] = {}
+        for pj in self.by_name.values():
+            by_pre.setdefault(pj.proj.pre.name, []).append(pj)
+        for pre, pjs in by_pre.items():
+            used = np.zeros(pjs[0].proj.pre.n, bool)
+            for pj in pjs:
+                used |= a.to_host(pj.matrix.row_length) > 0
+            images = np.flatnonzero(used)
+            self.images[pre] = images
+            take = xp.asarray(images)
+            for pj in pjs:
+                m, o = pj.matrix, pj.owner
+
+                def rows(arr, m=m, take=take):
+                    return arr.reshape(m.n_pre, m.capacity)[take].reshape(-1)
+                a.layout.set_dims(o, n_pre=images.size)
+                if a.layout.has(f"stdp/{pj.proj.name}", "x"):
+                    a.layout.set_dims(f"stdp/{pj.proj.name}", n_pre=images.size)
+                new = {"row_length": m.row_length[take], "ind": rows(m.ind),
+                       **{k: rows(v) for k, v in m.synapse_arrays.items()}}
+                a.free(m.row_length, m.ind, *m.synapse_arrays.values())
+                m.n_pre = int(images.size)
+                m.row_length = a.put(o, "row_length", new.pop("row_length"))
+                m.ind = a.put(o, "ind", new.pop("ind"))
+                m.synapse_arrays = {k: a.put(o, k, v) for k, v in new.items()}
+        return self.images
+
     def _build_list(self, pp: ProjectionPlan) -> None:
         """A projection from explicit synapse lists (``FromList``), on the host."""
         proj, a = pp.proj, self.arena
@@ -198,7 +237,13 @@ class Projections:
             raise ValueError(f"connectivity: sources must be a slice of sources with step 1, "
                              f"got {sources!r}")
         pj = self.settled(name) if settle else self[name]
+        images = self.images.get(pj.proj.pre.name)
+        if images is not None:  # a rank's rows: the sources that reach it, by global id
+            first, stop, _ = sources.indices(pj.proj.pre.n)
+            sources = slice(*np.searchsorted(images, [first, max(stop, first)]))
         out = pj.matrix.to_coo(self.arena.to_host, sources)
+        if images is not None:
+            out["pre"] = images[out["pre"]].astype(np.int32)
         n = len(out["pre"])
         if "weight" not in out:
             out["weight"] = np.full(n, float(self.arena.to_host(pj.w_const)[0]), np.float32)
