@@ -42,8 +42,8 @@ from .files import write_atomically
 from .plan import check_input_range, kernel_constants, lazy_stdp, stdp_history
 from .plan.layout import SYNAPSE_DTYPES
 
-__all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "read", "check", "load_into",
-           "describe"]
+__all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "collect", "write", "read", "check",
+           "load_into", "describe"]
 
 FORMAT = "snnlab-checkpoint"
 VERSION = 2
@@ -61,6 +61,12 @@ class CheckpointError(ValueError):
 def save(path, network, options, state, observation) -> None:
     """Write ``state`` and what ``observation`` recorded to ``path``
     (atomically: a temporary file beside it, renamed over it)."""
+    write(path, *collect(network, options, state, observation))
+
+
+def collect(network, options, state, observation) -> tuple[dict, dict]:
+    """The arrays and metadata of a checkpoint of ``state`` (on a rank: its
+    own part, which :mod:`snnlab.distributed` merges into the whole)."""
     arrays: dict[str, np.ndarray] = {}
     meta = {"format": FORMAT, "version": VERSION, "seed": options.seed,
             "precision": options.precision, "chunk_steps": options.chunk_steps,
@@ -77,6 +83,12 @@ def save(path, network, options, state, observation) -> None:
     meta["plasticity"] = {k: _rule_fields(r) for k, r in meta.get("plasticity", {}).items()}
     meta["inputs"] = {k: list(v) for k, v in meta["inputs"].items()}
     meta["network"] = describe(network)
+    return arrays, meta
+
+
+def write(path, arrays: dict, meta: dict) -> None:
+    """Write a checkpoint's arrays and metadata to ``path``, atomically."""
+    meta = dict(meta)
     meta["arrays"] = {}
     blobs = {}
     for name, a in arrays.items():

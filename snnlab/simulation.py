@@ -515,11 +515,22 @@ class Simulation:
     # -- checkpoints ---------------------------------------------------------------
     def checkpoint(self, path) -> None:
         """Save the whole simulation (state, connectivity, recordings) so that
-        :meth:`restore` continues bit for bit."""
-        self._one_process("checkpoints")
+        :meth:`restore` continues bit for bit.  On several ranks every rank
+        calls it; rank 0 writes the file one process would write (restored
+        on one process for now)."""
         self._runner.drain()
-        _checkpoint.save(path, self.network, self._plan.options, self._state,
-                         self._observation)
+        if self._ranks is None:
+            _checkpoint.save(path, self.network, self._plan.options, self._state,
+                             self._observation)
+            return
+        # several ranks: every rank's part merged on rank 0, which writes the
+        # file one process would write (restore it on one process)
+        arrays, meta = _checkpoint.collect(self.network, self._plan.options, self._state,
+                                           self._observation)
+        merged = self._ranks.merge_checkpoint(arrays)
+        if merged is not None:
+            _checkpoint.write(path, merged, meta)
+        self._ranks.comm.Barrier()  # the file exists when any rank goes on
 
     @classmethod
     def restore(cls, path, backend: str = "auto", network: Network | None = None,

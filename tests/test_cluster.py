@@ -65,8 +65,8 @@ def test_remote_run_gives_the_one_process_run(cluster):
     # an error every rank meets alike is raised here as itself; the engines go on
     with pytest.raises(KeyError, match="no population 'nope'"):
         sim.state("nope", "V_m")
-    with pytest.raises(NotImplementedError, match="checkpoints on several ranks"):
-        sim.checkpoint("x.snn")
+    with pytest.raises(NotImplementedError, match="state recorders on several ranks"):
+        sim.record("exc", "V_m")
     assert cluster.running and sim.t == pytest.approx(80.0)
     sim.close()
 
@@ -95,13 +95,25 @@ def test_a_dashboard_follows_a_distributed_run(cluster):
     sim.close()
 
 
-def test_an_interrupt_stops_every_rank_at_one_step(cluster):
+def _watchdog(cluster, seconds=120.0):
+    """Kill the engines after ``seconds``: a hang becomes a failure."""
+    pids = [i["pid"] for i in cluster.info]
+    timer = threading.Timer(seconds, lambda: [os.kill(p, signal.SIGKILL) for p in pids
+                                              if _alive(p)])
+    timer.start()
+    return timer
+
+
+@pytest.mark.parametrize("after", [0.3, 1.0, 1.7])
+def test_an_interrupt_stops_every_rank_at_one_step(cluster, after):
     sim = cluster.simulation(_net(), seed=6)
-    timer = threading.Timer(1.0, _thread.interrupt_main)
+    dog = _watchdog(cluster)
+    timer = threading.Timer(after, _thread.interrupt_main)
     timer.start()
     with pytest.raises(KeyboardInterrupt):
         sim.run(100_000.0)  # far longer than the test waits
     timer.cancel()
+    dog.cancel()
     steps = cluster.all(__import__("snnlab.distributed.engine", fromlist=["call"]).call,
                         sim.key, "current_step")
     assert steps[0] == steps[1] == sim.current_step  # every rank at the same step

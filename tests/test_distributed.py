@@ -97,6 +97,10 @@ def digest_of(sim) -> dict:
 
 
 def _mpirun(n: int, args: list[str], timeout: float = 300) -> subprocess.CompletedProcess:
+    """``mpiexec -n n args``; a script runs under ``python -m mpi4py``, so
+    that an exception on one rank aborts all (the error shows, no hang)."""
+    if args[0] == sys.executable and args[1] != "-m":
+        args = [sys.executable, "-m", "mpi4py", *args[1:]]
     return subprocess.run([str(MPIEXEC), "-n", str(n), *args], capture_output=True, text=True,
                           timeout=timeout)
 
@@ -183,6 +187,46 @@ def test_cli_ranks_bad_values():
     assert res.stderr.count("snnlab: error") == 1  # one message, not one per rank
 
 
+CHECKPOINT = r"""
+import sys
+import snnlab as sl
+from snnlab.distributed import world
+sys.path.insert(0, {here!r})
+from test_distributed import NETS
+comm = world()
+sim = sl.Simulation(NETS[sys.argv[1]](), backend="cpu", seed=13, threads=1, comm=comm)
+sim.run(40.0)
+sim.checkpoint(sys.argv[2])
+sim.run(20.0)
+d = sim.spikes_sha256()
+if comm.Get_rank() == 0:
+    print(d)
+"""
+
+
+@pytest.mark.parametrize("model", ["hpc_plastic", "microcircuit"])
+def test_a_checkpoint_on_ranks_is_the_one_process_checkpoint(tmp_path, model):
+    """Written on 3 ranks (every rank's part merged on rank 0), it restores
+    on one process and continues like the uninterrupted run."""
+    script = tmp_path / "ckpt.py"
+    script.write_text(CHECKPOINT.format(here=str(Path(__file__).parent)))
+    path = tmp_path / "ranks.snn"
+    res = _mpirun(3, [sys.executable, str(script), model, str(path)])
+    assert res.returncode == 0, res.stderr[-3000:]
+    one = sl.Simulation(NETS[model](), backend="cpu", seed=13, threads=1)
+    one.run(60.0)
+    assert res.stdout.split()[-1] == one.spikes_sha256()
+    again = sl.Simulation.restore(path, backend="cpu", network=NETS[model](), threads=2)
+    assert again.t == pytest.approx(40.0)
+    for name in again.network.projections:  # the network as one process holds it
+        got, want = again.connectivity(name), sl.Simulation.restore(
+            path, backend="cpu", network=NETS[model]()).connectivity(name)
+        for k in want:
+            np.testing.assert_array_equal(got[k], want[k])
+    again.run(20.0)
+    assert again.spikes_sha256() == one.spikes_sha256()
+
+
 def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     script = tmp_path / "refuse.py"
     script.write_text(
@@ -195,7 +239,7 @@ def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
         "except NotImplementedError as e:\n"
         "    print('refused:', e)\n"
         "sim = sl.Simulation(brunel.network(n=300), backend='cpu', comm=comm)\n"
-        "for call in (lambda: sim.checkpoint('x.snn'), lambda: sim.record('exc', 'V_m'),\n"
+        "for call in (lambda: sim.record_to('x'), lambda: sim.record('exc', 'V_m'),\n"
         "             lambda: sim.add_synapses('exc->exc', [0], [1])):\n"
         "    try:\n"
         "        call()\n"
@@ -205,7 +249,7 @@ def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     out = res.stdout
     assert out.count("rewiring on several ranks is not supported yet") == 2
-    for what in ("checkpoints", "state recorders", "add_synapses"):
+    for what in ("record_to", "state recorders", "add_synapses"):
         assert out.count(f"{what} on several ranks: not supported yet") == 2
 
 

@@ -39,8 +39,9 @@ network.
 
 The methods of a :class:`~snnlab.Simulation` that read (``spike_steps``,
 ``spikes``, ``spikes_sha256``, ``rates``, ``state``, ``connectivity``,
-``n_synapses``) gather from every rank: call them on all ranks, as every
-collective.
+``n_synapses``) gather from every rank, and ``checkpoint`` merges every
+rank's part on rank 0 into the file one process would write: call them on
+all ranks, as every collective.
 """
 
 from __future__ import annotations
@@ -291,6 +292,78 @@ class Ranks:
         out = {k: np.concatenate([g[k] for g in got]) for k in coo}
         order = np.argsort(out["pre"], kind="stable")
         return {k: v[order] for k, v in out.items()}
+
+    def merge_checkpoint(self, arrays: dict) -> dict | None:
+        """Every rank's checkpoint arrays (``checkpoint.collect`` of its part)
+        merged, on rank 0, into those one process would write: neurons'
+        arrays joined block by block, synapses by source then target (global
+        ids), rows' traces from a rank that holds the row, targets' rings
+        joined, recorded spikes ordered.  None on the other ranks.  Gathers
+        everything on rank 0: the whole network must fit in its memory."""
+        st = self.state
+        mine = {"blocks": {p: ps.n for p, ps in st.populations.items()},
+                "images": {p: ps.images for p, ps in st.populations.items()}}
+        every = self.comm.gather((arrays, mine), root=0)
+        if self.rank != 0:
+            return None
+        parts = [a for a, _ in every]
+        out = dict(parts[0])  # what every rank holds alike: step, parameters, inputs
+
+        def join(key, name, axis_len=None):
+            n = [i["blocks"][name] for _, i in every]
+            blocks = [a[key].reshape(-1, n_r) if axis_len is None else a[key].reshape(n_r, -1)
+                      for a, n_r in zip(parts, n)]
+            return np.concatenate(blocks, axis=1 if axis_len is None else 0).reshape(-1)
+        for name, ps in st.populations.items():
+            for k in ("state", "refrac", "inbuf"):  # [..][neuron]: joined along the neurons
+                out[f"pop/{name}/{k}"] = join(f"pop/{name}/{k}", name)
+            if ps.ssa is not None:  # events before the step, counted on each rank
+                out[f"pop/{name}/ssa_cursor"] = sum(a[f"pop/{name}/ssa_cursor"] for a in parts)
+            if f"pop/{name}/spike_steps" in out:
+                steps = np.concatenate([a[f"pop/{name}/spike_steps"] for a in parts])
+                ids = np.concatenate([a[f"pop/{name}/spike_ids"] for a in parts])
+                order = np.lexsort((ids, steps))
+                out[f"pop/{name}/spike_steps"], out[f"pop/{name}/spike_ids"] = \
+                    steps[order], ids[order]
+        starts = {p: np.concatenate([[0], np.cumsum([i["blocks"][p] for _, i in every])])
+                  for p in st.populations.by_name}
+        for name, pj in st.projections.items():
+            pre, post = pj.proj.pre, pj.proj.post
+            syn = [k.split("/")[-1] for k in out if k.startswith(f"proj/{name}/syn/")]
+            coo = {k: [] for k in ("pre", "post", *syn)}
+            x_keys = [k for k in ("trace_x", "lazy_t_pre") if f"proj/{name}/{k}" in out]
+            rows_of = {k: np.zeros(pre.n, parts[0][f"proj/{name}/{k}"].dtype) for k in x_keys}
+            for r, (a, info) in enumerate(every):
+                images = info["images"][pre.name]
+                lengths = a[f"proj/{name}/row_length"].astype(np.int64)
+                if lengths.sum() == 0:  # no synapse onto rank r
+                    continue
+                cap = a[f"proj/{name}/ind"].size // lengths.size
+                mask = np.arange(cap)[None, :] < lengths[:, None]
+                coo["pre"].append(np.repeat(images, lengths))
+                coo["post"].append(a[f"proj/{name}/ind"].reshape(-1, cap)[mask]
+                                   + starts[post.name][r])
+                for k in syn:
+                    coo[k].append(a[f"proj/{name}/syn/{k}"].reshape(-1, cap)[mask])
+                for k in x_keys:  # (every rank that holds a row holds the same values)
+                    rows_of[k][images] = a[f"proj/{name}/{k}"]
+            coo = {k: np.concatenate(v) for k, v in coo.items()}
+            order = np.argsort(coo["pre"], kind="stable")  # by source, then rank: canonical
+            coo = {k: v[order] for k, v in coo.items()}
+            lengths = np.bincount(coo["pre"], minlength=pre.n)
+            cap = max(int(lengths.max(initial=0)), 1)
+            place = coo["pre"] * cap + (np.arange(coo["pre"].size)
+                                        - np.repeat(np.cumsum(lengths) - lengths, lengths))
+            out[f"proj/{name}/row_length"] = lengths.astype(np.int32)
+            for key, k in (("ind", "post"), *((f"syn/{k}", k) for k in syn)):
+                full = np.zeros(pre.n * cap, parts[0][f"proj/{name}/{key}"].dtype)
+                full[place] = coo[k]
+                out[f"proj/{name}/{key}"] = full
+            out.update({f"proj/{name}/{k}": v for k, v in rows_of.items()})
+            for k in ("lazy_stamp", "lazy_y_after", "lazy_count", "trace_y"):
+                if f"proj/{name}/{k}" in out:  # per target: joined along the targets
+                    out[f"proj/{name}/{k}"] = join(f"proj/{name}/{k}", post.name, axis_len=0)
+        return out
 
     def sum(self, value):
         return self.comm.allreduce(value)

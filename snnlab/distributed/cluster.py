@@ -31,6 +31,7 @@ import pickle
 import re
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -178,30 +179,35 @@ class Cluster:
     def all(self, fn, *args, interruptible: bool = False) -> list:
         """``fn(*args)`` on every rank at once; the results in rank order.
         A rank's exception (or death) stops every engine and raises
-        :class:`RankError`; an interrupt is passed to the engines (SIGINT)
-        when ``interruptible``, else the call is waited for."""
+        :class:`RankError`.  An interrupt (Ctrl-C, a notebook's) never cuts
+        the client's exchange with the engines short: it is noted, passed to
+        the engines (SIGINT) when ``interruptible``, and raised as
+        KeyboardInterrupt once every rank has answered."""
         if not self.running:
             raise RuntimeError("the cluster is not running: call cluster.start()")
+        with _noted_interrupts() as interrupted:
+            results = self._all(fn, args, interruptible, interrupted)
+        if interrupted and not interruptible:
+            raise KeyboardInterrupt
+        return results  # (interruptible: the caller raises, once the ranks are settled)
+
+    def _all(self, fn, args, interruptible, interrupted) -> list:
         pending = [self.client[e].apply_async(fn, *args) for e in self.ids]
-        signalled = False
         failed_at = None
         while True:
-            try:
-                failed = self._failed(pending)
-                if failed is not None and failed_at is None:
-                    failed_at = time.monotonic()
-                if all(ar.ready() for ar in pending):
-                    if failed is not None:
-                        self._raise_everywhere(pending, failed)
-                    return [ar.get() for ar in pending]
-                if failed is not None and time.monotonic() - failed_at > self.grace:
-                    self._abort(*failed)  # the others wait for it in a collective
-                time.sleep(0.01)
-            except KeyboardInterrupt:
-                if not interruptible or signalled:
-                    raise
-                signalled = True
+            if interrupted and interruptible and not self.signalled:
                 self.client.send_signal(signal.SIGINT, targets=self.ids, block=True)
+                self.signalled = True
+            failed = self._failed(pending)
+            if failed is not None and failed_at is None:
+                failed_at = time.monotonic()
+            if all(ar.ready() for ar in pending):
+                if failed is not None:
+                    self._raise_everywhere(pending, failed)
+                return [ar.get() for ar in pending]
+            if failed is not None and time.monotonic() - failed_at > self.grace:
+                self._abort(*failed)  # the others wait for it in a collective
+            time.sleep(0.01)
 
     def _failed(self, pending):
         for rank, ar in enumerate(pending):
@@ -213,6 +219,14 @@ class Cluster:
         return None
 
     grace = 3.0  # seconds the other ranks get to finish after one failed
+    signalled = False  # an interrupt was sent to the engines since the last settle()
+
+    def settle(self) -> None:
+        """After an interrupt: once every engine's signal has landed (one
+        may reach an engine after its run ended), every engine forgets it."""
+        if self.signalled:
+            self._all(engine.ack, (), False, [])
+            self.signalled = False
 
     def _raise_everywhere(self, pending, failed) -> None:
         """Every rank answered and one at least failed: an error all ranks
@@ -241,6 +255,21 @@ class Cluster:
         text = _render(error)
         self.stop()
         raise RankError(rank, text) from None
+
+
+@contextlib.contextmanager
+def _noted_interrupts():
+    """Ctrl-C during the block appends to the yielded list instead of
+    raising (in the main thread; elsewhere there are no signals)."""
+    noted: list = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: noted.append(signum))
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _render(error: Exception) -> str:
@@ -333,7 +362,8 @@ class RemoteSimulation:
                 if bar is not None:
                     bar.update(round((self._step - before) * self._dt, 6))
                 self._notify()
-                if any(g["interrupted"] for g in got):
+                if any(g["interrupted"] for g in got) or self.cluster.signalled:
+                    self.cluster.settle()
                     raise KeyboardInterrupt
                 left -= k
         finally:

@@ -8,8 +8,29 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 
 SIMS: dict = {}  # key -> Simulation, on this engine
+# The client's interrupts (SIGINT) land here, whenever they come: a run
+# reads it (the ranks agree in an exchange to stop together), ack() clears
+# it.  Nothing on an engine is ever interrupted by a raise: a rank that left
+# a run alone would leave the others waiting in the exchange for ever, and
+# a reply cut short would leave the client waiting.
+STOP: list = []
+
+
+def _quiet_interrupts() -> None:
+    """SIGINT sets STOP, always; the kernel's own switch to raising while
+    it handles a request is turned off."""
+    signal.signal(signal.SIGINT, lambda signum, frame: STOP.append(signum))
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+    except ImportError:
+        kernel = None
+    if kernel is not None:
+        kernel.pre_handler_hook = kernel.post_handler_hook = lambda: None
 
 
 def whoami() -> dict:
@@ -30,6 +51,7 @@ def build(key: str, payload: bytes, kwargs: dict) -> dict:
     from ..backend import cuda_available
     from ..simulation import Simulation
 
+    _quiet_interrupts()
     net = pickle.loads(payload)
     kwargs = dict(kwargs)
     if kwargs.get("backend", "auto") in ("auto", "cuda") and cuda_available():
@@ -56,15 +78,19 @@ def set_attr(key: str, name: str, value) -> None:
 
 
 def run_steps(key: str, n: int, record: bool, timer: str) -> dict:
-    """Advance simulation ``key`` by ``n`` steps; where it stands after.  An
-    interrupt (any rank's) stops every rank after the same block."""
+    """Advance simulation ``key`` by ``n`` steps; where it stands after.
+
+    An interrupt (SIGINT, sent by the client) never raises here, wherever it
+    lands: it only asks the run to stop, and the ranks agree in the next
+    exchange to stop after that block, together (a rank that left the run
+    alone would leave the others waiting in the exchange for ever)."""
     sim = SIMS[key]
-    interrupted = False
     try:
+        sim._runner.stop_request = STOP
         sim.step(n, record=record, timer=timer)
-    except KeyboardInterrupt:
-        interrupted = True
-    return {"step": sim.current_step, "interrupted": interrupted}
+    finally:
+        sim._runner.stop_request = None
+    return {"step": sim.current_step, "interrupted": bool(STOP)}
 
 
 def stats(key: str) -> dict:
@@ -77,6 +103,12 @@ def stats(key: str) -> dict:
         out["phases"]["communicate"] = sim.ranks.communicate
         out["exchange"] = sim.ranks.stats()
     return out
+
+
+def ack() -> bool:
+    """After an interrupt, once every signal has landed: forget it."""
+    STOP.clear()
+    return True
 
 
 def drop(key: str) -> None:

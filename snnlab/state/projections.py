@@ -171,8 +171,13 @@ class Projections:
                 a.layout.set_dims(o, n_pre=images.size)
                 if a.layout.has(f"stdp/{pj.proj.name}", "x"):
                     a.layout.set_dims(f"stdp/{pj.proj.name}", n_pre=images.size)
-                new = {"row_length": m.row_length[take], "ind": rows(m.ind),
-                       **{k: rows(v) for k, v in m.synapse_arrays.items()}}
+                if m.capacity > 0:
+                    new = {"row_length": m.row_length[take], "ind": rows(m.ind),
+                           **{k: rows(v) for k, v in m.synapse_arrays.items()}}
+                else:  # no synapse onto this rank: empty rows (arrays of one place)
+                    new = {"row_length": xp.zeros(images.size, m.row_length.dtype),
+                           "ind": a.new(o, "ind"),
+                           **{k: a.new(o, k) for k in m.synapse_arrays}}
                 a.free(m.row_length, m.ind, *m.synapse_arrays.values())
                 m.n_pre = int(images.size)
                 m.row_length = a.put(o, "row_length", new.pop("row_length"))

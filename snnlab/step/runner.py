@@ -41,6 +41,9 @@ class Runner:
         # rank's spikes of the last k steps between the neurons' half and the
         # replay, and tells whether any rank was interrupted
         self.exchange = None
+        # a list that, once not empty, asks the run to stop (an engine's
+        # interrupt, which must not raise: the ranks stop together)
+        self.stop_request = None
         self.timers: dict[str, float] = {k: 0.0 for k in TIMERS}
         self.phase_times = np.zeros(len(PHASES))
 
@@ -115,7 +118,13 @@ class Runner:
         try:
             with deferred_interrupt() as interrupted:
                 left = int(n)
-                while left > 0 and not interrupted:  # Ctrl-C: stop between driver runs
+                # Ctrl-C: stop between driver runs; on ranks only when all agree
+                # (in an exchange), or a rank would leave the others waiting
+                agreed = False
+                while left > 0 and not agreed and not (interrupted and self.exchange is None):
+                    if self.stop_request and self.exchange is None:
+                        interrupted.append("asked")  # (one process: stop now)
+                        break
                     k = min(left, chunk_steps - (clock.step - self.observation.base))
                     if state.rewiring:
                         k = state.rewiring.room(k)
@@ -125,9 +134,11 @@ class Runner:
                         self.module.run(k, self.phase_times, "step")  # the neurons, a block
                         # every rank's spikes of the block; an interrupt on any
                         # rank stops all after this block, at the same step
-                        if self.exchange is not None and self.exchange(k, bool(interrupted)) \
-                                and not interrupted:
-                            interrupted.append("another rank")
+                        asked = bool(interrupted) or bool(self.stop_request)
+                        if self.exchange is not None and self.exchange(k, asked):
+                            agreed = True  # every rank stops after this block
+                            if not interrupted:
+                                interrupted.append("another rank")
                         self.module.run(k, self.phase_times, "syn")  # the block replayed
                     else:
                         self.module.run(k, self.phase_times)
