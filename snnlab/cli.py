@@ -216,6 +216,7 @@ def _over_ranks(sim, result: dict) -> dict:
     out["ranks"] = {"n": stats["ranks"], "scheme": stats["scheme"],
                     "needed_share": stats["needed_share"],
                     "block_steps": stats["block_steps"], "exchanges": stats["exchanges"],
+                    "mpi_mean": stats["mpi_mean"], "copy_mean": stats["copy_mean"],
                     "bytes_exchanged": stats["bytes_exchanged"]}
     return out
 

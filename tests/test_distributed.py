@@ -169,6 +169,8 @@ def test_cli_ranks_prints_one_result_with_the_exchange(tmp_path):
     assert got["rates"] == one["rates"] and got["n_synapses"] == one["n_synapses"]
     assert got["ranks"]["n"] == 2 and got["ranks"]["scheme"] == "collective"
     assert got["ranks"]["block_steps"] == 15 and got["ranks"]["bytes_exchanged"] > 0
+    # the exchange's time split: in MPI calls, and copying and packing
+    assert got["ranks"]["mpi_mean"] > 0 and got["ranks"]["copy_mean"] > 0
     assert got["phases"]["communicate"] > 0 and "communicate" in got["phases_mean"]
     for k in ("timers", "phases"):  # the slowest rank's, and the mean
         assert all(got[k][t] >= got[f"{k}_mean"][t] for t in got[k])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 from .schema import check_record
@@ -63,12 +64,27 @@ class Store:
                 return
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._setup()
         except sqlite3.DatabaseError as e:
             raise ValueError(f"store: {str(self.path)!r} is not a usable snnlab store "
                              f"({e})") from None
+
+    def _setup(self, patience: float = 60.0) -> None:
+        """WAL journal and the schema.  Two processes making one new store
+        at once: switching the journal needs the database alone, and SQLite
+        answers "locked" at once there rather than waiting (its busy
+        timeout does not cover it), so the switch is tried again."""
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def close(self) -> None:
         self._db.close()

@@ -97,6 +97,7 @@ class Ranks:
         self.bytes_sent = 0
         self.exchanges = 0
         self.communicate = 0.0
+        self.mpi_time = 0.0  # of communicate: in MPI calls (the rest: copies, packing)
         self.needed_share = None  # the largest share of the network a rank needs
 
     def attach(self, state) -> None:
@@ -147,11 +148,13 @@ class Ranks:
 
         ids = [loc + np.int32(ps.first) for loc, ps in zip(local, pops)]
         send = np.concatenate([np.concatenate(counts), *ids]).astype(np.int32, copy=False)
+        t_mpi = time.perf_counter()
         told = self.comm.allgather((send.size, bool(stop)))
         sizes = np.array([t[0] for t in told], np.int64)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         recv = np.empty(int(sizes.sum()), np.int32)  # sized by what each rank sends
         self.comm.Allgatherv(send, [recv, sizes, offsets, MPI.INT32_T])
+        self.mpi_time += time.perf_counter() - t_mpi
         self.bytes_sent += send.nbytes
         n_pops, steps_k = len(pops), np.arange(k)
         got = []
@@ -193,7 +196,9 @@ class Ranks:
             keep.append(buf)
             if q == self.rank:
                 continue
+            t_mpi = time.perf_counter()
             requests.append(self.comm.Isend(buf, dest=q, tag=7))
+            self.mpi_time += time.perf_counter() - t_mpi
             self.bytes_sent += buf.nbytes
         got = []
         status = MPI.Status()
@@ -201,15 +206,19 @@ class Ranks:
             if q == self.rank:
                 buf = keep[list(self._send_to).index(q)]
             else:
+                t_mpi = time.perf_counter()
                 self.comm.Probe(source=q, tag=7, status=status)
                 buf = np.empty(status.Get_count(MPI.INT32_T), np.int32)
                 self.comm.Recv(buf, source=q, tag=7)
+                self.mpi_time += time.perf_counter() - t_mpi
             table = buf[:n_pops * k].reshape(n_pops, k).astype(np.int64)
             start = n_pops * k + np.concatenate([[0], np.cumsum(table.sum(axis=1))])
             got.append([(np.repeat(steps_k, table[p]), buf[start[p]:start[p + 1]])
                         for p in range(n_pops)])
+        t_mpi = time.perf_counter()
         MPI.Request.Waitall(requests)
         stopped = self.comm.allreduce(bool(stop), op=MPI.LOR)
+        self.mpi_time += time.perf_counter() - t_mpi
         return got, stopped
 
     def _decide(self) -> None:
@@ -369,15 +378,20 @@ class Ranks:
         return self.comm.allreduce(value)
 
     def stats(self) -> dict:
-        """The exchange's figures on this rank and over all ranks."""
-        mine = (self.communicate, self.bytes_sent)
+        """The exchange's figures over all ranks (collective): the time in
+        it (``communicate``, waiting for the other ranks included), of which
+        in MPI calls (``mpi``; the rest copies and packs), mean and max over
+        ranks; the bytes each rank sent, summed."""
+        mine = (self.communicate, self.bytes_sent, self.mpi_time)
         everyone = self.comm.allgather(mine)
-        comm_t = [e[0] for e in everyone]
+        comm_t, mpi_t = [e[0] for e in everyone], [e[2] for e in everyone]
         return {"ranks": self.size, "scheme": self.scheme or self.asked,
                 "needed_share": self.needed_share,
                 "block_steps": self.state.plan.block_steps, "exchanges": self.exchanges,
                 "communicate_mean": float(np.mean(comm_t)),
                 "communicate_max": float(np.max(comm_t)),
+                "mpi_mean": float(np.mean(mpi_t)), "mpi_max": float(np.max(mpi_t)),
+                "copy_mean": float(np.mean(comm_t) - np.mean(mpi_t)),
                 "bytes_exchanged": int(sum(e[1] for e in everyone))}
 
 
