@@ -15,6 +15,7 @@ the data (``docs/architecture.md``):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import resource
 import time
@@ -28,7 +29,7 @@ from .network import Network
 from .observe import Observation, RecordedChunk, Recorders, SpikeRecords, StateRecorder
 from .observe.disk import DiskStream
 from .observe.statistics import cv_isi, firing_rates, spikes_digest
-from .plan import RunOptions, Target, make_plan
+from .plan import Partition, RunOptions, Target, make_plan
 from .state import CapacityError, State
 from .step.runner import Runner
 
@@ -89,9 +90,6 @@ class Simulation:
             from .distributed import Ranks
 
             ranks = Ranks(comm, exchange)
-            if _restore is not None:
-                raise NotImplementedError("restoring a checkpoint on several ranks is not "
-                                          "supported yet: restore on one process")
             _refuse_on_ranks(network)
         options = RunOptions.check(network, seed, precision, threads, record_spikes,
                                    chunk_steps, schedule,
@@ -103,8 +101,16 @@ class Simulation:
         plan = make_plan(network, options, Target.of(self.backend))
         if _restore is not None:  # the file's arrays, checked before anything is allocated
             _restore["arrays"] = _restore["arrays"]()
-            _checkpoint.check(_restore["path"], _restore["arrays"], _restore["meta"], plan,
+            whole = plan if ranks is None else make_plan(  # (a checkpoint holds the whole)
+                network, dataclasses.replace(options, partition=Partition(), schedule="fused"),
+                Target.of(self.backend))
+            _checkpoint.check(_restore["path"], _restore["arrays"], _restore["meta"], whole,
                               network)
+            if ranks is not None:  # this rank's part of it
+                if _restore["meta"].get("recorders"):
+                    raise NotImplementedError("restoring state recorders on several ranks is "
+                                              "not supported yet")
+                _restore["arrays"] = ranks.part_of_checkpoint(_restore["arrays"], plan)
         plan.check_memory(self.backend.memory_available())
         self._plan = plan
         self._runner = runner = Runner(plan, self.backend)
@@ -535,7 +541,7 @@ class Simulation:
     @classmethod
     def restore(cls, path, backend: str = "auto", network: Network | None = None,
                 threads: int | None = None, *, allow_pickle: bool = False,
-                schedule: str | None = None) -> Simulation:
+                schedule: str | None = None, comm=None, exchange: str = "auto") -> Simulation:
         """A simulation continued from a checkpoint file, on any backend
         (and under either ``schedule``: a checkpoint holds none).
 
@@ -553,7 +559,8 @@ class Simulation:
         meta, arrays, net = _checkpoint.read(path, network, allow_pickle)
         return cls(net, backend=backend, seed=meta["seed"], precision=meta["precision"],
                    threads=threads, record_spikes=meta["recorded"],
-                   chunk_steps=meta["chunk_steps"], schedule=schedule,
+                   chunk_steps=meta["chunk_steps"], schedule=schedule, comm=comm,
+                   exchange=exchange,
                    _restore={"path": path, "arrays": arrays, "meta": meta})
 
     def __repr__(self) -> str:

@@ -229,6 +229,40 @@ def test_a_checkpoint_on_ranks_is_the_one_process_checkpoint(tmp_path, model):
     assert again.spikes_sha256() == one.spikes_sha256()
 
 
+RESTORE = r"""
+import sys
+import snnlab as sl
+from snnlab.distributed import world
+sys.path.insert(0, {here!r})
+from test_distributed import NETS
+comm = world()
+sim = sl.Simulation.restore(sys.argv[2], backend="cpu", network=NETS[sys.argv[1]](), threads=1,
+                            comm=comm, exchange=sys.argv[3])
+sim.run(20.0)
+d = sim.spikes_sha256()
+if comm.Get_rank() == 0:
+    print(sim.t, d)
+"""
+
+
+@pytest.mark.parametrize("model", ["hpc_plastic", "microcircuit", "brunel"])
+def test_a_checkpoint_restores_onto_ranks(tmp_path, model):
+    """A one-process checkpoint restored on 2 and 3 ranks (each takes its
+    part) continues like the uninterrupted run."""
+    one = sl.Simulation(NETS[model](), backend="cpu", seed=17, threads=1)
+    one.run(40.0)
+    one.checkpoint(tmp_path / "one.snn")
+    one.run(20.0)
+    script = tmp_path / "restore.py"
+    script.write_text(RESTORE.format(here=str(Path(__file__).parent)))
+    for n, exchange in ((2, "collective"), (3, "p2p")):
+        res = _mpirun(n, [sys.executable, str(script), model, str(tmp_path / "one.snn"),
+                          exchange])
+        assert res.returncode == 0, res.stderr[-3000:]
+        t, digest = res.stdout.split()[-2:]
+        assert float(t) == pytest.approx(60.0) and digest == one.spikes_sha256(), n
+
+
 def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     script = tmp_path / "refuse.py"
     script.write_text(

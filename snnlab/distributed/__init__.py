@@ -41,7 +41,9 @@ The methods of a :class:`~snnlab.Simulation` that read (``spike_steps``,
 ``spikes``, ``spikes_sha256``, ``rates``, ``state``, ``connectivity``,
 ``n_synapses``) gather from every rank, and ``checkpoint`` merges every
 rank's part on rank 0 into the file one process would write: call them on
-all ranks, as every collective.
+all ranks, as every collective.  ``Simulation.restore(path, network=...,
+comm=...)`` restores any checkpoint onto any number of ranks, each taking
+its part (:meth:`Ranks.part_of_checkpoint`).
 """
 
 from __future__ import annotations
@@ -372,6 +374,57 @@ class Ranks:
             for k in ("lazy_stamp", "lazy_y_after", "lazy_count", "trace_y"):
                 if f"proj/{name}/{k}" in out:  # per target: joined along the targets
                     out[f"proj/{name}/{k}"] = join(f"proj/{name}/{k}", post.name, axis_len=0)
+        return out
+
+    def part_of_checkpoint(self, arrays: dict, plan) -> dict:
+        """This rank's part of a (whole, checked) checkpoint's arrays: its
+        block of every population's arrays and targets' rings, the rows
+        restricted to its targets (still one per source: the rows are
+        compacted once loaded), its neurons' recorded spikes."""
+        from ..state.populations import _events
+
+        out = dict(arrays)
+        blocks = {name: (pp.first, pp.first + pp.n) for name, pp in plan.populations.items()}
+        for name, pp in plan.populations.items():
+            lo, hi = blocks[name]
+            n = pp.pop.n
+            for k in ("state", "inbuf", "refrac"):  # [..][neuron]
+                out[f"pop/{name}/{k}"] = arrays[f"pop/{name}/{k}"].reshape(-1, n)[:, lo:hi] \
+                    .reshape(-1)
+            if f"pop/{name}/ssa_cursor" in arrays:  # this rank's events among those passed
+                steps, ids = _events(pp.pop, plan.network.dt)
+                c = int(arrays[f"pop/{name}/ssa_cursor"][0])
+                out[f"pop/{name}/ssa_cursor"] = np.array(
+                    [int(np.sum((ids[:c] >= lo) & (ids[:c] < hi)))], np.int64)
+            if f"pop/{name}/spike_ids" in arrays:
+                ids = arrays[f"pop/{name}/spike_ids"]
+                mine = (ids >= lo) & (ids < hi)
+                out[f"pop/{name}/spike_ids"] = ids[mine]
+                out[f"pop/{name}/spike_steps"] = arrays[f"pop/{name}/spike_steps"][mine]
+        for name, pp in plan.projections.items():
+            proj = pp.proj
+            lo, hi = blocks[proj.post.name]
+            lengths = arrays[f"proj/{name}/row_length"].astype(np.int64)
+            cap = arrays[f"proj/{name}/ind"].size // max(proj.pre.n, 1)
+            placed = np.arange(cap)[None, :] < lengths[:, None]
+            post = arrays[f"proj/{name}/ind"].reshape(-1, cap)
+            mine = placed & (post >= lo) & (post < hi)
+            new_len = mine.sum(axis=1)
+            new_cap = max(int(new_len.max(initial=0)), 1)
+            pos = np.cumsum(mine, axis=1) - 1  # place of each kept synapse in its row
+            rows, cols = np.nonzero(mine)
+            dest = rows * new_cap + pos[rows, cols]
+            out[f"proj/{name}/row_length"] = new_len.astype(np.int32)
+            for key in [k for k in arrays if k == f"proj/{name}/ind"
+                        or k.startswith(f"proj/{name}/syn/")]:
+                src = arrays[key].reshape(-1, cap)[rows, cols]
+                full = np.zeros(proj.pre.n * new_cap, arrays[key].dtype)
+                full[dest] = src - lo if key.endswith("/ind") else src
+                out[key] = full
+            for k in ("lazy_stamp", "lazy_y_after", "lazy_count", "trace_y"):
+                if f"proj/{name}/{k}" in arrays:  # per target: this rank's
+                    a = arrays[f"proj/{name}/{k}"]
+                    out[f"proj/{name}/{k}"] = a.reshape(proj.post.n, -1)[lo:hi].reshape(-1)
         return out
 
     def sum(self, value):

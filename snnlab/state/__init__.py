@@ -66,7 +66,16 @@ class State:
             self.stdp.create()
         else:
             self.projections.load(restored)
-            self.stdp.create(Stdp.saved_traces(restored, self.plan))
+            saved = Stdp.saved_traces(restored, self.plan)
+            if self.clock.ranks:  # the rows of the sources that reach this rank, and theirs
+                images = self.projections.compact_sources()
+                self.populations.create_images(images)
+                for name, traces in saved.items():
+                    rows = images[self.plan.projections[name].proj.pre.name]
+                    for k in ("trace_x", "lazy_t_pre"):
+                        if k in traces:
+                            traces[k] = traces[k][rows]
+            self.stdp.create(saved)
         self.rewiring.create(restored)
         # whoever keeps a view of the rows is told when host edits change them
         self.projections.watchers = [self.stdp.rows_changed, self.rewiring.rows_changed]
