@@ -22,7 +22,7 @@ ALLOWED = {
     "checkpoint": {"plan", "backend", "files"} | DESCRIBE,
     "protocol": DESCRIBE,
     # (the engines' side builds Simulations: above the façade, like the views)
-    "distributed": {"distributed", "plan", "observe", "backend", "simulation"},
+    "distributed": {"distributed", "plan", "state", "observe", "backend", "simulation"},
     # (benchmark records: files written whole, the compiler's facts, the version)
     "bench": {"bench", "files", "backend", "__version__"},
 }
