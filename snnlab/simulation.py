@@ -199,16 +199,7 @@ class Simulation:
 
     def steps_for(self, duration: float) -> int:
         """Number of steps in ``duration`` [ms]; it must be a multiple of dt."""
-        try:
-            duration = float(duration)
-        except (TypeError, ValueError):
-            raise TypeError(f"duration must be a number of ms, got {duration!r}") from None
-        if not math.isfinite(duration) or duration < 0:
-            raise ValueError(f"duration must be a finite number of ms >= 0, got {duration}")
-        n = round(duration / self.dt)
-        if abs(n * self.dt - duration) > 1e-9 * max(1.0, duration):
-            raise ValueError(f"duration {duration} ms is not a multiple of dt={self.dt} ms")
-        return n
+        return steps_for(duration, self.dt)
 
     def run(self, duration: float, *, record: bool = True, progress: bool = False,
             timer: str = "sim") -> None:
@@ -567,6 +558,20 @@ class Simulation:
         pops = ", ".join(f"{k}[{p.n}]" for k, p in self.network.populations.items())
         return (f"<Simulation {self.backend.name} t={self.t:g} ms, {pops}, "
                 f"{self.n_synapses} synapses>")
+
+
+def steps_for(duration: float, dt: float) -> int:
+    """Number of steps of ``dt`` in ``duration`` [ms]; it must be a multiple of dt."""
+    try:
+        duration = float(duration)
+    except (TypeError, ValueError):
+        raise TypeError(f"duration must be a number of ms, got {duration!r}") from None
+    if not math.isfinite(duration) or duration < 0:
+        raise ValueError(f"duration must be a finite number of ms >= 0, got {duration}")
+    n = round(duration / dt)
+    if abs(n * dt - duration) > 1e-9 * max(1.0, duration):
+        raise ValueError(f"duration {duration} ms is not a multiple of dt={dt} ms")
+    return n
 
 
 def _refuse_on_ranks(network: Network) -> None:

@@ -117,8 +117,7 @@ class Cluster:
         for k, v in self.slurm.items():
             setattr(cluster.config.SlurmEngineSetLauncher, k, v)
         env = {"OMP_NUM_THREADS": str(self.threads), "SNNLAB_THREADS": str(self.threads)}
-        cluster.config.EngineLauncher.environment = env  # (not every launcher reads it)
-        os.environ.update(env)  # launchers started from here inherit it
+        cluster.config.EngineLauncher.environment = env  # (the engines', not this process's)
         self._ipp = cluster
         try:
             self.client = cluster.start_and_connect_sync(activate=False)
@@ -299,7 +298,6 @@ class RemoteSimulation:
         self._dt = network.dt
         self._step = 0
         self._observers: list = []
-        self._seen: dict[str, int] = {}
 
     def _call(self, name: str, *args, **kwargs):
         return self.cluster.all(engine.call, self.key, name, args, kwargs)[0]
@@ -322,16 +320,9 @@ class RemoteSimulation:
         return self._call("recorded")
 
     def steps_for(self, duration: float) -> int:
-        try:
-            duration = float(duration)
-        except (TypeError, ValueError):
-            raise TypeError(f"duration must be a number of ms, got {duration!r}") from None
-        if not math.isfinite(duration) or duration < 0:
-            raise ValueError(f"duration must be a finite number of ms >= 0, got {duration}")
-        n = round(duration / self._dt)
-        if abs(n * self._dt - duration) > 1e-9 * max(1.0, duration):
-            raise ValueError(f"duration {duration} ms is not a multiple of dt={self._dt} ms")
-        return n
+        from ..simulation import steps_for
+
+        return steps_for(duration, self._dt)
 
     # -- running ------------------------------------------------------------------------
     def run(self, duration: float, *, record: bool = True, progress: bool = False,
@@ -377,23 +368,22 @@ class RemoteSimulation:
         of a run: the hook of the live views."""
         if not callable(fn):
             raise TypeError(f"add_observer: fn must be callable, got {fn!r}")
+        if not self._observers:  # the ranks keep what each piece records, for us
+            self.cluster.all(engine.watch, self.key, True)
         self._observers.append(fn)
 
     def remove_observer(self, fn) -> None:
         if fn in self._observers:
             self._observers.remove(fn)
+            if not self._observers and self.cluster.running:
+                self.cluster.all(engine.watch, self.key, False)
 
     def _notify(self) -> None:
         if not self._observers:
             return
         from ..observe import RecordedChunk
 
-        spikes = {}
-        for pop in self.recorded:
-            steps, ids = self.spike_steps(pop)
-            seen = self._seen.get(pop, 0)
-            spikes[pop] = (steps[seen:], ids[seen:])
-            self._seen[pop] = len(steps)
+        spikes = self.cluster.all(engine.new_spikes, self.key)[0]  # (only the new ones)
         first = min((int(s[0]) for s, _ in spikes.values() if len(s)), default=self._step)
         chunk = RecordedChunk(first, self._step, self._dt, spikes, {})
         for fn in list(self._observers):
@@ -424,7 +414,6 @@ class RemoteSimulation:
 
     def clear_recordings(self) -> None:
         self._call("clear_recordings")
-        self._seen.clear()
 
     # -- live state ------------------------------------------------------------------------
     def state(self, population, var: str) -> np.ndarray:

@@ -105,6 +105,39 @@ def stats(key: str) -> dict:
     return out
 
 
+WATCHED: dict = {}  # key -> (the spikes each drain brought, since new_spikes, the observer)
+
+
+def watch(key: str, on: bool = True) -> None:
+    """Keep (``on``) or stop keeping the spikes each drain of simulation
+    ``key`` brings, for :func:`new_spikes` (the client's observers)."""
+    sim = SIMS[key]
+    if on and key not in WATCHED:
+        kept: list = []
+        WATCHED[key] = (kept, lambda chunk: kept.append(chunk.spikes))
+        sim.add_observer(WATCHED[key][1])
+    elif not on and key in WATCHED:
+        sim.remove_observer(WATCHED.pop(key)[1])
+
+
+def new_spikes(key: str) -> dict:
+    """The spikes recorded since the last call, every rank's (collective):
+    population -> (steps, global ids), ordered by step then id."""
+    import numpy as np
+
+    sim = SIMS[key]
+    sim._runner.drain()
+    kept = WATCHED[key][0]
+    out = {}
+    for pop in sim.recorded:
+        parts = [c[pop] for c in kept if pop in c]
+        steps = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
+        ids = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int32)
+        out[pop] = sim.ranks.gather_spikes(steps, ids) if sim.ranks is not None else (steps, ids)
+    kept.clear()
+    return out
+
+
 def ack() -> bool:
     """After an interrupt, once every signal has landed: forget it."""
     STOP.clear()
@@ -113,3 +146,4 @@ def ack() -> bool:
 
 def drop(key: str) -> None:
     SIMS.pop(key, None)
+    WATCHED.pop(key, None)
