@@ -6,10 +6,16 @@
 //     bool step(scalar *state, int64_t n, int64_t i, const Consts &c,
 //               const scalar *input, int32_t &refrac, const SnnStepCtx &ctx)
 // loads a neuron's state, integrates, tests the threshold, resets and stores;
-// `has_refractory` says whether it uses the refractory counter at all.
+// `has_refractory` says whether it uses the refractory counter at all,
+// `vectorize` whether the CPU runs it in the two-pass loop below (not when
+// a snippet draws random numbers).
 // This template does the rest, identically for every model: gather and clear
 // the input of this step, emit and record spikes.
 #include "common.h"
+
+#ifndef SNN_NEURON_BLOCK
+#define SNN_NEURON_BLOCK 256
+#endif
 
 struct SnnStepCtx {
     int64_t first;  // the global index of the first neuron held here (ranks)
@@ -37,6 +43,49 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
     ctx.stream = stream;
     const int64_t slot = ctx.step % n_slots;
     const typename M::Consts c = M::load(param);
+#if !defined(SNN_CUDA)
+    // On the CPU in blocks of SNN_NEURON_BLOCK: first the neurons' updates,
+    // a loop with no call and no shared counter, which the compiler
+    // vectorises (each lane does the scalar arithmetic, IEEE operations
+    // without contraction: the same bits), then the block's spikes
+    // appended.  A model whose snippets draw random numbers keeps the fused
+    // loop below: in lanes its rare branches (a reset's draw) would run for
+    // every neuron.
+    if (M::vectorize) {
+        const int64_t n_thr = SNN_NUM_THREADS, thr = SNN_THREAD_ID;
+        const int64_t lo = snn_share(n, thr, n_thr), hi = snn_share(n, thr + 1, n_thr);
+        for (int64_t b0 = lo; b0 < hi; b0 += SNN_NEURON_BLOCK) {
+            const int64_t m = hi - b0 < SNN_NEURON_BLOCK ? hi - b0 : SNN_NEURON_BLOCK;
+            uint8_t fired[SNN_NEURON_BLOCK];
+            SNN_SIMD
+            for (int64_t k = 0; k < m; ++k) {
+                const int64_t i = b0 + k;
+                scalar input[M::n_ports > 0 ? M::n_ports : 1];
+                for (int32_t p = 0; p < M::n_ports; ++p) {
+                    int64_t *b = snn_inbuf(inbuf, n, n_slots, p, slot) + i;
+                    input[p] = (scalar)snn_from_fixed(*b);
+                    *b = 0;
+                }
+                int32_t r = M::has_refractory ? refrac[i] : 0;
+                fired[k] = M::step(state, n, i, c, input, r, ctx);
+                if (M::has_refractory) refrac[i] = r;
+            }
+            for (int64_t k = m; k & 7; ++k) fired[k] = 0;  // (SNN_NEURON_BLOCK: a multiple of 8)
+            for (int64_t k = 0; k < m; k += 8) {  // eight flags at a time: spikes are rare
+                uint64_t word;
+                memcpy(&word, fired + k, 8);
+                if (!word) continue;
+                for (int64_t q = k; q < k + 8; ++q) {
+                    if (!fired[q]) continue;
+                    const int32_t s = SNN_ATOMIC_ADD_I32(n_spikes, 1);
+                    spikes[s] = (int32_t)(b0 + q);
+                    snn_record_spike(rec_bits, rec_info, ctx.step, b0 + q);
+                }
+            }
+        }
+        return;
+    }
+#endif
     SNN_LOOP(i, n) {
         scalar input[M::n_ports > 0 ? M::n_ports : 1];
         for (int32_t p = 0; p < M::n_ports; ++p) {

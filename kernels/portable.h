@@ -106,6 +106,13 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 // The one after the block is the caller's: the driver places it, and a host
 // call ends its parallel region.
 #define SNN_SERIAL SNN_BARRIER _Pragma("omp single nowait")
+// a loop whose iterations are independent, to be vectorised (if-converting
+// its branches); the compiler's own analysis gives up at the first branch
+#ifdef _OPENMP
+#define SNN_SIMD _Pragma("omp simd")
+#else
+#define SNN_SIMD
+#endif
 #define SNN_ATOMIC_ADD_I32(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_ADD_I64(p, v) __atomic_fetch_add((p), (v), __ATOMIC_RELAXED)
 #define SNN_ATOMIC_OR_U32(p, v) __atomic_fetch_or((p), (v), __ATOMIC_RELAXED)

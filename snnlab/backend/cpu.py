@@ -21,20 +21,50 @@ import numpy as np
 from . import CompileError, Launch, kernel_dir
 from .codegen import KERNEL_FILES, cpu_driver, cpu_host_wrappers, parse_signatures
 
-# -fno-math-errno lets llrint and sqrt inline (cvtsd2si, sqrtsd): results unchanged
+# -fno-math-errno lets llrint and sqrt inline (cvtsd2si, sqrtsd); -fno-trapping-math
+# lets the compiler if-convert a branch with a division and so vectorise
+# neuron updates (kernels/neuron_update.cu).  Results unchanged: no
+# contraction, no reassociation, every operation IEEE-rounded as written.
+# The CPU's own instruction set (-march=native, where the compiler takes it,
+# compiler_facts) comes after these; the kernel cache is keyed by the CPU.
 FLAGS = ["-O3", "-std=c++17", "-fPIC", "-shared", "-ffp-contract=off", "-fno-fast-math",
-         "-fno-math-errno", "-fvisibility=hidden"]
+         "-fno-math-errno", "-fno-trapping-math", "-fvisibility=hidden"]
 
 
 
-def flags() -> list[str]:
+def flags(cxx: str | None = None) -> list[str]:
     """The compile flags: :data:`FLAGS`, then ``$SNNLAB_CXXFLAGS`` (split as a
     shell would), which come last and so win (``-O0`` gives a deliberately
     slow build, e.g. to check that ``snnlab bench compare`` catches it).  They
     are part of the kernel cache's key and of every benchmark record."""
     import shlex
 
-    return FLAGS + shlex.split(os.environ.get("SNNLAB_CXXFLAGS", ""))
+    return FLAGS + native_flags(cxx) + shlex.split(os.environ.get("SNNLAB_CXXFLAGS", ""))
+
+
+def native_flags(cxx: str | None = None) -> list[str]:
+    """``-march=native`` (or ``-mcpu=native``) where the compiler takes it:
+    the vector width of this CPU.  ``SNNLAB_CXXFLAGS`` can override it
+    (``-march=x86-64-v2``, e.g. for a cache shared by unlike machines)."""
+    return compiler_facts(cxx or find_compiler())["native"]
+
+
+def cpu_fingerprint() -> str:
+    """What identifies this CPU's instruction set (part of the kernel
+    cache's key, since the kernels are built for it)."""
+    import platform
+
+    parts = [platform.machine(), platform.processor()]
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith(("model name", "flags", "Features", "CPU part")):
+                    parts.append(line.strip())
+                if line.strip() == "":
+                    break  # the first processor says it
+    except OSError:
+        pass
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
 _CTYPES = {"int64": ctypes.c_int64, "int32": ctypes.c_int32, "uint64": ctypes.c_uint64,
@@ -74,10 +104,13 @@ def compiler_facts(cxx: str) -> dict:
     path = cache_dir() / f"compiler_{key}.json"
     try:
         facts = json.loads(path.read_text())
-    except (OSError, ValueError):
+        facts["native"]  # (files from before it was probed: probe again)
+    except (OSError, ValueError, KeyError):
         out = subprocess.run([cxx, "--version"], capture_output=True, text=True)
         facts = {"version": out.stdout.splitlines()[0] if out.stdout else cxx,
-                 "openmp": ["-fopenmp"] if _has_openmp(cxx) else []}
+                 "openmp": ["-fopenmp"] if _accepts(cxx, ["-fopenmp"], _OMP_PROBE) else [],
+                 "native": next(([f] for f in ("-march=native", "-mcpu=native")
+                                 if _accepts(cxx, [f], "int main() { return 0; }\n")), [])}
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -93,12 +126,15 @@ def compiler_version(cxx: str) -> str:
     return compiler_facts(cxx)["version"]
 
 
-def _has_openmp(cxx: str) -> bool:
+_OMP_PROBE = "#include <omp.h>\nint main() { return omp_get_max_threads() > 0 ? 0 : 1; }\n"
+
+
+def _accepts(cxx: str, extra: list[str], program: str) -> bool:
+    """Whether the compiler builds ``program`` with the flags ``extra``."""
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "t.cpp"
-        src.write_text("#include <omp.h>\n"
-                       "int main() { return omp_get_max_threads() > 0 ? 0 : 1; }\n")
-        return subprocess.run([cxx, "-fopenmp", str(src), "-o", str(Path(tmp) / "t")],
+        src.write_text(program)
+        return subprocess.run([cxx, *extra, str(src), "-o", str(Path(tmp) / "t")],
                               capture_output=True).returncode == 0
 
 
@@ -240,8 +276,8 @@ class CpuBackend:
         headers = "".join(h.read_text() for h in sorted(kdir.glob("*.h")))  # all of them
         openmp = self._openmp_flags()
         key = hashlib.sha256("\x00".join(
-            [code, headers, *sources, " ".join(flags() + openmp),
-             compiler_version(self.cxx)]).encode()).hexdigest()[:24]
+            [code, headers, *sources, " ".join(flags(self.cxx) + openmp),
+             compiler_version(self.cxx), cpu_fingerprint()]).encode()).hexdigest()[:24]
         folder = cache_dir()
         lib_path = folder / f"snn_{key}.so"
         if not lib_path.exists():
@@ -250,7 +286,7 @@ class CpuBackend:
                 src = Path(tmp) / "snn.cpp"
                 src.write_text(code)
                 out = Path(tmp) / "snn.so"
-                cmd = [self.cxx, *flags(), *openmp, f"-I{kdir}", str(src), "-o", str(out)]
+                cmd = [self.cxx, *flags(self.cxx), *openmp, f"-I{kdir}", str(src), "-o", str(out)]
                 res = subprocess.run(cmd, capture_output=True, text=True)
                 if res.returncode != 0:
                     kept = folder / f"failed_{key}.cpp"  # for a look at what failed

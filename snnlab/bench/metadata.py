@@ -107,7 +107,7 @@ def _compiler() -> dict:
 
         cxx = find_compiler()
         facts = compiler_facts(cxx)
-        return {"path": cxx, "version": facts["version"], "flags": [*flags(), *facts["openmp"]]}
+        return {"path": cxx, "version": facts["version"], "flags": [*flags(cxx), *facts["openmp"]]}
     except Exception as e:  # (no compiler: the cpu backend says why)
         return {"path": None, "version": None, "flags": None, "error": str(e)}
 

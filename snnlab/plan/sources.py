@@ -52,6 +52,8 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
     lines = [f"struct Model_{key} {{",
              f"    static const int n_ports = {len(model.ports)};",
              f"    static const bool has_refractory = {str(has_refractory).lower()};",
+             # the CPU's two-pass loop (kernels/neuron_update.cu)
+             f"    static const bool vectorize = {str(not uses_rng).lower()};",
              "    struct Consts {"]
     for name in constants:
         ctype = constant_ctype(name)
