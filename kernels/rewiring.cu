@@ -198,6 +198,8 @@ SNN_DEVICE SNN_INLINE bool snn_rewire_add(const int32_t *row, int64_t len, int64
 //   R::Arrays    pointers to the projection's per-synapse arrays
 //   R::Consts    the rule's parameters and derived constants; R::load(param)
 //   R::track     a maximum in-degree is kept
+//   R::sparse    the rule has `attempts`: R::attempts(consts) is their mean
+//                per row and call, and only rows with some run
 //   R::rule(row, arrays, consts)           the rule's code, for one row
 //   R::move(arrays, to, from)              every per-synapse array moves
 //   R::init(arrays, pos, consts, row, id_post)   the values of a new synapse
@@ -219,6 +221,7 @@ struct SnnRewireRow {
     int64_t removed, failed;
     uint32_t draw, poisson_draw;
     SnnPoissonState *poisson;
+    int64_t n_attempts;  // a rule with `attempts`: this row's count in this call
 };
 
 // the parameters of both templates (those of the generated kernels, the
@@ -231,6 +234,65 @@ struct SnnRewireRow {
         int32_t *removed_to, const int32_t max_in, int32_t *pend, int32_t *pend_count,        \
         int64_t *proposed, const int32_t max_add, const int32_t multapses, int64_t *counts,   \
         const int64_t *count_info
+
+// One row of a call: the rule, then the row compacted where it removed
+// synapses, its proposals kept, its counts added.
+template <class R>
+SNN_DEVICE SNN_INLINE void snn_rewire_row(SnnRewireRow &r, int64_t id_pre,
+                                          const typename R::Arrays &arrays,
+                                          const typename R::Consts &c, int32_t *row_length,
+                                          int32_t *ind, const int64_t cap, int32_t *pend,
+                                          int32_t *pend_count, int64_t *proposed,
+                                          int64_t *counts, const int64_t *count_info) {
+    r.id_pre = id_pre;
+    r.row_length = row_length[id_pre];
+    r.base = id_pre * cap;
+    r.row = ind + r.base;
+    r.pend = pend + id_pre * r.max_add;
+    r.n_pend = 0;
+    r.removed = 0;
+    r.failed = 0;
+    r.draw = 0;
+    r.poisson_draw = 0;
+    R::rule(r, arrays, c);
+    if (r.removed) {  // compact: every array moves with its synapse
+        int64_t w = 0;
+        for (int64_t k = 0; k < r.row_length; ++k) {
+            if (r.row[k] < 0) continue;
+            if (w != k) {
+                r.row[w] = r.row[k];
+                R::move(arrays, r.base + w, r.base + k);
+            }
+            ++w;
+        }
+        row_length[id_pre] = (int32_t)w;
+    }
+    if (r.n_pend) {  // (a row's count is 0 otherwise: the commit clears it)
+        pend_count[id_pre] = r.n_pend;
+        SNN_ATOMIC_STORE_I64(proposed, r.call);
+    }
+    snn_rewire_count(counts, count_info, r.call, 1, r.removed);
+    snn_rewire_count(counts, count_info, r.call, 2, r.failed);
+}
+
+// Rows of a rule with `attempts` (a mean lam per row and call): only the
+// rows with at least one attempt run.  The rows are taken in fixed chunks of
+// SNN_REWIRE_CHUNK; in each, the gaps between rows with attempts are
+// geometric (floor(-log(u) / lam) rows without, since P(none) = exp(-lam)),
+// and a row's count is Poisson(lam) given that it is at least 1 (inverted
+// from a uniform above exp(-lam); beyond a mean of 16, as poisson() sums
+// chunks of 16, drawn again if 0).  Uniform k of chunk q in call c: Philox (seed,
+// stream, entity q, counter 2^62 | c 2^20 | k), 53 bits: counters that
+// neither uniform() (below 2^62) nor poisson() (2^63 set) reach; a chunk
+// draws fewer than 2^20 (the host keeps lam <= 65000).  The walk depends on
+// the chunk alone, never on the threads.
+#define SNN_REWIRE_CHUNK 256
+SNN_DEVICE SNN_INLINE double snn_rewire_walk_uniform(uint64_t seed, uint32_t stream,
+                                                     int64_t chunk, int64_t call, uint32_t k) {
+    const snn_u4 b = snn_random4(seed, stream, (uint32_t)chunk,
+                                 (1ull << 62) | ((uint64_t)call << 20) | (k & 0xFFFFFu));
+    return snn_u01(b.x, b.y);
+}
 
 template <class R>
 SNN_DEVICE void snn_rewire_propose(SNN_REWIRE_PARAMS) {
@@ -252,36 +314,47 @@ SNN_DEVICE void snn_rewire_propose(SNN_REWIRE_PARAMS) {
     r.multapses = multapses;
     r.max_in = max_in;
     r.poisson = &poisson;
-    SNN_LOOP(id_pre, n_pre) {
-        r.id_pre = id_pre;
-        r.row_length = row_length[id_pre];
-        r.base = id_pre * cap;
-        r.row = ind + r.base;
-        r.pend = pend + id_pre * max_add;
-        r.n_pend = 0;
-        r.removed = 0;
-        r.failed = 0;
-        r.draw = 0;
-        r.poisson_draw = 0;
-        R::rule(r, arrays, c);
-        if (r.removed) {  // compact: every array moves with its synapse
-            int64_t w = 0;
-            for (int64_t k = 0; k < r.row_length; ++k) {
-                if (r.row[k] < 0) continue;
-                if (w != k) {
-                    r.row[w] = r.row[k];
-                    R::move(arrays, r.base + w, r.base + k);
-                }
-                ++w;
+    r.n_attempts = 0;
+    if (!R::sparse) {
+        SNN_LOOP(id_pre, n_pre) {
+            snn_rewire_row<R>(r, id_pre, arrays, c, row_length, ind, cap, pend, pend_count,
+                              proposed, counts, count_info);
+        }
+        return;
+    }
+    const double lam = R::attempts(c);
+    if (!(lam > 0.0)) return;
+    const double e = lam <= 16.0 ? snn_exp(-lam) : 0.0, e16 = snn_exp(-16.0);
+    const int64_t n_chunks = (n_pre + SNN_REWIRE_CHUNK - 1) / SNN_REWIRE_CHUNK;
+    SNN_LOOP(q, n_chunks) {
+        const int64_t end = (q + 1) * SNN_REWIRE_CHUNK < n_pre ? (q + 1) * SNN_REWIRE_CHUNK
+                                                               : n_pre;
+        uint32_t k = 0;
+        for (int64_t row = q * SNN_REWIRE_CHUNK - 1;;) {
+            const double gap = floor(-snn_log(snn_rewire_walk_uniform(seed, stream, q, call, k++))
+                                     / lam);
+            if (gap >= (double)(end - row - 1)) break;
+            row += 1 + (int64_t)gap;
+            int64_t n;
+            if (lam <= 16.0) {
+                const double u = snn_rewire_walk_uniform(seed, stream, q, call, k++);
+                n = snn_poisson_small(e + u * (1.0 - e), lam, e);
+                n = n > 0 ? n : 1;
+            } else {  // (P(0) < 1e-6: hardly ever a second try)
+                do {
+                    n = 0;
+                    for (double rest = lam; rest > 0.0;) {
+                        const double m = rest < 16.0 ? rest : 16.0;
+                        rest -= m;
+                        n += snn_poisson_small(snn_rewire_walk_uniform(seed, stream, q, call, k++),
+                                               m, m == 16.0 ? e16 : snn_exp(-m));
+                    }
+                } while (n == 0);
             }
-            row_length[id_pre] = (int32_t)w;
+            r.n_attempts = n;
+            snn_rewire_row<R>(r, row, arrays, c, row_length, ind, cap, pend, pend_count,
+                              proposed, counts, count_info);
         }
-        if (r.n_pend) {  // (a row's count is 0 otherwise: the commit clears it)
-            pend_count[id_pre] = r.n_pend;
-            SNN_ATOMIC_STORE_I64(proposed, call);
-        }
-        snn_rewire_count(counts, count_info, call, 1, r.removed);
-        snn_rewire_count(counts, count_info, call, 2, r.failed);
     }
 }
 

@@ -210,6 +210,120 @@ def test_poisson_matches_the_reference(threads):
     assert np.mean(want) == pytest.approx(30 * (lam + 0.5 + big), rel=0.05)
 
 
+def _snn_log(x):
+    """snn_log of the kernels, by the kernel (math_check)."""
+    x = np.atleast_1d(np.asarray(x, np.float64))
+    out, normal = np.zeros_like(x), np.zeros_like(x)
+    kernel_module(get_backend("cpu")).launch(
+        Launch("math_check", (len(x), x, out, np.uint64(1), normal), ("flat", len(x))))
+    return out
+
+
+def _snn_exp(x):
+    x = np.atleast_1d(np.asarray(x, np.float64))
+    out = np.zeros_like(x)
+    kernel_module(get_backend("cpu")).launch(
+        Launch("exp_check", (len(x), x, 1.0, out, np.zeros_like(x)), ("flat", len(x))))
+    return out
+
+
+CHUNK = 256  # SNN_REWIRE_CHUNK
+
+
+def _walk(draws, call, n_pre, lam):
+    """Rows with attempts and their counts in one call (kernels/rewiring.cu,
+    snn_rewire_propose with `attempts`), written out: per chunk of 256 rows,
+    geometric gaps from uniform k of (chunk, 2^62 | call 2^20 | k), a
+    zero-truncated Poisson count by inversion (chunks of 16 beyond 16)."""
+    e, e16 = _snn_exp([-lam, -16.0]) if lam <= 16 else (0.0, _snn_exp([-16.0])[0])
+
+    def uniform(q, k):
+        counter = (1 << 62) | (call << 20) | k
+        ctr = [[counter & 0xFFFFFFFF, counter >> 32, q, draws.stream]]
+        x, y = (int(v) for v in philox4x32(ctr, [SEED & 0xFFFFFFFF, SEED >> 32])[0][:2])
+        return ((((x >> 5) << 26) | (y >> 6)) + 0.5) / 2.0**53
+
+    def small(u, m, em):  # snn_poisson_small
+        n, p = 0, em
+        f = p
+        while u > f and n < 1000:
+            n += 1
+            p = p * m / n
+            f = f + p
+        return n
+
+    out = {}
+    for q in range((n_pre + CHUNK - 1) // CHUNK):
+        end, row, k = min((q + 1) * CHUNK, n_pre), q * CHUNK - 1, 0
+        while True:
+            gap = np.floor(-_snn_log(uniform(q, k))[0] / lam)
+            k += 1
+            if gap >= end - row - 1:
+                break
+            row += 1 + int(gap)
+            if lam <= 16:
+                n = max(small(e + uniform(q, k) * (1.0 - e), lam, e), 1)
+                k += 1
+            else:
+                n = 0
+                while n == 0:
+                    rest = lam
+                    while rest > 0:
+                        m = min(rest, 16.0)
+                        rest -= m
+                        n += small(uniform(q, k), m, e16 if m == 16.0 else _snn_exp([-m])[0])
+                        k += 1
+            out[row] = n
+    return out
+
+
+@pytest.mark.parametrize("lam", [0.05, 1.5, 21.0])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_attempts_walk_matches_the_reference(lam, threads):
+    """With attempts=, the rule runs for the rows the reference walk picks,
+    with its counts: every such row adds a synapse onto its count - 1."""
+    n_pre, n_post = 600, 64  # two whole chunks and a part
+    rule = RewiringRule("walk", params={"lam": lam}, attempts="lam", multapses=True,
+                        max_add=1, code="add_synapse(n_attempts - 1);")
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.PoissonSource(rate=0.0), n_pre)
+    b = net.population("b", sl.models.LIF(), n_post)
+    net.connect(a, b, sl.connect.FromList([0], [0]), weight=0.0,
+                rewiring=Rewiring(rule, period=0.5))
+    sim = sl.Simulation(net, backend="cpu", seed=SEED, threads=threads)
+    draws = _Draws(SEED, STREAM_REWIRE + 0)
+    seen = {(0, 0): 1}
+    for call in (1, 2, 3):
+        sim.run(0.6 if call == 1 else 0.5)  # through step 5 call
+        c = sim.connectivity("a->b")
+        now = {}
+        for p, q in zip(c["pre"].tolist(), c["post"].tolist()):
+            now[(p, q)] = now.get((p, q), 0) + 1
+        new = {k: v - seen.get(k, 0) for k, v in now.items() if v > seen.get(k, 0)}
+        seen = now
+        want = _walk(draws, call, n_pre, lam)
+        want = {(row, min(n, n_post) - 1) for row, n in want.items() if n <= n_post}
+        assert set(new) == want and all(v == 1 for v in new.values()), call
+
+
+@pytest.mark.parametrize("lam", [0.02, 0.7, 21.0])
+def test_attempts_are_poisson(lam):
+    """The walk's counts per row and call (rows it skips count 0) have the
+    Poisson law: mean, variance and the share of zeros within 4 standard
+    errors over 40 calls of 600 rows."""
+    draws = _Draws(SEED, STREAM_REWIRE + 3)
+    counts = []
+    for call in range(1, 41):
+        got = _walk(draws, call, 600, lam)
+        counts += [got.get(r, 0) for r in range(600)]
+    counts = np.array(counts)
+    n = len(counts)
+    assert abs(counts.mean() - lam) < 4 * np.sqrt(lam / n)
+    p0 = np.exp(-lam)
+    assert abs(np.mean(counts == 0) - p0) < 4 * np.sqrt(p0 * (1 - p0) / n) + 1e-12
+    assert counts.var() / lam == pytest.approx(1.0, abs=4 * np.sqrt(2.0 / n) + 4 / np.sqrt(n))
+
+
 def test_in_degrees_follow_the_rows():
     sim = sl.Simulation(_network(max_in=4), backend="cpu", seed=SEED, threads=2)
     sim.run(5.0)
@@ -317,3 +431,19 @@ def test_bad_rules_are_refused_before_building():
     net3.connect(c, c, sl.connect.OneToOne(), weight=1.0, rewiring=Rewiring(reads))
     with pytest.raises(ValueError, match="max_in_degree"):
         sl.Simulation(net3, backend="cpu")
+
+
+def test_bad_attempts_are_refused_before_building():
+    with pytest.raises(ValueError, match="attempts must be None or the name"):
+        RewiringRule("r", params={"lam": 1.0}, code="(void)0;", attempts="1.0")
+    with pytest.raises(ValueError, match="only a rule with attempts= has"):
+        RewiringRule("r", params={}, code="if (n_attempts) remove_synapse(0);")
+    for params, match in (({"mu": 1.0}, "neither a parameter nor a derived constant"),
+                          ({"lam": -0.5}, r"must be in \[0, 65000\]"),
+                          ({"lam": 1e5}, r"must be in \[0, 65000\]")):
+        rule = RewiringRule("r", params=params, code="(void)0;", attempts="lam")
+        net = sl.Network(dt=0.1)
+        a = net.population("a", sl.models.LIF(), 3)
+        net.connect(a, a, sl.connect.OneToOne(), weight=1.0, rewiring=Rewiring(rule))
+        with pytest.raises(ValueError, match=match):
+            sl.Simulation(net, backend="cpu")

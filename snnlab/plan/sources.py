@@ -188,7 +188,7 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
     for the templates ``snn_rewire_propose`` and ``snn_rewire_commit`` of
     ``kernels/rewiring.cu``, and two kernels that call them."""
     text = "\x00".join([rule.code, ",".join(constants), repr(arrays), repr(sorted(init.items())),
-                        str(track), str(rule.multapses)])
+                        str(track), str(rule.multapses), str(rule.attempts)])
     key = f"{rule.name}_{hashlib.sha256(text.encode()).hexdigest()[:10]}"
     struct = f"SnnRewire_{key}"
     consts = [f"    const double {c} = snn_c.{c}; (void){c};" for c in constants]
@@ -199,6 +199,7 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
     lines = [
         f"struct {struct} {{",
         f"    static const bool track = {str(track).lower()};",
+        f"    static const bool sparse = {str(rule.attempts is not None).lower()};",
         "    struct Arrays {", *[f"        {SYNAPSE_CTYPES[dt]} *{n};" for n, dt in arrays],
         "    };",
         "    struct Consts {", *[f"        double {c};" for c in constants], "    };",
@@ -206,6 +207,10 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
         "        Consts c;", *[f"        c.{c} = snn_param[{k}];" for k, c in enumerate(constants)],
         "        (void)snn_param;",
         "        return c;",
+        "    }",
+        "    static SNN_DEVICE SNN_INLINE double attempts(const Consts &snn_c) {",
+        "        (void)snn_c;",
+        f"        return {'snn_c.' + rule.attempts if rule.attempts else '0.0'};",
         "    }",
         "    static SNN_DEVICE SNN_INLINE void move(const Arrays &snn_a, int64_t to,",
         "                                           int64_t from) {",
@@ -233,6 +238,7 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
         *[" " * 4 + c for c in consts],
         *(["        const int64_t max_in_degree = snn.max_in; (void)max_in_degree;"]
           if track else []),
+        *(["        const int64_t n_attempts = snn.n_attempts;"] if rule.attempts else []),
         *[f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_a.{n} + snn.base;"  # the row's, where read
           for n, dt in arrays if re.search(rf"\b{n}\b", rule.code)],
         *defs, "        {", _user(rule.code, f"{rule.name}.code", 12), "        }", *undefs,

@@ -35,6 +35,17 @@ projection every ``period`` ms; attach it with
 ``exp``, ``log``, ``pow``
     the portable versions of ``kernels/philox.h`` (same bits on CPU and GPU).
 parameters and derived constants by name (doubles).
+``n_attempts``
+    with ``attempts=`` (below): this row's number of attempts in this call.
+
+A rule whose work comes in attempts, a Poisson number of them per row and
+call with a mean that is the same for every row, says so with
+``attempts="name"`` (a parameter or derived constant giving that mean): the
+framework then draws which rows have attempts, walking from one such row to
+the next with geometric gaps, and runs the code only for them, with their
+count in ``n_attempts`` (Poisson, given that it is at least 1).  A call
+then costs the attempts, not the rows: at the topographic map's 0.02
+attempts per row and call, a fiftieth of the rows run.
 
 When several rows propose synapses onto one target in the same call and they
 do not all fit under the maximum in-degree, all of them fail: the result does
@@ -59,7 +70,8 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = frozenset({
     "id_pre", "id_post", "n_post", "row_length", "t", "dt", "uniform", "random_int", "poisson",
     "target", "find_synapse", "remove_synapse", "add_synapse", "in_degree", "max_in_degree",
-    "exp", "log", "pow", "weight", "delay", "snn"})
+    "exp", "log", "pow", "weight", "delay", "snn", "n_attempts"})
+MAX_ATTEMPTS = 65000.0  # mean per row and call (kernels/rewiring.cu, the walk's draws)
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,10 @@ class RewiringRule:
         Most synapses one row may gain in one call.
     multapses : bool
         Allow a second synapse between the same pair.
+    attempts : str, optional
+        Name of the parameter or derived constant that is the mean number
+        of attempts per row and call (0 to 65000); only rows with attempts
+        run, their count in ``n_attempts`` (module docstring).
     """
 
     name: str
@@ -93,6 +109,7 @@ class RewiringRule:
     derived: Callable[[dict, dict], dict] | None = None
     max_add: int = 4
     multapses: bool = False
+    attempts: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not _IDENT.match(self.name):
@@ -119,6 +136,13 @@ class RewiringRule:
                              f"[1, 65535], got {self.max_add!r}")
         if self.derived is not None and not callable(self.derived):
             raise TypeError(f"RewiringRule {self.name!r}: derived must be callable")
+        if self.attempts is not None and not (isinstance(self.attempts, str)
+                                              and _IDENT.match(self.attempts)):
+            raise ValueError(f"RewiringRule {self.name!r}: attempts must be None or the name "
+                             f"of a parameter or derived constant, got {self.attempts!r}")
+        if self.attempts is None and re.search(r"\bn_attempts\b", self.code):
+            raise ValueError(f"RewiringRule {self.name!r}: the code reads n_attempts, which "
+                             "only a rule with attempts= has")
 
     def constants(self, ctx: dict) -> dict[str, float]:
         """Parameters and derived constants, in the order of the kernel's table."""
@@ -131,6 +155,16 @@ class RewiringRule:
                     raise ValueError(f"RewiringRule {self.name!r}: derived constant {k!r} "
                                      "shadows a parameter")
                 out[k] = finite(f"{self.name}.{k}", v)
+        if self.attempts is not None:
+            if self.attempts not in out:
+                raise ValueError(f"RewiringRule {self.name!r}: attempts={self.attempts!r} is "
+                                 f"neither a parameter nor a derived constant (have "
+                                 f"{sorted(out)})")
+            lam = out[self.attempts]
+            if not 0.0 <= lam <= MAX_ATTEMPTS:
+                raise ValueError(f"RewiringRule {self.name!r}: the mean number of attempts "
+                                 f"per row and call ({self.attempts} = {lam!r}) must be in "
+                                 f"[0, {MAX_ATTEMPTS:g}]")
         return out
 
 
@@ -187,8 +221,8 @@ class Rewiring:
 
 
 _BAMFORD_CODE = """
-const int64_t n_try = poisson(attempts), w = (int64_t)width;
-for (int64_t a = 0; a < n_try; ++a) {
+const int64_t w = (int64_t)width;
+for (int64_t a = 0; a < n_attempts; ++a) {
     const int64_t j = random_int(n_post);
     if (no_self != 0.0 && j == id_pre) continue;  // lateral: no synapse onto itself
     const int64_t k = find_synapse(j);
@@ -252,5 +286,6 @@ def bamford(p_form: float, sigma: float, width: int, candidates: int, g_max: flo
         "bamford", params=dict(p_form=p_form, sigma=sigma, width=width, candidates=candidates,
                                g_max=g_max, attempt_rate=attempt_rate, p_elim_dep=p_elim_dep,
                                p_elim_pot=p_elim_pot, no_self=float(bool(no_self))),
-        code=_BAMFORD_CODE, init={"weight": "g_max"}, derived=_bamford_derived, max_add=4)
+        code=_BAMFORD_CODE, init={"weight": "g_max"}, derived=_bamford_derived, max_add=4,
+        attempts="attempts")
     return Rewiring(rule, period=period, max_in_degree=max_in_degree)

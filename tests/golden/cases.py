@@ -2,15 +2,17 @@
 (neuron updates of each model, Poisson input, spike sources, delivery
 queues, STDP, rewiring with a maximum in-degree, edits, state recorders),
 whose spike digests, generated sources and checkpoints were recorded before
-the runtime was reorganised and must never change by accident.
+the runtime was reorganised and must never change by accident.  (The
+topographic map's were recorded anew when its rewiring began to draw only
+the rows with attempts: a new random stream, on purpose.)
 
 ``python tests/golden/cases.py --write`` records them anew (only when a
 change of results is intended: say why in the commit); ``--sources``
 records only the generated sources' digests (after a deliberate change of
 the generated code that leaves the spikes as they are).  The checkpoints
-under ``checkpoints/`` were written by the code of the commit named
-``checkpoints_commit`` in ``digests.json`` and are not rewritten
-(``--checkpoints`` does that); ``commit`` names the code that recorded the
+under ``checkpoints/`` were written by the code of the commits named in
+``checkpoints_commits`` in ``digests.json`` and are not rewritten
+(``--checkpoints [case ...]`` does that); ``commit`` names the code that recorded the
 digests.
 """
 
@@ -157,11 +159,16 @@ def record() -> dict:
     return out
 
 
-def write_checkpoints(out: dict) -> None:
+def write_checkpoints(out: dict, only: list[str] | None = None) -> None:
+    """Write the checkpoints anew (those of ``only``: the others keep their
+    files, their commit in ``checkpoints_commits``)."""
     CHECKPOINTS.mkdir(exist_ok=True)
-    out["checkpoints"] = {}
-    out["checkpoints_commit"] = out.get("commit")
+    out.setdefault("checkpoints", {})
+    commits = out.setdefault("checkpoints_commits", {})
     for case, t in CHECKPOINT_CASES.items():
+        if only and case not in only:
+            continue
+        commits[case] = out.get("commit")
         sim = simulate(case, t=t)
         sim.checkpoint(CHECKPOINTS / f"{case}.snn")
         sim.run(CASES[case][1] - t)
@@ -171,11 +178,11 @@ def write_checkpoints(out: dict) -> None:
 
 if __name__ == "__main__":
     data = json.loads(DIGESTS.read_text()) if DIGESTS.exists() else {}
-    data.setdefault("checkpoints_commit", data.get("commit"))
     if "--write" in sys.argv:
         data.update(record())
     elif "--sources" in sys.argv:
         data["sources"] = {case: generated_source(simulate(case, t=0.0)) for case in CASES}
-    if "--checkpoints" in sys.argv:
-        write_checkpoints(data)
+    if "--checkpoints" in sys.argv:  # --checkpoints [case ...]: all, or those
+        write_checkpoints(data, [a for a in sys.argv[sys.argv.index("--checkpoints") + 1:]
+                                 if not a.startswith("--")])
     DIGESTS.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
