@@ -49,21 +49,10 @@ SNN_DEVICE SNN_INLINE double snn_draw(const double *dist, uint64_t seed, uint32_
     return x < lo ? lo : (x > hi ? hi : x);
 }
 
-
-// Is this a step that rewires (rewiring.cu), or rebuilds the column view
-// after rewiring (plasticity.cu)?  period 0: always.
+// Is this a step that rewires (rewiring.cu)?  period 0: always.
 SNN_DEVICE SNN_INLINE bool snn_rewire_due(const int64_t *step_ptr, int64_t period) {
     if (period == 0) return true;
     const int64_t step = *step_ptr;
     return step > 0 && step % period == 0;
 }
 
-// Rebuild a column view in this step?  After a rewiring call that formed or
-// removed synapses (its per-call counts, rewiring.cu), or always (period 0).
-SNN_DEVICE SNN_INLINE bool snn_columns_due(const int64_t *step_ptr, int64_t period,
-                                           const int64_t *counts, const int64_t *info) {
-    if (period == 0) return true;
-    if (!snn_rewire_due(step_ptr, period)) return false;
-    const int64_t r = *step_ptr / period - info[0];
-    return r >= 0 && r < info[1] && counts[r * 4] + counts[r * 4 + 1] > 0;
-}

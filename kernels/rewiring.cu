@@ -10,8 +10,8 @@
 //                          order and initialises their per-synapse values
 //   rewire_finalize        (one per target population with a maximum in-degree)
 //                          the new in-degrees; clears the claims
-//   column_*               the column view of a plastic projection, rebuilt
-//                          when the call formed or removed synapses
+// A plastic projection's row is brought up to date (its lazy STDP) before its
+// rule runs.
 // A proposal onto a target whose in-degree after this call's removals plus all
 // claims on it would exceed the maximum fails, together with every other claim
 // on that target in the call: the outcome depends on no thread order.
@@ -136,30 +136,6 @@ SNN_KERNEL void rewire_finalize(const int64_t n_post, const int64_t *step_ptr,
     }
 }
 
-// Column view of a projection (plasticity.cu's column_count/column_fill do
-// the rows): start zeroed, counts into start[1 + target], then the scan.
-SNN_KERNEL void column_zero(const int64_t n, int64_t *start, const int64_t *step_ptr,
-                            const int64_t period, const int64_t *counts,
-                            const int64_t *info) {
-    if (!snn_columns_due(step_ptr, period, counts, info)) return;
-    SNN_LOOP(i, n) start[i] = 0;
-}
-
-SNN_KERNEL void column_scan(const int64_t n_post, int64_t *start, int64_t *cursor,
-                            const int64_t *step_ptr, const int64_t period,
-                            const int64_t *counts, const int64_t *info) {
-    if (!snn_columns_due(step_ptr, period, counts, info)) return;
-    SNN_SERIAL {
-        int64_t acc = 0;
-        for (int64_t t = 0; t < n_post; ++t) {
-            const int64_t c = start[t + 1];
-            cursor[t] = acc;
-            acc += c;
-            start[t + 1] = acc;
-        }
-    }
-}
-
 // remove_synapse(k) of a rule: mark position k (once); its target loses a
 // synapse at the end of the call.
 SNN_DEVICE SNN_INLINE bool snn_rewire_remove(int32_t *row, int64_t len, int64_t k,
@@ -209,6 +185,7 @@ SNN_DEVICE SNN_INLINE bool snn_rewire_add(const int32_t *row, int64_t len, int64
 // of rewire_kernels: uniform(), add_synapse(j), ...).
 struct SnnRewireRow {
     int64_t id_pre, n_post, row_length, call, base;  // base: id_pre * capacity
+    int64_t step;
     double t, dt;
     uint64_t seed;
     uint32_t stream;
@@ -222,7 +199,34 @@ struct SnnRewireRow {
     uint32_t draw, poisson_draw;
     SnnPoissonState *poisson;
     int64_t n_attempts;  // a rule with `attempts`: this row's count in this call
+    // a plastic projection (lazy STDP, plasticity.cu): the rows' state, so
+    // that a row's potentiation owed is applied before its rule runs
+    float *lz_weight;  // (null: not plastic)
+    const double *lz_x_last;
+    const int64_t *lz_t_pre, *lz_recent, *lz_stamp, *lz_count;
+    int64_t *lz_t_proc;
+    int64_t lz_K;
+    const double *lz_p, *lz_tables;
 };
+
+// A row of a plastic projection brought up to date (the potentiation owed
+// for the targets' spikes of steps before this one, as stdp_lazy_flush does)
+// before its rule runs: the rule reads current weights, and a synapse it
+// adds owes nothing for spikes from before it existed.
+SNN_DEVICE SNN_INLINE void snn_rewire_settle_row(const SnnRewireRow &r, int64_t i, int64_t cut) {
+    const double xl = r.lz_x_last[i];
+    if (xl != 0.0) {
+        const int64_t tp = r.lz_t_proc[i], tpre = r.lz_t_pre[i];
+        float *w_row = r.lz_weight + r.base;
+        for (int64_t jb = 0; jb < r.row_length; jb += SNN_ROW_BLOCK) {
+            const int64_t je = jb + SNN_ROW_BLOCK < r.row_length ? jb + SNN_ROW_BLOCK
+                                                                 : r.row_length;
+            snn_lazy_block(r.row, w_row, jb, je, tp, cut, xl, tpre, r.lz_recent, r.lz_stamp,
+                           r.lz_count, r.lz_K, 0, 0, r.lz_p, r.lz_tables);
+        }
+    }
+    r.lz_t_proc[i] = cut;
+}
 
 // the parameters of both templates (those of the generated kernels, the
 // per-synapse arrays gathered in R::Arrays)
@@ -233,7 +237,10 @@ struct SnnRewireRow {
         const typename R::Arrays &arrays, const int32_t *in_degree, int32_t *claims,          \
         int32_t *removed_to, const int32_t max_in, int32_t *pend, int32_t *pend_count,        \
         int64_t *proposed, const int32_t max_add, const int32_t multapses, int64_t *counts,   \
-        const int64_t *count_info
+        const int64_t *count_info, float *lz_weight, const double *lz_x_last,                 \
+        const int64_t *lz_t_pre, int64_t *lz_t_proc, const int64_t *lz_recent,                \
+        const int64_t *lz_stamp, const int64_t *lz_count, const int64_t lz_K,                 \
+        const double *lz_p, const double *lz_tables
 
 // One row of a call: the rule, then the row compacted where it removed
 // synapses, its proposals kept, its counts added.
@@ -254,6 +261,7 @@ SNN_DEVICE SNN_INLINE void snn_rewire_row(SnnRewireRow &r, int64_t id_pre,
     r.failed = 0;
     r.draw = 0;
     r.poisson_draw = 0;
+    if (r.lz_weight) snn_rewire_settle_row(r, id_pre, r.step - 1);
     R::rule(r, arrays, c);
     if (r.removed) {  // compact: every array moves with its synapse
         int64_t w = 0;
@@ -303,6 +311,7 @@ SNN_DEVICE void snn_rewire_propose(SNN_REWIRE_PARAMS) {
     SnnRewireRow r;  // what all rows share, set once
     r.n_post = n_post;
     r.call = call;
+    r.step = *step_ptr;
     r.t = (double)(*step_ptr) * dt;
     r.dt = dt;
     r.seed = seed;
@@ -315,6 +324,16 @@ SNN_DEVICE void snn_rewire_propose(SNN_REWIRE_PARAMS) {
     r.max_in = max_in;
     r.poisson = &poisson;
     r.n_attempts = 0;
+    r.lz_weight = lz_weight;
+    r.lz_x_last = lz_x_last;
+    r.lz_t_pre = lz_t_pre;
+    r.lz_t_proc = lz_t_proc;
+    r.lz_recent = lz_recent;
+    r.lz_stamp = lz_stamp;
+    r.lz_count = lz_count;
+    r.lz_K = lz_K;
+    r.lz_p = lz_p;
+    r.lz_tables = lz_tables;
     if (!R::sparse) {
         SNN_LOOP(id_pre, n_pre) {
             snn_rewire_row<R>(r, id_pre, arrays, c, row_length, ind, cap, pend, pend_count,

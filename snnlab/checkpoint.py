@@ -39,7 +39,7 @@ import numpy as np
 from .backend.cpu import host_memory_available
 from .distributions import Distribution
 from .files import write_atomically
-from .plan import check_input_range, kernel_constants, lazy_stdp, stdp_history
+from .plan import check_input_range, kernel_constants, stdp_history
 from .plan.layout import SYNAPSE_DTYPES
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "save", "collect", "write", "read", "check",
@@ -474,14 +474,14 @@ def check(path, arrays: dict, meta: dict, plan, network) -> None:
             fail(str(e))
         if proj.plasticity is not None:
             traces = [("trace_x", np.float64, n_pre)]
-            if lazy_stdp(proj) and f"{o}/lazy_t_pre" in arrays:  # the lazy scheme's
+            if f"{o}/lazy_t_pre" in arrays:  # the lazy scheme's
                 k = stdp_history(proj.plasticity, plan.network.dt)
                 traces += [("lazy_t_pre", np.int64, n_pre), ("lazy_stamp", np.int64, n_post * k),
                            ("lazy_y_after", np.float64, n_post * k),
                            ("lazy_count", np.int64, n_post)]
                 if f"{o}/lazy_recent" in arrays:  # written before it was read off the rings
                     traces += [("lazy_recent", np.int64, n_post * 4)]
-            else:  # the eager scheme's, or before the lazy one
+            else:  # the eager scheme of earlier versions (restored into the lazy one)
                 traces += [("trace_y", np.float64, n_post)]
             for key, dtype, size in traces:
                 t = use(f"{o}/{key}", dtype, size)

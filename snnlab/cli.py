@@ -282,7 +282,7 @@ def _map_run(module, sim, args, verbose) -> dict:
     ph = sim.phase_breakdown()
     total = sum(ph.values()) or 1.0
     return {"metrics": out, "rewiring": rewiring,
-            "rewiring_share": (ph["rewiring"] + ph["columns"]) / total}
+            "rewiring_share": ph["rewiring"] / total}
 
 
 # the options of `snnlab run` that each model takes, as keyword arguments
@@ -334,7 +334,7 @@ def _summary(r: dict) -> str:
         rw = r["rewiring"]["total"]
         lines.append(f"  rewiring: {rw['formed']} formed, {rw['removed']} removed, "
                      f"{rw['failed']} failed; {100 * r['rewiring_share']:.0f} % of the "
-                     "simulation time rewiring and rebuilding column views")
+                     "simulation time rewiring")
     if "ranks" in r:
         k = r["ranks"]
         lines.append(f"  {k['n']} ranks ({k['scheme']}, blocks of {k['block_steps']} steps): "

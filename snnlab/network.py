@@ -173,11 +173,6 @@ class Network:
                                 f"rule (e.g. PowerLawSTDP()), got {plasticity!r}")
             plasticity.check(name, w.bounds())
             plasticity.dendritic_steps(self.dt, name)
-            if rewiring is not None and (getattr(plasticity, "dendritic_delay", 0.0) > 0
-                                         or getattr(plasticity, "same_step", "causal") != "causal"):
-                raise ValueError(f"projection {name!r}: a rewired projection pairs spikes at the "
-                                 "somata, same-step pairs causal: dendritic_delay must be 0 and "
-                                 "same_step 'causal' (NEST's conventions work without rewiring)")
         if rewiring is not None:
             self._check_rewiring(name, post, rewiring)
         proj = Projection(name, pre, post, connector, w, d, port, len(self.projections),

@@ -66,8 +66,10 @@ def test_old_checkpoints_continue(case):
                                 network=net, allow_pickle=True)  # the first format
     assert sim.t == pytest.approx(want["t"])
     sim.run(cases.CASES[case][1] - want["t"])
-    assert sim.spikes_sha256() == want["spikes"] == GOLDEN["spikes"][case]
+    assert sim.spikes_sha256() == want["spikes"]
     assert cases.samples_digest(sim) == want["samples"]
+    if want.get("uninterrupted", True):  # (not where the scheme changed since: "why")
+        assert want["spikes"] == GOLDEN["spikes"][case]
 
 
 def test_public_api_unchanged():

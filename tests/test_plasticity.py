@@ -455,9 +455,8 @@ def test_bad_plasticity_input_is_refused():
         net.connect(p, p, sl.connect.AllToAll(), weight=1.0,
                     plasticity=STDP(w_max=2.0, dendritic_delay=0.25))
     rewire = sl.plasticity.Rewiring(sl.plasticity.RewiringRule("none", params={}, code=";"))
-    with pytest.raises(ValueError, match="rewired projection pairs spikes at the somata"):
-        net.connect(p, p, sl.connect.AllToAll(), weight=1.0, rewiring=rewire,
-                    plasticity=STDP(w_max=2.0, same_step="drop"))
+    net.connect(p, p, sl.connect.AllToAll(), weight=1.0, rewiring=rewire,  # (NEST's conventions
+                plasticity=STDP(w_max=2.0, same_step="drop"), name="nest")  # with rewiring)
     with pytest.raises(ValueError, match=r"must lie in \[w_min, w_max\]"):
         net.connect(p, p, sl.connect.AllToAll(), weight=2.0, plasticity=STDP(w_max=1.0))
 

@@ -355,24 +355,51 @@ def test_rows_grow_and_growth_can_be_refused():
     np.testing.assert_array_equal(fixed.connectivity("a->b")["post"], before["post"])
 
 
-def test_column_view_is_never_stale_after_rewiring():
-    sim = sl.Simulation(_network(plastic=True), backend="cpu", seed=SEED, threads=2)
-    sim.run(10.3)  # ends between two calls
-    m, pl = sim.matrix("a->b"), sim._state.stdp.get("a->b")
-    coo = m.to_coo(sim.backend.to_host)
-    start = sim.backend.to_host(pl.col_start)
-    col_syn = sim.backend.to_host(pl.col_syn)
-    np.testing.assert_array_equal(np.diff(start), np.bincount(coo["post"], minlength=25))
-    lengths = sim.backend.to_host(m.row_length)
-    for t in range(25):
-        flat = col_syn[start[t]:start[t + 1]]
-        pre, j = flat // m.capacity, flat % m.capacity
-        assert np.all(j < lengths[pre])
-        assert np.all(sim.backend.to_host(m.ind)[flat] == t)
-        assert sorted(pre) == sorted(coo["pre"][coo["post"] == t])
-    assert sim.phase_breakdown()["columns"] > 0
-    # the phases share out the driver's time, which the simulation timer contains
-    assert 0 < sum(sim.phase_breakdown().values()) <= sim.timers["sim"]
+STRONG_OUT = """
+for (int64_t k = 0; k < row_length; ++k)
+    if (weight[k] > w_high) remove_synapse(k);
+for (int a = 0; a < 2; ++a) {
+    const int64_t j = random_int(n_post);
+    if (uniform() < 0.5) add_synapse(j);
+}
+"""
+
+
+def _strong_out(**conventions):
+    """Plastic rows whose rule removes the synapses that STDP potentiated
+    past w_high and adds new ones: targets driven to fire often."""
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.PoissonSource(rate=150.0), 30)
+    b = net.population("b", sl.models.LIF(I_e=400.0), 25)
+    rule = RewiringRule("strong_out", params={"w_high": 1.15}, code=STRONG_OUT,
+                        init={"weight": "1.0"}, max_add=2)
+    net.connect(a, b, sl.connect.FixedProbability(0.3), weight=1.0, delay=0.5,
+                plasticity=STDP(a_plus=0.05, a_minus=0.02, w_max=3.0, **conventions),
+                rewiring=Rewiring(rule, period=0.5))
+    return net
+
+
+@pytest.mark.parametrize("conventions", [{}, {"dendritic_delay": 0.3, "same_step": "drop"}])
+def test_plastic_rows_are_up_to_date_when_the_rule_runs(conventions):
+    """A rule reads weights as they are, potentiation owed included, and a
+    synapse it adds owes nothing for spikes before it existed: the run
+    equals one whose rows the host brings up to date before every call
+    (it reads the weights between pieces that end there)."""
+    whole = sl.Simulation(_strong_out(**conventions), backend="cpu", seed=SEED, threads=2)
+    whole.run(30.0)
+    pieces = sl.Simulation(_strong_out(**conventions), backend="cpu", seed=SEED, threads=1)
+    for _ in range(60):
+        pieces.run(0.5)  # the next step is a call
+        pieces.connectivity("a->b")
+    counts = whole.rewiring_counts("a->b")
+    assert counts["removed"].sum() > 100 and counts["formed"].sum() > 100  # the rule acted
+    a, b = whole.connectivity("a->b"), pieces.connectivity("a->b")
+    assert a["weight"].max() > 1.15  # potentiated since the last call
+    for k in ("pre", "post", "weight", "delay"):
+        np.testing.assert_array_equal(a[k], b[k])
+    assert whole.spikes_sha256() == pieces.spikes_sha256()
+    for k, v in counts.items():
+        np.testing.assert_array_equal(v, pieces.rewiring_counts("a->b")[k])
 
 
 def test_checkpoint_continues_rewiring_bit_for_bit(tmp_path):

@@ -43,7 +43,7 @@ class Launch:
     gate: int = 0
 
 
-PHASES = ("input", "update", "plasticity", "rewiring", "columns", "propagate", "record", "other")
+PHASES = ("input", "update", "plasticity", "rewiring", "propagate", "record", "other")
 
 
 def kernel_dir() -> Path:

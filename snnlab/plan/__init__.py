@@ -24,7 +24,7 @@ from .sources import constant_ctype, neuron_kernel
 
 __all__ = ["Plan", "Target", "RunOptions", "Partition", "Layout", "PRECISIONS", "make_plan",
            "default_threads", "check_input_range", "FIXED_LIMIT", "kernel_constants",
-           "check_scalar", "NEVER_STEP", "LAZY_RECENT", "lazy_stdp", "stdp_history"]
+           "check_scalar", "NEVER_STEP", "LAZY_RECENT", "stdp_history"]
 
 FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
 POISSON_TABLE = 128  # entries per CDF table of poisson_input.cu (mean <= 10 needs < 60)
@@ -154,12 +154,6 @@ def construction_chunks(n_pre: int, n_post: int, n_syn: float, grid_size: int) -
 
 NEVER_STEP = -(1 << 40)  # kernels/plasticity.cu: SNN_STDP_NEVER
 LAZY_RECENT = 8  # kernels/plasticity.cu: SNN_STDP_RECENT, newest stamps per target in one line
-
-
-def lazy_stdp(proj) -> bool:
-    """Whether a plastic projection applies its rule lazily (without
-    rewiring: :mod:`snnlab.state.stdp`)."""
-    return proj.plasticity is not None and proj.rewiring is None
 
 
 def stdp_history(rule, dt: float) -> int:
@@ -357,29 +351,19 @@ def _declare(layout: Layout, network, options, target, populations, projections,
             s = f"stdp/{name}"
             d(s, "p", np.float64, (11,))
             d(s, "x", np.float64, ("n_pre",), per_batch=True)
-            if lazy_stdp(proj):
-                d(s, "tables", np.float64, (4096 + 2564,))
-                d(s, "t_pre", np.int64, ("n_pre",), per_batch=True)
-                d(s, "t_proc", np.int64, ("n_pre",), per_batch=True)
-                for k, dtype in (("stamp", np.int64), ("y_after", np.float64)):
-                    d(s, k, dtype, ("n_post", "history"), per_batch=True, split="n_post")
-                d(s, "recent", np.int64, ("n_post", LAZY_RECENT), per_batch=True,
-                  split="n_post")
-                for k, dtype in (("count", np.int64), ("y_now", np.float64)):
-                    d(s, k, dtype, ("n_post",), per_batch=True, split="n_post")
-                d(s, "flush", np.int64, (1,))
-                d(s, "flush_all", np.int64, (1,))
-                layout.set_dims(s, n_pre=proj.pre.n, n_post=proj.post.n,
-                                history=stdp_history(proj.plasticity, network.dt))
-            else:
-                d(s, "y", np.float64, ("n_post",), per_batch=True, split="n_post")
-                d(s, "col_start", np.int64, ("n_cols",))
-                # the column view indexes every place of the rows, which can change
-                d(s, "col_syn", np.int64, ROWS)
-                d(s, "col_cursor", np.int64, ("n_cols",))
-                layout.set_dims(s, n_pre=proj.pre.n, n_post=proj.post.n,
-                                n_cols=proj.post.n + 1, capacity=capacity,
-                                n_syn=math.ceil(p.expected_synapses))
+            d(s, "tables", np.float64, (4096 + 2564,))
+            d(s, "t_pre", np.int64, ("n_pre",), per_batch=True)
+            d(s, "t_proc", np.int64, ("n_pre",), per_batch=True)
+            for k, dtype in (("stamp", np.int64), ("y_after", np.float64)):
+                d(s, k, dtype, ("n_post", "history"), per_batch=True, split="n_post")
+            d(s, "recent", np.int64, ("n_post", LAZY_RECENT), per_batch=True,
+              split="n_post")
+            for k, dtype in (("count", np.int64), ("y_now", np.float64)):
+                d(s, k, dtype, ("n_post",), per_batch=True, split="n_post")
+            d(s, "flush", np.int64, (1,))
+            d(s, "flush_all", np.int64, (1,))
+            layout.set_dims(s, n_pre=proj.pre.n, n_post=proj.post.n,
+                            history=stdp_history(proj.plasticity, network.dt))
         if rw is not None:
             r = f"rewire/{name}"
             d(r, "param", np.float64, ("n_constants",))

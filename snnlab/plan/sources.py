@@ -166,7 +166,11 @@ _REWIRE_HEAD = ("const int64_t snn_n_pre, const int64_t n_post, const int64_t *s
 _REWIRE_TAIL = ("const int32_t *snn_in_degree, int32_t *snn_claims, int32_t *snn_removed_to, "
                 "const int32_t snn_max_in, int32_t *snn_pend, int32_t *snn_pend_count, "
                 "int64_t *snn_proposed, const int32_t snn_max_add, const int32_t snn_multapses, "
-                "int64_t *snn_counts, const int64_t *snn_count_info")
+                "int64_t *snn_counts, const int64_t *snn_count_info, float *snn_lz_weight, "
+                "const double *snn_lz_x_last, const int64_t *snn_lz_t_pre, "
+                "int64_t *snn_lz_t_proc, const int64_t *snn_lz_recent, "
+                "const int64_t *snn_lz_stamp, const int64_t *snn_lz_count, "
+                "const int64_t snn_lz_K, const double *snn_lz_p, const double *snn_lz_tables")
 
 
 def _macros(table: dict[str, str]) -> tuple[list[str], list[str]]:

@@ -13,15 +13,13 @@ Timing, in steps (a spike of step ``s`` is stamped ``(s+1) dt``):
   postsynaptic trace of *earlier* steps, then is transmitted with the new
   weight;
 * a postsynaptic spike potentiates each synapse onto it with the
-  presynaptic trace *including* the present step (applied lazily, or
-  through a column view with rewiring: below).
+  presynaptic trace *including* the present step (applied lazily: below).
 
 So a pre and a post spike in the same step count as causal (pre before
 post): the presynaptic spike is transmitted with the weight its depression
-left, and the potentiation of that pair follows it (a rewired projection,
-through its column view, applies it within the step, before the spike is
-transmitted).  By default delays do not enter the pairing: spike times are
-paired at the somata.  Two options give NEST's conventions instead:
+left, and the potentiation of that pair follows it.  By default delays do
+not enter the pairing: spike times are paired at the somata.  Two options
+give NEST's conventions instead:
 
 * ``dendritic_delay=d`` [ms, a multiple of dt]: the synapse sees a
   postsynaptic spike ``d`` after the soma fired it (NEST treats the whole
@@ -38,13 +36,14 @@ axonal (the presynaptic spike reaches the synapse after the delay, which is
 not an option here yet).  NEST's conventions matter where a model is
 compared with NEST spike for spike (``zoo.hpc_benchmark`` uses them).
 
-Projections without rewiring apply the rule lazily, as NEST does: a
-synapse's potentiation is applied in its row, in time order, when its
-presynaptic neuron next fires (or when the weights are read, edited or
-checkpointed), which keeps every access to the weights in contiguous rows.
-The result is the same as applying it at each postsynaptic spike.
-Rewired projections apply potentiation at once, through the column view,
-and take neither option yet.
+Projections apply the rule lazily, as NEST does: a synapse's potentiation
+is applied in its row, in time order, when its presynaptic neuron next
+fires (or when the weights are read, edited or checkpointed, or a rewiring
+rule is about to run on the row), which keeps every access to the weights
+in contiguous rows, with no view by target to keep.  The result is the
+same as applying it at each postsynaptic spike; a rewiring rule reads
+weights with every potentiation owed applied, and a synapse it adds owes
+nothing for spikes from before it existed.
 """
 
 from __future__ import annotations

@@ -78,5 +78,5 @@ class State:
             self.stdp.create(saved)
         self.rewiring.create(restored)
         # whoever keeps a view of the rows is told when host edits change them
-        self.projections.watchers = [self.stdp.rows_changed, self.rewiring.rows_changed]
+        self.projections.watchers = [self.rewiring.rows_changed]
         self.projections.settlers = [self.stdp.settle]

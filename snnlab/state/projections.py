@@ -57,7 +57,7 @@ class Projections:
     """Every projection's state.  ``watchers(pj, edited)`` are told when a
     projection's rows changed on the host (``edited``: synapses were added
     or removed; otherwise the rows only grew): whoever keeps a view of the
-    rows (the STDP column view, the rewiring in-degrees) rebuilds it."""
+    rows (the rewiring in-degrees) rebuilds it."""
 
     def __init__(self, plan: Plan, arena: Arena, clock: Clock, populations: Populations,
                  queues: Queues):

@@ -164,11 +164,11 @@ class Rewiring:
         return propose, commit
 
     def launches(self) -> list[Planned]:
-        """A rewiring call: every rule's proposals, then every commit, then
-        the in-degrees, then the column views of plastic rewired projections.
-        Each carries its period as the gate of the launch (they work only in
+        """A rewiring call: every rule's proposals (a plastic row brought up
+        to date first), then every commit, then the in-degrees.  Each
+        carries its period as the gate of the launch (they work only in
         call steps)."""
-        ph, cols = PHASES.index("rewiring"), PHASES.index("columns")
+        ph = PHASES.index("rewiring")
         self.kernels = {}  # those of the current arrays only
         proposals, commits = [], []
         for name in self.names:
@@ -189,19 +189,6 @@ class Rewiring:
             out.append(Planned("rewire_finalize", ("flat", proj.post.n), ph,
                                lambda post=post: self._args_finalize(post),
                                proj.rewiring.period_steps(self.dt)))
-        for name in self.names:
-            if name not in self.stdp:
-                continue
-            proj = self.plan.projections[name].proj
-            n_pre, n_post, period = proj.pre.n, proj.post.n, proj.rewiring.period_steps(self.dt)
-            out += [Planned("column_zero", ("flat", n_post + 1), cols,
-                            lambda n=name: self._args_columns(n, "zero"), period),
-                    Planned("column_count", ("rows", n_pre), cols,
-                            lambda n=name: self._args_columns(n, "count"), period),
-                    Planned("column_scan", ("serial",), cols,
-                            lambda n=name: self._args_columns(n, "scan"), period),
-                    Planned("column_fill", ("rows", n_pre), cols,
-                            lambda n=name: self._args_columns(n, "fill"), period)]
         return out
 
     def _args_rewire(self, name: str):
@@ -215,24 +202,22 @@ class Rewiring:
                 np.uint64(self.seed), STREAM_REWIRE + proj.index, rw.param, m.row_length, m.ind,
                 m.capacity, *(m.synapse_arrays[k] for k in self.synapse_arrays(name)), *group,
                 rw.pend, rw.pend_count,
-                rw.proposed, rw.max_add, int(proj.rewiring.rule.multapses), rw.counts, rw.info)
+                rw.proposed, rw.max_add, int(proj.rewiring.rule.multapses), rw.counts, rw.info,
+                *self._lazy_rows(name))
+
+    def _lazy_rows(self, name: str) -> tuple:
+        """The lazy STDP state of a plastic rewired projection (its rows are
+        brought up to date before the rule runs on them), or nulls."""
+        pl = self.stdp.get(name)
+        if pl is None:
+            return (None,) * 7 + (0, None, None)
+        m = self.projections[name].matrix
+        return (m.synapse_arrays["weight"], pl.x, pl.t_pre, pl.t_proc, pl.recent, pl.stamp,
+                pl.count, pl.stamp.size // max(pl.count.size, 1), pl.p, pl.tables)
 
     def _args_finalize(self, post: str):
         g = self.groups[post]
         return (g.n, self.clock.syn_step, g.period, g.in_degree, g.claims, g.removed, g.max_in)
-
-    def _args_columns(self, name: str, which: str):
-        pj = self.projections[name]
-        m, pl, rw = pj.matrix, self.stdp.get(name), self.by_name[name]
-        gate = (self.clock.syn_step, rw.period, rw.counts, rw.info)
-        if which == "zero":
-            return (m.n_post + 1, pl.col_start, *gate)
-        if which == "scan":
-            return (m.n_post, pl.col_start, pl.col_cursor, *gate)
-        rows = (m.n_pre, m.row_length, m.ind, m.capacity, m.n_post)
-        if which == "count":
-            return (*rows, pl.col_start[1:], *gate)
-        return (*rows, pl.col_cursor, pl.col_syn, *gate)
 
     # -- around runs ---------------------------------------------------------------
     def room(self, k: int) -> int:

@@ -1,13 +1,13 @@
 """Spike-timing-dependent plasticity (``kernels/plasticity.cu``).
 
-Projections without rewiring apply their rule lazily (NEST's scheme): each
-row keeps its presynaptic trace as of its last spike, each target a ring
-of its last spikes as the synapses see them, and a synapse is brought up
-to date in its row at the next presynaptic spike, or when the host settles
-the rows before reading, editing or saving the weights (:meth:`Stdp.settle`).
-Rewired projections apply potentiation at each postsynaptic spike through
-the column view (the synapses onto each target), rebuilt when the rows
-change."""
+Projections apply their rule lazily (NEST's scheme): each row keeps its
+presynaptic trace as of its last spike, each target a ring of its last
+spikes as the synapses see them, and a synapse is brought up to date in its
+row at the next presynaptic spike, when a rewiring rule is about to run on
+the row (``kernels/rewiring.cu``), or when the host settles the rows before
+reading, editing or saving the weights (:meth:`Stdp.settle`).  Checkpoints
+of the eager scheme of earlier versions (traces x and y after the last
+step) restore into it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import PHASES
-from ..plan import LAZY_RECENT, NEVER_STEP, Plan, lazy_stdp, stdp_history
+from ..plan import LAZY_RECENT, NEVER_STEP, Plan, stdp_history
 from ..step.schedule import Planned
 from .memory import Arena
 from .populations import Populations, zero
@@ -30,20 +30,13 @@ __all__ = ["Plastic", "Stdp"]
 @dataclass
 class Plastic:
     """A plastic projection's part of the state: its rule (which can change
-    while running), the rule's encoded parameters ``p``, the presynaptic
-    traces ``x`` and postsynaptic traces ``y``, and the column view:
-    ``col_start[t]:col_start[t+1]`` index ``col_syn``, the flat places
-    ``pre * capacity + j`` of the synapses onto target ``t``."""
+    while running), the rule's encoded parameters ``p``, each row's
+    presynaptic trace ``x`` just after its last spike, and the rest of the
+    lazy scheme (module docstring)."""
 
     rule: Any
     p: Any
-    x: Any  # lazy: the trace just after the row's last spike
-    y: Any = None  # (eager)
-    col_start: Any = None
-    col_syn: Any = None
-    col_cursor: Any = None  # (rewired projections: the column rebuild's cursor)
-    # lazy projections (module docstring)
-    lazy: bool = False
+    x: Any
     tables: Any = None
     t_pre: Any = None
     t_proc: Any = None
@@ -108,8 +101,7 @@ class Stdp:
 
     def create(self, saved: dict | None = None) -> None:
         """Traces at zero (or ``saved``: name -> the arrays of a checkpoint,
-        :meth:`saved_traces`) and, for rewired projections, the column views,
-        once the rows are built."""
+        :meth:`saved_traces`), once the rows are built."""
         step = self.clock.step
         for name in self.names:
             pj = self.projections[name]
@@ -117,12 +109,6 @@ class Stdp:
             got = {} if saved is None else saved[name]
             a = self.arena
             p = a.put(o, "p", rule.encode(self.dt))
-            if not lazy_stdp(pj.proj):
-                x = got.get("trace_x", np.zeros(m.n_pre))
-                y = got.get("trace_y", np.zeros(m.n_post))
-                self.by_name[name] = Plastic(rule, p, a.put(o, "x", x), a.put(o, "y", y))
-                self.build_columns(pj)
-                continue
             K = stdp_history(rule, self.dt)
             if "lazy_t_pre" in got:  # saved by the lazy scheme
                 x, t_pre = got["trace_x"], got["lazy_t_pre"]
@@ -137,7 +123,7 @@ class Stdp:
                 stamp[:, 0], y_after[:, 0] = step - 1, y
             recent = recent_stamps(stamp, count, K)
             self.by_name[name] = Plastic(
-                rule, p, a.put(o, "x", x), lazy=True,
+                rule, p, a.put(o, "x", x),
                 tables=a.put(o, "tables", lazy_tables(rule, self.dt)),
                 t_pre=a.put(o, "t_pre", t_pre),
                 t_proc=a.put(o, "t_proc", np.full(m.n_pre, step - 1, np.int64)),
@@ -152,33 +138,6 @@ class Stdp:
     def get(self, name: str) -> Plastic | None:
         return self.by_name.get(name)
 
-    def rows_changed(self, pj: ProjectionState, edited: bool) -> None:
-        if pj.proj.name in self.by_name:
-            self.build_columns(pj)
-
-    def build_columns(self, pj: ProjectionState) -> None:
-        """The column view of a rewired plastic projection, rebuilt whenever
-        the rows change: here after host edits, and on the device after every
-        rewiring call (``col_syn`` then has room for every place of the rows)."""
-        pl = self.by_name.get(pj.proj.name)
-        if pl is None or pl.lazy:
-            return
-        a, m, o = self.arena, pj.matrix, f"stdp/{pj.proj.name}"
-        a.free(pl.col_start, pl.col_syn, pl.col_cursor)
-        count = a.backend.zeros(m.n_post + 1, np.int64)
-        self.launch("column_count", m.n_pre, m.row_length, m.ind, m.capacity, m.n_post,
-                    count[1:], None, 0, None, None, extent=("rows", m.n_pre))
-        start = a.backend.xp.cumsum(count)
-        n_syn = int(start[-1])
-        rewired = pj.proj.rewiring is not None
-        a.layout.set_dims(o, capacity=m.capacity, n_syn=n_syn)
-        pl.col_start = a.put(o, "col_start", start)
-        pl.col_syn = a.new(o, "col_syn")
-        pl.col_cursor = a.new(o, "col_cursor") if rewired else None
-        self.launch("column_fill", m.n_pre, m.row_length, m.ind, m.capacity, m.n_post,
-                    start[:-1].copy(), pl.col_syn, None, 0, None, None,
-                    extent=("rows", m.n_pre))
-
     def settle(self, pj: ProjectionState | None = None) -> None:
         """Bring every row of a lazy projection (``pj``; None: all) up to
         date: all the potentiation owed for spikes up to the last step
@@ -187,7 +146,7 @@ class Stdp:
         names = self.names if pj is None else [pj.proj.name]
         for name in names:
             pl = self.by_name.get(name)
-            if pl is not None and pl.lazy:
+            if pl is not None:
                 for planned in self._flush_all(name, PHASES.index("other")):
                     self.launch(planned.name, *planned.args(), extent=planned.extent)
 
@@ -201,41 +160,30 @@ class Stdp:
 
     # -- the step ----------------------------------------------------------------
     def launches(self) -> list[Planned]:
-        """Per plastic projection.  Lazy: rows that a full ring would leave
-        behind brought up to date, this step's postsynaptic spikes into the
-        rings, the trace each target shows, then the rows of this step's
-        presynaptic spikes (potentiation owed, depression).  Eager:
-        depression on presynaptic spikes, the traces, potentiation on
-        postsynaptic spikes."""
+        """Per plastic projection: rows that a full ring would leave behind
+        brought up to date, this step's postsynaptic spikes into the rings,
+        the trace each target shows, then the rows of this step's
+        presynaptic spikes (potentiation owed, depression)."""
         out = []
         ph = PHASES.index("plasticity")
         for name in self.names:
             proj = self.plan.projections[name].proj
             pre, n_post = proj.pre, self._n_post(proj)
-            if lazy_stdp(proj):
-                out += [
-                    Planned("stdp_lazy_prepare", ("serial",), ph,
-                            lambda n=name: self._args_prepare(n)),
-                    Planned("stdp_lazy_flush", ("rows", pre.n), ph,
-                            lambda n=name: self._args_flush(n, self.by_name[n].flush)),
-                    Planned("stdp_lazy_flush_done", ("flat", pre.n), ph,
-                            lambda n=name: self._args_flush_done(n, self.by_name[n].flush)),
-                    Planned("stdp_lazy_push", ("flat", n_post), ph,
-                            lambda n=name: self._args_push(n)),
-                    Planned("stdp_lazy_post_trace", ("flat", n_post), ph,
-                            lambda n=name: self._args_post_trace(n)),
-                    Planned("stdp_lazy_pre", ("rows", pre.n), ph,
-                            lambda n=name: self._args_lazy_pre(n)),
-                    Planned("stdp_lazy_pre_done", ("flat", pre.n), ph,
-                            lambda n=name: self._args_pre_done(n))]
-                continue
-            out += [Planned("stdp_pre", ("rows", pre.n), ph, lambda n=name: self._args_pre(n)),
-                    Planned("trace_decay", ("flat", max(pre.n, n_post)), ph,
-                            lambda n=name: self._args_decay(n)),
-                    Planned("trace_spikes", ("flat", max(pre.n, n_post)), ph,
-                            lambda n=name: self._args_jumps(n)),
-                    Planned("stdp_post", ("rows", n_post), ph,
-                            lambda n=name: self._args_post(n))]
+            out += [
+                Planned("stdp_lazy_prepare", ("serial",), ph,
+                        lambda n=name: self._args_prepare(n)),
+                Planned("stdp_lazy_flush", ("rows", pre.n), ph,
+                        lambda n=name: self._args_flush(n, self.by_name[n].flush)),
+                Planned("stdp_lazy_flush_done", ("flat", pre.n), ph,
+                        lambda n=name: self._args_flush_done(n, self.by_name[n].flush)),
+                Planned("stdp_lazy_push", ("flat", n_post), ph,
+                        lambda n=name: self._args_push(n)),
+                Planned("stdp_lazy_post_trace", ("flat", n_post), ph,
+                        lambda n=name: self._args_post_trace(n)),
+                Planned("stdp_lazy_pre", ("rows", pre.n), ph,
+                        lambda n=name: self._args_lazy_pre(n)),
+                Planned("stdp_lazy_pre_done", ("flat", pre.n), ph,
+                        lambda n=name: self._args_pre_done(n))]
         return out
 
     def reset_launches(self) -> list[Planned]:
@@ -244,10 +192,6 @@ class Stdp:
         out = []
         for name in self.names:
             proj = self.plan.projections[name].proj
-            if not lazy_stdp(proj):
-                out += [zero(lambda name=name, k=k: getattr(self.by_name[name], k))
-                        for k in ("x", "y")]
-                continue
             ph = PHASES.index("other")
             out += [*self._flush_all(name, ph),
                     *[zero(lambda name=name, k=k: getattr(self.by_name[name], k))
@@ -305,32 +249,6 @@ class Stdp:
         return (*self.populations.spiked(pj.proj.pre), pl.x, pl.t_pre, pl.t_proc,
                 self.clock.syn_step, pl.p, pl.tables)
 
-    def _args_pre(self, name):
-        pj = self.projections[name]
-        m, pl = pj.matrix, self.by_name[pj.proj.name]
-        return (*self.populations.spiked(pj.proj.pre), m.row_length, m.ind, m.capacity,
-                m.synapse_arrays["weight"], m.n_post, pl.y, pl.p)
-
-    def _args_decay(self, name):
-        pj = self.projections[name]
-        # the decay factors of the rule the projection was built with: time
-        # constants cannot change while running (set_plasticity)
-        pl, p = self.by_name[pj.proj.name], pj.proj.plasticity.encode(self.dt)
-        return (pj.proj.pre.n, pl.x, float(p[3]), self._n_post(pj.proj), pl.y, float(p[4]))
-
-    def _args_jumps(self, name):
-        pj = self.projections[name]
-        pl = self.by_name[pj.proj.name]
-        nearest = int(pj.proj.plasticity.pairing == "nearest")
-        return (pl.x, *self.populations.spiked(pj.proj.pre), pl.y,
-                *self.populations.spiked(pj.proj.post, "post"), nearest)
-
-    def _args_post(self, name):
-        pj = self.projections[name]
-        m, pl = pj.matrix, self.by_name[pj.proj.name]
-        return (*self.populations.spiked(pj.proj.post, "post"), pl.col_start, pl.col_syn,
-                m.capacity, m.synapse_arrays["weight"], pl.x, pl.p)
-
     # -- live changes ------------------------------------------------------------
     def rule(self, name: str):
         """The rule acting on a projection now (None if static)."""
@@ -357,8 +275,7 @@ class Stdp:
 
     def _set_rule(self, pl: Plastic, rule) -> None:
         pl.p[:] = self.arena.backend.asarray(rule.encode(self.dt), np.float64)
-        if pl.lazy:
-            pl.tables[:] = self.arena.backend.asarray(lazy_tables(rule, self.dt))
+        pl.tables[:] = self.arena.backend.asarray(lazy_tables(rule, self.dt))
         pl.rule = rule
 
     # -- checkpoints ---------------------------------------------------------------
@@ -368,14 +285,11 @@ class Stdp:
                    "lazy_count": "count"}
 
     def save(self, arrays: dict, meta: dict) -> None:
-        """The traces (lazy projections: the rows' traces after their last
-        spike and the targets' rings; the rows were brought up to date when
-        the weights were saved)."""
+        """The traces: the rows' traces after their last spike and the
+        targets' rings (the rows were brought up to date when the weights
+        were saved)."""
         for name, pl in self.by_name.items():
             arrays[f"proj/{name}/trace_x"] = self.arena.to_host(pl.x)
-            if not pl.lazy:
-                arrays[f"proj/{name}/trace_y"] = self.arena.to_host(pl.y)
-                continue
             for key, attr in self.LAZY_ARRAYS.items():
                 arrays[f"proj/{name}/{key}"] = self.arena.to_host(getattr(pl, attr))
         meta["plasticity"] = {k: pl.rule for k, pl in self.by_name.items()}

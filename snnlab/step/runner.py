@@ -70,7 +70,7 @@ class Runner:
         self._key = key
 
     def launch(self, name: str, *args, extent=("flat", 1)) -> None:
-        """Run one kernel now (construction, column views after host edits)."""
+        """Run one kernel now (construction, in-degrees after host edits)."""
         self.module.launch(Launch(name, args, extent))
 
     def bind(self) -> None:

@@ -51,7 +51,7 @@ def step_schedule(state, recorders) -> dict[str, list[Planned]]:
     order.  No spike of the block can arrive within it, and the synaptic
     work reads nothing the neurons' half writes but the spikes, so both
     orders give the same result bit for bit."""
-    rewiring = state.rewiring.launches()  # rule calls, in-degrees, column views after them
+    rewiring = state.rewiring.launches()  # rule calls, then the in-degrees
     neurons = [
         *state.queues.launches(),  # queued input due in this step (CPU)
         *state.inputs.launches(),  # Poisson input
