@@ -116,6 +116,21 @@ SNN_DEVICE SNN_INLINE float snn_lazy_catch_up(float w, int64_t post, int64_t t_p
     return w;
 }
 
+// The postsynaptic trace target j shows this step's presynaptic spikes:
+// its seen spikes of earlier steps only.
+SNN_DEVICE SNN_INLINE double snn_lazy_y(int64_t j, int64_t now,
+                                        const int64_t *SNN_RESTRICT stamp,
+                                        const double *SNN_RESTRICT y_after,
+                                        const int64_t *SNN_RESTRICT count, const int64_t K,
+                                        const double *tables) {
+    const int64_t c = count[j], n = c < K ? c : K;
+    for (int64_t m = 0; m < n; ++m) {
+        const int64_t slot = j * K + ((c - 1 - m) & (K - 1));
+        if (stamp[slot] < now) return y_after[slot] * snn_decay(tables + 2048, now - stamp[slot]);
+    }
+    return 0.0;
+}
+
 // One block [jb, je) of a row: the synapses owed potentiation found (their
 // target's newest stamp is past t_proc), then brought up to date in rounds,
 // the oldest owed spike of each in the first round, the next in the second,
@@ -130,6 +145,7 @@ SNN_DEVICE SNN_INLINE void snn_lazy_block(const int32_t *SNN_RESTRICT row,
                                           const int64_t *SNN_RESTRICT stamp,
                                           const int64_t *SNN_RESTRICT count,
                                           const int64_t K, const double *SNN_RESTRICT y_now,
+                                          const double *SNN_RESTRICT y_after, int64_t now,
                                           int depress, const double *p, const double *tables) {
     int32_t owed[SNN_ROW_BLOCK];
     int32_t left[SNN_ROW_BLOCK];  // owed spikes not yet applied
@@ -172,9 +188,13 @@ SNN_DEVICE SNN_INLINE void snn_lazy_block(const int32_t *SNN_RESTRICT row,
         }
         n = next;
     }
-    if (depress)
+    if (depress && y_now)  // (the targets' traces computed for this step: snn_lazy_dense_y)
         for (int64_t j = jb; j < je; ++j)
             w_row[j] = (float)snn_stdp_depress((double)w_row[j], y_now[row[j]], p);
+    else if (depress)
+        for (int64_t j = jb; j < je; ++j)
+            w_row[j] = (float)snn_stdp_depress(
+                (double)w_row[j], snn_lazy_y(row[j], now, stamp, y_after, count, K, tables), p);
 }
 
 // Before this step's spikes enter the rings: the stamp below which rows
@@ -222,7 +242,7 @@ SNN_KERNEL void stdp_lazy_flush(const int64_t n_pre, const int32_t *SNN_RESTRICT
             const int64_t tpre = t_pre[i];
             SNN_ROW_BLOCKS(jb, je, row, row_length[i], n_post)
                 snn_lazy_block(row, w_row, jb, je, tp, cut, xl, tpre, recent, stamp, count, K, 0,
-                               0, p, tables);
+                               0, 0, 0, p, tables);
         }
     }
     SNN_ROWS_END;
@@ -258,26 +278,29 @@ SNN_KERNEL void stdp_lazy_push(const int32_t *spikes, const int32_t *n_spikes,
     }
 }
 
-// The postsynaptic trace each target shows this step's presynaptic spikes:
-// its seen spikes of earlier steps only.
+// Whether this step's depression reads the targets' traces from y_now (all
+// computed once, stdp_lazy_post_trace) rather than each synapse its own from
+// the ring: where the rows of this step's presynaptic spikes hold at least
+// as many synapses as there are targets (hpc_benchmark: rows of thousands),
+// not where a few short rows spike (the topographic map: a dozen synapses a
+// row, 25 000 targets).  Both kernels ask; the values are the same either way.
+SNN_DEVICE SNN_INLINE bool snn_lazy_dense_y(const int32_t *spikes, const int32_t *n_spikes,
+                                            const int32_t *row_length, int64_t n_post) {
+    const int32_t ns = *n_spikes;
+    int64_t work = 0;
+    for (int32_t s = 0; s < ns && work < n_post; ++s) work += row_length[spikes[s]];
+    return work >= n_post;
+}
+
 SNN_KERNEL void stdp_lazy_post_trace(const int64_t n_post, const int64_t *SNN_RESTRICT stamp,
                                      const double *SNN_RESTRICT y_after,
                                      const int64_t *SNN_RESTRICT count, const int64_t K,
                                      double *SNN_RESTRICT y_now, const int64_t *step_ptr,
-                                     const double *tables) {
+                                     const double *tables, const int32_t *pre_spikes,
+                                     const int32_t *n_pre_spikes, const int32_t *row_length) {
+    if (!snn_lazy_dense_y(pre_spikes, n_pre_spikes, row_length, n_post)) return;
     const int64_t now = *step_ptr;
-    SNN_LOOP(j, n_post) {
-        const int64_t c = count[j], n = c < K ? c : K;
-        double y = 0.0;
-        for (int64_t m = 0; m < n; ++m) {
-            const int64_t slot = j * K + ((c - 1 - m) & (K - 1));
-            if (stamp[slot] < now) {
-                y = y_after[slot] * snn_decay(tables + 2048, now - stamp[slot]);
-                break;
-            }
-        }
-        y_now[j] = y;
-    }
+    SNN_LOOP(j, n_post) y_now[j] = snn_lazy_y(j, now, stamp, y_after, count, K, tables);
 }
 
 // The rows of this step's presynaptic spikes: what each synapse is owed,
@@ -292,18 +315,20 @@ SNN_KERNEL void stdp_lazy_pre(const int32_t *spikes, const int32_t *n_spikes,
                               const int64_t *SNN_RESTRICT recent,
                               const int64_t *SNN_RESTRICT stamp,
                               const int64_t *SNN_RESTRICT count, const int64_t K,
-                              const double *SNN_RESTRICT y_now, const int64_t *step_ptr,
+                              const double *SNN_RESTRICT y_now,
+                              const double *SNN_RESTRICT y_after, const int64_t *step_ptr,
                               const double *p, const double *tables) {
     const int32_t ns = *n_spikes;
-    const int64_t cut = *step_ptr - 1 + (int64_t)p[9];
+    const int64_t now = *step_ptr, cut = now - 1 + (int64_t)p[9];
+    const double *y = snn_lazy_dense_y(spikes, n_spikes, row_length, n_post) ? y_now : 0;
     SNN_FOR_ROWS(s, ns) {
         const int64_t i = spikes[s], tp = t_proc[i], tpre = t_pre[i];
         const double xl = x_last[i];
         const int32_t *row = ind + i * cap;
         float *w_row = weight + i * cap;
         SNN_ROW_BLOCKS(jb, je, row, row_length[i], n_post)
-            snn_lazy_block(row, w_row, jb, je, tp, cut, xl, tpre, recent, stamp, count, K, y_now,
-                           1, p, tables);
+            snn_lazy_block(row, w_row, jb, je, tp, cut, xl, tpre, recent, stamp, count, K, y,
+                           y_after, now, 1, p, tables);
     }
     SNN_ROWS_END;
 }

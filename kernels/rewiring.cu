@@ -222,7 +222,7 @@ SNN_DEVICE SNN_INLINE void snn_rewire_settle_row(const SnnRewireRow &r, int64_t 
             const int64_t je = jb + SNN_ROW_BLOCK < r.row_length ? jb + SNN_ROW_BLOCK
                                                                  : r.row_length;
             snn_lazy_block(r.row, w_row, jb, je, tp, cut, xl, tpre, r.lz_recent, r.lz_stamp,
-                           r.lz_count, r.lz_K, 0, 0, r.lz_p, r.lz_tables);
+                           r.lz_count, r.lz_K, 0, 0, 0, 0, r.lz_p, r.lz_tables);
         }
     }
     r.lz_t_proc[i] = cut;

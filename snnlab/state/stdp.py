@@ -235,14 +235,15 @@ class Stdp:
     def _args_post_trace(self, name):
         pj, m, pl = self._lazy(name)
         return (m.n_post, pl.stamp, pl.y_after, pl.count, self._history(pl), pl.y_now,
-                self.clock.syn_step, pl.tables)
+                self.clock.syn_step, pl.tables, *self.populations.spiked(pj.proj.pre),
+                m.row_length)
 
     def _args_lazy_pre(self, name):
         pj, m, pl = self._lazy(name)
         return (*self.populations.spiked(pj.proj.pre), m.row_length, m.ind, m.capacity,
                 m.synapse_arrays["weight"], m.n_post, pl.x, pl.t_pre, pl.t_proc, pl.recent,
-                pl.stamp, pl.count, self._history(pl), pl.y_now, self.clock.syn_step,
-                pl.p, pl.tables)
+                pl.stamp, pl.count, self._history(pl), pl.y_now, pl.y_after,
+                self.clock.syn_step, pl.p, pl.tables)
 
     def _args_pre_done(self, name):
         pj, m, pl = self._lazy(name)
