@@ -268,3 +268,19 @@ def test_ctrl_c_leaves_a_simulation_that_goes_on(tmp_path, delay):
     assert 0 < result["t"] < 6000.0
     assert result["steps_agree"] and result["spikes"] and result["samples"]
     assert result["restored"]
+
+
+def test_kernels_the_driver_trusts_to_open_with_a_barrier_do():
+    """The CPU driver places no barrier of its own before these kernels
+    (backend.codegen.OPEN_WITH_BARRIER): each must begin with SNN_SERIAL,
+    whose barrier comes before any read."""
+    import re
+
+    from snnlab.backend import kernel_dir
+    from snnlab.backend.codegen import OPEN_WITH_BARRIER
+
+    source = "\n".join(p.read_text() for p in sorted(kernel_dir().glob("*.cu")))
+    for name in OPEN_WITH_BARRIER:
+        m = re.search(rf"SNN_KERNEL void {name}\([^)]*\)\s*\{{\s*(\w+)", source)
+        assert m is not None, name
+        assert m.group(1) == "SNN_SERIAL", name

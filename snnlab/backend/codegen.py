@@ -75,13 +75,33 @@ def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
     return "\n".join(out) + "\n"
 
 
+# Kernels whose first statement is SNN_SERIAL, which opens with a barrier
+# (portable.h): the driver's barrier before them would be a second one
+# (tests/test_determinism.py checks the sources).
+OPEN_WITH_BARRIER = ("step_end", "stdp_lazy_prepare")
+
+
+def _needs_barrier(launch, nxt) -> bool:
+    """Whether the driver places a barrier between ``launch`` and ``nxt``:
+    not inside a run of propagations (they write disjoint target ranges) or
+    of neuron updates (each its own population's state, spikes and
+    counters), nor before a kernel that opens with one; always where the
+    phase changes (thread 0 reads the clock there, after everyone's work)."""
+    if nxt is None or nxt.phase != launch.phase:
+        return True
+    for prefix in ("propagate", "neuron_update_"):
+        if launch.name.startswith(prefix) and nxt.name.startswith(prefix):
+            return False
+    return nxt.name not in OPEN_WITH_BARRIER
+
+
 def cpu_driver(schedules, signatures) -> str:
     """Each named schedule (``step``; ``syn`` under the split schedule) as
     ``SnnSchedule_<name>::step`` for the multi-step driver ``snn_run_steps``
     of ``kernels/cpu_host.h``, and ``snn_run_<name>``, its entry point: each
     launch's arguments read from the driver's tables (``P`` pointers, ``I``
-    integers, ``D`` doubles), a barrier after each kernel (one after a run
-    of propagations, which write disjoint target ranges), one clock reading
+    integers, ``D`` doubles), a barrier after each kernel where the next
+    may read what it wrote (:func:`_needs_barrier`), one clock reading
     per run of launches of one phase.  Consecutive launches with the same
     ``gate`` run inside one test of it: in the steps between rewiring calls
     they cost nothing, not a call each."""
@@ -118,8 +138,9 @@ def _driver(schedule: str, launches, signatures) -> str:
                 body.append(f"        if (snn_rewire_due({step_arg}, {int(launch.gate)})) {{")
             gate = launch.gate
         body.append(f"        {launch.name}({', '.join(args)});")
-        if not (launch.name == "propagate" and nxt is not None and nxt.name == "propagate"):
-            # kernels leave the barrier to the driver (portable.h); none in a team of one
+        # kernels leave the barrier to the driver (portable.h); none in a team of one;
+        # a gated run ends with its barrier inside the test
+        if _needs_barrier(launch, nxt) or (nxt is not None and nxt.gate != launch.gate):
             body.append("        SNN_DRIVER_BARRIER;")
         if nxt is None or nxt.phase != launch.phase or nxt.gate != launch.gate:
             body.append(f"        SNN_PHASE({launch.phase});")
