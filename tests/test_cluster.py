@@ -179,6 +179,8 @@ def test_slurm_engines_through_the_batch_system(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{standin}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("STANDIN_SLURM_DIR", str(tmp_path))
     monkeypatch.setenv("STANDIN_MPIEXEC", str(Path(sys.prefix) / "bin" / "mpiexec"))
+    monkeypatch.chdir(tmp_path / "..")  # nothing is written here
+    before = set(Path.cwd().iterdir())
     with Cluster(n=2, threads=1, engines="slurm", slurm={"timelimit": "0:10:00"}) as c:
         assert [i["rank"] for i in c.info] == [0, 1]
         sim = c.simulation(_net(), seed=9)
@@ -190,6 +192,7 @@ def test_slurm_engines_through_the_batch_system(tmp_path, monkeypatch):
     script = next(tmp_path.glob("job-*.sbatch")).read_text()
     assert "#SBATCH --ntasks=2" in script and "srun " in script and "--time=0:10:00" in script
     assert (tmp_path / "cancelled").exists()  # stop() cancelled the job
+    assert set(Path.cwd().iterdir()) == before  # (the batch script went to the profile)
     deadline = time.monotonic() + 30
     while any(_alive(p) for p in pids) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -114,7 +114,10 @@ class Cluster:
                               engines=self.engines, log_level=40)
         cluster.config.MPILauncher.mpi_cmd = [mpiexec]
         cluster.config.EngineLauncher.engine_args = []
-        for k, v in self.slurm.items():
+        # the batch script in the profile's folder, not the working directory
+        slurm = {"batch_file_name": os.path.join(
+            cluster.profile_dir, f"slurm_engine_{cluster.cluster_id}.sbatch"), **self.slurm}
+        for k, v in slurm.items():
             setattr(cluster.config.SlurmEngineSetLauncher, k, v)
         env = {"OMP_NUM_THREADS": str(self.threads), "SNNLAB_THREADS": str(self.threads)}
         cluster.config.EngineLauncher.environment = env  # (the engines', not this process's)
