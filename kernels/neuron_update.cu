@@ -16,6 +16,7 @@
 #ifndef SNN_NEURON_BLOCK
 #define SNN_NEURON_BLOCK 256
 #endif
+static_assert(SNN_NEURON_BLOCK % 8 == 0, "the spike flags are read eight at a time");
 
 struct SnnStepCtx {
     int64_t first;  // the global index of the first neuron held here (ranks)

@@ -210,9 +210,10 @@ struct SnnRewireRow {
 };
 
 // A row of a plastic projection brought up to date (the potentiation owed
-// for the targets' spikes of steps before this one, as stdp_lazy_flush does)
-// before its rule runs: the rule reads current weights, and a synapse it
-// adds owes nothing for spikes from before it existed.
+// for the targets' spikes seen in steps before this one, as stdp_lazy_flush
+// does) before its rule runs: the rule reads current weights, and a synapse
+// it adds is owed only the postsynaptic spikes it sees once it exists (with
+// a dendritic delay d, those fired in the last d too, which reach it later).
 SNN_DEVICE SNN_INLINE void snn_rewire_settle_row(const SnnRewireRow &r, int64_t i, int64_t cut) {
     const double xl = r.lz_x_last[i];
     if (xl != 0.0) {

@@ -1,5 +1,5 @@
-"""Power-law STDP against an event-by-event reference of the rule, and the
-column view it updates through."""
+"""STDP against event-by-event references of the rules and NEST's weights,
+applied lazily in rows."""
 
 import dataclasses
 import hashlib
@@ -414,9 +414,9 @@ def test_stdp_is_bitwise_reproducible_across_threads_and_checkpoints(tmp_path):
     assert a.spikes_sha256() == d.spikes_sha256()
 
 
-def test_column_view_follows_edits_of_the_rows():
+def test_edits_of_the_rows_are_followed():
     """A synapse added between steps is potentiated by the next post spike
-    like the others; a removed one is gone from the column view."""
+    like the others; a removed one is gone."""
     net = _net([[5.0], [6.0], [7.0]], [[10.0]])
     sim = sl.Simulation(net, backend="cpu", seed=1)
     sim.remove_synapses("plastic", [0], [0])

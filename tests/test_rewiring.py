@@ -308,20 +308,34 @@ def test_attempts_walk_matches_the_reference(lam, threads):
 
 @pytest.mark.parametrize("lam", [0.02, 0.7, 21.0])
 def test_attempts_are_poisson(lam):
-    """The walk's counts per row and call (rows it skips count 0) have the
-    Poisson law: mean, variance and the share of zeros within 4 standard
-    errors over 40 calls of 600 rows."""
-    draws = _Draws(SEED, STREAM_REWIRE + 3)
-    counts = []
-    for call in range(1, 41):
-        got = _walk(draws, call, 600, lam)
-        counts += [got.get(r, 0) for r in range(600)]
-    counts = np.array(counts)
-    n = len(counts)
-    assert abs(counts.mean() - lam) < 4 * np.sqrt(lam / n)
-    p0 = np.exp(-lam)
-    assert abs(np.mean(counts == 0) - p0) < 4 * np.sqrt(p0 * (1 - p0) / n) + 1e-12
-    assert counts.var() / lam == pytest.approx(1.0, abs=4 * np.sqrt(2.0 / n) + 4 / np.sqrt(n))
+    """What the kernel draws has the Poisson law: per call, the rows with
+    attempts (each adds one synapse: formed) are Binomial(n, 1 - exp(-lam))
+    and the attempts in all (each also proposes onto -1: failed) are
+    Poisson(n lam); 120 calls of 600 rows, means and variances within 4
+    standard errors."""
+    code = "add_synapse(id_pre % n_post); for (int64_t a = 0; a < n_attempts; ++a) add_synapse(-1);"
+    rule = RewiringRule("count", params={"lam": lam}, attempts="lam", multapses=True,
+                        max_add=1, code=code)
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.PoissonSource(rate=0.0), 600)
+    b = net.population("b", sl.models.LIF(), 50)
+    net.connect(a, b, sl.connect.FromList([0], [0]), weight=0.0,
+                rewiring=Rewiring(rule, period=0.1))
+    sim = sl.Simulation(net, backend="cpu", seed=SEED, threads=2)
+    sim.run(12.1)  # steps 0 .. 120: calls at steps 1 .. 120
+    c = sim.rewiring_counts("a->b")
+    rows, attempts, calls = c["formed"], c["failed"], len(c["formed"])
+    assert calls == 120
+    p = 1.0 - np.exp(-lam)
+    assert abs(rows.mean() - 600 * p) < 4 * np.sqrt(600 * p * (1 - p) / calls)
+    assert abs(attempts.mean() - 600 * lam) < 4 * np.sqrt(600 * lam / calls)
+    # the sample variance's standard error: sigma^2 sqrt(2 / (calls - 1)) (near normal)
+    assert attempts.var(ddof=1) == pytest.approx(600 * lam, rel=4 * np.sqrt(2 / (calls - 1)))
+    if 600 * p * (1 - p) > 1:  # (at lam = 21 every row has attempts, every call)
+        assert rows.var(ddof=1) == pytest.approx(600 * p * (1 - p),
+                                                 rel=4 * np.sqrt(2 / (calls - 1)))
+    else:
+        assert rows.min() == 600
 
 
 def test_in_degrees_follow_the_rows():
@@ -379,7 +393,36 @@ def _strong_out(**conventions):
     return net
 
 
-@pytest.mark.parametrize("conventions", [{}, {"dendritic_delay": 0.3, "same_step": "drop"}])
+CONVENTIONS = [{}, {"dendritic_delay": 0.3}, {"same_step": "drop"},
+               {"dendritic_delay": 0.3, "same_step": "drop"}]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("conventions", CONVENTIONS)
+def test_rewiring_that_changes_nothing_changes_no_weight(conventions, threads):
+    """A plastic projection rewired by a rule that does nothing learns
+    exactly as without rewiring: bringing a row up to date before the rule
+    applies each pair once, at the right step, whatever the conventions."""
+    def net(rewire):
+        n = sl.Network(dt=0.1)
+        a = n.population("a", sl.models.PoissonSource(rate=150.0), 30)
+        b = n.population("b", sl.models.LIF(I_e=400.0), 25)
+        rw = Rewiring(RewiringRule("noop", params={}, code=";"), period=0.5) if rewire else None
+        n.connect(a, b, sl.connect.FixedProbability(0.3), weight=1.0, delay=0.5,
+                  plasticity=STDP(a_plus=0.05, a_minus=0.02, w_max=3.0, **conventions),
+                  rewiring=rw)
+        return n
+    plain = sl.Simulation(net(False), backend="cpu", seed=3, threads=threads)
+    rewired = sl.Simulation(net(True), backend="cpu", seed=3, threads=threads)
+    plain.run(30.0)
+    rewired.run(30.0)
+    w = plain.connectivity("a->b")["weight"]
+    assert np.abs(w - 1.0).max() > 0.1  # it learnt
+    np.testing.assert_array_equal(w, rewired.connectivity("a->b")["weight"])
+    assert plain.spikes_sha256() == rewired.spikes_sha256()
+
+
+@pytest.mark.parametrize("conventions", CONVENTIONS[::3])
 def test_plastic_rows_are_up_to_date_when_the_rule_runs(conventions):
     """A rule reads weights as they are, potentiation owed included, and a
     synapse it adds owes nothing for spikes before it existed: the run

@@ -42,8 +42,9 @@ fires (or when the weights are read, edited or checkpointed, or a rewiring
 rule is about to run on the row), which keeps every access to the weights
 in contiguous rows, with no view by target to keep.  The result is the
 same as applying it at each postsynaptic spike; a rewiring rule reads
-weights with every potentiation owed applied, and a synapse it adds owes
-nothing for spikes from before it existed.
+weights with every potentiation owed applied, and a synapse it adds is
+owed only the postsynaptic spikes it sees once it exists (with a
+dendritic delay, also those fired just before, which reach it later).
 """
 
 from __future__ import annotations

@@ -264,8 +264,11 @@ def bamford(p_form: float, sigma: float, width: int, candidates: int, g_max: flo
     otherwise; on an absent one it forms the synapse with probability
     ``p_form exp(-d^2 / 2 sigma^2)`` (d: torus distance in grid units) if
     the target's in-degree is below ``max_in_degree``.  New synapses start at
-    ``g_max``.  Source and target layers must both be ``width`` x ``width``;
-    ``no_self`` skips attempts of a neuron onto itself (lateral projections).
+    ``g_max``.  The attempts are the rule's ``attempts=`` (only rows with
+    some run): their mean per row and call, ``attempt_rate period n_post /
+    candidates``, must stay within 65000.  Source and target layers must
+    both be ``width`` x ``width``; ``no_self`` skips attempts of a neuron
+    onto itself (lateral projections).
 
     >>> r = bamford(p_form=0.16, sigma=2.5, width=16, candidates=512)
     >>> r.rule.params["p_form"], r.max_in_degree
