@@ -57,25 +57,38 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
         const int64_t lo = snn_share(n, thr, n_thr), hi = snn_share(n, thr + 1, n_thr);
         for (int64_t b0 = lo; b0 < hi; b0 += SNN_NEURON_BLOCK) {
             const int64_t m = hi - b0 < SNN_NEURON_BLOCK ? hi - b0 : SNN_NEURON_BLOCK;
-            uint8_t fired[SNN_NEURON_BLOCK];
+            int32_t fired[SNN_NEURON_BLOCK];  // (32 bits, as wide as the state's floats)
+            // with several ports, the block's input first, a loop of its own
+            // per port (read in the update loop, the ports' rows keep the
+            // compiler from vectorising); with one, read where it is
+            constexpr int32_t P = M::n_ports > 1 ? M::n_ports : 1;
+            scalar in_block[M::n_ports > 1 ? SNN_NEURON_BLOCK * P : 1];  // [neuron][port]
+            for (int32_t p = 0; M::n_ports > 1 && p < M::n_ports; ++p) {
+                int64_t *SNN_RESTRICT b = snn_inbuf(inbuf, n, n_slots, p, slot) + b0;
+                for (int64_t k = 0; k < m; ++k) {
+                    in_block[k * P + p] = (scalar)snn_from_fixed(b[k]);
+                    b[k] = 0;
+                }
+            }
             SNN_SIMD
             for (int64_t k = 0; k < m; ++k) {
                 const int64_t i = b0 + k;
-                scalar input[M::n_ports > 0 ? M::n_ports : 1];
-                for (int32_t p = 0; p < M::n_ports; ++p) {
-                    int64_t *b = snn_inbuf(inbuf, n, n_slots, p, slot) + i;
-                    input[p] = (scalar)snn_from_fixed(*b);
+                scalar one[1] = {0};
+                if (M::n_ports == 1) {
+                    int64_t *b = snn_inbuf(inbuf, n, n_slots, 0, slot) + i;
+                    one[0] = (scalar)snn_from_fixed(*b);
                     *b = 0;
                 }
+                const scalar *input = M::n_ports > 1 ? in_block + k * P : one;
                 int32_t r = M::has_refractory ? refrac[i] : 0;
                 fired[k] = M::step(state, n, i, c, input, r, ctx);
                 if (M::has_refractory) refrac[i] = r;
             }
-            for (int64_t k = m; k & 7; ++k) fired[k] = 0;  // (SNN_NEURON_BLOCK: a multiple of 8)
+            for (int64_t k = m; k & 7; ++k) fired[k] = 0;
             for (int64_t k = 0; k < m; k += 8) {  // eight flags at a time: spikes are rare
-                uint64_t word;
-                memcpy(&word, fired + k, 8);
-                if (!word) continue;
+                uint64_t w[4];
+                memcpy(w, fired + k, sizeof w);
+                if (!(w[0] | w[1] | w[2] | w[3])) continue;
                 for (int64_t q = k; q < k + 8; ++q) {
                     if (!fired[q]) continue;
                     const int32_t s = SNN_ATOMIC_ADD_I32(n_spikes, 1);
