@@ -389,6 +389,29 @@ def test_page_updates_keep_to_a_fixed_clock():
     dash.close()
 
 
+def test_a_notebook_page_gets_the_status_again_each_second():
+    """Jupyter comms now and then lose a message: a notebook page is sent
+    the status again once a second even when it did not change (a lost
+    "paused" would otherwise stay on the page); a served page only on
+    changes."""
+    dash = Dashboard(brunel_sim(), [Rates()], chunk=1.0)
+    dash.panel()
+    dash.advance(1)
+    t0 = time.perf_counter() + 10.0  # (the clock the dashboard reads on its own)
+    dash._show_status(now=t0)
+    beat = dash._status_source.data["beat"][0]
+    dash._show_status(now=t0 + 0.5)  # unchanged, within the second
+    assert dash._status_source.data["beat"][0] == beat
+    dash._show_status(now=t0 + 1.0)  # unchanged, a second later: sent again
+    assert dash._status_source.data["beat"][0] == beat + 1
+    assert dash._status_source.data["running"] == [0]
+    assert dash._status_source.data["t"] == [dash.sim.t]
+    dash._served = True
+    dash._show_status(now=t0 + 5.0)
+    assert dash._status_source.data["beat"][0] == beat + 1
+    dash.close()
+
+
 def test_updates_wait_for_a_served_page_that_lags():
     # a served page acknowledges the updates it applied; with two or more
     # unapplied, the clock holds back (a notebook page is never waited for)

@@ -207,6 +207,8 @@ class Dashboard:
         self._callback = None
         self._layout = None
         self._status_shown = 0.0
+        self._status_sent = -math.inf  # when the status source was last sent
+        self._status_beat = 0  # sends of it (a notebook page: again each second)
         self._next_update = -math.inf  # when the page's next update is due (perf_counter)
         self._served = False  # shown in a served session (not a notebook)
         self._pace = (time.perf_counter(), sim.t)  # wall and model time the speed counts from
@@ -434,16 +436,23 @@ class Dashboard:
                 self.updates += 1
             self._show_status()
 
-    def _show_status(self) -> None:
+    def _show_status(self, now: float | None = None) -> None:
         s = self.status()
         data = self._status_source.data
+        now = time.perf_counter() if now is None else now
         # chunks too: a refresh between a chunk's step and its count would
-        # otherwise leave the page one chunk behind for good
+        # otherwise leave the page one chunk behind for good; and to a
+        # notebook page once a second even unchanged, since a message
+        # through its comms now and then never arrives (views._append):
+        # a lost "paused" would otherwise stay lost
         if (data["t"][0], data["updates"][0], data["chunks"][0], data["running"][0]) != \
-                (s["t"], s["updates"], s["chunks"], int(s["running"])):
+                (s["t"], s["updates"], s["chunks"], int(s["running"])) or \
+                (not self._served and now - self._status_sent >= 1.0):
+            self._status_beat += 1
+            self._status_sent = now
             self._status_source.data = {"t": [s["t"]], "updates": [s["updates"]],
-                                        "chunks": [s["chunks"]], "running": [int(s["running"])]}
-        now = time.perf_counter()
+                                        "chunks": [s["chunks"]], "running": [int(s["running"])],
+                                        "beat": [self._status_beat]}
         if s["running"] and now - self._status_shown < 0.5 and not s["error"]:
             return  # the text at 2 per second is plenty
         self._status_shown = now
@@ -466,7 +475,7 @@ class Dashboard:
         import panel as pn
 
         self._status_source = _source({"t": [self.sim.t], "updates": [0],
-                                      "chunks": [0], "running": [0]},
+                                      "chunks": [0], "running": [0], "beat": [0]},
                                       name="dashboard_status")
         from bokeh.models import ColumnDataSource
 
