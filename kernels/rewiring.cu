@@ -344,7 +344,7 @@ SNN_DEVICE void snn_rewire_propose(SNN_REWIRE_PARAMS) {
     }
     const double lam = R::attempts(c);
     if (!(lam > 0.0)) return;
-    const double e = lam <= 16.0 ? snn_exp(-lam) : 0.0, e16 = snn_exp(-16.0);
+    const double e = lam <= 16.0 ? snn_exp(-lam) : 0.0;
     const int64_t n_chunks = (n_pre + SNN_REWIRE_CHUNK - 1) / SNN_REWIRE_CHUNK;
     SNN_LOOP(q, n_chunks) {
         const int64_t end = (q + 1) * SNN_REWIRE_CHUNK < n_pre ? (q + 1) * SNN_REWIRE_CHUNK
@@ -367,7 +367,7 @@ SNN_DEVICE void snn_rewire_propose(SNN_REWIRE_PARAMS) {
                         const double m = rest < 16.0 ? rest : 16.0;
                         rest -= m;
                         n += snn_poisson_small(snn_rewire_walk_uniform(seed, stream, q, call, k++),
-                                               m, m == 16.0 ? e16 : snn_exp(-m));
+                                               m, snn_exp_neg_cached(&poisson, m));
                     }
                 } while (n == 0);
             }

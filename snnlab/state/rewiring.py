@@ -203,17 +203,7 @@ class Rewiring:
                 m.capacity, *(m.synapse_arrays[k] for k in self.synapse_arrays(name)), *group,
                 rw.pend, rw.pend_count,
                 rw.proposed, rw.max_add, int(proj.rewiring.rule.multapses), rw.counts, rw.info,
-                *self._lazy_rows(name))
-
-    def _lazy_rows(self, name: str) -> tuple:
-        """The lazy STDP state of a plastic rewired projection (its rows are
-        brought up to date before the rule runs on them), or nulls."""
-        pl = self.stdp.get(name)
-        if pl is None:
-            return (None,) * 7 + (0, None, None)
-        m = self.projections[name].matrix
-        return (m.synapse_arrays["weight"], pl.x, pl.t_pre, pl.t_proc, pl.recent, pl.stamp,
-                pl.count, pl.stamp.size // max(pl.count.size, 1), pl.p, pl.tables)
+                *self.stdp.row_args(name))
 
     def _args_finalize(self, post: str):
         g = self.groups[post]

@@ -214,6 +214,18 @@ class Stdp:
         return (*self.populations.spiked(pj.proj.post, "post"), pl.stamp, pl.count,
                 self._history(pl), pl.flush)
 
+    def row_args(self, name: str) -> tuple:
+        """What the rewiring kernels need to bring a row of ``name`` up to
+        date before its rule runs (kernels/rewiring.cu, SNN_REWIRE_PARAMS):
+        the weights and the lazy scheme's arrays, or nulls where it is not
+        plastic."""
+        pl = self.by_name.get(name)
+        if pl is None:
+            return (None,) * 7 + (0, None, None)
+        m = self.projections[name].matrix
+        return (m.synapse_arrays["weight"], pl.x, pl.t_pre, pl.t_proc, pl.recent, pl.stamp,
+                pl.count, self._history(pl), pl.p, pl.tables)
+
     def _history(self, pl) -> int:
         return pl.stamp.size // max(pl.count.size, 1)
 
