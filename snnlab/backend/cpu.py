@@ -8,6 +8,7 @@ source, compiler and flags in the user cache folder.
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import json
 import os
@@ -49,6 +50,7 @@ def native_flags(cxx: str | None = None) -> list[str]:
     return compiler_facts(cxx or find_compiler())["native"]
 
 
+@functools.cache
 def cpu_fingerprint() -> str:
     """What identifies this CPU's instruction set (part of the kernel
     cache's key, since the kernels are built for it)."""
