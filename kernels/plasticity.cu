@@ -131,6 +131,144 @@ SNN_DEVICE SNN_INLINE double snn_lazy_y(int64_t j, int64_t now,
     return 0.0;
 }
 
+#ifdef SNN_AVX512
+// Eight lanes of the scalar helpers above, operation for operation.
+SNN_INLINE __m512d snn_clamp_x8(__m512d w, double lo, double hi) {
+    const __m512d l = _mm512_set1_pd(lo), h = _mm512_set1_pd(hi);
+    const __m512d r = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(w, h, _CMP_GT_OQ), w, h);
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(w, l, _CMP_LT_OQ), r, l);
+}
+
+SNN_INLINE __m512d snn_pow_table_x8(__m512d x, const double *T) {
+    const __m512d z = _mm512_setzero_pd();
+    const __mmask8 pos = _mm512_cmp_pd_mask(x, z, _CMP_GT_OQ);
+    const __m512i bits = _mm512_castpd_si512(x), one = _mm512_set1_epi64(0x3ff0000000000000ll);
+    const __m512i k = _mm512_and_si512(_mm512_srli_epi64(bits, 44), _mm512_set1_epi64(255));
+    const __m512i b = _mm512_srli_epi64(bits, 52);
+    const __m512d m = _mm512_castsi512_pd(
+        _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi64(0x000fffffffffffffll)), one));
+    const __m512d c = _mm512_castsi512_pd(
+        _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi64(0x000ff00000000000ll)), one));
+    const __m512d r =
+        _mm512_mul_pd(_mm512_sub_pd(m, c), _mm512_mask_i64gather_pd(z, pos, k, T + 256, 8));
+    const __m512d s = _mm512_add_pd(
+        _mm512_set1_pd(1.0),
+        _mm512_mul_pd(r, _mm512_add_pd(_mm512_set1_pd(T[2560]),
+                                       _mm512_mul_pd(r, _mm512_add_pd(_mm512_set1_pd(T[2561]),
+                                                                      _mm512_mul_pd(r, _mm512_set1_pd(T[2562])))))));
+    return _mm512_maskz_mul_pd(pos, _mm512_mul_pd(_mm512_mask_i64gather_pd(z, pos, k, T, 8), s),
+                               _mm512_mask_i64gather_pd(z, pos, b, T + 512, 8));
+}
+
+SNN_INLINE __m512d snn_lazy_facilitate_x8(__m512d w, __m512d x, const double *p,
+                                          const double *pow_table) {
+    const int kind = (int)p[5];
+    const __m512d p1 = _mm512_set1_pd(p[1]);
+    const __m512d f =
+        kind == SNN_STDP_POWER_LAW
+            ? _mm512_mul_pd(_mm512_mul_pd(p1, snn_pow_table_x8(w, pow_table)), x)
+        : kind == SNN_STDP_ADDITIVE
+            ? _mm512_mul_pd(p1, x)
+            : _mm512_mul_pd(_mm512_mul_pd(p1, _mm512_sub_pd(_mm512_set1_pd(p[7]), w)), x);
+    return snn_clamp_x8(_mm512_add_pd(w, f), p[6], p[7]);
+}
+
+SNN_INLINE __m512d snn_stdp_depress_x8(__m512d w, __m512d y, const double *p) {
+    const int kind = (int)p[5];
+    const __m512d p0 = _mm512_set1_pd(p[0]);
+    const __m512d d =
+        kind == SNN_STDP_POWER_LAW ? _mm512_mul_pd(_mm512_mul_pd(p0, w), y)
+        : kind == SNN_STDP_ADDITIVE
+            ? _mm512_mul_pd(p0, y)
+            : _mm512_mul_pd(_mm512_mul_pd(p0, _mm512_sub_pd(w, _mm512_set1_pd(p[6]))), y);
+    return snn_clamp_x8(_mm512_sub_pd(w, d), p[6], p[7]);
+}
+
+SNN_INLINE __mmask8 snn_lanes_x8(int64_t left) {
+    return (__mmask8)(left >= 8 ? 0xff : (1u << left) - 1);
+}
+
+// snn_lazy_block eight synapses at a time, for rows whose gaps the decay
+// tables cover (cut - tpre < 1023 * 1024): each synapse's owed count from
+// one compare of its target's `recent` line; the rounds with gathers and
+// scatters (a synapse is in a round at most once); the depression over the
+// contiguous block.
+SNN_INLINE void snn_lazy_block_x8(const int32_t *SNN_RESTRICT row, float *SNN_RESTRICT w_row,
+                                  int64_t jb, int64_t je, int64_t tp, int64_t cut, double xl,
+                                  int64_t tpre, const int64_t *SNN_RESTRICT recent,
+                                  const int64_t *SNN_RESTRICT stamp,
+                                  const int64_t *SNN_RESTRICT count, const int64_t K,
+                                  const double *SNN_RESTRICT y_now,
+                                  const double *SNN_RESTRICT y_after, int64_t now, int depress,
+                                  const double *p, const double *tables) {
+    // owed synapse q: its place j = oj[q] in the row, and os[q], the place in
+    // `recent` of the oldest stamp it is still owed (its target's line
+    // starts at os[q] & ~7, so os[q] & 7 more are owed after this one)
+    int64_t oj[SNN_ROW_BLOCK + 8], os[SNN_ROW_BLOCK + 8];
+    int64_t n = 0;
+    if (xl != 0.0) {
+        const __m512i vtp = _mm512_set1_epi64(tp);
+        for (int64_t j = jb; j < je; ++j) {
+            const int64_t rr = (int64_t)row[j] * SNN_STDP_RECENT;
+            const int m = __builtin_popcount(
+                _mm512_cmpgt_epi64_mask(_mm512_loadu_si512(recent + rr), vtp));
+            if (m == SNN_STDP_RECENT) {  // perhaps more: from the ring, now
+                w_row[j] = snn_lazy_catch_up(w_row[j], row[j], tp, cut, xl, tpre, stamp, count,
+                                             K, p, tables);
+                continue;
+            }
+            oj[n] = j;
+            os[n] = rr + m - 1;
+            n += m > 0;
+        }
+    }
+    const __m512d z = _mm512_setzero_pd(), vxl = _mm512_set1_pd(xl);
+    const __m512i one = _mm512_set1_epi64(1), seven = _mm512_set1_epi64(SNN_STDP_RECENT - 1),
+                  vcut = _mm512_set1_epi64(cut), vtpre = _mm512_set1_epi64(tpre),
+                  lo10 = _mm512_set1_epi64(1023), hi10 = _mm512_set1_epi64(1024);
+    while (n > 0) {
+        int64_t next = 0;
+        for (int64_t q = 0; q < n; q += 8) {
+            const __mmask8 live = snn_lanes_x8(n - q);
+            const __m512i j = _mm512_maskz_loadu_epi64(live, oj + q);
+            const __m512i o = _mm512_maskz_loadu_epi64(live, os + q);
+            const __m512i t = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), live, o, recent, 8);
+            const __mmask8 seen = _mm512_mask_cmple_epi64_mask(live, t, vcut);
+            const __m512i d = _mm512_maskz_sub_epi64(seen, t, vtpre);
+            const __m512d decay = _mm512_mul_pd(
+                _mm512_mask_i64gather_pd(z, seen, _mm512_add_epi64(_mm512_srli_epi64(d, 10), hi10),
+                                         tables, 8),
+                _mm512_mask_i64gather_pd(z, seen, _mm512_and_si512(d, lo10), tables, 8));
+            const __m512d x = _mm512_maskz_mul_pd(seen, vxl, decay);
+            const __m512d w = _mm512_cvtps_pd(
+                _mm512_mask_i64gather_ps(_mm256_setzero_ps(), seen, j, w_row, 4));
+            _mm512_mask_i64scatter_ps(
+                w_row, seen, j, _mm512_cvtpd_ps(snn_lazy_facilitate_x8(w, x, p, tables + 4096)),
+                4);
+            const __mmask8 more = _mm512_mask_test_epi64_mask(seen, o, seven);
+            // (next <= q: the compressed lanes land on entries already read)
+            _mm512_storeu_si512(oj + next, _mm512_maskz_compress_epi64(more, j));
+            _mm512_storeu_si512(os + next, _mm512_maskz_compress_epi64(more, _mm512_sub_epi64(o, one)));
+            next += __builtin_popcount(more);
+        }
+        n = next;
+    }
+    if (depress && y_now) {
+        for (int64_t j = jb; j < je; j += 8) {
+            const __mmask8 live = snn_lanes_x8(je - j);
+            const __m512d y = _mm512_mask_i32gather_pd(z, live, _mm256_maskz_loadu_epi32(live, row + j),
+                                                       y_now, 8);
+            const __m512d w = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(live, w_row + j));
+            _mm256_mask_storeu_ps(w_row + j, live, _mm512_cvtpd_ps(snn_stdp_depress_x8(w, y, p)));
+        }
+    } else if (depress) {
+        for (int64_t j = jb; j < je; ++j)
+            w_row[j] = (float)snn_stdp_depress(
+                (double)w_row[j], snn_lazy_y(row[j], now, stamp, y_after, count, K, tables), p);
+    }
+}
+#endif
+
 // One block [jb, je) of a row: the synapses owed potentiation found (their
 // target's newest stamp is past t_proc), then brought up to date in rounds,
 // the oldest owed spike of each in the first round, the next in the second,
@@ -147,6 +285,13 @@ SNN_DEVICE SNN_INLINE void snn_lazy_block(const int32_t *SNN_RESTRICT row,
                                           const int64_t K, const double *SNN_RESTRICT y_now,
                                           const double *SNN_RESTRICT y_after, int64_t now,
                                           int depress, const double *p, const double *tables) {
+#ifdef SNN_AVX512
+    if (xl == 0.0 || cut - tpre < 1023 * 1024) {
+        snn_lazy_block_x8(row, w_row, jb, je, tp, cut, xl, tpre, recent, stamp, count, K, y_now,
+                          y_after, now, depress, p, tables);
+        return;
+    }
+#endif
     int32_t owed[SNN_ROW_BLOCK];
     int32_t left[SNN_ROW_BLOCK];  // owed spikes not yet applied
     int64_t n_owed = 0;

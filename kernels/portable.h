@@ -200,6 +200,14 @@ SNN_DEVICE float snn_bits_float(uint32_t u) { float x; memcpy(&x, &u, 4); return
 #define SNN_BITS_DOUBLE(u) snn_bits_double(u)
 #define SNN_FLOAT_BITS(x) snn_float_bits(x)
 #define SNN_BITS_FLOAT(u) snn_bits_float(u)
+// AVX-512 where the build targets it (-march=native on such a CPU): a few
+// hot loops (plasticity.cu) take explicit vectors with the same IEEE
+// operations in the same order as their scalar form, so the bits are the
+// same; the compiler's generic tuning would not gather on its own.
+#if defined(__AVX512F__) && defined(__AVX512VL__) && !defined(SNN_NO_AVX512)
+#include <immintrin.h>
+#define SNN_AVX512 1
+#endif
 #endif
 
 // Synaptic input is accumulated in 64-bit fixed point with 32 fractional bits:

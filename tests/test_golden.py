@@ -29,7 +29,7 @@ def test_spikes_and_samples_unchanged(case, threads):
 
 
 @pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="x86 only")
-@pytest.mark.parametrize("case", ["kitchen_sink", "microcircuit"])
+@pytest.mark.parametrize("case", ["kitchen_sink", "microcircuit", "hpc_benchmark_plastic"])
 def test_instruction_sets_agree(case, monkeypatch):
     """Kernels built for the x86-64 baseline (SSE2: the neuron updates stay
     scalar) give the recorded digests, as this CPU's own vector instructions

@@ -146,6 +146,42 @@ def test_stdp_rules_match_the_reference_spike_by_spike(name):
         assert np.any(bound)  # a bound was reached, and held
 
 
+def _avx512() -> bool:
+    try:
+        flags = next(line for line in open("/proc/cpuinfo") if line.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return False
+    return "avx512f" in flags and "avx512vl" in flags
+
+
+@pytest.mark.skipif(not _avx512(), reason="the CPU has no AVX-512")
+@pytest.mark.parametrize("connector", ["all", "sparse"])
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_vector_rows_equal_the_scalar_rows_bitwise(name, connector, monkeypatch):
+    """The rows' AVX-512 form (eight synapses at a time: gathers, scatters,
+    compressed rounds) against the scalar form it replaces, weight for
+    weight: targets firing up to a dozen times between a row's spikes (one
+    round each, and the ring past the eight newest stamps), weights into the
+    bounds, the targets' traces computed once (rows as long as the targets)
+    and per synapse (short rows)."""
+    rng = np.random.default_rng(11)
+    pre_times = [np.unique(rng.integers(1, 1500, size=rng.integers(1, 12))) * DT
+                 for _ in range(40)]
+    post_times = [np.unique(rng.integers(2, 1500, size=rng.integers(5, 60))) * DT
+                  for _ in range(30)]
+    conn = None if connector == "all" else sl.connect.FixedProbability(0.1)
+    weights = {}
+    for flags in ("-DSNN_NO_AVX512", ""):
+        monkeypatch.setenv("SNNLAB_CXXFLAGS", flags)
+        sim = sl.Simulation(_net(pre_times, post_times, n_post=30, connector=conn,
+                                 rule=RULES[name]), backend="cpu", seed=3, threads=2)
+        sim.run(80.0)
+        sim.run(70.0)
+        weights[flags] = sim.connectivity("plastic")["weight"]
+    assert np.any(weights[""] != 0.5)
+    assert weights[""].tobytes() == weights["-DSNN_NO_AVX512"].tobytes()
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_power_law_stdp_matches_the_rule_spike_by_spike(threads):
     rng = np.random.default_rng(4)
