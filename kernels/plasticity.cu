@@ -151,13 +151,18 @@ SNN_INLINE __m512d snn_pow_table_x8(__m512d x, const double *T) {
         _mm512_or_si512(_mm512_and_si512(bits, _mm512_set1_epi64(0x000ff00000000000ll)), one));
     const __m512d r =
         _mm512_mul_pd(_mm512_sub_pd(m, c), _mm512_mask_i64gather_pd(z, pos, k, T + 256, 8));
-    const __m512d s = _mm512_add_pd(
-        _mm512_set1_pd(1.0),
-        _mm512_mul_pd(r, _mm512_add_pd(_mm512_set1_pd(T[2560]),
-                                       _mm512_mul_pd(r, _mm512_add_pd(_mm512_set1_pd(T[2561]),
-                                                                      _mm512_mul_pd(r, _mm512_set1_pd(T[2562])))))));
+    const __m512d s3 = _mm512_add_pd(_mm512_set1_pd(T[2561]),
+                                     _mm512_mul_pd(r, _mm512_set1_pd(T[2562])));
+    const __m512d s2 = _mm512_add_pd(_mm512_set1_pd(T[2560]), _mm512_mul_pd(r, s3));
+    const __m512d s = _mm512_add_pd(_mm512_set1_pd(1.0), _mm512_mul_pd(r, s2));
+    // the weights of a row mostly share their exponent: one load, not a gather
+    const int64_t b0 = _mm_cvtsi128_si64(_mm512_castsi512_si128(b));
+    const bool one_b =
+        (pos & 1) && _mm512_mask_cmpeq_epi64_mask(pos, b, _mm512_set1_epi64(b0)) == pos;
+    const __m512d tb = one_b ? _mm512_set1_pd(T[512 + b0])
+                             : _mm512_mask_i64gather_pd(z, pos, b, T + 512, 8);
     return _mm512_maskz_mul_pd(pos, _mm512_mul_pd(_mm512_mask_i64gather_pd(z, pos, k, T, 8), s),
-                               _mm512_mask_i64gather_pd(z, pos, b, T + 512, 8));
+                               tb);
 }
 
 SNN_INLINE __m512d snn_lazy_facilitate_x8(__m512d w, __m512d x, const double *p,
@@ -232,13 +237,19 @@ SNN_INLINE void snn_lazy_block_x8(const int32_t *SNN_RESTRICT row, float *SNN_RE
             const __mmask8 live = snn_lanes_x8(n - q);
             const __m512i j = _mm512_maskz_loadu_epi64(live, oj + q);
             const __m512i o = _mm512_maskz_loadu_epi64(live, os + q);
-            const __m512i t = _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), live, o, recent, 8);
+            const __m512i t =
+                _mm512_mask_i64gather_epi64(_mm512_setzero_si512(), live, o, recent, 8);
             const __mmask8 seen = _mm512_mask_cmple_epi64_mask(live, t, vcut);
             const __m512i d = _mm512_maskz_sub_epi64(seen, t, vtpre);
+            // (gaps under 1024 steps, most: tables[1024] = 1, no gather)
+            const __mmask8 far = _mm512_mask_cmpgt_epi64_mask(seen, d, lo10);
+            const __m512d one_d = _mm512_set1_pd(tables[1024]);
+            const __m512d hi =
+                far ? _mm512_mask_i64gather_pd(
+                          one_d, far, _mm512_add_epi64(_mm512_srli_epi64(d, 10), hi10), tables, 8)
+                    : one_d;
             const __m512d decay = _mm512_mul_pd(
-                _mm512_mask_i64gather_pd(z, seen, _mm512_add_epi64(_mm512_srli_epi64(d, 10), hi10),
-                                         tables, 8),
-                _mm512_mask_i64gather_pd(z, seen, _mm512_and_si512(d, lo10), tables, 8));
+                hi, _mm512_mask_i64gather_pd(z, seen, _mm512_and_si512(d, lo10), tables, 8));
             const __m512d x = _mm512_maskz_mul_pd(seen, vxl, decay);
             const __m512d w = _mm512_cvtps_pd(
                 _mm512_mask_i64gather_ps(_mm256_setzero_ps(), seen, j, w_row, 4));
@@ -248,7 +259,8 @@ SNN_INLINE void snn_lazy_block_x8(const int32_t *SNN_RESTRICT row, float *SNN_RE
             const __mmask8 more = _mm512_mask_test_epi64_mask(seen, o, seven);
             // (next <= q: the compressed lanes land on entries already read)
             _mm512_storeu_si512(oj + next, _mm512_maskz_compress_epi64(more, j));
-            _mm512_storeu_si512(os + next, _mm512_maskz_compress_epi64(more, _mm512_sub_epi64(o, one)));
+            _mm512_storeu_si512(os + next,
+                                _mm512_maskz_compress_epi64(more, _mm512_sub_epi64(o, one)));
             next += __builtin_popcount(more);
         }
         n = next;
@@ -256,8 +268,8 @@ SNN_INLINE void snn_lazy_block_x8(const int32_t *SNN_RESTRICT row, float *SNN_RE
     if (depress && y_now) {
         for (int64_t j = jb; j < je; j += 8) {
             const __mmask8 live = snn_lanes_x8(je - j);
-            const __m512d y = _mm512_mask_i32gather_pd(z, live, _mm256_maskz_loadu_epi32(live, row + j),
-                                                       y_now, 8);
+            const __m512d y = _mm512_mask_i32gather_pd(
+                z, live, _mm256_maskz_loadu_epi32(live, row + j), y_now, 8);
             const __m512d w = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(live, w_row + j));
             _mm256_mask_storeu_ps(w_row + j, live, _mm512_cvtpd_ps(snn_stdp_depress_x8(w, y, p)));
         }

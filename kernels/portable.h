@@ -132,7 +132,9 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
          j < j##_end; ++j)
 // A thread's targets of a row in blocks [jb, je) of at most SNN_ROW_BLOCK
 // places, for kernels that work in passes over a block (plasticity.cu).
-#define SNN_ROW_BLOCK 64
+#ifndef SNN_ROW_BLOCK
+#define SNN_ROW_BLOCK 256
+#endif
 #define SNN_ROW_BLOCKS(jb, je, row, len, n_post)                                             \
     for (int64_t jb = snn_row_split(row, len, n_post, snn_rows_t, snn_rows_k),               \
                  jb##_end = snn_row_split(row, len, n_post, snn_rows_t + 1, snn_rows_k),     \
