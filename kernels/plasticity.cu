@@ -193,19 +193,22 @@ SNN_INLINE __mmask8 snn_lanes_x8(int64_t left) {
     return (__mmask8)(left >= 8 ? 0xff : (1u << left) - 1);
 }
 
-// snn_lazy_block eight synapses at a time, for rows whose gaps the decay
-// tables cover (cut - tpre < 1023 * 1024): each synapse's owed count from
-// one compare of its target's `recent` line; the rounds with gathers and
-// scatters (a synapse is in a round at most once); the depression over the
-// contiguous block.
-SNN_INLINE void snn_lazy_block_x8(const int32_t *SNN_RESTRICT row, float *SNN_RESTRICT w_row,
-                                  int64_t jb, int64_t je, int64_t tp, int64_t cut, double xl,
-                                  int64_t tpre, const int64_t *SNN_RESTRICT recent,
-                                  const int64_t *SNN_RESTRICT stamp,
-                                  const int64_t *SNN_RESTRICT count, const int64_t K,
-                                  const double *SNN_RESTRICT y_now,
-                                  const double *SNN_RESTRICT y_after, int64_t now, int depress,
-                                  const double *p, const double *tables) {
+// snn_lazy_block eight synapses at a time, for blocks of at least
+// SNN_X8_MIN synapses (shorter ones, as in the topographic map's rows of a
+// handful, stay scalar) whose gaps the decay tables cover (cut - tpre <
+// 1023 * 1024): each synapse's owed count from one compare of its target's
+// `recent` line; the rounds with gathers and scatters (a synapse is in a
+// round at most once); the depression over the contiguous block.  Not
+// inlined: its callers' scalar code stays as it was.
+#ifndef SNN_X8_MIN
+#define SNN_X8_MIN 16
+#endif
+__attribute__((noinline)) static void snn_lazy_block_x8(
+    const int32_t *SNN_RESTRICT row, float *SNN_RESTRICT w_row, int64_t jb, int64_t je,
+    int64_t tp, int64_t cut, double xl, int64_t tpre, const int64_t *SNN_RESTRICT recent,
+    const int64_t *SNN_RESTRICT stamp, const int64_t *SNN_RESTRICT count, const int64_t K,
+    const double *SNN_RESTRICT y_now, const double *SNN_RESTRICT y_after, int64_t now,
+    int depress, const double *p, const double *tables) {
     // owed synapse q: its place j = oj[q] in the row, and os[q], the place in
     // `recent` of the oldest stamp it is still owed (its target's line
     // starts at os[q] & ~7, so os[q] & 7 more are owed after this one)
@@ -298,7 +301,7 @@ SNN_DEVICE SNN_INLINE void snn_lazy_block(const int32_t *SNN_RESTRICT row,
                                           const double *SNN_RESTRICT y_after, int64_t now,
                                           int depress, const double *p, const double *tables) {
 #ifdef SNN_AVX512
-    if (xl == 0.0 || cut - tpre < 1023 * 1024) {
+    if (je - jb >= SNN_X8_MIN && (xl == 0.0 || cut - tpre < 1023 * 1024)) {
         snn_lazy_block_x8(row, w_row, jb, je, tp, cut, xl, tpre, recent, stamp, count, K, y_now,
                           y_after, now, depress, p, tables);
         return;
