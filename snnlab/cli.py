@@ -99,11 +99,6 @@ def run_model(args) -> dict:
         if not (math.isfinite(v) and v >= 0):
             raise ValueError(f"--{opt} must be a finite number of ms >= 0, got {v}")
     comm = _world(args)
-    if comm is not None:
-        for opt in ("raster", "record_to"):
-            if getattr(args, opt):
-                raise ValueError(f"--{opt.replace('_', '-')} is not supported on several "
-                                 "ranks yet")
     if args.raster:  # the outputs are checked before the run, not after it
         _check_writable("--raster", Path(args.raster))
     t0 = time.perf_counter()

@@ -107,9 +107,6 @@ class Simulation:
             _checkpoint.check(_restore["path"], _restore["arrays"], _restore["meta"], whole,
                               network)
             if ranks is not None:  # this rank's part of it
-                if _restore["meta"].get("recorders"):
-                    raise NotImplementedError("restoring state recorders on several ranks is "
-                                              "not supported yet")
                 _restore["arrays"] = ranks.part_of_checkpoint(_restore["arrays"], plan)
         plan.check_memory(self.backend.memory_available())
         self._plan = plan
@@ -117,7 +114,7 @@ class Simulation:
         self._state = state = State(plan, self.backend, runner.launch)
         spikes = SpikeRecords(options.recorded, state.populations, state.arena)
         recorders = Recorders(state.arena, state.clock, state.populations, chunk_steps,
-                              network.dt)
+                              network.dt, ranks)
         self._observation = Observation(spikes, recorders, network.dt)
         runner.attach(state, self._observation)
         if ranks is not None:
@@ -278,14 +275,25 @@ class Simulation:
         files and a JSON index, :mod:`snnlab.observe.disk`); read it back
         with ``snnlab.observe.read_recording(folder)``.  With
         ``keep_spikes = False`` the spikes are kept on disk only.
-        ``remove_observer(stream)`` stops the writing."""
-        self._one_process("record_to")
+        ``remove_observer(stream)`` stops the writing.  On several ranks
+        every rank's data is joined at each drain and rank 0 writes."""
         self._runner.drain()  # what came before is not part of the stream
-        stream = DiskStream(folder, self.dt,
-                            {p: self.network.populations[p].n for p in self.recorded},
-                            lambda: self._observation.recorders.list)
-        self._observation.observers.append(stream)
-        return stream
+
+        def recorders():
+            return self._observation.recorders.list
+
+        def stream():
+            return DiskStream(folder, self.dt,
+                              {p: self.network.populations[p].n for p in self.recorded},
+                              recorders)
+        if self._ranks is None:
+            out = stream()
+        else:  # every rank's data joined, written by rank 0 (an error there raised on all)
+            ranks = self._ranks
+            out = ranks.gathered(ranks.agree(lambda: stream() if ranks.rank == 0 else None),
+                                 recorders)
+        self._observation.observers.append(out)
+        return out
 
     def record(self, population: str, variables, neurons=None, every: int = 1) -> StateRecorder:
         """Record state variables of some neurons every ``every`` steps.
@@ -294,7 +302,6 @@ class Simulation:
         >>> sim.run(10.0); rec["V_m"].shape                     # doctest: +SKIP
         (100, 2)
         """
-        self._one_process("state recorders")
         recorders = self._observation.recorders
         args = recorders.check(population, variables, neurons, every)
         self._runner.drain()
@@ -443,8 +450,14 @@ class Simulation:
     def set_weight(self, projection: str, value) -> None:
         """Set the weights of a projection: one number for all synapses, or
         one value per synapse in the order of :meth:`connectivity`."""
-        self._one_process("set_weight")
-        self._state.projections.set_weight(projection, value)
+        projections = self._state.projections
+        if self._ranks is None:
+            projections.set_weight(projection, value)
+        else:  # this rank's synapses of the value; an error on any rank raised on all
+            if np.ndim(value) > 0:
+                pre = projections.connectivity(projection, settle=False)["pre"]
+                value = self._ranks.mine_of(value, pre, "set_weight")
+            self._ranks.agree(lambda: projections.set_weight(projection, value))
         self._runner.sync()
 
     def add_synapses(self, projection: str, pre, post, weight=None, delay=None,

@@ -45,8 +45,10 @@ def test_engines_are_ranks_on_localhost(cluster):
 
 def test_remote_run_gives_the_one_process_run(cluster):
     one = sl.Simulation(_net(), backend="cpu", seed=5, threads=1)
+    rec_one = one.record("exc", "V_m", neurons=[1500, 2, 900], every=2)
     one.run(80.0)
     sim = cluster.simulation(_net(), seed=5)
+    rec = sim.record("exc", "V_m", neurons=[1500, 2, 900], every=2)  # on both ranks
     seen = []
     sim.add_observer(lambda chunk: seen.append(sum(len(s) for s, _ in chunk.spikes.values())))
     sim.run(50.0, progress=True)
@@ -65,8 +67,11 @@ def test_remote_run_gives_the_one_process_run(cluster):
     # an error every rank meets alike is raised here as itself; the engines go on
     with pytest.raises(KeyError, match="no population 'nope'"):
         sim.state("nope", "V_m")
-    with pytest.raises(NotImplementedError, match="state recorders on several ranks"):
-        sim.record("exc", "V_m")
+    np.testing.assert_array_equal(rec.times, rec_one.times)
+    np.testing.assert_array_equal(rec["V_m"], rec_one["V_m"])
+    sim.remove_recorder(rec)
+    with pytest.raises(ValueError, match="unknown variable"):
+        sim.record("exc", "nope")
     assert cluster.running and sim.t == pytest.approx(80.0)
     sim.close()
 

@@ -158,7 +158,8 @@ def _check_memory(one, got, n):
 def test_cli_ranks_prints_one_result_with_the_exchange(tmp_path):
     cmd = [sys.executable, "-m", "snnlab.cli", "run", "brunel", "--n", "1200", "--t", "40",
            "--presim", "10", "--threads", "1", "--json"]
-    one = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True,
+    one = json.loads(subprocess.run([*cmd, "--record-to", str(tmp_path / "one")],
+                                    capture_output=True, text=True, check=True,
                                     timeout=300).stdout)
     res = subprocess.run([*cmd, "--ranks", "2"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -174,10 +175,19 @@ def test_cli_ranks_prints_one_result_with_the_exchange(tmp_path):
     assert got["phases"]["communicate"] > 0 and "communicate" in got["phases_mean"]
     for k in ("timers", "phases"):  # the slowest rank's, and the mean
         assert all(got[k][t] >= got[f"{k}_mean"][t] for t in got[k])
-    # under mpiexec directly, the same
-    res = _mpirun(2, cmd)
+    # under mpiexec directly, the same; a raster and a recording written by rank 0
+    res = _mpirun(2, [*cmd, "--raster", str(tmp_path / "r.html"),
+                      "--record-to", str(tmp_path / "rec")])
     assert res.returncode == 0, res.stderr[-3000:]
     assert json.loads(res.stdout)["spikes_sha256"] == one["spikes_sha256"]
+    assert "spikes_exc" in (tmp_path / "r.html").read_text()
+    from snnlab.observe import read_recording
+
+    rec, want = read_recording(tmp_path / "rec"), read_recording(tmp_path / "one")
+    assert sum(len(i) for _, i in want["spikes"].values()) > 0
+    for pop, (t, i) in want["spikes"].items():
+        np.testing.assert_array_equal(rec["spikes"][pop][0], t)
+        np.testing.assert_array_equal(rec["spikes"][pop][1], i)
 
 
 def test_cli_ranks_bad_values():
@@ -263,6 +273,95 @@ def test_a_checkpoint_restores_onto_ranks(tmp_path, model):
         assert float(t) == pytest.approx(60.0) and digest == one.spikes_sha256(), n
 
 
+RECORD = r"""
+import hashlib, json, sys
+import numpy as np
+import snnlab as sl
+from snnlab.distributed import world
+sys.path.insert(0, {here!r})
+from test_distributed import NETS, record_some, samples_of
+comm = world() if sys.argv[1] == "ranks" else None
+if sys.argv[2] == "new":
+    sim = sl.Simulation(NETS["microcircuit"](), backend="cpu", seed=5, threads=1, comm=comm)
+    recs = record_some(sim)
+    sim.run(10.0)
+    c = sim.connectivity("L4E->L23E")  # every rank's synapses, in one order
+    sim.set_weight("L4E->L23E", c["weight"] * np.where(c["post"] % 3 == 0, 4.0, 0.25))
+    sim.set_weight("L23I->L23E", -200.0)
+    sim.record_to(sys.argv[4])
+    sim.run(10.0)
+    sim.checkpoint(sys.argv[3])
+    sim.remove_recorder(recs.pop())
+else:
+    sim = sl.Simulation.restore(sys.argv[3], backend="cpu", network=NETS["microcircuit"](),
+                                threads=1, comm=comm)
+    recs = sim.recorders
+    sim.remove_recorder(recs.pop())
+sim.run(15.3)
+out = samples_of(recs) + [sim.spikes_sha256()]
+if comm is None or comm.Get_rank() == 0:
+    print(json.dumps(out))
+"""
+
+
+def record_some(sim) -> list:
+    """State recorders whose neurons lie on one rank, on all, in an order of
+    their own (one twice), and on the last rank only."""
+    return [sim.record("L23E", ["V_m", "I_syn_ex"], every=3),
+            sim.record("L4E", "V_m", neurons=[656, 3, 400, 3, 250, 17]),
+            sim.record("L23I", ["I_syn_in", "V_m"], neurons=[170, 174], every=2),
+            sim.record("L4I", "V_m", neurons=[0, 100])]
+
+
+def samples_of(recs) -> list:
+    return [[r.population, list(r.variables), np.asarray(r.neurons).tolist(), r.every,
+             r.times.tolist(), hashlib.sha256(np.ascontiguousarray(r.values)).hexdigest(),
+             list(r.values.shape)] for r in recs]
+
+
+def test_state_recorders_on_ranks_record_what_one_process_records(tmp_path):
+    """Each rank samples its own neurons of a recorder's choice; a read joins
+    them in the order chosen: the same times and values as one process, for
+    recorders on one rank, on all, in an order of their own, and on the
+    last rank only (the others sample nothing), through a checkpoint in
+    either direction and a removal.  Weights set per synapse in the order
+    of ``connectivity`` (each rank takes its own) and a stream to disk
+    (every rank's data, written by rank 0) give the same as one process."""
+    from snnlab.observe import read_recording
+
+    script = tmp_path / "record.py"
+    script.write_text(RECORD.format(here=str(Path(__file__).parent)))
+
+    def run(n, *args):
+        cmd = [sys.executable, str(script), "ranks" if n else "one", *args]
+        res = _mpirun(n, cmd) if n else subprocess.run(
+            cmd, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
+    want = run(0, "new", str(tmp_path / "one.snn"), str(tmp_path / "one"))
+    assert len(want) == 4 and all(w[4] for w in want[:3])  # samples taken
+    assert want[0][6] == [len(want[0][4]), 2, 620] and want[1][6][2] == 6
+    plain = sl.Simulation(NETS["microcircuit"](), backend="cpu", seed=5, threads=1)
+    plain.run(35.3)
+    assert plain.spikes_sha256() != want[3]  # the weights set made a difference
+    disk = read_recording(tmp_path / "one")
+    assert len(disk["samples"]) == 4 and disk["samples"]["rec_0"]["values"].shape[2] == 620
+    for n in (2, 3):
+        assert run(n, "new", str(tmp_path / f"ranks{n}.snn"), str(tmp_path / f"r{n}")) == want
+        got = read_recording(tmp_path / f"r{n}")
+        assert got["last_step"] == disk["last_step"]
+        for pop, (t, i) in disk["spikes"].items():
+            np.testing.assert_array_equal(got["spikes"][pop][0], t)
+            np.testing.assert_array_equal(got["spikes"][pop][1], i)
+        for k, v in disk["samples"].items():
+            np.testing.assert_array_equal(got["samples"][k]["values"], v["values"])
+            assert got["samples"][k]["neurons"] == v["neurons"]
+    # a checkpoint with recorders: written on 3 ranks, restored on one; and back
+    assert run(0, "restore", str(tmp_path / "ranks3.snn")) == want
+    assert run(2, "restore", str(tmp_path / "one.snn")) == want
+
+
 def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     script = tmp_path / "refuse.py"
     script.write_text(
@@ -275,7 +374,7 @@ def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
         "except NotImplementedError as e:\n"
         "    print('refused:', e)\n"
         "sim = sl.Simulation(brunel.network(n=300), backend='cpu', comm=comm)\n"
-        "for call in (lambda: sim.record_to('x'), lambda: sim.record('exc', 'V_m'),\n"
+        "for call in (lambda: sim.remove_synapses('exc->exc', [0], [1]),\n"
         "             lambda: sim.add_synapses('exc->exc', [0], [1])):\n"
         "    try:\n"
         "        call()\n"
@@ -285,7 +384,7 @@ def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     out = res.stdout
     assert out.count("rewiring on several ranks is not supported yet") == 2
-    for what in ("record_to", "state recorders", "add_synapses"):
+    for what in ("remove_synapses", "add_synapses"):
         assert out.count(f"{what} on several ranks: not supported yet") == 2
 
 

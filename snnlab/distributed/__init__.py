@@ -295,6 +295,53 @@ class Ranks:
         """Every rank's block of a per-neuron array, in rank order: the whole."""
         return np.concatenate(self.comm.allgather(np.asarray(values)))
 
+    def join_samples(self, values: np.ndarray, at: np.ndarray, n: int) -> np.ndarray:
+        """A state recorder's samples ``(samples, variables, neurons here)``
+        from every rank, joined into its ``n`` chosen neurons (those of
+        this rank at positions ``at`` of the choice): every rank samples the
+        same steps."""
+        got = self.comm.allgather((values, at))
+        out = np.empty((values.shape[0], values.shape[1], n), values.dtype)
+        for v, a in got:
+            out[:, :, a] = v
+        return out
+
+    def mine_of(self, values: np.ndarray, pre: np.ndarray, what: str) -> np.ndarray:
+        """This rank's entries of per-synapse ``values`` given in the order
+        of :meth:`gather_synapses` (every rank's synapses by source, then
+        rank, then as held), this rank's synapses' sources being ``pre``."""
+        got = self.comm.allgather(np.asarray(pre))
+        sizes = [len(g) for g in got]
+        total = sum(sizes)
+        values = np.asarray(values)
+        if values.shape != (total,):
+            raise ValueError(f"{what}: value must be a number or have shape ({total},), "
+                             f"got {values.shape}")
+        place = np.empty(total, np.int64)  # where each rank's k-th synapse is, in that order
+        place[np.argsort(np.concatenate(got), kind="stable")] = np.arange(total)
+        first = sum(sizes[:self.rank])
+        return values[place[first:first + sizes[self.rank]]]
+
+    def agree(self, fn):
+        """``fn()`` on every rank; an exception on any rank is raised on
+        every rank (the first rank's that raised), so none goes on alone."""
+        try:
+            out, err = fn(), None
+        except Exception as e:  # noqa: BLE001 (shared with the other ranks, raised below)
+            out, err = None, e
+        errors = self.comm.allgather(None if err is None else (type(err), str(err)))
+        if err is not None:
+            raise err
+        for e in errors:
+            if e is not None:
+                raise e[0](e[1])
+        return out
+
+    def gathered(self, observer, recorders) -> GatheredObserver:
+        """``observer`` (on rank 0; None elsewhere) fed every rank's drained
+        data: see :class:`GatheredObserver`."""
+        return GatheredObserver(self, observer, recorders)
+
     def gather_synapses(self, coo: dict) -> dict:
         """Every rank's synapses (targets already global), ordered by source,
         then target, then draw: within a source, rank r's targets come
@@ -446,6 +493,32 @@ class Ranks:
                 "mpi_mean": float(np.mean(mpi_t)), "mpi_max": float(np.max(mpi_t)),
                 "copy_mean": float(np.mean(comm_t) - np.mean(mpi_t)),
                 "bytes_exchanged": int(sum(e[1] for e in everyone))}
+
+
+class GatheredObserver:
+    """An observer of a run on several ranks: at every drain (the same steps
+    on every rank) it joins every rank's spikes and state samples into what
+    one process would have drained, and passes that to ``observer`` on
+    rank 0 (a :class:`~snnlab.observe.DiskStream`, say).  Every rank holds
+    one (the joins are collective); ``recorders()``: the simulation's state
+    recorders now."""
+
+    def __init__(self, ranks: Ranks, observer, recorders):
+        self.ranks, self.observer, self.recorders = ranks, observer, recorders
+        self.folder = getattr(observer, "folder", None)
+
+    def __call__(self, chunk) -> None:
+        import dataclasses
+
+        spikes = {p: self.ranks.gather_spikes(s, i) for p, (s, i) in chunk.spikes.items()}
+        by_id = {id(r): r for r in self.recorders()}
+        samples = {}
+        for key, (steps, values) in chunk.samples.items():
+            rec = by_id[key]
+            v = rec._join(values.reshape(len(steps), len(rec.variables), -1))
+            samples[key] = (steps, v.reshape(len(steps), -1))
+        if self.observer is not None:
+            self.observer(dataclasses.replace(chunk, spikes=spikes, samples=samples))
 
 
 from .cluster import Cluster, RankError, RemoteSimulation  # noqa: E402

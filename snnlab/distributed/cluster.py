@@ -40,7 +40,7 @@ import numpy as np
 
 from . import engine
 
-__all__ = ["Cluster", "RemoteSimulation", "RankError"]
+__all__ = ["Cluster", "RemoteSimulation", "RemoteRecorder", "RankError"]
 
 
 class RankError(RuntimeError):
@@ -286,6 +286,35 @@ def _render(error: Exception) -> str:
     return head + (f"\n{tb}" if tb else "")
 
 
+class RemoteRecorder:
+    """A state recorder of a :class:`RemoteSimulation`: what it records, and
+    its samples so far, fetched from the engines at each read (every rank's
+    neurons, joined)."""
+
+    def __init__(self, sim, number, population, variables, neurons, every, dt):
+        self._sim, self.number = sim, number
+        self.population, self.variables = population, tuple(variables)
+        self.neurons, self.every, self.dt = np.asarray(neurons), every, dt
+
+    def _samples(self):
+        return self._sim.cluster.all(engine.recorder_samples, self._sim.key, self.number)[0]
+
+    @property
+    def times(self) -> np.ndarray:
+        return self._samples()[0]
+
+    @property
+    def values(self) -> np.ndarray:
+        """``(n_samples, n_vars, n_neurons)``."""
+        return self._samples()[1]
+
+    def __getitem__(self, var: str) -> np.ndarray:
+        """``(n_samples, n_neurons)`` samples of one variable."""
+        if var not in self.variables:
+            raise KeyError(f"{var!r} is not recorded here; recorded: {list(self.variables)}")
+        return self.values[:, self.variables.index(var), :]
+
+
 class RemoteSimulation:
     """A :class:`~snnlab.Simulation` on the ranks of a :class:`Cluster`,
     driven from here: the same methods, each sent to every rank (those that
@@ -461,15 +490,22 @@ class RemoteSimulation:
     def rewiring_counts(self, projection: str):
         return self._call("rewiring_counts", projection)
 
-    # the rest of SimulationLike: refused on several ranks for now, as there
     def record(self, population: str, variables, neurons=None, every: int = 1):
-        return self._call("record", population, variables, neurons, every)
-
-    def record_to(self, folder):
-        return self._call("record_to", folder)
+        """A state recorder: each rank samples its own neurons of the choice;
+        the handle's ``times``, ``values`` and ``rec[var]`` fetch every
+        rank's samples, joined in the order of ``neurons``."""
+        info = self.cluster.all(engine.record, self.key, population, variables, neurons,
+                                every)[0]
+        return RemoteRecorder(self, **info)
 
     def remove_recorder(self, rec) -> None:
-        self._call("remove_recorder", rec)
+        if not isinstance(rec, RemoteRecorder) or rec._sim is not self:
+            raise ValueError("remove_recorder: not a recorder of this simulation")
+        self.cluster.all(engine.remove_recorder, self.key, rec.number)
+
+    # the rest of SimulationLike: refused on several ranks for now, as there
+    def record_to(self, folder):
+        return self._call("record_to", folder)
 
     def checkpoint(self, path) -> None:
         self._call("checkpoint", path)

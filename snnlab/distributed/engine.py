@@ -105,6 +105,30 @@ def stats(key: str) -> dict:
     return out
 
 
+RECORDERS: dict = {}  # (key, number) -> the StateRecorder made on this rank
+
+
+def record(key: str, population: str, variables, neurons, every: int) -> dict:
+    """A state recorder on simulation ``key`` (each rank samples its own
+    neurons of the choice); its number and what it records."""
+    rec = SIMS[key].record(population, variables, neurons, every)
+    k = 1 + max((n for kk, n in RECORDERS if kk == key), default=-1)
+    RECORDERS[key, k] = rec
+    return {"number": k, "population": rec.population, "variables": rec.variables,
+            "neurons": rec.neurons, "every": rec.every, "dt": rec.dt}
+
+
+def recorder_samples(key: str, k: int):
+    """``(times, values)`` of recorder ``k``, every rank's neurons (collective)."""
+    SIMS[key]._runner.drain()
+    rec = RECORDERS[key, k]
+    return rec.times, rec.values
+
+
+def remove_recorder(key: str, k: int) -> None:
+    SIMS[key].remove_recorder(RECORDERS.pop((key, k)))
+
+
 WATCHED: dict = {}  # key -> (the spikes each drain brought, since new_spikes, the observer)
 
 
@@ -147,3 +171,5 @@ def ack() -> bool:
 def drop(key: str) -> None:
     SIMS.pop(key, None)
     WATCHED.pop(key, None)
+    for k in [k for k in RECORDERS if k[0] == key]:
+        del RECORDERS[k]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,15 @@ class StateRecorder:
     dt: float = 0.1
     keep: bool = True  # False: samples go to observers only (live views)
     _owner: str = ""  # its arrays in the layout
+    # on several ranks: the neurons sampled here (indices in this rank's
+    # block) and the function that joins every rank's samples (collective)
+    local: Any = None
+    _join: Any = None
+
+    @property
+    def _here(self) -> np.ndarray:
+        """The neurons whose samples this process takes."""
+        return self.neurons if self.local is None else self.local
 
     @property
     def times(self) -> np.ndarray:
@@ -43,10 +53,10 @@ class StateRecorder:
 
     @property
     def values(self) -> np.ndarray:
-        shape = (0, len(self.variables), len(self.neurons))
-        if not self._chunks:
-            return np.empty(shape)
-        return np.concatenate(self._chunks).reshape(-1, *shape[1:])
+        """On several ranks every rank's samples, joined (every rank must ask)."""
+        shape = (len(self.times), len(self.variables), len(self._here))
+        mine = np.concatenate(self._chunks).reshape(shape) if self._chunks else np.empty(shape)
+        return mine if self._join is None else self._join(mine)
 
     def __getitem__(self, var: str) -> np.ndarray:
         """``(n_samples, n_neurons)`` samples of one variable."""
@@ -57,8 +67,9 @@ class Recorders:
     """The state recorders of a simulation, in the order they were made
     (``record_state`` launches, ``record`` phase)."""
 
-    def __init__(self, arena, clock, populations, chunk_steps: int, dt: float):
+    def __init__(self, arena, clock, populations, chunk_steps: int, dt: float, ranks=None):
         self.arena = arena
+        self.ranks = ranks  # several ranks: each samples the chosen neurons of its block
         self.clock = clock
         self.populations = populations
         self.chunk_steps = chunk_steps
@@ -91,8 +102,13 @@ class Recorders:
         ps = self.populations[population]
         model = ps.pop.model
         rows = -(-self.chunk_steps // every) + 1
-        var_idx = np.repeat([list(model.state).index(v) for v in variables], idx.size)
         rec = StateRecorder(population, variables, idx, every, dt=self.dt, rows=rows)
+        if self.ranks is not None:
+            here = (idx >= ps.first) & (idx < ps.first + ps.n)
+            rec.local = idx[here] - ps.first
+            rec._join = functools.partial(self.ranks.join_samples, at=np.flatnonzero(here),
+                                          n=idx.size)
+        var_idx = np.repeat([list(model.state).index(v) for v in variables], rec._here.size)
         a, o = self.arena, f"rec/{self._owners}"
         self._owners += 1
         layout = a.layout
@@ -101,10 +117,13 @@ class Recorders:
         layout.declare(o, "buf", self.populations.plan.options.scalar, ("rows", "n_rec"))
         layout.declare(o, "info", np.int64, (4,))
         layout.set_dims(o, n_rec=var_idx.size, rows=rows)
-        rec.var_idx = a.put(o, "var_idx", var_idx)
-        rec.neuron_idx = a.put(o, "neuron_idx", np.tile(idx, len(variables)))
+        # (arrays have at least one element: a rank holding none of the
+        # neurons keeps one unused, and samples nothing)
+        neuron_idx = np.tile(rec._here, len(variables))
+        rec.var_idx = a.put(o, "var_idx", var_idx if var_idx.size else [0])
+        rec.neuron_idx = a.put(o, "neuron_idx", neuron_idx if neuron_idx.size else [0])
         rec.buf = a.new(o, "buf")
-        rec.info = a.put(o, "info", [self.clock.step // every, rows, every, ps.pop.n])
+        rec.info = a.put(o, "info", [self.clock.step // every, rows, every, ps.n])
         rec._owner = o
         self.list.append(rec)
         return rec
@@ -119,13 +138,13 @@ class Recorders:
         rec.var_idx = rec.neuron_idx = rec.buf = rec.info = None
 
     def launches(self) -> list[Planned]:
-        return [Planned("record_state", ("flat", len(rec.variables) * len(rec.neurons)),
+        return [Planned("record_state", ("flat", len(rec.variables) * len(rec._here)),
                         PHASES.index("record"), lambda rec=rec: self._args(rec))
                 for rec in self.list]
 
     def _args(self, rec):
         ps = self.populations[rec.population]
-        return (ps.state, rec.var_idx, rec.neuron_idx, len(rec.variables) * len(rec.neurons),
+        return (ps.state, rec.var_idx, rec.neuron_idx, len(rec.variables) * len(rec._here),
                 rec.buf, rec.info, self.clock.step_dev)
 
     def set_recording(self, on: bool) -> None:
@@ -140,8 +159,8 @@ class Recorders:
             first, last = first_step // rec.every, last_step // rec.every
             k = last - first
             if k > 0 and int(self.arena.to_host(rec.info[1:2])[0]) > 0:
-                n_rec = len(rec.variables) * len(rec.neurons)
-                values = self.arena.to_host(rec.buf[:k * n_rec]).reshape(k, -1)
+                n_rec = len(rec.variables) * len(rec._here)
+                values = self.arena.to_host(rec.buf[:k * n_rec]).reshape(k, n_rec)
                 steps = (np.arange(first, last, dtype=np.int64) + 1) * rec.every - 1
                 out[id(rec)] = (steps, values)
                 if rec.keep:
@@ -167,5 +186,10 @@ class Recorders:
                                           every))
             values, steps = arrays[f"rec/{k}/values"], arrays[f"rec/{k}/steps"]
             if len(steps):
+                values = values.reshape(len(steps), len(variables), -1)
+                if rec.local is not None:  # this rank's neurons of the whole
+                    ps = self.populations[population]
+                    values = values[:, :, (rec.neurons >= ps.first)
+                                    & (rec.neurons < ps.first + ps.n)]
                 rec._chunks = [values.reshape(len(steps), -1)]
                 rec._steps = [steps]

@@ -42,12 +42,16 @@ def raster_figure(sim, max_points: int = 50_000, title: str | None = None):
 
 
 def save_raster(sim, path, **kwargs) -> str:
-    """Write the raster to a standalone HTML file (BokehJS inlined: no CDN)."""
+    """Write the raster to a standalone HTML file (BokehJS inlined: no CDN).
+    On several ranks every rank gathers the spikes (collective), rank 0 writes."""
     _bokeh()
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
-    html = file_html(raster_figure(sim, **kwargs), INLINE, "snnlab raster")
+    fig = raster_figure(sim, **kwargs)
+    if getattr(getattr(sim, "ranks", None), "rank", 0) != 0:
+        return str(path)
+    html = file_html(fig, INLINE, "snnlab raster")
     with open(path, "w", encoding="utf-8") as f:
         f.write(html)
     return str(path)
