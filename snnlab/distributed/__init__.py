@@ -128,52 +128,78 @@ class Ranks:
             local.append(rows[np.arange(ps.n) < c[:, None]])
         if self.scheme == "p2p":
             got, stopped = self._p2p(k, counts, local, stop)
+            lists = []
+            for p in range(len(pops)):
+                step_of = np.concatenate([g[p][0] for g in got])
+                rows = np.concatenate([g[p][1] for g in got])
+                order = np.argsort(step_of, kind="stable")  # by step, then by rank
+                rows, step_of = rows[order], step_of[order]
+                total = np.bincount(step_of, minlength=k)
+                place = np.arange(rows.size) - np.repeat(np.cumsum(total) - total, total)
+                lists.append((step_of, place, rows.astype(np.int32), total))
         else:
-            got, stopped = self._collective(k, pops, counts, local, stop)
-        for p, ps in enumerate(pops):
-            step_of = np.concatenate([g[p][0] for g in got])
-            rows = np.concatenate([g[p][1] for g in got])
-            order = np.argsort(step_of, kind="stable")  # by step, then by rank
-            rows, step_of = rows[order], step_of[order]
-            total = np.bincount(step_of, minlength=k)
-            place = np.arange(rows.size) - np.repeat(np.cumsum(total) - total, total)
-            self._store(ps, slots, step_of, place, rows.astype(np.int32), total)
+            lists, stopped = self._collective(k, pops, counts, local, stop)
+        for ps, (step_of, place, rows, total) in zip(pops, lists):
+            self._store(ps, slots, step_of, place, rows, total)
         self.exchanges += 1
         self.communicate += time.perf_counter() - t0
         return stopped
 
     def _collective(self, k, pops, counts, local, stop):
         """One ``Allgatherv`` of, per rank, its ``n_pops x k`` counts and its
-        ids (global), population by population, step by step; each rank
-        keeps the sources that reach it, as its rows."""
+        ids, population by population, step by step (ids in one numbering
+        of all populations, ``_combined``); each rank keeps the sources that
+        reach it, as its rows: per population, the block's ``(step, place
+        in the step's list, row, spikes per step)``, every step's list by
+        rank, then as sent.  All populations and ranks are sorted out
+        together (a few array operations per block, not per population)."""
         from mpi4py import MPI
 
-        ids = [loc + np.int32(ps.first) for loc, ps in zip(local, pops)]
+        offset, images, image_first = self._combined(pops)
+        ids = [loc + np.int32(ps.first + offset[p]) for p, (loc, ps) in enumerate(zip(local, pops))]
         send = np.concatenate([np.concatenate(counts), *ids]).astype(np.int32, copy=False)
         t_mpi = time.perf_counter()
-        told = self.comm.allgather((send.size, bool(stop)))
-        sizes = np.array([t[0] for t in told], np.int64)
+        told = np.empty((self.size, 2), np.int64)
+        self.comm.Allgather(np.array([send.size, int(bool(stop))], np.int64), told)
+        sizes = told[:, 0]
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         recv = np.empty(int(sizes.sum()), np.int32)  # sized by what each rank sends
         self.comm.Allgatherv(send, [recv, sizes, offsets, MPI.INT32_T])
         self.mpi_time += time.perf_counter() - t_mpi
         self.bytes_sent += send.nbytes
-        n_pops, steps_k = len(pops), np.arange(k)
-        got = []
-        for r in range(self.size):
-            o = int(offsets[r])
-            table = recv[o:o + n_pops * k].reshape(n_pops, k).astype(np.int64)
-            start = o + n_pops * k + np.concatenate([[0], np.cumsum(table.sum(axis=1))])
-            mine = []
-            for p, ps in enumerate(pops):
-                gids = recv[start[p]:start[p + 1]]
-                step_of = np.repeat(steps_k, table[p])
-                rows = np.searchsorted(ps.images, gids)
-                keep = rows < ps.images.size
-                keep[keep] = ps.images[rows[keep]] == gids[keep]
-                mine.append((step_of[keep], rows[keep]))
-            got.append(mine)
-        return got, any(t[1] for t in told)
+        nk = len(pops) * k
+        keys = np.arange(nk)  # population p, step s: key p k + s
+        key = np.concatenate([np.repeat(keys, recv[o:o + nk].astype(np.int64))
+                              for o in offsets])
+        gid = np.concatenate([recv[o + nk:o + n] for o, n in zip(offsets, sizes)])
+        row = np.searchsorted(images, gid)
+        keep = row < images.size
+        keep[keep] = images[row[keep]] == gid[keep]
+        key, row = key[keep], row[keep]
+        order = np.argsort(key, kind="stable")  # by population and step, then by rank
+        key, row = key[order], row[order]
+        total = np.bincount(key, minlength=nk)
+        start = np.concatenate([[0], np.cumsum(total)])
+        place = np.arange(key.size) - np.repeat(start[:-1], total)
+        step_of = key % k
+        lists = []
+        for p in range(len(pops)):
+            a, b = start[p * k], start[(p + 1) * k]
+            lists.append((step_of[a:b], place[a:b], (row[a:b] - image_first[p]).astype(np.int32),
+                          total[p * k:(p + 1) * k]))
+        return lists, bool(told[:, 1].any())
+
+    def _combined(self, pops):
+        """All populations' neurons numbered as one (population p's from
+        ``offset[p]``), and the sources that reach this rank in that
+        numbering, sorted (population p's rows from ``image_first[p]``)."""
+        if getattr(self, "_combined_ids", None) is None:
+            offset = np.concatenate([[0], np.cumsum([ps.pop.n for ps in pops])])
+            images = np.concatenate([ps.images.astype(np.int64) + offset[p]
+                                     for p, ps in enumerate(pops)])
+            image_first = np.concatenate([[0], np.cumsum([ps.images.size for ps in pops])])
+            self._combined_ids = offset, images, image_first
+        return self._combined_ids
 
     def _p2p(self, k, counts, local, stop):
         """To each rank that needs some of this rank's neurons, their spikes
