@@ -162,28 +162,34 @@ class Projections:
                 used |= a.to_host(pj.matrix.row_length) > 0
             images = np.flatnonzero(used)
             self.images[pre] = images
+            if images.size == used.size:  # every source reaches this rank: rows as they are
+                continue
             take = xp.asarray(images)
             for pj in pjs:
                 m, o = pj.matrix, pj.owner
-
-                def rows(arr, m=m, take=take):
-                    return arr.reshape(m.n_pre, m.capacity)[take].reshape(-1)
                 a.layout.set_dims(o, n_pre=images.size)
                 if a.layout.has(f"stdp/{pj.proj.name}", "x"):
                     a.layout.set_dims(f"stdp/{pj.proj.name}", n_pre=images.size)
-                if m.capacity > 0:
-                    new = {"row_length": m.row_length[take], "ind": rows(m.ind),
-                           **{k: rows(v) for k, v in m.synapse_arrays.items()}}
-                else:  # no synapse onto this rank: empty rows (arrays of one place)
-                    new = {"row_length": xp.zeros(images.size, m.row_length.dtype),
-                           "ind": a.new(o, "ind"),
-                           **{k: a.new(o, k) for k in m.synapse_arrays}}
-                a.free(m.row_length, m.ind, *m.synapse_arrays.values())
+                row_length = m.row_length[take] if m.capacity > 0 else xp.zeros(
+                    images.size, m.row_length.dtype)
+                a.free(m.row_length)
+                m.row_length = a.put(o, "row_length", row_length)
+                # one array at a time, the old freed before the next is copied:
+                # construction's peak stays near the rows' own size
+                m.ind = self._kept_rows(o, "ind", m.ind, m, take)
+                for k in list(m.synapse_arrays):
+                    m.synapse_arrays[k] = self._kept_rows(o, k, m.synapse_arrays[k], m, take)
                 m.n_pre = int(images.size)
-                m.row_length = a.put(o, "row_length", new.pop("row_length"))
-                m.ind = a.put(o, "ind", new.pop("ind"))
-                m.synapse_arrays = {k: a.put(o, k, v) for k, v in new.items()}
         return self.images
+
+    def _kept_rows(self, owner: str, name: str, arr, m, take):
+        """The rows ``take`` of a per-synapse array (its old rows freed)."""
+        a = self.arena
+        new = a.new(owner, name)  # (one place where no synapse reaches this rank)
+        if m.capacity > 0:
+            new[:] = arr.reshape(m.n_pre, m.capacity)[take].reshape(-1)
+        a.free(arr)
+        return new
 
     def _build_list(self, pp: ProjectionPlan) -> None:
         """A projection from explicit synapse lists (``FromList``), on the host."""
