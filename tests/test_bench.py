@@ -386,7 +386,10 @@ def test_the_gate_fails_statistics_outside_the_band():
 def test_cases_that_cannot_run_here_are_skipped_with_a_reason(tmp_path):
     peers = Peers({"python": str(tmp_path / "none" / "python"), "scripts": str(tmp_path)})
     assert "no peer environment" in skip_reason(_case(simulator="nest"), peers)
-    assert "no runs over MPI" in skip_reason(_case(ranks=2), peers)
+    assert "peer scripts run on one process" in skip_reason(_case(simulator="nest", ranks=2),
+                                                            peers)
+    assert skip_reason(_case(ranks=2), peers) is None
+    assert command(_case(ranks=2), peers)[-2:] == ["--ranks", "2"]
     assert "1 thread only" in skip_reason(_case(simulator="brian2", threads=2), peers)
     assert "nest has no topographic_map" in skip_reason(
         _case(model="topographic_map", options=(), simulator="nest"), peers)

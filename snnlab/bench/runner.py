@@ -129,10 +129,10 @@ class Peers:
 
 def skip_reason(case, peers: Peers) -> str | None:
     """Why ``case`` cannot run here, or None."""
-    if case.ranks > 1:
-        return "snnlab has no runs over MPI yet: ranks > 1 is skipped"
     if case.simulator == "snnlab":
         return None
+    if case.ranks > 1:
+        return f"the {case.simulator} peer scripts run on one process (ranks = 1)"
     scripts = PEER_SCRIPTS[case.simulator]
     if case.model not in scripts:
         return f"{case.simulator} has no {case.model} here (peers: {', '.join(scripts)})"
@@ -163,9 +163,10 @@ def command(case, peers: Peers) -> list[str]:
     args += ["--seed", str(case.seed)]
     if case.simulator != "brian2":  # (Brian2's script runs on one thread, no option)
         args += ["--threads", str(case.threads)]
-    if case.simulator == "snnlab":
+    if case.simulator == "snnlab":  # (--ranks: this environment's own mpiexec)
+        ranks = ["--ranks", str(case.ranks)] if case.ranks > 1 else []
         return [sys.executable, "-m", "snnlab.cli", "run", case.model, "--json", "--backend",
-                case.backend, *args]
+                case.backend, *args, *ranks]
     script = peers.scripts / PEER_SCRIPTS[case.simulator][case.model]
     return [str(peers.python), str(script), *args]
 
