@@ -477,15 +477,73 @@ class Simulation:
         synapse (other per-synapse state of a new synapse starts at 0).
         Host-side and O(synapses): meant for interactive edits.
         """
-        self._one_process("add_synapses")
-        self._state.projections.add_synapses(projection, pre, post, weight, delay, grow)
+        projections = self._state.projections
+        if self._ranks is None:
+            projections.add_synapses(projection, pre, post, weight, delay, grow)
+        else:  # each rank adds those onto its neurons, once all ranks found them good
+            pre, post, mine, rows = self._on_ranks("add_synapses", projection, pre, post)
+            pj = projections[projection]
+            w = np.broadcast_to(np.asarray(weight if weight is not None else 0.0), pre.shape)
+            d = np.broadcast_to(np.asarray(delay if delay is not None else 0.0), pre.shape)
+            arrays = set()  # per-synapse arrays if any rank's new values need them
+            if weight is not None and np.any(w != float(self._state.arena.to_host(
+                    pj.w_const)[0])):
+                arrays.add("weight")
+            if delay is not None and np.any(np.rint(d / self.dt) != pj.d_const):
+                arrays.add("delay")
+            args = (projection, rows, post[mine] - self._first(projection),
+                    None if weight is None else w[mine], None if delay is None else d[mine],
+                    grow, arrays)
+            self._ranks.agree(lambda: projections.add_synapses(*args, dry_run=True))
+            projections.add_synapses(*args)
         self._runner.sync()
+
+    def _first(self, projection: str) -> int:
+        """The global index of this rank's first target of ``projection``."""
+        return self._state.populations[self.network.projections[projection].post.name].first
+
+    def _on_ranks(self, what: str, projection: str, pre, post):
+        """A synapse edit's pairs on several ranks, checked alike on every
+        rank: ``(pre, post, mine, rows)`` with ``mine`` the pairs onto this
+        rank's neurons, ``rows`` their sources' rows here.  A source with no
+        row here (none of its synapses reaches this rank) cannot gain one
+        yet: refused on every rank."""
+        from .checks import indices
+
+        proj = self.network.projections[projection]
+        pre, post = indices("pre", pre, proj.pre.n), indices("post", post, proj.post.n)
+        if pre.shape != post.shape:
+            raise ValueError(f"{what}: pre and post must have the same length, "
+                             f"got {pre.size} and {post.size}")
+        first, n = self._first(projection), self._state.populations[proj.post.name].n
+        mine = (post >= first) & (post < first + n)
+        images = self._state.projections.images[proj.pre.name]
+        rows = np.searchsorted(images, pre[mine])
+        held = rows < images.size
+        held[held] = images[rows[held]] == pre[mine][held]
+        if what == "remove_synapses":  # (no row here: no synapse here to remove)
+            mine[np.flatnonzero(mine)[~held]] = False
+            return pre, post, mine, rows[held]
+
+        def check():
+            if not held.all():
+                raise NotImplementedError(
+                    f"add_synapses on several ranks: sources {pre[mine][~held][:5].tolist()} "
+                    f"of {proj.pre.name!r} reach no neuron of rank {self._ranks.rank} yet, and "
+                    "a source cannot gain a row on a rank yet; run on one process")
+        self._ranks.agree(check)
+        return pre, post, mine, rows
 
     def remove_synapses(self, projection: str, pre, post) -> int:
         """Remove every synapse ``pre[k] -> post[k]`` (all multapses of a
         pair); returns how many were removed."""
-        self._one_process("remove_synapses")
-        removed = self._state.projections.remove_synapses(projection, pre, post)
+        projections = self._state.projections
+        if self._ranks is None:
+            removed = projections.remove_synapses(projection, pre, post)
+        else:  # each rank removes those onto its neurons
+            pre, post, mine, rows = self._on_ranks("remove_synapses", projection, pre, post)
+            removed = int(self._ranks.sum(projections.remove_synapses(
+                projection, rows, post[mine] - self._first(projection))))
         self._runner.sync()
         return removed
 
@@ -500,11 +558,6 @@ class Simulation:
     def n_synapses(self) -> int:
         n = self._state.projections.n_synapses
         return n if self._ranks is None else int(self._ranks.sum(n))
-
-    def _one_process(self, what: str) -> None:
-        if self._ranks is not None:
-            raise NotImplementedError(f"{what} on several ranks: not supported yet; run on one "
-                                      "process")
 
     @property
     def ranks(self):

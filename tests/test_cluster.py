@@ -70,6 +70,10 @@ def test_remote_run_gives_the_one_process_run(cluster):
     np.testing.assert_array_equal(rec.times, rec_one.times)
     np.testing.assert_array_equal(rec["V_m"], rec_one["V_m"])
     sim.remove_recorder(rec)
+    c = one.connectivity("exc->exc")  # an edit on both ranks: each removes its own pairs
+    pairs = (c["pre"][::1000], c["post"][::1000])
+    assert sim.remove_synapses("exc->exc", *pairs) == one.remove_synapses("exc->exc", *pairs) > 0
+    assert sim.n_synapses == one.n_synapses
     with pytest.raises(ValueError, match="unknown variable"):
         sim.record("exc", "nope")
     assert cluster.running and sim.t == pytest.approx(80.0)

@@ -362,30 +362,85 @@ def test_state_recorders_on_ranks_record_what_one_process_records(tmp_path):
     assert run(2, "restore", str(tmp_path / "one.snn")) == want
 
 
+EDITS = r"""
+import json, sys
+import numpy as np
+import snnlab as sl
+from snnlab.distributed import world
+sys.path.insert(0, {here!r})
+from test_distributed import NETS, digest_of
+comm = world() if sys.argv[1] == "ranks" else None
+sim = sl.Simulation(NETS["brunel"](), backend="cpu", seed=7, threads=1, comm=comm)
+sim.run(20.0)
+rng = np.random.default_rng(3)
+pre, post = rng.integers(0, 1200, 300), rng.integers(0, 1200, 300)
+sim.add_synapses("exc->exc", pre, post, weight=0.3, delay=1.5)  # (per-synapse weights now)
+sim.add_synapses("inh->exc", pre[:40] % 300, post[:40])  # the projection's own values
+c = sim.connectivity("exc->exc")
+removed = sim.remove_synapses("exc->exc", c["pre"][::97], c["post"][::97])
+errors = []
+for bad in (lambda: sim.add_synapses("exc->exc", [0], [1], delay=50.0),
+            lambda: sim.add_synapses("exc->exc", [0], [5000]),
+            lambda: sim.remove_synapses("exc->exc", [0, 1], [1])):
+    try:
+        bad()
+    except ValueError as e:
+        errors.append(str(e))
+sim.run(20.3)
+out = {{**digest_of(sim), "removed": removed, "errors": [e.split(" must")[0] for e in errors]}}
+if comm is None or comm.Get_rank() == 0:
+    print(json.dumps(out))
+"""
+
+
+def test_synapse_edits_on_ranks_are_those_of_one_process(tmp_path):
+    """add_synapses and remove_synapses on several ranks (each rank edits
+    the pairs onto its neurons; a weight of the edit's own gives every rank
+    per-synapse weights) give one process's network, run and counts; bad
+    edits are refused alike on every rank, and nothing changes."""
+    script = tmp_path / "edits.py"
+    script.write_text(EDITS.format(here=str(Path(__file__).parent)))
+    res = subprocess.run([sys.executable, str(script), "one"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    want = json.loads(res.stdout.strip().splitlines()[-1])
+    assert want["removed"] > 0 and len(want["errors"]) == 3
+    for n in (2, 3):
+        res = _mpirun(n, [sys.executable, str(script), "ranks"])
+        assert res.returncode == 0, res.stderr[-3000:]
+        got = json.loads(res.stdout.strip().splitlines()[-1])
+        assert got == want, n
+
+
 def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     script = tmp_path / "refuse.py"
     script.write_text(
         "import snnlab as sl\n"
         "from snnlab.distributed import world\n"
-        "from snnlab.zoo import brunel, topographic_map\n"
+        "from snnlab.zoo import topographic_map\n"
         "comm = world()\n"
         "try:\n"
         "    sl.Simulation(topographic_map.network(scale=1), backend='cpu', comm=comm)\n"
         "except NotImplementedError as e:\n"
         "    print('refused:', e)\n"
-        "sim = sl.Simulation(brunel.network(n=300), backend='cpu', comm=comm)\n"
-        "for call in (lambda: sim.remove_synapses('exc->exc', [0], [1]),\n"
-        "             lambda: sim.add_synapses('exc->exc', [0], [1])):\n"
-        "    try:\n"
-        "        call()\n"
-        "    except NotImplementedError as e:\n"
-        "        print('refused:', e)\n")
+        "import sys, numpy as np\n"
+        f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from test_distributed import modules\n"
+        "sim = sl.Simulation(modules(), backend='cpu', comm=comm)\n"
+        "c = sim.connectivity('m->m')\n"
+        "# a source of the first module with no synapse onto the second (rank 1's)\n"
+        "far = next(s for s in range(200) if not np.any(c['post'][c['pre'] == s] >= 200))\n"
+        "try:\n"
+        "    sim.add_synapses('m->m', [0, far], [1, 399])\n"
+        "except NotImplementedError as e:\n"
+        "    print('refused:', e)\n"
+        "assert sim.connectivity('m->m')['pre'].size == c['pre'].size  # nothing added\n")
     res = _mpirun(2, [sys.executable, str(script)], timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     out = res.stdout
     assert out.count("rewiring on several ranks is not supported yet") == 2
-    for what in ("remove_synapses", "add_synapses"):
-        assert out.count(f"{what} on several ranks: not supported yet") == 2
+    assert out.count("add_synapses on several ranks: sources") == 2
+    assert out.count("a source cannot gain a row on a rank yet") == 2
 
 
 def test_auto_picks_point_to_point_for_modules_and_the_collective_for_a_random_net(

@@ -490,6 +490,13 @@ class RemoteSimulation:
     def rewiring_counts(self, projection: str):
         return self._call("rewiring_counts", projection)
 
+    def add_synapses(self, projection: str, pre, post, weight=None, delay=None,
+                     grow: bool = True) -> None:
+        self._call("add_synapses", projection, pre, post, weight, delay, grow)
+
+    def remove_synapses(self, projection: str, pre, post) -> int:
+        return self._call("remove_synapses", projection, pre, post)
+
     def record(self, population: str, variables, neurons=None, every: int = 1):
         """A state recorder: each rank samples its own neurons of the choice;
         the handle's ``times``, ``values`` and ``rec[var]`` fetch every

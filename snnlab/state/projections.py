@@ -297,7 +297,11 @@ class Projections:
             m.synapse_arrays["weight"] = self.arena.put(pj.owner, "weight", w)
 
     def add_synapses(self, name: str, pre, post, weight=None, delay=None,
-                     grow: bool = True) -> None:
+                     grow: bool = True, arrays: set | None = None,
+                     dry_run: bool = False) -> None:
+        """(Simulation.add_synapses.)  ``arrays``: "weight" and/or "delay"
+        made per-synapse whatever these values are (on several ranks, where
+        the whole request decides); ``dry_run``: every check, no change."""
         pj = self.settled(name)
         m, proj = pj.matrix, pj.proj
         pre = indices("pre", pre, m.n_pre)
@@ -326,6 +330,8 @@ class Projections:
         need = int(new_len.max(initial=0))
         if need > m.capacity and not grow:
             row = int(np.argmax(new_len))
+            if self.images.get(proj.pre.name) is not None:  # (a rank's row: by source id)
+                row = int(self.images[proj.pre.name][row])
             raise CapacityError(f"add_synapses: row {row} of {name!r} would hold {need} "
                                 f"synapses, its capacity is {m.capacity} and grow=False")
         coo = m.to_coo(self.arena.to_host)
@@ -334,13 +340,16 @@ class Projections:
                     float(np.abs(coo["weight"]).max(initial=0.0)) if "weight" in coo
                     else abs(w_const))
         check_input_range(f"add_synapses({name!r})", w_max, float(in_degree))
+        if dry_run:
+            return
+        arrays = arrays or set()
         add = {"pre": pre.astype(np.int32), "post": post.astype(np.int32)}
         layout = self.arena.layout
-        if "weight" in coo or np.any(w != w_const):
+        if "weight" in coo or "weight" in arrays or np.any(w != w_const):
             dtype = layout.declare_synapse_array(pj.owner, "weight")
             coo.setdefault("weight", np.full(len(coo["pre"]), w_const, dtype))
             add["weight"] = w.astype(dtype)
-        if "delay" in coo or np.any(d_steps != pj.d_const):
+        if "delay" in coo or "delay" in arrays or np.any(d_steps != pj.d_const):
             dtype = layout.declare_synapse_array(pj.owner, "delay")
             coo.setdefault("delay", np.full(len(coo["pre"]), pj.d_const, dtype))
             add["delay"] = d_steps.astype(dtype)
