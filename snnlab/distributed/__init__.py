@@ -122,8 +122,8 @@ class Ranks:
         slots = (st.clock.step + np.arange(k)) % block
         counts, local = [], []  # per population: spikes per step, the ids in step order
         for ps in pops:
-            c = self._view(ps.hist_n)[slots].astype(np.int64)
-            rows = self._view(ps.history).reshape(block, ps.n)[slots]
+            c = self._rows(ps.hist_n, (block,), slots).astype(np.int64)
+            rows = self._rows(ps.history, (block, ps.n), slots)
             counts.append(c)
             local.append(rows[np.arange(ps.n) < c[:, None]])
         if self.scheme == "p2p":
@@ -290,9 +290,13 @@ class Ranks:
         self._recv_from = [r for r in range(self.size)
                            if any(asks[r][p][1].size for p in range(len(pops)))]
 
-    def _view(self, a) -> np.ndarray:
-        """A host array as it is (CPU), or a host copy (GPU)."""
-        return a if isinstance(a, np.ndarray) else self.state.arena.to_host(a)
+    def _rows(self, a, shape, slots) -> np.ndarray:
+        """Rows ``slots`` of ``a`` seen as ``shape``: on the CPU a view's
+        rows, on a GPU a host copy of those rows only (not the whole ring)."""
+        if isinstance(a, np.ndarray):
+            return a.reshape(shape)[slots]
+        arena = self.state.arena
+        return arena.to_host(a.reshape(shape)[arena.backend.asarray(slots)])
 
     def _store(self, ps, slots, step_of, place, rows, total) -> None:
         """The block's spike lists (rows here) into the population's history."""
