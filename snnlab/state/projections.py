@@ -186,8 +186,11 @@ class Projections:
         """The rows ``take`` of a per-synapse array (its old rows freed)."""
         a = self.arena
         new = a.new(owner, name)  # (one place where no synapse reaches this rank)
-        if m.capacity > 0:
-            new[:] = arr.reshape(m.n_pre, m.capacity)[take].reshape(-1)
+        if m.capacity > 0:  # in pieces of about 4 MB: no whole-size temporary either
+            rows, out = arr.reshape(m.n_pre, m.capacity), new.reshape(-1, m.capacity)
+            step = max(1, (4 << 20) // (m.capacity * arr.itemsize))
+            for k in range(0, len(take), step):
+                out[k:k + step] = rows[take[k:k + step]]
         a.free(arr)
         return new
 
