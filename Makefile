@@ -10,7 +10,7 @@ PORT ?= 5006
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,viz,mpi]'
+	$(PY) -m pip install --quiet -e '.[test,viz,mpi,data]'
 	touch $(STAMP)
 
 ## the whole suite: unit and reference tests, then the notebooks under nbval

@@ -25,6 +25,8 @@ ALLOWED = {
     "distributed": {"distributed", "plan", "state", "observe", "backend", "simulation"},
     # (benchmark records: files written whole, the compiler's facts, the version)
     "bench": {"bench", "files", "backend", "__version__"},
+    # (labelled spike data: arrays and files the user gives, nothing of a simulation)
+    "data": {"data"},
 }
 
 
