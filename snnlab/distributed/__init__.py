@@ -127,16 +127,7 @@ class Ranks:
             counts.append(c)
             local.append(rows[np.arange(ps.n) < c[:, None]])
         if self.scheme == "p2p":
-            got, stopped = self._p2p(k, counts, local, stop)
-            lists = []
-            for p in range(len(pops)):
-                step_of = np.concatenate([g[p][0] for g in got])
-                rows = np.concatenate([g[p][1] for g in got])
-                order = np.argsort(step_of, kind="stable")  # by step, then by rank
-                rows, step_of = rows[order], step_of[order]
-                total = np.bincount(step_of, minlength=k)
-                place = np.arange(rows.size) - np.repeat(np.cumsum(total) - total, total)
-                lists.append((step_of, place, rows.astype(np.int32), total))
+            lists, stopped = self._p2p(k, pops, counts, local, stop)
         else:
             lists, stopped = self._collective(k, pops, counts, local, stop)
         for ps, (step_of, place, rows, total) in zip(pops, lists):
@@ -175,10 +166,18 @@ class Ranks:
         row = np.searchsorted(images, gid)
         keep = row < images.size
         keep[keep] = images[row[keep]] == gid[keep]
-        key, row = key[keep], row[keep]
+        return self._lists(k, pops, key[keep], row[keep]), bool(told[:, 1].any())
+
+    def _lists(self, k, pops, key, row):
+        """The block's spikes here, given as ``key`` (population p, step s:
+        p k + s) and ``row`` (this rank's rows of all populations, one
+        numbering: ``_combined``), in rank order: per population ``(step,
+        place in the step's list, row, spikes per step)``, every step's list
+        by rank, then as sent."""
+        image_first = self._combined(pops)[2]
         order = np.argsort(key, kind="stable")  # by population and step, then by rank
         key, row = key[order], row[order]
-        total = np.bincount(key, minlength=nk)
+        total = np.bincount(key, minlength=len(pops) * k)
         start = np.concatenate([[0], np.cumsum(total)])
         place = np.arange(key.size) - np.repeat(start[:-1], total)
         step_of = key % k
@@ -187,7 +186,7 @@ class Ranks:
             a, b = start[p * k], start[(p + 1) * k]
             lists.append((step_of[a:b], place[a:b], (row[a:b] - image_first[p]).astype(np.int32),
                           total[p * k:(p + 1) * k]))
-        return lists, bool(told[:, 1].any())
+        return lists
 
     def _combined(self, pops):
         """All populations' neurons numbered as one (population p's from
@@ -201,53 +200,54 @@ class Ranks:
             self._combined_ids = offset, images, image_first
         return self._combined_ids
 
-    def _p2p(self, k, counts, local, stop):
+    def _p2p(self, k, pops, counts, local, stop):
         """To each rank that needs some of this rank's neurons, their spikes
         as that rank's rows (``n_pops x k`` counts, then the rows), sent
         point to point; from each rank whose neurons this one needs, the
         same, its size read off the message.  Then one small reduction of
-        the interrupt flags."""
+        the interrupt flags.  All populations at once: this rank's neurons
+        in one numbering, one map per receiving rank (``_decide``)."""
         from mpi4py import MPI
 
-        n_pops, steps_k = len(counts), np.arange(k)
-        requests, keep = [], []
-        for q, maps in self._send_to.items():
-            table = np.empty((n_pops, k), np.int64)
-            rows = []
-            for p in range(n_pops):
-                there = maps[p][local[p]] if maps[p] is not None else np.zeros(0, np.int64)
-                step_of = np.repeat(steps_k, counts[p])
-                hit = there >= 0
-                table[p] = np.bincount(step_of[hit], minlength=k)
-                rows.append(there[hit])
-            buf = np.concatenate([table.ravel(), *rows]).astype(np.int32)
-            keep.append(buf)
+        nk = len(pops) * k
+        first_here = np.concatenate([[0], np.cumsum([ps.n for ps in pops])])
+        key_here = np.concatenate([p * k + np.repeat(np.arange(k), c)
+                                   for p, c in enumerate(counts)])
+        ids_here = np.concatenate([loc.astype(np.int64) + first_here[p]
+                                   for p, loc in enumerate(local)])
+        requests, bufs = [], {}
+        for q, there_of in self._send_to.items():
+            there = there_of[ids_here]
+            hit = there >= 0
+            buf = np.concatenate([np.bincount(key_here[hit], minlength=nk),
+                                  there[hit]]).astype(np.int32)
+            bufs[q] = buf
             if q == self.rank:
                 continue
             t_mpi = time.perf_counter()
             requests.append(self.comm.Isend(buf, dest=q, tag=7))
             self.mpi_time += time.perf_counter() - t_mpi
             self.bytes_sent += buf.nbytes
-        got = []
+        keys, rows = [], []
         status = MPI.Status()
-        for q in self._recv_from:
+        for q in self._recv_from:  # (rank order)
             if q == self.rank:
-                buf = keep[list(self._send_to).index(q)]
+                buf = bufs[q]
             else:
                 t_mpi = time.perf_counter()
                 self.comm.Probe(source=q, tag=7, status=status)
                 buf = np.empty(status.Get_count(MPI.INT32_T), np.int32)
                 self.comm.Recv(buf, source=q, tag=7)
                 self.mpi_time += time.perf_counter() - t_mpi
-            table = buf[:n_pops * k].reshape(n_pops, k).astype(np.int64)
-            start = n_pops * k + np.concatenate([[0], np.cumsum(table.sum(axis=1))])
-            got.append([(np.repeat(steps_k, table[p]), buf[start[p]:start[p + 1]])
-                        for p in range(n_pops)])
+            keys.append(np.repeat(np.arange(nk), buf[:nk].astype(np.int64)))
+            rows.append(buf[nk:].astype(np.int64))
         t_mpi = time.perf_counter()
         MPI.Request.Waitall(requests)
         stopped = self.comm.allreduce(bool(stop), op=MPI.LOR)
         self.mpi_time += time.perf_counter() - t_mpi
-        return got, stopped
+        key = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+        row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        return self._lists(k, pops, key, row), stopped
 
     def _decide(self) -> None:
         """Once the rows exist (collective): what each rank needs of each
@@ -267,26 +267,25 @@ class Ranks:
         # to each owner, the sources of its block this rank needs (local ids
         # there, and the row here of the first: they are consecutive rows);
         # back from each rank, which of this rank's neurons it needs
+        image_first = self._combined(pops)[2]
         asks = [[None] * len(pops) for _ in range(self.size)]
         for p, ps in enumerate(pops):
             for r in range(self.size):
                 lo, hi = Partition(r, self.size).block(ps.pop.n)
                 a, b = np.searchsorted(ps.images, [lo, hi])
-                asks[r][p] = (int(a), ps.images[a:b] - lo)
+                asks[r][p] = (int(image_first[p] + a), ps.images[a:b] - lo)
         wanted = self.comm.alltoall(asks)
-        self._send_to = {}  # rank -> per population: its row of each neuron here, or -1
+        # rank -> its row (in its one numbering of all populations' rows) of
+        # each neuron here (in this rank's one numbering), or -1
+        first_here = np.concatenate([[0], np.cumsum([ps.n for ps in pops])])
+        self._send_to = {}
         for q in range(self.size):
-            maps = []
-            for p, ps in enumerate(pops):
-                first_row, need = wanted[q][p]
-                if need.size == 0:
-                    maps.append(None)
-                    continue
-                m = np.full(ps.n, -1, np.int64)
-                m[need] = first_row + np.arange(need.size)
-                maps.append(m)
-            if any(m is not None for m in maps):
-                self._send_to[q] = maps
+            if not any(need.size for _, need in wanted[q]):
+                continue
+            there = np.full(int(first_here[-1]), -1, np.int64)
+            for p, (first_row, need) in enumerate(wanted[q]):
+                there[first_here[p] + need] = first_row + np.arange(need.size)
+            self._send_to[q] = there
         self._recv_from = [r for r in range(self.size)
                            if any(asks[r][p][1].size for p in range(len(pops)))]
 
