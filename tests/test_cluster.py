@@ -82,16 +82,23 @@ def test_remote_run_gives_the_one_process_run(cluster):
 
 def test_a_dashboard_follows_a_distributed_run(cluster):
     pytest.importorskip("panel")
-    from snnlab.viz import Dashboard, Raster, Rates
+    from snnlab.viz import Dashboard, Membrane, Raster, Rates
 
     one = sl.Simulation(_net(), backend="cpu", seed=8, threads=1)
+    one_v = one.record("exc", "V_m", neurons=[3, 1200])
     one.run(10.0)
     sim = cluster.simulation(_net(), seed=8)
-    dash = Dashboard(sim, [Raster(window=100.0, mode="image"), Rates(bin=1.0)], chunk=2.5)
+    dash = Dashboard(sim, [Raster(window=100.0, mode="image"), Rates(bin=1.0),
+                           Membrane("exc", [3, 1200], every=1)], chunk=2.5)
     dash.panel()
+    seen = []  # the samples the views get, piece by piece (both ranks' neurons)
+    sim.add_observer(lambda chunk: seen.extend(chunk.samples.values()))
     dash.advance(4)
     assert sim.t == 10.0 and dash.chunks == 4
-    raster, rates = dash.views
+    raster, rates, membrane = dash.views
+    assert not membrane.rec.keep  # (a view keeps nothing on the engines)
+    np.testing.assert_array_equal(np.concatenate([v for _, v in seen]), one_v["V_m"])
+    assert len(membrane.source.data["t"]) > 0
     total = sum(len(one.spike_steps(p)[0]) for p in one.recorded)
     assert raster.source.data["image"][0].sum() == raster.spikes_seen == total > 0
     t = np.asarray(rates.source.data["t"])

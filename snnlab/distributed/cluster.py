@@ -295,6 +295,18 @@ class RemoteRecorder:
         self._sim, self.number = sim, number
         self.population, self.variables = population, tuple(variables)
         self.neurons, self.every, self.dt = np.asarray(neurons), every, dt
+        self._keep = True
+
+    @property
+    def keep(self) -> bool:
+        """False: the samples go to the observers (live views) only, and
+        the engines keep none."""
+        return self._keep
+
+    @keep.setter
+    def keep(self, keep: bool) -> None:
+        self._sim.cluster.all(engine.keep_samples, self._sim.key, self.number, bool(keep))
+        self._keep = bool(keep)
 
     def _samples(self):
         return self._sim.cluster.all(engine.recorder_samples, self._sim.key, self.number)[0]
@@ -330,6 +342,7 @@ class RemoteSimulation:
         self._dt = network.dt
         self._step = 0
         self._observers: list = []
+        self._recorders: dict = {}  # number -> RemoteRecorder
 
     def _call(self, name: str, *args, **kwargs):
         return self.cluster.all(engine.call, self.key, name, args, kwargs)[0]
@@ -415,9 +428,10 @@ class RemoteSimulation:
             return
         from ..observe import RecordedChunk
 
-        spikes = self.cluster.all(engine.new_spikes, self.key)[0]  # (only the new ones)
+        spikes, samples = self.cluster.all(engine.new_data, self.key)[0]  # (the new ones)
         first = min((int(s[0]) for s, _ in spikes.values() if len(s)), default=self._step)
-        chunk = RecordedChunk(first, self._step, self._dt, spikes, {})
+        samples = {id(self._recorders[k]): v for k, v in samples.items() if k in self._recorders}
+        chunk = RecordedChunk(first, self._step, self._dt, spikes, samples)
         for fn in list(self._observers):
             fn(chunk)
 
@@ -500,15 +514,19 @@ class RemoteSimulation:
     def record(self, population: str, variables, neurons=None, every: int = 1):
         """A state recorder: each rank samples its own neurons of the choice;
         the handle's ``times``, ``values`` and ``rec[var]`` fetch every
-        rank's samples, joined in the order of ``neurons``."""
+        rank's samples, joined in the order of ``neurons``, and observers
+        (a ``Membrane`` view) get them after each piece of a run."""
         info = self.cluster.all(engine.record, self.key, population, variables, neurons,
                                 every)[0]
-        return RemoteRecorder(self, **info)
+        rec = RemoteRecorder(self, **info)
+        self._recorders[rec.number] = rec
+        return rec
 
     def remove_recorder(self, rec) -> None:
         if not isinstance(rec, RemoteRecorder) or rec._sim is not self:
             raise ValueError("remove_recorder: not a recorder of this simulation")
         self.cluster.all(engine.remove_recorder, self.key, rec.number)
+        self._recorders.pop(rec.number, None)
 
     # the rest of SimulationLike: refused on several ranks for now, as there
     def record_to(self, folder):

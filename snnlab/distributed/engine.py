@@ -129,6 +129,11 @@ def remove_recorder(key: str, k: int) -> None:
     SIMS[key].remove_recorder(RECORDERS.pop((key, k)))
 
 
+def keep_samples(key: str, k: int, keep: bool) -> None:
+    """Whether recorder ``k`` keeps its samples (False: observers only)."""
+    RECORDERS[key, k].keep = bool(keep)
+
+
 WATCHED: dict = {}  # key -> (the spikes each drain brought, since new_spikes, the observer)
 
 
@@ -138,28 +143,44 @@ def watch(key: str, on: bool = True) -> None:
     sim = SIMS[key]
     if on and key not in WATCHED:
         kept: list = []
-        WATCHED[key] = (kept, lambda chunk: kept.append(chunk.spikes))
+        WATCHED[key] = (kept, kept.append)
         sim.add_observer(WATCHED[key][1])
     elif not on and key in WATCHED:
         sim.remove_observer(WATCHED.pop(key)[1])
 
 
-def new_spikes(key: str) -> dict:
-    """The spikes recorded since the last call, every rank's (collective):
-    population -> (steps, global ids), ordered by step then id."""
+def new_data(key: str) -> tuple[dict, dict]:
+    """What was recorded since the last call, every rank's (collective):
+    the spikes, population -> (steps, global ids) ordered by step then id;
+    the samples of the recorders made by :func:`record`, number ->
+    (steps, values (n_samples, n_vars * n_neurons)), every rank's neurons
+    joined in the order chosen."""
     import numpy as np
 
     sim = SIMS[key]
     sim._runner.drain()
     kept = WATCHED[key][0]
-    out = {}
+    spikes = {}
     for pop in sim.recorded:
-        parts = [c[pop] for c in kept if pop in c]
+        parts = [c.spikes[pop] for c in kept if pop in c.spikes]
         steps = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
         ids = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int32)
-        out[pop] = sim.ranks.gather_spikes(steps, ids) if sim.ranks is not None else (steps, ids)
+        spikes[pop] = (sim.ranks.gather_spikes(steps, ids) if sim.ranks is not None
+                       else (steps, ids))
+    samples = {}
+    for (kk, k), rec in sorted(RECORDERS.items(), key=lambda item: item[0][1]):
+        if kk != key:
+            continue
+        parts = [c.samples[id(rec)] for c in kept if id(rec) in c.samples]
+        steps = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
+        n_vars, here = len(rec.variables), len(rec._here)
+        values = (np.concatenate([p[1] for p in parts]) if parts
+                  else np.empty((0, n_vars * here))).reshape(len(steps), n_vars, here)
+        if rec._join is not None:
+            values = rec._join(values)
+        samples[k] = (steps, values.reshape(len(steps), -1))
     kept.clear()
-    return out
+    return spikes, samples
 
 
 def ack() -> bool:
