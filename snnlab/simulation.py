@@ -443,8 +443,7 @@ class Simulation:
         coo = self._state.projections.connectivity(projection, settle=settle, sources=sources)
         if self._ranks is None:
             return coo
-        first = self._state.populations[self.network.projections[projection].post.name].first
-        coo["post"] = coo["post"] + first  # this rank's targets, by global index
+        coo["post"] = coo["post"] + self._first(projection)  # this rank's targets, globally
         return self._ranks.gather_synapses(coo)
 
     def set_weight(self, projection: str, value) -> None:
@@ -481,7 +480,15 @@ class Simulation:
         if self._ranks is None:
             projections.add_synapses(projection, pre, post, weight, delay, grow)
         else:  # each rank adds those onto its neurons, once all ranks found them good
-            pre, post, mine, rows = self._on_ranks("add_synapses", projection, pre, post)
+            pre, post, mine, rows, held = self._on_ranks("add_synapses", projection, pre, post)
+
+            def reached():  # (a source cannot gain a row on a rank yet)
+                if not held.all():
+                    raise NotImplementedError(
+                        f"add_synapses on several ranks: sources {pre[mine][~held][:5].tolist()} "
+                        f"reach no neuron of rank {self._ranks.rank} yet, and a source cannot "
+                        "gain a row on a rank yet; run on one process")
+            self._ranks.agree(reached)
             pj = projections[projection]
             w = np.broadcast_to(np.asarray(weight if weight is not None else 0.0), pre.shape)
             d = np.broadcast_to(np.asarray(delay if delay is not None else 0.0), pre.shape)
@@ -504,10 +511,10 @@ class Simulation:
 
     def _on_ranks(self, what: str, projection: str, pre, post):
         """A synapse edit's pairs on several ranks, checked alike on every
-        rank: ``(pre, post, mine, rows)`` with ``mine`` the pairs onto this
-        rank's neurons, ``rows`` their sources' rows here.  A source with no
-        row here (none of its synapses reaches this rank) cannot gain one
-        yet: refused on every rank."""
+        rank: ``(pre, post, mine, rows, held)`` with ``mine`` the pairs onto
+        this rank's neurons, ``rows`` their sources' rows here where
+        ``held`` (a source none of whose synapses reaches this rank has no
+        row here)."""
         from .checks import indices
 
         proj = self.network.projections[projection]
@@ -521,18 +528,7 @@ class Simulation:
         rows = np.searchsorted(images, pre[mine])
         held = rows < images.size
         held[held] = images[rows[held]] == pre[mine][held]
-        if what == "remove_synapses":  # (no row here: no synapse here to remove)
-            mine[np.flatnonzero(mine)[~held]] = False
-            return pre, post, mine, rows[held]
-
-        def check():
-            if not held.all():
-                raise NotImplementedError(
-                    f"add_synapses on several ranks: sources {pre[mine][~held][:5].tolist()} "
-                    f"of {proj.pre.name!r} reach no neuron of rank {self._ranks.rank} yet, and "
-                    "a source cannot gain a row on a rank yet; run on one process")
-        self._ranks.agree(check)
-        return pre, post, mine, rows
+        return pre, post, mine, rows, held
 
     def remove_synapses(self, projection: str, pre, post) -> int:
         """Remove every synapse ``pre[k] -> post[k]`` (all multapses of a
@@ -541,9 +537,11 @@ class Simulation:
         if self._ranks is None:
             removed = projections.remove_synapses(projection, pre, post)
         else:  # each rank removes those onto its neurons
-            pre, post, mine, rows = self._on_ranks("remove_synapses", projection, pre, post)
+            pre, post, mine, rows, held = self._on_ranks("remove_synapses", projection, pre,
+                                                         post)
+            mine[np.flatnonzero(mine)[~held]] = False  # (no row here: nothing here to remove)
             removed = int(self._ranks.sum(projections.remove_synapses(
-                projection, rows, post[mine] - self._first(projection))))
+                projection, rows[held], post[mine] - self._first(projection))))
         self._runner.sync()
         return removed
 

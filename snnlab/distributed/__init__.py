@@ -366,6 +366,19 @@ class Ranks:
                 raise e[0](e[1])
         return out
 
+    def join_chunk(self, chunk, recorders):
+        """A drained :class:`~snnlab.observe.RecordedChunk` of this rank
+        as one process would have drained it: every rank's spikes and the
+        samples of every rank's neurons (collective: every rank drains the
+        same steps and recorders).  ``recorders``: those the samples are of."""
+        import dataclasses
+
+        by_id = {id(r): r for r in recorders}
+        return dataclasses.replace(
+            chunk, spikes={p: self.gather_spikes(s, i) for p, (s, i) in chunk.spikes.items()},
+            samples={key: (steps, by_id[key].joined(values))
+                     for key, (steps, values) in chunk.samples.items()})
+
     def gathered(self, observer, recorders) -> GatheredObserver:
         """``observer`` (on rank 0; None elsewhere) fed every rank's drained
         data: see :class:`GatheredObserver`."""
@@ -537,17 +550,9 @@ class GatheredObserver:
         self.folder = getattr(observer, "folder", None)
 
     def __call__(self, chunk) -> None:
-        import dataclasses
-
-        spikes = {p: self.ranks.gather_spikes(s, i) for p, (s, i) in chunk.spikes.items()}
-        by_id = {id(r): r for r in self.recorders()}
-        samples = {}
-        for key, (steps, values) in chunk.samples.items():
-            rec = by_id[key]
-            v = rec._join(values.reshape(len(steps), len(rec.variables), -1))
-            samples[key] = (steps, v.reshape(len(steps), -1))
+        chunk = self.ranks.join_chunk(chunk, self.recorders())
         if self.observer is not None:
-            self.observer(dataclasses.replace(chunk, spikes=spikes, samples=samples))
+            self.observer(chunk)
 
 
 from .cluster import Cluster, RankError, RemoteSimulation  # noqa: E402

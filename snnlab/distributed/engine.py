@@ -157,30 +157,28 @@ def new_data(key: str) -> tuple[dict, dict]:
     joined in the order chosen."""
     import numpy as np
 
+    from ..observe import RecordedChunk
+
     sim = SIMS[key]
     sim._runner.drain()
     kept = WATCHED[key][0]
-    spikes = {}
-    for pop in sim.recorded:
-        parts = [c.spikes[pop] for c in kept if pop in c.spikes]
-        steps = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
-        ids = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int32)
-        spikes[pop] = (sim.ranks.gather_spikes(steps, ids) if sim.ranks is not None
-                       else (steps, ids))
-    samples = {}
-    for (kk, k), rec in sorted(RECORDERS.items(), key=lambda item: item[0][1]):
-        if kk != key:
-            continue
-        parts = [c.samples[id(rec)] for c in kept if id(rec) in c.samples]
-        steps = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
-        n_vars, here = len(rec.variables), len(rec._here)
-        values = (np.concatenate([p[1] for p in parts]) if parts
-                  else np.empty((0, n_vars * here))).reshape(len(steps), n_vars, here)
-        if rec._join is not None:
-            values = rec._join(values)
-        samples[k] = (steps, values.reshape(len(steps), -1))
+    recs = {k: rec for (kk, k), rec in sorted(RECORDERS.items()) if kk == key}
+
+    def cat(parts, empty):
+        return tuple(np.concatenate([p[j] for p in parts]) if parts else e
+                     for j, e in enumerate(empty))
+    spikes = {pop: cat([c.spikes[pop] for c in kept if pop in c.spikes],
+                       (np.empty(0, np.int64), np.empty(0, np.int32)))
+              for pop in sim.recorded}
+    samples = {id(rec): cat([c.samples[id(rec)] for c in kept if id(rec) in c.samples],
+                            (np.empty(0, np.int64),
+                             np.empty((0, len(rec.variables) * len(rec._here)))))
+               for rec in recs.values()}
     kept.clear()
-    return spikes, samples
+    chunk = RecordedChunk(0, 0, sim.dt, spikes, samples)
+    if sim.ranks is not None:
+        chunk = sim.ranks.join_chunk(chunk, recs.values())
+    return chunk.spikes, {k: chunk.samples[id(rec)] for k, rec in recs.items()}
 
 
 def ack() -> bool:

@@ -58,6 +58,15 @@ class StateRecorder:
         mine = np.concatenate(self._chunks).reshape(shape) if self._chunks else np.empty(shape)
         return mine if self._join is None else self._join(mine)
 
+    def joined(self, values: np.ndarray) -> np.ndarray:
+        """Drained samples ``(n_samples, n_vars * neurons here)`` as one
+        process holds them: on several ranks every rank's, joined (every
+        rank must ask)."""
+        if self._join is None:
+            return values
+        k = len(values)
+        return self._join(values.reshape(k, len(self.variables), len(self._here))).reshape(k, -1)
+
     def __getitem__(self, var: str) -> np.ndarray:
         """``(n_samples, n_neurons)`` samples of one variable."""
         return self.values[:, self.variables.index(var), :]
@@ -104,7 +113,7 @@ class Recorders:
         rows = -(-self.chunk_steps // every) + 1
         rec = StateRecorder(population, variables, idx, every, dt=self.dt, rows=rows)
         if self.ranks is not None:
-            here = (idx >= ps.first) & (idx < ps.first + ps.n)
+            here = self._here_mask(population, idx)
             rec.local = idx[here] - ps.first
             rec._join = functools.partial(self.ranks.join_samples, at=np.flatnonzero(here),
                                           n=idx.size)
@@ -127,6 +136,11 @@ class Recorders:
         rec._owner = o
         self.list.append(rec)
         return rec
+
+    def _here_mask(self, population: str, idx: np.ndarray) -> np.ndarray:
+        """Which of the chosen neurons ``idx`` (global) this rank holds."""
+        ps = self.populations[population]
+        return (idx >= ps.first) & (idx < ps.first + ps.n)
 
     def remove(self, rec: StateRecorder) -> None:
         """Stop a recorder (its samples so far stay in ``rec``) and free its buffers."""
@@ -188,8 +202,6 @@ class Recorders:
             if len(steps):
                 values = values.reshape(len(steps), len(variables), -1)
                 if rec.local is not None:  # this rank's neurons of the whole
-                    ps = self.populations[population]
-                    values = values[:, :, (rec.neurons >= ps.first)
-                                    & (rec.neurons < ps.first + ps.n)]
+                    values = values[:, :, self._here_mask(population, rec.neurons)]
                 rec._chunks = [values.reshape(len(steps), -1)]
                 rec._steps = [steps]
