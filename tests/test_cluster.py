@@ -43,12 +43,16 @@ def test_engines_are_ranks_on_localhost(cluster):
     assert "127.0.0.1" in cluster.client._config["registration"]  # where it listens
 
 
-def test_remote_run_gives_the_one_process_run(cluster):
+def test_remote_run_gives_the_one_process_run(cluster, tmp_path):
+    from snnlab.observe import read_recording
+
     one = sl.Simulation(_net(), backend="cpu", seed=5, threads=1)
     rec_one = one.record("exc", "V_m", neurons=[1500, 2, 900], every=2)
+    one.record_to(tmp_path / "one")
     one.run(80.0)
     sim = cluster.simulation(_net(), seed=5)
     rec = sim.record("exc", "V_m", neurons=[1500, 2, 900], every=2)  # on both ranks
+    assert sim.record_to(tmp_path / "ranks") == tmp_path / "ranks"
     seen = []
     sim.add_observer(lambda chunk: seen.append(sum(len(s) for s, _ in chunk.spikes.values())))
     sim.run(50.0, progress=True)
@@ -69,6 +73,12 @@ def test_remote_run_gives_the_one_process_run(cluster):
         sim.state("nope", "V_m")
     np.testing.assert_array_equal(rec.times, rec_one.times)
     np.testing.assert_array_equal(rec["V_m"], rec_one["V_m"])
+    disk, want = read_recording(tmp_path / "ranks"), read_recording(tmp_path / "one")
+    for pop, (t, i) in want["spikes"].items():
+        np.testing.assert_array_equal(disk["spikes"][pop][0], t)
+        np.testing.assert_array_equal(disk["spikes"][pop][1], i)
+    np.testing.assert_array_equal(disk["samples"]["rec_0"]["values"],
+                                  want["samples"]["rec_0"]["values"])
     sim.remove_recorder(rec)
     c = one.connectivity("exc->exc")  # an edit on both ranks: each removes its own pairs
     pairs = (c["pre"][::1000], c["post"][::1000])

@@ -529,8 +529,11 @@ class RemoteSimulation:
         self._recorders.pop(rec.number, None)
 
     # the rest of SimulationLike: refused on several ranks for now, as there
-    def record_to(self, folder):
-        return self._call("record_to", folder)
+    def record_to(self, folder) -> Path:
+        """Stream everything recorded from now on to ``folder`` (every
+        rank's data joined, written by rank 0: a folder the engines' machine
+        sees); returns the folder."""
+        return Path(self.cluster.all(engine.record_to, self.key, str(folder))[0])
 
     def checkpoint(self, path) -> None:
         self._call("checkpoint", path)

@@ -129,6 +129,14 @@ def remove_recorder(key: str, k: int) -> None:
     SIMS[key].remove_recorder(RECORDERS.pop((key, k)))
 
 
+def record_to(key: str, folder: str) -> str:
+    """``sim.record_to(folder)`` on this rank (rank 0 writes); the folder."""
+    import os
+
+    SIMS[key].record_to(folder)
+    return os.path.abspath(folder)
+
+
 def keep_samples(key: str, k: int, keep: bool) -> None:
     """Whether recorder ``k`` keeps its samples (False: observers only)."""
     RECORDERS[key, k].keep = bool(keep)
