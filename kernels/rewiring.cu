@@ -36,6 +36,22 @@ SNN_DEVICE SNN_INLINE int64_t snn_rewire_below(double u, int64_t n) {
     return k < n ? k : n - 1;
 }
 
+// An attempt's own draws (a rule with `attempts`): uniform k (< 2^13) of
+// attempt a (< 2^20) of row `row` in call c is half of the Philox block
+// (seed, stream, entity row, counter c 2^32 | a 2^12 | k / 2), on a stream of
+// its own (snnlab.random.STREAM_ATTEMPT + projection).  Uniform 0 picks the
+// attempt's target; the rule's uniform() draws 1, 2, ...  Keyed by the
+// attempt, never by what earlier attempts drew: a rank that runs only the
+// attempts onto its own targets draws what one process draws for them.
+#define SNN_ATTEMPT_DRAWS 8192
+SNN_DEVICE SNN_INLINE double snn_attempt_uniform(uint64_t seed, uint32_t stream, int64_t row,
+                                                 int64_t call, int64_t attempt, uint32_t k) {
+    const snn_u4 r = snn_random4(seed, stream, (uint32_t)row,
+                                 ((uint64_t)call << 32) | ((uint64_t)(attempt & 0xFFFFF) << 12) |
+                                     ((k >> 1) & 0xFFFu));
+    return (k & 1) ? snn_u01(r.z, r.w) : snn_u01(r.x, r.y);
+}
+
 // poisson(lam) of a rule draws from a sequence of its own, not from
 // uniform()'s: its uniform number k (< 2^20) of row r in call c is word r % 4
 // of the Philox block (seed, stream, entity r / 4, counter 2^63 | c 2^20 | k;
@@ -168,6 +184,11 @@ SNN_DEVICE SNN_INLINE bool snn_rewire_add(const int32_t *row, int64_t len, int64
     return true;
 }
 
+struct SnnRewireRow;
+SNN_DEVICE SNN_INLINE bool snn_attempt_add(SnnRewireRow &r);
+SNN_DEVICE SNN_INLINE bool snn_attempt_remove(SnnRewireRow &r, int64_t k);
+SNN_DEVICE SNN_INLINE int64_t snn_attempt_poisson(SnnRewireRow &r, double lam);
+
 // ---------------------------------------------------------------------------
 // The propose and commit kernels of a rule, as templates over the rule's
 // generated struct R (snnlab/plan/sources.py, rewire_kernels):
@@ -176,7 +197,9 @@ SNN_DEVICE SNN_INLINE bool snn_rewire_add(const int32_t *row, int64_t len, int64
 //   R::track     a maximum in-degree is kept
 //   R::sparse    the rule has `attempts`: R::attempts(consts) is their mean
 //                per row and call, and only rows with some run
-//   R::rule(row, arrays, consts)           the rule's code, for one row
+//   R::rule(row, arrays, consts)           a row rule's code, for one row
+//   R::attempt(row, arrays, consts)        an attempt rule's code, for one
+//                                          attempt (row.id_post, row.local)
 //   R::move(arrays, to, from)              every per-synapse array moves
 //   R::init(arrays, pos, consts, row, id_post)   the values of a new synapse
 // The generated kernels only gather their arguments and call these.
@@ -199,6 +222,10 @@ struct SnnRewireRow {
     uint32_t draw, poisson_draw;
     SnnPoissonState *poisson;
     int64_t n_attempts;  // a rule with `attempts`: this row's count in this call
+    int64_t attempt, id_post, local;  // the attempt running, its target (global, here)
+    int64_t post_first, n_local;  // this rank's targets: [post_first, post_first + n_local)
+    uint32_t attempt_stream;
+    int32_t attempt_added;  // the attempt running has proposed its synapse
     // a plastic projection (lazy STDP, plasticity.cu): the rows' state, so
     // that a row's potentiation owed is applied before its rule runs
     float *lz_weight;  // (null: not plastic)
@@ -229,11 +256,47 @@ SNN_DEVICE SNN_INLINE void snn_rewire_settle_row(const SnnRewireRow &r, int64_t 
     r.lz_t_proc[i] = cut;
 }
 
+// What a rule with `attempts` may do in an attempt: act on the synapse
+// between its row and the attempt's target only.
+// add_synapse(): a proposal onto the target, one per attempt, and only in the
+// first max_add attempts of the row in the call (the count any rank knows:
+// a rank does not see the proposals of attempts onto other ranks' targets).
+SNN_DEVICE SNN_INLINE bool snn_attempt_add(SnnRewireRow &r) {
+    if (r.attempt >= r.max_add || r.attempt_added) {
+        r.failed += 1;
+        return false;
+    }
+    r.attempt_added = 1;
+    return snn_rewire_add(r.row, r.row_length, r.local, r.n_local, r.pend, &r.n_pend, r.max_add,
+                          r.multapses, r.claims, &r.failed);
+}
+
+// remove_synapse(k): position k, if it holds a synapse onto the target.
+SNN_DEVICE SNN_INLINE bool snn_attempt_remove(SnnRewireRow &r, int64_t k) {
+    if (k < 0 || k >= r.row_length || snn_target_of(r.row[k]) != r.local) return false;
+    return snn_rewire_remove(r.row, r.row_length, k, r.removed_to, &r.removed);
+}
+
+// poisson(lam): sums of inversions with means <= 16 from the attempt's uniforms.
+SNN_DEVICE SNN_INLINE int64_t snn_attempt_poisson(SnnRewireRow &r, double lam) {
+    int64_t k = 0;
+    while (lam > 0.0) {
+        const double m = lam < 16.0 ? lam : 16.0;
+        lam -= m;
+        k += snn_poisson_small(snn_attempt_uniform(r.seed, r.attempt_stream, r.id_pre, r.call,
+                                                   r.attempt, r.draw++),
+                               m, snn_exp_neg_cached(r.poisson, m));
+    }
+    return k;
+}
+
 // the parameters of both templates (those of the generated kernels, the
 // per-synapse arrays gathered in R::Arrays)
 #define SNN_REWIRE_PARAMS                                                                    \
-    const int64_t n_pre, const int64_t n_post, const int64_t *step_ptr, const int64_t period,  \
-        const double dt, const uint64_t seed, const uint32_t stream, const double *param,    \
+    const int64_t n_pre, const int64_t n_post, const int64_t post_first,                    \
+        const int64_t n_post_all, const int64_t *step_ptr, const int64_t period,             \
+        const double dt, const uint64_t seed, const uint32_t stream,                          \
+        const uint32_t attempt_stream, const double *param,                                   \
         int32_t *row_length, int32_t *ind, const int64_t cap,                                 \
         const typename R::Arrays &arrays, const int32_t *in_degree, int32_t *claims,          \
         int32_t *removed_to, const int32_t max_in, int32_t *pend, int32_t *pend_count,        \
@@ -243,8 +306,11 @@ SNN_DEVICE SNN_INLINE void snn_rewire_settle_row(const SnnRewireRow &r, int64_t 
         const int64_t *lz_stamp, const int64_t *lz_count, const int64_t lz_K,                 \
         const double *lz_p, const double *lz_tables
 
-// One row of a call: the rule, then the row compacted where it removed
-// synapses, its proposals kept, its counts added.
+// One row of a call: the rule (a row rule), or each of the row's attempts
+// whose target is on this rank (an attempt rule: the target from the
+// attempt's uniform 0, so that skipping the others changes no draw); then
+// the row compacted where it removed synapses, its proposals kept, its
+// counts added.
 template <class R>
 SNN_DEVICE SNN_INLINE void snn_rewire_row(SnnRewireRow &r, int64_t id_pre,
                                           const typename R::Arrays &arrays,
@@ -263,7 +329,23 @@ SNN_DEVICE SNN_INLINE void snn_rewire_row(SnnRewireRow &r, int64_t id_pre,
     r.draw = 0;
     r.poisson_draw = 0;
     if (r.lz_weight) snn_rewire_settle_row(r, id_pre, r.step - 1);
-    R::rule(r, arrays, c);
+    if (!R::sparse) {
+        R::rule(r, arrays, c);
+    } else {  // the attempts onto this rank's targets
+        for (int64_t a = 0; a < r.n_attempts; ++a) {
+            const int64_t j = snn_rewire_below(
+                snn_attempt_uniform(r.seed, r.attempt_stream, id_pre, r.call, a, 0), r.n_post);
+            if (j < r.post_first || j >= r.post_first + r.n_local) continue;
+            r.attempt = a;
+            r.id_post = j;
+            r.local = j - r.post_first;
+            r.attempt_added = 0;
+            r.draw = 1;
+            R::attempt(r, arrays, c);
+            if (r.draw > SNN_ATTEMPT_DRAWS)  // its draws repeated: the host raises
+                snn_rewire_count(counts, count_info, r.call, 3, 1);
+        }
+    }
     if (r.removed) {  // compact: every array moves with its synapse
         int64_t w = 0;
         for (int64_t k = 0; k < r.row_length; ++k) {
@@ -310,7 +392,10 @@ SNN_DEVICE void snn_rewire_propose(SNN_REWIRE_PARAMS) {
     const typename R::Consts c = R::load(param);
     SnnPoissonState poisson = snn_poisson_state();  // kept across a thread's rows
     SnnRewireRow r;  // what all rows share, set once
-    r.n_post = n_post;
+    r.n_post = n_post_all;
+    r.post_first = post_first;
+    r.n_local = n_post;
+    r.attempt_stream = attempt_stream;
     r.call = call;
     r.step = *step_ptr;
     r.t = (double)(*step_ptr) * dt;
@@ -380,7 +465,7 @@ SNN_DEVICE void snn_rewire_propose(SNN_REWIRE_PARAMS) {
 
 template <class R>
 SNN_DEVICE void snn_rewire_commit(SNN_REWIRE_PARAMS) {
-    (void)seed; (void)stream; (void)multapses;
+    (void)seed; (void)stream; (void)attempt_stream; (void)multapses;
     if (!snn_rewire_due(step_ptr, period)) return;
     const int64_t call = *step_ptr / period;
     if (*proposed != call) return;  // no row proposed a synapse
@@ -417,7 +502,7 @@ SNN_DEVICE void snn_rewire_commit(SNN_REWIRE_PARAMS) {
                 R::move(arrays, base + pos, base + pos - 1);
             }
             row[pos] = (int32_t)id_post;
-            R::init(arrays, base + pos, c, id_pre, id_post, n_post, t, dt);
+            R::init(arrays, base + pos, c, id_pre, post_first + id_post, n_post_all, t, dt);
             ++len;
             ++formed;
         }

@@ -7,7 +7,7 @@ import numpy as np
 from .backend import Launch, get_backend, kernel_module
 
 __all__ = ["philox4x32", "STREAM_CONNECT", "STREAM_INPUT", "STREAM_MODEL", "STREAM_INIT",
-           "STREAM_REWIRE", "STREAM_MAP"]
+           "STREAM_REWIRE", "STREAM_MAP", "STREAM_ATTEMPT"]
 
 # The top 4 bits of a Philox stream say what draws from it; the rest is the
 # index of the projection, input or population (times 4 or 256 where one
@@ -18,6 +18,7 @@ STREAM_MODEL = 0x3 << 28  # + population: uniform() of model snippets
 STREAM_INIT = 0x4 << 28  # + 256 population + state variable: initial state
 STREAM_REWIRE = 0x5 << 28  # + projection: rewiring rules (rewiring.cu)
 STREAM_MAP = 0x6 << 28  # + projection: the topographic map's initial synapses (host)
+STREAM_ATTEMPT = 0x7 << 28  # + projection: the attempts of rewiring rules (rewiring.cu)
 
 
 def philox4x32(counters, keys, backend: str = "cpu") -> np.ndarray:

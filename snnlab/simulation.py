@@ -548,8 +548,12 @@ class Simulation:
     def rewiring_counts(self, projection: str) -> dict[str, np.ndarray]:
         """Per rewiring call of a projection so far: ``t`` [ms, the call's
         time], and the synapses ``formed``, ``removed`` and ``failed``
-        (proposals that did not become synapses)."""
-        return self._state.rewiring.counts(projection)
+        (proposals that did not become synapses); on ranks, summed over them."""
+        counts = self._state.rewiring.counts(projection)
+        if self._ranks is not None:
+            for k in ("formed", "removed", "failed"):
+                counts[k] = self._ranks.sum(counts[k])
+        return counts
 
     # -- report --------------------------------------------------------------------
     @property
@@ -641,6 +645,10 @@ def steps_for(duration: float, dt: float) -> int:
 def _refuse_on_ranks(network: Network) -> None:
     """What several ranks cannot run yet, refused before anything is built."""
     for proj in network.projections.values():
-        if proj.rewiring is not None:
-            raise NotImplementedError(f"projection {proj.name!r}: rewiring on several ranks is "
-                                      "not supported yet; run it on one process")
+        rw = proj.rewiring
+        if rw is not None and rw.rule.attempts is None:
+            raise NotImplementedError(
+                f"projection {proj.name!r}: the rewiring rule {rw.rule.name!r} runs per row "
+                "(it has no attempts=), and ranks split a row by target: on several ranks only "
+                "rules written per attempt run (snnlab.plasticity.rewiring); run this one on "
+                "one process")

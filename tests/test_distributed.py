@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import snnlab as sl
-from snnlab.zoo import brunel, hpc_benchmark, microcircuit
+from snnlab.random import STREAM_MAP
+from snnlab.zoo import brunel, hpc_benchmark, microcircuit, topographic_map
 
 pytest.importorskip("mpi4py")
 MPIEXEC = Path(sys.prefix) / "bin" / "mpiexec"
@@ -43,10 +44,36 @@ def modules(n: int = 400, m: int = 2, p_in: float = 0.1, cross: int = 20) -> sl.
     return net
 
 
+def churning_map(scale: int = 1) -> sl.Network:
+    """The topographic map with rewiring a hundred times as busy and strong
+    synapses eliminated too: rows with more attempts than max_add, removals,
+    and proposals refused at the maximum in-degree, in a short run."""
+    tm = topographic_map
+    width = tm.SIDE * scale
+    n = width * width
+    net = sl.Network(dt=0.1)
+    source = net.population("source", tm.SpotSource(width), n)
+    target = net.population("target", tm.CondLIF().with_state(V=sl.Normal(-60.0, 5.0)), n)
+    stdp = sl.plasticity.STDP(a_plus=0.02, a_minus=0.0075, tau_plus=20.0, tau_minus=64.0,
+                              w_min=0.0, w_max=tm.G_MAX)
+    for k, (name, pre, geo) in enumerate((("feedforward", source, tm.FEEDFORWARD),
+                                          ("lateral", target, tm.LATERAL))):
+        pairs = tm.initial_synapses(width, geo["p"], geo["sigma"], 1, STREAM_MAP + k,
+                                    autapses=pre is not target)
+        rw = sl.plasticity.bamford(p_form=geo["p"], sigma=geo["sigma"], width=width,
+                                   candidates=2 * n, attempt_rate=4000.0, p_elim_pot=0.05,
+                                   p_elim_dep=0.2, max_in_degree=tm.MAX_IN_DEGREE,
+                                   no_self=pre is target)
+        net.connect(pre, target, sl.connect.FromList(*pairs), weight=tm.G_MAX, delay=0.1,
+                    name=name, plasticity=stdp, rewiring=rw)
+    return net
+
+
 NETS = {"brunel": lambda: brunel.network(n=1500),
         "microcircuit": lambda: microcircuit.network(scale=0.03),
         "hpc_plastic": lambda: hpc_benchmark.network(scale=0.05, plastic=True),
-        "modules": modules}
+        "modules": modules,
+        "topographic_map": churning_map}
 # (ranks, exchange) each model runs on
 RUNS = [(2, "collective"), (3, "p2p"), (4, "collective"), (4, "p2p")]
 
@@ -91,8 +118,10 @@ def digest_of(sim) -> dict:
         for k, v in sim.connectivity(name).items():
             c.update(k.encode())
             c.update(np.ascontiguousarray(v).tobytes())
+    rewired = {name: {k: v.tolist() for k, v in sim.rewiring_counts(name).items()}
+               for name, proj in sim.network.projections.items() if proj.rewiring is not None}
     return {"spikes": sim.spikes_sha256(), "state": h.hexdigest(), "synapses": c.hexdigest(),
-            "n_synapses": sim.n_synapses,
+            "n_synapses": sim.n_synapses, "rewired": rewired,
             "rates": {p: sim.rates(p) for p in sim.network.populations}}
 
 
@@ -122,7 +151,7 @@ def test_ranks_give_the_one_process_run(script, model):
         res = _mpirun(n, [sys.executable, str(script), model, exchange])
         assert res.returncode == 0, res.stderr[-3000:]
         got = json.loads(res.stdout.strip().splitlines()[-1])
-        for key in ("spikes", "state", "synapses", "n_synapses", "rates"):
+        for key in ("spikes", "state", "synapses", "n_synapses", "rates", "rewired"):
             assert got[key] == want[key], (n, exchange, key)
         assert got["stats"]["ranks"] == n and got["stats"]["scheme"] == exchange
         _check_memory(one, got, n)
@@ -144,6 +173,9 @@ def _check_memory(one, got, n):
         for p in pops:
             reach = set()  # the sources of p with a target on rank r
             for name, proj in projs.items():
+                if proj.pre.name == p and proj.rewiring is not None:
+                    reach = set(range(pops[p].n))  # (any source may gain a synapse here)
+                    break
                 if proj.pre.name == p:
                     post, lo = coo[name]["post"], first[proj.post.name]
                     on_r = (post >= lo[r]) & (post < lo[r + 1])
@@ -216,7 +248,17 @@ if comm.Get_rank() == 0:
 """
 
 
-@pytest.mark.parametrize("model", ["hpc_plastic", "microcircuit"])
+def rewired_digest(sim) -> str:
+    """The rewiring counts of every rewired projection, as one digest."""
+    h = hashlib.sha256()
+    for name, proj in sim.network.projections.items():
+        if proj.rewiring is not None:
+            for v in sim.rewiring_counts(name).values():
+                h.update(np.ascontiguousarray(v).tobytes())
+    return h.hexdigest()
+
+
+@pytest.mark.parametrize("model", ["hpc_plastic", "microcircuit", "topographic_map"])
 def test_a_checkpoint_on_ranks_is_the_one_process_checkpoint(tmp_path, model):
     """Written on 3 ranks (every rank's part merged on rank 0), it restores
     on one process and continues like the uninterrupted run."""
@@ -237,6 +279,7 @@ def test_a_checkpoint_on_ranks_is_the_one_process_checkpoint(tmp_path, model):
             np.testing.assert_array_equal(got[k], want[k])
     again.run(20.0)
     assert again.spikes_sha256() == one.spikes_sha256()
+    assert rewired_digest(again) == rewired_digest(one)
 
 
 RESTORE = r"""
@@ -244,18 +287,18 @@ import sys
 import snnlab as sl
 from snnlab.distributed import world
 sys.path.insert(0, {here!r})
-from test_distributed import NETS
+from test_distributed import NETS, rewired_digest
 comm = world()
 sim = sl.Simulation.restore(sys.argv[2], backend="cpu", network=NETS[sys.argv[1]](), threads=1,
                             comm=comm, exchange=sys.argv[3])
 sim.run(20.0)
-d = sim.spikes_sha256()
+d, r = sim.spikes_sha256(), rewired_digest(sim)
 if comm.Get_rank() == 0:
-    print(sim.t, d)
+    print(sim.t, d, r)
 """
 
 
-@pytest.mark.parametrize("model", ["hpc_plastic", "microcircuit", "brunel"])
+@pytest.mark.parametrize("model", ["hpc_plastic", "microcircuit", "brunel", "topographic_map"])
 def test_a_checkpoint_restores_onto_ranks(tmp_path, model):
     """A one-process checkpoint restored on 2 and 3 ranks (each takes its
     part) continues like the uninterrupted run."""
@@ -269,8 +312,9 @@ def test_a_checkpoint_restores_onto_ranks(tmp_path, model):
         res = _mpirun(n, [sys.executable, str(script), model, str(tmp_path / "one.snn"),
                           exchange])
         assert res.returncode == 0, res.stderr[-3000:]
-        t, digest = res.stdout.split()[-2:]
+        t, digest, rewired = res.stdout.split()[-3:]
         assert float(t) == pytest.approx(60.0) and digest == one.spikes_sha256(), n
+        assert rewired == rewired_digest(one), n
 
 
 RECORD = r"""
@@ -417,10 +461,15 @@ def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     script.write_text(
         "import snnlab as sl\n"
         "from snnlab.distributed import world\n"
-        "from snnlab.zoo import topographic_map\n"
+        "from snnlab.plasticity import Rewiring, RewiringRule\n"
         "comm = world()\n"
+        "net = sl.Network(dt=0.1)\n"
+        "a = net.population('a', sl.models.LIF(), 20)\n"
+        "rule = RewiringRule('prune', params={}, code='if (row_length) remove_synapse(0);')\n"
+        "net.connect(a, a, sl.connect.FixedProbability(0.2), weight=1.0,\n"
+        "            rewiring=Rewiring(rule, period=1.0))\n"
         "try:\n"
-        "    sl.Simulation(topographic_map.network(scale=1), backend='cpu', comm=comm)\n"
+        "    sl.Simulation(net, backend='cpu', comm=comm)\n"
         "except NotImplementedError as e:\n"
         "    print('refused:', e)\n"
         "import sys, numpy as np\n"
@@ -438,7 +487,7 @@ def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     res = _mpirun(2, [sys.executable, str(script)], timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     out = res.stdout
-    assert out.count("rewiring on several ranks is not supported yet") == 2
+    assert out.count("the rewiring rule 'prune' runs per row (it has no attempts=)") == 2
     assert out.count("add_synapses on several ranks: sources") == 2
     assert out.count("a source cannot gain a row on a rank yet") == 2
 

@@ -7,7 +7,7 @@ import pytest
 import snnlab as sl
 from snnlab.backend import Launch, get_backend, kernel_module
 from snnlab.plasticity import STDP, Rewiring, RewiringRule
-from snnlab.random import STREAM_REWIRE, philox4x32
+from snnlab.random import STREAM_ATTEMPT, STREAM_REWIRE, philox4x32
 
 SEED = 11
 RULE_CODE = """
@@ -277,14 +277,28 @@ def _walk(draws, call, n_pre, lam):
     return out
 
 
+def _attempt_uniform(row, call, attempt, k):
+    """Uniform k of an attempt (kernels/rewiring.cu, snn_attempt_uniform):
+    half of the block (seed, STREAM_ATTEMPT + projection, entity row,
+    counter call 2^32 | attempt 2^12 | k / 2)."""
+    counter = (call << 32) | (attempt << 12) | (k >> 1)
+    ctr = [[counter & 0xFFFFFFFF, counter >> 32, row, STREAM_ATTEMPT]]
+    block = [int(v) for v in philox4x32(ctr, [SEED & 0xFFFFFFFF, SEED >> 32])[0]]
+    a, b = block[2:] if k & 1 else block[:2]
+    return ((((a >> 5) << 26) | (b >> 6)) + 0.5) / 2.0**53
+
+
 @pytest.mark.parametrize("lam", [0.05, 1.5, 21.0])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_attempts_walk_matches_the_reference(lam, threads):
     """With attempts=, the rule runs for the rows the reference walk picks,
-    with its counts: every such row adds a synapse onto its count - 1."""
+    with their counts, and each attempt on the target its first draw picks:
+    the last attempt of every such row adds a synapse onto its target when
+    its next draw is below 0.7."""
     n_pre, n_post = 600, 64  # two whole chunks and a part
     rule = RewiringRule("walk", params={"lam": lam}, attempts="lam", multapses=True,
-                        max_add=1, code="add_synapse(n_attempts - 1);")
+                        max_add=64,
+                        code="if (attempt == n_attempts - 1 && uniform() < 0.7) add_synapse();")
     net = sl.Network(dt=0.1)
     a = net.population("a", sl.models.PoissonSource(rate=0.0), n_pre)
     b = net.population("b", sl.models.LIF(), n_post)
@@ -301,21 +315,23 @@ def test_attempts_walk_matches_the_reference(lam, threads):
             now[(p, q)] = now.get((p, q), 0) + 1
         new = {k: v - seen.get(k, 0) for k, v in now.items() if v > seen.get(k, 0)}
         seen = now
-        want = _walk(draws, call, n_pre, lam)
-        want = {(row, min(n, n_post) - 1) for row, n in want.items() if n <= n_post}
-        assert set(new) == want and all(v == 1 for v in new.values()), call
+        want = set()
+        for row, n in _walk(draws, call, n_pre, lam).items():
+            if _attempt_uniform(row, call, n - 1, 1) < 0.7:
+                want.add((row, min(int(_attempt_uniform(row, call, n - 1, 0) * n_post),
+                                   n_post - 1)))
+        assert len(want) > 5 and set(new) == want and all(v == 1 for v in new.values()), call
 
 
 @pytest.mark.parametrize("lam", [0.02, 0.7, 21.0])
 def test_attempts_are_poisson(lam):
     """What the kernel draws has the Poisson law: per call, the rows with
-    attempts (each adds one synapse: formed) are Binomial(n, 1 - exp(-lam))
-    and the attempts in all (each also proposes onto -1: failed) are
+    attempts are Binomial(n, 1 - exp(-lam)) and the attempts in all are
     Poisson(n lam); 120 calls of 600 rows, means and variances within 4
-    standard errors."""
-    code = "add_synapse(id_pre % n_post); for (int64_t a = 0; a < n_attempts; ++a) add_synapse(-1);"
+    standard errors.  Every attempt proposes; with max_add = 1 only a row's
+    first attempt may (formed: one per row with attempts), the others fail."""
     rule = RewiringRule("count", params={"lam": lam}, attempts="lam", multapses=True,
-                        max_add=1, code=code)
+                        max_add=1, code="add_synapse();")
     net = sl.Network(dt=0.1)
     a = net.population("a", sl.models.PoissonSource(rate=0.0), 600)
     b = net.population("b", sl.models.LIF(), 50)
@@ -324,7 +340,8 @@ def test_attempts_are_poisson(lam):
     sim = sl.Simulation(net, backend="cpu", seed=SEED, threads=2)
     sim.run(12.1)  # steps 0 .. 120: calls at steps 1 .. 120
     c = sim.rewiring_counts("a->b")
-    rows, attempts, calls = c["formed"], c["failed"], len(c["formed"])
+    rows, calls = c["formed"], len(c["formed"])
+    attempts = c["formed"] + c["failed"]
     assert calls == 120
     p = 1.0 - np.exp(-lam)
     assert abs(rows.mean() - 600 * p) < 4 * np.sqrt(600 * p * (1 - p) / calls)
@@ -506,8 +523,18 @@ def test_bad_rules_are_refused_before_building():
 def test_bad_attempts_are_refused_before_building():
     with pytest.raises(ValueError, match="attempts must be None or the name"):
         RewiringRule("r", params={"lam": 1.0}, code="(void)0;", attempts="1.0")
-    with pytest.raises(ValueError, match="only a rule with attempts= has"):
-        RewiringRule("r", params={}, code="if (n_attempts) remove_synapse(0);")
+    for code in ("if (n_attempts) remove_synapse(0);", "if (id_post) remove_synapse(0);",
+                 "add_synapse();", "if (in_degree() < 3) add_synapse(1);"):
+        with pytest.raises(ValueError, match="only a rule with attempts= has"):
+            RewiringRule("r", params={}, code=code)
+    # an attempt acts on its own pair: what reads the whole row, or another target, is refused
+    for code, what in (("if (row_length > 2) add_synapse();", "row_length"),
+                       ("if (target(0) == id_post) remove_synapse(0);", r"target\(k\)"),
+                       ("remove_synapse(find_synapse(id_post));", r"find_synapse\(j\)"),
+                       ("add_synapse(id_post + 1);", r"add_synapse\(j\)"),
+                       ("if (in_degree(id_post) < 3) add_synapse();", r"in_degree\(j\)")):
+        with pytest.raises(ValueError, match=f"runs per attempt and cannot use {what}"):
+            RewiringRule("r", params={"lam": 1.0}, code=code, attempts="lam")
     for params, match in (({"mu": 1.0}, "neither a parameter nor a derived constant"),
                           ({"lam": -0.5}, r"must be in \[0, 65000\]"),
                           ({"lam": 1e5}, r"must be in \[0, 65000\]")):

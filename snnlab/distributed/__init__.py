@@ -30,8 +30,11 @@ to ``c_P``::
   + sum_P plastic: I_A 24 + n_post (16 K + 64 + 16)       lazy STDP (K spikes per target)
   + CPU delivery queues: threads s capacity 8 per target population
 
-with ``c_P >= S_P / I_A``.  Nothing that stays grows with the network's
-size N: only construction's counts (``chunks x N`` int32, freed after each
+with ``c_P >= S_P / I_A``; a population with a rewired projection has
+``I_A = N_A`` (every source may gain a synapse onto any rank), and that
+projection's rows keep room for ``max_add`` synapses per call over a
+stretch of calls (``snnlab.plan``).  Otherwise nothing that stays grows
+with the network's size N: only construction's counts (``chunks x N`` int32, freed after each
 projection) and one flag per source while the rows are compacted.
 tests/test_distributed.py checks the terms (rows and spike blocks sized by
 the images, synapses by the rank's targets) against the one-process
@@ -39,11 +42,11 @@ network.
 
 The methods of a :class:`~snnlab.Simulation` that read (``spike_steps``,
 ``spikes``, ``spikes_sha256``, ``rates``, ``state``, ``connectivity``,
-``n_synapses``) gather from every rank, and ``checkpoint`` merges every
-rank's part on rank 0 into the file one process would write: call them on
-all ranks, as every collective.  ``Simulation.restore(path, network=...,
-comm=...)`` restores any checkpoint onto any number of ranks, each taking
-its part (:meth:`Ranks.part_of_checkpoint`).
+``n_synapses``, ``rewiring_counts``) gather from every rank, and
+``checkpoint`` merges every rank's part on rank 0 into the file one
+process would write: call them on all ranks, as every collective.
+``Simulation.restore(path, network=..., comm=...)`` restores any
+checkpoint onto any number of ranks, each taking its part (:meth:`Ranks.part_of_checkpoint`).
 """
 
 from __future__ import annotations
@@ -463,6 +466,9 @@ class Ranks:
             for k in ("lazy_stamp", "lazy_y_after", "lazy_count", "trace_y"):
                 if f"proj/{name}/{k}" in out:  # per target: joined along the targets
                     out[f"proj/{name}/{k}"] = join(f"proj/{name}/{k}", post.name, axis_len=0)
+            if f"proj/{name}/rewire_counts" in out:  # each rank counted its own targets'
+                out[f"proj/{name}/rewire_counts"] = sum(a[f"proj/{name}/rewire_counts"]
+                                                        for a in parts)
         return out
 
     def part_of_checkpoint(self, arrays: dict, plan) -> dict:
@@ -514,6 +520,10 @@ class Ranks:
                 if f"proj/{name}/{k}" in arrays:  # per target: this rank's
                     a = arrays[f"proj/{name}/{k}"]
                     out[f"proj/{name}/{k}"] = a.reshape(proj.post.n, -1)[lo:hi].reshape(-1)
+            if f"proj/{name}/rewire_counts" in arrays and self.rank != 0:
+                # the counts so far stay with rank 0 (summed again when merged)
+                out[f"proj/{name}/rewire_counts"] = np.zeros_like(
+                    arrays[f"proj/{name}/rewire_counts"])
         return out
 
     def sum(self, value):

@@ -157,11 +157,25 @@ _REWIRE_MACROS = {
                       "snn.max_add, snn.multapses, snn.claims, &snn.failed)",
     "exp(x)": "snn_exp(x)", "log(x)": "snn_log(x)", "pow(x, y)": "snn_pow(x, y)",
 }
+# The view of a rule with `attempts` in one attempt: the synapse between its
+# row and the attempt's target (SnnRewireRow ``snn``, kernels/rewiring.cu)
+_ATTEMPT_MACROS = {
+    "uniform()": "snn_attempt_uniform(snn.seed, snn.attempt_stream, id_pre, snn.call, "
+                 "snn.attempt, snn.draw++)",
+    "random_int(n)": "snn_rewire_below(uniform(), (n))",
+    "poisson(lam)": "snn_attempt_poisson(snn, (lam))",
+    "find_synapse()": "snn_rewire_find(snn.row, snn.row_length, snn.local)",
+    "remove_synapse(k)": "snn_attempt_remove(snn, (k))",
+    "add_synapse()": "snn_attempt_add(snn)",
+    "exp(x)": "snn_exp(x)", "log(x)": "snn_log(x)", "pow(x, y)": "snn_pow(x, y)",
+}
 
 # the arguments of both kernels of a rule, the per-synapse arrays in between
-_REWIRE_HEAD = ("const int64_t snn_n_pre, const int64_t n_post, const int64_t *snn_step, "
+_REWIRE_HEAD = ("const int64_t snn_n_pre, const int64_t snn_n_local, "
+                "const int64_t snn_post_first, const int64_t n_post, const int64_t *snn_step, "
                 "const int64_t snn_period, const double dt, const uint64_t snn_seed, "
-                "const uint32_t snn_stream, const double *snn_param, int32_t *snn_row_length, "
+                "const uint32_t snn_stream, const uint32_t snn_attempt_stream, "
+                "const double *snn_param, int32_t *snn_row_length, "
                 "int32_t *snn_ind, const int64_t snn_cap")
 _REWIRE_TAIL = ("const int32_t *snn_in_degree, int32_t *snn_claims, int32_t *snn_removed_to, "
                 "const int32_t snn_max_in, int32_t *snn_pend, int32_t *snn_pend_count, "
@@ -196,14 +210,17 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
     key = f"{rule.name}_{hashlib.sha256(text.encode()).hexdigest()[:10]}"
     struct = f"SnnRewire_{key}"
     consts = [f"    const double {c} = snn_c.{c}; (void){c};" for c in constants]
-    macros = dict(_REWIRE_MACROS)
+    sparse = rule.attempts is not None
+    macros = dict(_ATTEMPT_MACROS if sparse else _REWIRE_MACROS)
     if track:
-        macros["in_degree(j)"] = "((int64_t)snn.in_degree[j])"
+        macros["in_degree()" if sparse else "in_degree(j)"] = (
+            "((int64_t)snn.in_degree[snn.local])" if sparse else "((int64_t)snn.in_degree[j])")
     defs, undefs = _macros(macros)
+    body = [*defs, "        {", _user(rule.code, f"{rule.name}.code", 12), "        }", *undefs]
     lines = [
         f"struct {struct} {{",
         f"    static const bool track = {str(track).lower()};",
-        f"    static const bool sparse = {str(rule.attempts is not None).lower()};",
+        f"    static const bool sparse = {str(sparse).lower()};",
         "    struct Arrays {", *[f"        {SYNAPSE_CTYPES[dt]} *{n};" for n, dt in arrays],
         "    };",
         "    struct Consts {", *[f"        double {c};" for c in constants], "    };",
@@ -233,19 +250,39 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
           f"        snn_a.{n}[snn_pos] = ({SYNAPSE_CTYPES[dt]})({init[n]});"
           for n, dt in arrays],
         "    }",
+        # a row rule's code runs per row (rule), an attempt rule's per attempt
+        # (attempt); the other is empty
         "    static SNN_DEVICE SNN_INLINE void rule(SnnRewireRow &snn, const Arrays &snn_a,",
         "                                           const Consts &snn_c) {",
-        "        const int64_t id_pre = snn.id_pre, n_post = snn.n_post, "
-        "row_length = snn.row_length;",
-        "        const double t = snn.t, dt = snn.dt;",
-        "        (void)id_pre; (void)n_post; (void)row_length; (void)t; (void)dt; (void)snn_c;",
-        *[" " * 4 + c for c in consts],
-        *(["        const int64_t max_in_degree = snn.max_in; (void)max_in_degree;"]
-          if track else []),
-        *(["        const int64_t n_attempts = snn.n_attempts;"] if rule.attempts else []),
-        *[f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_a.{n} + snn.base;"  # the row's, where read
-          for n, dt in arrays if re.search(rf"\b{n}\b", rule.code)],
-        *defs, "        {", _user(rule.code, f"{rule.name}.code", 12), "        }", *undefs,
+        "        (void)snn; (void)snn_a; (void)snn_c;",
+        *([] if sparse else [
+            "        const int64_t id_pre = snn.id_pre, n_post = snn.n_post, "
+            "row_length = snn.row_length;",
+            "        const double t = snn.t, dt = snn.dt;",
+            "        (void)id_pre; (void)n_post; (void)row_length; (void)t; (void)dt;",
+            *[" " * 4 + c for c in consts],
+            *(["        const int64_t max_in_degree = snn.max_in; (void)max_in_degree;"]
+              if track else []),
+            *[f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_a.{n} + snn.base;"  # the row's, where read
+              for n, dt in arrays if re.search(rf"\b{n}\b", rule.code)],
+            *body]),
+        "    }",
+        "    static SNN_DEVICE SNN_INLINE void attempt(SnnRewireRow &snn, const Arrays &snn_a,",
+        "                                              const Consts &snn_c) {",
+        "        (void)snn; (void)snn_a; (void)snn_c;",
+        *([] if not sparse else [
+            "        const int64_t id_pre = snn.id_pre, id_post = snn.id_post, "
+            "n_post = snn.n_post;",
+            "        const int64_t n_attempts = snn.n_attempts, attempt = snn.attempt;",
+            "        const double t = snn.t, dt = snn.dt;",
+            "        (void)id_pre; (void)id_post; (void)n_post; (void)n_attempts; (void)attempt;",
+            "        (void)t; (void)dt;",
+            *[" " * 4 + c for c in consts],
+            *(["        const int64_t max_in_degree = snn.max_in; (void)max_in_degree;"]
+              if track else []),
+            *[f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_a.{n} + snn.base;"
+              for n, dt in arrays if re.search(rf"\b{n}\b", rule.code)],
+            *body]),
         "    }",
         "};"]
     decl = "".join(f", {SYNAPSE_CTYPES[dt]} *snn_arr_{n}" for n, dt in arrays)

@@ -38,14 +38,40 @@ parameters and derived constants by name (doubles).
 ``n_attempts``
     with ``attempts=`` (below): this row's number of attempts in this call.
 
-A rule whose work comes in attempts, a Poisson number of them per row and
-call with a mean that is the same for every row, says so with
-``attempts="name"`` (a parameter or derived constant giving that mean): the
-framework then draws which rows have attempts, walking from one such row to
-the next with geometric gaps, and runs the code only for them, with their
-count in ``n_attempts`` (Poisson, given that it is at least 1).  A call
-then costs the attempts, not the rows: at the topographic map's 0.02
-attempts per row and call, a fiftieth of the rows run.
+A rule whose work comes in attempts says so with ``attempts="name"`` (a
+parameter or derived constant: the mean number of attempts per row and
+call, the same for every row).  Each row then has a Poisson number of
+attempts per call, and each attempt a target drawn uniformly; the code runs
+once per attempt and acts on that one pair only:
+
+``id_pre``, ``id_post``, ``n_post``, ``t``, ``dt``
+    the attempt's source, its target and the size of the target population.
+``attempt``, ``n_attempts``
+    the attempt's index in its row and call, and the row's number of them.
+``find_synapse()``
+    position of a synapse from ``id_pre`` onto ``id_post``, or -1; the
+    per-synapse arrays are read there (``weight[k]``).
+``remove_synapse(k)``
+    removes the synapse at ``k`` if it is one onto ``id_post``.
+``add_synapse()``
+    proposes a synapse onto ``id_post``: at most one per attempt, and only in
+    the first ``max_add`` attempts of a row in a call; otherwise as above.
+``in_degree()``, ``max_in_degree``
+    the in-degree of ``id_post`` at the start of the call, and the maximum.
+``uniform()``, ``random_int(n)``, ``poisson(lam)``
+    keyed by (seed, projection, row, call, attempt): an attempt draws the same
+    numbers whatever the others drew (at most 8191 of them; more raise).
+``return;`` ends the attempt.
+
+The framework draws which rows have attempts, walking from one such row to
+the next with geometric gaps, and how many (Poisson, given that it is at
+least 1).  A call costs the attempts, not the rows: at the topographic map's
+0.02 attempts per row and call, a fiftieth of the rows run.  Since an attempt
+acts on its own pair and draws its own numbers, such a rule gives the same
+network on any number of MPI ranks: each rank runs the attempts onto its own
+neurons.  A rule without ``attempts`` sees and draws across its whole row,
+which ranks split by target; it runs on one process only (refused on ranks
+before anything is built).
 
 When several rows propose synapses onto one target in the same call and they
 do not all fit under the maximum in-degree, all of them fail: the result does
@@ -70,7 +96,19 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED = frozenset({
     "id_pre", "id_post", "n_post", "row_length", "t", "dt", "uniform", "random_int", "poisson",
     "target", "find_synapse", "remove_synapse", "add_synapse", "in_degree", "max_in_degree",
-    "exp", "log", "pow", "weight", "delay", "snn", "n_attempts"})
+    "exp", "log", "pow", "weight", "delay", "snn", "n_attempts", "attempt"})
+# what a row rule reads that an attempt rule may not (it sees one pair), and
+# the calls whose forms differ: (pattern, what to say)
+_NOT_IN_ATTEMPTS = (
+    (r"\brow_length\b", "row_length (an attempt sees one pair: use find_synapse())"),
+    (r"\btarget\s*\(", "target(k) (an attempt's target is id_post)"),
+    (r"\bfind_synapse\s*\(\s*[^\s)]", "find_synapse(j) (an attempt's is find_synapse(), "
+                                       "onto id_post)"),
+    (r"\badd_synapse\s*\(\s*[^\s)]", "add_synapse(j) (an attempt's is add_synapse(), "
+                                      "onto id_post)"),
+    (r"\bin_degree\s*\(\s*[^\s)]", "in_degree(j) (an attempt's is in_degree(), of id_post)"))
+_ONLY_IN_ATTEMPTS = re.compile(r"\b(n_attempts|attempt|id_post)\b|\b(find_synapse|add_synapse|"
+                               r"in_degree)\s*\(\s*\)")
 MAX_ATTEMPTS = 65000.0  # mean per row and call (kernels/rewiring.cu, the walk's draws)
 
 
@@ -140,9 +178,16 @@ class RewiringRule:
                                               and _IDENT.match(self.attempts)):
             raise ValueError(f"RewiringRule {self.name!r}: attempts must be None or the name "
                              f"of a parameter or derived constant, got {self.attempts!r}")
-        if self.attempts is None and re.search(r"\bn_attempts\b", self.code):
-            raise ValueError(f"RewiringRule {self.name!r}: the code reads n_attempts, which "
-                             "only a rule with attempts= has")
+        if self.attempts is None:
+            m = _ONLY_IN_ATTEMPTS.search(self.code)
+            if m:
+                raise ValueError(f"RewiringRule {self.name!r}: the code uses {m.group(0)!r}, "
+                                 "which only a rule with attempts= has (it runs per attempt)")
+        else:
+            for pattern, what in _NOT_IN_ATTEMPTS:
+                if re.search(pattern, self.code):
+                    raise ValueError(f"RewiringRule {self.name!r}: a rule with attempts= runs "
+                                     f"per attempt and cannot use {what}")
 
     def constants(self, ctx: dict) -> dict[str, float]:
         """Parameters and derived constants, in the order of the kernel's table."""
@@ -221,22 +266,19 @@ class Rewiring:
 
 
 _BAMFORD_CODE = """
-const int64_t w = (int64_t)width;
-for (int64_t a = 0; a < n_attempts; ++a) {
-    const int64_t j = random_int(n_post);
-    if (no_self != 0.0 && j == id_pre) continue;  // lateral: no synapse onto itself
-    const int64_t k = find_synapse(j);
-    if (k >= 0) {  // elimination: weak synapses go faster
-        if (uniform() < (weight[k] < 0.5 * g_max ? p_elim_dep : p_elim_pot)) remove_synapse(k);
-    } else if (in_degree(j) < max_in_degree) {  // formation: distance-dependent
-        int64_t dx = id_pre % w - j % w, dy = id_pre / w - j / w;
-        dx = dx < 0 ? -dx : dx;
-        dy = dy < 0 ? -dy : dy;
-        dx = dx < w - dx ? dx : w - dx;
-        dy = dy < w - dy ? dy : w - dy;
-        const double d2 = (double)(dx * dx + dy * dy);
-        if (uniform() < p_form * exp(-d2 / (2.0 * sigma * sigma))) add_synapse(j);
-    }
+if (no_self != 0.0 && id_post == id_pre) return;  // lateral: no synapse onto itself
+const int64_t k = find_synapse();
+if (k >= 0) {  // elimination: weak synapses go faster
+    if (uniform() < (weight[k] < 0.5 * g_max ? p_elim_dep : p_elim_pot)) remove_synapse(k);
+} else if (in_degree() < max_in_degree) {  // formation: distance-dependent
+    const int64_t w = (int64_t)width;
+    int64_t dx = id_pre % w - id_post % w, dy = id_pre / w - id_post / w;
+    dx = dx < 0 ? -dx : dx;
+    dy = dy < 0 ? -dy : dy;
+    dx = dx < w - dx ? dx : w - dx;
+    dy = dy < w - dy ? dy : w - dy;
+    const double d2 = (double)(dx * dx + dy * dy);
+    if (uniform() < p_form * exp(-d2 / (2.0 * sigma * sigma))) add_synapse();
 }
 """
 

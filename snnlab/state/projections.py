@@ -150,7 +150,9 @@ class Projections:
         ids, so that what is stored per source grows with the sources that
         reach the rank, not with the network.  One index space per source
         population, shared by its projections (the exchange delivers a
-        population's spikes once).  Returns population -> images."""
+        population's spikes once).  A population with a rewired projection
+        keeps every source: any may gain a synapse onto this rank.  Returns
+        population -> images."""
         a = self.arena
         xp = a.backend.xp
         by_pre: dict[str, list] = {}
@@ -159,6 +161,9 @@ class Projections:
         for pre, pjs in by_pre.items():
             used = np.zeros(pjs[0].proj.pre.n, bool)
             for pj in pjs:
+                if pj.proj.rewiring is not None:  # any source may gain a synapse here
+                    used[:] = True
+                    break
                 used |= a.to_host(pj.matrix.row_length) > 0
             images = np.flatnonzero(used)
             self.images[pre] = images

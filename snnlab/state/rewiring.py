@@ -13,7 +13,7 @@ import numpy as np
 from ..backend import PHASES
 from ..plan import Plan
 from ..plan.sources import rewire_kernels
-from ..random import STREAM_REWIRE
+from ..random import STREAM_ATTEMPT, STREAM_REWIRE
 from ..step.schedule import Planned
 from .clock import Clock
 from .memory import Arena
@@ -96,9 +96,9 @@ class Rewiring:
             post = pp.proj.post
             if rw.max_in_degree is not None and post.name not in self.groups:
                 g = f"group/{post.name}"
-                self.groups[post.name] = InDegrees(
-                    rw.max_in_degree, period, post.n, a.new(g, "in_degree"), a.new(g, "claims"),
-                    a.new(g, "removed"))
+                self.groups[post.name] = InDegrees(  # (this rank's targets)
+                    rw.max_in_degree, period, self.plan.populations[post.name].n,
+                    a.new(g, "in_degree"), a.new(g, "claims"), a.new(g, "removed"))
         for post in self.groups:
             self.count_in_degree(post)
 
@@ -186,7 +186,7 @@ class Rewiring:
             if proj.rewiring.max_in_degree is not None:
                 first.setdefault(proj.post.name, proj)
         for post, proj in first.items():
-            out.append(Planned("rewire_finalize", ("flat", proj.post.n), ph,
+            out.append(Planned("rewire_finalize", ("flat", self.plan.populations[post].n), ph,
                                lambda post=post: self._args_finalize(post),
                                proj.rewiring.period_steps(self.dt)))
         return out
@@ -198,8 +198,10 @@ class Rewiring:
         g = self.groups.get(proj.post.name) if proj.rewiring.max_in_degree is not None else None
         group = (None, None, None, 0) if g is None else (g.in_degree, g.claims, g.removed,
                                                          g.max_in)
-        return (m.n_pre, m.n_post, self.clock.syn_step, rw.period, self.dt,
-                np.uint64(self.seed), STREAM_REWIRE + proj.index, rw.param, m.row_length, m.ind,
+        first = self.plan.populations[proj.post.name].first  # this rank's targets
+        return (m.n_pre, m.n_post, first, proj.post.n, self.clock.syn_step, rw.period, self.dt,
+                np.uint64(self.seed), STREAM_REWIRE + proj.index, STREAM_ATTEMPT + proj.index,
+                rw.param, m.row_length, m.ind,
                 m.capacity, *(m.synapse_arrays[k] for k in self.synapse_arrays(name)), *group,
                 rw.pend, rw.pend_count,
                 rw.proposed, rw.max_add, int(proj.rewiring.rule.multapses), rw.counts, rw.info,
@@ -248,9 +250,12 @@ class Rewiring:
             if last > first:
                 counts = self.arena.to_host(rw.counts[:(last - first) * 4]).reshape(-1, 4)
                 if counts[:, 3].any():
-                    raise RuntimeError(f"projection {name!r}: {int(counts[:, 3].sum())} "
-                                       "new synapses found a full row (a bug: the host keeps "
-                                       "room for them)")
+                    rule = self.plan.projections[name].proj.rewiring.rule
+                    raise RuntimeError(
+                        f"projection {name!r}: {int(counts[:, 3].sum())} times " + (
+                            f"an attempt of the rule {rule.name!r} drew more than 8191 random "
+                            "numbers (an attempt's draws would repeat)" if rule.attempts else
+                            "a new synapse found a full row (a bug: the host keeps room)"))
                 rw.calls.append(np.arange(first, last, dtype=np.int64))
                 rw.history.append(counts[:, :3].copy())
                 rw.counts[:(last - first) * 4] = 0
