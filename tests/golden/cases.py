@@ -4,7 +4,9 @@ queues, STDP, rewiring with a maximum in-degree, edits, state recorders),
 whose spike digests, generated sources and checkpoints were recorded before
 the runtime was reorganised and must never change by accident.  (The
 topographic map's were recorded anew when its rewiring began to draw only
-the rows with attempts: a new random stream, on purpose.)
+the rows with attempts, and again with its checkpoint when the rule began
+to run per attempt with draws keyed by the attempt (f849aff, so that ranks
+give one process's network): new random streams, on purpose.)
 
 ``python tests/golden/cases.py --write`` records them anew (only when a
 change of results is intended: say why in the commit); ``--sources``
