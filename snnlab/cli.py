@@ -209,7 +209,7 @@ def _over_ranks(sim, result: dict) -> dict:
     out["bytes_per_synapse"] = out["peak_memory_bytes"]["device_all_ranks"] / max(
         result["n_synapses"], 1)
     out["ranks"] = {"n": stats["ranks"], "scheme": stats["scheme"],
-                    "needed_share": stats["needed_share"],
+                    "needed_share": stats["needed_share"], "groups": stats["groups"],
                     "block_steps": stats["block_steps"], "exchanges": stats["exchanges"],
                     "mpi_mean": stats["mpi_mean"], "copy_mean": stats["copy_mean"],
                     "bytes_exchanged": stats["bytes_exchanged"]}

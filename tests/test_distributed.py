@@ -73,6 +73,7 @@ NETS = {"brunel": lambda: brunel.network(n=1500),
         "microcircuit": lambda: microcircuit.network(scale=0.03),
         "hpc_plastic": lambda: hpc_benchmark.network(scale=0.05, plastic=True),
         "modules": modules,
+        "parts": lambda: modules(cross=0),  # two networks side by side
         "topographic_map": churning_map}
 # (ranks, exchange) each model runs on
 RUNS = [(2, "collective"), (3, "p2p"), (4, "collective"), (4, "p2p")]
@@ -154,6 +155,10 @@ def test_ranks_give_the_one_process_run(script, model):
         for key in ("spikes", "state", "synapses", "n_synapses", "rates", "rewired"):
             assert got[key] == want[key], (n, exchange, key)
         assert got["stats"]["ranks"] == n and got["stats"]["scheme"] == exchange
+        # the collective gathers within groups of ranks joined by synapses:
+        # two separate networks on 2 or 4 ranks make two groups
+        groups = 2 if model == "parts" and exchange == "collective" else 1
+        assert got["stats"]["groups"] == groups, (n, exchange)
         _check_memory(one, got, n)
 
 

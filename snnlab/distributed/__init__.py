@@ -85,7 +85,10 @@ class Ranks:
     rank only the spikes of the neurons it needs, already as that rank's
     rows, and only to ranks that need some), or ``auto`` (``p2p`` when no
     rank needs spikes from more than half of the other ranks' neurons,
-    decided alike on every rank once the rows are built).  ``scheme`` is the
+    decided alike on every rank once the rows are built).  The collective
+    runs within groups of ranks: where the ranks fall into groups with no
+    synapse between groups (a network of separate parts), each group
+    gathers among itself only (``groups`` counts them).  ``scheme`` is the
     one in use; ``bytes_sent``, ``exchanges`` and ``communicate`` (its wall
     time [s], the beNNch phase) count it."""
 
@@ -104,6 +107,10 @@ class Ranks:
         self.communicate = 0.0
         self.mpi_time = 0.0  # of communicate: in MPI calls (the rest: copies, packing)
         self.needed_share = None  # the largest share of the network a rank needs
+        # the collective's ranks: the group of ranks this one shares connections
+        # with, directly or through others (all ranks but for networks of parts)
+        self.group = comm
+        self.groups = 1
 
     def attach(self, state) -> None:
         self.state = state
@@ -153,12 +160,16 @@ class Ranks:
         ids = [loc + np.int32(ps.first + offset[p]) for p, (loc, ps) in enumerate(zip(local, pops))]
         send = np.concatenate([np.concatenate(counts), *ids]).astype(np.int32, copy=False)
         t_mpi = time.perf_counter()
-        told = np.empty((self.size, 2), np.int64)
-        self.comm.Allgather(np.array([send.size, int(bool(stop))], np.int64), told)
+        group = self.group
+        told = np.empty((group.Get_size(), 2), np.int64)
+        group.Allgather(np.array([send.size, int(bool(stop))], np.int64), told)
         sizes = told[:, 0]
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         recv = np.empty(int(sizes.sum()), np.int32)  # sized by what each rank sends
-        self.comm.Allgatherv(send, [recv, sizes, offsets, MPI.INT32_T])
+        group.Allgatherv(send, [recv, sizes, offsets, MPI.INT32_T])
+        stopped = bool(told[:, 1].any())
+        if self.groups > 1:  # an interrupt stops every group
+            stopped = self.comm.allreduce(stopped, op=MPI.LOR)
         self.mpi_time += time.perf_counter() - t_mpi
         self.bytes_sent += send.nbytes
         nk = len(pops) * k
@@ -169,7 +180,7 @@ class Ranks:
         row = np.searchsorted(images, gid)
         keep = row < images.size
         keep[keep] = images[row[keep]] == gid[keep]
-        return self._lists(k, pops, key[keep], row[keep]), bool(told[:, 1].any())
+        return self._lists(k, pops, key[keep], row[keep]), stopped
 
     def _lists(self, k, pops, key, row):
         """The block's spikes here, given as ``key`` (population p, step s:
@@ -266,6 +277,7 @@ class Ranks:
         else:
             self.scheme = self.asked
         if self.scheme != "p2p":
+            self._group(pops)
             return
         # to each owner, the sources of its block this rank needs (local ids
         # there, and the row here of the first: they are consecutive rows);
@@ -291,6 +303,29 @@ class Ranks:
             self._send_to[q] = there
         self._recv_from = [r for r in range(self.size)
                            if any(asks[r][p][1].size for p in range(len(pops)))]
+
+    def _group(self, pops) -> None:
+        """The collective's group (collective): the ranks joined, directly
+        or through others, by a rank needing another's neurons; each group
+        gathers among itself only (``comm.Split``)."""
+        needs = np.zeros(self.size, bool)  # the ranks whose neurons this one needs
+        for ps in pops:
+            for r in range(self.size):
+                lo, hi = Partition(r, self.size).block(ps.pop.n)
+                a, b = np.searchsorted(ps.images, [lo, hi])
+                needs[r] |= b > a
+        needs[self.rank] = True
+        adj = np.array(self.comm.allgather(needs))
+        adj |= adj.T
+        label = np.arange(self.size)  # components: each rank takes its smallest neighbour's label
+        while True:
+            new = np.array([label[adj[r]].min() for r in range(self.size)])
+            if np.array_equal(new, label):
+                break
+            label = new
+        self.groups = int(np.unique(label).size)
+        if self.groups > 1:
+            self.group = self.comm.Split(color=int(label[self.rank]), key=self.rank)
 
     def _rows(self, a, shape, slots) -> np.ndarray:
         """Rows ``slots`` of ``a`` seen as ``shape``: on the CPU a view's
@@ -538,7 +573,7 @@ class Ranks:
         everyone = self.comm.allgather(mine)
         comm_t, mpi_t = [e[0] for e in everyone], [e[2] for e in everyone]
         return {"ranks": self.size, "scheme": self.scheme or self.asked,
-                "needed_share": self.needed_share,
+                "needed_share": self.needed_share, "groups": self.groups,
                 "block_steps": self.state.plan.block_steps, "exchanges": self.exchanges,
                 "communicate_mean": float(np.mean(comm_t)),
                 "communicate_max": float(np.max(comm_t)),
