@@ -481,14 +481,11 @@ class Simulation:
             projections.add_synapses(projection, pre, post, weight, delay, grow)
         else:  # each rank adds those onto its neurons, once all ranks found them good
             pre, post, mine, rows, held = self._on_ranks("add_synapses", projection, pre, post)
-
-            def reached():  # (a source cannot gain a row on a rank yet)
-                if not held.all():
-                    raise NotImplementedError(
-                        f"add_synapses on several ranks: sources {pre[mine][~held][:5].tolist()} "
-                        f"reach no neuron of rank {self._ranks.rank} yet, and a source cannot "
-                        "gain a row on a rank yet; run on one process")
-            self._ranks.agree(reached)
+            if self._ranks.sum(int((~held).sum())):  # sources with no row on some rank
+                self._ranks.gain_sources(self.network.projections[projection].pre.name,
+                                         np.unique(pre[mine][~held]))
+                pre, post, mine, rows, held = self._on_ranks("add_synapses", projection, pre,
+                                                             post)
             pj = projections[projection]
             w = np.broadcast_to(np.asarray(weight if weight is not None else 0.0), pre.shape)
             d = np.broadcast_to(np.asarray(delay if delay is not None else 0.0), pre.shape)

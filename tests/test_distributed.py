@@ -22,9 +22,11 @@ MPIEXEC = Path(sys.prefix) / "bin" / "mpiexec"
 pytestmark = [pytest.mark.mpi,
               pytest.mark.skipif(not MPIEXEC.exists(), reason="no mpiexec in this environment")]
 
-def modules(n: int = 400, m: int = 2, p_in: float = 0.1, cross: int = 20) -> sl.Network:
+def modules(n: int = 400, m: int = 2, p_in: float = 0.1, cross: int = 20,
+            plastic: bool = False, silent: tuple = ()) -> sl.Network:
     """``m`` modules of ``n / m`` neurons, dense inside, ``cross`` synapses
-    between modules: on ``m`` ranks each needs few of the others' neurons."""
+    between modules: on ``m`` ranks each needs few of the others' neurons.
+    ``plastic``: with STDP; ``silent``: sources with no synapse."""
     rng = np.random.default_rng(0)
     size = n // m
     pre, post = [], []
@@ -35,11 +37,13 @@ def modules(n: int = 400, m: int = 2, p_in: float = 0.1, cross: int = 20) -> sl.
     pre.append(rng.integers(0, n, cross))
     post.append(rng.integers(0, n, cross))
     pre, post = np.concatenate(pre), np.concatenate(post)
-    keep = pre != post
+    keep = (pre != post) & ~np.isin(pre, silent)
     net = sl.Network(dt=0.1)
     lif = sl.models.LIF(tau_m=20.0, V_th=20.0, V_reset=10.0, E_L=0.0, C_m=1.0)
     pop = net.population("m", lif.with_state(V_m=sl.Uniform(0.0, 20.0)), n)
-    net.connect(pop, pop, sl.connect.FromList(pre[keep], post[keep]), weight=0.4, delay=1.5)
+    stdp = sl.plasticity.STDP(a_plus=0.01, a_minus=0.012, w_max=1.0) if plastic else None
+    net.connect(pop, pop, sl.connect.FromList(pre[keep], post[keep]), weight=0.4, delay=1.5,
+                plasticity=stdp)
     net.poisson_input(pop, rate=21_000.0, weight=0.1)
     return net
 
@@ -74,6 +78,7 @@ NETS = {"brunel": lambda: brunel.network(n=1500),
         "hpc_plastic": lambda: hpc_benchmark.network(scale=0.05, plastic=True),
         "modules": modules,
         "parts": lambda: modules(cross=0),  # two networks side by side
+        "modules_plastic": lambda: modules(plastic=True),
         "topographic_map": churning_map}
 # (ranks, exchange) each model runs on
 RUNS = [(2, "collective"), (3, "p2p"), (4, "collective"), (4, "p2p")]
@@ -480,21 +485,79 @@ def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
         "import sys, numpy as np\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from test_distributed import modules\n"
-        "sim = sl.Simulation(modules(), backend='cpu', comm=comm)\n"
+        "sim = sl.Simulation(modules(plastic=True, silent=(7,)), backend='cpu', comm=comm)\n"
+        "sim.run(5.0)\n"
         "c = sim.connectivity('m->m')\n"
-        "# a source of the first module with no synapse onto the second (rank 1's)\n"
-        "far = next(s for s in range(200) if not np.any(c['post'][c['pre'] == s] >= 200))\n"
-        "try:\n"
-        "    sim.add_synapses('m->m', [0, far], [1, 399])\n"
+        "try:  # source 7 has no synapse anywhere: its trace was never kept\n"
+        "    sim.add_synapses('m->m', [3, 7], [1, 399])\n"
         "except NotImplementedError as e:\n"
         "    print('refused:', e)\n"
-        "assert sim.connectivity('m->m')['pre'].size == c['pre'].size  # nothing added\n")
+        "assert sim.connectivity('m->m')['pre'].size == c['pre'].size  # nothing added\n"
+        "sim.run(5.0)\n")
     res = _mpirun(2, [sys.executable, str(script)], timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     out = res.stdout
     assert out.count("the rewiring rule 'prune' runs per row (it has no attempts=)") == 2
-    assert out.count("add_synapses on several ranks: sources") == 2
-    assert out.count("a source cannot gain a row on a rank yet") == 2
+    assert out.count("sources [7] of 'm' have no synapse of the plastic projection(s) "
+                     "['m->m'] on any rank") == 2
+
+
+EDIT = r"""
+import json, sys
+import numpy as np
+import snnlab as sl
+from snnlab.distributed import world
+sys.path.insert(0, {here!r})
+from test_distributed import NETS, digest_of, add_far
+comm = world()
+sim = sl.Simulation(NETS[sys.argv[1]](), backend="cpu", seed=5, threads=1, comm=comm,
+                    exchange=sys.argv[2])
+sim.run(20.0)
+before = sim._state.projections["m->m"].matrix.n_pre
+add_far(sim)
+sim.run(30.0)
+out = digest_of(sim)
+rows = (before, sim._state.projections["m->m"].matrix.n_pre)
+if comm.Get_rank() == 0:
+    print(json.dumps({{**out, "rows": comm.gather(rows)}}))
+else:
+    comm.gather(rows)
+"""
+
+
+def add_far(sim) -> None:
+    """Synapses onto the second module (rank 1's neurons on 2 ranks) from
+    sources of the first with none there yet: they gain rows on rank 1."""
+    c = sim.connectivity("m->m")
+    far = [s for s in range(200) if not np.any(c["post"][c["pre"] == s] >= 200)][:3]
+    assert len(far) == 3
+    sim.add_synapses("m->m", far, [399, 398, 250], weight=[0.9, 0.8, 0.7])
+
+
+@pytest.mark.parametrize("model", ["modules", "modules_plastic"])
+def test_a_source_gains_a_row_on_a_rank(tmp_path, model):
+    """add_synapses from sources that reach no neuron of a rank: the rank
+    makes their rows (a plastic projection's with the presynaptic traces of
+    a rank that holds them) and the exchange's maps anew; the run then goes
+    on as one process's with the same edit."""
+    one = sl.Simulation(NETS[model](), backend="cpu", seed=5, threads=1)
+    one.run(20.0)
+    add_far(one)
+    one.run(30.0)
+    want = digest_of(one)
+    unedited = sl.Simulation(NETS[model](), backend="cpu", seed=5, threads=1)
+    unedited.run(50.0)
+    assert unedited.spikes_sha256() != want["spikes"]  # (the edit matters)
+    script = tmp_path / "edit.py"
+    script.write_text(EDIT.format(here=str(Path(__file__).parent)))
+    for exchange in ("collective", "p2p"):
+        res = _mpirun(2, [sys.executable, str(script), model, exchange], timeout=180)
+        assert res.returncode == 0, res.stderr[-3000:]
+        got = json.loads(res.stdout.strip().splitlines()[-1])
+        for key in ("spikes", "state", "synapses", "n_synapses", "rates"):
+            assert got[key] == want[key], (exchange, key)
+        (b0, a0), (b1, a1) = got["rows"]
+        assert a0 == b0 and a1 == b1 + 3  # rank 1 made rows for the three sources
 
 
 def test_auto_picks_point_to_point_for_modules_and_the_collective_for_a_random_net(

@@ -276,6 +276,13 @@ class Ranks:
             self.scheme = "p2p" if self.needed_share <= P2P_SHARE else "collective"
         else:
             self.scheme = self.asked
+        self._maps()
+
+    def _maps(self) -> None:
+        """(collective) Who sends what to whom under the scheme in use, from
+        the rows: the point-to-point maps, or the collective's groups."""
+        pops = list(self.state.populations.values())
+        self._combined_ids = None
         if self.scheme != "p2p":
             self._group(pops)
             return
@@ -304,6 +311,51 @@ class Ranks:
         self._recv_from = [r for r in range(self.size)
                            if any(asks[r][p][1].size for p in range(len(pops)))]
 
+    def gain_sources(self, pre: str, missing: np.ndarray) -> None:
+        """(collective, between runs) Rows for the sources ``missing`` of
+        population ``pre`` (sorted global ids) that have none here, so that
+        synapses from them can be added onto this rank's neurons.  A plastic
+        projection's new rows take their presynaptic traces from a rank that
+        holds the row; a source no rank holds has had no trace kept, and a
+        plastic projection then refuses (on every rank, before any change).
+        The exchange's maps are made again."""
+        st = self.state
+        ps = st.populations[pre]
+        wanted = np.unique(np.concatenate(self.comm.allgather(missing)))
+        plastic = [name for name, pj in st.projections.items()
+                   if pj.proj.pre.name == pre and name in st.stdp]
+        values = {}
+        if plastic:
+            have = wanted[np.isin(wanted, ps.images)]
+            rows = np.searchsorted(ps.images, have)
+            every = self.comm.allgather(
+                (have, {name: st.stdp.row_values(name, rows) for name in plastic}))
+            ids = np.concatenate([h for h, _ in every])
+            held, first = np.unique(ids, return_index=True)  # the first rank that holds each
+
+            def traced():
+                lost = missing[~np.isin(missing, held)]
+                if lost.size:
+                    raise NotImplementedError(
+                        f"add_synapses on several ranks: sources {lost[:5].tolist()} of "
+                        f"{pre!r} have no synapse of the plastic projection(s) {plastic} on "
+                        "any rank, so their presynaptic traces were not kept; run on one "
+                        "process")
+            self.agree(traced)
+            at = first[np.searchsorted(held, missing)]
+            for name in plastic:
+                joined = {k: np.concatenate([v[name][k] for _, v in every])
+                          for k in st.stdp.ROW_ARRAYS}
+                values[name] = {k: v[at] for k, v in joined.items()}
+        if missing.size:
+            moved = st.projections.insert_rows(pre, missing)
+            new_at = np.searchsorted(st.projections.images[pre], missing)
+            for name in plastic:
+                st.stdp.insert_rows(name, moved, new_at, values[name])
+            st.populations.create_images(st.projections.images)
+        if self.scheme is not None:  # (else the first exchange decides, from these rows)
+            self._maps()
+
     def _group(self, pops) -> None:
         """The collective's group (collective): the ranks joined, directly
         or through others, by a rank needing another's neurons; each group
@@ -315,6 +367,9 @@ class Ranks:
                 a, b = np.searchsorted(ps.images, [lo, hi])
                 needs[r] |= b > a
         needs[self.rank] = True
+        if self.group is not self.comm:  # (made again from the rows as they are now)
+            self.group.Free()
+            self.group, self.groups = self.comm, 1
         adj = np.array(self.comm.allgather(needs))
         adj |= adj.T
         label = np.arange(self.size)  # components: each rank takes its smallest neighbour's label

@@ -163,6 +163,7 @@ class Populations:
             ps.images = images.get(name, np.zeros(0, np.int64))
             o = ps.owner
             self.arena.layout.set_dims(o, n_images=max(ps.images.size, 1))
+            self.arena.free(ps.ghistory, ps.ghist_n, ps.greplay)  # (None at first)
             ps.ghistory, ps.ghist_n = self.arena.new(o, "ghistory"), self.arena.new(o, "ghist_n")
             ps.greplay = self.arena.new(o, "greplay")
 

@@ -187,6 +187,42 @@ class Projections:
                 m.n_pre = int(images.size)
         return self.images
 
+    def insert_rows(self, pre: str, new: np.ndarray) -> np.ndarray:
+        """On a rank: empty rows for the sources ``new`` of population
+        ``pre`` (sorted global ids that have no row here yet) in every
+        projection from it, all rows kept in the order of their global ids.
+        Returns where the old rows went (old row r is now row ``moved[r]``)."""
+        a = self.arena
+        xp = a.backend.xp
+        images = self.images[pre]
+        moved = np.arange(images.size) + np.searchsorted(new, images)
+        n = images.size + new.size
+        at = xp.asarray(moved)
+        for pj in self.by_name.values():
+            if pj.proj.pre.name != pre:
+                continue
+            m, o = pj.matrix, pj.owner
+            a.layout.set_dims(o, n_pre=n)
+            if a.layout.has(f"stdp/{pj.proj.name}", "x"):
+                a.layout.set_dims(f"stdp/{pj.proj.name}", n_pre=n)
+            row_length = a.new(o, "row_length")
+            row_length[at] = m.row_length
+            a.free(m.row_length)
+            m.row_length = row_length
+            for k in ("ind", *m.synapse_arrays):
+                old = m.ind if k == "ind" else m.synapse_arrays[k]
+                arr = a.new(o, k)
+                if m.capacity > 0:
+                    arr.reshape(n, m.capacity)[at] = old.reshape(m.n_pre, m.capacity)
+                a.free(old)
+                if k == "ind":
+                    m.ind = arr
+                else:
+                    m.synapse_arrays[k] = arr
+            m.n_pre = n
+        self.images[pre] = np.union1d(images, new)
+        return moved
+
     def _kept_rows(self, owner: str, name: str, arr, m, take):
         """The rows ``take`` of a per-synapse array (its old rows freed)."""
         a = self.arena

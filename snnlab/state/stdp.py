@@ -132,6 +132,28 @@ class Stdp:
                 y_now=a.new(o, "y_now"), flush=a.put(o, "flush", [NEVER_STEP]),
                 flush_all=a.put(o, "flush_all", [np.iinfo(np.int64).max]))
 
+    ROW_ARRAYS = ("x", "t_pre", "t_proc")  # a row's part of the lazy scheme
+
+    def insert_rows(self, name: str, moved: np.ndarray, new_at: np.ndarray,
+                    values: dict) -> None:
+        """A plastic projection whose rows were spread out (old row r at
+        ``moved[r]``, :meth:`Projections.insert_rows`): its per-row arrays
+        likewise, the new rows (at ``new_at``) taking ``values`` (name ->
+        their values, as another rank holds them)."""
+        pl, a = self.by_name[name], self.arena
+        xp = a.backend.xp
+        for k in self.ROW_ARRAYS:
+            arr = a.new(f"stdp/{name}", k)
+            arr[xp.asarray(moved)] = getattr(pl, k)
+            arr[xp.asarray(new_at)] = xp.asarray(values[k], arr.dtype)
+            a.free(getattr(pl, k))
+            setattr(pl, k, arr)
+
+    def row_values(self, name: str, rows: np.ndarray) -> dict:
+        """The per-row arrays of rows ``rows`` (host copies)."""
+        pl = self.by_name[name]
+        return {k: self.arena.to_host(getattr(pl, k))[rows] for k in self.ROW_ARRAYS}
+
     def __contains__(self, name: str) -> bool:
         return name in self.names
 
