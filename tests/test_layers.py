@@ -27,6 +27,8 @@ ALLOWED = {
     "bench": {"bench", "files", "backend", "__version__"},
     # (labelled spike data: arrays and files the user gives, nothing of a simulation)
     "data": {"data"},
+    # (training: its own kernels through the backend, draws through random)
+    "learning": {"learning", "backend", "random"},
 }
 
 

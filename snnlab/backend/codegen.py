@@ -13,7 +13,7 @@ from . import PHASES
 
 KERNEL_FILES = ("neuron_update.cu", "propagate.cu", "poisson_input.cu", "record_state.cu",
                 "step_end.cu", "spike_source_array.cu", "connect.cu", "init_state.cu",
-                "random_block.cu", "plasticity.cu", "rewiring.cu")
+                "random_block.cu", "plasticity.cu", "rewiring.cu", "eprop.cu")
 
 _SIG = re.compile(r"SNN_KERNEL\s+void\s+(\w+)\s*\(([^)]*)\)", re.S)
 

@@ -1,0 +1,213 @@
+// eprop: e-prop training of recurrent spiking classifiers (snnlab/learning,
+// Bellec et al. 2020), batched: every per-neuron array is [instance][neuron],
+// every per-synapse trace [synapse][instance]; connectivity and weights are
+// shared.  Rows are by source (the ragged matrix of the core: row_length,
+// ind, a padded capacity), so a synapse that is not stored costs nothing.
+//
+// One step t of a trial, in this order (snnlab/learning/eprop.py):
+//   eprop_input_trace   xbar = alpha xbar + x(t)                    (inputs)
+//   eprop_current       I = W_in x(t) + W_rec z(t-1)   (64-bit fixed point)
+//   eprop_hidden        v, a, z(t), the pseudo-derivative psi(t), zhat
+//   eprop_readout       y(t), softmax, err(t) = pi - onehot in the window
+//   eprop_signal        L(t) = B err(t)   (B: feedback, hidden x outputs)
+//   eprop_grad          per synapse ebar = kappa ebar + e(t), g += L ebar
+//                       (inputs with xbar(t), recurrent with zbar(t-1))
+//   eprop_out_grad      g_out += err zhat, g_b += err
+//   eprop_spike_trace   zbar = alpha zbar + z(t)                    (hidden)
+// Each instance's sums run in one thread in a fixed order and the gradient of
+// a synapse is summed over instances in instance order, so the results do not
+// depend on the thread count.
+#include "common.h"
+
+// Input spikes of step t: instance b's are ids[off[b] .. off[b + 1]).
+SNN_KERNEL void eprop_input_trace(const int64_t B, const int64_t M, const int32_t *off,
+                                  const int32_t *ids, const double alpha, double *xbar) {
+    SNN_LOOP(b, B) {
+        double *x = xbar + b * M;
+        for (int64_t i = 0; i < M; ++i) x[i] *= alpha;
+        for (int32_t s = off[b]; s < off[b + 1]; ++s) x[ids[s]] += 1.0;
+    }
+}
+
+SNN_KERNEL void eprop_spike_trace(const int64_t n, const uint8_t *z, const double alpha,
+                                  double *zbar) {
+    SNN_LOOP(q, n) { zbar[q] = alpha * zbar[q] + (double)z[q]; }
+}
+
+// The input current of every hidden neuron: the step's input spikes through
+// the input rows, the hidden spikes of the step before through the recurrent
+// rows.  One instance per thread: no atomics, the same sums in any team.
+SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *off,
+                              const int32_t *ids, const int32_t *in_len, const int32_t *in_ind,
+                              const float *in_w, const int64_t in_cap, const uint8_t *z,
+                              const int32_t *rec_len, const int32_t *rec_ind,
+                              const float *rec_w, const int64_t rec_cap, int64_t *cur) {
+    SNN_LOOP(b, B) {
+        int64_t *c = cur + b * N;
+        for (int64_t j = 0; j < N; ++j) c[j] = 0;
+        for (int32_t s = off[b]; s < off[b + 1]; ++s) {
+            const int64_t i = ids[s], base = i * in_cap;
+            for (int64_t k = 0; k < in_len[i]; ++k)
+                c[in_ind[base + k]] += snn_to_fixed((double)in_w[base + k]);
+        }
+        const uint8_t *zb = z + b * N;
+        for (int64_t i = 0; i < N; ++i) {
+            if (!zb[i]) continue;
+            const int64_t base = i * rec_cap;
+            for (int64_t k = 0; k < rec_len[i]; ++k)
+                c[rec_ind[base + k]] += snn_to_fixed((double)rec_w[base + k]);
+        }
+    }
+}
+
+// The hidden neurons (LIF, or ALIF with beta > 0), p = {alpha, v_th, rho,
+// beta, gamma, n_ref, kappa}:
+//   v(t) = alpha v(t-1) + I(t) - v_th z(t-1)          (reset by subtraction)
+//   a(t) = rho a(t-1) + z(t-1),  A(t) = v_th + beta a(t)
+//   z(t) = [v(t) >= A(t)] outside the refractory steps
+//   psi(t) = gamma / v_th max(0, 1 - |v(t) - A(t)| / v_th), 0 when refractory
+// n_ref steps after a spike are refractory; zhat = kappa zhat + z.
+SNN_KERNEL void eprop_hidden(const int64_t n, const double *p, const int64_t *cur, double *v,
+                             double *a, int32_t *refrac, uint8_t *z, double *psi,
+                             double *zhat) {
+    const double alpha = p[0], v_th = p[1], rho = p[2], beta = p[3], gamma = p[4];
+    const int32_t n_ref = (int32_t)p[5];
+    const double kappa = p[6];
+    SNN_LOOP(q, n) {
+        const double zp = (double)z[q];
+        const double vq = alpha * v[q] + snn_from_fixed(cur[q]) - v_th * zp;
+        const double aq = rho * a[q] + zp;
+        const double A = v_th + beta * aq;
+        const int32_t r = refrac[q];
+        const bool spike = r == 0 && vq >= A;
+        const double d = 1.0 - fabs((vq - A) / v_th);
+        psi[q] = r > 0 || d <= 0.0 ? 0.0 : gamma / v_th * d;
+        refrac[q] = spike ? n_ref : (r > 0 ? r - 1 : 0);
+        v[q] = vq;
+        a[q] = aq;
+        z[q] = (uint8_t)spike;
+        zhat[q] = kappa * zhat[q] + (spike ? 1.0 : 0.0);
+    }
+}
+
+// The leaky readout y(t) = kappa y(t-1) + W_out z(t) + b and, in the
+// response window, the softmax error and cross-entropy: err = pi - onehot
+// (0 outside the window), loss += -log pi[label], ysum += y.
+SNN_KERNEL void eprop_readout(const int64_t B, const int64_t N, const int64_t K,
+                              const uint8_t *z, const float *w_out, const float *b_out,
+                              const double kappa, const int32_t *label, const int32_t window,
+                              double *y, double *err, double *loss, double *ysum) {
+    SNN_LOOP(b, B) {
+        double *yb = y + b * K, *eb = err + b * K;
+        const uint8_t *zb = z + b * N;
+        double m = 0.0;
+        for (int64_t k = 0; k < K; ++k) {
+            double s = 0.0;
+            for (int64_t j = 0; j < N; ++j)
+                if (zb[j]) s += (double)w_out[k * N + j];
+            yb[k] = kappa * yb[k] + s + (double)b_out[k];
+            m = k == 0 || yb[k] > m ? yb[k] : m;
+        }
+        if (!window) {
+            for (int64_t k = 0; k < K; ++k) eb[k] = 0.0;
+            continue;
+        }
+        double total = 0.0;
+        for (int64_t k = 0; k < K; ++k) {
+            eb[k] = snn_exp(yb[k] - m);
+            total += eb[k];
+        }
+        for (int64_t k = 0; k < K; ++k) {
+            const double pi = eb[k] / total;
+            eb[k] = pi - (k == label[b] ? 1.0 : 0.0);
+            ysum[b * K + k] += yb[k];
+        }
+        loss[b] += -snn_log(snn_exp(yb[label[b]] - m) / total);
+    }
+}
+
+// The learning signal of each hidden neuron: L = sum_k fb[j][k] err[k].
+SNN_KERNEL void eprop_signal(const int64_t B, const int64_t N, const int64_t K,
+                             const double *err, const float *fb, double *L) {
+    SNN_LOOP(q, B * N) {
+        const int64_t b = q / N, j = q - b * N;
+        double s = 0.0;
+        for (int64_t k = 0; k < K; ++k) s += (double)fb[j * K + k] * err[b * K + k];
+        L[q] = s;
+    }
+}
+
+// The eligibility of every stored synapse i -> j of a projection onto the
+// hidden layer, in every instance, and its gradient summed over instances:
+//   LIF:  e = psi_j x_i
+//   ALIF: e = psi_j (x_i - beta eps), then eps = psi_j x_i + (rho - psi_j beta) eps
+//   ebar = kappa ebar + e,  g += L_j ebar
+// with x_i the source's trace (inputs: xbar(t); recurrent: zbar(t-1)).
+// p = {kappa, beta, rho}; eps is null for LIF.
+SNN_KERNEL void eprop_grad(const int64_t B, const int64_t n_pre, const int64_t N,
+                           const int32_t *len, const int32_t *ind, const int64_t cap,
+                           const double *x, const double *psi, const double *L, const double *p,
+                           float *ebar, float *eps, double *g) {
+    const double kappa = p[0], beta = p[1], rho = p[2];
+    SNN_LOOP(i, n_pre) {
+        for (int64_t k = 0; k < len[i]; ++k) {
+            const int64_t s = i * cap + k, j = ind[s];
+            double gs = g[s];
+            for (int64_t b = 0; b < B; ++b) {
+                const double xi = x[b * n_pre + i], ps = psi[b * N + j];
+                double e;
+                if (eps) {
+                    const double ea = (double)eps[s * B + b];
+                    e = ps * (xi - beta * ea);
+                    eps[s * B + b] = (float)(ps * xi + (rho - ps * beta) * ea);
+                } else {
+                    e = ps * xi;
+                }
+                const double eb = kappa * (double)ebar[s * B + b] + e;
+                ebar[s * B + b] = (float)eb;
+                gs += L[b * N + j] * eb;
+            }
+            g[s] = gs;
+        }
+    }
+}
+
+// The readout's gradients: g_out[k][j] += sum_b err[b][k] zhat[b][j],
+// g_b[k] += sum_b err[b][k].
+SNN_KERNEL void eprop_out_grad(const int64_t B, const int64_t N, const int64_t K,
+                               const double *err, const double *zhat, double *g_out,
+                               double *g_b) {
+    SNN_LOOP(q, K * N) {
+        const int64_t k = q / N, j = q - k * N;
+        double s = g_out[q];
+        for (int64_t b = 0; b < B; ++b) s += err[b * K + k] * zhat[b * N + j];
+        g_out[q] = s;
+    }
+    SNN_LOOP(k, K) {
+        double s = g_b[k];
+        for (int64_t b = 0; b < B; ++b) s += err[b * K + k];
+        g_b[k] = s;
+    }
+}
+
+// Adam on the parameters of n rows of cap places (len: each row's stored
+// ones; null: every place) with gradients g (then zeroed), moments m and v:
+// p = {lr, beta1, beta2, eps, 1 - beta1^t, 1 - beta2^t, l1}; l1 adds
+// l1 sign(w) to the gradient (DEEP R's term; 0: none).
+SNN_KERNEL void eprop_adam(const int64_t n, const int32_t *len, const int64_t cap,
+                           const double *p, float *w, double *g, float *m, float *v) {
+    const double lr = p[0], b1 = p[1], b2 = p[2], eps = p[3], c1 = p[4], c2 = p[5], l1 = p[6];
+    SNN_LOOP(i, n) {
+        const int64_t end = len ? len[i] : cap;
+        for (int64_t q = i * cap; q < i * cap + end; ++q) {
+            const double wq = (double)w[q];
+            const double gq = g[q] + (wq > 0.0 ? l1 : (wq < 0.0 ? -l1 : 0.0));
+            const double mq = b1 * (double)m[q] + (1.0 - b1) * gq;
+            const double vq = b2 * (double)v[q] + (1.0 - b2) * gq * gq;
+            m[q] = (float)mq;
+            v[q] = (float)vq;
+            w[q] = (float)(wq - lr * (mq / c1) / (sqrt(vq / c2) + eps));
+            g[q] = 0.0;
+        }
+    }
+}

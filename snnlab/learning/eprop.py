@@ -1,0 +1,344 @@
+r"""e-prop on a recurrent spiking classifier (``kernels/eprop.cu``).
+
+A :class:`Classifier` describes the network: ``n_in`` inputs (spike
+trains from data), ``n_hidden`` recurrent LIF or ALIF neurons, ``n_out``
+leaky readout units.  In discrete time (dt, in ms), with
+``alpha = exp(-dt / tau_mem)``, ``rho = exp(-dt / tau_adapt)`` and
+``kappa = exp(-dt / tau_out)``::
+
+    I_j(t) = sum_i W_in[j, i] x_i(t) + sum_i W_rec[j, i] z_i(t-1)
+    v_j(t) = alpha v_j(t-1) + I_j(t) - v_th z_j(t-1)
+    a_j(t) = rho a_j(t-1) + z_j(t-1),     A_j(t) = v_th + beta a_j(t)   (ALIF)
+    z_j(t) = [v_j(t) >= A_j(t)], not within n_ref steps after a spike
+    y_k(t) = kappa y_k(t-1) + sum_j W_out[k, j] z_j(t) + b_k
+
+The loss is the softmax cross-entropy of ``y(t)`` against the label at each
+step of the response window (the last ``window`` steps).  e-prop's
+gradients (Bellec et al. 2020, eqs. for LIF and ALIF, with the
+pseudo-derivative ``psi = gamma / v_th max(0, 1 - |v - A| / v_th)``, 0
+when refractory): the learning signal ``L_j(t) = sum_k B[j, k] err_k(t)``,
+``err = softmax(y) - onehot`` in the window, ``B = W_out^T`` (symmetric
+feedback) or a fixed random matrix; the eligibility ``e_ji(t) = psi_j(t)
+xbar_i`` (ALIF: ``psi_j (xbar_i - beta eps_ji)``, ``eps_ji <- psi_j xbar_i
++ (rho - psi_j beta) eps_ji``) with ``xbar`` the source's trace filtered by
+alpha (inputs up to step t, hidden neurons up to t - 1), filtered by kappa,
+and ``grad W_ji = sum_t L_j(t) ebar_ji(t)``; the readout's ``grad W_out =
+sum_t err(t) zhat(t)^T`` with ``zhat`` the spikes filtered by kappa.
+Sums over the batch are in instance order, so results do not depend on the
+threads.
+
+Connectivity is sparse: each input and recurrent pair exists with
+``density_in`` / ``density_rec`` (no self-connections), drawn from the
+counter-based generator keyed by the seed; weights start normal with
+standard deviation ``w_* / sqrt(fan-in)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..backend import Launch, get_backend, kernel_module
+from ..random import philox4x32
+
+__all__ = ["Classifier", "EProp"]
+
+NEURONS = ("lif", "alif")
+FEEDBACK = ("symmetric", "random")
+STREAM_EPROP = 0x8 << 28  # + what: the classifier's connectivity and initial weights
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """A recurrent spiking classifier (module docstring).  Times in ms."""
+
+    n_in: int
+    n_hidden: int
+    n_out: int
+    neuron: str = "alif"
+    density_in: float = 1.0
+    density_rec: float = 1.0
+    dt: float = 1.0
+    tau_mem: float = 20.0
+    tau_out: float = 20.0
+    tau_adapt: float = 2000.0
+    beta: float = 0.0174
+    v_th: float = 0.6
+    refractory: float = 5.0
+    gamma: float = 0.3
+    feedback: str = "symmetric"
+    w_in: float = 1.0
+    w_rec: float = 0.5
+    w_out: float = 1.0
+
+    def __post_init__(self):
+        for name in ("n_in", "n_hidden", "n_out"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"Classifier: {name} must be a positive integer, got {v!r}")
+        if self.n_out < 2:
+            raise ValueError(f"Classifier: n_out must be at least 2 (classes), got {self.n_out}")
+        if self.neuron not in NEURONS:
+            raise ValueError(f"Classifier: neuron must be one of {list(NEURONS)}, "
+                             f"got {self.neuron!r}")
+        if self.feedback not in FEEDBACK:
+            raise ValueError(f"Classifier: feedback must be one of {list(FEEDBACK)}, "
+                             f"got {self.feedback!r}")
+        for name in ("density_in", "density_rec"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0.0 < v <= 1.0):
+                raise ValueError(f"Classifier: {name} must be in (0, 1], got {v!r}")
+        for name in ("dt", "tau_mem", "tau_out", "tau_adapt", "v_th", "gamma"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise ValueError(f"Classifier: {name} must be > 0, got {v!r}")
+        for name in ("beta", "refractory", "w_in", "w_rec", "w_out"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"Classifier: {name} must be >= 0, got {v!r}")
+
+    @property
+    def alpha(self) -> float:
+        return math.exp(-self.dt / self.tau_mem)
+
+    @property
+    def kappa(self) -> float:
+        return math.exp(-self.dt / self.tau_out)
+
+    @property
+    def rho(self) -> float:
+        return math.exp(-self.dt / self.tau_adapt)
+
+    @property
+    def adaptive(self) -> bool:
+        return self.neuron == "alif" and self.beta > 0
+
+    @property
+    def n_ref(self) -> int:
+        return int(round(self.refractory / self.dt))
+
+
+def _uniforms(seed: int, stream: int, n: int) -> np.ndarray:
+    """``n`` uniform doubles in (0, 1) of (seed, stream): Philox blocks
+    (entity = block index), two doubles a block."""
+    blocks = (n + 1) // 2
+    k = np.arange(blocks, dtype=np.uint64)
+    ctr = np.stack([np.zeros(blocks, np.uint32), np.zeros(blocks, np.uint32),
+                    k.astype(np.uint32), np.full(blocks, stream, np.uint32)], axis=1)
+    r = philox4x32(ctr, [seed & 0xFFFFFFFF, seed >> 32]).astype(np.uint64)
+    hi = np.stack([r[:, 0], r[:, 2]], axis=1).ravel()[:n]
+    lo = np.stack([r[:, 1], r[:, 3]], axis=1).ravel()[:n]
+    return (((hi >> 5) << 26 | (lo >> 6)).astype(np.float64) + 0.5) / 2.0**53
+
+
+def _rows(n_pre: int, n_post: int, density: float, std: float, seed: int, stream: int,
+          no_self: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(row_length, ind, weight, capacity) of a projection with each pair
+    present with ``density`` and normal(0, std) weights."""
+    u = _uniforms(seed, stream, n_pre * n_post).reshape(n_pre, n_post)
+    present = u < density
+    if no_self:
+        np.fill_diagonal(present, False)
+    u1 = _uniforms(seed, stream + 1, n_pre * n_post).reshape(n_pre, n_post)
+    u2 = _uniforms(seed, stream + 2, n_pre * n_post).reshape(n_pre, n_post)
+    normal = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    row_length = present.sum(axis=1).astype(np.int32)
+    cap = max(int(row_length.max(initial=0)), 1)
+    ind = np.zeros((n_pre, cap), np.int32)
+    weight = np.zeros((n_pre, cap), np.float32)
+    for i in range(n_pre):
+        js = np.flatnonzero(present[i])
+        ind[i, :js.size] = js
+        weight[i, :js.size] = (std * normal[i, js]).astype(np.float32)
+    return row_length, ind.ravel(), weight.ravel(), cap
+
+
+class EProp:
+    """A :class:`Classifier` on a backend with ``batch`` instances: its
+    weights, and per instance its state, traces and eligibilities.
+
+    >>> net = EProp(Classifier(4, 6, 2, density_rec=0.5), batch=2, seed=3)
+    >>> net.connectivity("rec")["pre"].size == int(net.row_length["rec"].sum())
+    True
+    """
+
+    def __init__(self, classifier: Classifier, batch: int = 1, seed: int = 1,
+                 backend: str = "cpu", threads: int | None = None):
+        if not isinstance(classifier, Classifier):
+            raise TypeError(f"classifier must be a Classifier, got {classifier!r}")
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+        self.c = c = classifier
+        self.batch = B = int(batch)
+        self.seed = int(seed)
+        self.backend = get_backend(backend, threads=threads) if threads else get_backend(backend)
+        self._module = kernel_module(self.backend)
+        xp = self.backend
+        N, M, K = c.n_hidden, c.n_in, c.n_out
+        self.row_length, self.ind, self.cap, self.w = {}, {}, {}, {}
+        for k, (name, n_pre, dens, scale) in enumerate(
+                (("in", M, c.density_in, c.w_in), ("rec", N, c.density_rec, c.w_rec))):
+            std = scale / math.sqrt(max(dens * n_pre, 1.0))
+            rl, ind, w, cap = _rows(n_pre, N, dens, std, self.seed, STREAM_EPROP + 4 * k,
+                                    no_self=name == "rec")
+            self.row_length[name], self.cap[name] = xp.asarray(rl), cap
+            self.ind[name], self.w[name] = xp.asarray(ind), xp.asarray(w)
+        u1 = _uniforms(self.seed, STREAM_EPROP + 8, K * N).reshape(K, N)
+        u2 = _uniforms(self.seed, STREAM_EPROP + 9, K * N).reshape(K, N)
+        w_out = c.w_out / math.sqrt(N) * np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+        self.w["out"] = xp.asarray(w_out.astype(np.float32).ravel())
+        self.w["b"] = xp.zeros(K, np.float32)
+        if c.feedback == "random":
+            u1 = _uniforms(self.seed, STREAM_EPROP + 10, N * K)
+            u2 = _uniforms(self.seed, STREAM_EPROP + 11, N * K)
+            fb = np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2) / math.sqrt(K)
+            self._fb_random = xp.asarray(fb.astype(np.float32))
+        self.g = {name: xp.zeros(self.w[name].size, np.float64) for name in self.w}
+        self.m = {name: xp.zeros(self.w[name].size, np.float32) for name in self.w}
+        self.v = {name: xp.zeros(self.w[name].size, np.float32) for name in self.w}
+        self.steps = 0  # optimiser steps taken
+        self._p_hidden = xp.asarray(np.array([c.alpha, c.v_th, c.rho if c.adaptive else 0.0,
+                                              c.beta if c.adaptive else 0.0, c.gamma,
+                                              float(c.n_ref), c.kappa]))
+        self._p_grad = xp.asarray(np.array([c.kappa, c.beta if c.adaptive else 0.0,
+                                            c.rho if c.adaptive else 0.0]))
+        z = lambda n, dt=np.float64: xp.zeros(n, dt)  # noqa: E731
+        self.state = {"v": z(B * N), "a": z(B * N), "refrac": z(B * N, np.int32),
+                      "z": z(B * N, np.uint8), "psi": z(B * N), "zhat": z(B * N),
+                      "zbar": z(B * N), "xbar": z(B * M), "cur": z(B * N, np.int64),
+                      "y": z(B * K), "err": z(B * K), "L": z(B * N), "loss": z(B),
+                      "ysum": z(B * K)}
+        self.ebar = {name: xp.zeros(self.w[name].size * B, np.float32) for name in ("in", "rec")}
+        self.eps = ({name: xp.zeros(self.w[name].size * B, np.float32) for name in ("in", "rec")}
+                    if c.adaptive else {"in": None, "rec": None})
+
+    def _launch(self, name: str, *args, n: int = 1) -> None:
+        self._module.launch(Launch(name, args, ("flat", max(int(n), 1))))
+
+    def _feedback(self):
+        if self.c.feedback == "random":
+            return self._fb_random
+        K, N = self.c.n_out, self.c.n_hidden  # B = W_out^T: [j][k]
+        return self.backend.asarray(np.ascontiguousarray(
+            self.backend.to_host(self.w["out"]).reshape(K, N).T).ravel())
+
+    # -- a trial ---------------------------------------------------------------
+    def reset(self) -> None:
+        """Every instance at rest: state, traces and eligibilities at zero
+        (the weights and accumulated gradients stay)."""
+        for a in (*self.state.values(), *self.ebar.values(),
+                  *(e for e in self.eps.values() if e is not None)):
+            a[...] = 0
+
+    def trial(self, events, labels, steps: int, window: int) -> dict:
+        """One trial of ``steps`` steps from rest for every instance:
+        ``events[b]`` = (step, input id) arrays of instance b's input
+        spikes, ``labels[b]`` its class; the loss counts in the last
+        ``window`` steps.  The gradients add up over trials until
+        :meth:`step_optimizer`.  Returns the loss and the summed readout
+        over the window, per instance, and each instance's hidden spikes per
+        step (``spikes``: (steps, batch, n_hidden) bool)."""
+        c, B = self.c, self.batch
+        N, M, K = c.n_hidden, c.n_in, c.n_out
+        off, ids = self._events(events, steps)
+        labels = np.asarray(labels)
+        if labels.shape != (B,) or labels.min(initial=0) < 0 or labels.max(initial=0) >= K:
+            raise ValueError(f"labels must be {B} class indices in [0, {K}), got {labels!r}")
+        if not isinstance(window, (int, np.integer)) or not 1 <= window <= steps:
+            raise ValueError(f"window must be an integer in [1, steps={steps}], got {window!r}")
+        self.reset()
+        xp, s = self.backend, self.state
+        lab = xp.asarray(labels.astype(np.int32))
+        fb = self._feedback()
+        off_d, ids_d = xp.asarray(off), xp.asarray(ids if ids.size else np.zeros(1, np.int32))
+        spikes = np.zeros((steps, B, N), bool)
+        for t in range(steps):
+            o = off_d[t * (B + 1):(t + 1) * (B + 1)]
+            self._launch("eprop_input_trace", B, M, o, ids_d, c.alpha, s["xbar"], n=B)
+            self._launch("eprop_current", B, N, o, ids_d, self.row_length["in"], self.ind["in"],
+                         self.w["in"], self.cap["in"], s["z"], self.row_length["rec"],
+                         self.ind["rec"], self.w["rec"], self.cap["rec"], s["cur"], n=B)
+            self._launch("eprop_hidden", B * N, self._p_hidden, s["cur"], s["v"], s["a"],
+                         s["refrac"], s["z"], s["psi"], s["zhat"], n=B * N)
+            self._launch("eprop_readout", B, N, K, s["z"], self.w["out"], self.w["b"], c.kappa,
+                         lab, int(t >= steps - window), s["y"], s["err"], s["loss"], s["ysum"],
+                         n=B)
+            self._launch("eprop_signal", B, N, K, s["err"], fb, s["L"], n=B * N)
+            for name, n_pre, x in (("in", M, s["xbar"]), ("rec", N, s["zbar"])):
+                self._launch("eprop_grad", B, n_pre, N, self.row_length[name], self.ind[name],
+                             self.cap[name], x, s["psi"], s["L"], self._p_grad,
+                             self.ebar[name], self.eps[name], self.g[name], n=n_pre)
+            self._launch("eprop_out_grad", B, N, K, s["err"], s["zhat"], self.g["out"],
+                         self.g["b"], n=K * N)
+            self._launch("eprop_spike_trace", B * N, s["z"], c.alpha, s["zbar"], n=B * N)
+            spikes[t] = xp.to_host(s["z"]).reshape(B, N).astype(bool)
+        return {"loss": xp.to_host(s["loss"]).copy(),
+                "ysum": xp.to_host(s["ysum"]).reshape(B, K).copy(), "spikes": spikes}
+
+    def _events(self, events, steps: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per step and instance, the input ids: offsets [steps][batch + 1]
+        into ids (checked)."""
+        B, M = self.batch, self.c.n_in
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        if len(events) != B:
+            raise ValueError(f"events must hold one (steps, ids) pair per instance ({B}), "
+                             f"got {len(events)}")
+        keys, ids = [], []
+        for b, (st, i) in enumerate(events):
+            st, i = np.asarray(st, np.int64).ravel(), np.asarray(i, np.int64).ravel()
+            if st.shape != i.shape:
+                raise ValueError(f"events[{b}]: steps and ids must have the same length")
+            if st.size and (st.min() < 0 or st.max() >= steps):
+                raise ValueError(f"events[{b}]: steps must be in [0, {steps})")
+            if i.size and (i.min() < 0 or i.max() >= M):
+                raise ValueError(f"events[{b}]: ids must be in [0, n_in={M})")
+            keys.append(st * B + b)
+            ids.append(i)
+        key, idv = np.concatenate(keys), np.concatenate(ids)
+        order = np.lexsort((idv, key))
+        counts = np.bincount(key, minlength=steps * B).reshape(steps, B)
+        off = np.zeros((steps, B + 1), np.int64)
+        off[:, 1:] = np.cumsum(counts.ravel()).reshape(steps, B)
+        off[1:, 0] = off[:-1, -1]
+        return off.astype(np.int32).ravel(), idv[order].astype(np.int32)
+
+    # -- the weights -----------------------------------------------------------
+    def step_optimizer(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                       eps: float = 1e-8) -> None:
+        """One Adam step on every weight with the gradients summed since the
+        last (then zeroed)."""
+        self.steps += 1
+        p = self.backend.asarray(np.array([lr, beta1, beta2, eps, 1.0 - beta1 ** self.steps,
+                                           1.0 - beta2 ** self.steps, 0.0]))
+        for name in self.w:
+            if name in ("in", "rec"):
+                n, rl, cap = self.row_length[name].size, self.row_length[name], self.cap[name]
+            else:
+                n, rl, cap = 1, None, self.w[name].size
+            self._launch("eprop_adam", n, rl, cap, p, self.w[name], self.g[name], self.m[name],
+                         self.v[name], n=n)
+
+    def connectivity(self, name: str) -> dict[str, np.ndarray]:
+        """``pre``, ``post``, ``weight`` and ``grad`` of the stored synapses
+        of projection ``in`` or ``rec``, by source then target."""
+        if name not in ("in", "rec"):
+            raise ValueError(f"projection must be 'in' or 'rec', got {name!r}")
+        h = self.backend.to_host
+        rl, cap = h(self.row_length[name]).astype(np.int64), self.cap[name]
+        mask = np.arange(cap)[None, :] < rl[:, None]
+        return {"pre": np.repeat(np.arange(rl.size), rl),
+                "post": h(self.ind[name]).reshape(-1, cap)[mask].astype(np.int64),
+                "weight": h(self.w[name]).reshape(-1, cap)[mask],
+                "grad": h(self.g[name]).reshape(-1, cap)[mask]}
+
+    def readout(self) -> dict[str, np.ndarray]:
+        """The readout's weights ``w`` (n_out, n_hidden), bias ``b`` and their
+        gradients so far."""
+        h, K, N = self.backend.to_host, self.c.n_out, self.c.n_hidden
+        return {"w": h(self.w["out"]).reshape(K, N), "b": h(self.w["b"]),
+                "grad_w": h(self.g["out"]).reshape(K, N), "grad_b": h(self.g["b"])}

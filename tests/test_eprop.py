@@ -1,0 +1,187 @@
+"""e-prop (snnlab.learning) against an independent float64 reference: the
+equations of Bellec et al. (2020) written out step by step with dense
+matrices, for the network the kernels hold (its connectivity and weights)."""
+
+import numpy as np
+import pytest
+
+from snnlab.learning import Classifier, EProp
+
+
+def reference(net: EProp, events, labels, steps: int, window: int) -> dict:
+    """Forward pass and e-prop gradients of one trial, in float64, dense."""
+    c, B = net.c, net.batch
+    N, M, K = c.n_hidden, c.n_in, c.n_out
+    W = {}
+    for name, n_pre in (("in", M), ("rec", N)):
+        con = net.connectivity(name)
+        w = np.zeros((N, n_pre))  # [post][pre]
+        w[con["post"], con["pre"]] = con["weight"].astype(np.float64)
+        W[name] = w
+    mask = {name: W[name] != 0 for name in W}
+    ro = net.readout()
+    w_out, b_out = ro["w"].astype(np.float64), ro["b"].astype(np.float64)
+    fb = w_out.T if c.feedback == "symmetric" else \
+        net.backend.to_host(net._fb_random).reshape(N, K).astype(np.float64)
+    alpha, kappa, v_th = np.exp(-c.dt / c.tau_mem), np.exp(-c.dt / c.tau_out), c.v_th
+    rho, beta = (np.exp(-c.dt / c.tau_adapt), c.beta) if c.neuron == "alif" else (0.0, 0.0)
+    n_ref = int(round(c.refractory / c.dt))
+    x = np.zeros((steps, B, M))
+    for b, (st, ids) in enumerate(events):
+        np.add.at(x, (np.asarray(st), b, np.asarray(ids)), 1.0)
+    v, a, z = np.zeros((B, N)), np.zeros((B, N)), np.zeros((B, N))
+    refrac = np.zeros((B, N), int)
+    y, zhat, zbar, xbar = np.zeros((B, K)), np.zeros((B, N)), np.zeros((B, N)), np.zeros((B, M))
+    ebar = {"in": np.zeros((B, N, M)), "rec": np.zeros((B, N, N))}
+    eps = {"in": np.zeros((B, N, M)), "rec": np.zeros((B, N, N))}
+    grad = {"in": np.zeros((N, M)), "rec": np.zeros((N, N)), "out": np.zeros((K, N)),
+            "b": np.zeros(K)}
+    loss, ysum, spikes = np.zeros(B), np.zeros((B, K)), np.zeros((steps, B, N), bool)
+    onehot = np.eye(K)[labels]
+    for t in range(steps):
+        xbar = alpha * xbar + x[t]
+        cur = x[t] @ W["in"].T + z @ W["rec"].T
+        v = alpha * v + cur - v_th * z
+        a = rho * a + z
+        A = v_th + beta * a
+        spike = (refrac == 0) & (v >= A)
+        psi = np.where(refrac > 0, 0.0, c.gamma / v_th * np.maximum(0.0, 1 - np.abs((v - A)
+                                                                              / v_th)))
+        refrac = np.where(spike, n_ref, np.maximum(refrac - 1, 0))
+        z = spike.astype(float)
+        spikes[t] = spike
+        zhat = kappa * zhat + z
+        y = kappa * y + z @ w_out.T + b_out
+        if t >= steps - window:
+            p = np.exp(y - y.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            err = p - onehot
+            loss += -np.log(p[np.arange(B), labels])
+            ysum += y
+        else:
+            err = np.zeros((B, K))
+        L = err @ fb.T  # [b][j]
+        for name, pre in (("in", xbar), ("rec", zbar)):
+            if beta > 0:
+                e = psi[:, :, None] * (pre[:, None, :] - beta * eps[name])
+                eps[name] = psi[:, :, None] * pre[:, None, :] + (rho - psi[:, :, None] * beta) \
+                    * eps[name]
+            else:
+                e = psi[:, :, None] * pre[:, None, :]
+            ebar[name] = kappa * ebar[name] + e * mask[name]
+            grad[name] += (L[:, :, None] * ebar[name]).sum(axis=0)
+        grad["out"] += err.T @ zhat
+        grad["b"] += err.sum(axis=0)
+        zbar = alpha * zbar + z
+    return {"grad": grad, "loss": loss, "ysum": ysum, "spikes": spikes, "mask": mask}
+
+
+def _task(c: Classifier, B: int, steps: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    events = []
+    for _ in range(B):
+        n = rng.integers(steps, 3 * steps)
+        events.append((rng.integers(0, steps, n), rng.integers(0, c.n_in, n)))
+    return events, rng.integers(0, c.n_out, B)
+
+
+@pytest.mark.parametrize("neuron,feedback", [("lif", "symmetric"), ("alif", "random"),
+                                             ("alif", "symmetric")])
+def test_gradients_equal_the_reference(neuron, feedback):
+    c = Classifier(n_in=12, n_hidden=20, n_out=3, neuron=neuron, feedback=feedback,
+                   density_in=0.6, density_rec=0.4, w_in=3.0, w_rec=1.5, beta=0.5,
+                   tau_adapt=50.0, refractory=2.0)
+    steps, window, B = 60, 25, 3
+    net = EProp(c, batch=B, seed=7, threads=2)
+    events, labels = _task(c, B, steps)
+    got = net.trial(events, labels, steps, window)
+    want = reference(net, events, labels, steps, window)
+    assert want["spikes"].mean() > 0.02  # the hidden layer is active
+    np.testing.assert_array_equal(got["spikes"], want["spikes"])
+    np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-9)
+    np.testing.assert_allclose(got["ysum"], want["ysum"], rtol=1e-9, atol=1e-9)
+    for name in ("in", "rec"):
+        con = net.connectivity(name)
+        g = want["grad"][name][con["post"], con["pre"]]
+        assert np.abs(g).max() > 0
+        np.testing.assert_allclose(con["grad"], g, rtol=1e-4, atol=1e-6 * np.abs(g).max())
+        # nothing where no synapse is stored
+        assert con["pre"].size == int(want["mask"][name].sum())
+    ro = net.readout()
+    np.testing.assert_allclose(ro["grad_w"], want["grad"]["out"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ro["grad_b"], want["grad"]["b"], rtol=1e-9, atol=1e-12)
+
+
+def test_an_instance_of_a_batch_is_that_instance_alone():
+    """Batch instance b of a batched trial: the same spikes and outputs, bit
+    for bit, as a trial of that instance alone; the batch's gradient is the
+    sum of the instances' (to rounding)."""
+    c = Classifier(n_in=10, n_hidden=16, n_out=4, density_rec=0.3, w_in=3.0, beta=0.3,
+                   tau_adapt=80.0)
+    steps, B = 40, 3
+    events, labels = _task(c, B, steps, seed=1)
+    batched = EProp(c, batch=B, seed=2)
+    got = batched.trial(events, labels, steps, 10)
+    total = 0.0
+    for b in range(B):
+        one = EProp(c, batch=1, seed=2)
+        alone = one.trial([events[b]], labels[b:b + 1], steps, 10)
+        np.testing.assert_array_equal(got["spikes"][:, b], alone["spikes"][:, 0])
+        assert got["loss"][b] == alone["loss"][0]
+        np.testing.assert_array_equal(got["ysum"][b], alone["ysum"][0])
+        total = total + one.connectivity("rec")["grad"].astype(np.float64)
+    np.testing.assert_allclose(batched.connectivity("rec")["grad"], total, rtol=1e-5,
+                               atol=1e-9 * np.abs(total).max())
+
+
+def test_results_do_not_depend_on_the_threads():
+    c = Classifier(n_in=10, n_hidden=30, n_out=3, density_rec=0.3, w_in=3.0)
+    events, labels = _task(c, 4, 30, seed=3)
+    out = []
+    for threads in (1, 2):
+        net = EProp(c, batch=4, seed=5, threads=threads)
+        net.trial(events, labels, 30, 10)
+        net.step_optimizer(lr=0.01)
+        out.append({k: net.connectivity(k)["weight"] for k in ("in", "rec")})
+    for k in ("in", "rec"):
+        np.testing.assert_array_equal(out[0][k], out[1][k])
+
+
+def test_adam_follows_its_equations():
+    c = Classifier(n_in=6, n_hidden=8, n_out=2, density_rec=0.5, w_in=3.0)
+    net = EProp(c, batch=2, seed=4)
+    events, labels = _task(c, 2, 30, seed=4)
+    w0 = {k: net.connectivity(k)["weight"].astype(np.float64) for k in ("in", "rec")}
+    m = {k: np.zeros_like(w0[k]) for k in w0}
+    v = {k: np.zeros_like(w0[k]) for k in w0}
+    w = dict(w0)
+    for step in (1, 2):
+        net.trial(events, labels, 30, 10)
+        g = {k: net.connectivity(k)["grad"] for k in w0}
+        net.step_optimizer(lr=0.01)
+        for k in w0:
+            m[k] = 0.9 * m[k] + 0.1 * g[k]
+            v[k] = 0.999 * v[k] + 0.001 * g[k] ** 2
+            w[k] = w[k] - 0.01 * (m[k] / (1 - 0.9 ** step)) / (np.sqrt(v[k] / (1 - 0.999 ** step))
+                                                              + 1e-8)
+            np.testing.assert_allclose(net.connectivity(k)["weight"], w[k], rtol=1e-5,
+                                       atol=1e-6)
+            assert not net.connectivity(k)["grad"].any()  # zeroed by the step
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="neuron must be one of"):
+        Classifier(4, 4, 2, neuron="izhikevich")
+    with pytest.raises(ValueError, match=r"density_rec must be in \(0, 1\]"):
+        Classifier(4, 4, 2, density_rec=0.0)
+    with pytest.raises(ValueError, match="n_out must be at least 2"):
+        Classifier(4, 4, 1)
+    net = EProp(Classifier(4, 4, 2), batch=2)
+    with pytest.raises(ValueError, match=r"ids must be in \[0, n_in=4\)"):
+        net.trial([([0], [4]), ([], [])], [0, 1], 10, 5)
+    with pytest.raises(ValueError, match="labels must be 2 class indices"):
+        net.trial([([0], [1]), ([], [])], [0, 2], 10, 5)
+    with pytest.raises(ValueError, match="window must be an integer"):
+        net.trial([([0], [1]), ([], [])], [0, 1], 10, 11)
+    with pytest.raises(ValueError, match="one .steps, ids. pair per instance"):
+        net.trial([([0], [1])], [0, 1], 10, 5)
