@@ -36,6 +36,7 @@ standard deviation ``w_* / sqrt(fan-in)``.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,16 +235,23 @@ class EProp:
                   *(e for e in self.eps.values() if e is not None)):
             a[...] = 0
 
-    def trial(self, events, labels, steps: int, window: int) -> dict:
-        """One trial of ``steps`` steps from rest for every instance:
-        ``events[b]`` = (step, input id) arrays of instance b's input
-        spikes, ``labels[b]`` its class; the loss counts in the last
-        ``window`` steps.  The gradients add up over trials until
-        :meth:`step_optimizer`.  Returns the loss and the summed readout
-        over the window, per instance, and each instance's hidden spikes per
-        step (``spikes``: (steps, batch, n_hidden) bool)."""
-        c, B = self.c, self.batch
+    def trial(self, events, labels, steps: int, window: int, learn: bool = True,
+              record: bool = True) -> dict:
+        """One trial of ``steps`` steps from rest for the first ``len(events)``
+        instances (at most ``batch``): ``events[b]`` = (step, input id)
+        arrays of instance b's input spikes, ``labels[b]`` its class; the
+        loss counts in the last ``window`` steps.  With ``learn`` the
+        gradients add up over trials until :meth:`step_optimizer` (without,
+        the forward pass alone: evaluation).  Returns the loss and the
+        summed readout over the window per instance, with ``record`` each
+        instance's hidden spikes per step (``spikes``: (steps, instances,
+        n_hidden) bool), and the seconds spent simulating and learning."""
+        c = self.c
         N, M, K = c.n_hidden, c.n_in, c.n_out
+        if not 1 <= len(events) <= self.batch:
+            raise ValueError(f"events must hold one (steps, ids) pair per instance (1 to "
+                             f"{self.batch}), got {len(events)}")
+        B = len(events)
         off, ids = self._events(events, steps)
         labels = np.asarray(labels)
         if labels.shape != (B,) or labels.min(initial=0) < 0 or labels.max(initial=0) >= K:
@@ -255,10 +263,13 @@ class EProp:
         lab = xp.asarray(labels.astype(np.int32))
         fb = self._feedback()
         off_d, ids_d = xp.asarray(off), xp.asarray(ids if ids.size else np.zeros(1, np.int32))
-        spikes = np.zeros((steps, B, N), bool)
+        spikes = np.zeros((steps, B, N), bool) if record else None
+        t_sim = t_learn = 0.0
         for t in range(steps):
+            t0 = time.perf_counter()
             o = off_d[t * (B + 1):(t + 1) * (B + 1)]
-            self._launch("eprop_input_trace", B, M, o, ids_d, c.alpha, s["xbar"], n=B)
+            if learn:
+                self._launch("eprop_input_trace", B, M, o, ids_d, c.alpha, s["xbar"], n=B)
             self._launch("eprop_current", B, N, o, ids_d, self.row_length["in"], self.ind["in"],
                          self.w["in"], self.cap["in"], s["z"], self.row_length["rec"],
                          self.ind["rec"], self.w["rec"], self.cap["rec"], s["cur"], n=B)
@@ -267,6 +278,12 @@ class EProp:
             self._launch("eprop_readout", B, N, K, s["z"], self.w["out"], self.w["b"], c.kappa,
                          lab, int(t >= steps - window), s["y"], s["err"], s["loss"], s["ysum"],
                          n=B)
+            if record:
+                spikes[t] = xp.to_host(s["z"][:B * N]).reshape(B, N).astype(bool)
+            t1 = time.perf_counter()
+            t_sim += t1 - t0
+            if not learn:
+                continue
             self._launch("eprop_signal", B, N, K, s["err"], fb, s["L"], n=B * N)
             for name, n_pre, x in (("in", M, s["xbar"]), ("rec", N, s["zbar"])):
                 self._launch("eprop_grad", B, n_pre, N, self.row_length[name], self.ind[name],
@@ -275,19 +292,18 @@ class EProp:
             self._launch("eprop_out_grad", B, N, K, s["err"], s["zhat"], self.g["out"],
                          self.g["b"], n=K * N)
             self._launch("eprop_spike_trace", B * N, s["z"], c.alpha, s["zbar"], n=B * N)
-            spikes[t] = xp.to_host(s["z"]).reshape(B, N).astype(bool)
-        return {"loss": xp.to_host(s["loss"]).copy(),
-                "ysum": xp.to_host(s["ysum"]).reshape(B, K).copy(), "spikes": spikes}
+            t_learn += time.perf_counter() - t1
+        self.backend.synchronize()
+        return {"loss": xp.to_host(s["loss"][:B]).copy(),
+                "ysum": xp.to_host(s["ysum"][:B * K]).reshape(B, K).copy(), "spikes": spikes,
+                "simulation_s": t_sim, "learning_s": t_learn}
 
     def _events(self, events, steps: int) -> tuple[np.ndarray, np.ndarray]:
         """Per step and instance, the input ids: offsets [steps][batch + 1]
         into ids (checked)."""
-        B, M = self.batch, self.c.n_in
+        B, M = len(events), self.c.n_in
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps!r}")
-        if len(events) != B:
-            raise ValueError(f"events must hold one (steps, ids) pair per instance ({B}), "
-                             f"got {len(events)}")
         keys, ids = [], []
         for b, (st, i) in enumerate(events):
             st, i = np.asarray(st, np.int64).ravel(), np.asarray(i, np.int64).ravel()
@@ -306,6 +322,88 @@ class EProp:
         off[:, 1:] = np.cumsum(counts.ravel()).reshape(steps, B)
         off[1:, 0] = off[:-1, -1]
         return off.astype(np.int32).ravel(), idv[order].astype(np.int32)
+
+    # -- data sets -------------------------------------------------------------
+    def _steps(self, data, window: float | None) -> tuple[int, int]:
+        steps = max(1, int(math.ceil(data.duration / self.c.dt - 1e-9)))
+        if window is None:
+            return steps, max(1, steps // 2)
+        w = int(round(window / self.c.dt))
+        if not 1 <= w <= steps:
+            raise ValueError(f"window must be in [dt, duration={data.duration:g}] ms, "
+                             f"got {window!r}")
+        return steps, w
+
+    def _check(self, data) -> None:
+        if data.n_inputs != self.c.n_in or data.n_classes != self.c.n_out:
+            raise ValueError(f"the data set has {data.n_inputs} inputs and {data.n_classes} "
+                             f"classes, the classifier n_in={self.c.n_in} and "
+                             f"n_out={self.c.n_out}")
+
+    def _batch(self, data, index) -> tuple[list, np.ndarray]:
+        dt = self.c.dt
+        return ([(np.floor(data.times[k] / dt).astype(np.int64), data.units[k]) for k in index],
+                data.labels[index])
+
+    def evaluate(self, data, window: float | None = None) -> dict[str, float]:
+        """Mean loss and accuracy (the class of the largest readout summed over
+        the window) on a :class:`~snnlab.data.SpikeDataset`, without learning."""
+        self._check(data)
+        steps, w = self._steps(data, window)
+        loss = correct = 0.0
+        for index in data.batches(self.batch, shuffle=False):
+            events, labels = self._batch(data, index)
+            out = self.trial(events, labels, steps, w, learn=False, record=False)
+            loss += float(out["loss"].sum())
+            correct += float(np.sum(out["ysum"].argmax(axis=1) == labels))
+        return {"loss": loss / max(len(data), 1) / w, "accuracy": correct / max(len(data), 1)}
+
+    def fit(self, train, epochs: int = 1, test=None, lr: float = 1e-3,
+            window: float | None = None, seed: int = 0, callback=None) -> list[dict]:
+        """Train on a :class:`~snnlab.data.SpikeDataset` for ``epochs``
+        epochs of mini-batches of ``batch`` samples (shuffled by ``seed`` and
+        the epoch), one Adam step (learning rate ``lr``) per batch; the loss
+        counts in the last ``window`` ms (default: the second half).
+        Returns one record per epoch: mean loss per step of the window,
+        training accuracy (of the trials as they ran), test accuracy and
+        loss where ``test`` is given, and the seconds spent simulating,
+        learning (eligibilities, gradients, Adam) and rewiring.
+        ``callback(record)`` is called after every epoch."""
+        self._check(train)
+        if test is not None:
+            self._check(test)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be > 0, got {lr!r}")
+        steps, w = self._steps(train, window)
+        history = []
+        for epoch in range(int(epochs)):
+            t0 = time.perf_counter()
+            loss = correct = t_sim = t_learn = 0.0
+            for index in train.batches(self.batch, shuffle=True, seed=seed * 100003 + epoch):
+                events, labels = self._batch(train, index)
+                out = self.trial(events, labels, steps, w, record=False)
+                t1 = time.perf_counter()
+                self.step_optimizer(lr=lr)
+                t_learn += time.perf_counter() - t1
+                loss += float(out["loss"].sum())
+                correct += float(np.sum(out["ysum"].argmax(axis=1) == labels))
+                t_sim += out["simulation_s"]
+                t_learn += out["learning_s"]
+            record = {"epoch": epoch + 1, "loss": loss / len(train) / w,
+                      "train_accuracy": correct / len(train),
+                      "simulation_s": t_sim, "learning_s": t_learn, "rewiring_s": 0.0,
+                      "epoch_s": time.perf_counter() - t0,
+                      "synapses": {k: int(self.backend.to_host(self.row_length[k]).sum())
+                                   for k in ("in", "rec")}}
+            if test is not None:
+                ev = self.evaluate(test, window)
+                record.update(test_loss=ev["loss"], test_accuracy=ev["accuracy"])
+            history.append(record)
+            if callback is not None:
+                callback(record)
+        return history
 
     # -- the weights -----------------------------------------------------------
     def step_optimizer(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
