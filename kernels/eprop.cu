@@ -211,3 +211,77 @@ SNN_KERNEL void eprop_adam(const int64_t n, const int32_t *len, const int64_t ca
         }
     }
 }
+
+// The fixed sign of the potential synapse i -> j under DEEP R: one random
+// bit of (seed, stream, entity i, counter j), for stored and absent pairs alike.
+SNN_DEVICE SNN_INLINE double snn_deep_r_sign(uint64_t seed, uint32_t stream, int64_t i,
+                                             int64_t j) {
+    return (snn_random4(seed, stream, (uint32_t)i, (uint64_t)j).x & 1u) ? 1.0 : -1.0;
+}
+
+// DEEP R after an optimiser step (call c), row by row: with a temperature
+// (Bellec et al. 2018) each weight first moves by sign noise_sd N(0, 1)
+// (noise_sd = sqrt(2 lr T)); a synapse whose weight has the wrong sign is
+// dormant and leaves (its weight, moments and gradient move with the
+// others); as many synapses are made at targets drawn uniformly among the
+// row's absent ones (a pair that just left among them; not the source
+// itself where no_self), in target order, at weight 0 with zeroed moments.  Draws of row i in call c: target draw k
+// from (seed, stream + 1, entity i, c 2^32 | k); noise from stream + 2.
+// removed[i]: the row's count in this call.
+SNN_KERNEL void eprop_deep_r(const int64_t n_pre, const int64_t n_post, int32_t *len,
+                             int32_t *ind, const int64_t cap, float *w, float *m, float *v,
+                             double *g, const uint64_t seed, const uint32_t stream,
+                             const int64_t call, const double noise_sd, const int32_t no_self,
+                             int32_t *removed) {
+    SNN_LOOP(i, n_pre) {
+        const int64_t base = i * cap, n = len[i];
+        int64_t kept = 0;
+        for (int64_t k = 0; k < n; ++k) {
+            const int64_t j = ind[base + k];
+            const double s = snn_deep_r_sign(seed, stream, i, j);
+            double wk = (double)w[base + k];
+            if (noise_sd > 0.0)
+                wk += s * noise_sd * snn_normal(seed, stream + 2, (uint32_t)i,
+                                                ((uint64_t)call << 32) | (uint64_t)j);
+            if (wk * s < 0.0) continue;  // dormant
+            ind[base + kept] = (int32_t)j;
+            w[base + kept] = (float)wk;
+            m[base + kept] = m[base + k];
+            v[base + kept] = v[base + k];
+            g[base + kept] = g[base + k];
+            ++kept;
+        }
+        const int64_t gone = n - kept;
+        removed[i] = (int32_t)gone;
+        int64_t room = n_post - (no_self && i < n_post ? 1 : 0) - kept;  // absent targets
+        int64_t made = 0;
+        for (uint64_t d = 0; made < gone && made < room && d < (1ull << 32); ++d) {
+            const snn_u4 r = snn_random4(seed, stream + 1, (uint32_t)i,
+                                         ((uint64_t)call << 32) | d);
+            int64_t j = (int64_t)(snn_u01(r.x, r.y) * (double)n_post);
+            j = j < n_post ? j : n_post - 1;
+            if (no_self && j == i) continue;
+            int64_t pos = kept + made;  // insert in target order, unless present
+            bool present = false;
+            for (int64_t q = 0; q < kept + made; ++q) {
+                if (ind[base + q] == j) { present = true; break; }
+                if (ind[base + q] > j) { pos = q; break; }
+            }
+            if (present) continue;
+            for (int64_t q = kept + made; q > pos; --q) {
+                ind[base + q] = ind[base + q - 1];
+                w[base + q] = w[base + q - 1];
+                m[base + q] = m[base + q - 1];
+                v[base + q] = v[base + q - 1];
+                g[base + q] = g[base + q - 1];
+            }
+            ind[base + pos] = (int32_t)j;
+            w[base + pos] = 0.0f;
+            m[base + pos] = 0.0f;
+            v[base + pos] = 0.0f;
+            g[base + pos] = 0.0;
+            ++made;
+        }
+        len[i] = (int32_t)(kept + made);
+    }
+}

@@ -217,3 +217,80 @@ def test_fit_refuses_data_of_another_shape():
         net.fit(ds, window=30.0)
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         net.fit(ds, epochs=0)
+
+
+def _adam(w, g, m, v, step, lr, l1=0.0):
+    """One Adam step (float64), with DEEP R's L1 term."""
+    g = g + l1 * np.sign(w)
+    m = 0.9 * m + 0.1 * g
+    v = 0.999 * v + 0.001 * g * g
+    return w - lr * (m / (1 - 0.9 ** step)) / (np.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
+
+
+def test_deep_r_moves_dormant_synapses_and_keeps_every_count():
+    """After each optimiser step: exactly the synapses whose weight crossed
+    zero (predicted from Adam's equations) leave, each row makes as many at
+    absent targets, new ones start at weight 0 with zeroed moments, the
+    others keep their weights, no stored weight has the wrong sign, and
+    every row keeps its count."""
+    from snnlab.learning import DeepR
+    from snnlab.learning.eprop import deep_r_signs
+
+    c = Classifier(n_in=10, n_hidden=24, n_out=3, density_in=0.4, density_rec=0.25, w_in=3.0)
+    net = EProp(c, batch=4, seed=9, deep_r=DeepR(l1=1e-3))
+    events, labels = _task(c, 4, 30, seed=5)
+    lr, moved = 0.05, 0
+    for step in range(1, 5):
+        before = {k: net.connectivity(k) for k in ("in", "rec")}
+        net.trial(events, labels, 30, 10, record=False)
+        grads = {k: net.connectivity(k)["grad"] for k in ("in", "rec")}
+        net.step_optimizer(lr=lr)
+        for k in ("in", "rec"):
+            b, a = before[k], net.connectivity(k)
+            w = _adam(b["weight"].astype(np.float64), grads[k], b["m"].astype(np.float64),
+                      b["v"].astype(np.float64), step, lr, l1=1e-3)
+            s = deep_r_signs(9, net._deep_r_stream(k), b["pre"], b["post"])
+            dormant = w * s < 0
+            pairs_b = set(zip(b["pre"].tolist(), b["post"].tolist()))
+            dead = set(zip(b["pre"][dormant].tolist(), b["post"][dormant].tolist()))
+            # new: at pairs absent before, or made again where one just left
+            new = np.array([(p, q) not in pairs_b or (p, q) in dead
+                            for p, q in zip(a["pre"].tolist(), a["post"].tolist())])
+            assert net.rewired[-1][k] == len(dead)
+            moved += len(dead)
+            # every row keeps its count; new synapses at absent targets, at zero
+            np.testing.assert_array_equal(np.bincount(a["pre"], minlength=24 if k == "rec"
+                                                      else 10),
+                                          np.bincount(b["pre"], minlength=24 if k == "rec"
+                                                      else 10))
+            assert new.sum() == len(dead)
+            assert not a["weight"][new].any() and not a["m"][new].any() \
+                and not a["v"][new].any()
+            if k == "rec":
+                assert not np.any(a["pre"] == a["post"])
+            sa = deep_r_signs(9, net._deep_r_stream(k), a["pre"], a["post"])
+            assert np.all(a["weight"] * sa >= 0)  # signs never flip
+            # the survivors carry their weights and moments
+            keep = ~new
+            np.testing.assert_allclose(a["weight"][keep], w[~dormant], rtol=1e-5, atol=1e-7)
+    assert moved > 10
+
+
+def test_deep_r_is_the_same_on_any_thread_count():
+    from snnlab.learning import DeepR
+
+    c = Classifier(n_in=10, n_hidden=24, n_out=3, density_in=0.4, density_rec=0.25, w_in=3.0)
+    events, labels = _task(c, 4, 30, seed=6)
+    out = []
+    for threads, temperature in ((1, 0.0), (2, 0.0), (1, 1e-3), (2, 1e-3)):
+        net = EProp(c, batch=4, seed=9, threads=threads,
+                    deep_r=DeepR(l1=1e-3, temperature=temperature))
+        for _ in range(3):
+            net.trial(events, labels, 30, 10, record=False)
+            net.step_optimizer(lr=0.05)
+        out.append({k: net.connectivity(k) for k in ("in", "rec")})
+    for k in ("in", "rec"):
+        for key in ("pre", "post", "weight"):
+            np.testing.assert_array_equal(out[0][k][key], out[1][k][key])
+            np.testing.assert_array_equal(out[2][k][key], out[3][k][key])
+        assert not np.array_equal(out[0][k]["weight"], out[2][k]["weight"])  # the noise

@@ -2,11 +2,11 @@
 networks of LIF or ALIF neurons with a leaky readout, batched, on the
 kernels of ``kernels/eprop.cu``.
 
-Work in progress: the network, its forward pass, e-prop's gradients and
-Adam are here and tested against a float64 reference; DEEP R, the training
-loop over data sets and the command line are not yet.
+Work in progress: the network, its forward pass, e-prop's gradients, Adam,
+DEEP R and training over :mod:`snnlab.data` sets are here; the command line,
+checkpoints and the benchmarks are not yet.
 """
 
-from .eprop import Classifier, EProp
+from .eprop import Classifier, DeepR, EProp
 
-__all__ = ["Classifier", "EProp"]
+__all__ = ["Classifier", "EProp", "DeepR"]

@@ -44,7 +44,7 @@ import numpy as np
 from ..backend import Launch, get_backend, kernel_module
 from ..random import philox4x32
 
-__all__ = ["Classifier", "EProp"]
+__all__ = ["Classifier", "EProp", "DeepR"]
 
 NEURONS = ("lif", "alif")
 FEEDBACK = ("symmetric", "random")
@@ -121,6 +121,41 @@ class Classifier:
         return int(round(self.refractory / self.dt))
 
 
+@dataclass(frozen=True)
+class DeepR:
+    """DEEP R on the input and recurrent synapses (Bellec et al. 2018): each
+    potential synapse has a fixed sign (a random bit of the seed and the
+    pair; initial weights take it), ``l1`` sign(w) is added to every
+    gradient, and after each optimiser step a synapse whose weight crossed
+    zero is dormant and leaves, as many being made in its row at targets
+    drawn uniformly among the absent ones, at weight 0 with zeroed Adam
+    moments: each row keeps its count.  ``temperature`` > 0 adds the
+    original algorithm's noise, ``sign sqrt(2 lr T) N(0, 1)`` per step
+    (0: mlGeNN's flavour)."""
+
+    l1: float = 0.0
+    temperature: float = 0.0
+
+    def __post_init__(self):
+        for name in ("l1", "temperature"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"DeepR: {name} must be >= 0, got {v!r}")
+
+
+def deep_r_signs(seed: int, stream: int, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """The fixed signs of the pairs ``pre -> post`` (snn_deep_r_sign of
+    kernels/eprop.cu): bit 0 of word x of the Philox block (seed, stream,
+    entity pre, counter post)."""
+    post = np.asarray(post, np.uint64)
+    ctr = np.stack([(post & 0xFFFFFFFF).astype(np.uint32), (post >> 32).astype(np.uint32),
+                    np.asarray(pre, np.uint32), np.full(post.size, stream, np.uint32)], axis=1)
+    if not ctr.size:
+        return np.zeros(0)
+    r = philox4x32(ctr, [seed & 0xFFFFFFFF, seed >> 32])
+    return np.where(r[:, 0] & 1, 1.0, -1.0)
+
+
 def _uniforms(seed: int, stream: int, n: int) -> np.ndarray:
     """``n`` uniform doubles in (0, 1) of (seed, stream): Philox blocks
     (entity = block index), two doubles a block."""
@@ -166,9 +201,14 @@ class EProp:
     """
 
     def __init__(self, classifier: Classifier, batch: int = 1, seed: int = 1,
-                 backend: str = "cpu", threads: int | None = None):
+                 backend: str = "cpu", threads: int | None = None, deep_r: DeepR | None = None):
         if not isinstance(classifier, Classifier):
             raise TypeError(f"classifier must be a Classifier, got {classifier!r}")
+        if deep_r is not None and not isinstance(deep_r, DeepR):
+            raise TypeError(f"deep_r must be None or a DeepR, got {deep_r!r}")
+        self.deep_r = deep_r
+        self.rewired: list[dict] = []  # per optimiser step under DEEP R: synapses moved
+        self.rewiring_s = 0.0  # time spent in DEEP R
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
             raise ValueError(f"batch must be a positive integer, got {batch!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -186,6 +226,13 @@ class EProp:
             std = scale / math.sqrt(max(dens * n_pre, 1.0))
             rl, ind, w, cap = _rows(n_pre, N, dens, std, self.seed, STREAM_EPROP + 4 * k,
                                     no_self=name == "rec")
+            if deep_r is not None:  # each weight takes its pair's sign
+                pre = np.repeat(np.arange(n_pre), rl)
+                mask = np.arange(cap)[None, :] < rl[:, None]
+                signs = deep_r_signs(self.seed, self._deep_r_stream(name), pre,
+                                     ind.reshape(-1, cap)[mask])
+                w.reshape(-1, cap)[mask] = (np.abs(w.reshape(-1, cap)[mask])
+                                            * signs).astype(np.float32)
             self.row_length[name], self.cap[name] = xp.asarray(rl), cap
             self.ind[name], self.w[name] = xp.asarray(ind), xp.asarray(w)
         u1 = _uniforms(self.seed, STREAM_EPROP + 8, K * N).reshape(K, N)
@@ -216,6 +263,10 @@ class EProp:
         self.ebar = {name: xp.zeros(self.w[name].size * B, np.float32) for name in ("in", "rec")}
         self.eps = ({name: xp.zeros(self.w[name].size * B, np.float32) for name in ("in", "rec")}
                     if c.adaptive else {"in": None, "rec": None})
+
+    @staticmethod
+    def _deep_r_stream(name: str) -> int:
+        return STREAM_EPROP + 16 + 4 * ("in", "rec").index(name)
 
     def _launch(self, name: str, *args, n: int = 1) -> None:
         self._module.launch(Launch(name, args, ("flat", max(int(n), 1))))
@@ -381,6 +432,7 @@ class EProp:
         for epoch in range(int(epochs)):
             t0 = time.perf_counter()
             loss = correct = t_sim = t_learn = 0.0
+            rw0, n_rw = self.rewiring_s, len(self.rewired)
             for index in train.batches(self.batch, shuffle=True, seed=seed * 100003 + epoch):
                 events, labels = self._batch(train, index)
                 out = self.trial(events, labels, steps, w, record=False)
@@ -391,9 +443,11 @@ class EProp:
                 correct += float(np.sum(out["ysum"].argmax(axis=1) == labels))
                 t_sim += out["simulation_s"]
                 t_learn += out["learning_s"]
+            t_rw = self.rewiring_s - rw0
             record = {"epoch": epoch + 1, "loss": loss / len(train) / w,
                       "train_accuracy": correct / len(train),
-                      "simulation_s": t_sim, "learning_s": t_learn, "rewiring_s": 0.0,
+                      "simulation_s": t_sim, "learning_s": t_learn - t_rw, "rewiring_s": t_rw,
+                      "rewired": {k: sum(r[k] for r in self.rewired[n_rw:]) for k in ("in", "rec")},
                       "epoch_s": time.perf_counter() - t0,
                       "synapses": {k: int(self.backend.to_host(self.row_length[k]).sum())
                                    for k in ("in", "rec")}}
@@ -409,21 +463,43 @@ class EProp:
     def step_optimizer(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                        eps: float = 1e-8) -> None:
         """One Adam step on every weight with the gradients summed since the
-        last (then zeroed)."""
+        last (then zeroed); under DEEP R with its L1 term on the input and
+        recurrent weights, then the rewiring (:class:`DeepR`)."""
         self.steps += 1
-        p = self.backend.asarray(np.array([lr, beta1, beta2, eps, 1.0 - beta1 ** self.steps,
-                                           1.0 - beta2 ** self.steps, 0.0]))
+        l1 = self.deep_r.l1 if self.deep_r is not None else 0.0
         for name in self.w:
+            p = self.backend.asarray(np.array([
+                lr, beta1, beta2, eps, 1.0 - beta1 ** self.steps, 1.0 - beta2 ** self.steps,
+                l1 if name in ("in", "rec") else 0.0]))
             if name in ("in", "rec"):
                 n, rl, cap = self.row_length[name].size, self.row_length[name], self.cap[name]
             else:
                 n, rl, cap = 1, None, self.w[name].size
             self._launch("eprop_adam", n, rl, cap, p, self.w[name], self.g[name], self.m[name],
                          self.v[name], n=n)
+        if self.deep_r is not None:
+            self._rewire(lr)
+
+    def _rewire(self, lr: float) -> None:
+        """DEEP R's dormant synapses out and as many new ones in, per row."""
+        t0 = time.perf_counter()
+        noise = math.sqrt(2.0 * lr * self.deep_r.temperature)
+        moved = {}
+        for name in ("in", "rec"):
+            rl = self.row_length[name]
+            removed = self.backend.zeros(rl.size, np.int32)
+            self._launch("eprop_deep_r", rl.size, self.c.n_hidden, rl, self.ind[name],
+                         self.cap[name], self.w[name], self.m[name], self.v[name],
+                         self.g[name], np.uint64(self.seed), self._deep_r_stream(name),
+                         self.steps, noise, int(name == "rec"), removed, n=rl.size)
+            moved[name] = int(self.backend.to_host(removed).sum())
+        self.rewired.append(moved)
+        self.rewiring_s += time.perf_counter() - t0
 
     def connectivity(self, name: str) -> dict[str, np.ndarray]:
-        """``pre``, ``post``, ``weight`` and ``grad`` of the stored synapses
-        of projection ``in`` or ``rec``, by source then target."""
+        """``pre``, ``post``, ``weight``, ``grad`` and the Adam moments ``m``
+        and ``v`` of the stored synapses of projection ``in`` or ``rec``, by
+        source then target."""
         if name not in ("in", "rec"):
             raise ValueError(f"projection must be 'in' or 'rec', got {name!r}")
         h = self.backend.to_host
@@ -432,7 +508,9 @@ class EProp:
         return {"pre": np.repeat(np.arange(rl.size), rl),
                 "post": h(self.ind[name]).reshape(-1, cap)[mask].astype(np.int64),
                 "weight": h(self.w[name]).reshape(-1, cap)[mask],
-                "grad": h(self.g[name]).reshape(-1, cap)[mask]}
+                "grad": h(self.g[name]).reshape(-1, cap)[mask],
+                "m": h(self.m[name]).reshape(-1, cap)[mask],
+                "v": h(self.v[name]).reshape(-1, cap)[mask]}
 
     def readout(self) -> dict[str, np.ndarray]:
         """The readout's weights ``w`` (n_out, n_hidden), bias ``b`` and their
