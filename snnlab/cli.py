@@ -9,6 +9,7 @@
     snnlab serve topographic_map --scale 1
     snnlab info
     snnlab bench run CONFIG.toml                     (benchmarks: snnlab.bench.cli)
+    snnlab train eprop --dataset digits --hidden 256 --density 0.05 --deep-r --epochs 5
 """
 
 from __future__ import annotations
@@ -398,6 +399,31 @@ def main(argv=None) -> int:
     p_serve.add_argument("--show", action="store_true", help="open a browser tab")
     p_serve.add_argument("--max-sessions", type=int, default=4,
                          help="browser sessions (each a simulation) open at once (default 4)")
+    p_train = sub.add_parser("train", help="train a spiking classifier (e-prop)")
+    p_train.add_argument("method", choices=["eprop"])
+    p_train.add_argument("--dataset", default="digits",
+                         help="digits (latency coded), digits-rate, patterns (synthetic "
+                              "temporal patterns), shd:PATH (a Spiking Heidelberg Digits HDF5 "
+                              "file) or events:PATH (an .npz of event arrays)")
+    p_train.add_argument("--hidden", type=int, default=256, help="hidden neurons")
+    p_train.add_argument("--neuron", choices=["lif", "alif"], default="alif")
+    p_train.add_argument("--density", type=float, default=1.0,
+                         help="share of the input and recurrent pairs connected, in (0, 1]")
+    p_train.add_argument("--deep-r", action="store_true",
+                         help="DEEP R: dormant synapses move, the count stays")
+    p_train.add_argument("--l1", type=float, default=1e-5, help="DEEP R's L1 term")
+    p_train.add_argument("--temperature", type=float, default=0.0,
+                         help="DEEP R's noise (0: mlGeNN's flavour)")
+    p_train.add_argument("--feedback", choices=["symmetric", "random"], default="symmetric")
+    p_train.add_argument("--epochs", type=int, default=5)
+    p_train.add_argument("--batch", type=int, default=32)
+    p_train.add_argument("--lr", type=float, default=5e-3, help="Adam's learning rate")
+    p_train.add_argument("--test-fraction", type=float, default=0.2,
+                         help="share of the samples held out for testing")
+    p_train.add_argument("--seed", type=int, default=1)
+    p_train.add_argument("--backend", choices=["auto", "cpu", "cuda"], default="auto")
+    p_train.add_argument("--threads", type=int, default=None, help="CPU threads")
+    p_train.add_argument("--json", action="store_true", help="print one JSON object")
     p_info = sub.add_parser("info", help="backends, compiler, GPU, CuPy and MPI versions")
     p_info.add_argument("--json", action="store_true")
     bench_cli.add_parser(sub)
@@ -411,6 +437,8 @@ def main(argv=None) -> int:
             return 0
         if args.command == "serve":
             return serve(args)
+        if args.command == "train":
+            return train(args)
         if args.ranks is not None and args.ranks < 1:
             raise ValueError(f"--ranks must be a positive integer, got {args.ranks}")
         if args.ranks is not None and args.ranks > 1 and not _under_mpi():
@@ -434,6 +462,74 @@ def main(argv=None) -> int:
     if r.get("interrupted"):
         print(f"snnlab: interrupted after {r['t_done']:g} of {r['t']:g} ms", file=sys.stderr)
         return 130
+    return 0
+
+
+def _dataset(spec: str):
+    """A data set by its ``--dataset`` name."""
+    from . import data
+
+    if spec == "digits":
+        return data.digits(coding="latency")
+    if spec == "digits-rate":
+        return data.digits(coding="rate")
+    if spec == "patterns":
+        return data.temporal_patterns()
+    kind, _, path = spec.partition(":")
+    if kind == "shd" and path:
+        return data.read_shd(path)
+    if kind == "events" and path:
+        return data.read_events(path)
+    raise ValueError(f"--dataset must be digits, digits-rate, patterns, shd:PATH or "
+                     f"events:PATH, got {spec!r}")
+
+
+def train(args) -> int:
+    """``snnlab train eprop``: train, print one record per epoch (or one JSON
+    object with them all)."""
+    from .learning import Classifier, DeepR, EProp
+
+    for name, v, ok in (("--hidden", args.hidden, args.hidden >= 1),
+                        ("--epochs", args.epochs, args.epochs >= 1),
+                        ("--batch", args.batch, args.batch >= 1),
+                        ("--density", args.density, 0.0 < args.density <= 1.0),
+                        ("--lr", args.lr, math.isfinite(args.lr) and args.lr > 0),
+                        ("--test-fraction", args.test_fraction, 0.0 < args.test_fraction < 1.0),
+                        ("--l1", args.l1, math.isfinite(args.l1) and args.l1 >= 0),
+                        ("--temperature", args.temperature,
+                         math.isfinite(args.temperature) and args.temperature >= 0)):
+        if not ok:
+            allowed = {"--density": "in (0, 1]", "--test-fraction": "in (0, 1)",
+                       "--lr": "> 0", "--l1": ">= 0", "--temperature": ">= 0"}
+            raise ValueError(f"{name} must be {allowed.get(name, 'a positive integer')}, "
+                             f"got {v}")
+    ds = _dataset(args.dataset)
+    train_set, test_set = ds.split(args.test_fraction, seed=args.seed)
+    c = Classifier(ds.n_inputs, args.hidden, ds.n_classes, neuron=args.neuron,
+                   density_in=args.density, density_rec=args.density, feedback=args.feedback,
+                   w_in=3.0)
+    deep_r = DeepR(l1=args.l1, temperature=args.temperature) if args.deep_r else None
+    net = EProp(c, batch=args.batch, seed=args.seed, backend=args.backend,
+                threads=args.threads, deep_r=deep_r)
+
+    def show(r):
+        if not args.json:
+            print(f"epoch {r['epoch']}: loss {r['loss']:.4f}, train {r['train_accuracy']:.3f}, "
+                  f"test {r['test_accuracy']:.3f}; {r['epoch_s']:.1f} s (simulation "
+                  f"{r['simulation_s']:.1f}, learning {r['learning_s']:.1f}, rewiring "
+                  f"{r['rewiring_s']:.2f}); synapses {sum(r['synapses'].values())}"
+                  + (f", {sum(r['rewired'].values())} rewired" if args.deep_r else ""),
+                  flush=True)
+    history = net.fit(train_set, epochs=args.epochs, test=test_set, lr=args.lr, seed=args.seed,
+                      callback=show, progress=not args.json)
+    if args.json:
+        out = {"method": "eprop", "dataset": args.dataset, "n_train": len(train_set),
+               "n_test": len(test_set), "hidden": args.hidden, "neuron": args.neuron,
+               "density": args.density, "deep_r": args.deep_r, "batch": args.batch,
+               "lr": args.lr, "seed": args.seed, "backend": net.backend.name,
+               "synapses": history[-1]["synapses"], "epochs": history,
+               "machine": machine(), "commit": git_commit()}
+        print(json.dumps(finite_json(out), allow_nan=False))
     return 0
 
 

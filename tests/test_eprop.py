@@ -294,3 +294,55 @@ def test_deep_r_is_the_same_on_any_thread_count():
             np.testing.assert_array_equal(out[0][k][key], out[1][k][key])
             np.testing.assert_array_equal(out[2][k][key], out[3][k][key])
         assert not np.array_equal(out[0][k]["weight"], out[2][k]["weight"])  # the noise
+
+
+def test_a_checkpoint_continues_training_bit_for_bit(tmp_path):
+    from snnlab.data import temporal_patterns
+    from snnlab.learning import DeepR
+
+    ds = temporal_patterns(n_classes=3, n_inputs=12, n_samples=48, duration=30.0, seed=4)
+    c = Classifier(12, 16, 3, density_in=0.5, density_rec=0.3, w_in=3.0)
+
+    def fresh():
+        return EProp(c, batch=8, seed=6, deep_r=DeepR(l1=1e-3, temperature=1e-4))
+    whole = fresh()
+    whole.fit(ds, epochs=3, lr=0.02)
+    first = fresh()
+    first.fit(ds, epochs=2, lr=0.02)
+    path = first.save(tmp_path / "train.npz")
+    again = EProp.restore(path, threads=1)
+    assert again.epochs_done == 2 and again.steps == first.steps
+    again.fit(ds, epochs=1, lr=0.02)
+    for k in ("in", "rec"):
+        a, b = whole.connectivity(k), again.connectivity(k)
+        for key in ("pre", "post", "weight", "m", "v"):
+            np.testing.assert_array_equal(a[key], b[key])
+    np.testing.assert_array_equal(whole.readout()["w"], again.readout()["w"])
+    assert whole.rewired == again.rewired
+    (tmp_path / "bad.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a checkpoint of snnlab.learning"):
+        EProp.restore(tmp_path / "bad.npz")
+    np.savez(tmp_path / "other.npz", meta=np.frombuffer(b'{"format": "x"}', np.uint8))
+    with pytest.raises(ValueError, match="not a checkpoint of snnlab.learning"):
+        EProp.restore(tmp_path / "other.npz")
+
+
+def test_cli_trains_and_prints_one_record_per_epoch(capsys):
+    import json
+
+    from snnlab.cli import main
+
+    assert main(["train", "eprop", "--dataset", "patterns", "--hidden", "16", "--density",
+                 "0.3", "--deep-r", "--epochs", "2", "--batch", "32", "--backend", "cpu",
+                 "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [e["epoch"] for e in out["epochs"]] == [1, 2]
+    for e in out["epochs"]:
+        assert {"loss", "train_accuracy", "test_accuracy", "simulation_s", "learning_s",
+                "rewiring_s", "rewired", "synapses"} <= set(e)
+        assert e["synapses"] == out["synapses"]  # DEEP R keeps the count
+    for argv, message in ((["--density", "0"], "--density must be in (0, 1]"),
+                          (["--dataset", "mnist"], "--dataset must be digits"),
+                          (["--epochs", "0"], "--epochs must be a positive integer")):
+        assert main(["train", "eprop", *argv]) == 2
+        assert message in capsys.readouterr().err

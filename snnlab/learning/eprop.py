@@ -35,9 +35,12 @@ standard deviation ``w_* / sqrt(fan-in)``.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -209,6 +212,7 @@ class EProp:
         self.deep_r = deep_r
         self.rewired: list[dict] = []  # per optimiser step under DEEP R: synapses moved
         self.rewiring_s = 0.0  # time spent in DEEP R
+        self.epochs_done = 0  # (fit's shuffles go on from here after a restore)
         if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
             raise ValueError(f"batch must be a positive integer, got {batch!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -410,7 +414,8 @@ class EProp:
         return {"loss": loss / max(len(data), 1) / w, "accuracy": correct / max(len(data), 1)}
 
     def fit(self, train, epochs: int = 1, test=None, lr: float = 1e-3,
-            window: float | None = None, seed: int = 0, callback=None) -> list[dict]:
+            window: float | None = None, seed: int = 0, callback=None,
+            progress: bool = False) -> list[dict]:
         """Train on a :class:`~snnlab.data.SpikeDataset` for ``epochs``
         epochs of mini-batches of ``batch`` samples (shuffled by ``seed`` and
         the epoch), one Adam step (learning rate ``lr``) per batch; the loss
@@ -419,7 +424,8 @@ class EProp:
         training accuracy (of the trials as they ran), test accuracy and
         loss where ``test`` is given, and the seconds spent simulating,
         learning (eligibilities, gradients, Adam) and rewiring.
-        ``callback(record)`` is called after every epoch."""
+        ``callback(record)`` is called after every epoch; ``progress`` shows
+        a bar of the batches."""
         self._check(train)
         if test is not None:
             self._check(test)
@@ -429,11 +435,16 @@ class EProp:
             raise ValueError(f"lr must be > 0, got {lr!r}")
         steps, w = self._steps(train, window)
         history = []
-        for epoch in range(int(epochs)):
+        for epoch in range(self.epochs_done, self.epochs_done + int(epochs)):
             t0 = time.perf_counter()
             loss = correct = t_sim = t_learn = 0.0
             rw0, n_rw = self.rewiring_s, len(self.rewired)
-            for index in train.batches(self.batch, shuffle=True, seed=seed * 100003 + epoch):
+            batches = train.batches(self.batch, shuffle=True, seed=seed * 100003 + epoch)
+            if progress:
+                from tqdm.auto import tqdm
+
+                batches = tqdm(batches, desc=f"epoch {epoch + 1}", unit="batch", leave=False)
+            for index in batches:
                 events, labels = self._batch(train, index)
                 out = self.trial(events, labels, steps, w, record=False)
                 t1 = time.perf_counter()
@@ -455,9 +466,77 @@ class EProp:
                 ev = self.evaluate(test, window)
                 record.update(test_loss=ev["loss"], test_accuracy=ev["accuracy"])
             history.append(record)
+            self.epochs_done = epoch + 1
             if callback is not None:
                 callback(record)
         return history
+
+    # -- checkpoints -------------------------------------------------------------
+    def save(self, path) -> Path:
+        """The classifier, its weights, Adam's moments and step count, DEEP R's
+        counts and the epochs done, as one ``.npz`` (arrays and a JSON
+        description; no pickle): :meth:`restore` continues training bit for
+        bit."""
+        h = self.backend.to_host
+        meta = {"format": "snnlab-eprop", "version": 1,
+                "classifier": dataclasses.asdict(self.c), "batch": self.batch,
+                "seed": self.seed, "steps": self.steps, "epochs_done": self.epochs_done,
+                "rewired": self.rewired,
+                "deep_r": None if self.deep_r is None else dataclasses.asdict(self.deep_r),
+                "cap": self.cap}
+        arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
+        for name in self.w:
+            for kind, d in (("w", self.w), ("g", self.g), ("m", self.m), ("v", self.v)):
+                arrays[f"{kind}/{name}"] = h(d[name])
+        for name in ("in", "rec"):
+            arrays[f"row_length/{name}"] = h(self.row_length[name])
+            arrays[f"ind/{name}"] = h(self.ind[name])
+        path = Path(path)
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+        return path
+
+    @classmethod
+    def restore(cls, path, backend: str = "cpu", threads: int | None = None) -> EProp:
+        """An :class:`EProp` from :meth:`save`'s file, on any backend."""
+        import zipfile
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        except (ValueError, zipfile.BadZipFile, EOFError) as e:
+            raise ValueError(f"{path}: not a checkpoint of snnlab.learning ({e})") from None
+        try:
+            meta = json.loads(arrays.pop("meta").tobytes().decode())
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"{path}: not a checkpoint of snnlab.learning ({e})") from None
+        if meta.get("format") != "snnlab-eprop" or meta.get("version") != 1:
+            raise ValueError(f"{path}: not a checkpoint of snnlab.learning (format "
+                             f"{meta.get('format')!r}, version {meta.get('version')!r})")
+        deep_r = None if meta["deep_r"] is None else DeepR(**meta["deep_r"])
+        net = cls(Classifier(**meta["classifier"]), batch=meta["batch"], seed=meta["seed"],
+                  backend=backend, threads=threads, deep_r=deep_r)
+        xp = net.backend
+        for key, a in arrays.items():
+            kind, name = key.split("/")
+            table = {"w": net.w, "g": net.g, "m": net.m, "v": net.v,
+                     "row_length": net.row_length, "ind": net.ind}[kind]
+            if kind in ("w", "g", "m", "v") and name in ("in", "rec"):
+                want = meta["cap"][name] * meta["classifier"][
+                    "n_in" if name == "in" else "n_hidden"]
+            else:
+                want = table[name].size if kind not in ("row_length", "ind") else None
+            if want is not None and a.size != want:
+                raise ValueError(f"{path}: {key} has {a.size} values, expected {want}")
+            table[name] = xp.asarray(a)
+        net.cap = {k: int(v) for k, v in meta["cap"].items()}
+        net.ebar = {k: xp.zeros(net.w[k].size * net.batch, np.float32) for k in ("in", "rec")}
+        if net.c.adaptive:
+            net.eps = {k: xp.zeros(net.w[k].size * net.batch, np.float32)
+                       for k in ("in", "rec")}
+        net.steps, net.epochs_done = meta["steps"], meta["epochs_done"]
+        net.rewired = meta["rewired"]
+        return net
 
     # -- the weights -----------------------------------------------------------
     def step_optimizer(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
