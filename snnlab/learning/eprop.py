@@ -344,8 +344,9 @@ class EProp:
                 self._launch("eprop_grad", B, n_pre, N, self.row_length[name], self.ind[name],
                              self.cap[name], x, s["psi"], s["L"], self._p_grad,
                              self.ebar[name], self.eps[name], self.g[name], n=n_pre)
-            self._launch("eprop_out_grad", B, N, K, s["err"], s["zhat"], self.g["out"],
-                         self.g["b"], n=K * N)
+            if t >= steps - window:  # (the error is 0 before the window)
+                self._launch("eprop_out_grad", B, N, K, s["err"], s["zhat"], self.g["out"],
+                             self.g["b"], n=K * N)
             self._launch("eprop_spike_trace", B * N, s["z"], c.alpha, s["zbar"], n=B * N)
             t_learn += time.perf_counter() - t1
         self.backend.synchronize()
