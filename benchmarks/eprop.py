@@ -8,8 +8,9 @@ a user would otherwise pick, in the same run.
         [--batch 32] [--threads N] [--peer-epochs E]
 
 Each configuration is one ``snnlab train eprop ... --json`` process, one at a
-time; the peer runs in benchmarks/.torch-venv (``pip install snntorch
-torch``) on the same samples, written to an .npz it reads.  Writes
+time; the peer runs in benchmarks/.torch-venv (``pip install -r
+benchmarks/peers/requirements-torch.txt``) on the same samples, written to an
+.npz it reads.  Writes
 benchmarks/results/eprop_<machine>_<commit>.json and prints a table.
 """
 

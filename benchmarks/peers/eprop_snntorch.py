@@ -6,7 +6,8 @@ backpropagation through time in snnTorch (PyTorch, CPU).
 
 SAMPLES.npz holds the train and test samples as events (``<set>_n`` spikes
 per sample, ``<set>_t`` times [ms], ``<set>_u`` inputs, ``<set>_y`` labels).
-The network is snnlab.learning's, dense: inputs -> recurrent LIF layer with
+The network is snnlab.learning's, dense and with its initial weight scales:
+inputs -> recurrent LIF layer with
 reset by subtraction (threshold 0.6, tau_mem 20 ms, dt 1 ms, snnTorch's
 RLeaky with beta = exp(-dt / tau)) -> leaky readout (kappa = exp(-dt /
 tau_out)), softmax cross-entropy at every step of the second half of the
@@ -47,6 +48,12 @@ class Net(torch.nn.Module):
         self.lif = snn.RLeaky(beta=alpha, linear_features=hidden, threshold=0.6,
                               reset_mechanism="subtract")
         self.fc_out = torch.nn.Linear(hidden, N_OUT)
+        with torch.no_grad():  # snnlab.learning's initial scales (Classifier(w_in=3.0))
+            torch.nn.init.normal_(self.fc_in.weight, 0.0, 3.0 / math.sqrt(N_IN))
+            torch.nn.init.normal_(self.lif.recurrent.weight, 0.0, 0.5 / math.sqrt(hidden))
+            torch.nn.init.zeros_(self.lif.recurrent.bias)
+            torch.nn.init.normal_(self.fc_out.weight, 0.0, 1.0 / math.sqrt(hidden))
+            torch.nn.init.zeros_(self.fc_out.bias)
 
     def forward(self, x):  # x: (batch, steps, n_in) -> readout (steps, batch, n_out)
         spk, mem = self.lif.init_rleaky()
