@@ -346,3 +346,28 @@ def test_cli_trains_and_prints_one_record_per_epoch(capsys):
                           (["--epochs", "0"], "--epochs must be a positive integer")):
         assert main(["train", "eprop", *argv]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_the_training_view_follows_the_run():
+    """The curves get one point per epoch and the matrices show the stored
+    synapses (blank elsewhere) as DEEP R moves them."""
+    pytest.importorskip("panel")
+    from snnlab.data import temporal_patterns
+    from snnlab.learning import DeepR
+    from snnlab.viz import TrainingView
+
+    ds = temporal_patterns(n_classes=3, n_inputs=12, n_samples=48, duration=30.0, seed=4)
+    net = EProp(Classifier(12, 16, 3, density_in=0.5, density_rec=0.3, w_in=3.0), batch=8,
+                seed=6, deep_r=DeepR(l1=1e-3))
+    view = TrainingView(net, every=2)
+    before = view.matrices["rec"].data["image"][0].copy()
+    history = view.fit(ds, epochs=2, test=ds, lr=0.05)
+    assert view.curves.data["epoch"] == [1, 2]
+    assert view.curves.data["test"] == [h["test_accuracy"] for h in history]
+    after = view.matrices["rec"].data["image"][0]
+    con = net.connectivity("rec")
+    assert np.isfinite(after).sum() == con["pre"].size
+    np.testing.assert_array_equal(after[con["post"], con["pre"]], con["weight"])
+    assert sum(r["rec"] for r in net.rewired) > 0
+    assert not np.array_equal(np.isfinite(before), np.isfinite(after))  # it rewired
+    assert view.panel() is view.panel()

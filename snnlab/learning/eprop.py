@@ -416,7 +416,7 @@ class EProp:
 
     def fit(self, train, epochs: int = 1, test=None, lr: float = 1e-3,
             window: float | None = None, seed: int = 0, callback=None,
-            progress: bool = False) -> list[dict]:
+            progress: bool = False, on_batch=None) -> list[dict]:
         """Train on a :class:`~snnlab.data.SpikeDataset` for ``epochs``
         epochs of mini-batches of ``batch`` samples (shuffled by ``seed`` and
         the epoch), one Adam step (learning rate ``lr``) per batch; the loss
@@ -425,8 +425,8 @@ class EProp:
         training accuracy (of the trials as they ran), test accuracy and
         loss where ``test`` is given, and the seconds spent simulating,
         learning (eligibilities, gradients, Adam) and rewiring.
-        ``callback(record)`` is called after every epoch; ``progress`` shows
-        a bar of the batches."""
+        ``callback(record)`` is called after every epoch and ``on_batch()``
+        after every optimiser step; ``progress`` shows a bar of the batches."""
         self._check(train)
         if test is not None:
             self._check(test)
@@ -451,6 +451,8 @@ class EProp:
                 t1 = time.perf_counter()
                 self.step_optimizer(lr=lr)
                 t_learn += time.perf_counter() - t1
+                if on_batch is not None:
+                    on_batch()
                 loss += float(out["loss"].sum())
                 correct += float(np.sum(out["ysum"].argmax(axis=1) == labels))
                 t_sim += out["simulation_s"]
