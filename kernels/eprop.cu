@@ -66,10 +66,11 @@ SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *o
 //   a(t) = rho a(t-1) + z(t-1),  A(t) = v_th + beta a(t)
 //   z(t) = [v(t) >= A(t)] outside the refractory steps
 //   psi(t) = gamma / v_th max(0, 1 - |v(t) - A(t)| / v_th), 0 when refractory
-// n_ref steps after a spike are refractory; zhat = kappa zhat + z.
+// n_ref steps after a spike are refractory; zhat = kappa zhat + z; count
+// adds up each neuron's spikes in the trial.
 SNN_KERNEL void eprop_hidden(const int64_t n, const double *p, const int64_t *cur, double *v,
                              double *a, int32_t *refrac, uint8_t *z, double *psi,
-                             double *zhat) {
+                             double *zhat, int32_t *count) {
     const double alpha = p[0], v_th = p[1], rho = p[2], beta = p[3], gamma = p[4];
     const int32_t n_ref = (int32_t)p[5];
     const double kappa = p[6];
@@ -87,6 +88,7 @@ SNN_KERNEL void eprop_hidden(const int64_t n, const double *p, const int64_t *cu
         a[q] = aq;
         z[q] = (uint8_t)spike;
         zhat[q] = kappa * zhat[q] + (spike ? 1.0 : 0.0);
+        count[q] += spike ? 1 : 0;
     }
 }
 
@@ -141,13 +143,14 @@ SNN_KERNEL void eprop_signal(const int64_t B, const int64_t N, const int64_t K,
 // hidden layer, in every instance, and its gradient summed over instances:
 //   LIF:  e = psi_j x_i
 //   ALIF: e = psi_j (x_i - beta eps), then eps = psi_j x_i + (rho - psi_j beta) eps
-//   ebar = kappa ebar + e,  g += L_j ebar
-// with x_i the source's trace (inputs: xbar(t); recurrent: zbar(t-1)).
+//   ebar = kappa ebar + e,  g += L_j ebar + R_j e
+// with x_i the source's trace (inputs: xbar(t); recurrent: zbar(t-1)) and
+// R_j the firing-rate regulariser's factor of neuron j (null: none).
 // p = {kappa, beta, rho}; eps is null for LIF.
 SNN_KERNEL void eprop_grad(const int64_t B, const int64_t n_pre, const int64_t N,
                            const int32_t *len, const int32_t *ind, const int64_t cap,
-                           const double *x, const double *psi, const double *L, const double *p,
-                           float *ebar, float *eps, double *g) {
+                           const double *x, const double *psi, const double *L, const double *R,
+                           const double *p, float *ebar, float *eps, double *g) {
     const double kappa = p[0], beta = p[1], rho = p[2];
     SNN_LOOP(i, n_pre) {
         for (int64_t k = 0; k < len[i]; ++k) {
@@ -166,6 +169,7 @@ SNN_KERNEL void eprop_grad(const int64_t B, const int64_t n_pre, const int64_t N
                 const double eb = kappa * (double)ebar[s * B + b] + e;
                 ebar[s * B + b] = (float)eb;
                 gs += L[b * N + j] * eb;
+                if (R) gs += R[j] * e;
             }
             g[s] = gs;
         }

@@ -415,6 +415,10 @@ def main(argv=None) -> int:
     p_train.add_argument("--temperature", type=float, default=0.0,
                          help="DEEP R's noise (0: mlGeNN's flavour)")
     p_train.add_argument("--feedback", choices=["symmetric", "random"], default="symmetric")
+    p_train.add_argument("--rate-reg", type=float, default=0.0,
+                         help="firing-rate regulariser's strength c (0: none)")
+    p_train.add_argument("--target-rate", type=float, default=10.0,
+                         help="the regulariser's target rate [Hz]")
     p_train.add_argument("--epochs", type=int, default=5)
     p_train.add_argument("--batch", type=int, default=32)
     p_train.add_argument("--lr", type=float, default=5e-3, help="Adam's learning rate")
@@ -487,7 +491,7 @@ def _dataset(spec: str):
 def train(args) -> int:
     """``snnlab train eprop``: train, print one record per epoch (or one JSON
     object with them all)."""
-    from .learning import Classifier, DeepR, EProp
+    from .learning import Classifier, DeepR, EProp, RateRegularizer
 
     for name, v, ok in (("--hidden", args.hidden, args.hidden >= 1),
                         ("--epochs", args.epochs, args.epochs >= 1),
@@ -497,10 +501,15 @@ def train(args) -> int:
                         ("--test-fraction", args.test_fraction, 0.0 < args.test_fraction < 1.0),
                         ("--l1", args.l1, math.isfinite(args.l1) and args.l1 >= 0),
                         ("--temperature", args.temperature,
-                         math.isfinite(args.temperature) and args.temperature >= 0)):
+                         math.isfinite(args.temperature) and args.temperature >= 0),
+                        ("--rate-reg", args.rate_reg,
+                         math.isfinite(args.rate_reg) and args.rate_reg >= 0),
+                        ("--target-rate", args.target_rate,
+                         math.isfinite(args.target_rate) and args.target_rate >= 0)):
         if not ok:
             allowed = {"--density": "in (0, 1]", "--test-fraction": "in (0, 1)",
-                       "--lr": "> 0", "--l1": ">= 0", "--temperature": ">= 0"}
+                       "--lr": "> 0", "--l1": ">= 0", "--temperature": ">= 0",
+                       "--rate-reg": ">= 0", "--target-rate": ">= 0"}
             raise ValueError(f"{name} must be {allowed.get(name, 'a positive integer')}, "
                              f"got {v}")
     ds = _dataset(args.dataset)
@@ -509,8 +518,9 @@ def train(args) -> int:
                    density_in=args.density, density_rec=args.density, feedback=args.feedback,
                    w_in=3.0)
     deep_r = DeepR(l1=args.l1, temperature=args.temperature) if args.deep_r else None
+    reg = RateRegularizer(c=args.rate_reg, target=args.target_rate) if args.rate_reg else None
     net = EProp(c, batch=args.batch, seed=args.seed, backend=args.backend,
-                threads=args.threads, deep_r=deep_r)
+                threads=args.threads, deep_r=deep_r, regularizer=reg)
 
     def show(r):
         if not args.json:
@@ -525,7 +535,8 @@ def train(args) -> int:
     if args.json:
         out = {"method": "eprop", "dataset": args.dataset, "n_train": len(train_set),
                "n_test": len(test_set), "hidden": args.hidden, "neuron": args.neuron,
-               "density": args.density, "deep_r": args.deep_r, "batch": args.batch,
+               "density": args.density, "deep_r": args.deep_r, "rate_reg": args.rate_reg,
+               "batch": args.batch,
                "lr": args.lr, "seed": args.seed, "backend": net.backend.name,
                "synapses": history[-1]["synapses"], "epochs": history,
                "machine": machine(), "commit": git_commit()}

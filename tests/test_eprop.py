@@ -8,8 +8,9 @@ import pytest
 from snnlab.learning import Classifier, EProp
 
 
-def reference(net: EProp, events, labels, steps: int, window: int) -> dict:
-    """Forward pass and e-prop gradients of one trial, in float64, dense."""
+def reference(net: EProp, events, labels, steps: int, window: int, R=None) -> dict:
+    """Forward pass and e-prop gradients of one trial, in float64, dense;
+    ``R``: the rate regulariser's factor per hidden neuron."""
     c, B = net.c, net.batch
     N, M, K = c.n_hidden, c.n_in, c.n_out
     W = {}
@@ -70,6 +71,8 @@ def reference(net: EProp, events, labels, steps: int, window: int) -> dict:
                 e = psi[:, :, None] * pre[:, None, :]
             ebar[name] = kappa * ebar[name] + e * mask[name]
             grad[name] += (L[:, :, None] * ebar[name]).sum(axis=0)
+            if R is not None:
+                grad[name] += (R[None, :, None] * e * mask[name]).sum(axis=0)
         grad["out"] += err.T @ zhat
         grad["b"] += err.sum(axis=0)
         zbar = alpha * zbar + z
@@ -110,6 +113,40 @@ def test_gradients_equal_the_reference(neuron, feedback):
     ro = net.readout()
     np.testing.assert_allclose(ro["grad_w"], want["grad"]["out"], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(ro["grad_b"], want["grad"]["b"], rtol=1e-9, atol=1e-12)
+
+
+def test_the_rate_regulariser_follows_its_equations():
+    """The average rate starts at the first trial's and is filtered over
+    trials; the next trial's gradient gains c (f - target) 1000 / (steps
+    dt) e(t) per step (the reference with that factor)."""
+    from snnlab.learning import RateRegularizer
+
+    c = Classifier(n_in=12, n_hidden=20, n_out=3, neuron="alif", density_in=0.6,
+                   density_rec=0.4, w_in=3.0, w_rec=1.5, beta=0.5, tau_adapt=50.0)
+    reg = RateRegularizer(c=0.05, target=10.0, tau=300.0)
+    steps, window, B = 50, 20, 3
+    net = EProp(c, batch=B, seed=7, regularizer=reg)
+    events, labels = _task(c, B, steps)
+    first = net.trial(events, labels, steps, window)
+    f1 = first["counts"].sum(axis=0) * 1000.0 / (B * steps * c.dt)
+    np.testing.assert_array_equal(net.rates, f1)
+    net.step_optimizer(lr=1e-3)  # (gradients zeroed, weights moved)
+    events, labels = _task(c, B, steps, seed=9)
+    R = reg.c * (net.rates - reg.target) * 1000.0 / (steps * c.dt)
+    second = net.trial(events, labels, steps, window)
+    want = reference(net, events, labels, steps, window, R=R)
+    np.testing.assert_array_equal(second["spikes"], want["spikes"])
+    for name in ("in", "rec"):
+        con = net.connectivity(name)
+        g = want["grad"][name][con["post"], con["pre"]]
+        np.testing.assert_allclose(con["grad"], g, rtol=1e-4, atol=1e-6 * np.abs(g).max())
+        without = reference(net, events, labels, steps, window)["grad"][name]
+        assert not np.allclose(g, without[con["post"], con["pre"]], rtol=1e-3)  # (it acts)
+    keep = np.exp(-steps * c.dt / reg.tau)
+    f2 = second["counts"].sum(axis=0) * 1000.0 / (B * steps * c.dt)
+    np.testing.assert_allclose(net.rates, keep * f1 + (1 - keep) * f2, rtol=1e-12)
+    with pytest.raises(ValueError, match="tau must be > 0"):
+        RateRegularizer(tau=0.0)
 
 
 def test_an_instance_of_a_batch_is_that_instance_alone():
@@ -298,13 +335,14 @@ def test_deep_r_is_the_same_on_any_thread_count():
 
 def test_a_checkpoint_continues_training_bit_for_bit(tmp_path):
     from snnlab.data import temporal_patterns
-    from snnlab.learning import DeepR
+    from snnlab.learning import DeepR, RateRegularizer
 
     ds = temporal_patterns(n_classes=3, n_inputs=12, n_samples=48, duration=30.0, seed=4)
     c = Classifier(12, 16, 3, density_in=0.5, density_rec=0.3, w_in=3.0)
 
     def fresh():
-        return EProp(c, batch=8, seed=6, deep_r=DeepR(l1=1e-3, temperature=1e-4))
+        return EProp(c, batch=8, seed=6, deep_r=DeepR(l1=1e-3, temperature=1e-4),
+                     regularizer=RateRegularizer(c=1e-3))
     whole = fresh()
     whole.fit(ds, epochs=3, lr=0.02)
     first = fresh()
@@ -319,6 +357,7 @@ def test_a_checkpoint_continues_training_bit_for_bit(tmp_path):
             np.testing.assert_array_equal(a[key], b[key])
     np.testing.assert_array_equal(whole.readout()["w"], again.readout()["w"])
     assert whole.rewired == again.rewired
+    np.testing.assert_array_equal(whole.rates, again.rates)
     (tmp_path / "bad.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="not a checkpoint of snnlab.learning"):
         EProp.restore(tmp_path / "bad.npz")

@@ -7,6 +7,6 @@ DEEP R and training over :mod:`snnlab.data` sets are here; the command line,
 checkpoints and the benchmarks are not yet.
 """
 
-from .eprop import Classifier, DeepR, EProp
+from .eprop import Classifier, DeepR, EProp, RateRegularizer
 
-__all__ = ["Classifier", "EProp", "DeepR"]
+__all__ = ["Classifier", "EProp", "DeepR", "RateRegularizer"]

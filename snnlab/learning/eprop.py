@@ -47,7 +47,7 @@ import numpy as np
 from ..backend import Launch, get_backend, kernel_module
 from ..random import philox4x32
 
-__all__ = ["Classifier", "EProp", "DeepR"]
+__all__ = ["Classifier", "EProp", "DeepR", "RateRegularizer"]
 
 NEURONS = ("lif", "alif")
 FEEDBACK = ("symmetric", "random")
@@ -146,6 +146,28 @@ class DeepR:
                 raise ValueError(f"DeepR: {name} must be >= 0, got {v!r}")
 
 
+@dataclass(frozen=True)
+class RateRegularizer:
+    """Firing-rate regularisation (Bellec et al. 2020): the loss gains
+    ``c / 2 sum_j (f_j - target)^2`` with ``f_j`` neuron j's rate [Hz]
+    averaged over trials with time constant ``tau`` [ms]; its e-prop
+    gradient adds ``c (f_j - target) 1000 / (steps dt) e_ji(t)`` at every
+    step (the unfiltered eligibility), with the average as it stood before
+    the trial."""
+
+    c: float = 1e-3
+    target: float = 10.0
+    tau: float = 500.0
+
+    def __post_init__(self):
+        for name, positive in (("c", False), ("target", False), ("tau", True)):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v)
+                    and (v > 0 if positive else v >= 0)):
+                raise ValueError(f"RateRegularizer: {name} must be "
+                                 f"{'> 0' if positive else '>= 0'}, got {v!r}")
+
+
 def deep_r_signs(seed: int, stream: int, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
     """The fixed signs of the pairs ``pre -> post`` (snn_deep_r_sign of
     kernels/eprop.cu): bit 0 of word x of the Philox block (seed, stream,
@@ -204,12 +226,17 @@ class EProp:
     """
 
     def __init__(self, classifier: Classifier, batch: int = 1, seed: int = 1,
-                 backend: str = "cpu", threads: int | None = None, deep_r: DeepR | None = None):
+                 backend: str = "cpu", threads: int | None = None, deep_r: DeepR | None = None,
+                 regularizer: RateRegularizer | None = None):
         if not isinstance(classifier, Classifier):
             raise TypeError(f"classifier must be a Classifier, got {classifier!r}")
         if deep_r is not None and not isinstance(deep_r, DeepR):
             raise TypeError(f"deep_r must be None or a DeepR, got {deep_r!r}")
-        self.deep_r = deep_r
+        if regularizer is not None and not isinstance(regularizer, RateRegularizer):
+            raise TypeError(f"regularizer must be None or a RateRegularizer, got "
+                            f"{regularizer!r}")
+        self.deep_r, self.regularizer = deep_r, regularizer
+        self.rates = None  # the regulariser's average rate per hidden neuron [Hz] (None: none yet)
         self.rewired: list[dict] = []  # per optimiser step under DEEP R: synapses moved
         self.rewiring_s = 0.0  # time spent in DEEP R
         self.epochs_done = 0  # (fit's shuffles go on from here after a restore)
@@ -263,7 +290,7 @@ class EProp:
                       "z": z(B * N, np.uint8), "psi": z(B * N), "zhat": z(B * N),
                       "zbar": z(B * N), "xbar": z(B * M), "cur": z(B * N, np.int64),
                       "y": z(B * K), "err": z(B * K), "L": z(B * N), "loss": z(B),
-                      "ysum": z(B * K)}
+                      "ysum": z(B * K), "count": z(B * N, np.int32)}
         self.ebar = {name: xp.zeros(self.w[name].size * B, np.float32) for name in ("in", "rec")}
         self.eps = ({name: xp.zeros(self.w[name].size * B, np.float32) for name in ("in", "rec")}
                     if c.adaptive else {"in": None, "rec": None})
@@ -317,6 +344,10 @@ class EProp:
         xp, s = self.backend, self.state
         lab = xp.asarray(labels.astype(np.int32))
         fb = self._feedback()
+        R = None
+        if learn and self.regularizer is not None and self.rates is not None:
+            r = self.regularizer
+            R = xp.asarray(r.c * (self.rates - r.target) * 1000.0 / (steps * c.dt))
         off_d, ids_d = xp.asarray(off), xp.asarray(ids if ids.size else np.zeros(1, np.int32))
         spikes = np.zeros((steps, B, N), bool) if record else None
         t_sim = t_learn = 0.0
@@ -329,7 +360,7 @@ class EProp:
                          self.w["in"], self.cap["in"], s["z"], self.row_length["rec"],
                          self.ind["rec"], self.w["rec"], self.cap["rec"], s["cur"], n=B)
             self._launch("eprop_hidden", B * N, self._p_hidden, s["cur"], s["v"], s["a"],
-                         s["refrac"], s["z"], s["psi"], s["zhat"], n=B * N)
+                         s["refrac"], s["z"], s["psi"], s["zhat"], s["count"], n=B * N)
             self._launch("eprop_readout", B, N, K, s["z"], self.w["out"], self.w["b"], c.kappa,
                          lab, int(t >= steps - window), s["y"], s["err"], s["loss"], s["ysum"],
                          n=B)
@@ -342,7 +373,7 @@ class EProp:
             self._launch("eprop_signal", B, N, K, s["err"], fb, s["L"], n=B * N)
             for name, n_pre, x in (("in", M, s["xbar"]), ("rec", N, s["zbar"])):
                 self._launch("eprop_grad", B, n_pre, N, self.row_length[name], self.ind[name],
-                             self.cap[name], x, s["psi"], s["L"], self._p_grad,
+                             self.cap[name], x, s["psi"], s["L"], R, self._p_grad,
                              self.ebar[name], self.eps[name], self.g[name], n=n_pre)
             if t >= steps - window:  # (the error is 0 before the window)
                 self._launch("eprop_out_grad", B, N, K, s["err"], s["zhat"], self.g["out"],
@@ -350,7 +381,12 @@ class EProp:
             self._launch("eprop_spike_trace", B * N, s["z"], c.alpha, s["zbar"], n=B * N)
             t_learn += time.perf_counter() - t1
         self.backend.synchronize()
-        return {"loss": xp.to_host(s["loss"][:B]).copy(),
+        counts = xp.to_host(s["count"][:B * N]).reshape(B, N)
+        if learn and self.regularizer is not None:  # the average rate, over trials
+            f = counts.sum(axis=0) * 1000.0 / (B * steps * c.dt)
+            keep = math.exp(-steps * c.dt / self.regularizer.tau)
+            self.rates = f if self.rates is None else keep * self.rates + (1.0 - keep) * f
+        return {"loss": xp.to_host(s["loss"][:B]).copy(), "counts": counts,
                 "ysum": xp.to_host(s["ysum"][:B * K]).reshape(B, K).copy(), "spikes": spikes,
                 "simulation_s": t_sim, "learning_s": t_learn}
 
@@ -486,7 +522,9 @@ class EProp:
                 "seed": self.seed, "steps": self.steps, "epochs_done": self.epochs_done,
                 "rewired": self.rewired,
                 "deep_r": None if self.deep_r is None else dataclasses.asdict(self.deep_r),
-                "cap": self.cap}
+                "regularizer": None if self.regularizer is None
+                else dataclasses.asdict(self.regularizer),
+                "rates": None if self.rates is None else self.rates.tolist(), "cap": self.cap}
         arrays = {"meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
         for name in self.w:
             for kind, d in (("w", self.w), ("g", self.g), ("m", self.m), ("v", self.v)):
@@ -517,8 +555,12 @@ class EProp:
             raise ValueError(f"{path}: not a checkpoint of snnlab.learning (format "
                              f"{meta.get('format')!r}, version {meta.get('version')!r})")
         deep_r = None if meta["deep_r"] is None else DeepR(**meta["deep_r"])
+        reg = meta.get("regularizer")
         net = cls(Classifier(**meta["classifier"]), batch=meta["batch"], seed=meta["seed"],
-                  backend=backend, threads=threads, deep_r=deep_r)
+                  backend=backend, threads=threads, deep_r=deep_r,
+                  regularizer=None if reg is None else RateRegularizer(**reg))
+        if meta.get("rates") is not None:
+            net.rates = np.array(meta["rates"], np.float64)
         xp = net.backend
         for key, a in arrays.items():
             kind, name = key.split("/")
