@@ -102,12 +102,14 @@ SNN_KERNEL void eprop_readout(const int64_t B, const int64_t N, const int64_t K,
     SNN_LOOP(b, B) {
         double *yb = y + b * K, *eb = err + b * K;
         const uint8_t *zb = z + b * N;
+        for (int64_t k = 0; k < K; ++k) eb[k] = 0.0;  // (err holds the sums for now)
+        for (int64_t j = 0; j < N; ++j) {  // each sum over the spiking j in order
+            if (!zb[j]) continue;
+            for (int64_t k = 0; k < K; ++k) eb[k] += (double)w_out[k * N + j];
+        }
         double m = 0.0;
         for (int64_t k = 0; k < K; ++k) {
-            double s = 0.0;
-            for (int64_t j = 0; j < N; ++j)
-                if (zb[j]) s += (double)w_out[k * N + j];
-            yb[k] = kappa * yb[k] + s + (double)b_out[k];
+            yb[k] = kappa * yb[k] + eb[k] + (double)b_out[k];
             m = k == 0 || yb[k] > m ? yb[k] : m;
         }
         if (!window) {

@@ -370,7 +370,8 @@ class EProp:
             t_sim += t1 - t0
             if not learn:
                 continue
-            self._launch("eprop_signal", B, N, K, s["err"], fb, s["L"], n=B * N)
+            if t >= steps - window:  # (before it the error is 0, and L stays 0)
+                self._launch("eprop_signal", B, N, K, s["err"], fb, s["L"], n=B * N)
             for name, n_pre, x in (("in", M, s["xbar"]), ("rec", N, s["zbar"])):
                 self._launch("eprop_grad", B, n_pre, N, self.row_length[name], self.ind[name],
                              self.cap[name], x, s["psi"], s["L"], R, self._p_grad,
