@@ -65,8 +65,9 @@ errors = []
 
 # a module that may fail to import only when this dependency is absent
 # (none today: every module imports with the viz extra, without CuPy/mpi4py)
-# (the peer scripts run in the peers' environment: NEST or Brian2 is not here)
-OPTIONAL = {"snnlab.peers.brunel_nest": "nest", "snnlab.peers.brunel_brian2": "brian2"}
+# (the peer scripts run in the peers' environment: NEST, Brian2 or snnTorch is not here)
+OPTIONAL = {"snnlab.peers.brunel_nest": "nest", "snnlab.peers.brunel_brian2": "brian2",
+            "snnlab.peers.eprop_snntorch": "snntorch"}
 
 
 def module_names(folder: Path, prefix: str) -> dict[str, Path]:

@@ -19,19 +19,25 @@
 // depend on the thread count.
 #include "common.h"
 
+// What eprop_grad reads per source and per target is laid out [neuron][instance]
+// (xbar, zbar, psi, L: an instance's values of one neuron side by side), the
+// rest [instance][neuron].
+
 // Input spikes of step t: instance b's are ids[off[b] .. off[b + 1]).
 SNN_KERNEL void eprop_input_trace(const int64_t B, const int64_t M, const int32_t *off,
                                   const int32_t *ids, const double alpha, double *xbar) {
     SNN_LOOP(b, B) {
-        double *x = xbar + b * M;
-        for (int64_t i = 0; i < M; ++i) x[i] *= alpha;
-        for (int32_t s = off[b]; s < off[b + 1]; ++s) x[ids[s]] += 1.0;
+        for (int64_t i = 0; i < M; ++i) xbar[i * B + b] *= alpha;
+        for (int32_t s = off[b]; s < off[b + 1]; ++s) xbar[(int64_t)ids[s] * B + b] += 1.0;
     }
 }
 
-SNN_KERNEL void eprop_spike_trace(const int64_t n, const uint8_t *z, const double alpha,
-                                  double *zbar) {
-    SNN_LOOP(q, n) { zbar[q] = alpha * zbar[q] + (double)z[q]; }
+SNN_KERNEL void eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
+                                  const double alpha, double *zbar) {
+    SNN_LOOP(q, B * N) {
+        const int64_t b = q / N, j = q - b * N;
+        zbar[j * B + b] = alpha * zbar[j * B + b] + (double)z[q];
+    }
 }
 
 // The input current of every hidden neuron: the step's input spikes through
@@ -68,13 +74,14 @@ SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *o
 //   psi(t) = gamma / v_th max(0, 1 - |v(t) - A(t)| / v_th), 0 when refractory
 // n_ref steps after a spike are refractory; zhat = kappa zhat + z; count
 // adds up each neuron's spikes in the trial.
-SNN_KERNEL void eprop_hidden(const int64_t n, const double *p, const int64_t *cur, double *v,
-                             double *a, int32_t *refrac, uint8_t *z, double *psi,
-                             double *zhat, int32_t *count) {
+SNN_KERNEL void eprop_hidden(const int64_t B, const int64_t N, const double *p,
+                             const int64_t *cur, double *v, double *a, int32_t *refrac,
+                             uint8_t *z, double *psi, double *zhat, int32_t *count) {
     const double alpha = p[0], v_th = p[1], rho = p[2], beta = p[3], gamma = p[4];
     const int32_t n_ref = (int32_t)p[5];
     const double kappa = p[6];
-    SNN_LOOP(q, n) {
+    SNN_LOOP(q, B * N) {
+        const int64_t b = q / N, j = q - b * N;
         const double zp = (double)z[q];
         const double vq = alpha * v[q] + snn_from_fixed(cur[q]) - v_th * zp;
         const double aq = rho * a[q] + zp;
@@ -82,7 +89,7 @@ SNN_KERNEL void eprop_hidden(const int64_t n, const double *p, const int64_t *cu
         const int32_t r = refrac[q];
         const bool spike = r == 0 && vq >= A;
         const double d = 1.0 - fabs((vq - A) / v_th);
-        psi[q] = r > 0 || d <= 0.0 ? 0.0 : gamma / v_th * d;
+        psi[j * B + b] = r > 0 || d <= 0.0 ? 0.0 : gamma / v_th * d;
         refrac[q] = spike ? n_ref : (r > 0 ? r - 1 : 0);
         v[q] = vq;
         a[q] = aq;
@@ -137,7 +144,7 @@ SNN_KERNEL void eprop_signal(const int64_t B, const int64_t N, const int64_t K,
         const int64_t b = q / N, j = q - b * N;
         double s = 0.0;
         for (int64_t k = 0; k < K; ++k) s += (double)fb[j * K + k] * err[b * K + k];
-        L[q] = s;
+        L[j * B + b] = s;
     }
 }
 
@@ -145,44 +152,72 @@ SNN_KERNEL void eprop_signal(const int64_t B, const int64_t N, const int64_t K,
 // hidden layer, in every instance, and its gradient summed over instances:
 //   LIF:  e = psi_j x_i
 //   ALIF: e = psi_j (x_i - beta eps), then eps = psi_j x_i + (rho - psi_j beta) eps
-//   ebar = kappa ebar + e,  g += L_j ebar + R_j e
+//   ebar = kappa ebar + e,  g += sum_b (L_j ebar + R_j e)
 // with x_i the source's trace (inputs: xbar(t); recurrent: zbar(t-1)) and
-// R_j the firing-rate regulariser's factor of neuron j (null: none).
-// p = {kappa, beta, rho}; eps is null for LIF.
-SNN_KERNEL void eprop_grad(const int64_t B, const int64_t n_pre, const int64_t N,
-                           const int32_t *len, const int32_t *ind, const int64_t cap,
-                           const double *x, const double *psi, const double *L, const double *R,
-                           const double *p, float *ebar, float *eps, double *g) {
+// R_j the firing-rate regulariser's factor of neuron j (0 without).  The sum
+// over instances runs in 8 lanes (instance b in lane b % 8), added in a
+// fixed tree at the end: no chain of dependent additions, and the same
+// result on every target and thread count.
+template <bool ALIF>
+SNN_DEVICE SNN_INLINE void snn_eprop_lanes(const int64_t b0, const int64_t nb, const double *xi,
+                                           const double *ps, const double *Lj, const double rj,
+                                           const double kappa, const double beta,
+                                           const double rho, float *eb, float *ea,
+                                           double *acc) {
+    for (int64_t l = 0; l < nb; ++l) {
+        const int64_t b = b0 + l;
+        double e;
+        if (ALIF) {
+            const double a0 = (double)ea[b];
+            e = ps[b] * (xi[b] - beta * a0);
+            ea[b] = (float)(ps[b] * xi[b] + (rho - ps[b] * beta) * a0);
+        } else {
+            e = ps[b] * xi[b];
+        }
+        const double v = kappa * (double)eb[b] + e;
+        eb[b] = (float)v;
+        acc[l] += Lj[b] * v + rj * e;
+    }
+}
+
+template <bool ALIF>
+SNN_DEVICE void snn_eprop_grad(const int64_t B, const int64_t n_pre, const int32_t *len,
+                               const int32_t *ind, const int64_t cap, const double *x,
+                               const double *psi, const double *L, const double *R,
+                               const double *p, float *ebar, float *eps, double *g) {
     const double kappa = p[0], beta = p[1], rho = p[2];
     SNN_LOOP(i, n_pre) {
+        const double *xi = x + i * B;
         for (int64_t k = 0; k < len[i]; ++k) {
             const int64_t s = i * cap + k, j = ind[s];
-            double gs = g[s];
-            for (int64_t b = 0; b < B; ++b) {
-                const double xi = x[b * n_pre + i], ps = psi[b * N + j];
-                double e;
-                if (eps) {
-                    const double ea = (double)eps[s * B + b];
-                    e = ps * (xi - beta * ea);
-                    eps[s * B + b] = (float)(ps * xi + (rho - ps * beta) * ea);
-                } else {
-                    e = ps * xi;
-                }
-                const double eb = kappa * (double)ebar[s * B + b] + e;
-                ebar[s * B + b] = (float)eb;
-                gs += L[b * N + j] * eb;
-                if (R) gs += R[j] * e;
-            }
-            g[s] = gs;
+            const double *ps = psi + j * B, *Lj = L + j * B;
+            const double rj = R ? R[j] : 0.0;
+            float *eb = ebar + s * B, *ea = ALIF ? eps + s * B : 0;
+            double acc[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+            int64_t b0 = 0;
+            for (; b0 + 8 <= B; b0 += 8)
+                snn_eprop_lanes<ALIF>(b0, 8, xi, ps, Lj, rj, kappa, beta, rho, eb, ea, acc);
+            if (b0 < B)
+                snn_eprop_lanes<ALIF>(b0, B - b0, xi, ps, Lj, rj, kappa, beta, rho, eb, ea, acc);
+            g[s] += ((acc[0] + acc[1]) + (acc[2] + acc[3])) +
+                    ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         }
     }
+}
+
+SNN_KERNEL void eprop_grad(const int64_t B, const int64_t n_pre, const int32_t *len,
+                           const int32_t *ind, const int64_t cap, const double *x,
+                           const double *psi, const double *L, const double *R, const double *p,
+                           float *ebar, float *eps, double *g) {
+    if (eps) snn_eprop_grad<true>(B, n_pre, len, ind, cap, x, psi, L, R, p, ebar, eps, g);
+    else snn_eprop_grad<false>(B, n_pre, len, ind, cap, x, psi, L, R, p, ebar, eps, g);
 }
 
 // The readout's gradients: g_out[k][j] += sum_b err[b][k] zhat[b][j],
 // g_b[k] += sum_b err[b][k].
 SNN_KERNEL void eprop_out_grad(const int64_t B, const int64_t N, const int64_t K,
                                const double *err, const double *zhat, double *g_out,
-                               double *g_b) {
+                               double *g_b) {  // (zhat: [instance][neuron])
     SNN_LOOP(q, K * N) {
         const int64_t k = q / N, j = q - k * N;
         double s = g_out[q];

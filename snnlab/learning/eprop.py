@@ -359,7 +359,7 @@ class EProp:
             self._launch("eprop_current", B, N, o, ids_d, self.row_length["in"], self.ind["in"],
                          self.w["in"], self.cap["in"], s["z"], self.row_length["rec"],
                          self.ind["rec"], self.w["rec"], self.cap["rec"], s["cur"], n=B)
-            self._launch("eprop_hidden", B * N, self._p_hidden, s["cur"], s["v"], s["a"],
+            self._launch("eprop_hidden", B, N, self._p_hidden, s["cur"], s["v"], s["a"],
                          s["refrac"], s["z"], s["psi"], s["zhat"], s["count"], n=B * N)
             self._launch("eprop_readout", B, N, K, s["z"], self.w["out"], self.w["b"], c.kappa,
                          lab, int(t >= steps - window), s["y"], s["err"], s["loss"], s["ysum"],
@@ -373,13 +373,13 @@ class EProp:
             if t >= steps - window:  # (before it the error is 0, and L stays 0)
                 self._launch("eprop_signal", B, N, K, s["err"], fb, s["L"], n=B * N)
             for name, n_pre, x in (("in", M, s["xbar"]), ("rec", N, s["zbar"])):
-                self._launch("eprop_grad", B, n_pre, N, self.row_length[name], self.ind[name],
+                self._launch("eprop_grad", B, n_pre, self.row_length[name], self.ind[name],
                              self.cap[name], x, s["psi"], s["L"], R, self._p_grad,
                              self.ebar[name], self.eps[name], self.g[name], n=n_pre)
             if t >= steps - window:  # (the error is 0 before the window)
                 self._launch("eprop_out_grad", B, N, K, s["err"], s["zhat"], self.g["out"],
                              self.g["b"], n=K * N)
-            self._launch("eprop_spike_trace", B * N, s["z"], c.alpha, s["zbar"], n=B * N)
+            self._launch("eprop_spike_trace", B, N, s["z"], c.alpha, s["zbar"], n=B * N)
             t_learn += time.perf_counter() - t1
         self.backend.synchronize()
         counts = xp.to_host(s["count"][:B * N]).reshape(B, N)
