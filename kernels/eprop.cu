@@ -23,31 +23,52 @@
 // (xbar, zbar, psi, L: an instance's values of one neuron side by side), the
 // rest [instance][neuron].
 
+// q / n by a multiplication (an integer division per element cost more than
+// the elementwise kernels' own work on the CPU), corrected to be exact.
+SNN_DEVICE SNN_INLINE int64_t snn_eprop_div(int64_t q, int64_t n, double inv) {
+    int64_t d = (int64_t)((double)q * inv);
+    d -= d * n > q;
+    d += (d + 1) * n <= q;
+    return d;
+}
+
 // Input spikes of step t: instance b's are ids[off[b] .. off[b + 1]).
-SNN_KERNEL void eprop_input_trace(const int64_t B, const int64_t M, const int32_t *off,
-                                  const int32_t *ids, const double alpha, double *xbar) {
+SNN_DEVICE SNN_INLINE void snn_eprop_input_trace(const int64_t B, const int64_t M,
+                                                 const int32_t *off, const int32_t *ids,
+                                                 const double alpha, double *xbar) {
     SNN_LOOP(b, B) {
         for (int64_t i = 0; i < M; ++i) xbar[i * B + b] *= alpha;
         for (int32_t s = off[b]; s < off[b + 1]; ++s) xbar[(int64_t)ids[s] * B + b] += 1.0;
     }
 }
+SNN_KERNEL void eprop_input_trace(const int64_t B, const int64_t M, const int32_t *off,
+                                  const int32_t *ids, const double alpha, double *xbar) {
+    snn_eprop_input_trace(B, M, off, ids, alpha, xbar);
+}
 
-SNN_KERNEL void eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
-                                  const double alpha, double *zbar) {
+SNN_DEVICE SNN_INLINE void snn_eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
+                                                 const double alpha, double *zbar) {
+    const double inv_n = 1.0 / (double)N;
     SNN_LOOP(q, B * N) {
-        const int64_t b = q / N, j = q - b * N;
+        const int64_t b = snn_eprop_div(q, N, inv_n), j = q - b * N;
         zbar[j * B + b] = alpha * zbar[j * B + b] + (double)z[q];
     }
+}
+SNN_KERNEL void eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
+                                  const double alpha, double *zbar) {
+    snn_eprop_spike_trace(B, N, z, alpha, zbar);
 }
 
 // The input current of every hidden neuron: the step's input spikes through
 // the input rows, the hidden spikes of the step before through the recurrent
 // rows.  One instance per thread: no atomics, the same sums in any team.
-SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *off,
-                              const int32_t *ids, const int32_t *in_len, const int32_t *in_ind,
-                              const float *in_w, const int64_t in_cap, const uint8_t *z,
-                              const int32_t *rec_len, const int32_t *rec_ind,
-                              const float *rec_w, const int64_t rec_cap, int64_t *cur) {
+SNN_DEVICE SNN_INLINE void snn_eprop_current(const int64_t B, const int64_t N, const int32_t *off,
+                                             const int32_t *ids, const int32_t *in_len,
+                                             const int32_t *in_ind, const float *in_w,
+                                             const int64_t in_cap, const uint8_t *z,
+                                             const int32_t *rec_len, const int32_t *rec_ind,
+                                             const float *rec_w, const int64_t rec_cap,
+                                             int64_t *cur) {
     SNN_LOOP(b, B) {
         int64_t *c = cur + b * N;
         for (int64_t j = 0; j < N; ++j) c[j] = 0;
@@ -65,6 +86,14 @@ SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *o
         }
     }
 }
+SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *off,
+                              const int32_t *ids, const int32_t *in_len, const int32_t *in_ind,
+                              const float *in_w, const int64_t in_cap, const uint8_t *z,
+                              const int32_t *rec_len, const int32_t *rec_ind, const float *rec_w,
+                              const int64_t rec_cap, int64_t *cur) {
+    snn_eprop_current(B, N, off, ids, in_len, in_ind, in_w, in_cap, z, rec_len, rec_ind, rec_w,
+                      rec_cap, cur);
+}
 
 // The hidden neurons (LIF, or ALIF with beta > 0), p = {alpha, v_th, rho,
 // beta, gamma, n_ref, kappa}:
@@ -74,14 +103,16 @@ SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *o
 //   psi(t) = gamma / v_th max(0, 1 - |v(t) - A(t)| / v_th), 0 when refractory
 // n_ref steps after a spike are refractory; zhat = kappa zhat + z; count
 // adds up each neuron's spikes in the trial.
-SNN_KERNEL void eprop_hidden(const int64_t B, const int64_t N, const double *p,
-                             const int64_t *cur, double *v, double *a, int32_t *refrac,
-                             uint8_t *z, double *psi, double *zhat, int32_t *count) {
+SNN_DEVICE SNN_INLINE void snn_eprop_hidden(const int64_t B, const int64_t N, const double *p,
+                                            const int64_t *cur, double *v, double *a,
+                                            int32_t *refrac, uint8_t *z, double *psi, double *zhat,
+                                            int32_t *count) {
     const double alpha = p[0], v_th = p[1], rho = p[2], beta = p[3], gamma = p[4];
     const int32_t n_ref = (int32_t)p[5];
     const double kappa = p[6];
+    const double inv_n = 1.0 / (double)N;
     SNN_LOOP(q, B * N) {
-        const int64_t b = q / N, j = q - b * N;
+        const int64_t b = snn_eprop_div(q, N, inv_n), j = q - b * N;
         const double zp = (double)z[q];
         const double vq = alpha * v[q] + snn_from_fixed(cur[q]) - v_th * zp;
         const double aq = rho * a[q] + zp;
@@ -98,14 +129,20 @@ SNN_KERNEL void eprop_hidden(const int64_t B, const int64_t N, const double *p,
         count[q] += spike ? 1 : 0;
     }
 }
+SNN_KERNEL void eprop_hidden(const int64_t B, const int64_t N, const double *p, const int64_t *cur,
+                             double *v, double *a, int32_t *refrac, uint8_t *z, double *psi,
+                             double *zhat, int32_t *count) {
+    snn_eprop_hidden(B, N, p, cur, v, a, refrac, z, psi, zhat, count);
+}
 
 // The leaky readout y(t) = kappa y(t-1) + W_out z(t) + b and, in the
 // response window, the softmax error and cross-entropy: err = pi - onehot
 // (0 outside the window), loss += -log pi[label], ysum += y.
-SNN_KERNEL void eprop_readout(const int64_t B, const int64_t N, const int64_t K,
-                              const uint8_t *z, const float *w_out, const float *b_out,
-                              const double kappa, const int32_t *label, const int32_t window,
-                              double *y, double *err, double *loss, double *ysum) {
+SNN_DEVICE SNN_INLINE void snn_eprop_readout(const int64_t B, const int64_t N, const int64_t K,
+                                             const uint8_t *z, const float *w_out,
+                                             const float *b_out, const double kappa,
+                                             const int32_t *label, const int32_t window, double *y,
+                                             double *err, double *loss, double *ysum) {
     SNN_LOOP(b, B) {
         double *yb = y + b * K, *eb = err + b * K;
         const uint8_t *zb = z + b * N;
@@ -136,16 +173,27 @@ SNN_KERNEL void eprop_readout(const int64_t B, const int64_t N, const int64_t K,
         loss[b] += -snn_log(snn_exp(yb[label[b]] - m) / total);
     }
 }
+SNN_KERNEL void eprop_readout(const int64_t B, const int64_t N, const int64_t K, const uint8_t *z,
+                              const float *w_out, const float *b_out, const double kappa,
+                              const int32_t *label, const int32_t window, double *y, double *err,
+                              double *loss, double *ysum) {
+    snn_eprop_readout(B, N, K, z, w_out, b_out, kappa, label, window, y, err, loss, ysum);
+}
 
 // The learning signal of each hidden neuron: L = sum_k fb[j][k] err[k].
-SNN_KERNEL void eprop_signal(const int64_t B, const int64_t N, const int64_t K,
-                             const double *err, const float *fb, double *L) {
+SNN_DEVICE SNN_INLINE void snn_eprop_signal(const int64_t B, const int64_t N, const int64_t K,
+                                            const double *err, const float *fb, double *L) {
+    const double inv_n = 1.0 / (double)N;
     SNN_LOOP(q, B * N) {
-        const int64_t b = q / N, j = q - b * N;
+        const int64_t b = snn_eprop_div(q, N, inv_n), j = q - b * N;
         double s = 0.0;
         for (int64_t k = 0; k < K; ++k) s += (double)fb[j * K + k] * err[b * K + k];
         L[j * B + b] = s;
     }
+}
+SNN_KERNEL void eprop_signal(const int64_t B, const int64_t N, const int64_t K, const double *err,
+                             const float *fb, double *L) {
+    snn_eprop_signal(B, N, K, err, fb, L);
 }
 
 // The eligibility of every stored synapse i -> j of a projection onto the
@@ -161,9 +209,8 @@ SNN_KERNEL void eprop_signal(const int64_t B, const int64_t N, const int64_t K,
 template <bool ALIF>
 SNN_DEVICE SNN_INLINE void snn_eprop_lanes(const int64_t b0, const int64_t nb, const double *xi,
                                            const double *ps, const double *Lj, const double rj,
-                                           const double kappa, const double beta,
-                                           const double rho, float *eb, float *ea,
-                                           double *acc) {
+                                           const double kappa, const double beta, const double rho,
+                                           float *eb, float *ea, double *acc) {
     for (int64_t l = 0; l < nb; ++l) {
         const int64_t b = b0 + l;
         double e;
@@ -215,14 +262,22 @@ SNN_KERNEL void eprop_grad(const int64_t B, const int64_t n_pre, const int32_t *
 
 // The readout's gradients: g_out[k][j] += sum_b err[b][k] zhat[b][j],
 // g_b[k] += sum_b err[b][k].
-SNN_KERNEL void eprop_out_grad(const int64_t B, const int64_t N, const int64_t K,
-                               const double *err, const double *zhat, double *g_out,
-                               double *g_b) {  // (zhat: [instance][neuron])
-    SNN_LOOP(q, K * N) {
-        const int64_t k = q / N, j = q - k * N;
-        double s = g_out[q];
-        for (int64_t b = 0; b < B; ++b) s += err[b * K + k] * zhat[b * N + j];
-        g_out[q] = s;
+SNN_DEVICE SNN_INLINE void snn_eprop_out_grad(const int64_t B, const int64_t N, const int64_t K,
+                                              const double *err, const double *zhat, double *g_out,
+                                              double *g_b) {  // (zhat: [instance][neuron])
+    // in pieces of 64 neurons of one output: instance by instance, each
+    // weight's sum in instance order, the neurons side by side
+    const int64_t pieces = (N + 63) / 64;
+    SNN_LOOP(q, K * pieces) {
+        const int64_t k = snn_eprop_div(q, pieces, 1.0 / (double)pieces);
+        const int64_t j0 = (q - k * pieces) * 64;
+        const int64_t j1 = j0 + 64 < N ? j0 + 64 : N;
+        double *gk = g_out + k * N;
+        for (int64_t b = 0; b < B; ++b) {
+            const double e = err[b * K + k];
+            const double *zb = zhat + b * N;
+            for (int64_t j = j0; j < j1; ++j) gk[j] += e * zb[j];
+        }
     }
     SNN_LOOP(k, K) {
         double s = g_b[k];
@@ -230,13 +285,96 @@ SNN_KERNEL void eprop_out_grad(const int64_t B, const int64_t N, const int64_t K
         g_b[k] = s;
     }
 }
+SNN_KERNEL void eprop_out_grad(const int64_t B, const int64_t N, const int64_t K, const double *err,
+                               const double *zhat, double *g_out, double *g_b) {
+    snn_eprop_out_grad(B, N, K, err, zhat, g_out, g_b);
+}
+
+// A whole trial on the CPU in one call: the steps' kernels above in the
+// order of the header, in one parallel region with a barrier wherever a
+// kernel reads what another share of the team wrote (the Python loop of
+// launches costs more than a small network's work).  The GPU launches the
+// kernels step by step (a barrier across its grid is not at hand).
+// off: [steps][B + 1]; learn = 0: the forward pass alone; window: the first
+// step of the loss's window; timer[0] and [1] gain the seconds of the
+// forward pass and of learning (thread 0's clock, at the barriers).
+#if !defined(SNN_CUDA)
+#include <time.h>
+static double snn_eprop_clock(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+SNN_KERNEL void eprop_trial(const int64_t B, const int64_t M, const int64_t N, const int64_t K,
+                            const int64_t steps, const int64_t window, const int32_t learn,
+                            const int32_t *off, const int32_t *ids, const int32_t *in_len,
+                            const int32_t *in_ind, const float *in_w, const int64_t in_cap,
+                            const int32_t *rec_len, const int32_t *rec_ind, const float *rec_w,
+                            const int64_t rec_cap, const double *p_hidden, const float *w_out,
+                            const float *b_out, const double kappa, const int32_t *label,
+                            const float *fb, const double *R, const double *p_grad,
+                            const double alpha, double *xbar, int64_t *cur, double *v, double *a,
+                            int32_t *refrac, uint8_t *z, double *psi, double *zhat,
+                            int32_t *count, double *y, double *err, double *loss, double *ysum,
+                            double *L, double *zbar, float *ebar_in, float *eps_in,
+                            double *g_in, float *ebar_rec, float *eps_rec, double *g_rec,
+                            double *g_out, double *g_b, double *timer) {
+    const bool clock = SNN_THREAD_ID == 0;
+    double t0 = clock ? snn_eprop_clock() : 0.0;
+    for (int64_t t = 0; t < steps; ++t) {
+        const int32_t *o = off + t * (B + 1);
+        const bool in_window = t >= window;
+        if (learn) snn_eprop_input_trace(B, M, o, ids, alpha, xbar);
+        snn_eprop_current(B, N, o, ids, in_len, in_ind, in_w, in_cap, z, rec_len, rec_ind, rec_w,
+                          rec_cap, cur);
+        SNN_BARRIER
+        snn_eprop_hidden(B, N, p_hidden, cur, v, a, refrac, z, psi, zhat, count);
+        SNN_BARRIER
+        snn_eprop_readout(B, N, K, z, w_out, b_out, kappa, label, (int32_t)in_window, y, err,
+                          loss, ysum);
+        SNN_BARRIER
+        if (clock) {
+            const double t1 = snn_eprop_clock();
+            timer[0] += t1 - t0;
+            t0 = t1;
+        }
+        if (learn) {
+            if (in_window) {
+                snn_eprop_signal(B, N, K, err, fb, L);
+                SNN_BARRIER
+            }
+            if (eps_in) {
+                snn_eprop_grad<true>(B, M, in_len, in_ind, in_cap, xbar, psi, L, R, p_grad,
+                                     ebar_in, eps_in, g_in);
+                snn_eprop_grad<true>(B, N, rec_len, rec_ind, rec_cap, zbar, psi, L, R, p_grad,
+                                     ebar_rec, eps_rec, g_rec);
+            } else {
+                snn_eprop_grad<false>(B, M, in_len, in_ind, in_cap, xbar, psi, L, R, p_grad,
+                                      ebar_in, eps_in, g_in);
+                snn_eprop_grad<false>(B, N, rec_len, rec_ind, rec_cap, zbar, psi, L, R, p_grad,
+                                      ebar_rec, eps_rec, g_rec);
+            }
+            if (in_window) snn_eprop_out_grad(B, N, K, err, zhat, g_out, g_b);
+            SNN_BARRIER
+            snn_eprop_spike_trace(B, N, z, alpha, zbar);
+        }
+        SNN_BARRIER
+        if (clock) {
+            const double t1 = snn_eprop_clock();
+            timer[1] += t1 - t0;
+            t0 = t1;
+        }
+    }
+}
+#endif
 
 // Adam on the parameters of n rows of cap places (len: each row's stored
 // ones; null: every place) with gradients g (then zeroed), moments m and v:
 // p = {lr, beta1, beta2, eps, 1 - beta1^t, 1 - beta2^t, l1}; l1 adds
 // l1 sign(w) to the gradient (DEEP R's term; 0: none).
-SNN_KERNEL void eprop_adam(const int64_t n, const int32_t *len, const int64_t cap,
-                           const double *p, float *w, double *g, float *m, float *v) {
+SNN_KERNEL void eprop_adam(const int64_t n, const int32_t *len, const int64_t cap, const double *p,
+                           float *w, double *g, float *m, float *v) {
     const double lr = p[0], b1 = p[1], b2 = p[2], eps = p[3], c1 = p[4], c2 = p[5], l1 = p[6];
     SNN_LOOP(i, n) {
         const int64_t end = len ? len[i] : cap;
@@ -266,14 +404,14 @@ SNN_DEVICE SNN_INLINE double snn_deep_r_sign(uint64_t seed, uint32_t stream, int
 // dormant and leaves (its weight, moments and gradient move with the
 // others); as many synapses are made at targets drawn uniformly among the
 // row's absent ones (a pair that just left among them; not the source
-// itself where no_self), in target order, at weight 0 with zeroed moments.  Draws of row i in call c: target draw k
-// from (seed, stream + 1, entity i, c 2^32 | k); noise from stream + 2.
+// itself where no_self), in target order, at weight 0 with zeroed moments.
+// Draws of row i in call c: target draw k from (seed, stream + 1, entity i,
+// c 2^32 | k); noise from stream + 2.
 // removed[i]: the row's count in this call.
-SNN_KERNEL void eprop_deep_r(const int64_t n_pre, const int64_t n_post, int32_t *len,
-                             int32_t *ind, const int64_t cap, float *w, float *m, float *v,
-                             double *g, const uint64_t seed, const uint32_t stream,
-                             const int64_t call, const double noise_sd, const int32_t no_self,
-                             int32_t *removed) {
+SNN_KERNEL void eprop_deep_r(const int64_t n_pre, const int64_t n_post, int32_t *len, int32_t *ind,
+                             const int64_t cap, float *w, float *m, float *v, double *g,
+                             const uint64_t seed, const uint32_t stream, const int64_t call,
+                             const double noise_sd, const int32_t no_self, int32_t *removed) {
     SNN_LOOP(i, n_pre) {
         const int64_t base = i * cap, n = len[i];
         int64_t kept = 0;

@@ -410,3 +410,33 @@ def test_the_training_view_follows_the_run():
     assert sum(r["rec"] for r in net.rewired) > 0
     assert not np.array_equal(np.isfinite(before), np.isfinite(after))  # it rewired
     assert view.panel() is view.panel()
+
+
+@pytest.mark.parametrize("neuron", ["lif", "alif"])
+def test_a_trial_in_one_call_equals_the_steps_launched_one_by_one(neuron):
+    """On the CPU a trial without per-step recording runs in one call
+    (eprop_trial); it gives what the kernels launched step by step give, bit
+    for bit: losses, readouts, gradients, the regulariser's rates."""
+    from snnlab.learning import RateRegularizer
+
+    c = Classifier(n_in=12, n_hidden=20, n_out=3, neuron=neuron, density_in=0.6,
+                   density_rec=0.4, w_in=3.0, w_rec=1.5, beta=0.5, tau_adapt=50.0)
+    out = []
+    for record in (True, False):
+        net = EProp(c, batch=3, seed=7, threads=2, regularizer=RateRegularizer(c=0.05))
+        got = []
+        for k, learn in enumerate((True, True, False)):
+            events, labels = _task(c, 3, 40, seed=k)
+            r = net.trial(events, labels, 40, 15, learn=learn, record=record)
+            got.append((r["loss"], r["ysum"], r["counts"]))
+        grads = {name: net.connectivity(name)["grad"] for name in ("in", "rec")}
+        out.append((got, grads, net.readout(), net.rates))
+    (a, ga, ra, fa), (b, gb, rb, fb) = out
+    for x, y in zip(a, b):
+        for u, v in zip(x, y):
+            np.testing.assert_array_equal(u, v)
+    for name in ("in", "rec"):
+        np.testing.assert_array_equal(ga[name], gb[name])
+    for key in ("grad_w", "grad_b"):
+        np.testing.assert_array_equal(ra[key], rb[key])
+    np.testing.assert_array_equal(fa, fb)

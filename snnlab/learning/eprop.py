@@ -351,7 +351,22 @@ class EProp:
         off_d, ids_d = xp.asarray(off), xp.asarray(ids if ids.size else np.zeros(1, np.int32))
         spikes = np.zeros((steps, B, N), bool) if record else None
         t_sim = t_learn = 0.0
-        for t in range(steps):
+        if not record and self.backend.name == "cpu":  # the whole trial in one call
+            g, timer = self.g, np.zeros(2)
+            self._launch("eprop_trial", B, M, N, K, steps, steps - window, int(learn), off_d,
+                         ids_d, self.row_length["in"], self.ind["in"], self.w["in"],
+                         self.cap["in"], self.row_length["rec"], self.ind["rec"], self.w["rec"],
+                         self.cap["rec"], self._p_hidden, self.w["out"], self.w["b"], c.kappa,
+                         lab, fb, R, self._p_grad, c.alpha, s["xbar"], s["cur"], s["v"],
+                         s["a"], s["refrac"], s["z"], s["psi"], s["zhat"], s["count"], s["y"],
+                         s["err"], s["loss"], s["ysum"], s["L"], s["zbar"], self.ebar["in"],
+                         self.eps["in"], g["in"], self.ebar["rec"], self.eps["rec"], g["rec"],
+                         g["out"], g["b"], timer, n=B * N)
+            t_sim, t_learn = float(timer[0]), float(timer[1])
+            steps_left = 0
+        else:
+            steps_left = steps
+        for t in range(steps_left):
             t0 = time.perf_counter()
             o = off_d[t * (B + 1):(t + 1) * (B + 1)]
             if learn:
