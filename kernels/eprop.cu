@@ -407,60 +407,85 @@ SNN_DEVICE SNN_INLINE double snn_deep_r_sign(uint64_t seed, uint32_t stream, int
 // itself where no_self), in target order, at weight 0 with zeroed moments.
 // Draws of row i in call c: target draw k from (seed, stream + 1, entity i,
 // c 2^32 | k); noise from stream + 2.
-// removed[i]: the row's count in this call.
-SNN_KERNEL void eprop_deep_r(const int64_t n_pre, const int64_t n_post, int32_t *len, int32_t *ind,
-                             const int64_t cap, float *w, float *m, float *v, double *g,
-                             const uint64_t seed, const uint32_t stream, const int64_t call,
-                             const double noise_sd, const int32_t no_self, int32_t *removed) {
-    SNN_LOOP(i, n_pre) {
-        const int64_t base = i * cap, n = len[i];
-        int64_t kept = 0;
-        for (int64_t k = 0; k < n; ++k) {
-            const int64_t j = ind[base + k];
-            const double s = snn_deep_r_sign(seed, stream, i, j);
-            double wk = (double)w[base + k];
-            if (noise_sd > 0.0)
-                wk += s * noise_sd * snn_normal(seed, stream + 2, (uint32_t)i,
-                                                ((uint64_t)call << 32) | (uint64_t)j);
-            if (wk * s < 0.0) continue;  // dormant
-            ind[base + kept] = (int32_t)j;
-            w[base + kept] = (float)wk;
-            m[base + kept] = m[base + k];
-            v[base + kept] = v[base + k];
-            g[base + kept] = g[base + k];
-            ++kept;
+// removed[i]: the row's count in this call.  sign holds each stored
+// synapse's sign (snn_deep_r_sign, drawn when it is made) and moves with it.
+// One row i of a projection (DEEP R, after an optimiser step).
+SNN_DEVICE SNN_INLINE void snn_deep_r_row(const int64_t i, const int64_t n_post, int32_t *len,
+                                          int32_t *ind, const int64_t cap, float *w, float *m,
+                                          float *v, double *g, int8_t *sign, const uint64_t seed,
+                                          const uint32_t stream, const int64_t call,
+                                          const double noise_sd, const int32_t no_self,
+                                          int32_t *removed) {
+    const int64_t base = i * cap, n = len[i];
+    int64_t kept = 0;
+    for (int64_t k = 0; k < n; ++k) {
+        const int64_t j = ind[base + k];
+        const double s = (double)sign[base + k];  // (kept: drawn once per synapse)
+        double wk = (double)w[base + k];
+        if (noise_sd > 0.0)
+            wk += s * noise_sd * snn_normal(seed, stream + 2, (uint32_t)i,
+                                            ((uint64_t)call << 32) | (uint64_t)j);
+        if (wk * s < 0.0) continue;  // dormant
+        ind[base + kept] = (int32_t)j;
+        sign[base + kept] = sign[base + k];
+        w[base + kept] = (float)wk;
+        m[base + kept] = m[base + k];
+        v[base + kept] = v[base + k];
+        g[base + kept] = g[base + k];
+        ++kept;
+    }
+    const int64_t gone = n - kept;
+    removed[i] = (int32_t)gone;
+    int64_t room = n_post - (no_self && i < n_post ? 1 : 0) - kept;  // absent targets
+    int64_t made = 0;
+    for (uint64_t d = 0; made < gone && made < room && d < (1ull << 32); ++d) {
+        const snn_u4 r = snn_random4(seed, stream + 1, (uint32_t)i,
+                                     ((uint64_t)call << 32) | d);
+        int64_t j = (int64_t)(snn_u01(r.x, r.y) * (double)n_post);
+        j = j < n_post ? j : n_post - 1;
+        if (no_self && j == i) continue;
+        int64_t pos = kept + made;  // insert in target order, unless present
+        bool present = false;
+        for (int64_t q = 0; q < kept + made; ++q) {
+            if (ind[base + q] == j) { present = true; break; }
+            if (ind[base + q] > j) { pos = q; break; }
         }
-        const int64_t gone = n - kept;
-        removed[i] = (int32_t)gone;
-        int64_t room = n_post - (no_self && i < n_post ? 1 : 0) - kept;  // absent targets
-        int64_t made = 0;
-        for (uint64_t d = 0; made < gone && made < room && d < (1ull << 32); ++d) {
-            const snn_u4 r = snn_random4(seed, stream + 1, (uint32_t)i,
-                                         ((uint64_t)call << 32) | d);
-            int64_t j = (int64_t)(snn_u01(r.x, r.y) * (double)n_post);
-            j = j < n_post ? j : n_post - 1;
-            if (no_self && j == i) continue;
-            int64_t pos = kept + made;  // insert in target order, unless present
-            bool present = false;
-            for (int64_t q = 0; q < kept + made; ++q) {
-                if (ind[base + q] == j) { present = true; break; }
-                if (ind[base + q] > j) { pos = q; break; }
-            }
-            if (present) continue;
-            for (int64_t q = kept + made; q > pos; --q) {
-                ind[base + q] = ind[base + q - 1];
-                w[base + q] = w[base + q - 1];
-                m[base + q] = m[base + q - 1];
-                v[base + q] = v[base + q - 1];
-                g[base + q] = g[base + q - 1];
-            }
-            ind[base + pos] = (int32_t)j;
-            w[base + pos] = 0.0f;
-            m[base + pos] = 0.0f;
-            v[base + pos] = 0.0f;
-            g[base + pos] = 0.0;
-            ++made;
+        if (present) continue;
+        for (int64_t q = kept + made; q > pos; --q) {
+            ind[base + q] = ind[base + q - 1];
+            sign[base + q] = sign[base + q - 1];
+            w[base + q] = w[base + q - 1];
+            m[base + q] = m[base + q - 1];
+            v[base + q] = v[base + q - 1];
+            g[base + q] = g[base + q - 1];
         }
-        len[i] = (int32_t)(kept + made);
+        ind[base + pos] = (int32_t)j;
+        sign[base + pos] = (int8_t)snn_deep_r_sign(seed, stream, i, j);
+        w[base + pos] = 0.0f;
+        m[base + pos] = 0.0f;
+        v[base + pos] = 0.0f;
+        g[base + pos] = 0.0;
+        ++made;
+    }
+    len[i] = (int32_t)(kept + made);
+}
+
+// Both projections in one launch: rows [0, n_in) of the inputs', then the
+// n_hidden recurrent rows (removed: their counts in that order).
+SNN_KERNEL void eprop_deep_r(const int64_t n_in, const int64_t n_hidden, const uint64_t seed,
+                             const int64_t call, const double noise_sd, int32_t *removed,
+                             int32_t *len_in, int32_t *ind_in, const int64_t cap_in,
+                             float *w_in, float *m_in, float *v_in, double *g_in,
+                             int8_t *sign_in, const uint32_t stream_in, int32_t *len_rec,
+                             int32_t *ind_rec, const int64_t cap_rec, float *w_rec,
+                             float *m_rec, float *v_rec, double *g_rec, int8_t *sign_rec,
+                             const uint32_t stream_rec) {
+    SNN_LOOP(q, n_in + n_hidden) {
+        if (q < n_in)
+            snn_deep_r_row(q, n_hidden, len_in, ind_in, cap_in, w_in, m_in, v_in, g_in, sign_in,
+                           seed, stream_in, call, noise_sd, 0, removed);
+        else
+            snn_deep_r_row(q - n_in, n_hidden, len_rec, ind_rec, cap_rec, w_rec, m_rec, v_rec,
+                           g_rec, sign_rec, seed, stream_rec, call, noise_sd, 1, removed + n_in);
     }
 }

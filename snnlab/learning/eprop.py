@@ -252,6 +252,7 @@ class EProp:
         xp = self.backend
         N, M, K = c.n_hidden, c.n_in, c.n_out
         self.row_length, self.ind, self.cap, self.w = {}, {}, {}, {}
+        self.sign = {}  # DEEP R: each stored synapse's sign, moving with it
         for k, (name, n_pre, dens, scale) in enumerate(
                 (("in", M, c.density_in, c.w_in), ("rec", N, c.density_rec, c.w_rec))):
             std = scale / math.sqrt(max(dens * n_pre, 1.0))
@@ -264,6 +265,9 @@ class EProp:
                                      ind.reshape(-1, cap)[mask])
                 w.reshape(-1, cap)[mask] = (np.abs(w.reshape(-1, cap)[mask])
                                             * signs).astype(np.float32)
+                sign = np.zeros((n_pre, cap), np.int8)
+                sign[mask] = signs.astype(np.int8)
+                self.sign[name] = xp.asarray(sign.ravel())
             self.row_length[name], self.cap[name] = xp.asarray(rl), cap
             self.ind[name], self.w[name] = xp.asarray(ind), xp.asarray(w)
         u1 = _uniforms(self.seed, STREAM_EPROP + 8, K * N).reshape(K, N)
@@ -548,6 +552,8 @@ class EProp:
         for name in ("in", "rec"):
             arrays[f"row_length/{name}"] = h(self.row_length[name])
             arrays[f"ind/{name}"] = h(self.ind[name])
+            if name in self.sign:
+                arrays[f"sign/{name}"] = h(self.sign[name])
         path = Path(path)
         with open(path, "wb") as f:
             np.savez(f, **arrays)
@@ -581,12 +587,12 @@ class EProp:
         for key, a in arrays.items():
             kind, name = key.split("/")
             table = {"w": net.w, "g": net.g, "m": net.m, "v": net.v,
-                     "row_length": net.row_length, "ind": net.ind}[kind]
+                     "row_length": net.row_length, "ind": net.ind, "sign": net.sign}[kind]
             if kind in ("w", "g", "m", "v") and name in ("in", "rec"):
                 want = meta["cap"][name] * meta["classifier"][
                     "n_in" if name == "in" else "n_hidden"]
             else:
-                want = table[name].size if kind not in ("row_length", "ind") else None
+                want = table[name].size if kind not in ("row_length", "ind", "sign") else None
             if want is not None and a.size != want:
                 raise ValueError(f"{path}: {key} has {a.size} values, expected {want}")
             table[name] = xp.asarray(a)
@@ -624,16 +630,16 @@ class EProp:
         """DEEP R's dormant synapses out and as many new ones in, per row."""
         t0 = time.perf_counter()
         noise = math.sqrt(2.0 * lr * self.deep_r.temperature)
-        moved = {}
-        for name in ("in", "rec"):
-            rl = self.row_length[name]
-            removed = self.backend.zeros(rl.size, np.int32)
-            self._launch("eprop_deep_r", rl.size, self.c.n_hidden, rl, self.ind[name],
-                         self.cap[name], self.w[name], self.m[name], self.v[name],
-                         self.g[name], np.uint64(self.seed), self._deep_r_stream(name),
-                         self.steps, noise, int(name == "rec"), removed, n=rl.size)
-            moved[name] = int(self.backend.to_host(removed).sum())
-        self.rewired.append(moved)
+        M, N = self.c.n_in, self.c.n_hidden
+        if getattr(self, "_removed", None) is None:  # each row's count: inputs', then hidden
+            self._removed = self.backend.zeros(M + N, np.int32)
+        args = [a for name in ("in", "rec") for a in (
+            self.row_length[name], self.ind[name], self.cap[name], self.w[name], self.m[name],
+            self.v[name], self.g[name], self.sign[name], self._deep_r_stream(name))]
+        self._launch("eprop_deep_r", M, N, np.uint64(self.seed), self.steps, noise,
+                     self._removed, *args, n=M + N)
+        removed = self.backend.to_host(self._removed)
+        self.rewired.append({"in": int(removed[:M].sum()), "rec": int(removed[M:].sum())})
         self.rewiring_s += time.perf_counter() - t0
 
     def connectivity(self, name: str) -> dict[str, np.ndarray]:
