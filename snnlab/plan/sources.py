@@ -216,7 +216,14 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
         macros["in_degree()" if sparse else "in_degree(j)"] = (
             "((int64_t)snn.in_degree[snn.local])" if sparse else "((int64_t)snn.in_degree[j])")
     defs, undefs = _macros(macros)
-    body = [*defs, "        {", _user(rule.code, f"{rule.name}.code", 12), "        }", *undefs]
+    # the rule's constants, maximum and per-synapse arrays (the row's, where
+    # read), then its code: in rule() for a row rule, in attempt() otherwise
+    body = [*[" " * 4 + c for c in consts],
+            *(["        const int64_t max_in_degree = snn.max_in; (void)max_in_degree;"]
+              if track else []),
+            *[f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_a.{n} + snn.base;"
+              for n, dt in arrays if re.search(rf"\b{n}\b", rule.code)],
+            *defs, "        {", _user(rule.code, f"{rule.name}.code", 12), "        }", *undefs]
     lines = [
         f"struct {struct} {{",
         f"    static const bool track = {str(track).lower()};",
@@ -260,11 +267,6 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
             "row_length = snn.row_length;",
             "        const double t = snn.t, dt = snn.dt;",
             "        (void)id_pre; (void)n_post; (void)row_length; (void)t; (void)dt;",
-            *[" " * 4 + c for c in consts],
-            *(["        const int64_t max_in_degree = snn.max_in; (void)max_in_degree;"]
-              if track else []),
-            *[f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_a.{n} + snn.base;"  # the row's, where read
-              for n, dt in arrays if re.search(rf"\b{n}\b", rule.code)],
             *body]),
         "    }",
         "    static SNN_DEVICE SNN_INLINE void attempt(SnnRewireRow &snn, const Arrays &snn_a,",
@@ -277,11 +279,6 @@ def rewire_kernels(rule, constants: list[str], arrays: list[tuple[str, str]],
             "        const double t = snn.t, dt = snn.dt;",
             "        (void)id_pre; (void)id_post; (void)n_post; (void)n_attempts; (void)attempt;",
             "        (void)t; (void)dt;",
-            *[" " * 4 + c for c in consts],
-            *(["        const int64_t max_in_degree = snn.max_in; (void)max_in_degree;"]
-              if track else []),
-            *[f"        {SYNAPSE_CTYPES[dt]} *{n} = snn_a.{n} + snn.base;"
-              for n, dt in arrays if re.search(rf"\b{n}\b", rule.code)],
             *body]),
         "    }",
         "};"]
