@@ -20,8 +20,8 @@
 #include "common.h"
 
 // What eprop_grad reads per source and per target is laid out [neuron][instance]
-// (xbar, zbar, psi, L: an instance's values of one neuron side by side), the
-// rest [instance][neuron].
+// (xbar, zbar, psi, L: an instance's values of one neuron side by side), and
+// the readout's error [output][instance]; the rest [instance][neuron].
 
 // q / n by a multiplication (an integer division per element cost more than
 // the elementwise kernels' own work on the CPU), corrected to be exact.
@@ -143,31 +143,31 @@ SNN_DEVICE SNN_INLINE void snn_eprop_readout(const int64_t B, const int64_t N, c
                                              const float *b_out, const double kappa,
                                              const int32_t *label, const int32_t window, double *y,
                                              double *err, double *loss, double *ysum) {
-    SNN_LOOP(b, B) {
-        double *yb = y + b * K, *eb = err + b * K;
+    SNN_LOOP(b, B) {  // (err: [output][instance], eb[k * B] this instance's)
+        double *yb = y + b * K, *eb = err + b;
         const uint8_t *zb = z + b * N;
-        for (int64_t k = 0; k < K; ++k) eb[k] = 0.0;  // (err holds the sums for now)
+        for (int64_t k = 0; k < K; ++k) eb[k * B] = 0.0;  // (err holds the sums for now)
         for (int64_t j = 0; j < N; ++j) {  // each sum over the spiking j in order
             if (!zb[j]) continue;
-            for (int64_t k = 0; k < K; ++k) eb[k] += (double)w_out[k * N + j];
+            for (int64_t k = 0; k < K; ++k) eb[k * B] += (double)w_out[k * N + j];
         }
         double m = 0.0;
         for (int64_t k = 0; k < K; ++k) {
-            yb[k] = kappa * yb[k] + eb[k] + (double)b_out[k];
+            yb[k] = kappa * yb[k] + eb[k * B] + (double)b_out[k];
             m = k == 0 || yb[k] > m ? yb[k] : m;
         }
         if (!window) {
-            for (int64_t k = 0; k < K; ++k) eb[k] = 0.0;
+            for (int64_t k = 0; k < K; ++k) eb[k * B] = 0.0;
             continue;
         }
         double total = 0.0;
         for (int64_t k = 0; k < K; ++k) {
-            eb[k] = snn_exp(yb[k] - m);
-            total += eb[k];
+            eb[k * B] = snn_exp(yb[k] - m);
+            total += eb[k * B];
         }
         for (int64_t k = 0; k < K; ++k) {
-            const double pi = eb[k] / total;
-            eb[k] = pi - (k == label[b] ? 1.0 : 0.0);
+            const double pi = eb[k * B] / total;
+            eb[k * B] = pi - (k == label[b] ? 1.0 : 0.0);
             ysum[b * K + k] += yb[k];
         }
         loss[b] += -snn_log(snn_exp(yb[label[b]] - m) / total);
@@ -183,12 +183,14 @@ SNN_KERNEL void eprop_readout(const int64_t B, const int64_t N, const int64_t K,
 // The learning signal of each hidden neuron: L = sum_k fb[j][k] err[k].
 SNN_DEVICE SNN_INLINE void snn_eprop_signal(const int64_t B, const int64_t N, const int64_t K,
                                             const double *err, const float *fb, double *L) {
-    const double inv_n = 1.0 / (double)N;
-    SNN_LOOP(q, B * N) {
-        const int64_t b = snn_eprop_div(q, N, inv_n), j = q - b * N;
-        double s = 0.0;
-        for (int64_t k = 0; k < K; ++k) s += (double)fb[j * K + k] * err[b * K + k];
-        L[j * B + b] = s;
+    SNN_LOOP(j, N) {  // each instance's sum over the outputs in order, side by side
+        double *Lj = L + j * B;
+        for (int64_t b = 0; b < B; ++b) Lj[b] = 0.0;
+        for (int64_t k = 0; k < K; ++k) {
+            const double f = (double)fb[j * K + k];
+            const double *ek = err + k * B;
+            for (int64_t b = 0; b < B; ++b) Lj[b] += f * ek[b];
+        }
     }
 }
 SNN_KERNEL void eprop_signal(const int64_t B, const int64_t N, const int64_t K, const double *err,
@@ -274,14 +276,14 @@ SNN_DEVICE SNN_INLINE void snn_eprop_out_grad(const int64_t B, const int64_t N, 
         const int64_t j1 = j0 + 64 < N ? j0 + 64 : N;
         double *gk = g_out + k * N;
         for (int64_t b = 0; b < B; ++b) {
-            const double e = err[b * K + k];
+            const double e = err[k * B + b];
             const double *zb = zhat + b * N;
             for (int64_t j = j0; j < j1; ++j) gk[j] += e * zb[j];
         }
     }
     SNN_LOOP(k, K) {
         double s = g_b[k];
-        for (int64_t b = 0; b < B; ++b) s += err[b * K + k];
+        for (int64_t b = 0; b < B; ++b) s += err[k * B + b];
         g_b[k] = s;
     }
 }
