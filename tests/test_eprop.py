@@ -127,8 +127,10 @@ def test_the_rate_regulariser_follows_its_equations():
     steps, window, B = 50, 20, 3
     net = EProp(c, batch=B, seed=7, regularizer=reg)
     events, labels = _task(c, B, steps)
+    spikes_1 = reference(net, events, labels, steps, window)["spikes"]  # (before it learns)
     first = net.trial(events, labels, steps, window)
-    f1 = first["counts"].sum(axis=0) * 1000.0 / (B * steps * c.dt)
+    np.testing.assert_array_equal(first["counts"], spikes_1.sum(axis=0))
+    f1 = spikes_1.sum(axis=(0, 1)) * 1000.0 / (B * steps * c.dt)
     np.testing.assert_array_equal(net.rates, f1)
     net.step_optimizer(lr=1e-3)  # (gradients zeroed, weights moved)
     events, labels = _task(c, B, steps, seed=9)
@@ -143,7 +145,7 @@ def test_the_rate_regulariser_follows_its_equations():
         without = reference(net, events, labels, steps, window)["grad"][name]
         assert not np.allclose(g, without[con["post"], con["pre"]], rtol=1e-3)  # (it acts)
     keep = np.exp(-steps * c.dt / reg.tau)
-    f2 = second["counts"].sum(axis=0) * 1000.0 / (B * steps * c.dt)
+    f2 = want["spikes"].sum(axis=(0, 1)) * 1000.0 / (B * steps * c.dt)
     np.testing.assert_allclose(net.rates, keep * f1 + (1 - keep) * f2, rtol=1e-12)
     with pytest.raises(ValueError, match="tau must be > 0"):
         RateRegularizer(tau=0.0)
