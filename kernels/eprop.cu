@@ -10,6 +10,7 @@
 //   eprop_hidden        v, a, z(t), the pseudo-derivative psi(t), zhat
 //   eprop_readout       y(t), softmax, err(t) = pi - onehot in the window
 //   eprop_signal        L(t) = B err(t)   (B: feedback, hidden x outputs)
+//   eprop_transpose     psi(t) laid out for eprop_grad
 //   eprop_grad          per synapse ebar = kappa ebar + e(t), g += L ebar
 //                       (inputs with xbar(t), recurrent with zbar(t-1))
 //   eprop_out_grad      g_out += err zhat, g_b += err
@@ -20,7 +21,7 @@
 #include "common.h"
 
 // What eprop_grad reads per source and per target is laid out [neuron][instance]
-// (xbar, zbar, psi, L: an instance's values of one neuron side by side), and
+// (xbar, zbar, psi_t, L: an instance's values of one neuron side by side), and
 // the readout's error [output][instance]; the rest [instance][neuron].
 
 // q / n by a multiplication (an integer division per element cost more than
@@ -30,6 +31,21 @@ SNN_DEVICE SNN_INLINE int64_t snn_eprop_div(int64_t q, int64_t n, double inv) {
     d -= d * n > q;
     d += (d + 1) * n <= q;
     return d;
+}
+
+// From [instance][neuron] to [neuron][instance] in tiles of 8 x 8, each
+// line of either side read or written whole while it is in the cache (one
+// element at a time, every store lands in another line: twice the time of
+// the hidden neurons' whole update).  Tile p: neurons 8 (p / nb).., instances
+// 8 (p % nb).., nb = ceil(B / 8) tiles of instances.
+SNN_DEVICE SNN_INLINE void snn_eprop_tile(const int64_t B, const int64_t N, const int64_t p,
+                                          const int64_t nb, int64_t *j0, int64_t *j1,
+                                          int64_t *b0, int64_t *b1) {
+    const int64_t jt = snn_eprop_div(p, nb, 1.0 / (double)nb);
+    *j0 = 8 * jt;
+    *b0 = 8 * (p - jt * nb);
+    *j1 = *j0 + 8 < N ? *j0 + 8 : N;
+    *b1 = *b0 + 8 < B ? *b0 + 8 : B;
 }
 
 // Input spikes of step t: instance b's are ids[off[b] .. off[b + 1]).
@@ -48,10 +64,13 @@ SNN_KERNEL void eprop_input_trace(const int64_t B, const int64_t M, const int32_
 
 SNN_DEVICE SNN_INLINE void snn_eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
                                                  const double alpha, double *zbar) {
-    const double inv_n = 1.0 / (double)N;
-    SNN_LOOP(q, B * N) {
-        const int64_t b = snn_eprop_div(q, N, inv_n), j = q - b * N;
-        zbar[j * B + b] = alpha * zbar[j * B + b] + (double)z[q];
+    const int64_t nb = (B + 7) / 8;  // z [instance][neuron], zbar [neuron][instance]
+    SNN_LOOP(p, nb * ((N + 7) / 8)) {
+        int64_t j0, j1, b0, b1;
+        snn_eprop_tile(B, N, p, nb, &j0, &j1, &b0, &b1);
+        for (int64_t j = j0; j < j1; ++j)
+            for (int64_t b = b0; b < b1; ++b)
+                zbar[j * B + b] = alpha * zbar[j * B + b] + (double)z[b * N + j];
     }
 }
 SNN_KERNEL void eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
@@ -102,7 +121,10 @@ SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *o
 //   z(t) = [v(t) >= A(t)] outside the refractory steps
 //   psi(t) = gamma / v_th max(0, 1 - |v(t) - A(t)| / v_th), 0 when refractory
 // n_ref steps after a spike are refractory; zhat = kappa zhat + z; count
-// adds up each neuron's spikes in the trial.
+// adds up each neuron's spikes in the trial.  Every array here is
+// [instance][neuron], psi included (eprop_transpose lays it out for
+// eprop_grad): one pass over contiguous memory (writing psi [neuron][instance]
+// here, a store every 8 B apart in a different line, cost twice this kernel).
 SNN_DEVICE SNN_INLINE void snn_eprop_hidden(const int64_t B, const int64_t N, const double *p,
                                             const int64_t *cur, double *v, double *a,
                                             int32_t *refrac, uint8_t *z, double *psi, double *zhat,
@@ -110,9 +132,7 @@ SNN_DEVICE SNN_INLINE void snn_eprop_hidden(const int64_t B, const int64_t N, co
     const double alpha = p[0], v_th = p[1], rho = p[2], beta = p[3], gamma = p[4];
     const int32_t n_ref = (int32_t)p[5];
     const double kappa = p[6];
-    const double inv_n = 1.0 / (double)N;
     SNN_LOOP(q, B * N) {
-        const int64_t b = snn_eprop_div(q, N, inv_n), j = q - b * N;
         const double zp = (double)z[q];
         const double vq = alpha * v[q] + snn_from_fixed(cur[q]) - v_th * zp;
         const double aq = rho * a[q] + zp;
@@ -120,7 +140,7 @@ SNN_DEVICE SNN_INLINE void snn_eprop_hidden(const int64_t B, const int64_t N, co
         const int32_t r = refrac[q];
         const bool spike = r == 0 && vq >= A;
         const double d = 1.0 - fabs((vq - A) / v_th);
-        psi[j * B + b] = r > 0 || d <= 0.0 ? 0.0 : gamma / v_th * d;
+        psi[q] = r > 0 || d <= 0.0 ? 0.0 : gamma / v_th * d;
         refrac[q] = spike ? n_ref : (r > 0 ? r - 1 : 0);
         v[q] = vq;
         a[q] = aq;
@@ -133,6 +153,22 @@ SNN_KERNEL void eprop_hidden(const int64_t B, const int64_t N, const double *p, 
                              double *v, double *a, int32_t *refrac, uint8_t *z, double *psi,
                              double *zhat, int32_t *count) {
     snn_eprop_hidden(B, N, p, cur, v, a, refrac, z, psi, zhat, count);
+}
+
+// psi_t = psi^T ([neuron][instance], what eprop_grad reads), in tiles.
+SNN_DEVICE SNN_INLINE void snn_eprop_transpose(const int64_t B, const int64_t N, const double *psi,
+                                               double *psi_t) {
+    const int64_t nb = (B + 7) / 8;
+    SNN_LOOP(p, nb * ((N + 7) / 8)) {
+        int64_t j0, j1, b0, b1;
+        snn_eprop_tile(B, N, p, nb, &j0, &j1, &b0, &b1);
+        for (int64_t j = j0; j < j1; ++j)
+            for (int64_t b = b0; b < b1; ++b) psi_t[j * B + b] = psi[b * N + j];
+    }
+}
+SNN_KERNEL void eprop_transpose(const int64_t B, const int64_t N, const double *psi,
+                                double *psi_t) {
+    snn_eprop_transpose(B, N, psi, psi_t);
 }
 
 // The leaky readout y(t) = kappa y(t-1) + W_out z(t) + b and, in the
@@ -317,9 +353,9 @@ SNN_KERNEL void eprop_trial(const int64_t B, const int64_t M, const int64_t N, c
                             const float *b_out, const double kappa, const int32_t *label,
                             const float *fb, const double *R, const double *p_grad,
                             const double alpha, double *xbar, int64_t *cur, double *v, double *a,
-                            int32_t *refrac, uint8_t *z, double *psi, double *zhat,
-                            int32_t *count, double *y, double *err, double *loss, double *ysum,
-                            double *L, double *zbar, float *ebar_in, float *eps_in,
+                            int32_t *refrac, uint8_t *z, double *psi, double *psi_t,
+                            double *zhat, int32_t *count, double *y, double *err, double *loss,
+                            double *ysum, double *L, double *zbar, float *ebar_in, float *eps_in,
                             double *g_in, float *ebar_rec, float *eps_rec, double *g_rec,
                             double *g_out, double *g_b, double *timer) {
     const bool clock = SNN_THREAD_ID == 0;
@@ -342,19 +378,18 @@ SNN_KERNEL void eprop_trial(const int64_t B, const int64_t M, const int64_t N, c
             t0 = t1;
         }
         if (learn) {
-            if (in_window) {
-                snn_eprop_signal(B, N, K, err, fb, L);
-                SNN_BARRIER
-            }
+            if (in_window) snn_eprop_signal(B, N, K, err, fb, L);
+            snn_eprop_transpose(B, N, psi, psi_t);
+            SNN_BARRIER
             if (eps_in) {
-                snn_eprop_grad<true>(B, M, in_len, in_ind, in_cap, xbar, psi, L, R, p_grad,
+                snn_eprop_grad<true>(B, M, in_len, in_ind, in_cap, xbar, psi_t, L, R, p_grad,
                                      ebar_in, eps_in, g_in);
-                snn_eprop_grad<true>(B, N, rec_len, rec_ind, rec_cap, zbar, psi, L, R, p_grad,
+                snn_eprop_grad<true>(B, N, rec_len, rec_ind, rec_cap, zbar, psi_t, L, R, p_grad,
                                      ebar_rec, eps_rec, g_rec);
             } else {
-                snn_eprop_grad<false>(B, M, in_len, in_ind, in_cap, xbar, psi, L, R, p_grad,
+                snn_eprop_grad<false>(B, M, in_len, in_ind, in_cap, xbar, psi_t, L, R, p_grad,
                                       ebar_in, eps_in, g_in);
-                snn_eprop_grad<false>(B, N, rec_len, rec_ind, rec_cap, zbar, psi, L, R, p_grad,
+                snn_eprop_grad<false>(B, N, rec_len, rec_ind, rec_cap, zbar, psi_t, L, R, p_grad,
                                       ebar_rec, eps_rec, g_rec);
             }
             if (in_window) snn_eprop_out_grad(B, N, K, err, zhat, g_out, g_b);

@@ -291,10 +291,10 @@ class EProp:
                                             c.rho if c.adaptive else 0.0]))
         z = lambda n, dt=np.float64: xp.zeros(n, dt)  # noqa: E731
         self.state = {"v": z(B * N), "a": z(B * N), "refrac": z(B * N, np.int32),
-                      "z": z(B * N, np.uint8), "psi": z(B * N), "zhat": z(B * N),
-                      "zbar": z(B * N), "xbar": z(B * M), "cur": z(B * N, np.int64),
-                      "y": z(B * K), "err": z(B * K), "L": z(B * N), "loss": z(B),
-                      "ysum": z(B * K), "count": z(B * N, np.int32)}
+                      "z": z(B * N, np.uint8), "psi": z(B * N), "psi_t": z(B * N),
+                      "zhat": z(B * N), "zbar": z(B * N), "xbar": z(B * M),
+                      "cur": z(B * N, np.int64), "y": z(B * K), "err": z(B * K),
+                      "L": z(B * N), "loss": z(B), "ysum": z(B * K), "count": z(B * N, np.int32)}
         self.ebar = {name: xp.zeros(self.w[name].size * B, np.float32) for name in ("in", "rec")}
         self.eps = ({name: xp.zeros(self.w[name].size * B, np.float32) for name in ("in", "rec")}
                     if c.adaptive else {"in": None, "rec": None})
@@ -362,14 +362,15 @@ class EProp:
                          self.cap["in"], self.row_length["rec"], self.ind["rec"], self.w["rec"],
                          self.cap["rec"], self._p_hidden, self.w["out"], self.w["b"], c.kappa,
                          lab, fb, R, self._p_grad, c.alpha, s["xbar"], s["cur"], s["v"],
-                         s["a"], s["refrac"], s["z"], s["psi"], s["zhat"], s["count"], s["y"],
-                         s["err"], s["loss"], s["ysum"], s["L"], s["zbar"], self.ebar["in"],
+                         s["a"], s["refrac"], s["z"], s["psi"], s["psi_t"], s["zhat"], s["count"],
+                         s["y"], s["err"], s["loss"], s["ysum"], s["L"], s["zbar"], self.ebar["in"],
                          self.eps["in"], g["in"], self.ebar["rec"], self.eps["rec"], g["rec"],
                          g["out"], g["b"], timer, n=B * N)
             t_sim, t_learn = float(timer[0]), float(timer[1])
             steps_left = 0
         else:
             steps_left = steps
+        tiles = -(-B // 8) * -(-N // 8)  # (eprop_transpose, eprop_spike_trace)
         for t in range(steps_left):
             t0 = time.perf_counter()
             o = off_d[t * (B + 1):(t + 1) * (B + 1)]
@@ -391,14 +392,15 @@ class EProp:
                 continue
             if t >= steps - window:  # (before it the error is 0, and L stays 0)
                 self._launch("eprop_signal", B, N, K, s["err"], fb, s["L"], n=B * N)
+            self._launch("eprop_transpose", B, N, s["psi"], s["psi_t"], n=tiles)
             for name, n_pre, x in (("in", M, s["xbar"]), ("rec", N, s["zbar"])):
                 self._launch("eprop_grad", B, n_pre, self.row_length[name], self.ind[name],
-                             self.cap[name], x, s["psi"], s["L"], R, self._p_grad,
+                             self.cap[name], x, s["psi_t"], s["L"], R, self._p_grad,
                              self.ebar[name], self.eps[name], self.g[name], n=n_pre)
             if t >= steps - window:  # (the error is 0 before the window)
                 self._launch("eprop_out_grad", B, N, K, s["err"], s["zhat"], self.g["out"],
                              self.g["b"], n=K * N)
-            self._launch("eprop_spike_trace", B, N, s["z"], c.alpha, s["zbar"], n=B * N)
+            self._launch("eprop_spike_trace", B, N, s["z"], c.alpha, s["zbar"], n=tiles)
             t_learn += time.perf_counter() - t1
         self.backend.synchronize()
         counts = xp.to_host(s["count"][:B * N]).reshape(B, N)
