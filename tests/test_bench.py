@@ -1,5 +1,6 @@
 """snnlab bench: configurations, records, the store, the gate, the verdict."""
 
+import argparse
 import json
 import math
 import os
@@ -544,6 +545,78 @@ def test_the_report_and_the_table_show_every_case(tmp_path, capsys):
     write_records(records, tmp_path / "r.jsonl")
     assert cli_main(["bench", "table", str(tmp_path / "r.jsonl")]) == 0
     assert capsys.readouterr().out.count("| brunel |") == 2
+
+
+def test_more_threads_than_cores_is_skipped_and_nest_takes_any_count(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from snnlab.bench import runner
+
+    monkeypatch.setattr(runner, "usable_cores", lambda: 4)
+    peers = Peers({"python": sys.executable, "scripts": str(tmp_path)})
+    assert "more than this machine's 4 cores" in skip_reason(_case(threads=8), peers)
+    assert "more than this machine's 4 cores" in skip_reason(_case(threads=2, ranks=4), peers)
+    assert skip_reason(_case(threads=4), peers) is None
+    nest = skip_reason(_case(simulator="nest", threads=4), peers)  # (no such script here)
+    assert nest is None or "cores" not in nest and "thread" not in nest
+    assert command(_case(simulator="nest", threads=4), peers)[-2:] == ["--threads", "4"]
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(  # (the peer scripts' own module)
+        "peers_common", Path(__file__).resolve().parents[1] / "benchmarks" / "peers" / "common.py")
+    common = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(common)
+    threads_arg = common.threads_arg
+    assert threads_arg("16") == 16
+    with pytest.raises(argparse.ArgumentTypeError, match="--threads must be >= 1"):
+        threads_arg("0")
+
+
+def _scaling_records():
+    def rec(sim, simulator="snnlab", threads=1, phases=None, status="ok", n=100):
+        r = new_record(name="s", case=_case(simulator=simulator, threads=threads,
+                                            options=(("n", n),)),
+                       repeat=0, status=status, timers={"sim": sim}, phases=phases,
+                       context=CTX, config={"name": "s"})
+        return r
+
+    return ([rec(s, phases={"update": u, "propagate": 1.0, "rewiring": 0.0})
+             for s, u in ((2.0, 1.0), (2.2, 1.1), (1.8, 0.9))]
+            + [rec(s, threads=2, phases={"update": u, "propagate": 0.8, "rewiring": 0.0})
+               for s, u in ((1.25, 0.5), (1.0, 0.4), (1.5, 0.6))]
+            + [rec(99.0, threads=2, status="failed")]
+            + [rec(30.0, "nest"), rec(15.0, "nest", threads=2)]
+            # a case measured from 2 threads up: speedups over 2
+            + [rec(4.0, threads=2, n=200), rec(2.5, threads=4, n=200)])
+
+
+def test_thread_scaling_rows_against_a_hand_count(capsys, tmp_path):
+    from snnlab.bench.report import report, scaling_rows, scaling_table
+
+    records = _scaling_records()
+    rows = {(r["model"], r["simulator"], r["threads"]): r for r in scaling_rows(records)}
+    one, two = rows[("brunel[n=100]", "snnlab", 1)], rows[("brunel[n=100]", "snnlab", 2)]
+    assert (one["sim_s"], one["speedup"], one["efficiency"], one["runs"]) == (2.0, 1.0, 1.0, 3)
+    # the failed run left out: medians 2.0 and 1.25, update 1.0 and 0.5
+    assert two["runs"] == 3 and two["speedup"] == pytest.approx(1.6)
+    assert two["efficiency"] == pytest.approx(0.8)
+    assert two["phase_speedup"] == pytest.approx({"update": 2.0, "propagate": 1.25})
+    assert one["vs_nest"] == pytest.approx(15.0) and two["vs_nest"] == pytest.approx(12.0)
+    assert rows[("brunel[n=100]", "nest", 2)]["speedup"] == pytest.approx(2.0)
+    assert rows[("brunel[n=100]", "nest", 2)]["vs_nest"] is None
+    big = rows[("brunel[n=200]", "snnlab", 4)]
+    assert big["base_threads"] == 2 and big["speedup"] == pytest.approx(1.6)
+    assert big["efficiency"] == pytest.approx(0.8) and big["vs_nest"] is None
+    md = scaling_table(records).splitlines()
+    assert len(md) == 2 + 6
+    assert any(line.startswith("| brunel[n=100] | snnlab | 2 | 3 | 1.250 s | 1.60 | 80 % | "
+                               "12.0x | propagate 1.25, update 2.00 |") for line in md)
+    assert "1.60 (over 2)" in md[-1]
+    page = report(records, tmp_path / "r.html").read_text()
+    assert "Thread scaling" in page and "1.60 over 1" in page
+    write_records(records, tmp_path / "r.jsonl")
+    assert cli_main(["bench", "scaling", str(tmp_path / "r.jsonl")]) == 0
+    assert capsys.readouterr().out.count("| brunel[n=100] |") == 4
 
 
 def test_setup_peers_makes_the_environment_where_the_runner_looks(tmp_path, monkeypatch):

@@ -45,6 +45,14 @@ def nu_ext(c_e):
     return ETA * V_TH / (J * c_e * TAU_M) * 1000.0
 
 
+def threads_arg(value):
+    """--threads: a positive integer."""
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"--threads must be >= 1, got {value}")
+    return n
+
+
 def parse_args(description, threads=False):
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--n", type=int, default=12500, help="number of neurons")
@@ -52,7 +60,8 @@ def parse_args(description, threads=False):
     p.add_argument("--presim", type=float, default=100.0, help="warm-up time (ms)")
     p.add_argument("--seed", type=int, default=1)
     if threads:
-        p.add_argument("--threads", type=int, default=1, choices=(1, 2))
+        p.add_argument("--threads", type=threads_arg, default=1,
+                   help="NEST's local_num_threads (>= 1)")
     return p.parse_args()
 
 

@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # common.py, beside it
 
-from common import nest_run, nest_setup, report_populations  # noqa: E402
+from common import nest_run, nest_setup, report_populations, threads_arg  # noqa: E402
 
 N_E_UNIT, N_I_UNIT = 9000, 2250
 K_E, K_I = 9000, 2250
@@ -82,7 +82,8 @@ def parse_args():
     p.add_argument("--t", type=float, default=250.0, help="measured time (ms)")
     p.add_argument("--presim", type=float, default=50.0, help="warm-up time (ms)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=1, choices=(1, 2))
+    p.add_argument("--threads", type=threads_arg, default=1,
+                   help="NEST's local_num_threads (>= 1)")
     p.add_argument("--plastic", action="store_true", help="E->E power-law STDP")
     return p.parse_args()
 

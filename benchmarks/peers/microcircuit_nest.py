@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # common.py, beside it
 
 import numpy as np  # noqa: E402
-from common import DT, nest_run, nest_setup, report_populations  # noqa: E402
+from common import DT, nest_run, nest_setup, report_populations, threads_arg  # noqa: E402
 
 POPS = ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I")
 N_FULL = np.array([20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948], dtype=np.float64)
@@ -112,7 +112,8 @@ def parse_args():
     p.add_argument("--t", type=float, default=1000.0, help="measured time (ms)")
     p.add_argument("--presim", type=float, default=500.0, help="warm-up time (ms)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--threads", type=int, default=1, choices=(1, 2))
+    p.add_argument("--threads", type=threads_arg, default=1,
+                   help="NEST's local_num_threads (>= 1)")
     p.add_argument("--input", choices=("poisson", "dc"), default="poisson",
                    help="background input: Poisson generators or the equivalent DC")
     return p.parse_args()

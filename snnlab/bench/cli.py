@@ -5,6 +5,7 @@
                                   [--normalize] [--name NAME] [--json]
     snnlab bench list [--store FILE] [--name NAME] [--commit C]
     snnlab bench table [FILE...] [--store FILE] [--name NAME]      (Markdown)
+    snnlab bench scaling [FILE...] [--store FILE] [--name NAME]    (Markdown)
     snnlab bench report [FILE...] [--store FILE] [--name NAME] [--out report.html]
                         [--pair UUID UUID]
     snnlab bench export OUT.jsonl|OUT.parquet [--store FILE]
@@ -58,6 +59,11 @@ def add_parser(sub) -> None:
     t.add_argument("files", nargs="*", help="record files (default: the store)")
     t.add_argument("--store")
     t.add_argument("--name")
+    sc = bs.add_parser("scaling", help="a Markdown table of thread scaling: speedup, "
+                       "parallel efficiency, phases, snnlab against NEST at equal threads")
+    sc.add_argument("files", nargs="*", help="record files (default: the store)")
+    sc.add_argument("--store")
+    sc.add_argument("--name")
     rp = bs.add_parser("report", help="one offline HTML file: cases, history, simulators "
                        "side by side, phases, records")
     rp.add_argument("files", nargs="*", help="record files (default: the store)")
@@ -160,7 +166,7 @@ def main(args) -> int:
                       f"{r['case_key']} seed={r['case']['seed']} #{r['repeat']}  "
                       f"{r['status']}  sim={sim}")
         return 0
-    if cmd in ("table", "report"):
+    if cmd in ("table", "scaling", "report"):
         if args.files:
             records = [r for f in args.files for r in read_records(f)]
         else:
@@ -173,6 +179,10 @@ def main(args) -> int:
             from .report import table
 
             print(table(records))
+        elif cmd == "scaling":
+            from .report import scaling_table
+
+            print(scaling_table(records))
         else:
             from .report import report
 

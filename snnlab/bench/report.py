@@ -1,7 +1,8 @@
 """One offline HTML file from benchmark records (Bokeh, inline resources).
 
 Sections: a summary table (one row a case: runs, median simulation time,
-real-time factor, construction, peak memory, the gate), simulators side by
+real-time factor, construction, peak memory, the gate), thread scaling
+where a case ran on several thread counts, simulators side by
 side (median simulation time by case), each case's history over commits
 (every sample, and the median per commit), snnlab's phase breakdown, any
 two records side by side (``pair``: the flip-book), and every record's full
@@ -16,7 +17,7 @@ import json
 import statistics
 from pathlib import Path
 
-__all__ = ["report", "table", "figures", "summary_rows"]
+__all__ = ["report", "table", "figures", "summary_rows", "scaling_rows", "scaling_table"]
 
 
 def _median(values):
@@ -81,6 +82,70 @@ def table(records) -> str:
                    f"({r['ok']}) | {r['seeds']} | {_fmt(r['sim_s'], '.3f')} s | "
                    f"{_fmt(r['rtf'], '.3g')} | {_fmt(r['construction_s'], '.2f')} s | "
                    f"{_fmt(r['host_peak_gb'], '.2f')} GB | {rates} | {gate} |")
+    return "\n".join(out)
+
+
+def _label(case: dict) -> str:
+    opts = ",".join(f"{k}={v}" for k, v in sorted(case["options"].items()))
+    return f"{case['model']}[{opts}]" if opts else case["model"]
+
+
+def scaling_rows(records) -> list[dict]:
+    """Thread scaling: one row per case and thread count (ok runs only), with
+    the median simulation time over its runs (every seed and repeat),
+    ``speedup`` over the fewest threads measured of that case (1 where
+    measured; ``base_threads``), the parallel efficiency ``speedup *
+    base_threads / threads``, for snnlab each phase's speedup, and
+    ``vs_nest``: NEST's median over snnlab's at the same threads (the same
+    model and options, one process; None without NEST's runs).  Rows in the
+    order model, simulator, threads."""
+    groups: dict[tuple, dict[int, list]] = {}
+    for r in records:
+        if r["status"] != "ok" or not r["timers"].get("sim"):
+            continue
+        c = r["case"]
+        key = (_label(c), c["simulator"], c["backend"], c["ranks"])
+        groups.setdefault(key, {}).setdefault(c["threads"], []).append(r)
+    nest = {(k[0], t): _median([r["timers"]["sim"] for r in rs])
+            for k, by in groups.items() if k[1] == "nest" and k[3] == 1 for t, rs in by.items()}
+    rows = []
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], k[3])):
+        by = groups[key]
+        base = min(by)
+        base_sim = _median([r["timers"]["sim"] for r in by[base]])
+        base_phases = {p: _median([r["phases"].get(p) for r in by[base]])
+                       for p in by[base][0]["phases"]}
+        for threads in sorted(by):
+            sim = _median([r["timers"]["sim"] for r in by[threads]])
+            speedup = base_sim / sim
+            phases = {}
+            for p, b in base_phases.items():
+                v = _median([r["phases"].get(p) for r in by[threads]])
+                if b and v:  # (a phase that takes no time has no speedup)
+                    phases[p] = b / v
+            other = nest.get((key[0], threads))
+            rows.append({
+                "model": key[0], "simulator": key[1], "backend": key[2], "ranks": key[3],
+                "threads": threads, "runs": len(by[threads]), "sim_s": sim,
+                "base_threads": base, "speedup": speedup,
+                "efficiency": speedup * base / threads, "phase_speedup": phases,
+                "vs_nest": other / sim if other and key[1] == "snnlab" and key[3] == 1
+                else None})
+    return rows
+
+
+def scaling_table(records) -> str:
+    """:func:`scaling_rows` as a Markdown table (``snnlab bench scaling``)."""
+    out = ["| model | simulator | threads | runs | simulation (median) | speedup | "
+           "efficiency | NEST / snnlab | phases' speedup |",
+           "|---|---|---|---|---|---|---|---|---|"]
+    for r in scaling_rows(records):
+        base = "" if r["base_threads"] == 1 else f" (over {r['base_threads']})"
+        phases = ", ".join(f"{p} {v:.2f}" for p, v in sorted(r["phase_speedup"].items()))
+        vs = "-" if r["vs_nest"] is None else f"{r['vs_nest']:.1f}x"
+        out.append(f"| {r['model']} | {r['simulator']} | {r['threads']} | {r['runs']} | "
+                   f"{r['sim_s']:.3f} s | {r['speedup']:.2f}{base} | "
+                   f"{100 * r['efficiency']:.0f} % | {vs} | {phases or '-'} |")
     return "\n".join(out)
 
 
@@ -190,6 +255,16 @@ def report(records, path, title: str = "snnlab benchmarks", pair=None) -> Path:
     parts = [f"<h1>{html.escape(title)}</h1>",
              f"<p>{len(records)} records. Comparisons (snnlab bench compare): "
              f"{html.escape(METHOD)}.</p>", "<h2>Cases</h2>", _html_table(rows, cols)]
+    scaling = scaling_rows(records)
+    if any(r["threads"] != r["base_threads"] for r in scaling):  # (several thread counts)
+        parts += ["<h2>Thread scaling</h2>", _html_table(scaling, [
+            ("model", lambda r: r["model"]), ("simulator", lambda r: r["simulator"]),
+            ("threads", lambda r: r["threads"]), ("simulation [s]", lambda r: _fmt(r["sim_s"])),
+            ("speedup", lambda r: f"{r['speedup']:.2f} over {r['base_threads']}"),
+            ("efficiency", lambda r: f"{100 * r['efficiency']:.0f} %"),
+            ("NEST / snnlab", lambda r: _fmt(r["vs_nest"])),
+            ("phases' speedup", lambda r: ", ".join(
+                f"{p} {v:.2f}" for p, v in sorted(r["phase_speedup"].items())))])]
     layout = figures(records)
     script, div = components(layout) if layout is not None else ("", "")
     parts += ["<h2>Figures</h2>", div]

@@ -127,8 +127,21 @@ class Peers:
         return None
 
 
+def usable_cores() -> int:
+    """The processors this process may run on (its affinity mask where the
+    system has one)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover (not Linux)
+        return os.cpu_count() or 1
+
+
 def skip_reason(case, peers: Peers) -> str | None:
     """Why ``case`` cannot run here, or None."""
+    cores = usable_cores()
+    if case.threads * case.ranks > cores:
+        return (f"{case.threads} thread(s) x {case.ranks} rank(s) is more than this machine's "
+                f"{cores} cores (oversubscribed, a run times the scheduler)")
     if case.simulator == "snnlab":
         return None
     if case.ranks > 1:
@@ -139,8 +152,6 @@ def skip_reason(case, peers: Peers) -> str | None:
     opts = dict(case.options)
     if case.simulator == "brian2" and case.threads != 1:
         return "brian2 runs on 1 thread only (its cython target)"
-    if case.simulator == "nest" and case.threads > 2:
-        return "the NEST peer scripts take 1 or 2 threads"
     if opts.get("pairing", "nest") != "nest" or opts.get("thalamic"):
         return f"the {case.simulator} peer script has no such variant ({opts})"
     return peers.missing(case.simulator)
