@@ -97,8 +97,9 @@ def scaling_rows(records) -> list[dict]:
     measured; ``base_threads``), the parallel efficiency ``speedup *
     base_threads / threads``, for snnlab each phase's speedup, and
     ``vs_nest``: NEST's median over snnlab's at the same threads (the same
-    model and options, one process; None without NEST's runs).  Rows in the
-    order model, simulator, threads."""
+    model and options, CPU backend, one process; None otherwise or without
+    NEST's runs).  Rows in the order model, simulator, backend, ranks,
+    threads."""
     groups: dict[tuple, dict[int, list]] = {}
     for r in records:
         if r["status"] != "ok" or not r["timers"].get("sim"):
@@ -113,8 +114,8 @@ def scaling_rows(records) -> list[dict]:
         by = groups[key]
         base = min(by)
         base_sim = _median([r["timers"]["sim"] for r in by[base]])
-        base_phases = {p: _median([r["phases"].get(p) for r in by[base]])
-                       for p in by[base][0]["phases"]}
+        names = sorted({p for rs in by.values() for r in rs for p in r["phases"]})
+        base_phases = {p: _median([r["phases"].get(p) for r in by[base]]) for p in names}
         for threads in sorted(by):
             sim = _median([r["timers"]["sim"] for r in by[threads]])
             speedup = base_sim / sim
@@ -129,21 +130,22 @@ def scaling_rows(records) -> list[dict]:
                 "threads": threads, "runs": len(by[threads]), "sim_s": sim,
                 "base_threads": base, "speedup": speedup,
                 "efficiency": speedup * base / threads, "phase_speedup": phases,
-                "vs_nest": other / sim if other and key[1] == "snnlab" and key[3] == 1
-                else None})
+                "vs_nest": other / sim if other and key[1] == "snnlab" and key[2] == "cpu"
+                and key[3] == 1 else None})
     return rows
 
 
 def scaling_table(records) -> str:
     """:func:`scaling_rows` as a Markdown table (``snnlab bench scaling``)."""
-    out = ["| model | simulator | threads | runs | simulation (median) | speedup | "
-           "efficiency | NEST / snnlab | phases' speedup |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    out = ["| model | simulator | backend | ranks | threads | runs | simulation (median) | "
+           "speedup | efficiency | NEST / snnlab | phases' speedup |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in scaling_rows(records):
         base = "" if r["base_threads"] == 1 else f" (over {r['base_threads']})"
         phases = ", ".join(f"{p} {v:.2f}" for p, v in sorted(r["phase_speedup"].items()))
         vs = "-" if r["vs_nest"] is None else f"{r['vs_nest']:.1f}x"
-        out.append(f"| {r['model']} | {r['simulator']} | {r['threads']} | {r['runs']} | "
+        out.append(f"| {r['model']} | {r['simulator']} | {r['backend']} | {r['ranks']} | "
+                   f"{r['threads']} | {r['runs']} | "
                    f"{r['sim_s']:.3f} s | {r['speedup']:.2f}{base} | "
                    f"{100 * r['efficiency']:.0f} % | {vs} | {phases or '-'} |")
     return "\n".join(out)
@@ -259,6 +261,7 @@ def report(records, path, title: str = "snnlab benchmarks", pair=None) -> Path:
     if any(r["threads"] != r["base_threads"] for r in scaling):  # (several thread counts)
         parts += ["<h2>Thread scaling</h2>", _html_table(scaling, [
             ("model", lambda r: r["model"]), ("simulator", lambda r: r["simulator"]),
+            ("backend", lambda r: r["backend"]), ("ranks", lambda r: r["ranks"]),
             ("threads", lambda r: r["threads"]), ("simulation [s]", lambda r: _fmt(r["sim_s"])),
             ("speedup", lambda r: f"{r['speedup']:.2f} over {r['base_threads']}"),
             ("efficiency", lambda r: f"{100 * r['efficiency']:.0f} %"),

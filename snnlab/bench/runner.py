@@ -137,24 +137,25 @@ def usable_cores() -> int:
 
 
 def skip_reason(case, peers: Peers) -> str | None:
-    """Why ``case`` cannot run here, or None."""
+    """Why ``case`` cannot run here, or None: what a peer script cannot do
+    first (true on any machine), then more threads x ranks than this
+    machine's cores, then a peer environment that is missing."""
+    if case.simulator != "snnlab":
+        if case.ranks > 1:
+            return f"the {case.simulator} peer scripts run on one process (ranks = 1)"
+        scripts = PEER_SCRIPTS[case.simulator]
+        if case.model not in scripts:
+            return f"{case.simulator} has no {case.model} here (peers: {', '.join(scripts)})"
+        opts = dict(case.options)
+        if case.simulator == "brian2" and case.threads != 1:
+            return "brian2 runs on 1 thread only (its cython target)"
+        if opts.get("pairing", "nest") != "nest" or opts.get("thalamic"):
+            return f"the {case.simulator} peer script has no such variant ({opts})"
     cores = usable_cores()
     if case.threads * case.ranks > cores:
         return (f"{case.threads} thread(s) x {case.ranks} rank(s) is more than this machine's "
                 f"{cores} cores (oversubscribed, a run times the scheduler)")
-    if case.simulator == "snnlab":
-        return None
-    if case.ranks > 1:
-        return f"the {case.simulator} peer scripts run on one process (ranks = 1)"
-    scripts = PEER_SCRIPTS[case.simulator]
-    if case.model not in scripts:
-        return f"{case.simulator} has no {case.model} here (peers: {', '.join(scripts)})"
-    opts = dict(case.options)
-    if case.simulator == "brian2" and case.threads != 1:
-        return "brian2 runs on 1 thread only (its cython target)"
-    if opts.get("pairing", "nest") != "nest" or opts.get("thalamic"):
-        return f"the {case.simulator} peer script has no such variant ({opts})"
-    return peers.missing(case.simulator)
+    return None if case.simulator == "snnlab" else peers.missing(case.simulator)
 
 
 _FLAGS = ("plastic", "thalamic")
