@@ -327,3 +327,28 @@ def test_every_error_names_its_argument(call, kind, names):
     with pytest.raises(kind) as e:
         call()
     assert names in str(e.value)
+
+
+def test_kernel_arguments_are_each_arrays_own_address():
+    """The CPU launch's cache of data addresses (by identity, weakly held):
+    a new array never gets the address of a collected one with its id, a
+    view its own, and a non-contiguous array is refused as before."""
+    import gc
+
+    import numpy as np
+
+    from snnlab.backend import cpu
+
+    ids = set()
+    for k in range(200):  # ids are reused as arrays come and go
+        a = np.arange(7.0 + k % 3)
+        assert cpu._ptr(a) == a.ctypes.data
+        ids.add(id(a))
+        del a
+        gc.collect()
+    assert len(ids) < 200  # (the case the weak reference is there for did occur)
+    b = np.arange(10, dtype=np.int32)
+    assert cpu._ptr(b[3:]) == b.ctypes.data + 12 and cpu._ptr(b) == b.ctypes.data
+    with pytest.raises(ValueError, match="contiguous"):
+        cpu._ptr(b[::2])
+    assert cpu._ptr(None) is None
