@@ -90,7 +90,7 @@ def _poisson_cdf(lam: float) -> np.ndarray:
     p = math.exp(-lam)
     out = [p]
     k = 0
-    while 1.0 - out[-1] > 2.0**-40 and k < POISSON_TABLE - 1:
+    while 1.0 - out[-1] > 2.0**-40 and k < POISSON_TABLE - 2:  # (+ the sentinel)
         k += 1
         p *= lam / k
         out.append(out[-1] + p)
@@ -119,5 +119,6 @@ def poisson_tables(rate: float, weight: float, dt: float) -> tuple[np.ndarray, n
         table[2 + k * POISSON_GUIDE:2 + (k + 1) * POISSON_GUIDE] = np.searchsorted(
             t, bucket_low, side="left")
         table[base:base + len(t)] = t
-        base += len(t)
+        table[base + len(t)] = np.iinfo(np.int64).max  # the sentinel: no bound test
+        base += len(t) + 1
     return np.array([weight, n_full], np.float64), table
