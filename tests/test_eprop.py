@@ -216,8 +216,12 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="n_out must be at least 2"):
         Classifier(4, 4, 1)
     net = EProp(Classifier(4, 4, 2), batch=2)
-    with pytest.raises(ValueError, match=r"ids must be in \[0, n_in=4\)"):
+    with pytest.raises(ValueError, match=r"events\[0\]: ids must be in \[0, n_in=4\)"):
         net.trial([([0], [4]), ([], [])], [0, 1], 10, 5)
+    with pytest.raises(ValueError, match=r"events\[1\]: steps must be in \[0, 10\)"):
+        net.trial([([0], [1]), ([3, 10], [0, 1])], [0, 1], 10, 5)
+    with pytest.raises(ValueError, match=r"events\[1\]: steps and ids must have the same"):
+        net.trial([([0], [1]), ([3, 4], [0])], [0, 1], 10, 5)
     with pytest.raises(ValueError, match="labels must be 2 class indices"):
         net.trial([([0], [1]), ([], [])], [0, 2], 10, 5)
     with pytest.raises(ValueError, match="window must be an integer"):

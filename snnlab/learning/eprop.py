@@ -414,28 +414,30 @@ class EProp:
 
     def _events(self, events, steps: int) -> tuple[np.ndarray, np.ndarray]:
         """Per step and instance, the input ids: offsets [steps][batch + 1]
-        into ids (checked)."""
+        into ids (checked; the instances' arrays joined first and checked
+        together: a loop per instance cost a tenth of a sparse epoch)."""
         B, M = len(events), self.c.n_in
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"steps must be a positive integer, got {steps!r}")
-        keys, ids = [], []
-        for b, (st, i) in enumerate(events):
-            st, i = np.asarray(st, np.int64).ravel(), np.asarray(i, np.int64).ravel()
-            if st.shape != i.shape:
-                raise ValueError(f"events[{b}]: steps and ids must have the same length")
-            if st.size and (st.min() < 0 or st.max() >= steps):
-                raise ValueError(f"events[{b}]: steps must be in [0, {steps})")
-            if i.size and (i.min() < 0 or i.max() >= M):
-                raise ValueError(f"events[{b}]: ids must be in [0, n_in={M})")
-            keys.append(st * B + b)
-            ids.append(i)
-        key, idv = np.concatenate(keys), np.concatenate(ids)
-        order = np.lexsort((idv, key))
+        st = [np.asarray(e[0], np.int64).ravel() for e in events]
+        iv = [np.asarray(e[1], np.int64).ravel() for e in events]
+        sizes = np.array([x.size for x in st], np.int64)
+        for b in np.flatnonzero(sizes != [x.size for x in iv])[:1]:
+            raise ValueError(f"events[{b}]: steps and ids must have the same length")
+        inst = np.repeat(np.arange(B, dtype=np.int64), sizes)
+        st, iv = np.concatenate(st or [np.zeros(0, np.int64)]), np.concatenate(
+            iv or [np.zeros(0, np.int64)])
+        for bad, what in (((st < 0) | (st >= steps), f"steps must be in [0, {steps})"),
+                          ((iv < 0) | (iv >= M), f"ids must be in [0, n_in={M})")):
+            if bad.any():
+                raise ValueError(f"events[{inst[np.argmax(bad)]}]: {what}")
+        key = st * B + inst
+        order = np.argsort(key * M + iv, kind="stable")  # by step, instance, id
         counts = np.bincount(key, minlength=steps * B).reshape(steps, B)
         off = np.zeros((steps, B + 1), np.int64)
         off[:, 1:] = np.cumsum(counts.ravel()).reshape(steps, B)
         off[1:, 0] = off[:-1, -1]
-        return off.astype(np.int32).ravel(), idv[order].astype(np.int32)
+        return off.astype(np.int32).ravel(), iv[order].astype(np.int32)
 
     # -- data sets -------------------------------------------------------------
     def _steps(self, data, window: float | None) -> tuple[int, int]:
