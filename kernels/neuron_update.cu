@@ -55,6 +55,11 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
     if (M::vectorize) {
         const int64_t n_thr = SNN_NUM_THREADS, thr = SNN_THREAD_ID;
         const int64_t lo = snn_share(n, thr, n_thr), hi = snn_share(n, thr + 1, n_thr);
+        // this thread's spikes, appended to the shared list a run at a time:
+        // one atomic per run, not per spike (the counter's line, written
+        // by every thread, took as long as the update itself at 2 threads)
+        int32_t mine[4 * SNN_NEURON_BLOCK];
+        int32_t n_mine = 0;
         for (int64_t b0 = lo; b0 < hi; b0 += SNN_NEURON_BLOCK) {
             const int64_t m = hi - b0 < SNN_NEURON_BLOCK ? hi - b0 : SNN_NEURON_BLOCK;
             int32_t fired[SNN_NEURON_BLOCK];  // (32 bits, as wide as the state's floats)
@@ -91,10 +96,15 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
                 if (!(w[0] | w[1] | w[2] | w[3])) continue;
                 for (int64_t q = k; q < k + 8; ++q) {
                     if (!fired[q]) continue;
-                    const int32_t s = SNN_ATOMIC_ADD_I32(n_spikes, 1);
-                    spikes[s] = (int32_t)(b0 + q);
+                    mine[n_mine++] = (int32_t)(b0 + q);
                     snn_record_spike(rec_bits, rec_info, ctx.step, b0 + q);
                 }
+            }
+            const bool last = b0 + SNN_NEURON_BLOCK >= hi;
+            if (n_mine > 3 * SNN_NEURON_BLOCK || (last && n_mine > 0)) {  // room for a block
+                const int32_t s = SNN_ATOMIC_ADD_I32(n_spikes, n_mine);
+                memcpy(spikes + s, mine, sizeof(int32_t) * (size_t)n_mine);
+                n_mine = 0;
             }
         }
         return;
