@@ -66,21 +66,35 @@ static double snn_wtime(void) {
 struct SnnDriver {
     bool many, master;
     uint64_t ticks[SNN_N_PHASES];
-    uint64_t last;  // ticks at the end of the last phase
+    uint64_t last;    // ticks at the end of the last phase
+    uint64_t waited;  // ticks thread 0 spent at barriers since then
 };
 
-// SNN_BARRIER with the team size asked once, not after every kernel
-#define SNN_DRIVER_BARRIER if (snn_d.many) { _Pragma("omp barrier") }
-// the phase of the launches since the last reading: thread 0 reads the clock
-#define SNN_PHASE(k) \
-    if (snn_d.master) { const uint64_t _n = SNN_TICKS(); snn_d.ticks[k] += _n - snn_d.last; \
-                        snn_d.last = _n; }
+// SNN_BARRIER with the team size asked once, not after every kernel; thread
+// 0 times its wait there (phase SNN_WAIT_PHASE, "wait": the others were
+// still working, or the barrier itself)
+#define SNN_DRIVER_BARRIER                                                        \
+    if (snn_d.many) {                                                             \
+        const uint64_t _w = snn_d.master ? SNN_TICKS() : 0;                      \
+        _Pragma("omp barrier")                                                    \
+        if (snn_d.master) snn_d.waited += SNN_TICKS() - _w;                      \
+    }
+// the phase of the launches since the last reading, less the waits in it:
+// thread 0 reads the clock
+#define SNN_PHASE(k)                                                              \
+    if (snn_d.master) {                                                           \
+        const uint64_t _n = SNN_TICKS();                                          \
+        snn_d.ticks[k] += _n - snn_d.last - snn_d.waited;                         \
+        snn_d.ticks[SNN_WAIT_PHASE] += snn_d.waited;                              \
+        snn_d.waited = 0;                                                         \
+        snn_d.last = _n;                                                          \
+    }
 
 // Run S::step(P, I, D, driver) n_steps times in one parallel region.  The
 // arguments come from tables filled by Python (P pointers, I integers, D
 // doubles), so arrays may be reallocated without recompiling; `phase`
 // accumulates the wall time of each phase, measured by thread 0 between the
-// kernels' barriers.
+// kernels' barriers, and of its waits at them (SNN_WAIT_PHASE).
 template <class S>
 SNN_INLINE void snn_run_steps(void **P, const int64_t *I, const double *D, const int64_t n_steps,
                               double *phase, const int n_threads) {
@@ -90,6 +104,7 @@ SNN_INLINE void snn_run_steps(void **P, const int64_t *I, const double *D, const
         snn_d.many = SNN_NUM_THREADS > 1;
         snn_d.master = SNN_THREAD_ID == 0;
         for (int k = 0; k < SNN_N_PHASES; ++k) snn_d.ticks[k] = 0;
+        snn_d.waited = 0;
         const double w0 = SNN_WTIME();
         const uint64_t t0 = SNN_TICKS();
         snn_d.last = t0;

@@ -284,3 +284,19 @@ def test_kernels_the_driver_trusts_to_open_with_a_barrier_do():
         m = re.search(rf"SNN_KERNEL void {name}\([^)]*\)\s*\{{\s*(\w+)", source)
         assert m is not None, name
         assert m.group(1) == "SNN_SERIAL", name
+
+
+def test_phases_add_up_and_waits_are_their_own():
+    """The CPU driver's phases (thread 0's clock): together the simulation's
+    time, less only the host's own between runs; the barriers' waits apart
+    (``wait``, none in a team of one), so a phase's time is its work."""
+    times = {}
+    for t in (1, 2):
+        s = sl.Simulation(_net(), backend="cpu", seed=3, threads=t)
+        s.run(200.0)
+        ph = s.phase_breakdown()
+        assert set(ph) == set(sl.backend.PHASES) and min(ph.values()) >= 0.0
+        assert 0.5 * s.timers["sim"] < sum(ph.values()) <= s.timers["sim"] * 1.0001
+        assert ph["update"] > 0 and ph["propagate"] > 0
+        times[t] = ph
+    assert times[1]["wait"] == 0.0 and times[2]["wait"] > 0.0

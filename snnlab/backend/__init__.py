@@ -43,7 +43,10 @@ class Launch:
     gate: int = 0
 
 
-PHASES = ("input", "update", "plasticity", "rewiring", "propagate", "record", "other")
+# ``wait``: the CPU's time at the barriers between kernels (thread 0's
+# clock), taken out of the phase it ended: load imbalance and the threads'
+# synchronisation, what a phase's own time does not scale by
+PHASES = ("input", "update", "plasticity", "rewiring", "propagate", "record", "other", "wait")
 
 
 def kernel_dir() -> Path:

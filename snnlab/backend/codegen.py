@@ -65,7 +65,8 @@ def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
     thread's share of the index).  The thread count is an argument, not a
     global: one cached library serves simulations with different thread
     counts.  The fixed host code is ``kernels/cpu_host.h``."""
-    out = [f"#define SNN_N_PHASES {len(PHASES)}", '#include "cpu_host.h"']
+    out = [f"#define SNN_N_PHASES {len(PHASES)}", f"#define SNN_WAIT_PHASE {PHASES.index('wait')}",
+           '#include "cpu_host.h"']
     for name, params in signatures.items():
         decl = ", ".join(f"{p.ctype} {p.name}" for p in params)
         call = ", ".join(p.name for p in params)
