@@ -53,7 +53,7 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=1, metavar="N",
                     help="compare rates over seeds seed..seed+N-1 (scale 1 is not "
                     "asynchronous: one 250 ms window varies by 20 %% from seed to seed)")
-    ap.add_argument("--threads", type=int, default=2, choices=(1, 2))
+    ap.add_argument("--threads", type=int, default=2, help="threads of both simulators")
     ap.add_argument("--check-scale", type=float, default=None, metavar="S",
                     help="also run snnlab alone at scale S and check E rate < 10/s")
     ap.add_argument("--warm-scale", type=float, default=0.05,

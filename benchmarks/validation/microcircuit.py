@@ -43,7 +43,7 @@ def main() -> int:
     ap.add_argument("--presim", type=float, default=500.0, help="warm-up time (ms)")
     ap.add_argument("--input", choices=("poisson", "dc"), default="poisson")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=2, choices=(1, 2))
+    ap.add_argument("--threads", type=int, default=2, help="threads of both simulators")
     ap.add_argument("--warm-scale", type=float, default=0.02,
                     help="scale of the kernel-cache warm-up run")
     ap.add_argument("--skip-snnlab", action="store_true")
