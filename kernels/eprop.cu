@@ -36,16 +36,22 @@ SNN_DEVICE SNN_INLINE int64_t snn_eprop_div(int64_t q, int64_t n, double inv) {
 // From [instance][neuron] to [neuron][instance] in tiles of 8 x 8, each
 // line of either side read or written whole while it is in the cache (one
 // element at a time, every store lands in another line: twice the time of
-// the hidden neurons' whole update).  Tile p: neurons 8 (p / nb).., instances
-// 8 (p % nb).., nb = ceil(B / 8) tiles of instances.
-SNN_DEVICE SNN_INLINE void snn_eprop_tile(const int64_t B, const int64_t N, const int64_t p,
-                                          const int64_t nb, int64_t *j0, int64_t *j1,
-                                          int64_t *b0, int64_t *b1) {
-    const int64_t jt = snn_eprop_div(p, nb, 1.0 / (double)nb);
-    *j0 = 8 * jt;
-    *b0 = 8 * (p - jt * nb);
-    *j1 = *j0 + 8 < N ? *j0 + 8 : N;
-    *b1 = *b0 + 8 < B ? *b0 + 8 : B;
+// the hidden neurons' whole update): dst = src^T, or with ACC dst = alpha
+// dst + src^T.  Tile p: neurons 8 (p / nb).., instances 8 (p % nb).., nb =
+// ceil(B / 8) tiles of instances.
+template <bool ACC, class T>
+SNN_DEVICE SNN_INLINE void snn_eprop_tiles(const int64_t B, const int64_t N, const T *src,
+                                           const double alpha, double *dst) {
+    const int64_t nb = (B + 7) / 8;
+    SNN_LOOP(p, nb * ((N + 7) / 8)) {
+        const int64_t jt = snn_eprop_div(p, nb, 1.0 / (double)nb);
+        const int64_t j0 = 8 * jt, b0 = 8 * (p - jt * nb);
+        const int64_t j1 = j0 + 8 < N ? j0 + 8 : N, b1 = b0 + 8 < B ? b0 + 8 : B;
+        for (int64_t j = j0; j < j1; ++j)
+            for (int64_t b = b0; b < b1; ++b)
+                dst[j * B + b] = ACC ? alpha * dst[j * B + b] + (double)src[b * N + j]
+                                     : (double)src[b * N + j];
+    }
 }
 
 // Input spikes of step t: instance b's are ids[off[b] .. off[b + 1]).
@@ -62,16 +68,10 @@ SNN_KERNEL void eprop_input_trace(const int64_t B, const int64_t M, const int32_
     snn_eprop_input_trace(B, M, off, ids, alpha, xbar);
 }
 
+// The hidden neurons' spike trace zbar = alpha zbar + z (zbar [neuron][instance]).
 SNN_DEVICE SNN_INLINE void snn_eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
                                                  const double alpha, double *zbar) {
-    const int64_t nb = (B + 7) / 8;  // z [instance][neuron], zbar [neuron][instance]
-    SNN_LOOP(p, nb * ((N + 7) / 8)) {
-        int64_t j0, j1, b0, b1;
-        snn_eprop_tile(B, N, p, nb, &j0, &j1, &b0, &b1);
-        for (int64_t j = j0; j < j1; ++j)
-            for (int64_t b = b0; b < b1; ++b)
-                zbar[j * B + b] = alpha * zbar[j * B + b] + (double)z[b * N + j];
-    }
+    snn_eprop_tiles<true>(B, N, z, alpha, zbar);
 }
 SNN_KERNEL void eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
                                   const double alpha, double *zbar) {
@@ -155,16 +155,10 @@ SNN_KERNEL void eprop_hidden(const int64_t B, const int64_t N, const double *p, 
     snn_eprop_hidden(B, N, p, cur, v, a, refrac, z, psi, zhat, count);
 }
 
-// psi_t = psi^T ([neuron][instance], what eprop_grad reads), in tiles.
+// psi_t = psi^T ([neuron][instance], what eprop_grad reads).
 SNN_DEVICE SNN_INLINE void snn_eprop_transpose(const int64_t B, const int64_t N, const double *psi,
                                                double *psi_t) {
-    const int64_t nb = (B + 7) / 8;
-    SNN_LOOP(p, nb * ((N + 7) / 8)) {
-        int64_t j0, j1, b0, b1;
-        snn_eprop_tile(B, N, p, nb, &j0, &j1, &b0, &b1);
-        for (int64_t j = j0; j < j1; ++j)
-            for (int64_t b = b0; b < b1; ++b) psi_t[j * B + b] = psi[b * N + j];
-    }
+    snn_eprop_tiles<false>(B, N, psi, 0.0, psi_t);
 }
 SNN_KERNEL void eprop_transpose(const int64_t B, const int64_t N, const double *psi,
                                 double *psi_t) {

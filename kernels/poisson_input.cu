@@ -17,7 +17,15 @@
 #include "common.h"
 
 #define SNN_GUIDE 256
-#define SNN_POISSON_RUN 64  // Philox blocks drawn at once on the CPU
+// Philox blocks drawn at once: on the CPU a run of 64 (first the run's
+// blocks, a loop without a branch that the compiler vectorises, then the
+// inversions: about two thirds of the time of one block at a time), on the
+// GPU one block per thread.  The same draws and counts either way.
+#if defined(SNN_CUDA)
+#define SNN_POISSON_RUN 1
+#else
+#define SNN_POISSON_RUN 64
+#endif
 
 // T[nT] is a sentinel above every x (the host writes it): no bound to test.
 // Most buckets hold at most one threshold, so one comparison without a
@@ -43,15 +51,9 @@ SNN_KERNEL void poisson_input(const int64_t n, const int64_t first, const double
     int64_t *dst = snn_inbuf(inbuf, n, n_slots, port, step % n_slots);
     const int64_t b0 = first / 4;  // the block of the first neuron
     const int64_t n_blocks = (first + n + 3) / 4 - b0;
-#if !defined(SNN_CUDA)
-    // On the CPU in runs of SNN_POISSON_RUN blocks: first the run's Philox
-    // blocks, a loop without a branch that the compiler vectorises, then
-    // the inversions (the same draws and counts as one block at a time, at
-    // about two thirds of the time).
-    const int64_t n_thr = SNN_NUM_THREADS, thr = SNN_THREAD_ID;
-    const int64_t lo = snn_share(n_blocks, thr, n_thr), hi = snn_share(n_blocks, thr + 1, n_thr);
-    for (int64_t r0 = lo; r0 < hi; r0 += SNN_POISSON_RUN) {
-        const int64_t m = hi - r0 < SNN_POISSON_RUN ? hi - r0 : SNN_POISSON_RUN;
+    SNN_LOOP(run, (n_blocks + SNN_POISSON_RUN - 1) / SNN_POISSON_RUN) {
+        const int64_t r0 = run * SNN_POISSON_RUN;
+        const int64_t m = n_blocks - r0 < SNN_POISSON_RUN ? n_blocks - r0 : SNN_POISSON_RUN;
         uint32_t x[4][SNN_POISSON_RUN];
         int32_t k[SNN_POISSON_RUN][4];
         for (int64_t j = 0; j < m; ++j) k[j][0] = k[j][1] = k[j][2] = k[j][3] = 0;
@@ -76,23 +78,4 @@ SNN_KERNEL void poisson_input(const int64_t n, const int64_t first, const double
                 if (i >= 0 && i < n) dst[i] += (int64_t)k[j][q] * wfix;
             }
     }
-#else
-    SNN_LOOP(bb, n_blocks) {
-        const int64_t b = b0 + bb;
-        int32_t k[4] = {0, 0, 0, 0};
-        for (int32_t c = 0; c <= n_full; ++c) {
-            snn_u4 r = snn_random4(seed, stream, (uint32_t)b, ((uint64_t)step << 6) | c);
-            const bool full = c < n_full;
-            const int64_t *G = full ? GA : GB, *T = full ? TA : TB;
-            k[0] += snn_inverse_cdf(r.x, G, T);
-            k[1] += snn_inverse_cdf(r.y, G, T);
-            k[2] += snn_inverse_cdf(r.z, G, T);
-            k[3] += snn_inverse_cdf(r.w, G, T);
-        }
-        for (int32_t q = 0; q < 4; ++q) {
-            const int64_t i = 4 * b + q - first;  // (a block may straddle two ranks)
-            if (i >= 0 && i < n) dst[i] += (int64_t)k[q] * wfix;
-        }
-    }
-#endif
 }

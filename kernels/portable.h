@@ -34,6 +34,7 @@ typedef unsigned long long uint64_t;
 // two-level loop: blocks over the outer index, threads of a block over the inner
 #define SNN_LOOP_OUTER(i, n) for (int64_t i = blockIdx.x; i < (int64_t)(n); i += gridDim.x)
 #define SNN_LOOP_INNER(j, n) for (int64_t j = threadIdx.x; j < (int64_t)(n); j += blockDim.x)
+#define SNN_SIMD  // (a CPU loop hint: nothing to say on the GPU)
 // a block executed once per launch
 #define SNN_SERIAL if (blockIdx.x == 0 && threadIdx.x == 0)
 #define SNN_ATOMIC_ADD_I32(p, v) atomicAdd((int *)(p), (int)(v))
