@@ -422,8 +422,9 @@ class EProp:
         st = [np.asarray(e[0], np.int64).ravel() for e in events]
         iv = [np.asarray(e[1], np.int64).ravel() for e in events]
         sizes = np.array([x.size for x in st], np.int64)
-        for b in np.flatnonzero(sizes != [x.size for x in iv])[:1]:
-            raise ValueError(f"events[{b}]: steps and ids must have the same length")
+        uneven = np.flatnonzero(sizes != [x.size for x in iv])
+        if uneven.size:
+            raise ValueError(f"events[{uneven[0]}]: steps and ids must have the same length")
         inst = np.repeat(np.arange(B, dtype=np.int64), sizes)
         st, iv = np.concatenate(st or [np.zeros(0, np.int64)]), np.concatenate(
             iv or [np.zeros(0, np.int64)])
