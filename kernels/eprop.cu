@@ -37,11 +37,12 @@ SNN_DEVICE SNN_INLINE int64_t snn_eprop_div(int64_t q, int64_t n, double inv) {
 // line of either side read or written whole while it is in the cache (one
 // element at a time, every store lands in another line: twice the time of
 // the hidden neurons' whole update): dst = src^T, or with ACC dst = alpha
-// dst + src^T.  Tile p: neurons 8 (p / nb).., instances 8 (p % nb).., nb =
-// ceil(B / 8) tiles of instances.
+// old + src^T (old: dst itself, or the other of two buffers).  Tile p:
+// neurons 8 (p / nb).., instances 8 (p % nb).., nb = ceil(B / 8) tiles of
+// instances.
 template <bool ACC, class T>
 SNN_DEVICE SNN_INLINE void snn_eprop_tiles(const int64_t B, const int64_t N, const T *src,
-                                           const double alpha, double *dst) {
+                                           const double alpha, const double *old, double *dst) {
     const int64_t nb = (B + 7) / 8;
     SNN_LOOP(p, nb * ((N + 7) / 8)) {
         const int64_t jt = snn_eprop_div(p, nb, 1.0 / (double)nb);
@@ -49,60 +50,53 @@ SNN_DEVICE SNN_INLINE void snn_eprop_tiles(const int64_t B, const int64_t N, con
         const int64_t j1 = j0 + 8 < N ? j0 + 8 : N, b1 = b0 + 8 < B ? b0 + 8 : B;
         for (int64_t j = j0; j < j1; ++j)
             for (int64_t b = b0; b < b1; ++b)
-                dst[j * B + b] = ACC ? alpha * dst[j * B + b] + (double)src[b * N + j]
+                dst[j * B + b] = ACC ? alpha * old[j * B + b] + (double)src[b * N + j]
                                      : (double)src[b * N + j];
     }
 }
 
 // Input spikes of step t: instance b's are ids[off[b] .. off[b + 1]).
-SNN_DEVICE SNN_INLINE void snn_eprop_input_trace(const int64_t B, const int64_t M,
-                                                 const int32_t *off, const int32_t *ids,
-                                                 const double alpha, double *xbar) {
-    SNN_LOOP(b, B) {
-        for (int64_t i = 0; i < M; ++i) xbar[i * B + b] *= alpha;
-        for (int32_t s = off[b]; s < off[b + 1]; ++s) xbar[(int64_t)ids[s] * B + b] += 1.0;
-    }
+SNN_DEVICE SNN_INLINE void snn_eprop_input_one(const int64_t b, const int64_t B, const int64_t M,
+                                               const int32_t *off, const int32_t *ids,
+                                               const double alpha, double *xbar) {
+    for (int64_t i = 0; i < M; ++i) xbar[i * B + b] *= alpha;
+    for (int32_t s = off[b]; s < off[b + 1]; ++s) xbar[(int64_t)ids[s] * B + b] += 1.0;
 }
 SNN_KERNEL void eprop_input_trace(const int64_t B, const int64_t M, const int32_t *off,
                                   const int32_t *ids, const double alpha, double *xbar) {
-    snn_eprop_input_trace(B, M, off, ids, alpha, xbar);
+    SNN_LOOP(b, B) snn_eprop_input_one(b, B, M, off, ids, alpha, xbar);
 }
 
 // The hidden neurons' spike trace zbar = alpha zbar + z (zbar [neuron][instance]).
-SNN_DEVICE SNN_INLINE void snn_eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
-                                                 const double alpha, double *zbar) {
-    snn_eprop_tiles<true>(B, N, z, alpha, zbar);
-}
 SNN_KERNEL void eprop_spike_trace(const int64_t B, const int64_t N, const uint8_t *z,
                                   const double alpha, double *zbar) {
-    snn_eprop_spike_trace(B, N, z, alpha, zbar);
+    snn_eprop_tiles<true>(B, N, z, alpha, zbar, zbar);
 }
 
-// The input current of every hidden neuron: the step's input spikes through
-// the input rows, the hidden spikes of the step before through the recurrent
-// rows.  One instance per thread: no atomics, the same sums in any team.
-SNN_DEVICE SNN_INLINE void snn_eprop_current(const int64_t B, const int64_t N, const int32_t *off,
-                                             const int32_t *ids, const int32_t *in_len,
-                                             const int32_t *in_ind, const float *in_w,
-                                             const int64_t in_cap, const uint8_t *z,
-                                             const int32_t *rec_len, const int32_t *rec_ind,
-                                             const float *rec_w, const int64_t rec_cap,
-                                             int64_t *cur) {
-    SNN_LOOP(b, B) {
-        int64_t *c = cur + b * N;
-        for (int64_t j = 0; j < N; ++j) c[j] = 0;
-        for (int32_t s = off[b]; s < off[b + 1]; ++s) {
-            const int64_t i = ids[s], base = i * in_cap;
-            for (int64_t k = 0; k < in_len[i]; ++k)
-                c[in_ind[base + k]] += snn_to_fixed((double)in_w[base + k]);
-        }
-        const uint8_t *zb = z + b * N;
-        for (int64_t i = 0; i < N; ++i) {
-            if (!zb[i]) continue;
-            const int64_t base = i * rec_cap;
-            for (int64_t k = 0; k < rec_len[i]; ++k)
-                c[rec_ind[base + k]] += snn_to_fixed((double)rec_w[base + k]);
-        }
+// The input current of every hidden neuron in instance b: the step's input
+// spikes through the input rows, the hidden spikes of the step before
+// through the recurrent rows.  One instance per thread: no atomics, the
+// same sums in any team.
+SNN_DEVICE SNN_INLINE void snn_eprop_current_one(const int64_t b, const int64_t N,
+                                                 const int32_t *off, const int32_t *ids,
+                                                 const int32_t *in_len, const int32_t *in_ind,
+                                                 const float *in_w, const int64_t in_cap,
+                                                 const uint8_t *z, const int32_t *rec_len,
+                                                 const int32_t *rec_ind, const float *rec_w,
+                                                 const int64_t rec_cap, int64_t *cur) {
+    int64_t *c = cur + b * N;
+    for (int64_t j = 0; j < N; ++j) c[j] = 0;
+    for (int32_t s = off[b]; s < off[b + 1]; ++s) {
+        const int64_t i = ids[s], base = i * in_cap;
+        for (int64_t k = 0; k < in_len[i]; ++k)
+            c[in_ind[base + k]] += snn_to_fixed((double)in_w[base + k]);
+    }
+    const uint8_t *zb = z + b * N;
+    for (int64_t i = 0; i < N; ++i) {
+        if (!zb[i]) continue;
+        const int64_t base = i * rec_cap;
+        for (int64_t k = 0; k < rec_len[i]; ++k)
+            c[rec_ind[base + k]] += snn_to_fixed((double)rec_w[base + k]);
     }
 }
 SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *off,
@@ -110,8 +104,9 @@ SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *o
                               const float *in_w, const int64_t in_cap, const uint8_t *z,
                               const int32_t *rec_len, const int32_t *rec_ind, const float *rec_w,
                               const int64_t rec_cap, int64_t *cur) {
-    snn_eprop_current(B, N, off, ids, in_len, in_ind, in_w, in_cap, z, rec_len, rec_ind, rec_w,
-                      rec_cap, cur);
+    SNN_LOOP(b, B)
+        snn_eprop_current_one(b, N, off, ids, in_len, in_ind, in_w, in_cap, z, rec_len, rec_ind,
+                              rec_w, rec_cap, cur);
 }
 
 // The hidden neurons (LIF, or ALIF with beta > 0), p = {alpha, v_th, rho,
@@ -125,28 +120,54 @@ SNN_KERNEL void eprop_current(const int64_t B, const int64_t N, const int32_t *o
 // [instance][neuron], psi included (eprop_transpose lays it out for
 // eprop_grad): one pass over contiguous memory (writing psi [neuron][instance]
 // here, a store every 8 B apart in a different line, cost twice this kernel).
+// On the CPU in runs of 64 elements, each run a vectorised loop (the
+// compiler left the branches of a plain loop scalar: a third of the time).
+#if defined(SNN_CUDA)
+#define SNN_EPROP_RUN 1
+#else
+#define SNN_EPROP_RUN 64
+#endif
+struct snn_eprop_neuron {
+    double alpha, v_th, rho, beta, gamma, kappa;
+    int32_t n_ref;
+};
+SNN_DEVICE SNN_INLINE void snn_eprop_hidden_one(const int64_t q, const snn_eprop_neuron h,
+                                                const int64_t *cur, double *v, double *a,
+                                                int32_t *refrac, uint8_t *z, double *psi,
+                                                double *zhat, int32_t *count) {
+    const double zp = (double)z[q];
+    const double vq = h.alpha * v[q] + snn_from_fixed(cur[q]) - h.v_th * zp;
+    const double aq = h.rho * a[q] + zp;
+    const double A = h.v_th + h.beta * aq;
+    const int32_t r = refrac[q];
+    const bool spike = r == 0 && vq >= A;
+    const double d = 1.0 - fabs((vq - A) / h.v_th);
+    psi[q] = r > 0 || d <= 0.0 ? 0.0 : h.gamma / h.v_th * d;
+    refrac[q] = spike ? h.n_ref : (r > 0 ? r - 1 : 0);
+    v[q] = vq;
+    a[q] = aq;
+    z[q] = (uint8_t)spike;
+    zhat[q] = h.kappa * zhat[q] + (spike ? 1.0 : 0.0);
+    count[q] += spike ? 1 : 0;
+}
+SNN_DEVICE SNN_INLINE snn_eprop_neuron snn_eprop_params(const double *p) {
+    snn_eprop_neuron h;
+    h.alpha = p[0], h.v_th = p[1], h.rho = p[2], h.beta = p[3], h.gamma = p[4];
+    h.n_ref = (int32_t)p[5], h.kappa = p[6];
+    return h;
+}
 SNN_DEVICE SNN_INLINE void snn_eprop_hidden(const int64_t B, const int64_t N, const double *p,
                                             const int64_t *cur, double *v, double *a,
                                             int32_t *refrac, uint8_t *z, double *psi, double *zhat,
                                             int32_t *count) {
-    const double alpha = p[0], v_th = p[1], rho = p[2], beta = p[3], gamma = p[4];
-    const int32_t n_ref = (int32_t)p[5];
-    const double kappa = p[6];
-    SNN_LOOP(q, B * N) {
-        const double zp = (double)z[q];
-        const double vq = alpha * v[q] + snn_from_fixed(cur[q]) - v_th * zp;
-        const double aq = rho * a[q] + zp;
-        const double A = v_th + beta * aq;
-        const int32_t r = refrac[q];
-        const bool spike = r == 0 && vq >= A;
-        const double d = 1.0 - fabs((vq - A) / v_th);
-        psi[q] = r > 0 || d <= 0.0 ? 0.0 : gamma / v_th * d;
-        refrac[q] = spike ? n_ref : (r > 0 ? r - 1 : 0);
-        v[q] = vq;
-        a[q] = aq;
-        z[q] = (uint8_t)spike;
-        zhat[q] = kappa * zhat[q] + (spike ? 1.0 : 0.0);
-        count[q] += spike ? 1 : 0;
+    const snn_eprop_neuron h = snn_eprop_params(p);
+    const int64_t n = B * N;
+    SNN_LOOP(run, (n + SNN_EPROP_RUN - 1) / SNN_EPROP_RUN) {
+        const int64_t q0 = run * SNN_EPROP_RUN;
+        const int64_t q1 = q0 + SNN_EPROP_RUN < n ? q0 + SNN_EPROP_RUN : n;
+        SNN_SIMD
+        for (int64_t q = q0; q < q1; ++q)
+            snn_eprop_hidden_one(q, h, cur, v, a, refrac, z, psi, zhat, count);
     }
 }
 SNN_KERNEL void eprop_hidden(const int64_t B, const int64_t N, const double *p, const int64_t *cur,
@@ -158,56 +179,57 @@ SNN_KERNEL void eprop_hidden(const int64_t B, const int64_t N, const double *p, 
 // psi_t = psi^T ([neuron][instance], what eprop_grad reads).
 SNN_DEVICE SNN_INLINE void snn_eprop_transpose(const int64_t B, const int64_t N, const double *psi,
                                                double *psi_t) {
-    snn_eprop_tiles<false>(B, N, psi, 0.0, psi_t);
+    snn_eprop_tiles<false>(B, N, psi, 0.0, psi_t, psi_t);
 }
 SNN_KERNEL void eprop_transpose(const int64_t B, const int64_t N, const double *psi,
                                 double *psi_t) {
     snn_eprop_transpose(B, N, psi, psi_t);
 }
 
-// The leaky readout y(t) = kappa y(t-1) + W_out z(t) + b and, in the
-// response window, the softmax error and cross-entropy: err = pi - onehot
-// (0 outside the window), loss += -log pi[label], ysum += y.
-SNN_DEVICE SNN_INLINE void snn_eprop_readout(const int64_t B, const int64_t N, const int64_t K,
-                                             const uint8_t *z, const float *w_out,
-                                             const float *b_out, const double kappa,
-                                             const int32_t *label, const int32_t window, double *y,
-                                             double *err, double *loss, double *ysum) {
-    SNN_LOOP(b, B) {  // (err: [output][instance], eb[k * B] this instance's)
-        double *yb = y + b * K, *eb = err + b;
-        const uint8_t *zb = z + b * N;
-        for (int64_t k = 0; k < K; ++k) eb[k * B] = 0.0;  // (err holds the sums for now)
-        for (int64_t j = 0; j < N; ++j) {  // each sum over the spiking j in order
-            if (!zb[j]) continue;
-            for (int64_t k = 0; k < K; ++k) eb[k * B] += (double)w_out[k * N + j];
-        }
-        double m = 0.0;
-        for (int64_t k = 0; k < K; ++k) {
-            yb[k] = kappa * yb[k] + eb[k * B] + (double)b_out[k];
-            m = k == 0 || yb[k] > m ? yb[k] : m;
-        }
-        if (!window) {
-            for (int64_t k = 0; k < K; ++k) eb[k * B] = 0.0;
-            continue;
-        }
-        double total = 0.0;
-        for (int64_t k = 0; k < K; ++k) {
-            eb[k * B] = snn_exp(yb[k] - m);
-            total += eb[k * B];
-        }
-        for (int64_t k = 0; k < K; ++k) {
-            const double pi = eb[k * B] / total;
-            eb[k * B] = pi - (k == label[b] ? 1.0 : 0.0);
-            ysum[b * K + k] += yb[k];
-        }
-        loss[b] += -snn_log(snn_exp(yb[label[b]] - m) / total);
+// Instance b's leaky readout y(t) = kappa y(t-1) + W_out z(t) + b and, in
+// the response window, the softmax error and cross-entropy: err = pi -
+// onehot (0 outside the window), loss += -log pi[label], ysum += y.
+SNN_DEVICE SNN_INLINE void snn_eprop_readout_one(const int64_t b, const int64_t B, const int64_t N,
+                                                 const int64_t K, const uint8_t *z,
+                                                 const float *w_out, const float *b_out,
+                                                 const double kappa, const int32_t *label,
+                                                 const int32_t window, double *y, double *err,
+                                                 double *loss, double *ysum) {
+    double *yb = y + b * K, *eb = err + b;  // (err: [output][instance])
+    const uint8_t *zb = z + b * N;
+    for (int64_t k = 0; k < K; ++k) eb[k * B] = 0.0;  // (err holds the sums for now)
+    for (int64_t j = 0; j < N; ++j) {  // each sum over the spiking j in order
+        if (!zb[j]) continue;
+        for (int64_t k = 0; k < K; ++k) eb[k * B] += (double)w_out[k * N + j];
     }
+    double m = 0.0;
+    for (int64_t k = 0; k < K; ++k) {
+        yb[k] = kappa * yb[k] + eb[k * B] + (double)b_out[k];
+        m = k == 0 || yb[k] > m ? yb[k] : m;
+    }
+    if (!window) {
+        for (int64_t k = 0; k < K; ++k) eb[k * B] = 0.0;
+        return;
+    }
+    double total = 0.0;
+    for (int64_t k = 0; k < K; ++k) {
+        eb[k * B] = snn_exp(yb[k] - m);
+        total += eb[k * B];
+    }
+    for (int64_t k = 0; k < K; ++k) {
+        const double pi = eb[k * B] / total;
+        eb[k * B] = pi - (k == label[b] ? 1.0 : 0.0);
+        ysum[b * K + k] += yb[k];
+    }
+    loss[b] += -snn_log(snn_exp(yb[label[b]] - m) / total);
 }
 SNN_KERNEL void eprop_readout(const int64_t B, const int64_t N, const int64_t K, const uint8_t *z,
                               const float *w_out, const float *b_out, const double kappa,
                               const int32_t *label, const int32_t window, double *y, double *err,
                               double *loss, double *ysum) {
-    snn_eprop_readout(B, N, K, z, w_out, b_out, kappa, label, window, y, err, loss, ysum);
+    SNN_LOOP(b, B)
+        snn_eprop_readout_one(b, B, N, K, z, w_out, b_out, kappa, label, window, y, err, loss,
+                              ysum);
 }
 
 // The learning signal of each hidden neuron: L = sum_k fb[j][k] err[k].
@@ -322,14 +344,21 @@ SNN_KERNEL void eprop_out_grad(const int64_t B, const int64_t N, const int64_t K
     snn_eprop_out_grad(B, N, K, err, zhat, g_out, g_b);
 }
 
-// A whole trial on the CPU in one call: the steps' kernels above in the
-// order of the header, in one parallel region with a barrier wherever a
-// kernel reads what another share of the team wrote (the Python loop of
-// launches costs more than a small network's work).  The GPU launches the
-// kernels step by step (a barrier across its grid is not at hand).
-// off: [steps][B + 1]; learn = 0: the forward pass alone; window: the first
-// step of the loss's window; timer[0] and [1] gain the seconds of the
-// forward pass and of learning (thread 0's clock, at the barriers).
+// A whole trial on the CPU in one call, three phases a step with a barrier
+// after each (the Python loop of launches costs more than a small network's
+// work; a barrier after every kernel, six a step, cost a sparse network a
+// fifth of its time at 2 threads):
+//   forward   each instance on one thread (a share of the instances, the
+//             same every step): input trace, current, hidden neurons, readout
+//   traces    eprop_signal, eprop_transpose, eprop_out_grad, and the hidden
+//             spike trace zbar(t) into the other of two buffers (zbar, zbar2)
+//   gradient  eprop_grad of both projections, reading zbar(t-1)
+// Without learning, each instance's steps touch its own state alone: no
+// barrier.  The GPU launches the kernels step by step (a barrier across its
+// grid is not at hand).  off: [steps][B + 1]; learn = 0: the forward pass
+// alone; window: the first step of the loss's window; timer[0] and [1] gain
+// the seconds of the forward pass and of learning (thread 0's clock, at the
+// barriers).
 #if !defined(SNN_CUDA)
 #include <time.h>
 static double snn_eprop_clock(void) {
@@ -349,46 +378,48 @@ SNN_KERNEL void eprop_trial(const int64_t B, const int64_t M, const int64_t N, c
                             const double alpha, double *xbar, int64_t *cur, double *v, double *a,
                             int32_t *refrac, uint8_t *z, double *psi, double *psi_t,
                             double *zhat, int32_t *count, double *y, double *err, double *loss,
-                            double *ysum, double *L, double *zbar, float *ebar_in, float *eps_in,
-                            double *g_in, float *ebar_rec, float *eps_rec, double *g_rec,
-                            double *g_out, double *g_b, double *timer) {
+                            double *ysum, double *L, double *zbar, double *zbar2, float *ebar_in,
+                            float *eps_in, double *g_in, float *ebar_rec, float *eps_rec,
+                            double *g_rec, double *g_out, double *g_b, double *timer) {
+    const snn_eprop_neuron h = snn_eprop_params(p_hidden);
     const bool clock = SNN_THREAD_ID == 0;
     double t0 = clock ? snn_eprop_clock() : 0.0;
     for (int64_t t = 0; t < steps; ++t) {
         const int32_t *o = off + t * (B + 1);
-        const bool in_window = t >= window;
-        if (learn) snn_eprop_input_trace(B, M, o, ids, alpha, xbar);
-        snn_eprop_current(B, N, o, ids, in_len, in_ind, in_w, in_cap, z, rec_len, rec_ind, rec_w,
-                          rec_cap, cur);
-        SNN_BARRIER
-        snn_eprop_hidden(B, N, p_hidden, cur, v, a, refrac, z, psi, zhat, count);
-        SNN_BARRIER
-        snn_eprop_readout(B, N, K, z, w_out, b_out, kappa, label, (int32_t)in_window, y, err,
-                          loss, ysum);
+        const int32_t in_window = t >= window;
+        SNN_LOOP(b, B) {
+            if (learn) snn_eprop_input_one(b, B, M, o, ids, alpha, xbar);
+            snn_eprop_current_one(b, N, o, ids, in_len, in_ind, in_w, in_cap, z, rec_len, rec_ind,
+                                  rec_w, rec_cap, cur);
+            SNN_SIMD
+            for (int64_t q = b * N; q < (b + 1) * N; ++q)
+                snn_eprop_hidden_one(q, h, cur, v, a, refrac, z, psi, zhat, count);
+            snn_eprop_readout_one(b, B, N, K, z, w_out, b_out, kappa, label, in_window, y, err,
+                                  loss, ysum);
+        }
+        if (!learn) continue;
         SNN_BARRIER
         if (clock) {
             const double t1 = snn_eprop_clock();
             timer[0] += t1 - t0;
             t0 = t1;
         }
-        if (learn) {
-            if (in_window) snn_eprop_signal(B, N, K, err, fb, L);
-            snn_eprop_transpose(B, N, psi, psi_t);
-            SNN_BARRIER
-            if (eps_in) {
-                snn_eprop_grad<true>(B, M, in_len, in_ind, in_cap, xbar, psi_t, L, R, p_grad,
-                                     ebar_in, eps_in, g_in);
-                snn_eprop_grad<true>(B, N, rec_len, rec_ind, rec_cap, zbar, psi_t, L, R, p_grad,
-                                     ebar_rec, eps_rec, g_rec);
-            } else {
-                snn_eprop_grad<false>(B, M, in_len, in_ind, in_cap, xbar, psi_t, L, R, p_grad,
-                                      ebar_in, eps_in, g_in);
-                snn_eprop_grad<false>(B, N, rec_len, rec_ind, rec_cap, zbar, psi_t, L, R, p_grad,
-                                      ebar_rec, eps_rec, g_rec);
-            }
-            if (in_window) snn_eprop_out_grad(B, N, K, err, zhat, g_out, g_b);
-            SNN_BARRIER
-            snn_eprop_spike_trace(B, N, z, alpha, zbar);
+        double *zb_old = t % 2 ? zbar2 : zbar, *zb_new = t % 2 ? zbar : zbar2;
+        if (in_window) snn_eprop_signal(B, N, K, err, fb, L);
+        snn_eprop_transpose(B, N, psi, psi_t);
+        if (in_window) snn_eprop_out_grad(B, N, K, err, zhat, g_out, g_b);
+        snn_eprop_tiles<true>(B, N, z, alpha, zb_old, zb_new);
+        SNN_BARRIER
+        if (eps_in) {
+            snn_eprop_grad<true>(B, M, in_len, in_ind, in_cap, xbar, psi_t, L, R, p_grad,
+                                 ebar_in, eps_in, g_in);
+            snn_eprop_grad<true>(B, N, rec_len, rec_ind, rec_cap, zb_old, psi_t, L, R, p_grad,
+                                 ebar_rec, eps_rec, g_rec);
+        } else {
+            snn_eprop_grad<false>(B, M, in_len, in_ind, in_cap, xbar, psi_t, L, R, p_grad,
+                                  ebar_in, eps_in, g_in);
+            snn_eprop_grad<false>(B, N, rec_len, rec_ind, rec_cap, zb_old, psi_t, L, R, p_grad,
+                                  ebar_rec, eps_rec, g_rec);
         }
         SNN_BARRIER
         if (clock) {
@@ -396,6 +427,10 @@ SNN_KERNEL void eprop_trial(const int64_t B, const int64_t M, const int64_t N, c
             timer[1] += t1 - t0;
             t0 = t1;
         }
+    }
+    if (!learn) {
+        SNN_BARRIER
+        if (clock) timer[0] += snn_eprop_clock() - t0;
     }
 }
 #endif

@@ -292,7 +292,7 @@ class EProp:
         z = lambda n, dt=np.float64: xp.zeros(n, dt)  # noqa: E731
         self.state = {"v": z(B * N), "a": z(B * N), "refrac": z(B * N, np.int32),
                       "z": z(B * N, np.uint8), "psi": z(B * N), "psi_t": z(B * N),
-                      "zhat": z(B * N), "zbar": z(B * N), "xbar": z(B * M),
+                      "zhat": z(B * N), "zbar": z(B * N), "zbar2": z(B * N), "xbar": z(B * M),
                       "cur": z(B * N, np.int64), "y": z(B * K), "err": z(B * K),
                       "L": z(B * N), "loss": z(B), "ysum": z(B * K), "count": z(B * N, np.int32)}
         self.ebar = {name: xp.zeros(self.w[name].size * B, np.float32) for name in ("in", "rec")}
@@ -363,9 +363,9 @@ class EProp:
                          self.cap["rec"], self._p_hidden, self.w["out"], self.w["b"], c.kappa,
                          lab, fb, R, self._p_grad, c.alpha, s["xbar"], s["cur"], s["v"],
                          s["a"], s["refrac"], s["z"], s["psi"], s["psi_t"], s["zhat"], s["count"],
-                         s["y"], s["err"], s["loss"], s["ysum"], s["L"], s["zbar"], self.ebar["in"],
-                         self.eps["in"], g["in"], self.ebar["rec"], self.eps["rec"], g["rec"],
-                         g["out"], g["b"], timer, n=B * N)
+                         s["y"], s["err"], s["loss"], s["ysum"], s["L"], s["zbar"], s["zbar2"],
+                         self.ebar["in"], self.eps["in"], g["in"], self.ebar["rec"],
+                         self.eps["rec"], g["rec"], g["out"], g["b"], timer, n=B * N)
             t_sim, t_learn = float(timer[0]), float(timer[1])
             steps_left = 0
         else:
