@@ -473,7 +473,8 @@ SNN_DEVICE SNN_INLINE double snn_deep_r_sign(uint64_t seed, uint32_t stream, int
 // itself where no_self), in target order, at weight 0 with zeroed moments.
 // Draws of row i in call c: target draw k from (seed, stream + 1, entity i,
 // c 2^32 | k); noise from stream + 2.
-// removed[i]: the row's count in this call.  sign holds each stored
+// moved[0] or [1] (inputs, recurrent) gains the row's count in this call
+// (integer atomics: the same total in any order).  sign holds each stored
 // synapse's sign (snn_deep_r_sign, drawn when it is made) and moves with it.
 // One row i of a projection (DEEP R, after an optimiser step).
 SNN_DEVICE SNN_INLINE void snn_deep_r_row(const int64_t i, const int64_t n_post, int32_t *len,
@@ -481,7 +482,7 @@ SNN_DEVICE SNN_INLINE void snn_deep_r_row(const int64_t i, const int64_t n_post,
                                           float *v, double *g, int8_t *sign, const uint64_t seed,
                                           const uint32_t stream, const int64_t call,
                                           const double noise_sd, const int32_t no_self,
-                                          int32_t *removed) {
+                                          int32_t *moved) {
     const int64_t base = i * cap, n = len[i];
     int64_t kept = 0;
     for (int64_t k = 0; k < n; ++k) {
@@ -501,7 +502,7 @@ SNN_DEVICE SNN_INLINE void snn_deep_r_row(const int64_t i, const int64_t n_post,
         ++kept;
     }
     const int64_t gone = n - kept;
-    removed[i] = (int32_t)gone;
+    if (gone) SNN_ATOMIC_ADD_I32(moved, (int32_t)gone);
     int64_t room = n_post - (no_self && i < n_post ? 1 : 0) - kept;  // absent targets
     int64_t made = 0;
     for (uint64_t d = 0; made < gone && made < room && d < (1ull << 32); ++d) {
@@ -537,9 +538,9 @@ SNN_DEVICE SNN_INLINE void snn_deep_r_row(const int64_t i, const int64_t n_post,
 }
 
 // Both projections in one launch: rows [0, n_in) of the inputs', then the
-// n_hidden recurrent rows (removed: their counts in that order).
+// n_hidden recurrent rows; moved[0] and [1] gain the synapses moved in each.
 SNN_KERNEL void eprop_deep_r(const int64_t n_in, const int64_t n_hidden, const uint64_t seed,
-                             const int64_t call, const double noise_sd, int32_t *removed,
+                             const int64_t call, const double noise_sd, int32_t *moved,
                              int32_t *len_in, int32_t *ind_in, const int64_t cap_in,
                              float *w_in, float *m_in, float *v_in, double *g_in,
                              int8_t *sign_in, const uint32_t stream_in, int32_t *len_rec,
@@ -549,9 +550,9 @@ SNN_KERNEL void eprop_deep_r(const int64_t n_in, const int64_t n_hidden, const u
     SNN_LOOP(q, n_in + n_hidden) {
         if (q < n_in)
             snn_deep_r_row(q, n_hidden, len_in, ind_in, cap_in, w_in, m_in, v_in, g_in, sign_in,
-                           seed, stream_in, call, noise_sd, 0, removed);
+                           seed, stream_in, call, noise_sd, 0, moved);
         else
             snn_deep_r_row(q - n_in, n_hidden, len_rec, ind_rec, cap_rec, w_rec, m_rec, v_rec,
-                           g_rec, sign_rec, seed, stream_rec, call, noise_sd, 1, removed + n_in);
+                           g_rec, sign_rec, seed, stream_rec, call, noise_sd, 1, moved + 1);
     }
 }

@@ -636,15 +636,16 @@ class EProp:
         t0 = time.perf_counter()
         noise = math.sqrt(2.0 * lr * self.deep_r.temperature)
         M, N = self.c.n_in, self.c.n_hidden
-        if getattr(self, "_removed", None) is None:  # each row's count: inputs', then hidden
-            self._removed = self.backend.zeros(M + N, np.int32)
+        if getattr(self, "_moved", None) is None:  # the synapses moved: inputs', recurrent
+            self._moved = self.backend.zeros(2, np.int32)
+        self._moved[...] = 0
         args = [a for name in ("in", "rec") for a in (
             self.row_length[name], self.ind[name], self.cap[name], self.w[name], self.m[name],
             self.v[name], self.g[name], self.sign[name], self._deep_r_stream(name))]
         self._launch("eprop_deep_r", M, N, np.uint64(self.seed), self.steps, noise,
-                     self._removed, *args, n=M + N)
-        removed = self.backend.to_host(self._removed)
-        self.rewired.append({"in": int(removed[:M].sum()), "rec": int(removed[M:].sum())})
+                     self._moved, *args, n=M + N)
+        moved_in, moved_rec = self.backend.to_host(self._moved).tolist()
+        self.rewired.append({"in": moved_in, "rec": moved_rec})
         self.rewiring_s += time.perf_counter() - t0
 
     def connectivity(self, name: str) -> dict[str, np.ndarray]:
