@@ -418,6 +418,92 @@ def test_the_training_view_follows_the_run():
     assert view.panel() is view.panel()
 
 
+def _view_and_task(every=2):
+    from snnlab.data import temporal_patterns
+    from snnlab.learning import DeepR
+    from snnlab.viz import TrainingView
+
+    ds = temporal_patterns(n_classes=3, n_inputs=12, n_samples=48, duration=30.0, seed=4)
+    net = EProp(Classifier(12, 16, 3, density_in=0.5, density_rec=0.3, w_in=3.0), batch=8,
+                seed=6, deep_r=DeepR(l1=1e-3))
+    return TrainingView(net, every=every), ds
+
+
+def _wait_for(condition, timeout=60.0):
+    """Poll until condition() holds (a bound on a hang, not a speed check)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < end, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_training_in_the_views_thread_equals_fit():
+    """start() trains in a thread of its own: the same records (times
+    aside) and weights, bit for bit, as EProp.fit in the caller's thread;
+    the page's callback moves the epochs and the matrices into the figures."""
+    pytest.importorskip("panel")
+    view, ds = _view_and_task()
+    view.start(ds, epochs=3, test=ds, lr=0.05)
+    history = view.wait(timeout=300)
+    assert not view.running and len(history) == 3
+    ref, _ = _view_and_task()
+    expected = ref.net.fit(ds, epochs=3, test=ds, lr=0.05)
+    for got, want in zip(history, expected):
+        for key in ("epoch", "loss", "train_accuracy", "test_accuracy", "rewired", "synapses"):
+            assert got[key] == want[key]
+    for name in ("in", "rec"):
+        np.testing.assert_array_equal(view.net.connectivity(name)["weight"],
+                                      ref.net.connectivity(name)["weight"])
+    assert view.curves.data["epoch"] == []  # (nothing moves before the page's callback)
+    view.panel()
+    view._tick()
+    assert view.curves.data["epoch"] == [1, 2, 3]
+    image = view.matrices["rec"].data["image"][0]
+    con = view.net.connectivity("rec")
+    np.testing.assert_array_equal(image[con["post"], con["pre"]], con["weight"])
+    assert "epochs 3" in view._buttons["status"].object
+
+
+def test_the_views_training_pauses_resumes_and_stops():
+    """pause() holds the thread between two batches (nothing moves while
+    held), play() goes on; stop() ends it after the batch in progress,
+    keeping every batch done and the records of the epochs finished."""
+    pytest.importorskip("panel")
+    import time
+
+    view, ds = _view_and_task(every=1)
+    view.start(ds, epochs=50, lr=0.05)
+    view.pause()
+    _wait_for(lambda: view.status()["paused"])
+    held = view.net.steps
+    time.sleep(0.2)
+    assert view.net.steps == held and view.running
+    view.play()
+    _wait_for(lambda: view.net.steps >= held + 3)
+    view.stop()
+    assert not view.running and view.error is None
+    assert view.net.steps == view.batches  # (every batch done was applied)
+    assert view.net.epochs_done == len(view.history) < 50
+
+
+def test_the_views_training_refuses_bad_arguments_at_once():
+    pytest.importorskip("panel")
+    view, ds = _view_and_task()
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        view.start(ds, epochs=1, lr=-1.0)
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        view.start(ds, epochs=0)
+    with pytest.raises(TypeError, match="start\\(\\) takes EProp.fit's arguments"):
+        view.start(ds, epochs=1, learning_rate=0.1)
+    assert not view.running and view.net.steps == 0
+    view.start(ds, epochs=1, lr=0.05)
+    with pytest.raises(RuntimeError, match="training already"):
+        view.start(ds, epochs=1, lr=0.05)
+    view.wait(timeout=300)
+
+
 @pytest.mark.parametrize("neuron", ["lif", "alif"])
 def test_a_trial_in_one_call_equals_the_steps_launched_one_by_one(neuron):
     """On the CPU a trial without per-step recording runs in one call

@@ -475,6 +475,19 @@ class EProp:
             correct += float(np.sum(out["ysum"].argmax(axis=1) == labels))
         return {"loss": loss / max(len(data), 1) / w, "accuracy": correct / max(len(data), 1)}
 
+    def check_fit(self, train, epochs: int = 1, test=None, lr: float = 1e-3,
+                  window: float | None = None) -> tuple[int, int]:
+        """:meth:`fit`'s arguments checked (a clear error for each), before
+        anything runs; returns the steps of a trial and of its window."""
+        self._check(train)
+        if test is not None:
+            self._check(test)
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be > 0, got {lr!r}")
+        return self._steps(train, window)
+
     def fit(self, train, epochs: int = 1, test=None, lr: float = 1e-3,
             window: float | None = None, seed: int = 0, callback=None,
             progress: bool = False, on_batch=None) -> list[dict]:
@@ -488,14 +501,7 @@ class EProp:
         learning (eligibilities, gradients, Adam) and rewiring.
         ``callback(record)`` is called after every epoch and ``on_batch()``
         after every optimiser step; ``progress`` shows a bar of the batches."""
-        self._check(train)
-        if test is not None:
-            self._check(test)
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"lr must be > 0, got {lr!r}")
-        steps, w = self._steps(train, window)
+        steps, w = self.check_fit(train, epochs, test, lr, window)
         history = []
         for epoch in range(self.epochs_done, self.epochs_done + int(epochs)):
             t0 = time.perf_counter()
