@@ -143,7 +143,10 @@ class TrainingView:
         once: :meth:`EProp.fit`'s arguments (``test``, ``lr``, ``window``,
         ``seed``), checked here first.  The page shows the progress; pause,
         resume and stop act after the batch in progress; :meth:`wait`
-        gives the records (also in :attr:`history` as they come)."""
+        gives the records (also in :attr:`history` as they come).  While
+        it trains, leave the network to it (read or change it after
+        :meth:`pause` has taken hold, ``status()["paused"]``, or the end):
+        calls from another thread would race with its kernels."""
         self._check_idle()
         unknown = sorted(set(kwargs) - set(FIT_ARGS))
         if unknown:
