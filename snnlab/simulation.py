@@ -335,6 +335,15 @@ class Simulation:
             return self._ranks.gather_spikes(steps, ids)
         return steps, ids
 
+    def to_neo(self, populations=None):
+        """The recorded spikes and state samples as a Neo ``Block`` (one
+        ``SpikeTrain`` per neuron, an ``AnalogSignal`` per recorded variable
+        with its units; :mod:`snnlab.neo_io`), for Elephant and the rest of
+        the Neo world; needs ``pip install 'snnlab[neo]'``."""
+        from .neo_io import to_neo
+
+        return to_neo(self, populations)
+
     def clear_recordings(self) -> None:
         """Forget recorded spikes and state samples (e.g. after a warm-up)."""
         self._runner.drain()

@@ -29,6 +29,8 @@ ALLOWED = {
     "data": {"data"},
     # (training: its own kernels through the backend, draws through random)
     "learning": {"learning", "backend", "random"},
+    # (the recordings as Neo: reads a simulation through its public methods)
+    "neo_io": set(),
 }
 
 

@@ -76,6 +76,11 @@ class NeuronModel:
     validate : callable ``(params) -> None`` or None
         Raises ValueError for parameter values out of range; also run when a
         parameter changes while simulating.
+    units : mapping of str to str, optional
+        Units of state variables (``{"V_m": "mV"}``, as the ``quantities``
+        package spells them), for exports that carry units
+        (:meth:`snnlab.Simulation.to_neo`); a variable without is
+        dimensionless there.
 
     >>> m = NeuronModel("leaky", params={"tau": 10.0}, state={"v": 0.0},
     ...                 derived=lambda p, dt: {"decay": math.exp(-dt / p["tau"])},
@@ -97,6 +102,7 @@ class NeuronModel:
     kind: str = "neuron"
     extra: Mapping[str, Any] = field(default_factory=dict)
     validate: Callable[[dict], None] | None = None
+    units: Mapping[str, str] | None = None
 
     def __post_init__(self):
         if not _IDENT.match(self.name):
@@ -129,6 +135,13 @@ class NeuronModel:
                                      f"{init!r}, not a parameter ({sorted(params)})")
             elif not isinstance(init, Distribution):
                 finite(f"{self.name}.{var} (initial value)", init)
+        if self.units is not None:
+            bad = sorted(k for k, u in self.units.items()
+                         if k not in self.state or not isinstance(u, str))
+            if bad:
+                raise ValueError(f"model {self.name!r}: units must map state variables "
+                                 f"({sorted(self.state)}) to unit names, got {bad}")
+            object.__setattr__(self, "units", dict(self.units))
 
     def with_params(self, **values) -> NeuronModel:
         """A copy with some parameters changed; unknown names are an error."""
@@ -332,10 +345,13 @@ def LIF(synapse: str = "delta", **params) -> NeuronModel:
         state.update(I_syn_ex=0.0, I_syn_in=0.0)
     elif synapse == "alpha":
         state.update(I_syn_ex=0.0, I_syn_in=0.0, dI_syn_ex=0.0, dI_syn_in=0.0)
+    units = {"V_m": "mV", "I_syn_ex": "pA", "I_syn_in": "pA", "dI_syn_ex": "pA/ms",
+             "dI_syn_in": "pA/ms"}
     return NeuronModel(
         name=f"lif_{synapse}", params=p, state=state, update=_LIF_CODE[synapse],
         threshold="V_m >= V_th", reset="V_m = V_reset;", ports=_LIF_PORTS[synapse],
-        refractory="t_ref", derived=_LIFDerived(synapse), validate=_RangeCheck("LIF"))
+        refractory="t_ref", derived=_LIFDerived(synapse), validate=_RangeCheck("LIF"),
+        units={k: u for k, u in units.items() if k in state})
 
 
 def ALIF(**params) -> NeuronModel:
@@ -358,7 +374,8 @@ def ALIF(**params) -> NeuronModel:
         update=_LIF_CODE["delta"] + "\na = a * Pa;",
         threshold="V_m >= V_th + beta * a", reset="V_m = V_reset;\na = a + 1.0;",
         ports=_LIF_PORTS["delta"], refractory="t_ref",
-        derived=_LIFDerived("delta", adaptive=True), validate=_RangeCheck("ALIF"))
+        derived=_LIFDerived("delta", adaptive=True), validate=_RangeCheck("ALIF"),
+        units={"V_m": "mV", "a": "dimensionless"})
 
 
 def PoissonSource(rate: float = 10.0, start: float = 0.0, stop: float | None = None
