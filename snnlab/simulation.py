@@ -338,11 +338,21 @@ class Simulation:
     def to_neo(self, populations=None):
         """The recorded spikes and state samples as a Neo ``Block`` (one
         ``SpikeTrain`` per neuron, an ``AnalogSignal`` per recorded variable
-        with its units; :mod:`snnlab.neo_io`), for Elephant and the rest of
+        with its units; :mod:`snnlab.exchange`), for Elephant and the rest of
         the Neo world; needs ``pip install 'snnlab[neo]'``."""
-        from .neo_io import to_neo
+        from .exchange import to_neo
 
         return to_neo(self, populations)
+
+    def to_nwb(self, path, populations=None, **session):
+        """The recordings written to the NWB file ``path`` (spike trains as
+        the ``units`` table, state samples as acquired time series in SI
+        units; :mod:`snnlab.exchange`); ``session``: ``session_description``,
+        ``identifier``, ``session_start_time``.  Needs ``pip install
+        'snnlab[nwb]'``."""
+        from .exchange import to_nwb
+
+        return to_nwb(self, path, populations, **session)
 
     def clear_recordings(self) -> None:
         """Forget recorded spikes and state samples (e.g. after a warm-up)."""

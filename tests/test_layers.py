@@ -30,7 +30,7 @@ ALLOWED = {
     # (training: its own kernels through the backend, draws through random)
     "learning": {"learning", "backend", "random"},
     # (the recordings as Neo: reads a simulation through its public methods)
-    "neo_io": set(),
+    "exchange": set(),
 }
 
 

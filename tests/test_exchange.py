@@ -1,5 +1,6 @@
-"""Simulation.to_neo: the recordings as a Neo Block, checked against the
-simulation's own accessors (spikes, recorders, rates), and read by Elephant."""
+"""Simulation.to_neo and to_nwb: the recordings as a Neo Block and as an NWB
+file, checked against the simulation's own accessors (spikes, recorders,
+rates); read back by Elephant and by pynwb."""
 
 import numpy as np
 import pytest
@@ -92,3 +93,53 @@ def test_bad_arguments_are_named():
         sim.to_neo(populations=["inh"])
     with pytest.raises(ValueError, match="units must map state variables"):
         sl.models.LIF().__class__(name="m", params={}, state={"v": 0.0}, units={"w": "mV"})
+
+
+def test_an_nwb_file_holds_the_same_as_the_block(tmp_path):
+    pynwb = pytest.importorskip("pynwb")
+    sim = _sim()
+    rec = sim.record("exc", "V_m", neurons=[2, 9], every=3)
+    sim.run(30.0)
+    path = sim.to_nwb(tmp_path / "run.nwb", session_description="Brunel, 400 neurons")
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        assert nwb.session_description == "Brunel, 400 neurons"
+        units = nwb.units.to_dataframe()
+        pops = sim.network.populations
+        assert len(units) == sum(p.n for p in pops.values())
+        for name in pops:
+            times, ids = sim.spikes(name)
+            mine = units[units["population"] == name]
+            for _, row in mine.iterrows():
+                np.testing.assert_allclose(np.asarray(row["spike_times"]) * 1e3,
+                                           times[ids == row["source_index"]], rtol=1e-12)
+        assert list(units["source_id"]) == list(range(len(units)))
+        ts = nwb.acquisition["exc_V_m"]
+        assert ts.unit == "volts" and ts.conversion == pytest.approx(1e-3)
+        np.testing.assert_array_equal(ts.data[:], rec["V_m"])
+        assert ts.rate == pytest.approx(1e3 / (3 * sim.dt))
+        assert ts.starting_time == pytest.approx(rec.times[0] * 1e-3)
+        assert "[2, 9]" in ts.description
+
+
+def test_an_nwb_file_keeps_a_gap_in_its_timestamps(tmp_path):
+    pynwb = pytest.importorskip("pynwb")
+    sim = _sim(record_spikes=False)
+    rec = sim.record("inh", "V_m", neurons=[1])
+    sim.run(2.0)
+    sim.run(2.0, record=False)
+    sim.run(2.0)
+    with pynwb.NWBHDF5IO(str(sim.to_nwb(tmp_path / "gap.nwb")), "r") as io:
+        nwb = io.read()
+        assert nwb.units is None
+        ts = nwb.acquisition["inh_V_m"]
+        np.testing.assert_allclose(ts.timestamps[:] * 1e3, rec.times)
+        np.testing.assert_array_equal(ts.data[:], rec["V_m"])
+
+
+def test_nwb_refuses_a_folder_that_is_not_there(tmp_path):
+    pytest.importorskip("pynwb")
+    sim = _sim()
+    sim.run(1.0)
+    with pytest.raises(ValueError, match="path: the folder .* does not exist"):
+        sim.to_nwb(tmp_path / "no" / "run.nwb")
