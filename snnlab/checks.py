@@ -57,3 +57,16 @@ def balanced(what: str, code: str) -> None:
     if stack:
         ch, line = stack[-1]
         raise ValueError(f"{what}: the {ch!r} on line {line} is never closed")
+
+
+def warn_off_grid(what: str, value: float, dt: float) -> int:
+    """``value`` [ms] in steps of ``dt``, rounded to the nearest; a warning
+    naming ``what`` where it is not a multiple of dt (the simulation then
+    runs with the rounded value: say so rather than round in silence)."""
+    import warnings
+
+    steps = int(round(value / dt))
+    if abs(value / dt - steps) > 1e-6:
+        warnings.warn(f"{what} = {value:g} ms is not a multiple of dt = {dt:g} ms: it rounds "
+                      f"to {steps} steps ({steps * dt:g} ms)", stacklevel=3)
+    return steps

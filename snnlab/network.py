@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .checks import finite
+from .checks import finite, warn_off_grid
 from .connectivity import Connector
 from .distributions import Distribution, Normal, Uniform, as_dist
 from .models import NeuronModel
@@ -163,6 +163,8 @@ class Network:
                                  f"below by dt={self.dt} ms (low >= dt), got low={lo}")
             raise ValueError(f"projection {name!r}: delay must be >= dt={self.dt} ms, "
                              f"got {lo}")
+        if not isinstance(d, (Normal, Uniform)):  # (drawn delays round synapse by synapse)
+            warn_off_grid(f"projection {name!r}: delay", lo, self.dt)
         if self.delay_steps(d) > 65535:
             raise ValueError(f"projection {name!r}: delay of {self.delay_steps(d)} steps "
                              "exceeds the maximum of 65535")

@@ -352,3 +352,28 @@ def test_kernel_arguments_are_each_arrays_own_address():
     with pytest.raises(ValueError, match="contiguous"):
         cpu._ptr(b[::2])
     assert cpu._ptr(None) is None
+
+
+def test_times_off_the_step_grid_are_rounded_with_a_warning():
+    """A constant delay or a refractory period that is not a multiple of dt
+    is rounded to the nearest step (as NEST does), with a warning that names
+    it; multiples of dt, 1.5 ms at 0.1 ms included, give none."""
+    import warnings
+
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.LIF(t_ref=2.0), 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.connect(a, a, sl.connect.FixedProbability(0.2), weight=1.0, delay=1.5, name="ok")
+        net.connect(a, a, sl.connect.FixedProbability(0.2), weight=1.0, delay=0.3, name="ok2")
+        net.connect(a, a, sl.connect.FixedProbability(0.2), weight=1.0,
+                    delay=sl.Uniform(0.1, 1.03), name="drawn")  # (rounded synapse by synapse)
+    with pytest.warns(UserWarning, match=r"projection 'y': delay = 1.55 ms is not a multiple "
+                                         r"of dt = 0.1 ms: it rounds to 16 steps \(1.6 ms\)"):
+        net.connect(a, a, sl.connect.FixedProbability(0.2), weight=1.0, delay=1.55, name="y")
+    assert sl.models.LIF(t_ref=2.0).constants(sl.models.LIF(t_ref=2.0).params, 0.1)[
+        "_ref_steps"] == 20
+    with pytest.warns(UserWarning, match=r"lif_delta: refractory period t_ref = 2.26 ms is not "
+                                         r"a multiple of dt = 0.1 ms: it rounds to 23 steps"):
+        m = sl.models.LIF(t_ref=2.26)
+        assert m.constants(m.params, 0.1)["_ref_steps"] == 23

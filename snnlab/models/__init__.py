@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import balanced, finite
+from ..checks import balanced, finite, warn_off_grid
 from ..distributions import Distribution
 
 __all__ = [
@@ -181,7 +181,9 @@ class NeuronModel:
                                      "name or clashes with a parameter or state variable")
                 out[k] = float(v)
         if self.refractory is not None:
-            out["_ref_steps"] = float(round(params[self.refractory] / dt))
+            out["_ref_steps"] = float(warn_off_grid(
+                f"{self.name}: refractory period {self.refractory}", params[self.refractory],
+                dt))
         out["dt"] = dt
         bad = [k for k, v in out.items() if not math.isfinite(v)]
         if bad:
