@@ -169,6 +169,7 @@ class Network:
             raise ValueError(f"projection {name!r}: delay of {self.delay_steps(d)} steps "
                              "exceeds the maximum of 65535")
         port = _port(f"projection {name!r}", post.model, receptor, w.mean)
+        _check_sign(f"projection {name!r}", post.model, receptor, w.mean)
         if plasticity is not None:
             if not isinstance(plasticity, Plasticity):
                 raise TypeError(f"projection {name!r}: plasticity must be a snnlab.plasticity "
@@ -224,6 +225,7 @@ class Network:
             raise ValueError(f"input {name!r}: rate must be >= 0 spikes/s, got {rate}")
         weight = finite(f"input {name!r}: weight", weight)
         port = _port(f"input {name!r}", target.model, receptor, weight)
+        _check_sign(f"input {name!r}", target.model, receptor, weight)
         inp = PoissonInput(name, target, rate, weight, port, len(self.inputs))
         self.inputs[name] = inp
         return inp
@@ -255,6 +257,24 @@ def _check_name(what: str, name, existing) -> None:
         raise ValueError(f"{what} must be a non-empty string, got {name!r}")
     if name in existing:
         raise ValueError(f"{what} {name!r} is already used")
+
+
+def _check_sign(what: str, model: NeuronModel, receptor, mean_weight: float) -> None:
+    """A warning where a receptor named by hand gets weights of the other
+    sign on a current-synapse model: there the weight's sign makes the
+    current (NEST's convention), so a positive weight on ``inh`` excites
+    (a habit from Brian2, where an inhibitory synapse subtracts a positive
+    weight: the network then fires many times too fast)."""
+    import warnings
+
+    if not model.extra.get("current_synapses") or receptor is None:
+        return
+    if (receptor == "inh" and mean_weight > 0) or (receptor == "exc" and mean_weight < 0):
+        effect = "excite" if mean_weight > 0 else "inhibit"
+        warnings.warn(f"{what}: receptor {receptor!r} with a mean weight of {mean_weight:g}: "
+                      f"on {model.name!r} the weight's sign makes the current (as in NEST), so "
+                      f"these synapses {effect}; give the weight the sign of its effect",
+                      stacklevel=3)
 
 
 def _port(what: str, model: NeuronModel, receptor, mean_weight: float) -> int:

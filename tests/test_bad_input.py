@@ -377,3 +377,28 @@ def test_times_off_the_step_grid_are_rounded_with_a_warning():
                                          r"a multiple of dt = 0.1 ms: it rounds to 23 steps"):
         m = sl.models.LIF(t_ref=2.26)
         assert m.constants(m.params, 0.1)["_ref_steps"] == 23
+
+
+def test_a_receptor_named_against_the_weights_sign_is_warned():
+    """On current synapses the weight's sign makes the current (NEST): a
+    positive weight on a receptor named 'inh' excites, the Brian2 habit that
+    makes a ported network fire many times too fast.  Named against the
+    sign: a warning; by the sign, or unnamed: none; delta synapses (one
+    port) and conductance models are not concerned."""
+    import warnings
+
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.LIF(synapse="exp"), 10)
+    d = net.population("d", sl.models.LIF(), 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net.connect(a, a, sl.connect.AllToAll(), weight=-5.0, receptor="inh", name="ok")
+        net.connect(a, a, sl.connect.AllToAll(), weight=5.0, receptor="exc", name="ok2")
+        assert net.connect(a, a, sl.connect.AllToAll(), weight=-5.0, name="ok3").receptor == "inh"
+        net.connect(a, d, sl.connect.AllToAll(), weight=-5.0, name="ok4")
+    with pytest.warns(UserWarning, match="projection 'bad': receptor 'inh' with a mean weight "
+                                         "of 5: on 'lif_exp' the weight's sign makes the "
+                                         "current .* these synapses excite"):
+        net.connect(a, a, sl.connect.AllToAll(), weight=5.0, receptor="inh", name="bad")
+    with pytest.warns(UserWarning, match="receptor 'exc' .* these synapses inhibit"):
+        net.connect(a, a, sl.connect.AllToAll(), weight=-5.0, receptor="exc", name="bad2")

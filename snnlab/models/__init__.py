@@ -353,7 +353,8 @@ def LIF(synapse: str = "delta", **params) -> NeuronModel:
         name=f"lif_{synapse}", params=p, state=state, update=_LIF_CODE[synapse],
         threshold="V_m >= V_th", reset="V_m = V_reset;", ports=_LIF_PORTS[synapse],
         refractory="t_ref", derived=_LIFDerived(synapse), validate=_RangeCheck("LIF"),
-        units={k: u for k, u in units.items() if k in state})
+        units={k: u for k, u in units.items() if k in state},
+        extra={"current_synapses": synapse != "delta"})
 
 
 def ALIF(**params) -> NeuronModel:
