@@ -170,6 +170,11 @@ class Network:
                              "exceeds the maximum of 65535")
         port = _port(f"projection {name!r}", post.model, receptor, w.mean)
         _check_sign(f"projection {name!r}", post.model, receptor, w.mean)
+        if post.model.extra.get("conductance_synapses") and w.bounds()[0] < 0 < w.bounds()[1]:
+            raise ValueError(f"projection {name!r}: weights onto {post.model.name!r} are "
+                             f"conductances of one sign per projection (positive: 'exc', "
+                             f"negative: 'inh'), got bounds {w.bounds()}: bound the "
+                             f"distribution away from 0")
         if plasticity is not None:
             if not isinstance(plasticity, Plasticity):
                 raise TypeError(f"projection {name!r}: plasticity must be a snnlab.plasticity "
@@ -267,6 +272,12 @@ def _check_sign(what: str, model: NeuronModel, receptor, mean_weight: float) -> 
     weight: the network then fires many times too fast)."""
     import warnings
 
+    if model.extra.get("conductance_synapses") and receptor is not None and (
+            (receptor == "inh" and mean_weight > 0) or (receptor == "exc" and mean_weight < 0)):
+        raise ValueError(f"{what}: receptor {receptor!r} with a mean weight of "
+                         f"{mean_weight:g}: on {model.name!r} a weight's magnitude is the "
+                         f"conductance [nS] and its sign the receptor, as in NEST: weights "
+                         f"onto 'exc' are positive, onto 'inh' negative")
     if not model.extra.get("current_synapses") or receptor is None:
         return
     if (receptor == "inh" and mean_weight > 0) or (receptor == "exc" and mean_weight < 0):

@@ -21,6 +21,7 @@ def _models():
     yield sl.models.LIF(synapse="exp")
     yield sl.models.LIF(synapse="alpha")
     yield sl.models.ALIF()
+    yield sl.models.CondLIF()
     yield sl.models.PoissonSource()
     yield tm.SpotSource(16)  # the topographic map's models
     yield tm.CondLIF()
