@@ -22,6 +22,7 @@ def _models():
     yield sl.models.LIF(synapse="alpha")
     yield sl.models.ALIF()
     yield sl.models.CondLIF()
+    yield sl.models.CondLIF("alpha")
     yield sl.models.PoissonSource()
     yield tm.SpotSource(16)  # the topographic map's models
     yield tm.CondLIF()

@@ -396,66 +396,106 @@ _COND_SUBSTEP = 0.25
 class _CondDerived:
     """The conductance LIF's constants (picklable, for checkpoints)."""
 
+    synapse: str = "exp"
+
     def __call__(self, p: dict, dt: float) -> dict:
         tau = min(p["tau_syn_ex"], p["tau_syn_in"], p["C_m"] / p["g_L"])
         n = max(1, int(math.ceil(dt / (_COND_SUBSTEP * tau) - 1e-9)))
         h = dt / n
-        return {"n_sub": float(n), "h_sub": h,
-                "Pex": math.exp(-h / p["tau_syn_ex"]), "Pin": math.exp(-h / p["tau_syn_in"]),
-                "Pex2": math.exp(-0.5 * h / p["tau_syn_ex"]),
-                "Pin2": math.exp(-0.5 * h / p["tau_syn_in"]),
-                "Dex": math.exp(-dt / p["tau_syn_ex"]), "Din": math.exp(-dt / p["tau_syn_in"])}
+        out = {"n_sub": float(n), "h_sub": h}
+        for ch in ("ex", "in"):
+            tau_s = p[f"tau_syn_{ch}"]
+            out.update({f"P{ch}": math.exp(-h / tau_s), f"P{ch}2": math.exp(-0.5 * h / tau_s),
+                        f"D{ch}": math.exp(-dt / tau_s)})
+            if self.synapse == "alpha":  # a spike's jump of dg: g peaks at w after tau
+                out[f"psc0{ch}"] = math.e / tau_s
+        return out
 
 
-_COND_CODE = """if (!refractory) {
-    scalar v = V_m, ge = g_ex, gi = g_in;
-    for (int k = 0; k < (int)n_sub; ++k) {
-        const scalar ge2 = ge * Pex2, gi2 = gi * Pin2, ge1 = ge * Pex, gi1 = gi * Pin;
-        const scalar k1 = (-g_L * (v - E_L) - ge * (v - E_ex) - gi * (v - E_in) + I_e) / C_m;
-        const scalar v2 = v + 0.5 * h_sub * k1;
-        const scalar k2 = (-g_L * (v2 - E_L) - ge2 * (v2 - E_ex) - gi2 * (v2 - E_in) + I_e) / C_m;
-        const scalar v3 = v + 0.5 * h_sub * k2;
-        const scalar k3 = (-g_L * (v3 - E_L) - ge2 * (v3 - E_ex) - gi2 * (v3 - E_in) + I_e) / C_m;
-        const scalar v4 = v + h_sub * k3;
-        const scalar k4 = (-g_L * (v4 - E_L) - ge1 * (v4 - E_ex) - gi1 * (v4 - E_in) + I_e) / C_m;
-        v = v + h_sub / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);
-        ge = ge1;
-        gi = gi1;
-    }
-    V_m = v;
+# V by RK4 in n_sub substeps, the conductances exact at the substeps' ends and
+# midpoints; exp: g(s) = g e^(-s/tau); alpha: g(s) = (g + dg s) e^(-s/tau),
+# dg(s) = dg e^(-s/tau).  Then the conductances over the whole step, and the
+# step's input added at its end (as NEST does).
+_COND_DV = "(-g_L * ({v} - E_L) - {ge} * ({v} - E_ex) - {gi} * ({v} - E_in) + I_e) / C_m"
+_COND_STEP = {
+    "exp": ("scalar v = V_m, ge = g_ex, gi = g_in;",
+            "const scalar ge2 = ge * Pex2, gi2 = gi * Pin2, ge1 = ge * Pex, gi1 = gi * Pin;",
+            "ge = ge1;\n        gi = gi1;",
+            "g_ex = g_ex * Dex + in_exc;\ng_in = g_in * Din - in_inh;"),
+    "alpha": ("scalar v = V_m, ge = g_ex, gi = g_in, dge = dg_ex, dgi = dg_in;",
+              "const scalar ge2 = (ge + dge * 0.5 * h_sub) * Pex2, "
+              "gi2 = (gi + dgi * 0.5 * h_sub) * Pin2;\n"
+              "        const scalar ge1 = (ge + dge * h_sub) * Pex, "
+              "gi1 = (gi + dgi * h_sub) * Pin;",
+              "ge = ge1;\n        gi = gi1;\n        dge = dge * Pex;\n        dgi = dgi * Pin;",
+              "g_ex = (g_ex + dg_ex * dt) * Dex;\ng_in = (g_in + dg_in * dt) * Din;\n"
+              "dg_ex = dg_ex * Dex + psc0ex * in_exc;\ndg_in = dg_in * Din - psc0in * in_inh;"),
 }
-g_ex = g_ex * Dex + in_exc;
-g_in = g_in * Din - in_inh;"""
 
 
-def CondLIF(**params) -> NeuronModel:
-    r"""Leaky integrate-and-fire neuron with exponential conductance synapses,
-    NEST's ``iaf_cond_exp``.
+def _cond_code(synapse: str) -> str:
+    start, mids, advance, after = _COND_STEP[synapse]
+    f = _COND_DV.format
+    return "\n".join([
+        "if (!refractory) {",
+        f"    {start}",
+        "    for (int k = 0; k < (int)n_sub; ++k) {",
+        f"        {mids}",
+        f"        const scalar k1 = {f(v='v', ge='ge', gi='gi')};",
+        "        const scalar v2 = v + 0.5 * h_sub * k1;",
+        f"        const scalar k2 = {f(v='v2', ge='ge2', gi='gi2')};",
+        "        const scalar v3 = v + 0.5 * h_sub * k2;",
+        f"        const scalar k3 = {f(v='v3', ge='ge2', gi='gi2')};",
+        "        const scalar v4 = v + h_sub * k3;",
+        f"        const scalar k4 = {f(v='v4', ge='ge1', gi='gi1')};",
+        "        v = v + h_sub / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4);",
+        f"        {advance}",
+        "    }",
+        "    V_m = v;",
+        "}",
+        after])
 
-    .. math:: C_m \dot V = -g_L (V - E_L) - g_{ex} (V - E_{ex}) - g_{in} (V - E_{in}) + I_e,
-              \quad \tau_{syn} \dot g = -g
+
+def CondLIF(synapse: str = "exp", **params) -> NeuronModel:
+    r"""Leaky integrate-and-fire neuron with conductance synapses, NEST's
+    ``iaf_cond_exp`` and ``iaf_cond_alpha``.
+
+    .. math:: C_m \dot V = -g_L (V - E_L) - g_{ex} (V - E_{ex}) - g_{in} (V - E_{in}) + I_e
+
+    synapse : {"exp", "alpha"}
+        ``exp``: a spike of weight w makes g jump by |w| and decay with
+        tau_syn (``iaf_cond_exp``); ``alpha``: g is an alpha function
+        peaking at |w| after tau_syn (``iaf_cond_alpha``; state ``dg_ex``,
+        ``dg_in`` besides).
 
     Parameters (NEST's names and defaults): ``V_th``, ``V_reset``, ``E_L``,
     ``E_ex``, ``E_in`` [mV], ``t_ref``, ``tau_syn_ex``, ``tau_syn_in``
     [ms], ``g_L`` [nS], ``C_m`` [pF], ``I_e`` [pA].  Weights are
     conductances [nS] with NEST's sign: positive onto ``exc``, negative onto
-    ``inh`` (a spike adds ``|w|`` to its conductance), the port chosen by
-    the sign unless named.  Within a step the conductances decay exactly
-    and V is integrated by RK4 in substeps of at most 1/4 of the shortest
-    time constant (NEST integrates with adaptive RKF45 to 1e-3); a spike
-    arriving in a step adds to the conductance at its end, as in NEST.
-    While refractory V is held at ``V_reset`` and the conductances go on.
+    ``inh``, the port chosen by the sign unless named.  Within a step the
+    conductances follow their exact solution and V is integrated by RK4 in
+    substeps of at most 1/4 of the shortest time constant (NEST integrates
+    with adaptive RKF45 to 1e-3); a spike arriving in a step acts at its
+    end, as in NEST.  While refractory V is held at ``V_reset`` and the
+    conductances go on.
 
     >>> CondLIF(E_in=-80.0).params["E_in"]
     -80.0
     """
-    p = _checked("CondLIF", _COND_DEFAULTS, params)
+    if synapse not in _COND_STEP:
+        raise ValueError(f"CondLIF: synapse must be one of {sorted(_COND_STEP)}, "
+                         f"got {synapse!r}")
+    p = _checked(f"CondLIF({synapse})", _COND_DEFAULTS, params)
+    state = {"V_m": "E_L", "g_ex": 0.0, "g_in": 0.0}
+    units = {"V_m": "mV", "g_ex": "nS", "g_in": "nS"}
+    if synapse == "alpha":
+        state.update(dg_ex=0.0, dg_in=0.0)
+        units.update(dg_ex="nS/ms", dg_in="nS/ms")
     return NeuronModel(
-        name="lif_cond_exp", params=p, state={"V_m": "E_L", "g_ex": 0.0, "g_in": 0.0},
-        update=_COND_CODE, threshold="V_m >= V_th", reset="V_m = V_reset;",
-        ports=("exc", "inh"), refractory="t_ref", derived=_CondDerived(),
-        validate=_RangeCheck("CondLIF"), units={"V_m": "mV", "g_ex": "nS", "g_in": "nS"},
-        extra={"conductance_synapses": True})
+        name=f"lif_cond_{synapse}", params=p, state=state, update=_cond_code(synapse),
+        threshold="V_m >= V_th", reset="V_m = V_reset;", ports=("exc", "inh"),
+        refractory="t_ref", derived=_CondDerived(synapse),
+        validate=_RangeCheck("CondLIF"), units=units, extra={"conductance_synapses": True})
 
 
 def PoissonSource(rate: float = 10.0, start: float = 0.0, stop: float | None = None
