@@ -414,6 +414,12 @@ def check(path, arrays: dict, meta: dict, plan, network) -> None:
             if s.size and (s.min() < 0 or s.max() >= step or i.min() < 0 or i.max() >= n
                            or np.any(np.diff(s) < 0)):
                 fail(f"{o}: recorded spikes out of range or out of order")
+    if "spikes/covered" in arrays:  # the recorded steps: since, then gaps [a, b)
+        c = use("spikes/covered")
+        if c.dtype.kind not in "iu" or c.ndim != 1 or c.size % 2 != 1 or c.min(initial=0) < 0 \
+                or c.max(initial=0) > step or np.any(np.diff(c[1:]) < 0):
+            fail(f"spikes/covered: {c.tolist()[:9]} is not a start and ordered gaps "
+                 f"within [0, {step}]")
     for name in plan.network.inputs:
         for k in ("param", "table"):
             use(f"input/{name}/{k}")  # recomputed from the rate and weight below

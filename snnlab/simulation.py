@@ -357,17 +357,19 @@ class Simulation:
     def clear_recordings(self) -> None:
         """Forget recorded spikes and state samples (e.g. after a warm-up)."""
         self._runner.drain()
-        self._observation.spikes.clear()
+        self._observation.spikes.clear(self.current_step)
         self._observation.recorders.clear()
 
     def rates(self, population: str | None = None, since: float = 0.0):
         """Mean firing rate [spikes/s] of the recorded spikes after ``since``
-        [ms]; a dict over populations when none is named."""
+        [ms], over the time they cover (a run with ``record=False`` and the
+        time before :meth:`clear_recordings` do not count); a dict over
+        populations when none is named."""
         if population is None:
             return {p: self.rates(p, since) for p in self.recorded}
         steps, ids = self.spike_steps(population)
         first = int(round(since / self.dt))
-        duration = self.t - first * self.dt
+        duration = self._observation.spikes.recorded_steps(first, self.current_step) * self.dt
         if duration <= 0:
             return float("nan")
         keep = steps >= first

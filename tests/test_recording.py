@@ -66,3 +66,39 @@ def test_readme_tour_runs(tmp_path, monkeypatch):
     exec(compile(code.replace('backend="auto"', 'backend="cpu"'), "README", "exec"), namespace)
     assert namespace["sim2"].t == 1000.0
     assert len(namespace["times"]) > 0
+
+
+def test_rates_count_the_recorded_time_only(tmp_path):
+    """A warm-up run with record=False, a gap in the middle and the time
+    before clear_recordings() hold no recorded spikes: rates() divides the
+    spikes it counts by the time they cover (it divided by the whole time,
+    so a port that warmed up 100 ms before 1 s read its rates 9 % low).
+    The covered time survives a checkpoint."""
+    import pytest
+
+    import snnlab as sl
+    from snnlab.zoo import brunel
+
+    def rates_by_hand(sim, ms):
+        return {p: sim.spike_steps(p)[0].size / sim.network.populations[p].n / (ms * 1e-3)
+                for p in sim.recorded}
+
+    sim = sl.Simulation(brunel.network(n=400), backend="cpu", seed=2, threads=1)
+    sim.run(30.0, record=False)
+    sim.run(40.0)
+    sim.run(20.0, record=False)
+    sim.run(10.0)
+    assert sim.rates() == pytest.approx(rates_by_hand(sim, 50.0), rel=1e-12)
+    steps, _ = sim.spike_steps("exc")
+    late = (steps >= 900).sum() / 320 / 10e-3  # since=90 ms: the last 10 ms only
+    assert sim.rates("exc", since=90.0) == pytest.approx(late, rel=1e-12)
+    assert sim.rates("exc", since=30.0) == pytest.approx(sim.rates("exc"), rel=1e-12)
+
+    path = tmp_path / "run.snn"
+    sim.checkpoint(path)
+    again = sl.Simulation.restore(path, network=brunel.network(n=400))
+    assert again.rates() == pytest.approx(sim.rates(), rel=1e-12)
+
+    sim.clear_recordings()
+    sim.run(25.0)
+    assert sim.rates() == pytest.approx(rates_by_hand(sim, 25.0), rel=1e-12)

@@ -35,6 +35,10 @@ class SpikeRecords:
         self.arena = arena
         self.keep = True
         self.chunks: dict[str, list] = {name: [] for name in recorded}
+        # the steps the spikes cover: from `since` (the last clear) to now,
+        # less the runs made with record=False ([start, end) pairs)
+        self.since = 0
+        self.gaps: list[list[int]] = []
 
     def drain(self, first: int, last: int, decode=None) -> dict[str, tuple]:
         """The spikes of steps ``[first, last)`` from the buffers, which are
@@ -72,16 +76,42 @@ class SpikeRecords:
                           np.concatenate([c[1] for c in chunks]))]
         return chunks[0]
 
-    def clear(self) -> None:
+    def clear(self, step: int = 0) -> None:
+        """Forget the spikes; what is recorded from now counts from ``step``."""
         for name in self.chunks:
             self.chunks[name] = []
+        self.since, self.gaps = int(step), []
+
+    def skipped(self, first: int, last: int) -> None:
+        """Steps ``[first, last)`` ran without recording."""
+        if last <= first:
+            return
+        if self.gaps and self.gaps[-1][1] == first:
+            self.gaps[-1][1] = last
+        else:
+            self.gaps.append([int(first), int(last)])
+
+    def recorded_steps(self, first: int, now: int) -> int:
+        """How many of the steps ``[first, now)`` were recorded (rates divide
+        by their time: a warm-up run with ``record=False``, or the time
+        before :meth:`clear`, has no spikes to count)."""
+        first = max(first, self.since)
+        out = max(now - first, 0)
+        for a, b in self.gaps:
+            out -= max(min(b, now) - max(a, first), 0)
+        return out
 
     def save(self, arrays: dict) -> None:
         for name in self.recorded:
             arrays[f"pop/{name}/spike_steps"], arrays[f"pop/{name}/spike_ids"] = self.steps(name)
+        arrays["spikes/covered"] = np.array([self.since, *np.ravel(self.gaps)], np.int64)
 
     def load(self, arrays: dict) -> None:
         for name in self.recorded:
             steps = arrays.get(f"pop/{name}/spike_steps")
             if steps is not None and len(steps):
                 self.chunks[name] = [(steps, arrays[f"pop/{name}/spike_ids"])]
+        covered = arrays.get("spikes/covered")  # (absent from older files: all recorded)
+        if covered is not None:
+            self.since = int(covered[0])
+            self.gaps = [[int(a), int(b)] for a, b in np.asarray(covered[1:]).reshape(-1, 2)]

@@ -114,6 +114,7 @@ class Runner:
                        bar_format="{l_bar}{bar}| {n:.1f}/{total:.1f} ms [{elapsed}<{remaining}]")
         if not record:
             self.observation.set_recording(False, state.populations)
+        start = clock.step
         t0 = time.perf_counter()
         try:
             with deferred_interrupt() as interrupted:
@@ -156,6 +157,7 @@ class Runner:
             self.timers[timer] += time.perf_counter() - t0
             if not record:
                 self.observation.set_recording(True, state.populations)
+                self.observation.spikes.skipped(start, clock.step)
             if bar is not None:
                 bar.close()
 
