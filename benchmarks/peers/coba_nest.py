@@ -1,0 +1,55 @@
+"""The COBA network of Brette et al. (2007) in NEST 3.10 (``iaf_cond_exp``),
+the peer of benchmarks/validation/coba.py: one JSON line with the rates and
+the times.
+
+    benchmarks/.peers-venv/bin/python benchmarks/peers/coba_nest.py '{"seed": 1, ...}'
+
+The arguments (one JSON object) are the driver's: seed, threads, rate and
+weight of the Poisson drive, presim and t [ms].
+"""
+
+import json
+import sys
+import time
+
+import nest
+
+N_E, N_I, P = 3200, 800, 0.02
+PARAMS = dict(C_m=200.0, g_L=10.0, E_L=-60.0, V_th=-50.0, V_reset=-60.0, t_ref=5.0,
+              E_ex=0.0, E_in=-80.0, tau_syn_ex=5.0, tau_syn_in=10.0, I_e=0.0)
+W_E, W_I, DELAY = 6.0, -67.0, 0.1  # [nS], [ms]
+
+
+def main() -> None:
+    a = json.loads(sys.argv[1])
+    nest.set_verbosity("M_ERROR")
+    nest.ResetKernel()
+    nest.SetKernelStatus({"resolution": 0.1, "rng_seed": a["seed"],
+                          "local_num_threads": a["threads"]})
+    t0 = time.perf_counter()
+    e = nest.Create("iaf_cond_exp", N_E, params=PARAMS)
+    i = nest.Create("iaf_cond_exp", N_I, params=PARAMS)
+    (e + i).V_m = nest.random.uniform(-60.0, -50.0)
+    conn = {"rule": "pairwise_bernoulli", "p": P, "allow_autapses": False}
+    nest.Connect(e, e + i, conn, {"weight": W_E, "delay": DELAY})
+    nest.Connect(i, e + i, conn, {"weight": W_I, "delay": DELAY})
+    drive = nest.Create("poisson_generator", params={"rate": a["rate"]})
+    nest.Connect(drive, e + i, syn_spec={"weight": a["w_drive"], "delay": DELAY})
+    rec = {name: nest.Create("spike_recorder") for name in ("exc", "inh")}
+    nest.Connect(e, rec["exc"])
+    nest.Connect(i, rec["inh"])
+    build = time.perf_counter() - t0
+    nest.Simulate(a["presim"])
+    for r in rec.values():
+        r.n_events = 0
+    t0 = time.perf_counter()
+    nest.Simulate(a["t"])
+    sim = time.perf_counter() - t0
+    seconds = a["t"] * 1e-3
+    print(json.dumps({"simulator": f"NEST {nest.__version__}", "build_s": build, "sim_s": sim,
+                      "rates": {"exc": rec["exc"].n_events / N_E / seconds,
+                                "inh": rec["inh"].n_events / N_I / seconds}}))
+
+
+if __name__ == "__main__":
+    main()
