@@ -49,11 +49,7 @@ def to_neo(sim, populations=None):
         bad = [p for p in populations if p not in have]
         if bad:
             raise ValueError(f"populations must be among those recorded ({have}), got {bad}")
-    first = {}  # each population's first neuron id across the network
-    n = 0
-    for name, p in pops.items():
-        first[name] = n
-        n += p.n
+    first = sim.network.first_ids()
     t_stop = sim.t * pq.ms
     block = neo.Block(name="snnlab", description="recorded by snnlab",
                       dt=sim.dt, seed=sim.seed)

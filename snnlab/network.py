@@ -169,12 +169,7 @@ class Network:
             raise ValueError(f"projection {name!r}: delay of {self.delay_steps(d)} steps "
                              "exceeds the maximum of 65535")
         port = _port(f"projection {name!r}", post.model, receptor, w.mean)
-        _check_sign(f"projection {name!r}", post.model, receptor, w.mean)
-        if post.model.extra.get("conductance_synapses") and w.bounds()[0] < 0 < w.bounds()[1]:
-            raise ValueError(f"projection {name!r}: weights onto {post.model.name!r} are "
-                             f"conductances of one sign per projection (positive: 'exc', "
-                             f"negative: 'inh'), got bounds {w.bounds()}: bound the "
-                             f"distribution away from 0")
+        _check_sign(f"projection {name!r}", post.model, receptor, w)
         if plasticity is not None:
             if not isinstance(plasticity, Plasticity):
                 raise TypeError(f"projection {name!r}: plasticity must be a snnlab.plasticity "
@@ -205,6 +200,14 @@ class Network:
                     f"{r.max_in_degree}, period={r.period}, this one "
                     f"{rewiring.max_in_degree}, {rewiring.period}")
 
+    def first_ids(self) -> dict[str, int]:
+        """Each population's first neuron id across the network (populations
+        in the order they were added): the global ids of digests and exports."""
+        out, n = {}, 0
+        for name, pop in self.populations.items():
+            out[name], n = n, n + pop.n
+        return out
+
     def delay_steps(self, d: Distribution) -> int:
         """Largest delay in steps a distribution can produce."""
         hi = d.bounds()[1]
@@ -230,7 +233,7 @@ class Network:
             raise ValueError(f"input {name!r}: rate must be >= 0 spikes/s, got {rate}")
         weight = finite(f"input {name!r}: weight", weight)
         port = _port(f"input {name!r}", target.model, receptor, weight)
-        _check_sign(f"input {name!r}", target.model, receptor, weight)
+        _check_sign(f"input {name!r}", target.model, receptor, as_dist("weight", weight))
         inp = PoissonInput(name, target, rate, weight, port, len(self.inputs))
         self.inputs[name] = inp
         return inp
@@ -264,28 +267,35 @@ def _check_name(what: str, name, existing) -> None:
         raise ValueError(f"{what} {name!r} is already used")
 
 
-def _check_sign(what: str, model: NeuronModel, receptor, mean_weight: float) -> None:
-    """A warning where a receptor named by hand gets weights of the other
-    sign on a current-synapse model: there the weight's sign makes the
-    current (NEST's convention), so a positive weight on ``inh`` excites
-    (a habit from Brian2, where an inhibitory synapse subtracts a positive
-    weight: the network then fires many times too fast)."""
+def _check_sign(what: str, model: NeuronModel, receptor, w: Distribution) -> None:
+    """The weights' sign against the model's meaning of it
+    (:attr:`NeuronModel.synapses`).  On current synapses the sign makes the
+    current (NEST's convention): a receptor named against it is warned, since
+    a positive weight on ``inh`` excites (a habit from Brian2, where an
+    inhibitory synapse subtracts a positive weight: the network then fires
+    many times too fast).  On conductance synapses the magnitude is the
+    conductance and the sign the receptor: named against it, or both signs
+    in one projection, is refused."""
     import warnings
 
-    if model.extra.get("conductance_synapses") and receptor is not None and (
-            (receptor == "inh" and mean_weight > 0) or (receptor == "exc" and mean_weight < 0)):
-        raise ValueError(f"{what}: receptor {receptor!r} with a mean weight of "
-                         f"{mean_weight:g}: on {model.name!r} a weight's magnitude is the "
-                         f"conductance [nS] and its sign the receptor, as in NEST: weights "
-                         f"onto 'exc' are positive, onto 'inh' negative")
-    if not model.extra.get("current_synapses") or receptor is None:
+    mean, (lo, hi) = w.mean, w.bounds()
+    if model.synapses == "conductance" and lo < 0 < hi:
+        raise ValueError(f"{what}: weights onto {model.name!r} are conductances of one sign "
+                         f"per projection (positive: 'exc', negative: 'inh'), got bounds "
+                         f"{(lo, hi)}: bound the distribution away from 0")
+    against = (receptor == "inh" and mean > 0) or (receptor == "exc" and mean < 0)
+    if not against:
         return
-    if (receptor == "inh" and mean_weight > 0) or (receptor == "exc" and mean_weight < 0):
-        effect = "excite" if mean_weight > 0 else "inhibit"
-        warnings.warn(f"{what}: receptor {receptor!r} with a mean weight of {mean_weight:g}: "
-                      f"on {model.name!r} the weight's sign makes the current (as in NEST), so "
-                      f"these synapses {effect}; give the weight the sign of its effect",
-                      stacklevel=3)
+    if model.synapses == "conductance":
+        raise ValueError(f"{what}: receptor {receptor!r} with a mean weight of {mean:g}: on "
+                         f"{model.name!r} a weight's magnitude is the conductance [nS] and its "
+                         f"sign the receptor, as in NEST: weights onto 'exc' are positive, "
+                         f"onto 'inh' negative")
+    if model.synapses == "current":
+        warnings.warn(f"{what}: receptor {receptor!r} with a mean weight of {mean:g}: on "
+                      f"{model.name!r} the weight's sign makes the current (as in NEST), so "
+                      f"these synapses {'excite' if mean > 0 else 'inhibit'}; give the weight "
+                      f"the sign of its effect", stacklevel=3)
 
 
 def _port(what: str, model: NeuronModel, receptor, mean_weight: float) -> int:

@@ -387,13 +387,11 @@ class Simulation:
     def spikes_sha256(self) -> str:
         """Digest of all recorded spikes as sorted (step, global neuron id)."""
         steps, gids = [], []
-        offset = 0
-        for name, pop in self.network.populations.items():
+        for name, first in self.network.first_ids().items():
             if name in self.recorded:
                 s, i = self.spike_steps(name)
                 steps.append(s)
-                gids.append(i.astype(np.int64) + offset)
-            offset += pop.n
+                gids.append(i.astype(np.int64) + first)
         return spikes_digest(np.concatenate(steps) if steps else np.empty(0, np.int64),
                              np.concatenate(gids) if gids else np.empty(0, np.int64))
 

@@ -82,6 +82,13 @@ class NeuronModel:
         package spells them), for exports that carry units
         (:meth:`snnlab.Simulation.to_neo`); a variable without is
         dimensionless there.
+    synapses : {"current", "conductance"} or None
+        What a weight on the ``exc``/``inh`` ports means, for the checks of
+        :meth:`snnlab.Network.connect`: ``current``, its sign makes the
+        current (a receptor named against it is warned); ``conductance``,
+        its magnitude is the conductance and its sign the receptor (named
+        against it, or both signs in one projection: refused).  None: the
+        model says nothing.
 
     >>> m = NeuronModel("leaky", params={"tau": 10.0}, state={"v": 0.0},
     ...                 derived=lambda p, dt: {"decay": math.exp(-dt / p["tau"])},
@@ -104,6 +111,7 @@ class NeuronModel:
     extra: Mapping[str, Any] = field(default_factory=dict)
     validate: Callable[[dict], None] | None = None
     units: Mapping[str, str] | None = None
+    synapses: str | None = None
 
     def __post_init__(self):
         if not _IDENT.match(self.name):
@@ -136,6 +144,9 @@ class NeuronModel:
                                      f"{init!r}, not a parameter ({sorted(params)})")
             elif not isinstance(init, Distribution):
                 finite(f"{self.name}.{var} (initial value)", init)
+        if self.synapses not in (None, "current", "conductance"):
+            raise ValueError(f"model {self.name!r}: synapses must be None, 'current' or "
+                             f"'conductance', got {self.synapses!r}")
         if self.units is not None:
             bad = sorted(k for k, u in self.units.items()
                          if k not in self.state or not isinstance(u, str))
@@ -355,7 +366,7 @@ def LIF(synapse: str = "delta", **params) -> NeuronModel:
         threshold="V_m >= V_th", reset="V_m = V_reset;", ports=_LIF_PORTS[synapse],
         refractory="t_ref", derived=_LIFDerived(synapse), validate=_RangeCheck("LIF"),
         units={k: u for k, u in units.items() if k in state},
-        extra={"current_synapses": synapse != "delta"})
+        synapses=None if synapse == "delta" else "current")
 
 
 def ALIF(**params) -> NeuronModel:
@@ -495,7 +506,7 @@ def CondLIF(synapse: str = "exp", **params) -> NeuronModel:
         name=f"lif_cond_{synapse}", params=p, state=state, update=_cond_code(synapse),
         threshold="V_m >= V_th", reset="V_m = V_reset;", ports=("exc", "inh"),
         refractory="t_ref", derived=_CondDerived(synapse),
-        validate=_RangeCheck("CondLIF"), units=units, extra={"conductance_synapses": True})
+        validate=_RangeCheck("CondLIF"), units=units, synapses="conductance")
 
 
 def PoissonSource(rate: float = 10.0, start: float = 0.0, stop: float | None = None
