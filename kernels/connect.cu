@@ -147,6 +147,14 @@ SNN_DEVICE SNN_INLINE uint16_t snn_delay_steps(const double *ddist, uint64_t see
     return (uint16_t)(d < 1 ? 1 : (d > max_delay_steps ? max_delay_steps : d));
 }
 
+// A target into 32-bit rows, or 16-bit ones (ind16, where the target
+// population has at most 65 536 neurons; ind is null then).
+SNN_DEVICE SNN_INLINE void snn_store_target(int32_t *ind, uint16_t *ind16, int64_t idx,
+                                            int32_t post) {
+    if (ind16) ind16[idx] = (uint16_t)post;
+    else ind[idx] = post;
+}
+
 // cursor (= counts after connect_scan) holds each chunk's start in each row.
 // With `scratch` (the CPU: room for the largest chunk per thread, see
 // Simulation._connect), a chunk's synapses are first drawn into buckets
@@ -156,8 +164,9 @@ SNN_DEVICE SNN_INLINE uint16_t snn_delay_steps(const double *ddist, uint64_t see
 #define SNN_BUCKETS 256
 SNN_KERNEL void connect_scatter(const int64_t *ip, const double *dp, const int32_t *per_target,
                                 const int64_t n_chunks, const int64_t chunk, int32_t *cursor,
-                                int32_t *ind, const int64_t cap, float *weight,
-                                const double *wdist, uint16_t *delay, const double *ddist,
+                                int32_t *ind, uint16_t *ind16, const int64_t cap,
+                                float *weight, const double *wdist, uint16_t *delay,
+                                const double *ddist,
                                 const double dt, const int32_t max_delay_steps,
                                 SnnSynRecord *scratch, const int64_t scratch_per_thread) {
     const int64_t n_pre = ip[1];
@@ -170,7 +179,7 @@ SNN_KERNEL void connect_scatter(const int64_t *ip, const double *dp, const int32
             snn_chunk_synapses(ip, dp, per_target, c, chunk,
                                [&](int64_t j, int64_t k, int32_t pre) {
                 const int64_t idx = (int64_t)pre * cap + cur[pre]++;
-                ind[idx] = (int32_t)(j - ip[8]);
+                snn_store_target(ind, ind16, idx, (int32_t)(j - ip[8]));
                 if (weight) weight[idx] = (float)snn_draw(wdist, seed, stream + 1, j, k);
                 if (delay)
                     delay[idx] = snn_delay_steps(ddist, seed, stream + 2, j, k, dt,
@@ -201,7 +210,7 @@ SNN_KERNEL void connect_scatter(const int64_t *ip, const double *dp, const int32
         for (int64_t e = 0; e < start[SNN_BUCKETS]; ++e) {
             const SnnSynRecord r = buf[e];
             const int64_t idx = (int64_t)r.pre * cap + cur[r.pre]++;
-            ind[idx] = r.post;
+            snn_store_target(ind, ind16, idx, r.post);
             if (weight) weight[idx] = r.weight;
             if (delay) delay[idx] = r.delay;
         }

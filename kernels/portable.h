@@ -162,35 +162,37 @@ template <class T> SNN_DEVICE void snn_prefetch_row(const T *row, int64_t len) {
     const char *p = (const char *)(row + snn_part(len, SNN_THREAD_ID));
     for (int c = 0; c < 16; ++c) __builtin_prefetch(p + 64 * c);
 }
-SNN_DEVICE int64_t snn_lower_bound(const int32_t *row, int64_t len, int64_t value) {
+template <class Ix>
+SNN_DEVICE int64_t snn_lower_bound(const Ix *row, int64_t len, int64_t value) {
     int64_t lo = 0, hi = len;
     while (lo < hi) {
         int64_t mid = (lo + hi) >> 1;
-        if (row[mid] < value) lo = mid + 1; else hi = mid;
+        if ((int64_t)row[mid] < value) lo = mid + 1; else hi = mid;
     }
     return lo;
 }
 // Where thread t's targets begin in a row: the first entry >= snn_part(n, t).
 // Targets are spread evenly, so the search starts at the proportional guess
 // and gallops outwards: a few cache lines instead of a binary search's dozen
-// scattered ones (rows of thousands, microcircuit).
-SNN_DEVICE int64_t snn_row_split(const int32_t *row, int64_t len, int64_t n, int64_t t,
-                                 int64_t k) {
+// scattered ones (rows of thousands, microcircuit).  Rows of 32- or 16-bit
+// targets (SNN_IX).
+template <class Ix>
+SNN_DEVICE int64_t snn_row_split(const Ix *row, int64_t len, int64_t n, int64_t t, int64_t k) {
     const int64_t value = snn_share(n, t, k);
     if (value <= 0 || len == 0) return 0;
     if (value >= n) return len;
     int64_t g = (int64_t)((double)len * (double)value / (double)n);
     g = g < len ? g : len - 1;
     int64_t lo, hi, step = 8;
-    if (row[g] < value) {  // answer in (g, len]
+    if ((int64_t)row[g] < value) {  // answer in (g, len]
         lo = g + 1;
         hi = lo + step;
-        while (hi < len && row[hi] < value) { lo = hi + 1; step *= 2; hi = lo + step; }
+        while (hi < len && (int64_t)row[hi] < value) { lo = hi + 1; step *= 2; hi = lo + step; }
         hi = hi < len ? hi : len;
     } else {  // answer in [0, g]
         hi = g;
         lo = hi - step;
-        while (lo > 0 && row[lo] >= value) { hi = lo; step *= 2; lo = hi - step; }
+        while (lo > 0 && (int64_t)row[lo] >= value) { hi = lo; step *= 2; lo = hi - step; }
         lo = lo > 0 ? lo : 0;
     }
     return lo + snn_lower_bound(row + lo, hi - lo, value);

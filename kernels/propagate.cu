@@ -25,10 +25,10 @@ struct SnnQueue {  // one population's queues: [thread][slot][capacity]
     int32_t n_threads;
 };
 
-template <bool IW, bool ID, bool Q>
+template <class Ix, bool IW, bool ID, bool Q>
 SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t *n_spikes,
                                const int32_t *SNN_RESTRICT row_length,
-                               const int32_t *SNN_RESTRICT ind, const int64_t cap,
+                               const Ix *SNN_RESTRICT ind, const int64_t cap,
                                const float *SNN_RESTRICT weight, const double *w_const,
                                const uint16_t *SNN_RESTRICT delay, const int32_t d_const,
                                int64_t *SNN_RESTRICT inbuf, const int64_t n_post,
@@ -47,7 +47,7 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
     SNN_FOR_ROWS(s, ns) {
         const int64_t pre = spikes[s];
         const int64_t len = row_length[pre];
-        const int32_t *row = ind + pre * cap;
+        const Ix *row = ind + pre * cap;
         if (s + 1 < ns) {
             const int64_t next = spikes[s + 1];
             snn_prefetch_row(ind + next * cap, row_length[next]);
@@ -82,16 +82,24 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
 }
 
 SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
-                          const int32_t *row_length, const int32_t *ind, const int64_t cap,
+                          const int32_t *row_length, const int32_t *ind, const uint16_t *ind16,
+                          const int64_t cap,
                           const float *weight, const double *w_const, const uint16_t *delay,
                           const int32_t d_const, int64_t *inbuf, const int64_t n_post,
                           const int32_t port, const int32_t n_slots, const int64_t *step_ptr,
                           int64_t *q_count, uint64_t *q_entry, const int64_t q_capacity,
                           int64_t *q_overflow, const int32_t q_threads) {
     const SnnQueue q = {q_count, q_entry, q_capacity, q_overflow, q_threads};
-#define SNN_PROPAGATE(IW, ID, Q)                                                         \
-    propagate_impl<IW, ID, Q>(spikes, n_spikes, row_length, ind, cap, weight, w_const,   \
-                              delay, d_const, inbuf, n_post, port, n_slots, step_ptr, q)
+#define SNN_PROPAGATE_IX(IW, ID, Q, IX, ROWS)                                                \
+    propagate_impl<IX, IW, ID, Q>(spikes, n_spikes, row_length, ROWS, cap, weight, w_const,  \
+                                  delay, d_const, inbuf, n_post, port, n_slots, step_ptr, q)
+    // targets stored as 16 bits where the projection's target population is
+    // small enough (ind16; ind is null then): half the rows' memory traffic
+#define SNN_PROPAGATE(IW, ID, Q)                                        \
+    do {                                                                \
+        if (ind16) SNN_PROPAGATE_IX(IW, ID, Q, uint16_t, ind16);       \
+        else SNN_PROPAGATE_IX(IW, ID, Q, int32_t, ind);                \
+    } while (0)
     // a null per-synapse array means the projection's constant is used; queues
     // exist only on the CPU, for as many threads as run
     if (SNN_HAS_QUEUES && q_count && weight && delay && SNN_NUM_THREADS <= q_threads) {
@@ -103,6 +111,7 @@ SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
         else SNN_PROPAGATE(false, false, false);
     }
 #undef SNN_PROPAGATE
+#undef SNN_PROPAGATE_IX
 }
 
 // deliver: at the start of a step, add each thread's queue for this step's

@@ -180,3 +180,21 @@ def test_connectivity_in_parts_is_the_whole():
         sim.connectivity("p", sources=[1, 2])
     with pytest.raises(ValueError, match="sources must be a slice"):
         sim.connectivity("p", sources=slice(0, 10, 2))
+
+
+@pytest.mark.parametrize("n_post, dtype", [(65536, np.uint16), (65537, np.int32)])
+def test_targets_in_16_bits_where_they_fit(n_post, dtype):
+    """A static projection onto at most 65 536 neurons stores its targets in
+    16 bits; the last neuron is reached either way, and connectivity() gives
+    int32 targets whatever the storage."""
+    net = sl.Network(dt=0.1)
+    src = net.population("src", sl.models.SpikeSourceArray([[0.5]]), 1)
+    dst = net.population("dst", INTEGRATOR, n_post)
+    net.connect(src, dst, sl.connect.AllToAll(), weight=1.0, delay=0.2, name="p")
+    sim = sl.Simulation(net, backend="cpu", threads=2)
+    assert sim.matrix("p").ind.dtype == dtype
+    c = sim.connectivity("p")
+    assert c["post"].dtype == np.int32
+    np.testing.assert_array_equal(c["post"], np.arange(n_post))
+    sim.run(1.0)
+    np.testing.assert_array_equal(sim.state("dst", "x"), 1.0)

@@ -11,7 +11,8 @@ import numpy as np
 @dataclass
 class RaggedMatrix:
     """Rows are presynaptic neurons; ``ind[pre, :row_length[pre]]`` are the
-    targets, ordered by target.  Per-synapse arrays (``weight``, ``delay``, and
+    targets, ordered by target (int32, or uint16 where the projection is
+    static and its targets fit).  Per-synapse arrays (``weight``, ``delay``, and
     whatever plasticity adds) have the shape of ``ind`` and move with it.
 
     Arrays live on the backend (NumPy or CuPy); ``capacity`` is the padded
@@ -43,7 +44,8 @@ class RaggedMatrix:
         def part(a):
             return to_host(a[first * cap:stop * cap]).reshape(stop - first, cap)[mask]
 
+        # targets as int32 however they are stored (16 bits: ProjectionPlan.narrow)
         out = {"pre": np.repeat(np.arange(first, stop, dtype=np.int32), lengths),
-               "post": part(self.ind)}
+               "post": part(self.ind).astype(np.int32, copy=False)}
         out.update({k: part(v) for k, v in self.synapse_arrays.items()})
         return out

@@ -25,7 +25,9 @@ to ``c_P``::
 
     sum_A n_A (4 v_A + 4 + 8 p_A s_A + 4 + 4 D + 4)      neurons, rings, spikes
   + sum_A I_A 4 (D + 1)                                   every rank's spikes, by row
-  + sum_P I_A (4 + c_P b_P)                               rows (b_P: 4 ind, 4 weight,
+  + sum_P I_A (4 + c_P b_P)                               rows (b_P: 4 ind, 2 where the
+                                                          projection is static onto at
+                                                          most 65 536 neurons; 4 weight,
                                                           2 delay, as present)
   + sum_P plastic: I_A 24 + n_post (16 K + 64 + 16)       lazy STDP (K spikes per target)
   + CPU delivery queues: threads s capacity 8 per target population

