@@ -126,6 +126,55 @@ def test_poisson_input_counts_are_poisson(backend, rate):
     assert np.all(x == np.round(x))
 
 
+def _philox4x32_10(words, key):
+    """Philox4x32-10 (Salmon et al. 2011) in NumPy, the reference here."""
+    x, y, z, w = (np.asarray(v, np.uint64) for v in words)
+    k0, k1 = key
+    low = np.uint64(0xFFFFFFFF)
+    for r in range(10):
+        if r:
+            k0, k1 = (k0 + 0x9E3779B9) & 0xFFFFFFFF, (k1 + 0xBB67AE85) & 0xFFFFFFFF
+        p0, p1 = np.uint64(0xD2511F53) * x, np.uint64(0xCD9E8D57) * z
+        x, y, z, w = (p1 >> np.uint64(32)) ^ y ^ np.uint64(k0), p1 & low, \
+            (p0 >> np.uint64(32)) ^ w ^ np.uint64(k1), p0 & low
+    return x, y, z, w
+
+
+@pytest.mark.parametrize("threads, flags", [(1, ""), (2, ""), (2, "-DSNN_NO_AVX512")])
+def test_poisson_input_counts_equal_a_reference(threads, flags, monkeypatch):
+    """Each neuron's count in a step, drawn as the kernel's comment says: the
+    block (step << 6 | chunk, 0, neuron // 4, stream) keyed by the seed, word
+    neuron % 4, the number of the chunk table's thresholds below it, summed
+    over chunks (a mean of 15 per step: one chunk of 10 and a rest of 5).
+    600 neurons: whole runs of 64 blocks and a shorter one; with AVX-512 (the
+    whole runs in explicit vectors, where the CPU has it) and without."""
+    from snnlab.random import STREAM_INPUT
+    from snnlab.state.inputs import poisson_tables
+
+    monkeypatch.setenv("SNNLAB_CXXFLAGS", flags)
+    rate, dt, seed, n = 150000.0, 0.1, 11, 600
+    net = sl.Network(dt=dt)
+    model = sl.models.NeuronModel("sum", params={}, state={"x": 0.0},
+                                  update="x = x + in_a;", ports=("a",))
+    pop = net.population("p", model, n)
+    net.poisson_input(pop, rate=rate, weight=1.0)
+    sim = sl.Simulation(net, backend="cpu", seed=seed, precision="float64", threads=threads)
+    sim.run(dt)  # step 0
+    param, table = poisson_tables(rate, 1.0, dt)
+    n_full, (n_a, n_b) = int(param[1]), table[:2]
+    t_a = table[2 + 512:2 + 512 + n_a]
+    t_b = table[2 + 512 + n_a + 1:2 + 512 + n_a + 1 + n_b]
+    i = np.arange(n)
+    want = np.zeros(n, np.int64)
+    for c in range(n_full + 1):
+        words = _philox4x32_10((np.full(n, c), np.zeros(n), i // 4, np.full(n, STREAM_INPUT)),
+                               (seed & 0xFFFFFFFF, seed >> 32))
+        u = np.choose(i % 4, words).astype(np.int64)
+        thresholds = t_a if c < n_full else t_b
+        want += (u[:, None] > thresholds[None, :]).sum(axis=1)
+    np.testing.assert_array_equal(sim.state("p", "x"), want)
+
+
 def test_parameter_named_c_and_derived_layouts():
     """Izhikevich's a, b, c, d compile; two models differing only in their
     derived constants get two kernels."""
