@@ -24,8 +24,10 @@
 // GPU one block per thread.  The same draws and counts either way.
 #if defined(SNN_CUDA)
 #define SNN_POISSON_RUN 1
+#define SNN_POISSON_RUNS(run, n) SNN_LOOP(run, n)
 #else
 #define SNN_POISSON_RUN 64
+#define SNN_POISSON_RUNS(run, n) for (int64_t run = 0; run < (int64_t)(n); ++run)
 #endif
 
 #if defined(SNN_CUDA)
@@ -144,14 +146,22 @@ SNN_KERNEL void poisson_input(const int64_t n, const int64_t first, const double
     snn_thresholds(TA, nA, hA);
     snn_thresholds(TB, (int32_t)table[1], hB);
 #endif
-    const int64_t b0 = first / 4;  // the block of the first neuron
-    const int64_t n_blocks = (first + n + 3) / 4 - b0;
-    SNN_LOOP(run, (n_blocks + SNN_POISSON_RUN - 1) / SNN_POISSON_RUN) {
+#if defined(SNN_CUDA)
+    const int64_t lo = 0, hi = n;  // every thread a block
+#else
+    // this thread's neurons, the same as in the population's other kernels
+    // (the CPU driver needs no barrier between them): the blocks that cover
+    // them, one across a boundary drawn by both threads, each adding its own
+    const int64_t lo = snn_part(n, SNN_THREAD_ID), hi = snn_part(n, SNN_THREAD_ID + 1);
+#endif
+    const int64_t b0 = (first + lo) / 4;  // the block of the first neuron
+    const int64_t n_blocks = hi > lo ? (first + hi + 3) / 4 - b0 : 0;
+    SNN_POISSON_RUNS(run, (n_blocks + SNN_POISSON_RUN - 1) / SNN_POISSON_RUN) {
         const int64_t r0 = run * SNN_POISSON_RUN;
         const int64_t m = n_blocks - r0 < SNN_POISSON_RUN ? n_blocks - r0 : SNN_POISSON_RUN;
 #if defined(SNN_AVX512)
         const int64_t i0 = 4 * (b0 + r0) - first;  // the run's first neuron
-        if (m == 64 && i0 >= 0 && i0 + 256 <= n) {
+        if (m == 64 && i0 >= lo && i0 + 256 <= hi) {
             snn_poisson_run64(seed, stream, (uint32_t)(b0 + r0), step, n_full, hA, hB, wfix,
                               dst + i0);
             continue;
@@ -196,8 +206,8 @@ SNN_KERNEL void poisson_input(const int64_t n, const int64_t first, const double
         }
         for (int64_t j = 0; j < m; ++j)
             for (int32_t q = 0; q < 4; ++q) {
-                const int64_t i = 4 * (b0 + r0 + j) + q - first;  // (a block may straddle ranks)
-                if (i >= 0 && i < n) dst[i] += (int64_t)k[q][j] * wfix;
+                const int64_t i = 4 * (b0 + r0 + j) + q - first;  // (a block may straddle ranks, threads)
+                if (i >= lo && i < hi) dst[i] += (int64_t)k[q][j] * wfix;
             }
     }
 }

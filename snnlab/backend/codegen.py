@@ -80,17 +80,26 @@ def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
 # (portable.h): the driver's barrier before them would be a second one
 # (tests/test_determinism.py checks the sources).
 OPEN_WITH_BARRIER = ("step_end", "stdp_lazy_prepare")
+# kernels in which each thread works on its own share of a population's neurons
+OWN_NEURONS = ("deliver", "poisson_input", "neuron_update_")
 
 
 def _needs_barrier(launch, nxt) -> bool:
     """Whether the driver places a barrier between ``launch`` and ``nxt``:
-    not inside a run of propagations (they write disjoint target ranges) or
-    of neuron updates (each its own population's state, spikes and
-    counters), nor before a kernel that opens with one; always where the
-    phase changes (thread 0 reads the clock there, after everyone's work)."""
-    if nxt is None or nxt.phase != launch.phase:
+    not between deliveries, Poisson inputs and neuron updates, in any order
+    (in each, thread t works on its own share of every population's neurons,
+    snn_share in portable.h: their queues, rings, state and spikes; at a
+    change of phase thread 0 then reads the clock after its own work); not
+    inside a run of propagations (they write disjoint target ranges), nor
+    before a kernel that opens with one; elsewhere where the phase changes
+    (thread 0 reads the clock there, after everyone's work)."""
+    if nxt is None:
         return True
-    for prefix in ("propagate", "neuron_update_"):
+    if launch.name.startswith(OWN_NEURONS) and nxt.name.startswith(OWN_NEURONS):
+        return False
+    if nxt.phase != launch.phase:
+        return True
+    for prefix in ("propagate",):
         if launch.name.startswith(prefix) and nxt.name.startswith(prefix):
             return False
     return nxt.name not in OPEN_WITH_BARRIER
