@@ -9,7 +9,7 @@
 from . import connectivity as connect
 from . import models
 from .backend import available_backends
-from .distributions import Normal, Uniform
+from .distributions import Normal, Uniform, Values
 from .network import Network, PoissonInput, Population, Projection
 from .simulation import CapacityError, RecordedChunk, Simulation, StateRecorder
 
@@ -31,6 +31,7 @@ __all__ = [
     "CapacityError",
     "Normal",
     "Uniform",
+    "Values",
     "connect",
     "models",
     "available_backends",

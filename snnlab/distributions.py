@@ -14,7 +14,7 @@ import numpy as np
 
 from .checks import finite
 
-__all__ = ["Distribution", "Normal", "Uniform", "as_dist"]
+__all__ = ["Distribution", "Normal", "Uniform", "Values", "as_dist"]
 
 
 class Distribution:
@@ -122,6 +122,43 @@ class Uniform(Distribution):
 
     def bounds(self) -> tuple[float, float]:
         return (self.low, self.high)
+
+
+@dataclass(frozen=True, eq=False)
+class Values(Distribution):
+    """One value per synapse, given: for a :class:`~snnlab.connect.FromList`
+    projection, in the order of its lists (weights as a NEST or PyNN
+    connection list gives them, delays [ms]).  Nothing is drawn.
+
+    >>> Values([0.5, -1.0, 2.0]).bounds()
+    (-1.0, 2.0)
+    """
+
+    values: np.ndarray
+
+    def __post_init__(self):
+        v = np.asarray(self.values, np.float64)
+        if v.ndim != 1:
+            raise ValueError(f"Values: one value per synapse (a 1-d array), got shape {v.shape}")
+        if not np.all(np.isfinite(v)):
+            raise ValueError("Values: every value must be finite")
+        v.setflags(write=False)
+        object.__setattr__(self, "values", v)
+
+    def encode(self) -> np.ndarray:
+        raise ValueError("Values are given per synapse: only a FromList projection takes them")
+
+    @property
+    def mean(self) -> float:
+        return float(self.values.mean()) if self.values.size else 0.0
+
+    def bounds(self) -> tuple[float, float]:
+        if not self.values.size:
+            return (0.0, 0.0)
+        return (float(self.values.min()), float(self.values.max()))
+
+    def __repr__(self) -> str:
+        return f"Values({self.values.size} values in {list(self.bounds())})"
 
 
 def as_dist(name: str, value) -> Distribution:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .checks import finite, warn_off_grid
-from .connectivity import Connector
-from .distributions import Distribution, Normal, Uniform, as_dist
+from .connectivity import Connector, FromList
+from .distributions import Distribution, Normal, Uniform, Values, as_dist
 from .models import NeuronModel
 from .plasticity import Plasticity, Rewiring
 
@@ -156,6 +156,15 @@ class Network:
         connector.check(pre.n, post.n)
         w = as_dist(f"projection {name!r}: weight", weight)
         d = as_dist(f"projection {name!r}: delay", delay)
+        for what, v in (("weight", w), ("delay", d)):
+            if not isinstance(v, Values):
+                continue
+            if not isinstance(connector, FromList):
+                raise ValueError(f"projection {name!r}: a {what} per synapse (Values) needs a "
+                                 f"FromList connector, got {connector!r}")
+            if v.values.size != connector.pre.size:
+                raise ValueError(f"projection {name!r}: {what} has {v.values.size} values for "
+                                 f"{connector.pre.size} synapses")
         lo, _hi = d.bounds()
         if lo < self.dt * (1 - 1e-9):
             if isinstance(d, (Normal, Uniform)):
@@ -163,7 +172,11 @@ class Network:
                                  f"below by dt={self.dt} ms (low >= dt), got low={lo}")
             raise ValueError(f"projection {name!r}: delay must be >= dt={self.dt} ms, "
                              f"got {lo}")
-        if not isinstance(d, (Normal, Uniform)):  # (drawn delays round synapse by synapse)
+        if isinstance(d, Values):  # the first value off the grid, if any
+            off = np.abs(d.values / self.dt - np.round(d.values / self.dt)) > 1e-6
+            if off.any():
+                warn_off_grid(f"projection {name!r}: delay", float(d.values[off][0]), self.dt)
+        elif not isinstance(d, (Normal, Uniform)):  # (drawn delays round synapse by synapse)
             warn_off_grid(f"projection {name!r}: delay", lo, self.dt)
         if self.delay_steps(d) > 65535:
             raise ValueError(f"projection {name!r}: delay of {self.delay_steps(d)} steps "

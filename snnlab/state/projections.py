@@ -12,7 +12,7 @@ import numpy as np
 from ..backend import PHASES
 from ..checks import indices
 from ..connectivity import FromList, RaggedMatrix
-from ..distributions import Constant
+from ..distributions import Constant, Values
 from ..plan import Plan, ProjectionPlan, check_input_range
 from ..random import STREAM_CONNECT
 from ..step.schedule import Planned
@@ -245,16 +245,21 @@ class Projections:
         """A projection from explicit synapse lists (``FromList``), on the host."""
         proj, a = pp.proj, self.arena
         c = proj.connector
-        if not (isinstance(proj.weight, Constant) and isinstance(proj.delay, Constant)):
+        w, d = proj.weight, proj.delay
+        if not (isinstance(w, (Constant, Values)) and isinstance(d, (Constant, Values))):
             raise ValueError(f"projection {proj.name!r}: FromList takes a constant weight and "
-                             "delay (set individual values with Simulation.set_weight)")
+                             "delay, or one per synapse (snnlab.Values), not a distribution")
         post = self.plan.populations[proj.post.name]
         mine = (c.post >= post.first) & (c.post < post.first + post.n)  # this rank's targets
         pre_ids, post_ids = c.pre[mine], c.post[mine] - post.first
         n = pre_ids.size
         coo = {"pre": pre_ids.astype(np.int32), "post": post_ids.astype(np.int32)}
         if pp.individual_weight:
-            coo["weight"] = np.full(n, proj.weight.mean, np.float32)
+            coo["weight"] = (w.values[mine] if isinstance(w, Values)
+                             else np.full(n, w.mean)).astype(np.float32)
+        if pp.individual_delay:  # steps, rounded as connect.cu rounds drawn delays
+            coo["delay"] = np.clip(np.rint(d.values[mine] / self.dt), 1,
+                                   pp.delay_steps).astype(np.uint16)
         cap = int(np.bincount(pre_ids, minlength=1).max(initial=0))
         o = f"proj/{proj.name}"
         matrix = RaggedMatrix(proj.pre.n, post.n, 0, a.new(o, "row_length", n_pre=1),
