@@ -229,7 +229,7 @@ def test_from_list_takes_a_weight_and_delay_per_synapse():
     for k in range(25):
         t = round((k + 1) * 0.1, 6)  # time at the end of step k
         want = np.zeros(3)
-        for a, b, wk, dk in zip(pre, post, w, d):
+        for b, wk, dk in zip(post, w, d):
             if round(1.0 + dk, 6) < t + 1e-9:
                 want[b] += wk
         np.testing.assert_allclose(seen[k], want, err_msg=f"t = {t} ms")
