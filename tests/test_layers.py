@@ -31,6 +31,8 @@ ALLOWED = {
     "learning": {"learning", "backend", "random"},
     # (the recordings as Neo: reads a simulation through its public methods)
     "exchange": set(),
+    # (NIR graphs: networks described in it, out of a simulation's public methods)
+    "nir": DESCRIBE,
 }
 
 
