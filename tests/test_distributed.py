@@ -6,6 +6,7 @@ power-law STDP, on 2 and 3 ranks; each rank holds its block only."""
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -584,3 +585,17 @@ def test_auto_picks_point_to_point_for_modules_and_the_collective_for_a_random_n
     assert got["brunel"]["scheme"] == "collective" and got["brunel"]["needed_share"] > 0.9
     # point to point sends what the other rank needs: far less than the collective
     assert got["modules"]["bytes_exchanged"] < got["brunel"]["bytes_exchanged"]
+
+
+def test_an_mpiexec_of_another_mpi_is_named():
+    """Started by a launcher of another MPI library, each process is alone:
+    its environment says how many were started, and the run says so
+    instead of running as many single-rank copies."""
+    cmd = [sys.executable, "-m", "snnlab.cli", "run", "brunel", "--n", "500", "--t", "5"]
+    for key in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
+                             env=dict(os.environ, **{key: "3"}))
+        assert res.returncode == 2, res.stderr
+        assert f"started as one of 3 MPI processes ({key}), but mpi4py's MPI sees 1" \
+            in res.stderr
+        assert "Traceback" not in res.stderr

@@ -79,3 +79,16 @@ def test_binding_beyond_this_machine_warns():
     assert "warning: serving on 0.0.0.0, beyond this machine" in out.stderr
     assert out.returncode == 2 and f"cannot serve on 0.0.0.0:{port}" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_a_busy_port_is_named_before_serving():
+    import socket
+
+    from snnlab.viz.apps import serve
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError, match=f"port {port} on 127.0.0.1 is not free"):
+            serve("brunel", port=port, n=500)

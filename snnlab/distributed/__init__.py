@@ -53,7 +53,10 @@ checkpoint onto any number of ranks, each taking its part (:meth:`Ranks.part_of_
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -70,7 +73,24 @@ def world():
     except ImportError:
         return None
     comm = MPI.COMM_WORLD
+    _check_launcher(comm.Get_size())
     return comm if comm.Get_size() > 1 else None
+
+
+def _check_launcher(size: int) -> None:
+    """The trap of an mpiexec from another MPI library (one on PATH, not
+    this environment's): its processes each start alone, as many runs of
+    one rank.  Its environment says how many it started; where MPI sees
+    fewer, say so rather than run them."""
+    for key in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
+        told = os.environ.get(key, "")
+        if told.isdigit() and int(told) > size:
+            raise RuntimeError(
+                f"this process was started as one of {told} MPI processes ({key}), but "
+                f"mpi4py's MPI sees {size}: the mpiexec that started it belongs to another "
+                f"MPI library than the one mpi4py was built with. Use this environment's "
+                f"own, {Path(sys.prefix) / 'bin' / 'mpiexec'}, or 'snnlab run ... --ranks N', "
+                f"which starts it")
 
 
 SCHEMES = ("auto", "collective", "p2p")

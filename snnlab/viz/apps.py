@@ -82,6 +82,20 @@ def _spot_peak(net):
 APPS = {"brunel": brunel_dashboard, "topographic_map": topographic_map_dashboard}
 
 
+def _check_port_free(address: str, port: int) -> None:
+    """A clear error where the port is taken (otherwise the server's own
+    traceback says it deep inside Tornado)."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as s:
+        try:
+            s.bind((address, port))
+        except OSError as e:
+            raise OSError(f"serve: port {port} on {address} is not free ({e.strerror}): another "
+                          f"snnlab serve, JupyterLab or Bokeh server may hold it; pass another "
+                          f"--port, or stop that server") from None
+
+
 def serve(model: str, port: int = 5006, address: str = "127.0.0.1", show: bool = False,
           play: bool = True, max_sessions: int = 4, **options):
     """Serve a model's dashboard at ``http://address:port/model``, one
@@ -99,6 +113,7 @@ def serve(model: str, port: int = 5006, address: str = "127.0.0.1", show: bool =
         raise ValueError(f"serve: port must be an integer in [0, 65536), got {port!r}")
     if isinstance(max_sessions, bool) or not isinstance(max_sessions, int) or max_sessions < 1:
         raise ValueError(f"serve: max_sessions must be a positive integer, got {max_sessions!r}")
+    _check_port_free(address, port)
     import panel as pn
 
     factory = APPS[model]
