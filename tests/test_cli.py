@@ -91,7 +91,10 @@ def test_ctrl_c_reports_what_was_done(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "snnlab.cli", "run", "brunel", "--n",
                              "5000", "--t", "100000", "--backend", "cpu", "--threads", "1",
                              "--json", "--record-to", str(tmp_path / "rec")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # Ctrl-C as a terminal gives it, even where this runs with
+                            # SIGINT ignored (a background job): Python then keeps ignoring it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     from snnlab.observe import read_recording
 
     deadline = time.monotonic() + 120

@@ -256,7 +256,10 @@ def test_ctrl_c_leaves_a_simulation_that_goes_on(tmp_path, delay):
     script = tmp_path / "interrupted.py"
     script.write_text(INTERRUPTED)
     proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "c.snn")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # SIGINT as a terminal gives it, even where this runs with it
+                            # ignored (a background job): Python then keeps ignoring it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout.readline().strip() == "ready"
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
