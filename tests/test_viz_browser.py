@@ -35,6 +35,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(
 HANG = 120.0
 
 
+def screenshot(page, name):
+    """With $SNNLAB_SCREENSHOTS (a folder), the page as a PNG there: the
+    README's pictures of the dashboards come from these tests
+    (``SNNLAB_SCREENSHOTS=docs/images pytest tests/test_viz_browser.py``)."""
+    folder = os.environ.get("SNNLAB_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{name}.png"))
+
+
 def wait_until(probe, condition, what, timeout=HANG):
     """Poll ``probe()`` until ``condition`` holds for what it returns (None:
     not there yet); returns that value.  Fails after ``timeout`` s, saying
@@ -92,6 +102,7 @@ def test_brunel_dashboard_streams_and_obeys_its_controls():
                      and s["updates"] > first["updates"],
                      what=f"the raster to move on: t >= {first['t'] + 100:g} ms and more "
                           f"than {first['updates']} updates")
+            screenshot(page, "brunel_dashboard")
 
             # pause stops the stream
             page.get_by_role("button", name="Pause").click()
@@ -159,6 +170,7 @@ def test_topographic_map_dashboard_shows_the_map():
                                what="256 receptive fields, 2 map samples and 2 "
                                     "connectivity samples")
             assert all(0 < a < 4 for a in shown["ad"])
+            screenshot(page, "topographic_map_dashboard")
             # the many plots draw slower than the 10 updates per second the
             # server would send: updates follow the page's pace, so a click
             # is not queued behind them.  At the click at most IN_FLIGHT + 1
@@ -249,6 +261,7 @@ def test_dashboard_inline_in_jupyterlab(tmp_path):
                           "the raster and more than 5 updates")
             wait_until(lambda: len(page.evaluate(RATES_JS)), lambda n: n >= 100,
                        what="100 bins of rates in the page")
+            screenshot(page, "dashboard_in_jupyterlab")
 
             out.get_by_role("button", name="Pause", exact=True).click()
             wait_for(page, lambda s: s["running"] == 0, what="pause")
