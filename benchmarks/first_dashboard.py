@@ -2,7 +2,7 @@
 what the README says (`make demo`), until a browser shows the topographic
 map running: the minutes to the first live dashboard, and where they go.
 
-    python benchmarks/first_dashboard.py [--keep]
+    python benchmarks/first_dashboard.py [--cold-pip] [--keep]
 
 Phases: clone; `make demo` until its server listens (the virtual
 environment and the install: pip's own cache on this machine makes this
@@ -34,6 +34,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--keep", action="store_true", help="keep the clone (printed)")
     ap.add_argument("--timeout", type=float, default=1800.0, help="give up after [s]")
+    ap.add_argument("--cold-pip", action="store_true",
+                    help="pip without its cache (PIP_NO_CACHE_DIR): every package downloaded")
     args = ap.parse_args()
     from snnlab.viz.browser import STATUS_JS, find_chromium, free_port, listening, open_page
 
@@ -44,6 +46,8 @@ def main() -> int:
     clone, cache = work / "snnlab", work / "cache"
     env = dict(os.environ, SNNLAB_CACHE=str(cache))
     env.pop("VIRTUAL_ENV", None)
+    if args.cold_pip:
+        env["PIP_NO_CACHE_DIR"] = "1"
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep)
                                   if not p.startswith(str(ROOT)))
     phases = {}
@@ -73,12 +77,13 @@ def main() -> int:
     total = time.monotonic() - t0
     pip_cache = subprocess.run([sys.executable, "-m", "pip", "cache", "dir"],
                                capture_output=True, text=True).stdout.strip()
+    warm = (not args.cold_pip and bool(pip_cache) and Path(pip_cache).exists()
+            and any(Path(pip_cache).iterdir()))
     record = {"benchmark": "first_dashboard", "machine": c.machine(), "commit": c.commit(),
               "phases_s": phases, "total_min": total / 60.0,
-              "pip_cache_warm": bool(pip_cache) and Path(pip_cache).exists()
-              and any(Path(pip_cache).iterdir()),
+              "pip_cache_warm": warm,
               "page_errors": errors, "log_tail": (work / "demo.log").read_text()[-2000:]}
-    out = c.write_record("first_dashboard", record, None)
+    out = c.write_record("first_dashboard" + ("_cold_pip" if args.cold_pip else ""), record)
     print(f"first live dashboard after {total / 60:.1f} min: "
           + ", ".join(f"{k} {v:.0f} s" for k, v in phases.items()))
     print(f"written to {out}")
