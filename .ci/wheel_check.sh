@@ -67,7 +67,11 @@ errors = []
 # (none today: every module imports with the viz extra, without CuPy/mpi4py)
 # (the peer scripts run in the peers' environment: NEST, Brian2 or snnTorch is not here)
 OPTIONAL = {"snnlab.peers.brunel_nest": "nest", "snnlab.peers.brunel_brian2": "brian2",
-            "snnlab.peers.eprop_snntorch": "snntorch"}
+            "snnlab.peers.eprop_snntorch": "snntorch",
+            # (PyNN's API needs PyNN: the extra 'pynn')
+            **{f"snnlab.pynn{m}": "pyNN" for m in ("", ".simulator", ".control", ".populations",
+                                                   ".projections", ".recording",
+                                                   ".standardmodels")}}
 
 
 def module_names(folder: Path, prefix: str) -> dict[str, Path]:

@@ -33,6 +33,8 @@ ALLOWED = {
     "exchange": set(),
     # (NIR graphs: networks described in it, out of a simulation's public methods)
     "nir": DESCRIBE,
+    # (PyNN's API: its objects collected, then a Network and a Simulation built)
+    "pynn": {"pynn"} | DESCRIBE,
 }
 
 

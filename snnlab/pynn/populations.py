@@ -1,0 +1,139 @@
+"""Populations: PyNN's cells collected until the first run, then one snnlab
+population each (its parameters shared by its neurons, its initial values
+per neuron)."""
+
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common
+from pyNN.parameters import ParameterSpace, simplify
+
+from . import simulator
+from .recording import Recorder
+from .simulator import check_homogeneous
+from .standardmodels import transform
+
+
+class Assembly(common.Assembly):
+    _simulator = simulator
+
+
+class PopulationView(common.PopulationView):
+    _assembly_class = Assembly
+    _simulator = simulator
+
+    def _get_parameters(self, *names):
+        ps = self.parent._get_parameters(*names)
+        ps.evaluate(simplify=False)
+        return ParameterSpace({k: simplify(np.asarray(v)[self.mask]) for k, v in ps.items()},
+                              shape=(self.size,))
+
+    def _set_parameters(self, parameter_space):
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(simplify=False)
+        for name, value in parameter_space.items():
+            full = np.array(self.parent._native[name], dtype=object if name == "spike_times"
+                            else np.float64)
+            full[self.mask] = value
+            self.parent._set_native(name, full)
+
+    def _set_initial_value_array(self, variable, initial_values):
+        full = np.array(self.parent._initial(variable))
+        full[self.mask] = initial_values.evaluate(simplify=False)
+        self.parent._set_initial_native(variable, full)
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+
+class Population(common.Population):
+    __doc__ = common.Population.__doc__
+    _simulator = simulator
+    _recorder_class = Recorder
+    _assembly_class = Assembly
+
+    def __init__(self, size, cellclass, cellparams=None, structure=None, initial_values=None,
+                 label=None):
+        simulator.state.check_unbuilt("creating a population")  # (before PyNN registers it)
+        common.Population.__init__(self, size, cellclass, cellparams, structure,
+                                   initial_values or {}, label)
+
+    def _create_cells(self):
+        first = simulator.state.id_counter
+        self.all_cells = np.array([simulator.ID(i) for i in range(first, first + self.size)],
+                                  dtype=simulator.ID)
+        self._mask_local = np.ones(self.size, bool)
+        for cell in self.all_cells:
+            cell.parent = self
+        simulator.state.id_counter += self.size
+        if not hasattr(self.celltype, "snnlab_model"):
+            raise NotImplementedError(f"snnlab.pynn: cell type {type(self.celltype).__name__} "
+                                      "is not supported; standard types: IF_curr_exp, "
+                                      "IF_curr_alpha, IF_curr_delta, IF_cond_exp, "
+                                      "IF_cond_alpha, SpikeSourcePoisson, SpikeSourceArray")
+        ps = self.celltype.native_parameters
+        ps.shape = (self.size,)
+        ps.evaluate(simplify=False)
+        self._native = {k: v for k, v in ps.as_dict().items()}
+        self._initial_native = {}
+        self.sl_name = f"pop{len(simulator.state.populations)}"
+        simulator.state.populations.append(self)
+
+    # -- parameters -------------------------------------------------------------
+    def _get_parameters(self, *names):
+        ps = ParameterSpace({k: simplify(np.asarray(v)) if k != "spike_times" else v
+                             for k, v in self._native.items()}, shape=(self.size,))
+        return self.celltype.reverse_translate(ps)
+
+    def _set_parameters(self, parameter_space):
+        parameter_space.shape = (self.size,)
+        parameter_space.evaluate(simplify=False)
+        for name, value in parameter_space.items():
+            self._set_native(name, value)
+
+    def _set_native(self, name, value):
+        self._native[name] = value
+        sim = simulator.state.sim
+        if sim is None:
+            return
+        if name in ("spike_times", "rate", "start", "stop"):
+            raise NotImplementedError(f"snnlab.pynn: changing {name!r} of a spike source after "
+                                      "the first run is not supported")
+        sim.set_param(self.sl_name, name, check_homogeneous(self.label, name, value))
+
+    def _initial(self, variable):
+        tr = self.celltype.state_variable_translations[variable]
+        if tr["translated_name"] in self._initial_native:
+            return self._initial_native[tr["translated_name"]]
+        return np.full(self.size, np.nan)
+
+    def _set_initial_value_array(self, variable, initial_values):
+        initial_values.shape = (self.size,)
+        self._set_initial_native(variable, initial_values.evaluate(simplify=False))
+
+    def _set_initial_native(self, variable, values):
+        tr = self.celltype.state_variable_translations[variable]
+        native = transform(tr, variable, np.asarray(values, np.float64))
+        self._initial_native[tr["translated_name"]] = np.broadcast_to(native, (self.size,)).copy()
+        if simulator.state.sim is not None:
+            simulator.state.sim.set_state(self.sl_name, tr["translated_name"],
+                                          self._initial_native[tr["translated_name"]])
+
+    def _get_view(self, selector, label=None):
+        return PopulationView(self, selector, label)
+
+    # -- building -----------------------------------------------------------------
+    def _add_to(self, net):
+        ct = self.celltype
+        if type(ct).__name__ == "SpikeSourceArray":
+            times = [np.asarray(s.value if hasattr(s, "value") else s, np.float64)
+                     for s in self._native["spike_times"]]
+            model = ct.snnlab_model(times)
+        else:
+            p = {k: check_homogeneous(self.label, k, v) for k, v in self._native.items()}
+            model = ct.snnlab_model(p)
+        net.population(self.sl_name, model, self.size)
+
+    def _built(self, sim):
+        for var, values in self._initial_native.items():
+            sim.set_state(self.sl_name, var, values)

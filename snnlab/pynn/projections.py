@@ -1,0 +1,127 @@
+"""Projections: PyNN's connectors draw the connections (with PyNN's own random
+numbers, as on every backend); they are kept as lists and become one
+snnlab ``FromList`` projection with a weight and a delay per synapse at
+the first run."""
+
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common
+from pyNN.space import Space
+
+from . import simulator
+from .standardmodels import StaticSynapse
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population, connector,
+                 synapse_type=None, source=None, receptor_type=None, space=None,
+                 label=None):
+        simulator.state.check_unbuilt("creating a projection")
+        common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
+                                   connector, synapse_type, source, receptor_type,
+                                   Space() if space is None else space, label)
+        if not isinstance(self.synapse_type, StaticSynapse):
+            raise NotImplementedError(f"snnlab.pynn: synapse type "
+                                      f"{type(self.synapse_type).__name__} is not supported yet "
+                                      "(StaticSynapse is)")
+        for end, pop in (("presynaptic", self.pre), ("postsynaptic", self.post)):
+            if not isinstance(pop, common.Population):
+                raise NotImplementedError(f"snnlab.pynn: a {end} PopulationView or Assembly "
+                                          "is not supported yet; connect whole populations")
+        self._pre, self._post, self._weight, self._delay = [], [], [], []
+        self.sl_name = f"prj{len(simulator.state.projections)}"
+        connector.connect(self)
+        simulator.state.projections.append(self)
+
+    def __len__(self):
+        return sum(len(p) for p in self._pre)
+
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
+                            location_selector=None, **connection_parameters):
+        if location_selector is not None:
+            raise NotImplementedError("snnlab.pynn: multicompartment models are not supported")
+        pre = np.asarray(presynaptic_indices, np.int64).ravel()
+        n = pre.size
+        self._pre.append(pre)
+        self._post.append(np.full(n, int(postsynaptic_index), np.int64))
+        for key, out in (("weight", self._weight), ("delay", self._delay)):
+            out.append(np.broadcast_to(np.asarray(connection_parameters[key], np.float64),
+                                       (n,)).copy())
+
+    def _lists(self):
+        def cat(a, t):
+            return np.concatenate(a) if a else np.empty(0, t)
+        return (cat(self._pre, np.int64), cat(self._post, np.int64),
+                cat(self._weight, np.float64), cat(self._delay, np.float64))
+
+    def _add_to(self, net):
+        import snnlab as sl
+
+        pre, post, w, d = self._lists()
+        ct = self.post.celltype
+        if self.receptor_type not in ("excitatory", "inhibitory"):
+            raise NotImplementedError(f"snnlab.pynn: receptor type {self.receptor_type!r}; "
+                                      "snnlab's standard cells have 'excitatory' and "
+                                      "'inhibitory'")
+        inh = self.receptor_type == "inhibitory"
+        w = w / 1000.0 * self._scale()
+        if ct.synapse == "delta":  # one port: the weight's sign
+            receptor = None
+        else:
+            receptor = "inh" if inh else "exc"
+            if ct.conductance_based and inh:
+                w = -w  # (NEST's sign: an inhibitory conductance is negative)
+        net.connect(self.pre.sl_name, self.post.sl_name, sl.connect.FromList(pre, post),
+                    weight=sl.Values(w), delay=sl.Values(d), receptor=receptor,
+                    name=self.sl_name)
+
+    # -- reading back -------------------------------------------------------------
+    def _connection_lists(self):
+        """(pre, post, weight, delay) in PyNN's units, from the running
+        simulation where there is one."""
+        sim = simulator.state.sim
+        if sim is None:
+            pre, post, w, d = self._lists()
+            w = w / 1000.0 * self._scale()  # (translated: x 1000)
+        else:
+            c = sim.connectivity(self.sl_name)
+            pre, post, w, d = c["pre"], c["post"], c["weight"].astype(np.float64), c["delay"]
+            if self.post.celltype.conductance_based and self.receptor_type == "inhibitory":
+                w = -w
+        return pre, post, w / self._scale(), d
+
+    def _scale(self) -> float:
+        """snnlab's weight per PyNN weight: pA per nA, nS per uS; delta
+        synapses take mV in both."""
+        return 1.0 if self.post.celltype.synapse == "delta" else 1000.0
+
+    def _get_attributes_as_list(self, names):
+        pre, post, w, d = self._connection_lists()
+        cols = {"presynaptic_index": pre, "postsynaptic_index": post, "weight": w, "delay": d}
+        for n in names:
+            if n not in cols:
+                raise NotImplementedError(f"snnlab.pynn: attribute {n!r}; available: "
+                                          f"{sorted(cols)}")
+        return list(zip(*(cols[n].tolist() for n in names)))
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        op = common.Projection.MULTI_SYNAPSE_OPERATIONS[multiple_synapses]
+        pre, post, w, d = self._connection_lists()
+        out = []
+        for name in names:
+            values = {"weight": w, "weights": w, "delay": d, "delays": d}.get(name)
+            if values is None:
+                raise NotImplementedError(f"snnlab.pynn: attribute {name!r}")
+            a = np.full((self.pre.size, self.post.size), np.nan)
+            for i, j, v in zip(pre, post, values):
+                a[i, j] = v if np.isnan(a[i, j]) else op(a[i, j], v)
+            out.append(a)
+        return out
+
+    def _set_attributes(self, parameter_space):
+        raise NotImplementedError("snnlab.pynn: Projection.set() is not supported yet")

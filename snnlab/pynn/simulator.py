@@ -1,0 +1,105 @@
+"""The state of a PyNN session on snnlab: the populations and projections
+described so far, and the Simulation built from them at the first run.
+
+PyNN builds cell by cell and connection by connection as a script goes;
+snnlab compiles a network whole.  So the description is collected, and the
+first ``run()`` builds it (one ``snnlab.Network``, one ``Simulation``);
+later runs go on.  Parameters and initial values may change between runs;
+the structure may not (populations or projections created after the first
+run are refused by name).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pyNN import common
+
+name = "snnlab"
+
+
+class ID(int, common.IDMixin):
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+
+class State(common.control.BaseState):
+    def __init__(self):
+        common.control.BaseState.__init__(self)
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.dt = 0.1
+        self.min_delay = 0.1
+        self.max_delay = 10.0
+        self.options = {}
+        self.clear()
+
+    # -- the description --------------------------------------------------------
+    def clear(self):
+        self.populations = []
+        self.projections = []
+        self.recorders = set()
+        self.id_counter = 0
+        self.segment_counter = -1
+        self.sim = None
+        self.net = None
+        self.reset()
+
+    def reset(self):
+        if self.sim is not None:
+            raise NotImplementedError("snnlab.pynn: reset() after a run is not supported yet "
+                                      "(call setup() again and rebuild the network)")
+        self.running = False
+        self.t_start = 0.0
+        self.segment_counter += 1
+
+    def check_unbuilt(self, what: str):
+        if self.sim is not None:
+            raise NotImplementedError(f"snnlab.pynn: {what} after the first run is not "
+                                      "supported (snnlab builds the network at the first run)")
+
+    @property
+    def t(self) -> float:
+        return 0.0 if self.sim is None else self.sim.t
+
+    # -- running ----------------------------------------------------------------
+    def build(self):
+        import snnlab as sl
+
+        net = sl.Network(dt=self.dt)
+        for pop in self.populations:
+            pop._add_to(net)
+        for prj in self.projections:
+            prj._add_to(net)
+        recorded = [p.sl_name for p in self.populations
+                    if any(v.name == "spikes" for v in p.recorder.recorded)]
+        self.net = net
+        self.sim = sl.Simulation(net, record_spikes=recorded, **self.options)
+        for pop in self.populations:
+            pop._built(self.sim)
+
+    def run(self, simtime: float):
+        if self.sim is None:
+            self.build()
+        self.running = True
+        for recorder in self.recorders:
+            recorder._start()
+        self.sim.run(simtime)
+
+    def run_until(self, tstop: float):
+        if tstop > self.t + 1e-9:
+            self.run(tstop - self.t)
+
+
+state = State()
+
+
+def check_homogeneous(what: str, name: str, values) -> float:
+    """One value for a whole population: snnlab's populations share their
+    parameters."""
+    v = np.asarray(values, np.float64).ravel()
+    if v.size and np.any(v != v[0]):
+        raise NotImplementedError(f"snnlab.pynn: {what}: parameter {name!r} differs between "
+                                  "neurons; snnlab's populations share their parameters "
+                                  "(split the population by value)")
+    return float(v[0]) if v.size else 0.0

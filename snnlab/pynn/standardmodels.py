@@ -1,0 +1,135 @@
+"""PyNN's standard cell and synapse types on snnlab's models: names and units
+translated as NEST's backend translates them (snnlab's LIF and CondLIF keep
+NEST's names, pF, pA and nS), each type knowing the snnlab model it makes."""
+
+from __future__ import annotations
+
+from pyNN.standardmodels import build_translations, cells, synapses
+
+import snnlab.models as models
+
+__all__ = ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha",
+           "SpikeSourcePoisson", "SpikeSourceArray", "StaticSynapse"]
+
+_LIF_COMMON = (
+    ("v_rest", "E_L"),
+    ("v_reset", "V_reset"),
+    ("cm", "C_m", 1000.0),  # nF -> pF
+    ("tau_refrac", "t_ref"),
+    ("v_thresh", "V_th"),
+    ("i_offset", "I_e", 1000.0),  # nA -> pA
+)
+
+
+class _Cell:
+    """What snnlab needs of a cell type: its model from native parameters,
+    and the state variables' translations."""
+
+    synapse = "exp"
+    conductance_based = False
+    receptor_types = ("excitatory", "inhibitory")
+
+    def snnlab_model(self, p: dict):  # pragma: no cover - each type has its own
+        raise NotImplementedError
+
+
+class IF_curr_exp(_Cell, cells.IF_curr_exp):
+    __doc__ = cells.IF_curr_exp.__doc__
+    translations = build_translations(*_LIF_COMMON, ("tau_m", "tau_m"),
+                                      ("tau_syn_E", "tau_syn_ex"), ("tau_syn_I", "tau_syn_in"))
+    state_variable_translations = build_translations(
+        ("v", "V_m"), ("isyn_exc", "I_syn_ex", 1000.0), ("isyn_inh", "I_syn_in", 1000.0))
+
+    def snnlab_model(self, p):
+        return models.LIF(synapse="exp", **p)
+
+
+class IF_curr_alpha(_Cell, cells.IF_curr_alpha):
+    __doc__ = cells.IF_curr_alpha.__doc__
+    synapse = "alpha"
+    translations = IF_curr_exp.translations
+    state_variable_translations = IF_curr_exp.state_variable_translations
+
+    def snnlab_model(self, p):
+        return models.LIF(synapse="alpha", **p)
+
+
+class IF_curr_delta(_Cell, cells.IF_curr_delta):
+    __doc__ = cells.IF_curr_delta.__doc__
+    synapse = "delta"
+    translations = build_translations(*_LIF_COMMON, ("tau_m", "tau_m"))
+    state_variable_translations = build_translations(("v", "V_m"))
+
+    def snnlab_model(self, p):
+        return models.LIF(synapse="delta", **p)
+
+
+class IF_cond_exp(_Cell, cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    conductance_based = True
+    translations = build_translations(
+        *_LIF_COMMON, ("tau_m", "g_L", "cm/tau_m*1000.0", "C_m/g_L"),
+        ("tau_syn_E", "tau_syn_ex"), ("tau_syn_I", "tau_syn_in"),
+        ("e_rev_E", "E_ex"), ("e_rev_I", "E_in"))
+    state_variable_translations = build_translations(
+        ("v", "V_m"), ("gsyn_exc", "g_ex", 1000.0), ("gsyn_inh", "g_in", 1000.0))
+
+    def snnlab_model(self, p):
+        return models.CondLIF(synapse="exp", **p)
+
+
+class IF_cond_alpha(_Cell, cells.IF_cond_alpha):
+    __doc__ = cells.IF_cond_alpha.__doc__
+    synapse = "alpha"
+    conductance_based = True
+    translations = IF_cond_exp.translations
+    state_variable_translations = IF_cond_exp.state_variable_translations
+
+    def snnlab_model(self, p):
+        return models.CondLIF(synapse="alpha", **p)
+
+
+class SpikeSourcePoisson(_Cell, cells.SpikeSourcePoisson):
+    __doc__ = cells.SpikeSourcePoisson.__doc__
+    receptor_types = ()
+    translations = build_translations(("rate", "rate"), ("start", "start"),
+                                      ("duration", "stop", "start+duration", "stop-start"))
+    state_variable_translations = build_translations()
+
+    def snnlab_model(self, p):
+        return models.PoissonSource(rate=p["rate"], start=p["start"],
+                                    stop=None if p["stop"] > 1e12 else p["stop"])
+
+
+class SpikeSourceArray(_Cell, cells.SpikeSourceArray):
+    __doc__ = cells.SpikeSourceArray.__doc__
+    receptor_types = ()
+    translations = build_translations(("spike_times", "spike_times"))
+    state_variable_translations = build_translations()
+
+    def snnlab_model(self, times):
+        return models.SpikeSourceArray(times)
+
+
+class StaticSynapse(synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    # nA or uS -> pA or nS (the weight's unit is the target's)
+    translations = build_translations(("weight", "weight", 1000.0), ("delay", "delay"))
+
+    def _get_minimum_delay(self):
+        from .simulator import state
+
+        return state.min_delay
+
+
+
+def transform(translation: dict, pynn_name: str, values, reverse: bool = False):
+    """Values of a state variable through its translation: PyNN's units to
+    snnlab's, or back (``reverse``): identity, a scale or an expression."""
+    if reverse:
+        f, arg = translation["reverse_transform"], translation["translated_name"]
+    else:
+        f, arg = translation["forward_transform"], pynn_name
+    if callable(f):
+        return f(**{arg: values})
+    return values if f == arg else eval(f, {}, {arg: values})

@@ -1,0 +1,146 @@
+"""PyNN scripts on snnlab (``import snnlab.pynn as sim``): PyNN's standard
+cells against the solutions of their equations, PyNN's units and signs
+(nA, uS, inhibitory conductances positive), Neo output through PyNN's own
+recorder, parameters changed between runs, and what is not supported
+refused by name."""
+
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pyNN")
+import snnlab.pynn as sim  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def fresh():
+    sim.setup(timestep=0.1, threads=1, precision="float64")
+    yield
+    sim.end()
+
+
+def test_constant_current_fires_at_the_analytic_times():
+    """IF_curr_exp with i_offset above rheobase, starting at rest: v(t) =
+    v_rest + R I (1 - exp(-t / tau_m)); the first spike where it crosses
+    v_thresh, then every t_ref + the same time again from v_reset."""
+    tau, cm, i, rest, th, reset, ref = 20.0, 0.25, 1.0, -65.0, -50.0, -65.0, 2.0
+    p = sim.Population(1, sim.IF_curr_exp(tau_m=tau, cm=cm, i_offset=i, v_rest=rest,
+                                          v_thresh=th, v_reset=reset, tau_refrac=ref))
+    p.initialize(v=rest)
+    p.record(["spikes", "v"])
+    sim.run(100.0)
+    seg = p.get_data().segments[0]
+    r = tau / cm * 1e-3  # [MOhm] x nA = mV: R = tau_m / C_m
+    to_th = -tau * math.log(1.0 - (th - rest) / (r * i * 1e3))
+    # on the time grid (as NEST): a spike is stamped at the end of the step
+    # in which v reaches threshold; the neuron is held for t_ref, then
+    # starts again from v_reset
+    cycle = math.ceil(to_th / 0.1) * 0.1
+    want = [cycle * (k + 1) + ref * k for k in range(30) if cycle * (k + 1) + ref * k < 100.0]
+    got = np.asarray(seg.spiketrains[0].magnitude)
+    np.testing.assert_allclose(got, want, atol=1e-9)
+    v = seg.analogsignals[0]
+    assert v.units.dimensionality.string == "mV" and v.shape == (1001, 1)
+    t = np.asarray(v.times.rescale("ms"))
+    early = t < to_th - 0.2
+    np.testing.assert_allclose(np.asarray(v)[early, 0],
+                               rest + r * i * 1e3 * (1.0 - np.exp(-t[early] / tau)), atol=1e-9)
+
+
+def test_a_current_synapse_in_nA_with_its_delay_and_time_constant():
+    """One input spike through IF_curr_exp: the current jumps by w [nA] and
+    decays with tau_syn_E, so v is a difference of exponentials, starting
+    after the delay."""
+    tau, cm, ts, w, delay = 10.0, 0.5, 2.0, 0.4, 1.5
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[2.0]))
+    p = sim.Population(1, sim.IF_curr_exp(tau_m=tau, cm=cm, tau_syn_E=ts, v_rest=0.0,
+                                          v_thresh=100.0, v_reset=0.0, i_offset=0.0))
+    p.initialize(v=0.0)
+    prj = sim.Projection(src, p, sim.AllToAllConnector(),
+                         sim.StaticSynapse(weight=w, delay=delay), receptor_type="excitatory")
+    p.record("v")
+    sim.run(20.0)
+    seg = p.get_data().segments[0]
+    sig = {s.name: s for s in seg.analogsignals}
+    t = np.asarray(sig["v"].times.rescale("ms"))
+    s = t - (2.0 + delay)
+    want_v = np.where(s > 0, w * 1e3 / (cm * 1e3) * (np.exp(-s / tau) - np.exp(-s / ts))
+                      / (1 / ts - 1 / tau), 0.0)  # pA / pF = mV / ms
+    np.testing.assert_allclose(np.asarray(sig["v"])[:, 0], want_v, atol=1e-9)
+    assert prj.get("weight", format="list") == [(0, 0, pytest.approx(w))]
+    assert prj.get("delay", format="array")[0, 0] == pytest.approx(delay)
+
+
+def test_an_inhibitory_conductance_is_given_positive_and_pulls_towards_e_rev_I():
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.0]))
+    p = sim.Population(1, sim.IF_cond_exp(v_rest=-60.0, e_rev_I=-80.0, tau_syn_I=5.0))
+    p.initialize(v=-60.0)
+    sim.Projection(src, p, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.02, delay=1.0),
+                   receptor_type="inhibitory")
+    p.record(["v", "gsyn_inh"])
+    sim.run(10.0)
+    sig = {s.name: s for s in p.get_data().segments[0].analogsignals}
+    g = np.asarray(sig["gsyn_inh"])[:, 0]
+    assert sig["gsyn_inh"].units.dimensionality.string == "uS"
+    assert g.max() == pytest.approx(0.02)  # [uS], at the arrival, 2 ms
+    assert np.asarray(sig["v"])[-1, 0] < -60.5
+
+
+def test_a_random_network_runs_and_gives_neo_with_pynn_annotations():
+    """A small Vogels-Abbott-like network, as a PyNN script writes it: the
+    Neo block has a spike train per neuron, annotated by PyNN; rates are
+    those snnlab computes from the same spikes."""
+    rng = sim.NumpyRNG(seed=7)
+    cells = sim.Population(200, sim.IF_cond_exp(tau_refrac=5.0, v_thresh=-50.0, v_reset=-60.0,
+                                                v_rest=-60.0, tau_syn_E=5.0, tau_syn_I=10.0,
+                                                e_rev_I=-80.0))
+    cells.initialize(v=sim.RandomDistribution("uniform", (-60.0, -50.0), rng=rng))
+    drive = sim.Population(50, sim.SpikeSourcePoisson(rate=50.0))
+    exc, inh = cells[:160], cells[160:]
+    assert len(exc) == 160 and len(inh) == 40
+    conn = sim.FixedProbabilityConnector(0.1, rng=rng)
+    sim.Projection(cells, cells, conn, sim.StaticSynapse(weight=0.004, delay=0.5),
+                   receptor_type="excitatory")
+    sim.Projection(drive, cells, sim.FixedProbabilityConnector(0.3, rng=rng),
+                   sim.StaticSynapse(weight=0.01, delay=0.5), receptor_type="excitatory")
+    cells.record("spikes")
+    sim.run(500.0)
+    block = cells.get_data()
+    trains = block.segments[0].spiketrains
+    assert len(trains) == 200
+    assert trains[0].annotations["source_population"] == cells.label
+    n = sum(len(s) for s in trains)
+    assert n > 0
+    assert n / 200 / 0.5 == pytest.approx(sim.simulator.state.sim.rates(cells.sl_name))
+
+
+def test_parameters_and_initial_values_change_between_runs():
+    p = sim.Population(3, sim.IF_curr_exp(i_offset=2.0))
+    p.record("spikes")
+    sim.run(50.0)
+    first = sum(len(s) for s in p.get_data().segments[0].spiketrains)
+    assert first > 0
+    p.set(i_offset=0.0)
+    assert p.get("i_offset") == pytest.approx(0.0)
+    p.initialize(v=-65.0)
+    sim.run(50.0)
+    assert sum(len(s) for s in p.get_data().segments[0].spiketrains) == first
+    assert sim.get_current_time() == pytest.approx(100.0)
+
+
+def test_what_is_not_supported_is_named():
+    with pytest.raises(NotImplementedError, match="STDPMechanism is not supported yet"):
+        sim.STDPMechanism  # noqa: B018
+    p = sim.Population(4, sim.IF_curr_exp(i_offset=[0.0, 0.1, 0.2, 0.3]))
+    with pytest.raises(NotImplementedError, match="parameter 'I_e' differs between neurons"):
+        sim.run(1.0)
+    sim.setup(timestep=0.1)
+    p = sim.Population(2, sim.IF_curr_exp())
+    sim.run(1.0)
+    with pytest.raises(NotImplementedError, match="creating a population after the first run"):
+        sim.Population(2, sim.IF_curr_exp())
+    with pytest.raises(NotImplementedError, match="creating a projection after the first run"):
+        sim.Projection(p, p, sim.AllToAllConnector())
+    with pytest.raises(NotImplementedError, match="reset\\(\\) after the first run"):
+        sim.reset()
