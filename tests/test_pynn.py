@@ -144,3 +144,20 @@ def test_what_is_not_supported_is_named():
         sim.Projection(p, p, sim.AllToAllConnector())
     with pytest.raises(NotImplementedError, match="reset\\(\\) after the first run"):
         sim.reset()
+
+
+def test_views_as_projection_ends():
+    """A projection between views connects the neurons they select: the
+    snnlab projection holds their indices in the population, PyNN's
+    Projection.get gives them in the views."""
+    cells = sim.Population(20, sim.IF_curr_exp())
+    pre, post = cells[10:14], cells[::5]
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(),
+                         sim.StaticSynapse(weight=0.1, delay=1.0))
+    sim.run(1.0)
+    c = sim.simulator.state.sim.connectivity(prj.sl_name)
+    assert sorted(zip(c["pre"].tolist(), c["post"].tolist())) == [
+        (i, j) for i in range(10, 14) for j in (0, 5, 10, 15)]
+    got = sorted((i, j) for i, j, _ in prj.get("weight", format="list"))
+    assert got == [(i, j) for i in range(4) for j in range(4)]
+    assert len(prj) == 16

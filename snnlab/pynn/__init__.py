@@ -13,8 +13,8 @@ Neo blocks by PyNN's own machinery; ``get``/``set`` of parameters and
 initial values, also between runs.  What is not there yet raises
 ``NotImplementedError`` naming it: STDP (``STDPMechanism``), current
 sources, ``reset()`` after a run, parameters that differ within a
-population, views and assemblies as projection ends, structure created
-after the first run.
+population, assemblies as projection ends, structure created after the
+first run.
 
 The network is built at the first ``run()``: PyNN describes cell by cell,
 snnlab compiles a network whole.

@@ -30,9 +30,9 @@ class Projection(common.Projection):
                                       f"{type(self.synapse_type).__name__} is not supported yet "
                                       "(StaticSynapse is)")
         for end, pop in (("presynaptic", self.pre), ("postsynaptic", self.post)):
-            if not isinstance(pop, common.Population):
-                raise NotImplementedError(f"snnlab.pynn: a {end} PopulationView or Assembly "
-                                          "is not supported yet; connect whole populations")
+            if not isinstance(pop, (common.Population, common.PopulationView)):
+                raise NotImplementedError(f"snnlab.pynn: a {end} Assembly is not supported "
+                                          "yet; connect populations or their views")
         self._pre, self._post, self._weight, self._delay = [], [], [], []
         self.sl_name = f"prj{len(simulator.state.projections)}"
         connector.connect(self)
@@ -63,6 +63,7 @@ class Projection(common.Projection):
         import snnlab as sl
 
         pre, post, w, d = self._lists()
+        pre, post = _in_base(self.pre, pre), _in_base(self.post, post)
         ct = self.post.celltype
         if self.receptor_type not in ("excitatory", "inhibitory"):
             raise NotImplementedError(f"snnlab.pynn: receptor type {self.receptor_type!r}; "
@@ -76,7 +77,8 @@ class Projection(common.Projection):
             receptor = "inh" if inh else "exc"
             if ct.conductance_based and inh:
                 w = -w  # (NEST's sign: an inhibitory conductance is negative)
-        net.connect(self.pre.sl_name, self.post.sl_name, sl.connect.FromList(pre, post),
+        net.connect(_base(self.pre).sl_name, _base(self.post).sl_name,
+                    sl.connect.FromList(pre, post),
                     weight=sl.Values(w), delay=sl.Values(d), receptor=receptor,
                     name=self.sl_name)
 
@@ -91,6 +93,7 @@ class Projection(common.Projection):
         else:
             c = sim.connectivity(self.sl_name)
             pre, post, w, d = c["pre"], c["post"], c["weight"].astype(np.float64), c["delay"]
+            pre, post = _in_view(self.pre, pre), _in_view(self.post, post)
             if self.post.celltype.conductance_based and self.receptor_type == "inhibitory":
                 w = -w
         return pre, post, w / self._scale(), d
@@ -99,6 +102,7 @@ class Projection(common.Projection):
         """snnlab's weight per PyNN weight: pA per nA, nS per uS; delta
         synapses take mV in both."""
         return 1.0 if self.post.celltype.synapse == "delta" else 1000.0
+
 
     def _get_attributes_as_list(self, names):
         pre, post, w, d = self._connection_lists()
@@ -125,3 +129,24 @@ class Projection(common.Projection):
 
     def _set_attributes(self, parameter_space):
         raise NotImplementedError("snnlab.pynn: Projection.set() is not supported yet")
+
+
+def _base(pop):
+    """The population a view belongs to (a population is its own)."""
+    return pop.grandparent if isinstance(pop, common.PopulationView) else pop
+
+
+def _in_base(pop, idx):
+    """Indices in a view as indices in its population."""
+    if not isinstance(pop, common.PopulationView):
+        return idx
+    return np.asarray(pop.index_in_grandparent(idx), np.int64)
+
+
+def _in_view(pop, idx):
+    """Indices in a population as indices in a view of it (all of the view's)."""
+    if not isinstance(pop, common.PopulationView):
+        return idx
+    members = np.asarray(pop.index_in_grandparent(np.arange(pop.size)), np.int64)
+    order = np.argsort(members)
+    return order[np.searchsorted(members, idx, sorter=order)]
