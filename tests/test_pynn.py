@@ -130,8 +130,11 @@ def test_parameters_and_initial_values_change_between_runs():
 
 
 def test_what_is_not_supported_is_named():
-    with pytest.raises(NotImplementedError, match="STDPMechanism is not supported yet"):
-        sim.STDPMechanism  # noqa: B018
+    with pytest.raises(NotImplementedError, match="DCSource is not supported yet"):
+        sim.DCSource  # noqa: B018
+    with pytest.raises(NotImplementedError, match="dendritic_delay_fraction must be 1"):
+        sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(),
+                          dendritic_delay_fraction=0.5)
     p = sim.Population(4, sim.IF_curr_exp(i_offset=[0.0, 0.1, 0.2, 0.3]))
     with pytest.raises(NotImplementedError, match="parameter 'I_e' differs between neurons"):
         sim.run(1.0)
@@ -161,3 +164,26 @@ def test_views_as_projection_ends():
     got = sorted((i, j) for i, j, _ in prj.get("weight", format="list"))
     assert got == [(i, j) for i in range(4) for j in range(4)]
     assert len(prj) == 16
+
+
+def test_stdp_equals_pynn_on_nest_synapse_by_synapse():
+    """STDPMechanism (SpikePairRule, additive and multiplicative) against the
+    weights pyNN.nest gave for the same PyNN script and spikes
+    (benchmarks/validation/pynn_stdp.py, stored in
+    tests/reference/pynn_stdp_nest.json): to float32 rounding."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    here = Path(__file__).resolve().parent
+    spec = importlib.util.spec_from_file_location(
+        "pynn_stdp", here.parent / "benchmarks" / "validation" / "pynn_stdp.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    ref = json.loads((here / "reference" / "pynn_stdp_nest.json").read_text())
+    got = script.run("snnlab")
+    for rule in script.RULES:
+        assert got[rule]["post_spikes"] == ref[rule]["post_spikes"]
+        w, want = np.array(got[rule]["weights"]), np.array(ref[rule]["weights"])
+        assert np.ptp(want) > 0.01  # the weights moved
+        np.testing.assert_allclose(w, want, atol=1e-6)

@@ -8,13 +8,14 @@ snnlab's own ``threads``, ``seed``, ``backend``, ``precision``), ``run``,
 ``SpikeSourcePoisson`` and ``SpikeSourceArray`` (parameters shared by a
 population's neurons; initial values per neuron); ``Projection`` with
 PyNN's connectors (their connections drawn by PyNN, as on every backend)
-and ``StaticSynapse``; recording of spikes and state variables, returned as
+``StaticSynapse`` and ``STDPMechanism`` (``SpikePairRule``, additive or
+multiplicative weight dependence: snnlab's STDP with NEST's conventions, as
+pyNN.nest runs it); recording of spikes and state variables, returned as
 Neo blocks by PyNN's own machinery; ``get``/``set`` of parameters and
 initial values, also between runs.  What is not there yet raises
-``NotImplementedError`` naming it: STDP (``STDPMechanism``), current
-sources, ``reset()`` after a run, parameters that differ within a
-population, assemblies as projection ends, structure created after the
-first run.
+``NotImplementedError`` naming it: other synapse types, current sources,
+``reset()`` after a run, parameters that differ within a population,
+assemblies as projection ends, structure created after the first run.
 
 The network is built at the first ``run()``: PyNN describes cell by cell,
 snnlab compiles a network whole.
@@ -57,7 +58,7 @@ def list_standard_models():
 
 
 def __getattr__(name):
-    if name in ("STDPMechanism", "TsodyksMarkramSynapse", "DCSource", "ACSource",
+    if name in ("TsodyksMarkramSynapse", "DCSource", "ACSource",
                 "StepCurrentSource", "NoisyCurrentSource"):
         raise NotImplementedError(f"snnlab.pynn: {name} is not supported yet")
     raise AttributeError(f"module 'snnlab.pynn' has no attribute {name!r}")

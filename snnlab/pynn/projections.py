@@ -10,13 +10,17 @@ from pyNN import common
 from pyNN.space import Space
 
 from . import simulator
-from .standardmodels import StaticSynapse
+from .simulator import check_homogeneous
+from .standardmodels import StaticSynapse, STDPMechanism
 
 
 class Projection(common.Projection):
     __doc__ = common.Projection.__doc__
     _simulator = simulator
     _static_synapse_class = StaticSynapse
+    # STDP weights read with the potentiation owed since each source's last
+    # spike applied (True), or as NEST stores them, without it (False)
+    settle_weights = True
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector,
                  synapse_type=None, source=None, receptor_type=None, space=None,
@@ -25,10 +29,10 @@ class Projection(common.Projection):
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type,
                                    Space() if space is None else space, label)
-        if not isinstance(self.synapse_type, StaticSynapse):
+        if not isinstance(self.synapse_type, (StaticSynapse, STDPMechanism)):
             raise NotImplementedError(f"snnlab.pynn: synapse type "
                                       f"{type(self.synapse_type).__name__} is not supported yet "
-                                      "(StaticSynapse is)")
+                                      "(StaticSynapse and STDPMechanism are)")
         for end, pop in (("presynaptic", self.pre), ("postsynaptic", self.post)):
             if not isinstance(pop, (common.Population, common.PopulationView)):
                 raise NotImplementedError(f"snnlab.pynn: a {end} Assembly is not supported "
@@ -80,7 +84,36 @@ class Projection(common.Projection):
         net.connect(_base(self.pre).sl_name, _base(self.post).sl_name,
                     sl.connect.FromList(pre, post),
                     weight=sl.Values(w), delay=sl.Values(d), receptor=receptor,
-                    name=self.sl_name)
+                    name=self.sl_name, plasticity=self._plasticity(d))
+
+    def _plasticity(self, delays):
+        """STDPMechanism as snnlab's STDP with NEST's conventions, as pyNN.nest
+        runs it (stdp_synapse): the whole delay dendritic, no pair within a
+        step; A_plus and A_minus scale w_max (additive) or the distance to
+        the bound (multiplicative)."""
+        st = self.synapse_type
+        if not isinstance(st, STDPMechanism):
+            return None
+        from snnlab.plasticity import STDP
+
+        if self.post.celltype.conductance_based and self.receptor_type == "inhibitory":
+            raise NotImplementedError("snnlab.pynn: STDP on inhibitory conductances is not "
+                                      "supported yet")
+        ps = st.native_parameters
+        ps.shape = (1,)
+        ps.evaluate(simplify=False)
+        p = {k: check_homogeneous(self.label, k, v) for k, v in ps.items()
+             if k not in ("weight", "delay")}
+        delay = check_homogeneous(self.label, "delay", delays)
+        scale = self._scale() / 1000.0  # (w_min, w_max translated x 1000)
+        w_min, w_max = p["w_min"] * scale, p["w_max"] * scale
+        rule = st.weight_dependence.rule
+        a_plus, a_minus = p["A_plus"], p["A_minus"]
+        if rule == "additive":
+            a_plus, a_minus = a_plus * w_max, a_minus * w_max
+        return STDP(a_plus=a_plus, a_minus=a_minus, tau_plus=p["tau_plus"],
+                    tau_minus=p["tau_minus"], w_min=w_min, w_max=w_max, rule=rule,
+                    pairing="all_to_all", dendritic_delay=delay, same_step="drop")
 
     # -- reading back -------------------------------------------------------------
     def _connection_lists(self):
@@ -91,7 +124,7 @@ class Projection(common.Projection):
             pre, post, w, d = self._lists()
             w = w / 1000.0 * self._scale()  # (translated: x 1000)
         else:
-            c = sim.connectivity(self.sl_name)
+            c = sim.connectivity(self.sl_name, settle=self.settle_weights)
             pre, post, w, d = c["pre"], c["post"], c["weight"].astype(np.float64), c["delay"]
             pre, post = _in_view(self.pre, pre), _in_view(self.post, post)
             if self.post.celltype.conductance_based and self.receptor_type == "inhibitory":

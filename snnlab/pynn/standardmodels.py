@@ -9,7 +9,8 @@ from pyNN.standardmodels import build_translations, cells, synapses
 import snnlab.models as models
 
 __all__ = ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha",
-           "SpikeSourcePoisson", "SpikeSourceArray", "StaticSynapse"]
+           "SpikeSourcePoisson", "SpikeSourceArray", "StaticSynapse", "STDPMechanism",
+           "SpikePairRule", "AdditiveWeightDependence", "MultiplicativeWeightDependence"]
 
 _LIF_COMMON = (
     ("v_rest", "E_L"),
@@ -133,3 +134,54 @@ def transform(translation: dict, pynn_name: str, values, reverse: bool = False):
     if callable(f):
         return f(**{arg: values})
     return values if f == arg else eval(f, {}, {arg: values})
+
+
+class STDPMechanism(synapses.STDPMechanism):
+    __doc__ = synapses.STDPMechanism.__doc__
+    base_translations = build_translations(
+        ("weight", "weight", 1000.0), ("delay", "delay"),
+        ("dendritic_delay_fraction", "dendritic_delay_fraction"))
+
+    def __init__(self, timing_dependence=None, weight_dependence=None, voltage_dependence=None,
+                 dendritic_delay_fraction=1.0, weight=0.0, delay=None):
+        if dendritic_delay_fraction != 1:
+            raise NotImplementedError("snnlab.pynn: dendritic_delay_fraction must be 1 (the "
+                                      "whole delay dendritic, as on pyNN.nest)")
+        for what, given, allowed in (
+                ("timing_dependence", timing_dependence, (SpikePairRule,)),
+                ("weight_dependence", weight_dependence,
+                 (AdditiveWeightDependence, MultiplicativeWeightDependence))):
+            if not isinstance(given, allowed):
+                raise NotImplementedError(f"snnlab.pynn: {what} {type(given).__name__} is not "
+                                          f"supported; allowed: "
+                                          f"{[a.__name__ for a in allowed]}")
+        if voltage_dependence is not None:
+            raise NotImplementedError("snnlab.pynn: voltage_dependence is not supported")
+        synapses.STDPMechanism.__init__(self, timing_dependence, weight_dependence, None,
+                                        dendritic_delay_fraction, weight, delay)
+
+    def _get_minimum_delay(self):
+        from .simulator import state
+
+        return state.min_delay
+
+
+class SpikePairRule(synapses.SpikePairRule):
+    __doc__ = synapses.SpikePairRule.__doc__
+    translations = build_translations(("tau_plus", "tau_plus"), ("tau_minus", "tau_minus"),
+                                      ("A_plus", "A_plus"), ("A_minus", "A_minus"))
+    possible_models = {"stdp"}
+
+
+class AdditiveWeightDependence(synapses.AdditiveWeightDependence):
+    __doc__ = synapses.AdditiveWeightDependence.__doc__
+    translations = build_translations(("w_max", "w_max", 1000.0), ("w_min", "w_min", 1000.0))
+    possible_models = {"stdp"}
+    rule = "additive"
+
+
+class MultiplicativeWeightDependence(synapses.MultiplicativeWeightDependence):
+    __doc__ = synapses.MultiplicativeWeightDependence.__doc__
+    translations = AdditiveWeightDependence.translations
+    possible_models = {"stdp"}
+    rule = "multiplicative"
