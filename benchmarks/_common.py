@@ -258,3 +258,24 @@ def figures_table(fs: dict | None, fn: dict | None, names=("snnlab", "NEST")) ->
             row("peak device memory [GB]", "peak_device_bytes", conv=fmt_gb),
             row("synapses", "n_synapses", ",d"),
             row("bytes per synapse", "bytes_per_synapse", ".2f")]
+
+
+def compare_rates(runs: dict, pops, within: float):
+    """Rates of snnlab and NEST over seeds (``runs``: side -> one result per
+    seed, each with ``rates`` and ``sim_s``): the mean and standard error per
+    side and population, whether they agree (within ``within`` of NEST's
+    mean, or two standard errors) and the median simulation time per side."""
+    summary, verdict = {}, {}
+    for pop in pops:
+        for side in runs:
+            r = [x["rates"][pop] for x in runs[side]]
+            m = sum(r) / len(r)
+            se = (math.sqrt(sum((x - m) ** 2 for x in r) / (len(r) - 1) / len(r))
+                  if len(r) > 1 else 0.0)
+            summary[f"{side} {pop}"] = {"mean": m, "se": se, "rates": r}
+        s, n = summary[f"snnlab {pop}"], summary[f"nest {pop}"]
+        verdict[f"rate {pop}"] = abs(s["mean"] - n["mean"]) <= max(
+            within * n["mean"], 2 * math.hypot(s["se"], n["se"]))
+    times = {side: sorted(x["sim_s"] for x in runs[side])[len(runs[side]) // 2]
+             for side in runs}
+    return summary, verdict, times

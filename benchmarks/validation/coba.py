@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -101,19 +100,8 @@ def main() -> None:
         c.log(f"NEST, seed {seed}")
         runs["nest"].append(c.run_json([str(c.PEER_PY), str(c.PEERS / "coba_nest.py"),
                                         json.dumps(a)], record=False))
-    summary, verdict = {}, {}
-    for pop in ("exc", "inh"):
-        for side in runs:
-            r = [x["rates"][pop] for x in runs[side]]
-            m = sum(r) / len(r)
-            se = (math.sqrt(sum((x - m) ** 2 for x in r) / (len(r) - 1) / len(r))
-                  if len(r) > 1 else 0.0)
-            summary[f"{side} {pop}"] = {"mean": m, "se": se, "rates": r}
-        s, n = summary[f"snnlab {pop}"], summary[f"nest {pop}"]
-        verdict[f"rate {pop}"] = abs(s["mean"] - n["mean"]) <= max(
-            GOALS["rate_vs_nest_within"] * n["mean"], 2 * math.hypot(s["se"], n["se"]))
-    times = {side: sorted(x["sim_s"] for x in runs[side])[len(runs[side]) // 2]
-             for side in runs}
+    summary, verdict, times = c.compare_rates(runs, ("exc", "inh"),
+                                              GOALS["rate_vs_nest_within"])
     record = {"benchmark": args.model, "machine": c.machine(), "commit": c.commit(),
               "dirty": c.work_tree_dirty(), "args": vars(args), "goals": GOALS, "runs": runs,
               "summary": summary, "sim_s_median": times, "verdict": verdict}
