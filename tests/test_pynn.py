@@ -187,3 +187,15 @@ def test_stdp_equals_pynn_on_nest_synapse_by_synapse():
         w, want = np.array(got[rule]["weights"]), np.array(ref[rule]["weights"])
         assert np.ptp(want) > 0.01  # the weights moved
         np.testing.assert_allclose(w, want, atol=1e-6)
+
+
+
+def test_a_signal_starts_at_the_initial_value_in_pynn_units():
+    """PyNN's signals begin with the initial value at t = 0: a conductance
+    initialised in uS (nS in snnlab) decays with tau_syn_E from there."""
+    p = sim.Population(2, sim.IF_cond_exp(tau_syn_E=5.0))
+    p.initialize(gsyn_exc=0.01)
+    p.record("gsyn_exc")
+    sim.run(1.0)
+    g = np.asarray(p.get_data().segments[0].analogsignals[0])[:, 0]
+    np.testing.assert_allclose(g, 0.01 * np.exp(-np.arange(11) * 0.1 / 5.0), rtol=1e-9)

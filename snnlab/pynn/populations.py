@@ -102,10 +102,11 @@ class Population(common.Population):
         sim.set_param(self.sl_name, name, check_homogeneous(self.label, name, value))
 
     def _initial(self, variable):
+        """A state variable's initial values, in PyNN's units (NaN: not set)."""
         tr = self.celltype.state_variable_translations[variable]
-        if tr["translated_name"] in self._initial_native:
-            return self._initial_native[tr["translated_name"]]
-        return np.full(self.size, np.nan)
+        if tr["translated_name"] not in self._initial_native:
+            return np.full(self.size, np.nan)
+        return transform(tr, variable, self._initial_native[tr["translated_name"]], reverse=True)
 
     def _set_initial_value_array(self, variable, initial_values):
         initial_values.shape = (self.size,)

@@ -62,7 +62,6 @@ class Recorder(recording.Recorder):
         values = transform(tr, variable.name, values, reverse=True)
         # the first sample is the initial value (PyNN's signals start at t = 0)
         first = np.asarray(pop._initial(variable.name))[[pop.id_to_index(i) for i in ids]]
-        first = transform(tr, variable.name, first, reverse=True)
         return np.vstack([first[None, :], values]), None
 
     def _local_count(self, variable, filter_ids=None):
