@@ -48,6 +48,9 @@ typedef unsigned long long uint64_t;
 // atomic.
 #define SNN_FOR_ROWS(s, n) SNN_LOOP_OUTER(s, n)
 #define SNN_ROW_SEGMENT(j, row, len, n_post) SNN_LOOP_INNER(j, len)
+// (the CPU's split table has no use here)
+#define SNN_ROW_SEGMENT_AT(j, row, len, n_post, bounds) \
+    for (int64_t j = ((void)(bounds), (int64_t)threadIdx.x); j < (int64_t)(len); j += blockDim.x)
 // A row in blocks [jb, je) of at most SNN_ROW_BLOCK places, for kernels that
 // work in passes over a block: here each thread a place at a time.
 #define SNN_ROW_BLOCK 1
@@ -131,6 +134,16 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
     for (int64_t j = snn_row_split(row, len, n_post, snn_rows_t, snn_rows_k),                \
                  j##_end = snn_row_split(row, len, n_post, snn_rows_t + 1, snn_rows_k);      \
          j < j##_end; ++j)
+// The same with the row's k - 1 inner bounds between threads given
+// (`bounds`, from the projection's split table: kernels/propagate.cu,
+// row_splits), or searched for where `bounds` is null.  A search costs each
+// thread ~170 ns a row in Brunel at 2 threads (cache lines not yet fetched),
+// as much as its share of a row of 500 targets.
+#define SNN_ROW_SEGMENT_AT(j, row, len, n_post, bounds)                                      \
+    _Pragma("GCC unroll 4")                                                                  \
+    for (int64_t j = snn_row_bound(row, len, n_post, snn_rows_t, snn_rows_k, bounds),        \
+                 j##_end = snn_row_bound(row, len, n_post, snn_rows_t + 1, snn_rows_k, bounds); \
+         j < j##_end; ++j)
 // A thread's targets of a row in blocks [jb, je) of at most SNN_ROW_BLOCK
 // places, for kernels that work in passes over a block (plasticity.cu).
 #ifndef SNN_ROW_BLOCK
@@ -150,22 +163,31 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_ACC_FETCH_ADD(p, v) snn_fetch_add_owned(p, v)
 #define SNN_HAS_QUEUES 1
 SNN_DEVICE int64_t snn_fetch_add_owned(int64_t *p, int64_t v) { int64_t o = *p; *p = o + v; return o; }
+SNN_DEVICE uint64_t snn_double_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
+SNN_DEVICE double snn_bits_double(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
+SNN_DEVICE uint32_t snn_float_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+SNN_DEVICE float snn_bits_float(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
+#define SNN_DOUBLE_BITS(x) snn_double_bits(x)
+#define SNN_BITS_DOUBLE(u) snn_bits_double(u)
+#define SNN_FLOAT_BITS(x) snn_float_bits(x)
+#define SNN_BITS_FLOAT(u) snn_bits_float(u)
+// AVX-512 where the build targets it (-march=native on such a CPU): a few
+// hot loops (plasticity.cu) take explicit vectors with the same IEEE
+// operations in the same order as their scalar form, so the bits are the
+// same; the compiler's generic tuning would not gather on its own.
+#if defined(__AVX512F__) && defined(__AVX512VL__) && !defined(SNN_NO_AVX512)
+#include <immintrin.h>
+#define SNN_AVX512 1
+#endif
+#endif
+
+// Rows of the ragged matrix are ordered by target; on the CPU a thread owns
+// a contiguous range of targets, and these find where it lies in a row
+// (compiled for the GPU too, where no kernel calls them).
+//
 // Where thread t's share of [0, n) begins in a team of k.
 SNN_DEVICE int64_t snn_share(int64_t n, int64_t t, int64_t k) {
     return k == 1 ? n * t : n * t / k;  // (no division in a team of one)
-}
-SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return snn_share(n, t, SNN_NUM_THREADS); }
-// Ask for this thread's share of a row that will be walked next, up to 48
-// cache lines: rows live in main memory, and the hardware prefetcher only
-// catches up after a few lines (Brunel, N = 12 500: propagation -25 % with
-// the first 16 lines; the whole share, 20 to 40 lines, took a further
-// ~20 %, where lines beyond the share cost time).
-template <class T> SNN_DEVICE void snn_prefetch_row(const T *row, int64_t len) {
-    const int64_t t = SNN_THREAD_ID, k = SNN_NUM_THREADS;
-    const char *p = (const char *)(row + snn_share(len, t, k));
-    const int64_t bytes = (snn_share(len, t + 1, k) - snn_share(len, t, k)) * (int64_t)sizeof(T);
-    const int64_t lines = bytes / 64 + 1;
-    for (int64_t c = 0; c < (lines < 48 ? lines : 48); ++c) __builtin_prefetch(p + 64 * c);
 }
 template <class Ix>
 SNN_DEVICE int64_t snn_lower_bound(const Ix *row, int64_t len, int64_t value) {
@@ -202,22 +224,30 @@ SNN_DEVICE int64_t snn_row_split(const Ix *row, int64_t len, int64_t n, int64_t 
     }
     return lo + snn_lower_bound(row + lo, hi - lo, value);
 }
-SNN_DEVICE uint64_t snn_double_bits(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
-SNN_DEVICE double snn_bits_double(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
-SNN_DEVICE uint32_t snn_float_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
-SNN_DEVICE float snn_bits_float(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
-#define SNN_DOUBLE_BITS(x) snn_double_bits(x)
-#define SNN_BITS_DOUBLE(u) snn_bits_double(u)
-#define SNN_FLOAT_BITS(x) snn_float_bits(x)
-#define SNN_BITS_FLOAT(u) snn_bits_float(u)
-// AVX-512 where the build targets it (-march=native on such a CPU): a few
-// hot loops (plasticity.cu) take explicit vectors with the same IEEE
-// operations in the same order as their scalar form, so the bits are the
-// same; the compiler's generic tuning would not gather on its own.
-#if defined(__AVX512F__) && defined(__AVX512VL__) && !defined(SNN_NO_AVX512)
-#include <immintrin.h>
-#define SNN_AVX512 1
-#endif
+// Where thread t of k begins in a row: 0, len, the row's inner bounds
+// between threads where given (bounds[t - 1]), or a search.
+template <class Ix>
+SNN_DEVICE SNN_INLINE int64_t snn_row_bound(const Ix *row, int64_t len, int64_t n, int64_t t,
+                                            int64_t k, const int32_t *bounds) {
+    if (t <= 0) return 0;
+    if (t >= k) return len;
+    return bounds ? bounds[t - 1] : snn_row_split(row, len, n, t, k);
+}
+
+#ifndef SNN_CUDA
+SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return snn_share(n, t, SNN_NUM_THREADS); }
+// Ask for this thread's share of a row that will be walked next, up to 48
+// cache lines: rows live in main memory, and the hardware prefetcher only
+// catches up after a few lines (Brunel, N = 12 500: propagation -25 % with
+// the first 16 lines; the whole share, 20 to 40 lines, took a further
+// ~20 %, where lines beyond the share cost time).
+template <class T> SNN_DEVICE void snn_prefetch_row(const T *row, int64_t len) {
+    const int64_t t = SNN_THREAD_ID, k = SNN_NUM_THREADS;
+    const char *p = (const char *)(row + snn_share(len, t, k));
+    const int64_t bytes = (snn_share(len, t + 1, k) - snn_share(len, t, k)) * (int64_t)sizeof(T);
+    const int64_t lines = bytes / 64 + 1;
+    for (int64_t c = 0; c < (lines < 48 ? lines : 48); ++c) __builtin_prefetch(p + 64 * c);
+}
 #endif
 
 // Synaptic input is accumulated in 64-bit fixed point with 32 fractional bits:

@@ -55,6 +55,54 @@ def test_thread_count_does_not_change_anything():
         np.testing.assert_array_equal(s.state("inh", "V_m"), sims[0].state("inh", "V_m"))
 
 
+def test_split_tables_give_each_thread_its_targets():
+    """Where each thread's targets begin in each row of a static projection
+    (``row_splits``, made for the rows once): the first place whose target is
+    at least that thread's first, in 16- and 32-bit rows, empty rows too."""
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.LIF(), 70000)  # beyond 16 bits
+    b = net.population("b", sl.models.LIF(), 301)
+    net.connect(b, a, sl.connect.FixedIndegree(2), weight=0.1, name="wide")
+    net.connect(b, b, sl.connect.FixedProbability(0.05), weight=0.1, name="narrow")
+    net.connect(a, b, sl.connect.FixedIndegree(3), weight=0.1, name="sparse")  # rows mostly empty
+    for threads in (2, 3):
+        sim = sl.Simulation(net, backend="cpu", seed=1, threads=threads)
+        projections = sim._state.projections
+        for name, n_pre, n_post in (("wide", 301, 70000), ("narrow", 301, 301),
+                                    ("sparse", 70000, 301)):
+            pj = projections[name]
+            table = projections.split_table(pj)
+            assert projections.split_table(pj) is table  # made once for these rows
+            split = table.reshape(n_pre, threads - 1)
+            c = sim.connectivity(name)
+            lengths = np.bincount(c["pre"], minlength=n_pre)
+            starts = np.concatenate([[0], np.cumsum(lengths)])
+            firsts = [n_post * t // threads for t in range(1, threads)]
+            want = np.array([np.searchsorted(c["post"][starts[r]:starts[r + 1]], firsts)
+                             for r in range(n_pre)])  # (targets are sorted within a row)
+            np.testing.assert_array_equal(split, want, err_msg=name)
+            assert (lengths == 0).any() if name == "sparse" else (lengths > 0).all()
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_edited_rows_are_split_anew(threads):
+    """Synapses added and removed between runs move where each thread's
+    targets begin in a row: the spikes after the edit equal one thread's."""
+    def edited(t):
+        sim = sl.Simulation(_net(), backend="cpu", seed=6, threads=t)
+        sim.run(20.0)
+        c = sim.connectivity("exc->exc")
+        sim.remove_synapses("exc->exc", c["pre"][::3], c["post"][::3])
+        rng = np.random.default_rng(1)
+        sim.add_synapses("exc->exc", rng.integers(0, 800, 20000), rng.integers(0, 800, 20000))
+        sim.run(40.0)
+        return sim
+    one, many = edited(1), edited(threads)
+    assert many._state.projections["exc->exc"].split is not None
+    assert len(one.spike_steps("exc")[0]) > 100
+    assert _digest(many) == _digest(one)
+
+
 @pytest.mark.parametrize("split", [(0.1, 99.9), (50.0, 50.0), (33.3, 66.7)])
 def test_run_in_pieces_equals_one_run(backend, split):
     whole, parts = _twins(backend, 5, chunk_steps=64)

@@ -351,6 +351,11 @@ def _declare(layout: Layout, network, options, target, populations, projections,
         if p.individual_delay:
             layout.declare_synapse_array(o, "delay")
         d(o, "w_const", np.float64, (1,))
+        if target.name == "cpu" and target.threads > 1 and proj.rewiring is None:
+            # where each CPU thread's targets begin in each row (targets
+            # that never move on the target: kernels/propagate.cu, row_splits)
+            d(o, "split", np.int32, ("n_pre", "split_bounds"))
+            layout.set_dims(o, split_bounds=target.threads - 1)
         capacity = expected_row_capacity(p.expected_synapses, proj.pre.n)
         rw = proj.rewiring
         if rw is not None:

@@ -45,7 +45,7 @@ class State:
         self.inputs = PoissonInputs(plan, self.arena, self.clock, self.populations)
         self.queues = Queues(plan, self.arena, self.clock, self.populations)
         self.projections = Projections(plan, self.arena, self.clock, self.populations,
-                                       self.queues)
+                                       self.queues, launch)
         self.stdp = Stdp(plan, self.arena, self.populations, self.projections, launch)
         self.rewiring = Rewiring(plan, self.arena, self.clock, self.projections, self.stdp)
 
@@ -60,7 +60,7 @@ class State:
         """The connectivity: constructed on the target, or the rows of a
         checkpoint's ``restored`` arrays; then what depends on the rows."""
         if restored is None:
-            self.projections.build(self.launch)
+            self.projections.build()
             if self.clock.ranks:  # only the rows of the sources that reach this rank
                 self.populations.create_images(self.projections.compact_sources())
             self.stdp.create()

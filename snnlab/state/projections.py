@@ -3,6 +3,7 @@ step, and edited between steps."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,6 +50,8 @@ class ProjectionState:
     w_const: Any
     d_const: int
     max_in_degree: int | None = None  # cached for the range checks of live edits
+    split: Any = None  # the split table of the rows (Projections.split_table)
+    split_of: tuple = ()  # ... made for these rows: weak references to ind, row_length
 
     @property
     def proj(self):
@@ -66,13 +69,14 @@ class Projections:
     rows (the rewiring in-degrees) rebuilds it."""
 
     def __init__(self, plan: Plan, arena: Arena, clock: Clock, populations: Populations,
-                 queues: Queues):
+                 queues: Queues, launch):
         self.plan = plan
         self.arena = arena
         self.clock = clock
         self.populations = populations
         self.queues = queues
         self.dt = plan.network.dt
+        self._launch = launch  # the runner's: a kernel run now
         self.by_name: dict[str, ProjectionState] = {}
         self.watchers: list[Callable[[ProjectionState, bool], None]] = []
         # called before the host reads, edits or saves a projection's synapses
@@ -98,9 +102,10 @@ class Projections:
         return sum(p.matrix.n_synapses for p in self.by_name.values())
 
     # -- construction ----------------------------------------------------------
-    def build(self, launch) -> None:
+    def build(self) -> None:
         """Every projection, target-side on the device (``kernels/connect.cu``),
         or from the host's lists (``FromList``)."""
+        launch = self._launch
         for pp in self.plan.projections.values():
             if isinstance(pp.proj.connector, FromList):
                 self._build_list(pp)
@@ -280,10 +285,32 @@ class Projections:
         post = self.populations[proj.post.name]
         pre_spikes, pre_count = self.populations.spiked(proj.pre)
         queue = self.queues.propagate_args(proj.post.name if pj.plan.queued else None)
+        split = self.split_table(pj)
         return (pre_spikes, pre_count, m.row_length, *_rows(m.ind), m.capacity,
                 m.synapse_arrays.get("weight"), pj.w_const, m.synapse_arrays.get("delay"),
                 pj.d_const, post.inbuf, post.n, proj.port, post.n_slots,
-                self.clock.syn_step, *queue)
+                self.clock.syn_step, *queue, split, self.plan.target.threads)
+
+    def split_table(self, pj: ProjectionState):
+        """Where each CPU thread's targets begin in each row of a projection
+        whose targets never move on the target (not rewired; declared by the
+        plan where there are threads to split among), or None: made by
+        ``row_splits`` for the rows as they are, and anew once they were
+        replaced (built, edited, restored, compacted on a rank; every such
+        change allocates new rows)."""
+        if not self.arena.layout.has(pj.owner, "split"):
+            return None
+        m = pj.matrix
+        if len(pj.split_of) == 2 and pj.split_of[0]() is m.ind \
+                and pj.split_of[1]() is m.row_length:
+            return pj.split
+        if pj.split is not None:
+            self.arena.free(pj.split)
+        pj.split = self.arena.new(pj.owner, "split", n_pre=m.n_pre)
+        self._launch("row_splits", m.row_length, *_rows(m.ind), m.capacity, m.n_pre, m.n_post,
+                     self.plan.target.threads, pj.split, extent=("flat", m.n_pre))
+        pj.split_of = (weakref.ref(m.ind), weakref.ref(m.row_length))
+        return pj.split
 
     # -- reading and editing between steps ---------------------------------------
     def settled(self, name: str) -> ProjectionState:
