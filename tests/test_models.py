@@ -140,19 +140,20 @@ def _philox4x32_10(words, key):
     return x, y, z, w
 
 
-@pytest.mark.parametrize("threads, flags", [(1, ""), (2, ""), (2, "-DSNN_NO_AVX512")])
+@pytest.mark.parametrize("threads, flags", [(1, ""), (2, ""), (3, ""), (2, "-DSNN_NO_AVX512")])
 def test_poisson_input_counts_equal_a_reference(threads, flags, monkeypatch):
     """Each neuron's count in a step, drawn as the kernel's comment says: the
     block (step << 6 | chunk, 0, neuron // 4, stream) keyed by the seed, word
     neuron % 4, the number of the chunk table's thresholds below it, summed
     over chunks (a mean of 15 per step: one chunk of 10 and a rest of 5).
-    600 neurons: whole runs of 64 blocks and a shorter one; with AVX-512 (the
-    whole runs in explicit vectors, where the CPU has it) and without."""
+    602 neurons: whole runs of 64 blocks and shorter ones, threads' shares
+    that end inside a block (3 threads); with AVX-512 (every run in explicit
+    vectors, where the CPU has it) and without."""
     from snnlab.random import STREAM_INPUT
     from snnlab.state.inputs import poisson_tables
 
     monkeypatch.setenv("SNNLAB_CXXFLAGS", flags)
-    rate, dt, seed, n = 150000.0, 0.1, 11, 600
+    rate, dt, seed, n = 150000.0, 0.1, 11, 602
     net = sl.Network(dt=dt)
     model = sl.models.NeuronModel("sum", params={}, state={"x": 0.0},
                                   update="x = x + in_a;", ports=("a",))
