@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from snnlab.observe import cv_isi, decode_spike_bits, spikes_digest
 
@@ -21,12 +22,16 @@ def test_decode_spike_bits_matches_brute_force():
     assert sorted(zip(steps.tolist(), ids.tolist())) == want
 
 
-def test_cpu_decoder_gives_the_same_arrays():
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_cpu_decoder_gives_the_same_arrays(threads):
+    """The C decoder against NumPy's, on buffers small and large enough
+    for its threads to share the rows (3001 rows: shares of unequal size)."""
     from snnlab.backend import get_backend, kernel_module
 
     rng = np.random.default_rng(3)
-    mod = kernel_module(get_backend("cpu"))
-    for rows, n_words, p in ((50, 3, 0.05), (7, 1, 0.9), (20, 4, 0.0), (1, 2, 1.0)):
+    mod = kernel_module(get_backend("cpu", threads=threads))
+    for rows, n_words, p in ((50, 3, 0.05), (7, 1, 0.9), (20, 4, 0.0), (1, 2, 1.0),
+                             (3001, 25, 0.002)):
         bits = np.where(rng.random((rows, n_words, 32)) < p, 1, 0).astype(np.uint64)
         bits = (bits << np.arange(32, dtype=np.uint64)).sum(axis=2).astype(np.uint32)
         want = decode_spike_bits(bits, n_words, first_step=11)

@@ -182,7 +182,7 @@ class CpuModule:
             self._runs[name] = fn
         lib.snn_decode_spikes.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
                                           ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p,
-                                          ctypes.c_int64]
+                                          ctypes.c_int64, ctypes.c_int]
         lib.snn_decode_spikes.restype = ctypes.c_int64
         self._tables = {}
 
@@ -191,10 +191,11 @@ class CpuModule:
         bits = np.ascontiguousarray(bits, dtype=np.uint32)
         rows = bits.size // n_words
         fn = self.lib.snn_decode_spikes
-        n = fn(bits.ctypes.data, n_words, rows, first_step, None, None, 0)
+        n = fn(bits.ctypes.data, n_words, rows, first_step, None, None, 0, 1)
         steps, ids = np.empty(n, np.int64), np.empty(n, np.int32)
         if n:
-            fn(bits.ctypes.data, n_words, rows, first_step, steps.ctypes.data, ids.ctypes.data, n)
+            fn(bits.ctypes.data, n_words, rows, first_step, steps.ctypes.data, ids.ctypes.data, n,
+               self.threads)
         return steps, ids
 
     def launch(self, launch: Launch) -> None:
