@@ -71,7 +71,7 @@ OPTIONAL = {"snnlab.peers.brunel_nest": "nest", "snnlab.peers.brunel_brian2": "b
             # (PyNN's API needs PyNN: the extra 'pynn')
             **{f"snnlab.pynn{m}": "pyNN" for m in ("", ".simulator", ".control", ".populations",
                                                    ".projections", ".recording",
-                                                   ".standardmodels")}}
+                                                   ".standardmodels", ".electrodes")}}
 
 
 def module_names(folder: Path, prefix: str) -> dict[str, Path]:

@@ -130,14 +130,20 @@ def test_parameters_and_initial_values_change_between_runs():
 
 
 def test_what_is_not_supported_is_named():
-    with pytest.raises(NotImplementedError, match="DCSource is not supported yet"):
-        sim.DCSource  # noqa: B018
+    for name in ("NoisyCurrentSource", "TsodyksMarkramSynapse", "EIF_cond_exp_isfa_ista",
+                 "native_cell_type"):  # (PyNN's names: not an AttributeError)
+        with pytest.raises(NotImplementedError, match=f"{name} is not supported yet"):
+            getattr(sim, name)
+    with pytest.raises(AttributeError):
+        sim.NoSuchThing  # noqa: B018
     with pytest.raises(NotImplementedError, match="dendritic_delay_fraction must be 1"):
         sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(),
                           dendritic_delay_fraction=0.5)
-    p = sim.Population(4, sim.IF_curr_exp(i_offset=[0.0, 0.1, 0.2, 0.3]))
-    with pytest.raises(NotImplementedError, match="parameter 'I_e' differs between neurons"):
+    p = sim.Population(4, sim.IF_curr_exp(tau_m=[10.0, 10.0, 20.0, 20.0]))
+    with pytest.raises(NotImplementedError, match="parameter 'tau_m' differs between neurons"):
         sim.run(1.0)
+    with pytest.raises(NotImplementedError, match="spike_precision='off_grid'"):
+        sim.setup(timestep=0.1, spike_precision="off_grid")
     sim.setup(timestep=0.1)
     p = sim.Population(2, sim.IF_curr_exp())
     sim.run(1.0)
@@ -199,3 +205,96 @@ def test_a_signal_starts_at_the_initial_value_in_pynn_units():
     sim.run(1.0)
     g = np.asarray(p.get_data().segments[0].analogsignals[0])[:, 0]
     np.testing.assert_allclose(g, 0.01 * np.exp(-np.arange(11) * 0.1 / 5.0), rtol=1e-9)
+
+
+def _lif_reference(current_pA, v0, rest, tau, cm_nF, dt=0.1):
+    """v at every step from a current [pA] per step, with the exact
+    propagators of the LIF (no synaptic input): the obviously-correct
+    reference."""
+    p33, p30 = math.exp(-dt / tau), tau / (cm_nF * 1e3) * -math.expm1(-dt / tau)
+    v = [v0]
+    for i in current_pA:
+        v.append(rest + (v[-1] - rest) * p33 + p30 * i)
+    return np.array(v)
+
+
+def test_current_sources_drive_v_as_their_currents_say():
+    """DCSource, StepCurrentSource and ACSource, each into its own cell, and
+    i_offset that differs between cells: v against the exact integration of
+    the current each source gives in each step (a step's current flows from
+    its start: the step that begins at `start` has it, so v at `start` is
+    still at rest); the recorded currents against their definitions."""
+    tau, cm, rest = 20.0, 0.5, -60.0
+    cells = sim.Population(5, sim.IF_curr_exp(tau_m=tau, cm=cm, v_rest=rest, v_thresh=100.0,
+                                              tau_refrac=0.1, i_offset=[0, 0, 0, 0, 0.3]))
+    cells.initialize(v=rest)
+    dc = sim.DCSource(amplitude=0.8, start=10.0, stop=30.0)
+    step = sim.StepCurrentSource(times=[5.0, 15.0, 25.04], amplitudes=[0.4, -0.2, 0.6])
+    ac = sim.ACSource(amplitude=0.5, offset=0.1, frequency=50.0, phase=30.0, start=12.0,
+                      stop=40.0)
+    dc.inject_into(cells[0:1])
+    cells[1].inject(step)
+    ac.inject_into([cells[2]])
+    dc.inject_into(cells[3:4])
+    step.inject_into(cells[3:4])  # (two sources into one cell add up)
+    for src in (dc, step, ac):
+        src.record()
+    cells.record("v")
+    sim.run(30.0)
+    dc.amplitude = 1.2  # (from the next run on)
+    sim.run(20.0)
+    v = np.asarray(cells.get_data().segments[0].filter(name="v")[0])
+    n = np.arange(500)
+    i_dc = np.where((n >= 100) & (n < 300), 800.0, 0.0)
+    i_step = np.select([n >= 250, n >= 150, n >= 50], [600.0, -200.0, 400.0], 0.0)
+    on = (n >= 120) & (n < 400)
+    i_ac = np.where(on, 100.0 + 500.0 * np.sin(2 * np.pi * 50e-3 * (n - 120) * 0.1
+                                               + np.pi / 6), 0.0)
+    for k, i in enumerate((i_dc, i_step, i_ac, i_dc + i_step, np.full(500, 300.0))):
+        np.testing.assert_allclose(v[:, k], _lif_reference(i, rest, rest, tau, cm),
+                                   atol=1e-9, err_msg=f"cell {k}")
+    assert v[100, 0] == rest and v[101, 0] > rest  # (PyNN's ticket 226)
+    i = np.asarray(dc.get_data()).ravel()  # nA at each step, 0 .. 50 ms
+    assert i.size == 501 and i[99] == 0 and i[100] == 0.8 and i[299] == 0.8 and i[300] == 0
+    np.testing.assert_allclose(np.asarray(ac.get_data()).ravel()[:500], i_ac / 1e3, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(step.get_data()).ravel()[:500], i_step / 1e3)
+    assert list(step.times) == [5.0, 15.0, 25.0]  # (on the time grid)
+
+
+def test_current_source_misuse_is_named():
+    src = sim.Population(2, sim.SpikeSourcePoisson(rate=10.0))
+    cells = sim.Population(2, sim.IF_curr_exp())
+    with pytest.raises(TypeError, match="spike source"):
+        sim.DCSource(amplitude=1.0).inject_into(src)
+    with pytest.raises(ValueError, match="monotonically increasing"):
+        sim.StepCurrentSource(times=[2.0, 1.0], amplitudes=[0.1, 0.2])
+    sim.run(1.0)
+    with pytest.raises(NotImplementedError, match="injecting current into .* after the first"):
+        sim.DCSource(amplitude=1.0).inject_into(cells)
+
+
+def test_projection_set_and_connections():
+    """Projection.set and Connection objects: weights before and after the
+    first run, delays before it, read back in PyNN's units."""
+    pre = sim.Population(3, sim.SpikeSourceArray(spike_times=[1.0]))
+    post = sim.Population(2, sim.IF_cond_exp())
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(),
+                         sim.StaticSynapse(weight=0.01, delay=1.0), receptor_type="inhibitory")
+    w = np.arange(6, dtype=float).reshape(3, 2) * 1e-3
+    prj.set(weight=w, delay=2.0)
+    got = {(int(i), int(j)): (wt, d) for i, j, wt, d in
+           prj.get(("weight", "delay"), format="list", with_address=True)}
+    assert all(got[i, j] == pytest.approx((w[i, j], 2.0)) for i in range(3) for j in range(2))
+    connections = list(prj.connections)
+    assert len(connections) == 6
+    connections[4].weight = 0.05
+    assert prj.get("weight", format="list", with_address=False)[4] == pytest.approx(0.05)
+    sim.run(5.0)
+    prj.set(weight=0.02)
+    np.testing.assert_allclose(prj.get("weight", format="array"), np.full((3, 2), 0.02))
+    # an inhibitory conductance is given positive in PyNN and kept negative in snnlab
+    assert np.all(sim.simulator.state.sim.connectivity(prj.sl_name)["weight"] < 0)
+    list(prj.connections)[0].weight = 0.03
+    assert prj.get("weight", format="array")[0, 0] == pytest.approx(0.03)
+    with pytest.raises(NotImplementedError, match="setting delays after the first run"):
+        prj.set(delay=3.0)

@@ -1,28 +1,36 @@
 """PyNN on snnlab: ``import snnlab.pynn as sim`` runs PyNN 0.13 scripts
 (extra ``pynn``).
 
-What is there: ``setup`` (``timestep``, ``min_delay``, ``max_delay``;
-snnlab's own ``threads``, ``seed``, ``backend``, ``precision``), ``run``,
-``run_until``, ``end``; ``Population`` with ``IF_curr_exp``,
-``IF_curr_alpha``, ``IF_curr_delta``, ``IF_cond_exp``, ``IF_cond_alpha``,
-``SpikeSourcePoisson`` and ``SpikeSourceArray`` (parameters shared by a
-population's neurons; initial values per neuron); ``Projection`` with
-PyNN's connectors (their connections drawn by PyNN, as on every backend)
-``StaticSynapse`` and ``STDPMechanism`` (``SpikePairRule``, additive or
-multiplicative weight dependence: snnlab's STDP with NEST's conventions, as
-pyNN.nest runs it); recording of spikes and state variables, returned as
-Neo blocks by PyNN's own machinery; ``get``/``set`` of parameters and
-initial values, also between runs.  What is not there yet raises
-``NotImplementedError`` naming it: other synapse types, current sources,
-``reset()`` after a run, parameters that differ within a population,
-assemblies as projection ends, structure created after the first run.
+What is there: ``setup`` (``timestep``, ``min_delay`` (also ``"auto"``),
+``max_delay``; snnlab's own ``threads``, ``seed``, ``backend``,
+``precision``), ``run``, ``run_until``, ``end``; ``Population`` with
+``IF_curr_exp``, ``IF_curr_alpha``, ``IF_curr_delta``, ``IF_cond_exp``,
+``IF_cond_alpha``, ``SpikeSourcePoisson`` and ``SpikeSourceArray``
+(parameters shared by a population's neurons, except ``i_offset``;
+initial values per neuron); ``Projection`` with PyNN's connectors (their
+connections drawn by PyNN, as on every backend) ``StaticSynapse`` and
+``STDPMechanism`` (``SpikePairRule``, additive or multiplicative weight
+dependence: snnlab's STDP with NEST's conventions, as pyNN.nest runs it),
+``Projection.set`` and ``connections`` (weights; delays before the first
+run); ``DCSource``, ``StepCurrentSource`` and ``ACSource`` into any cells,
+their currents recordable; recording of spikes and state variables,
+returned as Neo blocks by PyNN's own machinery; the low-level ``create``,
+``connect``, ``set``, ``record``; ``get``/``set`` of parameters and
+initial values, also between runs.  What PyNN has and this does not
+raises ``NotImplementedError`` naming it: other cell and synapse types,
+``NoisyCurrentSource``, ``reset()`` after a run, other parameters that
+differ within a population, assemblies as projection ends, structure
+created after the first run, off-grid spike times.
 
 The network is built at the first ``run()``: PyNN describes cell by cell,
-snnlab compiles a network whole.
+snnlab compiles a network whole.  PyNN's own system-test scenarios run
+against this backend with ``benchmarks/validation/pynn_scenarios.py``.
 """
 
 from pyNN import errors, random, space  # noqa: F401
+from pyNN.common import procedural_api
 from pyNN.connectors import *  # noqa: F403, F401
+from pyNN.connectors import FixedProbabilityConnector
 from pyNN.network import Network  # noqa: F401
 from pyNN.random import GSLRNG, NumpyRNG, RandomDistribution  # noqa: F401
 from pyNN.recording import *  # noqa: F403, F401
@@ -45,9 +53,11 @@ from .control import (  # noqa: F401
     run_until,
     setup,
 )
+from .electrodes import ACSource, DCSource, StepCurrentSource  # noqa: F401
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .projections import Projection  # noqa: F401
 from .standardmodels import *  # noqa: F403, F401
+from .standardmodels import StaticSynapse
 
 
 def list_standard_models():
@@ -57,8 +67,35 @@ def list_standard_models():
             and obj is not StandardCellType]
 
 
+# the low-level API, as PyNN's backends build it from their classes
+create = procedural_api.build_create(Population)
+connect = procedural_api.build_connect(Projection, FixedProbabilityConnector, StaticSynapse)
+set = procedural_api.set  # noqa: A001 (PyNN's name)
+record = procedural_api.build_record(simulator)
+
+
+def record_v(source, filename):
+    return record(["v"], source, filename)
+
+
+def record_gsyn(source, filename):
+    return record(["gsyn_exc", "gsyn_inh"], source, filename)
+
+
+# what PyNN's backends have beyond the standard models
+_PYNN_NAMES = ("native_cell_type", "native_synapse_type", "native_electrode_type",
+               "NativeCellType", "NativeSynapseType", "NativeElectrodeType", "NativeRNG",
+               "MultiCompartmentNeuron", "nestml")
+
+
 def __getattr__(name):
-    if name in ("TsodyksMarkramSynapse", "DCSource", "ACSource",
-                "StepCurrentSource", "NoisyCurrentSource"):
+    """PyNN's standard cell, synapse, electrode and receptor types and the
+    backends' other names that snnlab.pynn lacks: NotImplementedError
+    naming them (not an AttributeError, which reads as a typo)."""
+    from pyNN.standardmodels import cells, electrodes, receptors, synapses
+
+    if name in _PYNN_NAMES or (not name.startswith("_") and any(
+            isinstance(getattr(m, name, None), type)
+            for m in (cells, synapses, electrodes, receptors))):
         raise NotImplementedError(f"snnlab.pynn: {name} is not supported yet")
     raise AttributeError(f"module 'snnlab.pynn' has no attribute {name!r}")

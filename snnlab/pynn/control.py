@@ -15,10 +15,15 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     """PyNN's setup; snnlab's own options: ``threads``, ``seed``,
     ``backend`` ("auto", "cpu", "cuda") and ``precision``."""
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    if extra_params.get("spike_precision", "on_grid") != "on_grid":
+        raise NotImplementedError("snnlab.pynn: spike_precision="
+                                  f"{extra_params['spike_precision']!r}; snnlab's spikes are "
+                                  "on the time grid ('on_grid')")
     common.setup(timestep, min_delay, **extra_params)
     state = simulator.state
     state.clear()
     state.dt = float(timestep)
+    state.auto_min_delay = min_delay == "auto"  # the shortest delay, once built
     state.min_delay = float(timestep if min_delay == "auto" else min_delay)
     state.max_delay = float(max_delay) if max_delay != "auto" else 1e4
     state.options = {k: extra_params[k] for k in _OPTIONS if k in extra_params}

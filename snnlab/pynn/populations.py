@@ -5,10 +5,10 @@ per neuron)."""
 from __future__ import annotations
 
 import numpy as np
-from pyNN import common
+from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, simplify
 
-from . import simulator
+from . import electrodes, simulator
 from .recording import Recorder
 from .simulator import check_homogeneous
 from .standardmodels import transform
@@ -26,6 +26,12 @@ class PopulationView(common.PopulationView):
         ps = self.parent._get_parameters(*names)
         ps.evaluate(simplify=False)
         return ParameterSpace({k: simplify(np.asarray(v)[self.mask]) for k, v in ps.items()},
+                              shape=(self.size,))
+
+    def _get_native_parameters(self, *names):
+        ps = self.parent._get_native_parameters(*names)
+        ps.evaluate(simplify=False)
+        return ParameterSpace({k: np.asarray(v)[self.mask] for k, v in ps.items()},
                               shape=(self.size,))
 
     def _set_parameters(self, parameter_space):
@@ -75,7 +81,14 @@ class Population(common.Population):
         ps.shape = (self.size,)
         ps.evaluate(simplify=False)
         self._native = {k: v for k, v in ps.as_dict().items()}
+        for times in self._native.get("spike_times", []):  # (as pyNN.nest checks them)
+            t = np.asarray(getattr(times, "value", times), np.float64)
+            if t.size > 1 and np.any(np.diff(t) < 0):
+                raise errors.InvalidParameterValueError(
+                    f"spike times must be in increasing order, got {t.tolist()}")
         self._initial_native = {}
+        self._offset = None  # i_offset per cell [pA], where it differs (electrodes.py)
+        self._stimulus = None  # "dc" or "ac" where current flows in (electrodes.py)
         self.sl_name = f"pop{len(simulator.state.populations)}"
         simulator.state.populations.append(self)
 
@@ -84,6 +97,11 @@ class Population(common.Population):
         ps = ParameterSpace({k: simplify(np.asarray(v)) if k != "spike_times" else v
                              for k, v in self._native.items()}, shape=(self.size,))
         return self.celltype.reverse_translate(ps)
+
+    def _get_native_parameters(self, *names):
+        """(PyNN's set() reads them to recompute computed parameters.)"""
+        return ParameterSpace({k: v for k, v in self._native.items() if k in names},
+                              shape=(self.size,))
 
     def _set_parameters(self, parameter_space):
         parameter_space.shape = (self.size,)
@@ -99,6 +117,9 @@ class Population(common.Population):
         if name in ("spike_times", "rate", "start", "stop"):
             raise NotImplementedError(f"snnlab.pynn: changing {name!r} of a spike source after "
                                       "the first run is not supported")
+        if name == "I_e" and self._offset is not None:  # per cell (electrodes.split_offset)
+            self._offset = np.broadcast_to(np.asarray(value, np.float64), (self.size,)).copy()
+            return
         sim.set_param(self.sl_name, name, check_homogeneous(self.label, name, value))
 
     def _initial(self, variable):
@@ -131,8 +152,16 @@ class Population(common.Population):
                      for s in self._native["spike_times"]]
             model = ct.snnlab_model(times)
         else:
-            p = {k: check_homogeneous(self.label, k, v) for k, v in self._native.items()}
+            native = dict(self._native)
+            self._offset = electrodes.split_offset(self, native)  # i_offset per cell
+            p = {k: check_homogeneous(self.label, k, v) for k, v in native.items()}
             model = ct.snnlab_model(p)
+        hit, ac = electrodes.stimulated(self)
+        hit = hit or self._offset is not None
+        self._stimulus = ("ac" if ac else "dc") if hit else None
+        self._applied = {}  # the current sources' state as last set (electrodes.apply)
+        if hit:
+            model = electrodes.with_stimulus(model, ac)
         net.population(self.sl_name, model, self.size)
 
     def _built(self, sim):

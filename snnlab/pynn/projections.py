@@ -74,13 +74,8 @@ class Projection(common.Projection):
                                       "snnlab's standard cells have 'excitatory' and "
                                       "'inhibitory'")
         inh = self.receptor_type == "inhibitory"
-        w = w / 1000.0 * self._scale()
-        if ct.synapse == "delta":  # one port: the weight's sign
-            receptor = None
-        else:
-            receptor = "inh" if inh else "exc"
-            if ct.conductance_based and inh:
-                w = -w  # (NEST's sign: an inhibitory conductance is negative)
+        w = self._native_to_snnlab(w)
+        receptor = None if ct.synapse == "delta" else ("inh" if inh else "exc")  # (delta: sign)
         net.connect(_base(self.pre).sl_name, _base(self.post).sl_name,
                     sl.connect.FromList(pre, post),
                     weight=sl.Values(w), delay=sl.Values(d), receptor=receptor,
@@ -161,7 +156,92 @@ class Projection(common.Projection):
         return out
 
     def _set_attributes(self, parameter_space):
-        raise NotImplementedError("snnlab.pynn: Projection.set() is not supported yet")
+        """Projection.set: weights, and delays before the first run (native
+        units, a value per (pre, post) pair of the projection's ends)."""
+        parameter_space.evaluate(simplify=False)
+        values = dict(parameter_space.items())
+        for name in values:
+            if name not in ("weight", "delay"):
+                raise NotImplementedError(f"snnlab.pynn: setting {name!r} of a projection "
+                                          "(weight and delay can be set)")
+        sim = simulator.state.sim
+        if sim is not None and "delay" in values:
+            raise NotImplementedError("snnlab.pynn: setting delays after the first run")
+        if sim is None:
+            pre, post = np.concatenate(self._pre), np.concatenate(self._post)
+            for name, out in (("weight", self._weight), ("delay", self._delay)):
+                if name in values:
+                    new = np.asarray(values[name], np.float64)[pre, post]
+                    out[:] = [new]
+                    self._pre[:], self._post[:] = [pre], [post]
+            return
+        c = sim.connectivity(self.sl_name, settle=False)
+        i, j = _in_view(self.pre, c["pre"]), _in_view(self.post, c["post"])
+        sim.set_weight(self.sl_name, self._native_to_snnlab(
+            np.asarray(values["weight"], np.float64)[i, j]))
+
+    def _native_to_snnlab(self, w):
+        """PyNN's native weights (x 1000) as snnlab's (pA, nS, mV; an
+        inhibitory conductance negative, as NEST keeps it)."""
+        w = w / 1000.0 * self._scale()
+        if self.post.celltype.conductance_based and self.receptor_type == "inhibitory":
+            w = -w
+        return w
+
+    @property
+    def connections(self):
+        """The connections one by one (weight and delay read and set), in
+        the order of ``get(..., format="list")``."""
+        return (_Connection(self, k) for k in range(len(self)))
+
+
+class _Connection(common.Connection):
+    """One connection of a projection: its weight and delay in PyNN's units."""
+
+    def __init__(self, projection, k):
+        self.projection, self.k = projection, k
+
+    def _column(self, col):
+        return float(self.projection._connection_lists()[col][self.k])
+
+    @property
+    def presynaptic_index(self):
+        return int(self._column(0))
+
+    @property
+    def postsynaptic_index(self):
+        return int(self._column(1))
+
+    @property
+    def weight(self):
+        return self._column(2)
+
+    @weight.setter
+    def weight(self, value):
+        self._set("weight", value)
+
+    @property
+    def delay(self):
+        return self._column(3)
+
+    @delay.setter
+    def delay(self, value):
+        self._set("delay", value)
+
+    def _set(self, name, value):
+        prj, sim = self.projection, simulator.state.sim
+        if sim is None:
+            lists = prj._weight if name == "weight" else prj._delay
+            flat = np.concatenate(lists)
+            flat[self.k] = value * (1000.0 if name == "weight" else 1.0)  # (native: x 1000)
+            lists[:] = [flat]
+            prj._pre[:], prj._post[:] = [np.concatenate(prj._pre)], [np.concatenate(prj._post)]
+            return
+        if name == "delay":
+            raise NotImplementedError("snnlab.pynn: setting delays after the first run")
+        w = sim.connectivity(prj.sl_name, settle=False)["weight"].astype(np.float64)
+        w[self.k] = prj._native_to_snnlab(np.float64(value) * 1000.0)
+        sim.set_weight(prj.sl_name, w)
 
 
 def _base(pop):

@@ -39,6 +39,7 @@ class State(common.control.BaseState):
         self.populations = []
         self.projections = []
         self.recorders = set()
+        self.sources = []  # current sources (electrodes.py)
         self.id_counter = 0
         self.segment_counter = -1
         self.sim = None
@@ -74,17 +75,28 @@ class State(common.control.BaseState):
         recorded = [p.sl_name for p in self.populations
                     if any(v.name == "spikes" for v in p.recorder.recorded)]
         self.net = net
+        if getattr(self, "auto_min_delay", False):  # setup(min_delay="auto")
+            delays = [prj._lists()[3] for prj in self.projections]
+            delays = np.concatenate(delays) if delays else np.empty(0)
+            self.min_delay = float(delays.min()) if delays.size else self.dt
         self.sim = sl.Simulation(net, record_spikes=recorded, **self.options)
         for pop in self.populations:
             pop._built(self.sim)
 
     def run(self, simtime: float):
+        from . import electrodes
+
         if self.sim is None:
             self.build()
         self.running = True
         for recorder in self.recorders:
             recorder._start()
-        self.sim.run(simtime)
+        sim = self.sim
+        end = sim.current_step + sim.steps_for(simtime)
+        while sim.current_step < end:  # from one change of a current source to the next
+            stimulated = any(p._stimulus for p in self.populations)
+            nxt = electrodes.apply(sim, sim.current_step) if stimulated else end
+            sim.step(min(nxt, end) - sim.current_step)
 
     def run_until(self, tstop: float):
         if tstop > self.t + 1e-9:
