@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -121,8 +123,11 @@ def main(argv=None) -> int:
 
     import snnlab.pynn as sim
 
+    src, out = args.pynn_src.resolve(), args.out and Path(args.out).resolve()
+    m, commit, dirty = c.machine(), c.commit(), c.work_tree_dirty()
+    os.chdir(tempfile.mkdtemp(prefix="pynn-scenarios-"))  # (scenarios write files where they run)
     rows = []
-    for module, name, fn, backends in scenarios(args.pynn_src.resolve(), args.pattern):
+    for module, name, fn, backends in scenarios(src, args.pattern):
         t0 = time.perf_counter()
         if isinstance(fn, ImportError):
             outcome, why = "error", f"the module did not import: {fn}"
@@ -134,11 +139,10 @@ def main(argv=None) -> int:
                      "seconds": round(time.perf_counter() - t0, 3)})
         c.log(f"{outcome:>14}  {module}::{name}  {why[:160]}")
     counts = {k: sum(r["outcome"] == k for r in rows) for k in OUTCOMES}
-    m = c.machine()
-    record = {"benchmark": "pynn_scenarios", "machine": m, "commit": c.commit(),
-              "dirty": c.work_tree_dirty(), "pynn": pyNN.__version__,
-              "pattern": args.pattern, "counts": counts, "scenarios": rows}
-    path = c.write_record("pynn_scenarios", record, args.out)
+    record = {"benchmark": "pynn_scenarios", "machine": m, "commit": commit, "dirty": dirty,
+              "pynn": pyNN.__version__, "pattern": args.pattern, "counts": counts,
+              "scenarios": rows}
+    path = c.write_record("pynn_scenarios", record, out)
     c.log(f"{counts} -> {path}")
     return 0
 
