@@ -298,3 +298,43 @@ def test_projection_set_and_connections():
     assert prj.get("weight", format="array")[0, 0] == pytest.approx(0.03)
     with pytest.raises(NotImplementedError, match="setting delays after the first run"):
         prj.set(delay=3.0)
+
+
+def test_poisson_rates_per_cell_and_changed_between_runs():
+    """SpikeSourcePoisson with a rate, start and duration per cell: counts
+    within 5 sigma of rate x time in each cell's window, nothing outside
+    it; rates changed between runs (per cell and for a homogeneous
+    population) take effect in the next run; STDP parameters read back."""
+    het = sim.Population(3, sim.SpikeSourcePoisson(rate=[100.0, 300.0, 0.0],
+                                                   start=[0.0, 200.0, 0.0],
+                                                   duration=[1e9, 500.0, 1e9]))
+    hom = sim.Population(2, sim.SpikeSourcePoisson(rate=50.0))
+    for p in (het, hom):
+        p.record("spikes")
+    sim.run(1000.0)
+    het.set(rate=[0.0, 0.0, 200.0])
+    hom.set(rate=400.0)
+    sim.run(1000.0)
+    a = [np.asarray(s) for s in het.get_data().segments[0].spiketrains]
+    b = [np.asarray(s) for s in hom.get_data().segments[0].spiketrains]
+
+    def near(count, mean):
+        assert abs(count - mean) < 5 * math.sqrt(mean) + 1, (count, mean)
+    near(np.sum(a[0] < 1000.0), 100.0)
+    assert np.all(a[0] < 1000.0)
+    window = (a[1] >= 200.0) & (a[1] < 700.0)
+    near(window.sum(), 150.0)
+    assert window.all()
+    near(np.sum(a[2] >= 1000.0), 200.0)
+    assert np.all(a[2] >= 1000.0)
+    for s in b:
+        near(np.sum(s < 1000.0), 50.0)
+        near(np.sum(s >= 1000.0), 400.0)
+    stdp = sim.STDPMechanism(timing_dependence=sim.SpikePairRule(A_plus=0.0, A_minus=0.02),
+                             weight_dependence=sim.AdditiveWeightDependence(w_max=0.3),
+                             weight=0.1, delay=1.0)
+    sim.setup(timestep=0.1)
+    pre, post = sim.Population(3, sim.IF_curr_exp()), sim.Population(2, sim.IF_curr_exp())
+    prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
+    a_plus, a_minus, w_max = prj.get(["A_plus", "A_minus", "w_max"], format="array")
+    assert np.all(a_plus == 0.0) and np.all(a_minus == 0.02) and np.all(w_max == 0.3)

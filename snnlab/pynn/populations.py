@@ -88,6 +88,7 @@ class Population(common.Population):
                     f"spike times must be in increasing order, got {t.tolist()}")
         self._initial_native = {}
         self._offset = None  # i_offset per cell [pA], where it differs (electrodes.py)
+        self._per_cell = False  # a SpikeSourcePoisson with rates per cell (state)
         self._stimulus = None  # "dc" or "ac" where current flows in (electrodes.py)
         self.sl_name = f"pop{len(simulator.state.populations)}"
         simulator.state.populations.append(self)
@@ -114,7 +115,11 @@ class Population(common.Population):
         sim = simulator.state.sim
         if sim is None:
             return
-        if name in ("spike_times", "rate", "start", "stop"):
+        if name in ("rate", "start", "stop") and self._per_cell:  # (SpikeSourcePoisson)
+            for var, v in self.celltype.per_cell_state(self._native, simulator.state.dt).items():
+                sim.set_state(self.sl_name, var, np.broadcast_to(v, (self.size,)))
+            return
+        if name == "spike_times":
             raise NotImplementedError(f"snnlab.pynn: changing {name!r} of a spike source after "
                                       "the first run is not supported")
         if name == "I_e" and self._offset is not None:  # per cell (electrodes.split_offset)
@@ -151,6 +156,10 @@ class Population(common.Population):
             times = [np.asarray(s.value if hasattr(s, "value") else s, np.float64)
                      for s in self._native["spike_times"]]
             model = ct.snnlab_model(times)
+        elif type(ct).__name__ == "SpikeSourcePoisson" and any(
+                np.ptp(np.asarray(v, np.float64)) > 0 for v in self._native.values()):
+            model = ct.per_cell_model()  # rates, starts or stops that differ between cells
+            self._per_cell = True
         else:
             native = dict(self._native)
             self._offset = electrodes.split_offset(self, native)  # i_offset per cell
@@ -167,3 +176,6 @@ class Population(common.Population):
     def _built(self, sim):
         for var, values in self._initial_native.items():
             sim.set_state(self.sl_name, var, values)
+        if self._per_cell:
+            for var, v in self.celltype.per_cell_state(self._native, simulator.state.dt).items():
+                sim.set_state(self.sl_name, var, np.broadcast_to(v, (self.size,)))

@@ -132,23 +132,39 @@ class Projection(common.Projection):
         return 1.0 if self.post.celltype.synapse == "delta" else 1000.0
 
 
-    def _get_attributes_as_list(self, names):
+    def _columns(self, names) -> dict:
+        """Per connection: indices, weight and delay, and the synapse
+        type's other parameters (one value for all: STDP's A_plus, tau_plus,
+        w_max...), in PyNN's units, by native name."""
         pre, post, w, d = self._connection_lists()
-        cols = {"presynaptic_index": pre, "postsynaptic_index": post, "weight": w, "delay": d}
-        for n in names:
-            if n not in cols:
-                raise NotImplementedError(f"snnlab.pynn: attribute {n!r}; available: "
-                                          f"{sorted(cols)}")
+        cols = {"presynaptic_index": pre, "postsynaptic_index": post, "weight": w,
+                "weights": w, "delay": d, "delays": d}
+        others = [n for n in names if n not in cols]
+        if others:
+            st = self.synapse_type
+            ps = st.parameter_space
+            ps.shape = (1,)
+            ps.evaluate(simplify=True)
+            given = {tr["translated_name"]: ps[k] for k, tr in st.translations.items()
+                     if k in ps.keys()}
+            for n in others:
+                if n not in given or np.ndim(given[n]) > 0:
+                    raise NotImplementedError(f"snnlab.pynn: attribute {n!r}; available: "
+                                              f"{sorted({*cols, *given})}")
+                cols[n] = np.full(pre.size, float(given[n]))
+        return cols
+
+    def _get_attributes_as_list(self, names):
+        cols = self._columns(names)
         return list(zip(*(cols[n].tolist() for n in names)))
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
         op = common.Projection.MULTI_SYNAPSE_OPERATIONS[multiple_synapses]
-        pre, post, w, d = self._connection_lists()
+        cols = self._columns(names)
+        pre, post = cols["presynaptic_index"], cols["postsynaptic_index"]
         out = []
         for name in names:
-            values = {"weight": w, "weights": w, "delay": d, "delays": d}.get(name)
-            if values is None:
-                raise NotImplementedError(f"snnlab.pynn: attribute {name!r}")
+            values = cols[name]
             a = np.full((self.pre.size, self.post.size), np.nan)
             for i, j, v in zip(pre, post, values):
                 a[i, j] = v if np.isnan(a[i, j]) else op(a[i, j], v)

@@ -4,6 +4,7 @@ NEST's names, pF, pA and nS), each type knowing the snnlab model it makes."""
 
 from __future__ import annotations
 
+import numpy as np
 from pyNN.standardmodels import build_translations, cells, synapses
 
 import snnlab.models as models
@@ -100,6 +101,24 @@ class SpikeSourcePoisson(_Cell, cells.SpikeSourcePoisson):
     def snnlab_model(self, p):
         return models.PoissonSource(rate=p["rate"], start=p["start"],
                                     stop=None if p["stop"] > 1e12 else p["stop"])
+
+    @staticmethod
+    def per_cell_model():
+        """A rate, start and stop for each cell (state, set per cell): the
+        same draws as snnlab's PoissonSource, start and stop in steps."""
+        return models.NeuronModel(
+            name="pynn_poisson_per_cell", params={},
+            state={"rate": 0.0, "first_step": 0.0, "stop_step": 0.0},
+            threshold="t / dt + 0.5 >= first_step && t / dt + 0.5 < stop_step && "
+                      "uniform() < rate * dt * 1e-3")
+
+    @staticmethod
+    def per_cell_state(native: dict, dt: float) -> dict:
+        """That model's state from the native rate, start and stop."""
+        stop = np.asarray(native["stop"], np.float64)
+        return {"rate": np.asarray(native["rate"], np.float64),
+                "first_step": np.rint(np.asarray(native["start"], np.float64) / dt),
+                "stop_step": np.where(stop > 1e12, 1e15, np.rint(stop / dt))}
 
 
 class SpikeSourceArray(_Cell, cells.SpikeSourceArray):
