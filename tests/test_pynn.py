@@ -338,3 +338,28 @@ def test_poisson_rates_per_cell_and_changed_between_runs():
     prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
     a_plus, a_minus, w_max = prj.get(["A_plus", "A_minus", "w_max"], format="array")
     assert np.all(a_plus == 0.0) and np.all(a_minus == 0.02) and np.all(w_max == 0.3)
+
+
+def test_assemblies_as_projection_ends():
+    """Projections between assemblies of populations: the connections read
+    back as given, and each spike reaches the cell it was sent to after its
+    delay (v leaves rest in the step after arrival), no other cell."""
+    a = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0], []]))
+    b = sim.Population(1, sim.SpikeSourceArray(spike_times=[[3.0]]))
+    c = sim.Population(2, sim.IF_curr_exp(v_rest=-65.0))
+    d = sim.Population(1, sim.IF_curr_exp(v_rest=-65.0))
+    for p in (c, d):
+        p.initialize(v=-65.0)
+        p.record("v")
+    given = [(0, 2, 0.5, 1.0), (2, 0, 0.25, 2.0), (1, 1, 0.125, 1.5)]
+    prj = sim.Projection(a + b, c + d, sim.FromListConnector(given), sim.StaticSynapse(),
+                         receptor_type="excitatory")  # (PyNN guesses from an unordered set)
+    sim.run(10.0)
+    got = prj.get(["weight", "delay"], format="list")
+    assert sorted((int(i), int(j), w, dl) for i, j, w, dl in got) == sorted(given)
+    vc = np.asarray(c.get_data().segments[0].analogsignals[0])
+    vd = np.asarray(d.get_data().segments[0].analogsignals[0])
+    # a spike at t is delivered after t + delay; the current acts from then on
+    assert np.all(vd[:21, 0] == -65.0) and vd[22, 0] > -65.0  # 1.0 + 1.0 ms
+    assert np.all(vc[:51, 0] == -65.0) and vc[52, 0] > -65.0  # 3.0 + 2.0 ms
+    assert np.all(vc[:, 1] == -65.0)  # (its source never fires)

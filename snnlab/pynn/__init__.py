@@ -6,8 +6,10 @@ What is there: ``setup`` (``timestep``, ``min_delay`` (also ``"auto"``),
 ``precision``), ``run``, ``run_until``, ``end``; ``Population`` with
 ``IF_curr_exp``, ``IF_curr_alpha``, ``IF_curr_delta``, ``IF_cond_exp``,
 ``IF_cond_alpha``, ``SpikeSourcePoisson`` and ``SpikeSourceArray``
-(parameters shared by a population's neurons, except ``i_offset``;
-initial values per neuron); ``Projection`` with PyNN's connectors (their
+(parameters shared by a population's neurons, except ``i_offset`` and a
+SpikeSourcePoisson's ``rate``, ``start`` and ``duration``; initial values
+per neuron); ``Projection`` between populations, views and assemblies of
+them, with PyNN's connectors (their
 connections drawn by PyNN, as on every backend) ``StaticSynapse`` and
 ``STDPMechanism`` (``SpikePairRule``, additive or multiplicative weight
 dependence: snnlab's STDP with NEST's conventions, as pyNN.nest runs it),
@@ -19,8 +21,9 @@ returned as Neo blocks by PyNN's own machinery; the low-level ``create``,
 initial values, also between runs.  What PyNN has and this does not
 raises ``NotImplementedError`` naming it: other cell and synapse types,
 ``NoisyCurrentSource``, ``reset()`` after a run, other parameters that
-differ within a population, assemblies as projection ends, structure
-created after the first run, off-grid spike times.
+differ within a population, new spike times for a SpikeSourceArray after
+the first run, structure created after the first run, off-grid spike
+times.
 
 The network is built at the first ``run()``: PyNN describes cell by cell,
 snnlab compiles a network whole.  PyNN's own system-test scenarios run

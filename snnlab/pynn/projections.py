@@ -33,12 +33,13 @@ class Projection(common.Projection):
             raise NotImplementedError(f"snnlab.pynn: synapse type "
                                       f"{type(self.synapse_type).__name__} is not supported yet "
                                       "(StaticSynapse and STDPMechanism are)")
-        for end, pop in (("presynaptic", self.pre), ("postsynaptic", self.post)):
-            if not isinstance(pop, (common.Population, common.PopulationView)):
-                raise NotImplementedError(f"snnlab.pynn: a {end} Assembly is not supported "
-                                          "yet; connect populations or their views")
+        kinds = {type(_base(p).celltype) for p in _parts_of(self.post)}
+        if len(kinds) > 1:
+            raise NotImplementedError(f"snnlab.pynn: a postsynaptic Assembly of several cell "
+                                      f"types ({sorted(k.__name__ for k in kinds)})")
         self._pre, self._post, self._weight, self._delay = [], [], [], []
         self.sl_name = f"prj{len(simulator.state.projections)}"
+        self._parts = []  # (snnlab projection, pre base, post base), made at the first run
         connector.connect(self)
         simulator.state.projections.append(self)
 
@@ -64,22 +65,33 @@ class Projection(common.Projection):
                 cat(self._weight, np.float64), cat(self._delay, np.float64))
 
     def _add_to(self, net):
+        """One snnlab FromList projection for each pair of populations the
+        ends' cells belong to (one, unless an end is an Assembly)."""
         import snnlab as sl
 
         pre, post, w, d = self._lists()
-        pre, post = _in_base(self.pre, pre), _in_base(self.post, post)
-        ct = self.post.celltype
+        (pre_b, pre_k, pre_i), (post_b, post_k, post_i) = _cells(self.pre), _cells(self.post)
+        ct = self._post_celltype
         if self.receptor_type not in ("excitatory", "inhibitory"):
             raise NotImplementedError(f"snnlab.pynn: receptor type {self.receptor_type!r}; "
                                       "snnlab's standard cells have 'excitatory' and "
                                       "'inhibitory'")
         inh = self.receptor_type == "inhibitory"
-        w = self._native_to_snnlab(w)
         receptor = None if ct.synapse == "delta" else ("inh" if inh else "exc")  # (delta: sign)
-        net.connect(_base(self.pre).sl_name, _base(self.post).sl_name,
-                    sl.connect.FromList(pre, post),
-                    weight=sl.Values(w), delay=sl.Values(d), receptor=receptor,
-                    name=self.sl_name, plasticity=self._plasticity(d))
+        pairs = sorted(set(zip(pre_k[pre].tolist(), post_k[post].tolist()))) or [(0, 0)]
+        for a, b in pairs:
+            sel = (pre_k[pre] == a) & (post_k[post] == b)
+            name = self.sl_name if len(pairs) == 1 else f"{self.sl_name}_{a}_{b}"
+            net.connect(pre_b[a].sl_name, post_b[b].sl_name,
+                        sl.connect.FromList(pre_i[pre[sel]], post_i[post[sel]]),
+                        weight=sl.Values(self._native_to_snnlab(w[sel])),
+                        delay=sl.Values(d[sel]), receptor=receptor, name=name,
+                        plasticity=self._plasticity(d))
+            self._parts.append((name, a, b))
+
+    @property
+    def _post_celltype(self):
+        return _base(_parts_of(self.post)[0]).celltype
 
     def _plasticity(self, delays):
         """STDPMechanism as snnlab's STDP with NEST's conventions, as pyNN.nest
@@ -91,7 +103,7 @@ class Projection(common.Projection):
             return None
         from snnlab.plasticity import STDP
 
-        if self.post.celltype.conductance_based and self.receptor_type == "inhibitory":
+        if self._post_celltype.conductance_based and self.receptor_type == "inhibitory":
             raise NotImplementedError("snnlab.pynn: STDP on inhibitory conductances is not "
                                       "supported yet")
         ps = st.native_parameters
@@ -119,17 +131,24 @@ class Projection(common.Projection):
             pre, post, w, d = self._lists()
             w = w / 1000.0 * self._scale()  # (translated: x 1000)
         else:
-            c = sim.connectivity(self.sl_name, settle=self.settle_weights)
-            pre, post, w, d = c["pre"], c["post"], c["weight"].astype(np.float64), c["delay"]
-            pre, post = _in_view(self.pre, pre), _in_view(self.post, post)
-            if self.post.celltype.conductance_based and self.receptor_type == "inhibitory":
+            parts = [self._part(k, settle=self.settle_weights) for k in range(len(self._parts))]
+            pre, post, w, d = (np.concatenate([p[c] for p in parts]) for c in range(4))
+            if self._post_celltype.conductance_based and self.receptor_type == "inhibitory":
                 w = -w
         return pre, post, w / self._scale(), d
+
+    def _part(self, k, settle=True):
+        """(pre, post, weight, delay) of the k-th snnlab projection, the
+        indices those of the projection's ends, the weights snnlab's."""
+        name, a, b = self._parts[k]
+        c = simulator.state.sim.connectivity(name, settle=settle)
+        return (_in_end(self.pre, a, c["pre"]), _in_end(self.post, b, c["post"]),
+                c["weight"].astype(np.float64), c["delay"])
 
     def _scale(self) -> float:
         """snnlab's weight per PyNN weight: pA per nA, nS per uS; delta
         synapses take mV in both."""
-        return 1.0 if self.post.celltype.synapse == "delta" else 1000.0
+        return 1.0 if self._post_celltype.synapse == "delta" else 1000.0
 
 
     def _columns(self, names) -> dict:
@@ -191,16 +210,16 @@ class Projection(common.Projection):
                     out[:] = [new]
                     self._pre[:], self._post[:] = [pre], [post]
             return
-        c = sim.connectivity(self.sl_name, settle=False)
-        i, j = _in_view(self.pre, c["pre"]), _in_view(self.post, c["post"])
-        sim.set_weight(self.sl_name, self._native_to_snnlab(
-            np.asarray(values["weight"], np.float64)[i, j]))
+        for k, (name, _, _) in enumerate(self._parts):
+            i, j, _, _ = self._part(k, settle=False)
+            sim.set_weight(name, self._native_to_snnlab(
+                np.asarray(values["weight"], np.float64)[i, j]))
 
     def _native_to_snnlab(self, w):
         """PyNN's native weights (x 1000) as snnlab's (pA, nS, mV; an
         inhibitory conductance negative, as NEST keeps it)."""
         w = w / 1000.0 * self._scale()
-        if self.post.celltype.conductance_based and self.receptor_type == "inhibitory":
+        if self._post_celltype.conductance_based and self.receptor_type == "inhibitory":
             w = -w
         return w
 
@@ -255,9 +274,43 @@ class _Connection(common.Connection):
             return
         if name == "delay":
             raise NotImplementedError("snnlab.pynn: setting delays after the first run")
-        w = sim.connectivity(prj.sl_name, settle=False)["weight"].astype(np.float64)
-        w[self.k] = prj._native_to_snnlab(np.float64(value) * 1000.0)
-        sim.set_weight(prj.sl_name, w)
+        k = self.k
+        for part, (part_name, _, _) in enumerate(prj._parts):  # (the part that holds it)
+            w = prj._part(part, settle=False)[2]
+            if k < w.size:
+                w[k] = prj._native_to_snnlab(np.float64(value) * 1000.0)
+                sim.set_weight(part_name, w)
+                return
+            k -= w.size
+
+
+def _parts_of(end):
+    """The populations and views an end is made of (an Assembly's members)."""
+    return list(end.populations) if isinstance(end, common.Assembly) else [end]
+
+
+def _cells(end):
+    """Where each cell of an end lives: (the populations, each cell's
+    population among them, its index there)."""
+    bases, which, idx = [], [], []
+    for part in _parts_of(end):
+        base = _base(part)
+        k = next((i for i, b in enumerate(bases) if b is base), len(bases))
+        if k == len(bases):
+            bases.append(base)
+        which.append(np.full(part.size, k, np.int64))
+        idx.append(np.asarray(_in_base(part, np.arange(part.size)), np.int64))
+    return bases, np.concatenate(which), np.concatenate(idx)
+
+
+def _in_end(end, k, idx):
+    """Indices in the k-th population of an end (``_cells``) as indices in
+    the end (a cell there more than once: its first place)."""
+    bases, which, where = _cells(end)
+    lookup = np.full(bases[k].size, -1, np.int64)
+    mine = np.flatnonzero(which == k)[::-1]  # (reversed: the first place written last)
+    lookup[where[mine]] = mine
+    return lookup[np.asarray(idx, np.int64)]
 
 
 def _base(pop):
@@ -270,12 +323,3 @@ def _in_base(pop, idx):
     if not isinstance(pop, common.PopulationView):
         return idx
     return np.asarray(pop.index_in_grandparent(idx), np.int64)
-
-
-def _in_view(pop, idx):
-    """Indices in a population as indices in a view of it (all of the view's)."""
-    if not isinstance(pop, common.PopulationView):
-        return idx
-    members = np.asarray(pop.index_in_grandparent(np.arange(pop.size)), np.int64)
-    order = np.argsort(members)
-    return order[np.searchsorted(members, idx, sorter=order)]
