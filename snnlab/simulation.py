@@ -412,6 +412,16 @@ class Simulation:
             values = values[ps.first:ps.first + ps.n]
         self._state.populations.set_state(population, var, values)
 
+    def set_spike_times(self, population: str, spike_times) -> None:
+        """New spike times [ms] for a ``SpikeSourceArray`` population, one
+        sequence per neuron (as the model takes them): they replace the old
+        ones from the current step on; times already past are dropped.  A
+        simulation whose spike times were replaced cannot be checkpointed
+        yet (``checkpoint`` says so)."""
+        self._state.populations.set_spike_times(population, spike_times,
+                                                self._state.clock.step)
+        self._runner.sync()
+
     def param(self, population, name: str) -> float:
         return self._state.populations.get_param(population, name)
 
@@ -599,6 +609,11 @@ class Simulation:
         :meth:`restore` continues bit for bit.  On several ranks every rank
         calls it; rank 0 writes the file one process would write (restored
         on one process for now)."""
+        changed = [name for name, ps in self._state.populations.by_name.items()
+                   if ps.ssa is not None and ps.ssa.changed]
+        if changed:
+            raise ValueError(f"checkpoint: the spike times of {changed} were replaced while "
+                             "running (set_spike_times); checkpoints do not keep them yet")
         self._runner.drain()
         if self._ranks is None:
             _checkpoint.save(path, self.network, self._plan.options, self._state,

@@ -70,6 +70,37 @@ def test_spike_source_array_emits_given_times(backend):
     np.testing.assert_array_equal(i, [0, 2, 0, 0])
 
 
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_spike_times_replaced_while_running(threads, tmp_path):
+    """set_spike_times: the new times from the current step on (times past
+    dropped, the old future ones gone), through a projection as well; bad
+    input named before anything changes; a checkpoint then refuses."""
+    net = sl.Network(dt=0.1)
+    src = net.population("s", sl.models.SpikeSourceArray([[1.0, 5.0, 9.0], [2.0]]), 2)
+    dst = net.population("d", sl.models.NeuronModel("acc", params={}, state={"x": 0.0},
+                                                    update="x = x + in_syn;", ports=("syn",)), 2)
+    net.connect(src, dst, sl.connect.OneToOne(), weight=1.0, delay=0.1)
+    sim = sl.Simulation(net, backend="cpu", threads=threads)
+    sim.run(3.0)
+    for bad, err in (([[4.0]], "1 sequences of times for the 2 neurons"),
+                     ([[4.0], [-1.0]], "times must be > 0"),
+                     ([[4.0], ["x"]], "must be numbers")):
+        with pytest.raises((ValueError, TypeError), match=err):
+            sim.set_spike_times("s", bad)
+    with pytest.raises(ValueError, match="'d' is not a SpikeSourceArray"):
+        sim.set_spike_times("d", [[1.0], [2.0]])
+    sim.set_spike_times("s", [[2.5, 4.0, 7.0], [6.0, 8.0]])
+    sim.run(7.0)
+    t, i = sim.spikes("s")
+    assert sorted(zip(t.round(6).tolist(), i.tolist())) == [
+        (1.0, 0), (2.0, 1), (4.0, 0), (6.0, 1), (7.0, 0), (8.0, 1)]
+    np.testing.assert_array_equal(sim.state("d", "x"), [3.0, 3.0])  # (each spike adds 1)
+    with pytest.raises(ValueError, match="spike times of \\['s'\\] were replaced"):
+        sim.checkpoint(tmp_path / "c.snn")
+    assert not (tmp_path / "c.snn").exists()
+
+
 def test_alif_threshold_adapts(backend):
     """With a constant drive the adaptive neuron's ISIs lengthen, then settle;
     the plain LIF's stay constant."""

@@ -151,8 +151,6 @@ def test_what_is_not_supported_is_named():
         sim.Population(2, sim.IF_curr_exp())
     with pytest.raises(NotImplementedError, match="creating a projection after the first run"):
         sim.Projection(p, p, sim.AllToAllConnector())
-    with pytest.raises(NotImplementedError, match="reset\\(\\) after the first run"):
-        sim.reset()
 
 
 def test_views_as_projection_ends():
@@ -363,3 +361,41 @@ def test_assemblies_as_projection_ends():
     assert np.all(vd[:21, 0] == -65.0) and vd[22, 0] > -65.0  # 1.0 + 1.0 ms
     assert np.all(vc[:51, 0] == -65.0) and vc[52, 0] > -65.0  # 3.0 + 2.0 ms
     assert np.all(vc[:, 1] == -65.0)  # (its source never fires)
+
+
+def test_reset_starts_each_segment_as_the_first():
+    """reset() after runs: time back to 0, v back to its initial values, a
+    new segment each time; spike source arrays, current sources, i_offset
+    per cell and a Poisson window keep their times on PyNN's clock, so a
+    deterministic network gives the same segment every time."""
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[[2.0, 7.0], [4.5]]))
+    cells = sim.Population(3, sim.IF_curr_exp(v_rest=-65.0, v_thresh=-64.0, tau_refrac=1.0,
+                                              i_offset=[0.0, 0.05, 0.1]))
+    noise = sim.Population(5, sim.SpikeSourcePoisson(rate=2000.0, start=5.0, duration=5.0))
+    cells.initialize(v=-65.5)
+    sim.Projection(src, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.5, delay=1.0),
+                   receptor_type="excitatory")
+    dc = sim.DCSource(amplitude=0.3, start=8.0, stop=12.0)
+    dc.inject_into(cells[0:1])
+    dc.record()
+    for p in (cells, noise):
+        p.record(["spikes"] if p is noise else ["spikes", "v"])
+    for _ in range(3):
+        sim.run(15.0)
+        assert sim.get_current_time() == pytest.approx(15.0)
+        sim.reset()
+        assert sim.get_current_time() == 0.0
+    segments = cells.get_data().segments
+    assert len(segments) == 3
+    v0 = np.asarray(segments[0].analogsignals[0])
+    assert v0.shape == (151, 3) and np.all(v0[0] == -65.5)
+    assert sum(len(st) for st in segments[0].spiketrains) > 0
+    for seg in segments[1:]:
+        np.testing.assert_array_equal(np.asarray(seg.analogsignals[0]), v0)
+        for a, b in zip(seg.spiketrains, segments[0].spiketrains):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for seg in noise.get_data().segments:
+        t = np.concatenate([np.asarray(st) for st in seg.spiketrains])
+        assert t.size > 20 and t.min() > 5.0 and t.max() <= 10.0  # (stamped at a step's end)
+    i = np.asarray(dc.get_data()).ravel()  # since the last reset: nothing run yet
+    assert i.size == 1

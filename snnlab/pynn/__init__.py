@@ -20,10 +20,11 @@ returned as Neo blocks by PyNN's own machinery; the low-level ``create``,
 ``connect``, ``set``, ``record``; ``get``/``set`` of parameters and
 initial values, also between runs.  What PyNN has and this does not
 raises ``NotImplementedError`` naming it: other cell and synapse types,
-``NoisyCurrentSource``, ``reset()`` after a run, other parameters that
-differ within a population, new spike times for a SpikeSourceArray after
-the first run, structure created after the first run, off-grid spike
-times.
+``NoisyCurrentSource``, other parameters that differ within a
+population, structure created after the first run, off-grid spike times.
+``reset()`` brings PyNN's time back to 0 while snnlab's clock goes on
+(what is timed moves with it); a SpikeSourceArray takes new times between
+runs.
 
 The network is built at the first ``run()``: PyNN describes cell by cell,
 snnlab compiles a network whole.  PyNN's own system-test scenarios run

@@ -43,8 +43,8 @@ _reset = common.build_reset(simulator)
 
 
 def reset(annotations=None):
-    """Before the first run only (a new segment); after it, not yet."""
-    simulator.state.check_unbuilt("reset()")
+    """Time back to 0, the cells' state to its initial values, recordings
+    in a new segment (``simulator.State.reset``)."""
     return _reset(annotations or {})
 initialize = common.initialize
 get_current_time, get_time_step, get_min_delay, get_max_delay, num_processes, rank = \

@@ -102,7 +102,8 @@ class _Source:
             self._targets[pop] = np.union1d(have, np.asarray(idx, np.int64))
 
     def _steps(self, t: float) -> int:
-        return int(round(float(t) / simulator.state.dt))
+        """A time [ms] as a step of snnlab's clock (PyNN's 0: its t_origin)."""
+        return int(round(float(t) / simulator.state.dt)) + simulator.state.t_origin
 
     # the current [nA] at step n with parameters p; the steps where a
     # piecewise-constant source changes (none for one the step computes)
@@ -127,15 +128,15 @@ class _Source:
         history = self.__dict__.get("_history")
         if history is None:
             raise ValueError("this current source was not recorded: call record() first")
-        sim, dt = simulator.state.sim, simulator.state.dt
-        now = 0 if sim is None else sim.current_step
-        steps = np.arange(now + 1)
-        current = np.zeros(now + 1)
+        state = simulator.state
+        origin = state.t_origin  # (since the last reset: PyNN's time 0)
+        now = origin if state.sim is None else state.sim.current_step
+        current = np.zeros(now + 1 - origin)
         for k, (first, p) in enumerate(history):
             last = history[k + 1][0] if k + 1 < len(history) else now + 1
-            for n in range(first, last):
-                current[n] = self.value(n, p)
-        return steps * dt, current
+            for n in range(max(first, origin), last):
+                current[n - origin] = self.value(n, p)
+        return np.arange(current.size) * state.dt, current
 
 
 class DCSource(_Source, electrodes.DCSource):

@@ -116,12 +116,17 @@ class Population(common.Population):
         if sim is None:
             return
         if name in ("rate", "start", "stop") and self._per_cell:  # (SpikeSourcePoisson)
-            for var, v in self.celltype.per_cell_state(self._native, simulator.state.dt).items():
-                sim.set_state(self.sl_name, var, np.broadcast_to(v, (self.size,)))
+            self._set_per_cell(sim)
             return
-        if name == "spike_times":
-            raise NotImplementedError(f"snnlab.pynn: changing {name!r} of a spike source after "
-                                      "the first run is not supported")
+        if name in ("start", "stop") and type(self.celltype).__name__ == "SpikeSourcePoisson":
+            value = check_homogeneous(self.label, name, value)
+            if value < 1e12:  # (on snnlab's clock)
+                value += self._t0()
+            sim.set_param(self.sl_name, name, value)
+            return
+        if name == "spike_times":  # the new times from now on
+            sim.set_spike_times(self.sl_name, self._spike_times(offset=self._t0()))
+            return
         if name == "I_e" and self._offset is not None:  # per cell (electrodes.split_offset)
             self._offset = np.broadcast_to(np.asarray(value, np.float64), (self.size,)).copy()
             return
@@ -153,9 +158,7 @@ class Population(common.Population):
     def _add_to(self, net):
         ct = self.celltype
         if type(ct).__name__ == "SpikeSourceArray":
-            times = [np.asarray(s.value if hasattr(s, "value") else s, np.float64)
-                     for s in self._native["spike_times"]]
-            model = ct.snnlab_model(times)
+            model = ct.snnlab_model(self._spike_times())
         elif type(ct).__name__ == "SpikeSourcePoisson" and any(
                 np.ptp(np.asarray(v, np.float64)) > 0 for v in self._native.values()):
             model = ct.per_cell_model()  # rates, starts or stops that differ between cells
@@ -173,9 +176,44 @@ class Population(common.Population):
             model = electrodes.with_stimulus(model, ac)
         net.population(self.sl_name, model, self.size)
 
+    def _spike_times(self, offset: float = 0.0) -> list[np.ndarray]:
+        """A SpikeSourceArray's times [ms] per cell, on snnlab's clock
+        (``offset``: PyNN's time 0 there, after a reset)."""
+        return [np.asarray(getattr(s, "value", s), np.float64) + offset
+                for s in self._native["spike_times"]]
+
+    @staticmethod
+    def _t0() -> float:
+        return simulator.state.t_origin * simulator.state.dt
+
     def _built(self, sim):
         for var, values in self._initial_native.items():
             sim.set_state(self.sl_name, var, values)
         if self._per_cell:
-            for var, v in self.celltype.per_cell_state(self._native, simulator.state.dt).items():
-                sim.set_state(self.sl_name, var, np.broadcast_to(v, (self.size,)))
+            self._set_per_cell(sim)
+
+    def _set_per_cell(self, sim):
+        """A per-cell SpikeSourcePoisson's rates and windows, its steps on
+        snnlab's clock."""
+        state = self.celltype.per_cell_state(self._native, simulator.state.dt)
+        for var in ("first_step", "stop_step"):
+            state[var] = state[var] + simulator.state.t_origin
+        for var, v in state.items():
+            sim.set_state(self.sl_name, var, np.broadcast_to(v, (self.size,)))
+
+    def _rewound(self, sim, shift: int):
+        """After PyNN's reset: the initial values PyNN gave, and what is
+        timed moved to the new time 0 (``shift`` steps later)."""
+        self._built(sim)
+        if self._applied:  # (current sources: set again at the next run)
+            self._applied = {}
+        kind = type(self.celltype).__name__
+        t0 = self._t0()
+        if kind == "SpikeSourceArray":
+            sim.set_spike_times(self.sl_name, self._spike_times(offset=t0))
+        elif kind == "SpikeSourcePoisson" and not self._per_cell:
+            start = check_homogeneous(self.label, "start", self._native["start"])
+            stop = check_homogeneous(self.label, "stop", self._native["stop"])
+            sim.set_param(self.sl_name, "stop", stop + t0 if stop < 1e12 else sim.param(
+                self.sl_name, "stop"))
+            sim.set_param(self.sl_name, "start", start + t0)

@@ -45,10 +45,12 @@ class Recorder(recording.Recorder):
         sim = simulator.state.sim
         if sim is None:
             return np.empty(0, int), np.empty(0)
-        times, idx = sim.spikes(self.population.sl_name)
+        steps, idx = sim.spike_steps(self.population.sl_name)
         gids = np.asarray(idx, np.int64) + self.population.first_id
         keep = np.isin(gids, np.asarray(ids, np.int64))
-        return gids[keep], np.asarray(times)[keep]
+        # stamped at the end of their step, on PyNN's clock (time 0 at the last reset)
+        times = (np.asarray(steps)[keep] + 1 - simulator.state.t_origin) * sim.dt
+        return gids[keep], times
 
     def _get_all_signals(self, variable, ids, clear=False):
         pop = self.population

@@ -44,15 +44,27 @@ class State(common.control.BaseState):
         self.segment_counter = -1
         self.sim = None
         self.net = None
+        self.t_origin = 0  # snnlab's step at PyNN's time 0 (moved by reset())
         self.reset()
 
     def reset(self):
-        if self.sim is not None:
-            raise NotImplementedError("snnlab.pynn: reset() after a run is not supported yet "
-                                      "(call setup() again and rebuild the network)")
+        """PyNN's reset: time back to 0, the cells' state to its initial
+        values, recordings in a new segment.  snnlab's own clock goes on:
+        PyNN's time 0 is then its step ``t_origin``, and what is timed
+        (spike source arrays, Poisson windows, current sources) moves with
+        it.  Connectivity, weights and parameters are kept, as on NEST."""
         self.running = False
         self.t_start = 0.0
         self.segment_counter += 1
+        sim = self.sim
+        if sim is None:
+            return
+        sim.reset_state()  # state to the models' initial values, input in flight dropped
+        sim.clear_recordings()  # (PyNN has cached the segment before)
+        shift = sim.current_step - self.t_origin
+        self.t_origin = sim.current_step
+        for pop in self.populations:
+            pop._rewound(sim, shift)
 
     def check_unbuilt(self, what: str):
         if self.sim is not None:
@@ -61,7 +73,8 @@ class State(common.control.BaseState):
 
     @property
     def t(self) -> float:
-        return 0.0 if self.sim is None else self.sim.t
+        """PyNN's time [ms]: snnlab's since the last reset."""
+        return 0.0 if self.sim is None else (self.sim.current_step - self.t_origin) * self.dt
 
     # -- running ----------------------------------------------------------------
     def build(self):

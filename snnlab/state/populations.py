@@ -26,6 +26,7 @@ class SpikeSourceArrayState:
     ids: Any  # int32 neuron of every event
     cursor: Any  # int64: the next event
     n_events: int  # (the arrays hold one unused element when there are none)
+    changed: bool = False  # replaced while running (set_spike_times): not in checkpoints
 
 
 @dataclass
@@ -312,6 +313,34 @@ class Populations:
         for ps in self.by_name.values():
             ps.rec_info[1:2] = self.recording_rows(ps.pop.name) if on else 0
 
+    def set_spike_times(self, name: str, times, from_step: int) -> None:
+        """A spike source array's events replaced by those of ``times`` (one
+        sequence per neuron of the whole population, checked as
+        ``models.SpikeSourceArray`` checks them) from step ``from_step`` on;
+        earlier ones are dropped."""
+        ps = self[name]
+        if ps.ssa is None:
+            raise ValueError(f"set_spike_times: population {name!r} is not a SpikeSourceArray")
+        from ..models import SpikeSourceArray
+
+        times = SpikeSourceArray(times).extra["times"]
+        if len(times) != ps.pop.n:
+            raise ValueError(f"set_spike_times: {len(times)} sequences of times for the "
+                             f"{ps.pop.n} neurons of {name!r}")
+        steps, ids = _events(ps.pop, self.dt, times)
+        first = ps.plan.first
+        keep = (steps >= from_step) & (ids >= first) & (ids < first + ps.n)  # this rank's
+        steps, ids = steps[keep], (ids[keep] - first).astype(np.int32)
+        a, o = self.arena, f"pop/{name}"
+        n_events = len(steps)
+        a.layout.set_dims(o, n_events=n_events)
+        if n_events == 0:
+            steps, ids = np.zeros(1, np.int64), np.zeros(1, np.int32)
+        a.free(ps.ssa.steps, ps.ssa.ids)
+        ps.ssa = SpikeSourceArrayState(a.put(o, "ssa_step", steps), a.put(o, "ssa_id", ids),
+                                       ps.ssa.cursor, n_events, changed=True)
+        ps.ssa.cursor[:] = 0
+
     # -- checkpoints -----------------------------------------------------------
     def save(self, arrays: dict, meta: dict, rings: dict) -> None:
         """``rings``: each population's input ring with queued input added in."""
@@ -345,10 +374,11 @@ def zero(array) -> Planned:
                    lambda: (array().nbytes, array()))
 
 
-def _events(pop: Population, dt: float) -> tuple[np.ndarray, np.ndarray]:
-    """The steps and neurons of a spike source array's events, ordered."""
+def _events(pop: Population, dt: float, times=None) -> tuple[np.ndarray, np.ndarray]:
+    """The steps and neurons of a spike source array's events, ordered
+    (``times``: instead of the model's)."""
     steps, ids = [], []
-    for i, t in enumerate(pop.model.extra["times"]):
+    for i, t in enumerate(pop.model.extra["times"] if times is None else times):
         s = np.rint(np.asarray(t) / dt).astype(np.int64) - 1
         steps.append(s)
         ids.append(np.full(len(s), i, np.int32))
