@@ -467,6 +467,42 @@ def test_synapse_edits_on_ranks_are_those_of_one_process(tmp_path):
         assert got == want, n
 
 
+SPIKE_TIMES = r"""
+import json, sys
+import snnlab as sl
+from snnlab.distributed import world
+comm = world() if sys.argv[1] == "ranks" else None
+net = sl.Network(dt=0.1)
+src = net.population("s", sl.models.SpikeSourceArray([[1.0, 5.0], [2.0], [3.0], [4.0]]), 4)
+acc = sl.models.NeuronModel("acc", params={{}}, state={{"x": 0.0}}, update="x = x + in_syn;",
+                            ports=("syn",))
+net.connect(src, net.population("d", acc, 4), sl.connect.OneToOne(), weight=1.0, delay=0.1)
+sim = sl.Simulation(net, backend="cpu", threads=1, comm=comm)
+sim.run(3.0)
+sim.set_spike_times("s", [[4.0], [6.0], [2.0, 7.0], [8.0]])
+sim.run(7.0)
+t, i = sim.spikes("s")
+out = {{"spikes": sorted(zip(t.round(6).tolist(), i.tolist())), "x": sim.state("d", "x").tolist()}}
+if comm is None or comm.Get_rank() == 0:
+    print(json.dumps(out))
+"""
+
+
+def test_spike_times_replaced_on_ranks_as_on_one_process(tmp_path):
+    """set_spike_times on ranks: each rank keeps the new times of its own
+    neurons; the spikes and what they deliver equal one process's."""
+    script = tmp_path / "times.py"
+    script.write_text(SPIKE_TIMES.format())
+    res = subprocess.run([sys.executable, str(script), "one"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    want = json.loads(res.stdout.strip().splitlines()[-1])
+    assert want["spikes"][-1] == [8.0, 3] and want["x"] == [2.0, 2.0, 2.0, 1.0]
+    res = _mpirun(2, [sys.executable, str(script), "ranks"])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1]) == want
+
+
 def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     script = tmp_path / "refuse.py"
     script.write_text(
