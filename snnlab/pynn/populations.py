@@ -17,6 +17,12 @@ from .standardmodels import transform
 class Assembly(common.Assembly):
     _simulator = simulator
 
+    @property
+    def local_size(self):
+        """(One process holds every cell.  PyNN's connectors ask for it when
+        they report progress; PyNN 0.13's own Assembly lacks it.)"""
+        return self.size
+
 
 class PopulationView(common.PopulationView):
     _assembly_class = Assembly

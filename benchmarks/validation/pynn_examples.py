@@ -1,0 +1,140 @@
+"""PyNN's own example scripts on snnlab.pynn and on pyNN.nest (NEST 3.10),
+their rates compared over seeds.
+
+The examples live in PyNN's source tree (``examples/``), not in its wheel:
+give a checkout of the release that matches the installed PyNN
+(``git clone -b 0.13.0 https://github.com/NeuralEnsemble/PyNN``):
+
+    python benchmarks/validation/pynn_examples.py --pynn-src ../PyNN [--seeds 1 2 3]
+
+Each example runs as it is, with the simulator name it takes on its command
+line (``snnlab``: this backend, registered as ``pyNN.snnlab``, or ``nest``),
+one process per run, in a temporary folder (they write their results where
+they run).  Two things are set per run so that there is a spread to compare
+with: the example's own seed of PyNN's random numbers (its ``rngseed`` or
+``kernelseed`` line, 98765 + seed...) and the backend's seed of its own
+random numbers (``seed`` on snnlab, ``rng_seed`` on NEST: the Poisson
+drive).  The connections are then PyNN's on both backends, drawn alike; the
+drive differs.  The mean rates over the seeds are compared (within 10 % or
+two standard errors), with the simulation times the examples measure.
+
+Examples: VAbenchmarks.py COBA and CUBA (Brette et al. 2007, benchmarks 1
+and 2), also COBA built with population views; brunel.py (Brunel 2000,
+100 ms, as the example has it).  Not ``--use-assembly``: on pyNN.nest it
+stops in PyNN 0.13's connector progress report (an Assembly has no
+``local_size``; snnlab.pynn's has one).  A simulation time on snnlab.pynn
+includes building the network, which happens at the first run.  Writes
+benchmarks/results/pynn_examples_<machine>_<commit>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import importlib
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+GOALS = {"rate_vs_nest_within": 0.10}
+
+# name -> (file, arguments after the simulator, its seed line, the rates it computes)
+EXAMPLES = {
+    "VA COBA": ("VAbenchmarks.py", ["COBA"], "rngseed", ("E_count", "I_count")),
+    "VA CUBA": ("VAbenchmarks.py", ["CUBA"], "rngseed", ("E_count", "I_count")),
+    "VA COBA, views": ("VAbenchmarks.py", ["COBA", "--use-views"], "rngseed",
+                       ("E_count", "I_count")),
+    "Brunel": ("brunel.py", [], "kernelseed", ("E_rate", "I_rate")),
+}
+
+
+def run_one(src: Path, example: str, side: str, seed: int) -> dict:
+    """One example on one backend (in this process), its rates [spikes/s]."""
+    file, args, seed_name, rate_names = EXAMPLES[example]
+    path = src / "examples" / file
+    text = path.read_text()
+    # the example's seed line, moved by the run's seed
+    text, n = re.subn(rf"^{seed_name}(\s*)=(\s*)(\d+)",
+                      lambda m: f"{seed_name}{m[1]}={m[2]}{int(m[3]) + seed}", text, count=1,
+                      flags=re.M)
+    if n != 1:
+        raise SystemExit(f"{file}: no '{seed_name} = ...' line to set the seed on")
+    if side == "snnlab":
+        import snnlab.pynn as backend
+
+        sys.modules["pyNN.snnlab"] = backend
+        extra = {"seed": seed}
+    else:
+        backend = importlib.import_module("pyNN.nest")
+        extra = {"rng_seed": seed}
+    backend.setup = functools.partial(backend.setup, **extra)
+    os.chdir(tempfile.mkdtemp(prefix="pynn-example-"))
+    sys.argv = [str(path), side, *args]
+    scope = {"__name__": "__main__", "__file__": str(path)}
+    exec(compile(text, str(path), "exec"), scope)  # noqa: S102 (the example, as it is)
+    if rate_names[0] == "E_count":  # (VAbenchmarks: mean spike counts over tstop)
+        rates = {"exc": scope["E_count"] * 1000.0 / scope["tstop"],
+                 "inh": scope["I_count"] * 1000.0 / scope["tstop"]}
+        sim_s = scope["simCPUTime"]
+    else:
+        rates = {"exc": float(scope["E_rate"]), "inh": float(scope["I_rate"])}
+        sim_s = scope["simCPUTime"]
+    return {"side": side, "seed": seed, "rates": rates, "sim_s": float(sim_s)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pynn-src", required=True, type=Path,
+                    help="a PyNN source checkout (its examples/)")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--examples", nargs="+", default=list(EXAMPLES), choices=list(EXAMPLES))
+    ap.add_argument("--one", nargs=3, metavar=("EXAMPLE", "SIDE", "SEED"),
+                    help=argparse.SUPPRESS)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    src = args.pynn_src.resolve()
+    if args.one:  # one run, in a process (and environment) of its own
+        example, side, seed = args.one
+        out = run_one(src, example, side, int(seed))
+        sys.stdout = sys.__stdout__
+        print(json.dumps(out))
+        return
+    if not (src / "examples" / "VAbenchmarks.py").is_file():
+        raise SystemExit(f"--pynn-src: {src} has no examples/VAbenchmarks.py (a PyNN source "
+                         "checkout is needed: the wheel does not ship its examples)")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import _common as c
+
+    env = c.setup_peers()
+    results = {}
+    for example in args.examples:
+        runs = {"snnlab": [], "nest": []}
+        for seed in args.seeds:
+            for side, py in (("snnlab", sys.executable), ("nest", str(c.PEER_PY))):
+                c.log(f"{example}: {side}, seed {seed}")
+                runs[side].append(c.run_json(
+                    [py, str(Path(__file__).resolve()), "--pynn-src", str(src), "--one",
+                     example, side, str(seed)], env=env, record=False))
+        summary, verdict, times = c.compare_rates(runs, ("exc", "inh"),
+                                                  GOALS["rate_vs_nest_within"])
+        results[example] = {"runs": runs, "summary": summary, "sim_s_median": times,
+                            "verdict": verdict}
+        s, n = summary["snnlab exc"], summary["nest exc"]
+        print(f"{example}: exc snnlab.pynn {s['mean']:.2f} +- {s['se']:.2f}, pyNN.nest "
+              f"{n['mean']:.2f} +- {n['se']:.2f} spikes/s; inh "
+              f"{summary['snnlab inh']['mean']:.2f} / {summary['nest inh']['mean']:.2f}; "
+              f"simulation {times['snnlab']:.2f} s / {times['nest']:.2f} s; {verdict}")
+    import pyNN
+
+    record = {"benchmark": "pynn_examples", "machine": c.machine(), "commit": c.commit(),
+              "dirty": c.work_tree_dirty(), "pynn": pyNN.__version__, "args": {
+                  "seeds": args.seeds, "examples": args.examples}, "goals": GOALS,
+              "examples": results}
+    print(f"written to {c.write_record('pynn_examples', record, args.out)}")
+
+
+if __name__ == "__main__":
+    main()
