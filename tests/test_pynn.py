@@ -130,7 +130,7 @@ def test_parameters_and_initial_values_change_between_runs():
 
 
 def test_what_is_not_supported_is_named():
-    for name in ("NoisyCurrentSource", "TsodyksMarkramSynapse", "EIF_cond_exp_isfa_ista",
+    for name in ("SpikeSourceGamma", "TsodyksMarkramSynapse", "EIF_cond_exp_isfa_ista",
                  "native_cell_type"):  # (PyNN's names: not an AttributeError)
         with pytest.raises(NotImplementedError, match=f"{name} is not supported yet"):
             getattr(sim, name)
@@ -399,3 +399,36 @@ def test_reset_starts_each_segment_as_the_first():
         assert t.size > 20 and t.min() > 5.0 and t.max() <= 10.0  # (stamped at a step's end)
     i = np.asarray(dc.get_data()).ravel()  # since the last reset: nothing run yet
     assert i.size == 1
+
+
+def test_noisy_current_is_piecewise_constant_keyed_and_drives_v():
+    """NoisyCurrentSource: a value per interval of its dt inside [start,
+    stop), zero outside, mean and spread as asked (5 sigma over 400
+    intervals); v follows the recorded current exactly; the same values
+    whether the run goes in one piece or several."""
+    def run(pieces):
+        sim.setup(timestep=0.1, threads=1, precision="float64", seed=4)
+        cell = sim.Population(2, sim.IF_curr_exp(tau_m=20.0, cm=0.5, v_rest=-60.0,
+                                                 v_thresh=100.0))
+        cell.initialize(v=-60.0)
+        noise = sim.NoisyCurrentSource(mean=0.2, stdev=0.1, start=10.0, stop=410.0, dt=1.0)
+        noise.inject_into(cell)
+        noise.record()
+        cell.record("v")
+        for t in pieces:
+            sim.run(t)
+        return (np.asarray(noise.get_data()).ravel(),
+                np.asarray(cell.get_data().segments[0].analogsignals[0]))
+    i, v = run([420.0])
+    on = i[100:4100].reshape(400, 10)
+    assert np.all(i[:100] == 0) and np.all(i[4100:] == 0)
+    assert np.all(on == on[:, :1])  # constant within each 1 ms
+    z = on[:, 0]
+    assert abs(z.mean() - 0.2) < 5 * 0.1 / math.sqrt(400)
+    assert abs(z.std() - 0.1) < 5 * 0.1 / math.sqrt(2 * 400)
+    np.testing.assert_allclose(v[:, 0], _lif_reference(i[:4200] * 1e3, -60.0, -60.0, 20.0, 0.5),
+                               atol=1e-9)
+    assert not np.array_equal(v[:, 0], v[:, 1])  # (a value per cell)
+    i2, v2 = run([33.3, 100.0, 286.7])
+    np.testing.assert_array_equal(i2, i)
+    np.testing.assert_array_equal(v2, v)

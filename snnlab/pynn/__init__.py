@@ -1,5 +1,5 @@
-"""PyNN on snnlab: ``import snnlab.pynn as sim`` runs PyNN 0.13 scripts
-(extra ``pynn``).
+"""PyNN on snnlab: ``import snnlab.pynn as sim`` runs PyNN 0.13 scripts (extra
+``pynn``).
 
 What is there: ``setup`` (``timestep``, ``min_delay`` (also ``"auto"``),
 ``max_delay``; snnlab's own ``threads``, ``seed``, ``backend``,
@@ -9,25 +9,23 @@ What is there: ``setup`` (``timestep``, ``min_delay`` (also ``"auto"``),
 (parameters shared by a population's neurons, except ``i_offset`` and a
 SpikeSourcePoisson's ``rate``, ``start`` and ``duration``; initial values
 per neuron); ``Projection`` between populations, views and assemblies of
-them, with PyNN's connectors (their
-connections drawn by PyNN, as on every backend) ``StaticSynapse`` and
-``STDPMechanism`` (``SpikePairRule``, additive or multiplicative weight
-dependence: snnlab's STDP with NEST's conventions, as pyNN.nest runs it),
-``Projection.set`` and ``connections`` (weights; delays before the first
-run); ``DCSource``, ``StepCurrentSource`` and ``ACSource`` into any cells,
-their currents recordable; recording of spikes and state variables,
-returned as Neo blocks by PyNN's own machinery; the low-level ``create``,
-``connect``, ``set``, ``record``; ``get``/``set`` of parameters and
-initial values, also between runs.  What PyNN has and this does not
-raises ``NotImplementedError`` naming it: other cell and synapse types,
-``NoisyCurrentSource``, other parameters that differ within a
+them, with PyNN's connectors (their connections drawn by PyNN, as on every
+backend) ``StaticSynapse`` and ``STDPMechanism`` (``SpikePairRule``,
+additive or multiplicative weight dependence: snnlab's STDP with NEST's
+conventions, as pyNN.nest runs it), ``Projection.set`` and ``connections``
+(weights; delays before the first run); ``DCSource``, ``StepCurrentSource``,
+``ACSource`` and ``NoisyCurrentSource`` into any cells, their currents
+recordable; recording of spikes and state variables, returned as Neo blocks
+by PyNN's own machinery; the low-level ``create``, ``connect``, ``set``,
+``record``; ``get``/``set`` of parameters and initial values, also between
+runs. What PyNN has and this does not raises ``NotImplementedError`` naming
+it: other cell and synapse types, other parameters that differ within a
 population, structure created after the first run, off-grid spike times.
-``reset()`` brings PyNN's time back to 0 while snnlab's clock goes on
-(what is timed moves with it); a SpikeSourceArray takes new times between
-runs.
+``reset()`` brings PyNN's time back to 0 while snnlab's clock goes on (what
+is timed moves with it); a SpikeSourceArray takes new times between runs.
 
 The network is built at the first ``run()``: PyNN describes cell by cell,
-snnlab compiles a network whole.  PyNN's own system-test scenarios run
+snnlab compiles a network whole. PyNN's own system-test scenarios run
 against this backend with ``benchmarks/validation/pynn_scenarios.py``.
 """
 
@@ -57,7 +55,7 @@ from .control import (  # noqa: F401
     run_until,
     setup,
 )
-from .electrodes import ACSource, DCSource, StepCurrentSource  # noqa: F401
+from .electrodes import ACSource, DCSource, NoisyCurrentSource, StepCurrentSource  # noqa: F401
 from .populations import Assembly, Population, PopulationView  # noqa: F401
 from .projections import Projection  # noqa: F401
 from .standardmodels import *  # noqa: F403, F401

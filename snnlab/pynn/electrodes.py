@@ -1,20 +1,21 @@
-"""PyNN's current sources on snnlab: ``DCSource``, ``StepCurrentSource`` and
-``ACSource`` injected into cells (a population, a view, an assembly or a
-list of cells), as pyNN.nest runs them.
+"""PyNN's current sources on snnlab: ``DCSource``, ``StepCurrentSource``,
+``ACSource`` and ``NoisyCurrentSource`` injected into cells (a population, a
+view, an assembly or a list of cells), as pyNN.nest runs them.
 
 A source's current flows in the steps that begin at or after its start and
-before its stop, on the time grid; a step current's amplitude holds from
-its time to the next.  So DCSource(start=10) leaves ``v`` at 10.0 ms as it
-was and changes it by 10.1 ms (PyNN's ticket 226 scenario).
+before its stop, on the time grid; a step current's amplitude holds from its
+time to the next. So DCSource(start=10) leaves ``v`` at 10.0 ms as it was
+and changes it by 10.1 ms (PyNN's ticket 226 scenario).
 
 How: a population that receives current gets its model with a per-neuron
-current ``I_stim`` [pA] added to ``I_e`` (:func:`with_stimulus`).  A population
-whose ``i_offset`` differs between cells takes the same way (its ``I_e``
-0, each cell's offset in ``I_stim``).  DC and
-step currents are piecewise constant: ``run()`` goes from one change to the
-next and sets ``I_stim`` of the cells at each (:func:`apply`).  An AC
-current changes every step, so its parameters are per-neuron state and the
-step computes it (one AC source per cell).  Parameters may change between
+current ``I_stim`` [pA] added to ``I_e`` (:func:`with_stimulus`). A
+population whose ``i_offset`` differs between cells takes the same way (its
+``I_e`` 0, each cell's offset in ``I_stim``). DC and step currents are
+piecewise constant: ``run()`` goes from one change to the next and sets
+``I_stim`` of the cells at each (:func:`apply`). An AC current changes every
+step, so its parameters are per-neuron state and the step computes it (one
+AC source per cell). A noisy current is piecewise constant over its own dt,
+drawn on the host (``NoisyCurrentSource``). Parameters may change between
 runs; sources are injected before the first run.
 """
 
@@ -29,7 +30,7 @@ from pyNN.standardmodels import build_translations, electrodes
 
 from . import simulator
 
-__all__ = ["DCSource", "StepCurrentSource", "ACSource"]
+__all__ = ["DCSource", "StepCurrentSource", "ACSource", "NoisyCurrentSource"]
 
 _AC_STATE = ("ac_amplitude", "ac_offset", "ac_frequency", "ac_phase", "ac_start", "ac_stop")
 _NEVER = 1 << 52  # a stop beyond any run, in steps
@@ -112,6 +113,14 @@ class _Source:
 
     def changes(self) -> list[int]:
         return []
+
+    def next_change(self, n: int) -> int:
+        """The first step after n at which the current changes."""
+        return min([_NEVER, *[c for c in self.changes() if c > n]])
+
+    def cell_values(self, n: int, p: dict, pop, idx) -> np.ndarray:
+        """The current [nA] at step n into the cells ``idx`` of ``pop``."""
+        return np.full(len(idx), self.value(n, p))
 
     def record(self):
         """Record the current (``get_data()``: nA at every step, from 0 to now)."""
@@ -212,6 +221,58 @@ class ACSource(_Source, electrodes.ACSource):
                 "ac_stop": float(_NEVER if stop >= 1e11 else self._steps(stop))}
 
 
+class NoisyCurrentSource(_Source, electrodes.NoisyCurrentSource):
+    __doc__ = electrodes.NoisyCurrentSource.__doc__ + """
+    On snnlab.pynn the values are drawn on the host, keyed by the
+    simulation's seed, the source and the interval (the same for any run
+    in pieces), a value per cell; while the source is on, a run goes from
+    one of its intervals to the next (at dt = the time step: step by step,
+    ~0.1 ms of wall time each).  The recorded current is its first cell's.
+    """
+    translations = build_translations(("mean", "mean"), ("stdev", "stdev"), ("dt", "dt"),
+                                      ("start", "start"), ("stop", "stop"))
+
+    def _check(self):
+        dt = float(self._p.get("dt", simulator.state.dt))
+        k = dt / simulator.state.dt
+        if not (k >= 1 - 1e-9 and abs(k - round(k)) < 1e-9):
+            raise ValueError(f"NoisyCurrentSource: dt = {dt} ms must be a multiple of the time "
+                             f"step {simulator.state.dt} ms")
+
+    def _window(self, p):
+        stop = float(p["stop"])
+        return (self._steps(p["start"]), _NEVER if stop >= 1e11 else self._steps(stop),
+                max(1, int(round(float(p["dt"]) / simulator.state.dt))))
+
+    def next_change(self, n):
+        first, stop, k = self._window(self._p)
+        if n < first:
+            return first
+        if n >= stop:
+            return _NEVER
+        return min(stop, first + ((n - first) // k + 1) * k)
+
+    def cell_values(self, n, p, pop, idx):
+        first, stop, k = self._window(p)
+        if not first <= n < stop:
+            return np.zeros(len(idx))
+        # one draw per cell of every population reached, in a fixed order
+        interval = (n - first) // k
+        order = [(q, i) for q, i in self._targets.items()]
+        sizes = [len(i) for _, i in order]
+        seed = simulator.state.sim.seed
+        z = np.random.default_rng([seed, 0x6E6F697365, simulator.state.sources.index(self),
+                                   interval]).standard_normal(sum(sizes))
+        at = next(k for k, (q, _) in enumerate(order) if q is pop)
+        start = sum(sizes[:at])
+        picked = np.searchsorted(order[at][1], idx)
+        return p["mean"] + p["stdev"] * z[start + picked]
+
+    def value(self, n, p):  # (the recorded current: the first cell's)
+        pop, idx = next(iter(self._targets.items()), (None, None))
+        return 0.0 if pop is None else float(self.cell_values(n, p, pop, idx[:1])[0])
+
+
 def _same(a: dict, b: dict) -> bool:
     return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
@@ -265,7 +326,7 @@ def apply(sim, n: int) -> int:
         s._note(n)
         for pop, idx in s._targets.items():
             by_pop.setdefault(pop, []).append((s, idx))
-        nxt = min([nxt, *[c for c in s.changes() if c > n]])
+        nxt = min(nxt, s.next_change(n))
     for pop in simulator.state.populations:
         if getattr(pop, "_offset", None) is not None:
             by_pop.setdefault(pop, [])
@@ -281,7 +342,7 @@ def apply(sim, n: int) -> int:
                 for k, v in s.ac_state().items():
                     ac[k][idx] = v
             else:
-                current[idx] += 1000.0 * s.value(n, s._p)  # nA -> pA
+                current[idx] += 1000.0 * s.cell_values(n, s._p, pop, idx)  # nA -> pA
         if not np.array_equal(current, pop._applied.get("I_stim")):
             sim.set_state(pop.sl_name, "I_stim", current)
             pop._applied["I_stim"] = current
