@@ -90,14 +90,20 @@ _PYNN_NAMES = ("native_cell_type", "native_synapse_type", "native_electrode_type
                "MultiCompartmentNeuron", "nestml")
 
 
+class Unsupported(NotImplementedError, AttributeError):
+    """A name of PyNN's API that snnlab.pynn does not have yet (also an
+    AttributeError: ``hasattr`` and ``getattr(sim, name, default)`` still
+    probe the backend)."""
+
+
 def __getattr__(name):
     """PyNN's standard cell, synapse, electrode and receptor types and the
     backends' other names that snnlab.pynn lacks: NotImplementedError
-    naming them (not an AttributeError, which reads as a typo)."""
+    naming them, not a bare AttributeError that reads as a typo."""
     from pyNN.standardmodels import cells, electrodes, receptors, synapses
 
     if name in _PYNN_NAMES or (not name.startswith("_") and any(
             isinstance(getattr(m, name, None), type)
             for m in (cells, synapses, electrodes, receptors))):
-        raise NotImplementedError(f"snnlab.pynn: {name} is not supported yet")
+        raise Unsupported(f"snnlab.pynn: {name} is not supported yet")
     raise AttributeError(f"module 'snnlab.pynn' has no attribute {name!r}")

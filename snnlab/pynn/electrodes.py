@@ -256,8 +256,10 @@ class NoisyCurrentSource(_Source, electrodes.NoisyCurrentSource):
         first, stop, k = self._window(p)
         if not first <= n < stop:
             return np.zeros(len(idx))
-        # one draw per cell of every population reached, in a fixed order
-        interval = (n - first) // k
+        # one draw per cell of every population reached, in a fixed order,
+        # keyed by where the interval begins on snnlab's clock (a reset
+        # starts new intervals, with new values)
+        interval = first + (n - first) // k * k
         order = [(q, i) for q, i in self._targets.items()]
         sizes = [len(i) for _, i in order]
         seed = simulator.state.sim.seed

@@ -126,9 +126,7 @@ class Population(common.Population):
             return
         if name in ("start", "stop") and type(self.celltype).__name__ == "SpikeSourcePoisson":
             value = check_homogeneous(self.label, name, value)
-            if value < 1e12:  # (on snnlab's clock)
-                value += self._t0()
-            sim.set_param(self.sl_name, name, value)
+            sim.set_param(self.sl_name, name, _on_clock(value))
             return
         if name == "spike_times":  # the new times from now on
             sim.set_spike_times(self.sl_name, self._spike_times(offset=self._t0()))
@@ -220,6 +218,15 @@ class Population(common.Population):
         elif kind == "SpikeSourcePoisson" and not self._per_cell:
             start = check_homogeneous(self.label, "start", self._native["start"])
             stop = check_homogeneous(self.label, "stop", self._native["stop"])
-            sim.set_param(self.sl_name, "stop", stop + t0 if stop < 1e12 else sim.param(
-                self.sl_name, "stop"))
-            sim.set_param(self.sl_name, "start", start + t0)
+            if stop < 1e12:
+                sim.set_param(self.sl_name, "stop", _on_clock(stop))
+            sim.set_param(self.sl_name, "start", _on_clock(start))
+
+
+def _on_clock(t: float) -> float:
+    """A time of PyNN's [ms] on snnlab's clock, after resets: the step's own
+    time (as the step computes it, no rounding apart); as given before any."""
+    state = simulator.state
+    if state.t_origin == 0 or t >= 1e12:
+        return t
+    return (round(t / state.dt) + state.t_origin) * state.dt

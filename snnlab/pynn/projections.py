@@ -226,18 +226,23 @@ class Projection(common.Projection):
     @property
     def connections(self):
         """The connections one by one (weight and delay read and set), in
-        the order of ``get(..., format="list")``."""
-        return (_Connection(self, k) for k in range(len(self)))
+        the order of ``get(..., format="list")``; the lists are read once
+        for all of them, and kept up to date by their own edits."""
+        cache = {}
+        return (_Connection(self, k, cache) for k in range(len(self)))
 
 
 class _Connection(common.Connection):
     """One connection of a projection: its weight and delay in PyNN's units."""
 
-    def __init__(self, projection, k):
+    def __init__(self, projection, k, cache=None):
         self.projection, self.k = projection, k
+        self._cache = {} if cache is None else cache  # shared by one `connections`
 
     def _column(self, col):
-        return float(self.projection._connection_lists()[col][self.k])
+        if "lists" not in self._cache:
+            self._cache["lists"] = self.projection._connection_lists()
+        return float(self._cache["lists"][col][self.k])
 
     @property
     def presynaptic_index(self):
@@ -264,6 +269,7 @@ class _Connection(common.Connection):
         self._set("delay", value)
 
     def _set(self, name, value):
+        self._cache.pop("lists", None)
         prj, sim = self.projection, simulator.state.sim
         if sim is None:
             lists = prj._weight if name == "weight" else prj._delay
@@ -276,7 +282,7 @@ class _Connection(common.Connection):
             raise NotImplementedError("snnlab.pynn: setting delays after the first run")
         k = self.k
         for part, (part_name, _, _) in enumerate(prj._parts):  # (the part that holds it)
-            w = prj._part(part, settle=False)[2]
+            w = prj._part(part, settle=True)[2]  # (set_weight settles the rest first)
             if k < w.size:
                 w[k] = prj._native_to_snnlab(np.float64(value) * 1000.0)
                 sim.set_weight(part_name, w)
