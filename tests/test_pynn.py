@@ -468,3 +468,26 @@ def test_one_connection_set_keeps_the_others_stdp_weights():
     np.testing.assert_allclose(after[1:], ref[1:], rtol=1e-9)
     assert [c.weight for c in connections][1:] == pytest.approx(ref[1:].tolist())
     assert not hasattr(sim, "SpikeSourceGamma") and getattr(sim, "NativeRNG", None) is None
+
+
+@pytest.mark.parametrize("how", ["sum", "min", "max", "first", "last"])
+def test_get_as_array_combines_multapses_as_pynn_says(how):
+    """format="array" with several synapses between a pair: against PyNN's
+    own pairwise operations applied in the order of format="list"."""
+    from pyNN import common
+
+    pre, post = sim.Population(4, sim.IF_curr_exp()), sim.Population(3, sim.IF_curr_exp())
+    rng = sim.NumpyRNG(seed=3)
+    prj = sim.Projection(pre, post, sim.FixedNumberPreConnector(6, with_replacement=True,
+                                                                 rng=rng),
+                         sim.StaticSynapse(weight=sim.RandomDistribution("uniform", (0.1, 1.0),
+                                                                         rng=rng), delay=1.0))
+    listed = prj.get("weight", format="list")
+    op = common.Projection.MULTI_SYNAPSE_OPERATIONS[how]
+    want = np.full((4, 3), np.nan)
+    for i, j, w in listed:
+        i, j = int(i), int(j)
+        want[i, j] = w if np.isnan(want[i, j]) else op(want[i, j], w)
+    assert len(listed) > len({(int(i), int(j)) for i, j, _ in listed})  # (multapses)
+    np.testing.assert_allclose(prj.get("weight", format="array", multiple_synapses=how), want,
+                               rtol=1e-12)

@@ -178,16 +178,28 @@ class Projection(common.Projection):
         return list(zip(*(cols[n].tolist() for n in names)))
 
     def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
-        op = common.Projection.MULTI_SYNAPSE_OPERATIONS[multiple_synapses]
+        if multiple_synapses not in ("sum", "min", "max", "first", "last"):
+            raise ValueError(f"multiple_synapses must be one of 'sum', 'min', 'max', 'first', "
+                             f"'last', got {multiple_synapses!r}")
         cols = self._columns(names)
-        pre, post = cols["presynaptic_index"], cols["postsynaptic_index"]
+        shape = (self.pre.size, self.post.size)
+        cell = (np.asarray(cols["presynaptic_index"], np.int64) * shape[1]
+                + np.asarray(cols["postsynaptic_index"], np.int64))  # (pre, post) as one index
         out = []
         for name in names:
-            values = cols[name]
-            a = np.full((self.pre.size, self.post.size), np.nan)
-            for i, j, v in zip(pre, post, values):
-                a[i, j] = v if np.isnan(a[i, j]) else op(a[i, j], v)
-            out.append(a)
+            values = np.asarray(cols[name], np.float64)
+            a = np.full(shape[0] * shape[1], np.nan)
+            if multiple_synapses in ("first", "last"):  # the first (last) synapse of each pair
+                order = slice(None) if multiple_synapses == "first" else slice(None, None, -1)
+                _, at = np.unique(cell[order], return_index=True)
+                a[cell[order][at]] = values[order][at]
+            else:
+                ufunc = {"sum": np.add, "min": np.minimum, "max": np.maximum}[multiple_synapses]
+                acc = np.full_like(a, {"sum": 0.0, "min": np.inf, "max": -np.inf}[
+                    multiple_synapses])
+                ufunc.at(acc, cell, values)
+                a[cell] = acc[cell]
+            out.append(a.reshape(shape))
         return out
 
     def _set_attributes(self, parameter_space):
