@@ -37,8 +37,8 @@ _NEVER = 1 << 52  # a stop beyond any run, in steps
 
 
 class _Source:
-    """What the three sources share: PyNN's parameters kept as given (nA,
-    ms), the cells they reach by population."""
+    """What the sources share: PyNN's parameters kept as given (nA, ms),
+    the cells they reach by population."""
 
     def __init__(self, **parameters):
         object.__setattr__(self, "_p", {})
@@ -54,10 +54,9 @@ class _Source:
     def set_native_parameters(self, parameters):
         parameters.shape = (1,)
         parameters.evaluate(simplify=True)
-        new = {**self._p, **{k: (v.value if isinstance(v, Sequence) else v)
-                             for k, v in parameters.items()}}
         old = dict(self._p)
-        self._p.update(new)
+        self._p.update({k: (v.value if isinstance(v, Sequence) else v)
+                        for k, v in parameters.items()})
         try:
             self._check()
         except ValueError:
@@ -103,12 +102,11 @@ class _Source:
             self._targets[pop] = np.union1d(have, np.asarray(idx, np.int64))
 
     def _steps(self, t: float) -> int:
-        """A time [ms] as a step of snnlab's clock (PyNN's 0: its t_origin)."""
-        return int(round(float(t) / simulator.state.dt)) + simulator.state.t_origin
+        return int(simulator.state.step_of(t))
 
     # the current [nA] at step n with parameters p; the steps where a
     # piecewise-constant source changes (none for one the step computes)
-    def value(self, n: int, p: dict) -> float:  # pragma: no cover - each source has its own
+    def value(self, n: int, p: dict) -> float:  # (each source has its own)
         raise NotImplementedError
 
     def changes(self) -> list[int]:

@@ -199,18 +199,15 @@ class Population(common.Population):
     def _set_per_cell(self, sim):
         """A per-cell SpikeSourcePoisson's rates and windows, its steps on
         snnlab's clock."""
-        state = self.celltype.per_cell_state(self._native, simulator.state.dt)
-        for var in ("first_step", "stop_step"):
-            state[var] = state[var] + simulator.state.t_origin
+        state = self.celltype.per_cell_state(self._native, simulator.state.step_of)
         for var, v in state.items():
             sim.set_state(self.sl_name, var, np.broadcast_to(v, (self.size,)))
 
-    def _rewound(self, sim, shift: int):
+    def _rewound(self, sim):
         """After PyNN's reset: the initial values PyNN gave, and what is
-        timed moved to the new time 0 (``shift`` steps later)."""
+        timed moved to the new time 0."""
         self._built(sim)
-        if self._applied:  # (current sources: set again at the next run)
-            self._applied = {}
+        self._applied = {}  # (current sources: set again at the next run)
         kind = type(self.celltype).__name__
         t0 = self._t0()
         if kind == "SpikeSourceArray":
@@ -229,4 +226,4 @@ def _on_clock(t: float) -> float:
     state = simulator.state
     if state.t_origin == 0 or t >= 1e12:
         return t
-    return (round(t / state.dt) + state.t_origin) * state.dt
+    return int(state.step_of(t)) * state.dt

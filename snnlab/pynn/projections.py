@@ -70,7 +70,8 @@ class Projection(common.Projection):
         import snnlab as sl
 
         pre, post, w, d = self._lists()
-        (pre_b, pre_k, pre_i), (post_b, post_k, post_i) = _cells(self.pre), _cells(self.post)
+        self._ends = _cells(self.pre), _cells(self.post)  # (fixed once built)
+        (pre_b, pre_k, pre_i), (post_b, post_k, post_i) = self._ends
         ct = self._post_celltype
         if self.receptor_type not in ("excitatory", "inhibitory"):
             raise NotImplementedError(f"snnlab.pynn: receptor type {self.receptor_type!r}; "
@@ -142,7 +143,7 @@ class Projection(common.Projection):
         indices those of the projection's ends, the weights snnlab's."""
         name, a, b = self._parts[k]
         c = simulator.state.sim.connectivity(name, settle=settle)
-        return (_in_end(self.pre, a, c["pre"]), _in_end(self.post, b, c["post"]),
+        return (_in_end(self._ends[0], a, c["pre"]), _in_end(self._ends[1], b, c["post"]),
                 c["weight"].astype(np.float64), c["delay"])
 
     def _scale(self) -> float:
@@ -321,10 +322,10 @@ def _cells(end):
     return bases, np.concatenate(which), np.concatenate(idx)
 
 
-def _in_end(end, k, idx):
-    """Indices in the k-th population of an end (``_cells``) as indices in
-    the end (a cell there more than once: its first place)."""
-    bases, which, where = _cells(end)
+def _in_end(cells, k, idx):
+    """Indices in the k-th population of an end (its ``_cells``) as indices
+    in the end (a cell there more than once: its first place)."""
+    bases, which, where = cells
     lookup = np.full(bases[k].size, -1, np.int64)
     mine = np.flatnonzero(which == k)[::-1]  # (reversed: the first place written last)
     lookup[where[mine]] = mine

@@ -61,10 +61,14 @@ class State(common.control.BaseState):
             return
         sim.reset_state()  # state to the models' initial values, input in flight dropped
         sim.clear_recordings()  # (PyNN has cached the segment before)
-        shift = sim.current_step - self.t_origin
         self.t_origin = sim.current_step
         for pop in self.populations:
-            pop._rewound(sim, shift)
+            pop._rewound(sim)
+
+    def step_of(self, t):
+        """PyNN's time(s) [ms] as step(s) of snnlab's clock (PyNN's time 0
+        is its step ``t_origin``)."""
+        return np.rint(np.asarray(t, np.float64) / self.dt).astype(np.int64) + self.t_origin
 
     def check_unbuilt(self, what: str):
         if self.sim is not None:

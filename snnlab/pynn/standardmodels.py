@@ -113,12 +113,13 @@ class SpikeSourcePoisson(_Cell, cells.SpikeSourcePoisson):
                       "uniform() < rate * dt * 1e-3")
 
     @staticmethod
-    def per_cell_state(native: dict, dt: float) -> dict:
-        """That model's state from the native rate, start and stop."""
+    def per_cell_state(native: dict, step_of) -> dict:
+        """That model's state from the native rate, start and stop
+        (``step_of``: PyNN's times as steps of snnlab's clock)."""
         stop = np.asarray(native["stop"], np.float64)
         return {"rate": np.asarray(native["rate"], np.float64),
-                "first_step": np.rint(np.asarray(native["start"], np.float64) / dt),
-                "stop_step": np.where(stop > 1e12, 1e15, np.rint(stop / dt))}
+                "first_step": step_of(native["start"]).astype(np.float64),
+                "stop_step": np.where(stop > 1e12, 1e15, step_of(np.minimum(stop, 1e12)))}
 
 
 class SpikeSourceArray(_Cell, cells.SpikeSourceArray):
