@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from .backend.cpu import host_memory_available
-from .distributions import Distribution
+from .distributions import Distribution, Values
 from .files import write_atomically
 from .plan import check_input_range, kernel_constants, stdp_history
 from .plan.layout import SYNAPSE_DTYPES
@@ -154,7 +154,8 @@ def describe(network) -> dict:
 
     def model(m) -> dict:
         return {"name": m.name, "kind": m.kind, "params": dict(m.params),
-                "state": {k: (v.encode().tolist() if isinstance(v, Distribution) else v)
+                "state": {k: (digest(v.values) if isinstance(v, Values) else
+                              v.encode().tolist() if isinstance(v, Distribution) else v)
                           for k, v in m.state.items()},
                 "ports": list(m.ports), "refractory": m.refractory,
                 "code": digest(m.update, m.threshold, m.reset),

@@ -128,7 +128,10 @@ class Uniform(Distribution):
 class Values(Distribution):
     """One value per synapse, given: for a :class:`~snnlab.connect.FromList`
     projection, in the order of its lists (weights as a NEST or PyNN
-    connection list gives them, delays [ms]).  Nothing is drawn.
+    connection list gives them, delays [ms]); or one per neuron, a state
+    variable's initial values (also after a reset; as
+    :meth:`~snnlab.models.NeuronModel.per_neuron` gives the parameters that
+    differ between neurons).  Nothing is drawn.
 
     >>> Values([0.5, -1.0, 2.0]).bounds()
     (-1.0, 2.0)
@@ -139,14 +142,16 @@ class Values(Distribution):
     def __post_init__(self):
         v = np.asarray(self.values, np.float64)
         if v.ndim != 1:
-            raise ValueError(f"Values: one value per synapse (a 1-d array), got shape {v.shape}")
+            raise ValueError(f"Values: one value per synapse or neuron (a 1-d array), got "
+                             f"shape {v.shape}")
         if not np.all(np.isfinite(v)):
             raise ValueError("Values: every value must be finite")
         v.setflags(write=False)
         object.__setattr__(self, "values", v)
 
     def encode(self) -> np.ndarray:
-        raise ValueError("Values are given per synapse: only a FromList projection takes them")
+        raise ValueError("Values are given per synapse or neuron: only a FromList projection "
+                         "or a state variable's initial value takes them")
 
     @property
     def mean(self) -> float:

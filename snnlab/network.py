@@ -110,6 +110,10 @@ class Network:
         if model.kind == "spike_source_array" and model.extra["n"] != n:
             raise ValueError(f"population {name!r}: SpikeSourceArray has times for "
                              f"{model.extra['n']} neurons, not n={n}")
+        for var, init in model.state.items():
+            if isinstance(init, Values) and init.values.size != n:
+                raise ValueError(f"population {name!r}: the initial values of {var!r} are "
+                                 f"given for {init.values.size} neurons, not n={n}")
         pop = Population(name, model, n, len(self.populations))
         self.populations[name] = pop
         return pop

@@ -503,6 +503,45 @@ def test_spike_times_replaced_on_ranks_as_on_one_process(tmp_path):
     assert json.loads(res.stdout.strip().splitlines()[-1]) == want
 
 
+PER_NEURON = r"""
+import json, sys
+import numpy as np
+import snnlab as sl
+from snnlab.distributed import world
+comm = world() if sys.argv[1] == "ranks" else None
+net = sl.Network(dt=0.1)
+n = 30
+model = sl.models.LIF("exp").per_neuron(0.1, tau_m=np.linspace(8.0, 20.0, n),
+                                        t_ref=np.tile([0.5, 2.0, 3.0], n // 3),
+                                        I_e=np.linspace(380.0, 700.0, n))
+a = net.population("a", model.with_state(V_m=sl.Values(np.linspace(-70.0, -56.0, n))), n)
+net.connect(a, a, sl.connect.FixedProbability(0.2), weight=-40.0, delay=1.0)
+sim = sl.Simulation(net, backend="cpu", threads=1, comm=comm, record_spikes=["a"])
+sim.run(50.0)
+t, i = sim.spikes("a")
+out = {{"spikes": sorted(zip(t.round(6).tolist(), i.tolist())),
+       "tau_m": sim.state("a", "tau_m").tolist()}}
+if comm is None or comm.Get_rank() == 0:
+    print(json.dumps(out))
+"""
+
+
+def test_per_neuron_parameters_on_ranks_as_on_one_process(tmp_path):
+    """Each rank holds its own neurons' parameters (and given initial
+    values): the spikes equal one process's on 2 and 3 ranks."""
+    script = tmp_path / "per_neuron.py"
+    script.write_text(PER_NEURON.format())
+    res = subprocess.run([sys.executable, str(script), "one"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    want = json.loads(res.stdout.strip().splitlines()[-1])
+    assert len(want["spikes"]) > 30 and want["tau_m"][-1] == 20.0
+    for n in (2, 3):
+        res = _mpirun(n, [sys.executable, str(script), "ranks"])
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert json.loads(res.stdout.strip().splitlines()[-1]) == want, n
+
+
 def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
     script = tmp_path / "refuse.py"
     script.write_text(

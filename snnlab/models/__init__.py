@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..checks import balanced, finite, warn_off_grid
-from ..distributions import Distribution
+from ..distributions import Distribution, Values
 
 __all__ = [
     "NeuronModel",
@@ -176,6 +176,31 @@ class NeuronModel:
         s.update(initial)
         return _replace(self, state=s)
 
+    def per_neuron(self, dt: float, **values) -> NeuronModel:
+        """A variant whose parameters ``values`` (name -> one value per
+        neuron) differ between the neurons of a population, for a
+        simulation with time step ``dt`` [ms].
+
+        Each parameter, and each derived constant, that then differs between
+        neurons becomes a state variable the snippets read under the same
+        name (initial values: :class:`~snnlab.Values`, the neuron's own, also
+        after a reset), with the same type as a constant: the same arithmetic,
+        bit for bit, as a population of one neuron with that neuron's
+        parameters.  A refractory period that differs counts each neuron's
+        own steps (state variable ``<refractory>_steps``).  The rest stay
+        constants, shared.  ``Simulation.set_param`` still changes a shared
+        parameter, unless that would change a per-neuron constant or make a
+        shared one differ (a ValueError says which); per-neuron values
+        change with ``Simulation.set_state``.
+
+        >>> m = LIF(tau_m=10.0).per_neuron(0.1, tau_m=[10.0, 20.0], V_th=[-50.0, -50.0])
+        >>> [k for k in m.state if k not in LIF().state]
+        ['tau_m', 'P33', 'P30']
+        >>> m.state["tau_m"].values.tolist(), m.params["V_th"]
+        ([10.0, 20.0], -50.0)
+        """
+        return _per_neuron(self, finite("per_neuron: dt", dt), values)
+
     def constants(self, params: Mapping[str, float], dt: float) -> dict[str, float]:
         """Parameters, derived constants and ``dt`` as passed to the kernel."""
         if self.validate is not None:
@@ -185,6 +210,8 @@ class NeuronModel:
             try:
                 derived = self.derived(dict(params), dt)
             except (ArithmeticError, ValueError) as e:
+                if isinstance(self.derived, _PerNeuronDerived):
+                    raise  # (its own message, the rows' own errors within)
                 raise ValueError(f"{self.name}: derived constants cannot be computed for "
                                  f"parameters {dict(params)} and dt={dt}: {e}") from None
             for k, v in derived.items():
@@ -202,6 +229,116 @@ class NeuronModel:
             raise ValueError(f"{self.name}: derived constants {bad} are not finite "
                              f"for parameters {dict(params)} and dt={dt}")
         return out
+
+
+@dataclass(frozen=True, eq=False)
+class _PerNeuronDerived:
+    """The derived constants of a :meth:`NeuronModel.per_neuron` variant
+    that stay shared (picklable, for checkpoints and ranks).  With the
+    shared parameters it was made with, those it found; with others (a
+    ``set_param``), computed again for every distinct set of per-neuron
+    values (``rows``, over ``names``): they must still agree, and the
+    per-neuron constants (``moved``, now state) must stay as they were."""
+
+    base: NeuronModel
+    dt: float
+    names: tuple[str, ...]  # the parameters per neuron
+    rows: np.ndarray  # [distinct sets, len(names)]
+    moved: tuple[str, ...]  # the constants per neuron, derived ones included
+    moved_values: np.ndarray  # [distinct sets, len(moved)]
+    made_with: dict  # the shared parameters it was made with
+    shared: dict  # and the shared derived constants they give
+
+    def __call__(self, p: dict, dt: float) -> dict:
+        if dt != self.dt:
+            raise ValueError(f"{self.base.name}: its per-neuron constants were computed for "
+                             f"dt = {self.dt:g} ms, not {dt:g} ms (per_neuron(dt=...))")
+        if p == self.made_with:
+            return dict(self.shared)
+        table = _row_constants(self.base, p, self.names, self.rows, dt)
+        changed = [k for j, k in enumerate(self.moved)
+                   if any(c[k] != v for c, v in zip(table, self.moved_values[:, j]))]
+        if changed:
+            raise ValueError(f"{self.base.name}: this change would alter the per-neuron "
+                             f"constants {changed}; set them per neuron (Simulation.set_state) "
+                             "or make the model with per_neuron again")
+        shared = _shared_derived(table, p, self.moved)
+        varying = sorted(k for k in shared if any(c[k] != shared[k] for c in table[1:]))
+        if varying:
+            raise ValueError(f"{self.base.name}: this change would make the derived constants "
+                             f"{varying} differ between neurons; make the model with "
+                             "per_neuron again")
+        return shared
+
+
+def _row_constants(base: NeuronModel, shared: dict, names, rows, dt: float) -> list[dict]:
+    """``base.constants`` for each row of per-neuron values, beside the
+    shared parameters ``shared``."""
+    out = []
+    for row in rows:
+        p = {k: v for k, v in shared.items() if k in base.params}
+        p.update(zip(names, (float(x) for x in row)))
+        out.append(base.constants(p, dt))
+    return out
+
+
+def _shared_derived(table: list[dict], params: dict, moved) -> dict:
+    """The derived constants of the first row that are neither parameters
+    nor per neuron (nor the ones ``NeuronModel.constants`` adds itself)."""
+    return {k: v for k, v in table[0].items()
+            if k not in params and k not in moved and k not in ("dt", "_ref_steps")}
+
+
+def _per_neuron(model: NeuronModel, dt: float, values: dict) -> NeuronModel:
+    if model.kind != "neuron":
+        raise ValueError(f"{model.name}: per_neuron is for neuron models, not {model.kind!r}")
+    if isinstance(model.derived, _PerNeuronDerived):
+        raise ValueError(f"{model.name}: already per neuron; call per_neuron on the model "
+                         "it was made from")
+    unknown = sorted(set(values) - set(model.params))
+    if not values or unknown:
+        raise ValueError(f"{model.name}: per_neuron takes parameters of the model "
+                         f"({sorted(model.params)}), got {unknown or 'none'}")
+    arrays = {}
+    for k, v in values.items():
+        a = np.asarray(v, np.float64)
+        if a.ndim != 1 or a.size == 0 or not np.all(np.isfinite(a)):
+            raise ValueError(f"{model.name}.{k}: per_neuron takes a 1-d array of finite "
+                             f"values, one per neuron, got shape {a.shape}")
+        arrays[k] = a
+    sizes = {k: a.size for k, a in arrays.items()}
+    if len(set(sizes.values())) != 1:
+        raise ValueError(f"{model.name}: per_neuron arrays must have one length (one value "
+                         f"per neuron), got {sizes}")
+    # a parameter the same in every neuron is shared after all
+    model = model.with_params(**{k: float(a[0]) for k, a in arrays.items() if np.all(a == a[0])})
+    names = tuple(k for k, a in arrays.items() if np.any(a != a[0]))
+    if not names:
+        return model
+    rows, which = np.unique(np.stack([arrays[k] for k in names], axis=1), axis=0,
+                            return_inverse=True)
+    which = which.reshape(-1)
+    table = _row_constants(model, model.params, names, rows, dt)
+    per_row = {k: np.array([c[k] for c in table]) for k in table[0] if k != "dt"}
+    moved = [k for k, v in per_row.items() if np.any(v != v[0]) and k != "_ref_steps"]
+    params = {k: v for k, v in model.params.items() if k not in moved}
+    state = {var: (Values(per_row[init][which]) if isinstance(init, str) and init in moved
+                   else init) for var, init in model.state.items()}
+    state.update({k: Values(per_row[k][which]) for k in moved})
+    reset, refractory = model.reset, model.refractory
+    ref_steps = per_row.get("_ref_steps")
+    if ref_steps is not None and (refractory in moved or np.any(ref_steps != ref_steps[0])):
+        steps = f"{refractory}_steps"  # each neuron's refractory steps
+        while steps in model.params or steps in state:
+            steps += "_"
+        state[steps] = Values(ref_steps[which])
+        reset, refractory = f"{reset}\nrefrac = (int32_t){steps};", None
+    derived = _PerNeuronDerived(
+        model, dt, names, rows, tuple(moved),
+        np.stack([per_row[k] for k in moved], axis=1), dict(params),
+        _shared_derived(table, params, moved))
+    return _replace(model, params=params, state=state, reset=reset, refractory=refractory,
+                    derived=derived)
 
 
 def _replace(model: NeuronModel, **changes) -> NeuronModel:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..backend import PHASES
 from ..checks import finite
-from ..distributions import Constant, Distribution
+from ..distributions import Constant, Distribution, Values
 from ..network import Population
 from ..plan import Plan, PopulationPlan, check_scalar, kernel_constants
 from ..random import STREAM_INIT, STREAM_MODEL
@@ -116,7 +116,10 @@ class Populations:
         for k, init in enumerate(model.state.values()):
             if isinstance(init, str):
                 init = ps.params[init]
-            if isinstance(init, Distribution):
+            if isinstance(init, Values):  # one per neuron: this rank's
+                launch("copy_state", n, self._given(pop.name, k, init, pp),
+                       ps.state[k * n:(k + 1) * n], extent=("flat", n))
+            elif isinstance(init, Distribution):
                 launch("init_state", n, pp.first, a.device(init.encode()), np.uint64(self.seed),
                        STREAM_INIT + pop.index * 256 + k, ps.state[k * n:(k + 1) * n],
                        extent=("flat", n))
@@ -246,13 +249,29 @@ class Populations:
             if pp.kernel == "spike_source_array":
                 continue
             pop = pp.pop
-            for k, var in enumerate(pop.model.state):
+            for k, (var, init) in enumerate(pop.model.state.items()):
+                if isinstance(init, Values):
+                    out.append(Planned("copy_state", ("flat", pp.n), PHASES.index("other"),
+                                       lambda name=name, k=k, init=init, pp=pp: (
+                                           pp.n, self._given(name, k, init, pp),
+                                           self.by_name[name].state[k * pp.n:(k + 1) * pp.n]
+                                       )))
+                    continue
                 out.append(Planned("init_state", ("flat", pp.n), PHASES.index("other"),
                                    lambda name=name, k=k, var=var: self._args_init(name, k, var)))
             for array in ("refrac", "inbuf"):
                 out.append(zero(lambda name=name, array=array:
                                 getattr(self.by_name[name], array)))
         return out
+
+    def _given(self, name: str, k: int, init: Values, pp: PopulationPlan):
+        """Initial values given one per neuron, this rank's, on the target
+        (copied once)."""
+        key = (name, k, "given")
+        if key not in self._inits:
+            self._inits[key] = self.arena.device(
+                np.ascontiguousarray(init.values[pp.first:pp.first + pp.n]), np.float64)
+        return self._inits[key]
 
     def _args_init(self, name: str, k: int, var: str):
         ps, n = self.by_name[name], self.by_name[name].n
@@ -294,6 +313,9 @@ class Populations:
 
     def get_param(self, population, name: str) -> float:
         ps = self[population]
+        if name not in ps.params and isinstance(ps.pop.model.state.get(name), Values):
+            raise KeyError(f"population {ps.pop.name!r}: {name!r} differs between its neurons, "
+                           "a state variable (Simulation.state, set_state)")
         if name not in ps.params:
             raise KeyError(f"population {ps.pop.name!r} has no parameter {name!r}; "
                            f"have {sorted(ps.params)}")
