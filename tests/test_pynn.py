@@ -140,8 +140,15 @@ def test_what_is_not_supported_is_named():
         sim.STDPMechanism(sim.SpikePairRule(), sim.AdditiveWeightDependence(),
                           dendritic_delay_fraction=0.5)
     p = sim.Population(4, sim.IF_curr_exp(tau_m=[10.0, 10.0, 20.0, 20.0]))
-    with pytest.raises(NotImplementedError, match="parameter 'tau_m' differs between neurons"):
-        sim.run(1.0)
+    sim.run(1.0)
+    with pytest.raises(NotImplementedError, match="'tau_m' differs between neurons; such a "
+                                                  "parameter is set before the first run"):
+        p.set(tau_m=15.0)
+    with pytest.raises(NotImplementedError, match=r"'cm': .*per-neuron constants"):
+        p.set(cm=0.5)  # (the membrane's propagators differ between the cells)
+    p.set(v_thresh=-40.0)
+    assert p.get("v_thresh") == pytest.approx(-40.0)
+    sim.setup(timestep=0.1)
     with pytest.raises(NotImplementedError, match="spike_precision='off_grid'"):
         sim.setup(timestep=0.1, spike_precision="off_grid")
     sim.setup(timestep=0.1)
@@ -491,3 +498,37 @@ def test_get_as_array_combines_multapses_as_pynn_says(how):
     assert len(listed) > len({(int(i), int(j)) for i, j, _ in listed})  # (multapses)
     np.testing.assert_allclose(prj.get("weight", format="array", multiple_synapses=how), want,
                                rtol=1e-12)
+
+
+def test_parameters_that_differ_between_cells_as_in_cells_of_their_own():
+    """A population whose cells have parameters of their own (a random
+    distribution, arrays): the same v, bit for bit, as populations of one
+    cell each given that cell's values, under the same drive."""
+    n = 6
+    rng = sim.NumpyRNG(seed=7)
+    params = {"tau_m": sim.RandomDistribution("uniform", (10.0, 20.0), rng=rng),
+              "v_thresh": np.linspace(-55.0, -50.0, n), "tau_refrac": [1.0, 2.0, 3.0] * 2,
+              "tau_syn_E": np.linspace(2.0, 5.0, n), "i_offset": np.linspace(0.5, 1.0, n)}
+    drive = [[5.0, 5.5, 30.0, 31.0, 32.0, 60.0], [12.0, 13.0, 50.0]]
+
+    def build(cells):
+        src = sim.Population(2, sim.SpikeSourceArray(spike_times=drive))
+        for pop in cells:
+            sim.Projection(src, pop, sim.AllToAllConnector(),
+                           sim.StaticSynapse(weight=0.4, delay=1.0))
+            pop.record(["v", "spikes"])
+        sim.run(100.0)
+        return np.concatenate([np.asarray(p.get_data().segments[0].analogsignals[0])
+                               for p in cells], axis=1)
+
+    whole = sim.Population(n, sim.IF_curr_alpha(**params))
+    drawn = {k: np.asarray(whole.get(k)) for k in params}
+    assert np.ptp(drawn["tau_m"]) > 1.0  # the distribution's values, per cell
+    v_whole = build([whole])
+    sim.end()
+    sim.setup(timestep=0.1, threads=1, precision="float64")
+    ones = [sim.Population(1, sim.IF_curr_alpha(**{k: float(v[i]) for k, v in drawn.items()}))
+            for i in range(n)]
+    v_ones = build(ones)
+    assert np.array_equal(v_whole, v_ones)
+    assert (v_whole.max(axis=0) > drawn["v_thresh"] - 1.0).all()  # each reaches its threshold

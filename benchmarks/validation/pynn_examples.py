@@ -20,7 +20,12 @@ two standard errors), with the simulation times the examples measure.
 
 Examples: VAbenchmarks.py COBA and CUBA (Brette et al. 2007, benchmarks 1
 and 2), also COBA built with population views; brunel.py (Brunel 2000,
-100 ms, as the example has it).  Not ``--use-assembly``: on pyNN.nest it
+100 ms, as the example has it); inhomogeneous_network.py (cells whose
+parameters differ: resting potentials and thresholds given per cell; its
+input spike times are drawn with a fixed seed and its connections with
+PyNN's default one, so every run is the same network and input, and the
+run's seed is not used: the rates must agree exactly; its time is the
+whole script's).  Not ``--use-assembly``: on pyNN.nest it
 stops in PyNN 0.13's connector progress report (an Assembly has no
 ``local_size``; snnlab.pynn's has one).  A simulation time on snnlab.pynn
 includes building the network, which happens at the first run.  Writes
@@ -37,6 +42,7 @@ import os
 import re
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 GOALS = {"rate_vs_nest_within": 0.10}
@@ -48,6 +54,7 @@ EXAMPLES = {
     "VA COBA, views": ("VAbenchmarks.py", ["COBA", "--use-views"], "rngseed",
                        ("E_count", "I_count")),
     "Brunel": ("brunel.py", [], "kernelseed", ("E_rate", "I_rate")),
+    "inhomogeneous": ("inhomogeneous_network.py", [], None, ("cells",)),
 }
 
 
@@ -57,9 +64,11 @@ def run_one(src: Path, example: str, side: str, seed: int) -> dict:
     path = src / "examples" / file
     text = path.read_text()
     # the example's seed line, moved by the run's seed
-    text, n = re.subn(rf"^{seed_name}(\s*)=(\s*)(\d+)",
-                      lambda m: f"{seed_name}{m[1]}={m[2]}{int(m[3]) + seed}", text, count=1,
-                      flags=re.M)
+    n = 1
+    if seed_name is not None:
+        text, n = re.subn(rf"^{seed_name}(\s*)=(\s*)(\d+)",
+                          lambda m: f"{seed_name}{m[1]}={m[2]}{int(m[3]) + seed}", text,
+                          count=1, flags=re.M)
     if n != 1:
         raise SystemExit(f"{file}: no '{seed_name} = ...' line to set the seed on")
     if side == "snnlab":
@@ -74,7 +83,11 @@ def run_one(src: Path, example: str, side: str, seed: int) -> dict:
     os.chdir(tempfile.mkdtemp(prefix="pynn-example-"))
     sys.argv = [str(path), side, *args]
     scope = {"__name__": "__main__", "__file__": str(path)}
+    t0 = time.perf_counter()
     exec(compile(text, str(path), "exec"), scope)  # noqa: S102 (the example, as it is)
+    if rate_names[0] == "cells":  # (the whole script's time)
+        return {"side": side, "seed": seed, "sim_s": time.perf_counter() - t0, "rates": {
+            "cells": scope["cells"].mean_spike_count() * 1000.0 / scope["simtime"]}}
     if rate_names[0] == "E_count":  # (VAbenchmarks: mean spike counts over tstop)
         rates = {"exc": scope["E_count"] * 1000.0 / scope["tstop"],
                  "inh": scope["I_count"] * 1000.0 / scope["tstop"]}
@@ -118,15 +131,17 @@ def main() -> None:
                 runs[side].append(c.run_json(
                     [py, str(Path(__file__).resolve()), "--pynn-src", str(src), "--one",
                      example, side, str(seed)], env=env, record=False))
-        summary, verdict, times = c.compare_rates(runs, ("exc", "inh"),
-                                                  GOALS["rate_vs_nest_within"])
+        pops = EXAMPLES[example][3] if EXAMPLES[example][3] == ("cells",) else ("exc", "inh")
+        summary, verdict, times = c.compare_rates(runs, pops, GOALS["rate_vs_nest_within"])
         results[example] = {"runs": runs, "summary": summary, "sim_s_median": times,
                             "verdict": verdict}
-        s, n = summary["snnlab exc"], summary["nest exc"]
-        print(f"{example}: exc snnlab.pynn {s['mean']:.2f} +- {s['se']:.2f}, pyNN.nest "
-              f"{n['mean']:.2f} +- {n['se']:.2f} spikes/s; inh "
-              f"{summary['snnlab inh']['mean']:.2f} / {summary['nest inh']['mean']:.2f}; "
-              f"simulation {times['snnlab']:.2f} s / {times['nest']:.2f} s; {verdict}")
+        said = "; ".join(
+            f"{pop} snnlab.pynn {summary['snnlab ' + pop]['mean']:.2f} +- "
+            f"{summary['snnlab ' + pop]['se']:.2f}, pyNN.nest "
+            f"{summary['nest ' + pop]['mean']:.2f} +- {summary['nest ' + pop]['se']:.2f}"
+            for pop in pops)
+        print(f"{example}: {said} spikes/s; simulation {times['snnlab']:.2f} s / "
+              f"{times['nest']:.2f} s; {verdict}")
     import pyNN
 
     record = {"benchmark": "pynn_examples", "machine": c.machine(), "commit": c.commit(),

@@ -6,11 +6,11 @@ What is there: ``setup`` (``timestep``, ``min_delay`` (also ``"auto"``),
 ``precision``), ``run``, ``run_until``, ``end``; ``Population`` with
 ``IF_curr_exp``, ``IF_curr_alpha``, ``IF_curr_delta``, ``IF_cond_exp``,
 ``IF_cond_alpha``, ``SpikeSourcePoisson`` and ``SpikeSourceArray``
-(parameters shared by a population's neurons, except ``i_offset`` and a
-SpikeSourcePoisson's ``rate``, ``start`` and ``duration``; initial values
-per neuron); ``Projection`` between populations, views and assemblies of
-them, with PyNN's connectors (their connections drawn by PyNN, as on every
-backend) ``StaticSynapse`` and ``STDPMechanism`` (``SpikePairRule``,
+(parameters and initial values may differ between cells: the cells'
+through ``NeuronModel.per_neuron``, set before the first run);
+``Projection`` between populations, views and assemblies of them, with
+PyNN's connectors (their connections drawn by PyNN, as on every backend)
+``StaticSynapse`` and ``STDPMechanism`` (``SpikePairRule``,
 additive or multiplicative weight dependence: snnlab's STDP with NEST's
 conventions, as pyNN.nest runs it), ``Projection.set`` and ``connections``
 (weights; delays before the first run); ``DCSource``, ``StepCurrentSource``,
@@ -19,8 +19,9 @@ recordable; recording of spikes and state variables, returned as Neo blocks
 by PyNN's own machinery; the low-level ``create``, ``connect``, ``set``,
 ``record``; ``get``/``set`` of parameters and initial values, also between
 runs. What PyNN has and this does not raises ``NotImplementedError`` naming
-it: other cell and synapse types, other parameters that differ within a
-population, structure created after the first run, off-grid spike times.
+it: other cell and synapse types, synapse parameters that differ within a
+projection, a cell parameter that differs between cells changed after the
+first run, structure created after the first run, off-grid spike times.
 ``reset()`` brings PyNN's time back to 0 while snnlab's clock goes on (what
 is timed moves with it); a SpikeSourceArray takes new times between runs.
 

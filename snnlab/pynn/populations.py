@@ -95,6 +95,7 @@ class Population(common.Population):
         self._initial_native = {}
         self._offset = None  # i_offset per cell [pA], where it differs (electrodes.py)
         self._per_cell = False  # a SpikeSourcePoisson with rates per cell (state)
+        self._varying = []  # the parameters that differ between cells (per_neuron)
         self._stimulus = None  # "dc" or "ac" where current flows in (electrodes.py)
         self.sl_name = f"pop{len(simulator.state.populations)}"
         simulator.state.populations.append(self)
@@ -134,7 +135,16 @@ class Population(common.Population):
         if name == "I_e" and self._offset is not None:  # per cell (electrodes.split_offset)
             self._offset = np.broadcast_to(np.asarray(value, np.float64), (self.size,)).copy()
             return
-        sim.set_param(self.sl_name, name, check_homogeneous(self.label, name, value))
+        said = next((k for k, tr in self.celltype.translations.items()
+                     if tr["translated_name"] == name), name)  # (PyNN's name)
+        if name in self._varying or np.ptp(np.asarray(value, np.float64)) > 0:
+            raise NotImplementedError(
+                f"snnlab.pynn: {self.label}: {said!r} differs between neurons; such a "
+                "parameter is set before the first run, not after")
+        try:
+            sim.set_param(self.sl_name, name, float(np.asarray(value, np.float64).flat[0]))
+        except ValueError as e:  # (it would change constants that are per neuron)
+            raise NotImplementedError(f"snnlab.pynn: {self.label}: {said!r}: {e}") from None
 
     def _initial(self, variable):
         """A state variable's initial values, in PyNN's units (NaN: not set)."""
@@ -170,8 +180,13 @@ class Population(common.Population):
         else:
             native = dict(self._native)
             self._offset = electrodes.split_offset(self, native)  # i_offset per cell
-            p = {k: check_homogeneous(self.label, k, v) for k, v in native.items()}
-            model = ct.snnlab_model(p)
+            values = {k: np.broadcast_to(np.asarray(v, np.float64), (self.size,))
+                      for k, v in native.items()}
+            model = ct.snnlab_model({k: float(v[0]) for k, v in values.items()})
+            self._varying = sorted(k for k, v in values.items() if np.any(v != v[0]))
+            if self._varying:  # per neuron (state), the rest shared
+                model = model.per_neuron(simulator.state.dt,
+                                         **{k: values[k] for k in self._varying})
         hit, ac = electrodes.stimulated(self)
         hit = hit or self._offset is not None
         self._stimulus = ("ac" if ac else "dc") if hit else None
