@@ -28,6 +28,7 @@ __all__ = [
     "LIF",
     "ALIF",
     "CondLIF",
+    "Izhikevich",
     "PoissonSource",
     "SpikeSourceArray",
     "propagator_matrix",
@@ -528,6 +529,55 @@ def ALIF(**params) -> NeuronModel:
         ports=_LIF_PORTS["delta"], refractory="t_ref",
         derived=_LIFDerived("delta", adaptive=True), validate=_RangeCheck("ALIF"),
         units={"V_m": "mV", "a": "dimensionless"})
+
+
+# NEST's izhikevich, both of its integrations, in its order of operations:
+# forward Euler from the step's start ("consistent"), or the published one
+# (two half steps of V, then U from the new V); the step's delta input
+# added to V after the Euler increment (inside it, published); V bounded
+# below by V_min.
+_IZHIKEVICH_CODE = {
+    True: ("const scalar v_old = V_m, u_old = U_m;\n"
+           "V_m = V_m + dt * (0.04 * v_old * v_old + 5.0 * v_old + 140.0 - u_old + I_e) + in_syn;\n"
+           "U_m = U_m + dt * a * (b * v_old - u_old);\n"
+           "V_m = V_m < V_min ? V_min : V_m;"),
+    False: ("V_m = V_m + dt * 0.5 * (0.04 * V_m * V_m + 5.0 * V_m + 140.0 - U_m + I_e + in_syn);\n"
+            "V_m = V_m + dt * 0.5 * (0.04 * V_m * V_m + 5.0 * V_m + 140.0 - U_m + I_e + in_syn);\n"
+            "U_m = U_m + dt * a * (b * V_m - U_m);\n"
+            "V_m = V_m < V_min ? V_min : V_m;"),
+}
+_IZHIKEVICH_DEFAULTS = dict(a=0.02, b=0.2, c=-65.0, d=8.0, I_e=0.0, V_th=30.0, V_min=-1e30)
+
+
+def Izhikevich(consistent_integration: bool = True, **params) -> NeuronModel:
+    r"""Izhikevich's (2003) simple model, as NEST's ``izhikevich`` (names,
+    defaults, numerics).
+
+    .. math:: \dot V = 0.04 V^2 + 5 V + 140 - U + I_e, \quad
+              \dot U = a (b V - U); \quad V \ge V_{th}: V \to c, U \to U + d
+
+    Parameters: ``a``, ``b`` [1/ms], ``c`` [mV], ``d`` [mV/ms], ``I_e``
+    (in the equation as it is, mV/ms; NEST calls it pA), ``V_th`` [mV],
+    ``V_min`` [mV] (V's lower bound; default none, -1e30).  State ``V_m``
+    (initially -65 mV) and ``U_m`` (-13 mV/ms, NEST 3.10's: b V_m at the
+    defaults).  Delta synapses on port ``syn``: a
+    spike of weight w [mV] makes V jump by w.  No refractory period.
+    ``consistent_integration`` (NEST's default): forward Euler; False: the
+    published scheme (two half steps of V, then U from the new V), meant
+    for dt = 1 ms.
+
+    >>> Izhikevich(d=2.0).params["d"]
+    2.0
+    """
+    if not isinstance(consistent_integration, bool):
+        raise TypeError(f"Izhikevich: consistent_integration must be True or False, got "
+                        f"{consistent_integration!r}")
+    p = _checked("Izhikevich", _IZHIKEVICH_DEFAULTS, params)
+    return NeuronModel(
+        name="izhikevich" if consistent_integration else "izhikevich_published", params=p,
+        state={"V_m": -65.0, "U_m": -13.0}, update=_IZHIKEVICH_CODE[consistent_integration],
+        threshold="V_m >= V_th", reset="V_m = c;\nU_m = U_m + d;", ports=("syn",),
+        validate=_RangeCheck("Izhikevich"), units={"V_m": "mV", "U_m": "mV/ms"})
 
 
 _COND_DEFAULTS = dict(V_th=-55.0, V_reset=-60.0, t_ref=2.0, g_L=16.6667, C_m=250.0,
