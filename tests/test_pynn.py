@@ -532,3 +532,38 @@ def test_parameters_that_differ_between_cells_as_in_cells_of_their_own():
     v_ones = build(ones)
     assert np.array_equal(v_whole, v_ones)
     assert (v_whole.max(axis=0) > drawn["v_thresh"] - 1.0).all()  # each reaches its threshold
+
+
+def test_izhikevich_cells_follow_nests_equations_in_pynns_units():
+    """PyNN's Izhikevich (PyNN's defaults: v = -70, u = -14; i_offset in nA,
+    NEST's I_e x 1000; weights in mV, inhibitory ones negative): v and u
+    bit for bit as NEST's izhikevich update computes them, written out."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_models import _izhikevich_reference
+
+    cell = sim.Izhikevich(a=0.02, b=0.2, c=-50.0, d=2.0, i_offset=0.012)
+    p = sim.Population(1, cell)
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=[[20.0, 45.0], [30.0]]))
+    sim.Projection(src[0:1], p, sim.AllToAllConnector(), sim.StaticSynapse(weight=4.0, delay=1.0))
+    sim.Projection(src[1:2], p, sim.AllToAllConnector(), sim.StaticSynapse(weight=-6.0, delay=2.0),
+                   receptor_type="inhibitory")
+    p.record(["v", "u", "spikes"])
+    sim.run(100.0)
+    seg = p.get_data().segments[0]
+    v = np.asarray(seg.filter(name="v")[0])[:, 0]
+    u = np.asarray(seg.filter(name="u")[0])[:, 0]
+    inputs = np.zeros(1001)
+    inputs[199 + 10] += 4.0  # (spike of the step ending at 20 ms, 1 ms later)
+    inputs[449 + 10] += 4.0
+    inputs[299 + 20] -= 6.0
+    params = {"a": 0.02, "b": 0.2, "c": -50.0, "d": 2.0, "I_e": 12.0, "V_th": 30.0}
+    want, spikes = _izhikevich_reference(params, 0.1, 1000, inputs, v=-70.0, u=-14.0)
+    assert len(spikes) >= 3
+    np.testing.assert_array_equal(v[1:], want[:, 0])
+    np.testing.assert_array_equal(u[1:], want[:, 1])
+    assert v[0] == -70.0 and u[0] == -14.0
+    np.testing.assert_allclose(np.asarray(seg.spiketrains[0]), (np.array(spikes) + 1) * 0.1,
+                               atol=1e-9)

@@ -5,7 +5,7 @@ What is there: ``setup`` (``timestep``, ``min_delay`` (also ``"auto"``),
 ``max_delay``; snnlab's own ``threads``, ``seed``, ``backend``,
 ``precision``), ``run``, ``run_until``, ``end``; ``Population`` with
 ``IF_curr_exp``, ``IF_curr_alpha``, ``IF_curr_delta``, ``IF_cond_exp``,
-``IF_cond_alpha``, ``SpikeSourcePoisson`` and ``SpikeSourceArray``
+``IF_cond_alpha``, ``Izhikevich``, ``SpikeSourcePoisson`` and ``SpikeSourceArray``
 (parameters and initial values may differ between cells: the cells'
 through ``NeuronModel.per_neuron``, set before the first run);
 ``Projection`` between populations, views and assemblies of them, with

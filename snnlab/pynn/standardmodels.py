@@ -10,7 +10,7 @@ from pyNN.standardmodels import build_translations, cells, synapses
 import snnlab.models as models
 
 __all__ = ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha",
-           "SpikeSourcePoisson", "SpikeSourceArray", "StaticSynapse", "STDPMechanism",
+           "Izhikevich", "SpikeSourcePoisson", "SpikeSourceArray", "StaticSynapse", "STDPMechanism",
            "SpikePairRule", "AdditiveWeightDependence", "MultiplicativeWeightDependence"]
 
 _LIF_COMMON = (
@@ -89,6 +89,17 @@ class IF_cond_alpha(_Cell, cells.IF_cond_alpha):
 
     def snnlab_model(self, p):
         return models.CondLIF(synapse="alpha", **p)
+
+
+class Izhikevich(_Cell, cells.Izhikevich):
+    __doc__ = cells.Izhikevich.__doc__
+    synapse = "delta"  # (weights in mV, as pyNN.nest takes them)
+    translations = build_translations(("a", "a"), ("b", "b"), ("c", "c"), ("d", "d"),
+                                      ("i_offset", "I_e", 1000.0))
+    state_variable_translations = build_translations(("v", "V_m"), ("u", "U_m"))
+
+    def snnlab_model(self, p):
+        return models.Izhikevich(**p)
 
 
 class SpikeSourcePoisson(_Cell, cells.SpikeSourcePoisson):
