@@ -17,7 +17,11 @@ snnlab                        NIR
 ``LIF(synapse="exp")``        ``CubaLIF`` with tau_syn = tau_syn_ex =
                               tau_syn_in, w_in = 1; a weight w [pA] is the
                               entry w tau_syn
-``I_e``                       an ``Affine`` bias (import, ``LIF`` targets)
+``I_e``                       an ``Affine`` bias (import): into a ``LIF``,
+                              I_e = b; into a ``CubaLIF``, whose synaptic
+                              current it drives, I_e = w_in b with the
+                              current starting at -w_in b (the same sum:
+                              w_in b (1 - exp(-t / tau_syn)))
 a projection                  ``Linear`` (target x source; synapses between
                               one pair summed), one per delay it holds, each
                               after a ``Delay`` node of that delay
@@ -32,9 +36,9 @@ at V >= V_th, which differs only where V lands on the threshold exactly.
 What NIR cannot say is refused by name, never dropped in silence: a
 refractory period (``lossy=True`` drops it with a warning, and the graph's
 metadata keeps it), Poisson inputs (dropped likewise), other neuron models,
-alpha synapses, unequal synaptic time constants; on import, node types
-with no counterpart (convolutions, pooling, subgraphs) and a bias into a
-``CubaLIF``'s synaptic current.
+alpha synapses, unequal synaptic time constants, a constant current
+(``I_e``: NIR's neurons have none); on import, node types with no
+counterpart (convolutions, pooling, subgraphs).
 """
 
 from __future__ import annotations
@@ -141,8 +145,12 @@ def to_nir(sim, time_unit: str = "s", outputs=None, lossy: bool = False):
     for name in net.inputs:
         lose(f"input {name!r}", "Poisson", "NIR graphs carry no spike generators")
     for name, proj in projs.items():
-        c = sim.connectivity(name)
         pre_n, post_n = proj.pre.n, proj.post.n
+        if pre_n * post_n > MAX_LINEAR:  # (before reading the synapses)
+            raise ValueError(f"projection {name!r}: NIR's Linear is a dense {post_n} x {pre_n} "
+                             f"matrix per delay, more than {MAX_LINEAR} entries (8 bytes each); "
+                             "export a smaller network")
+        c = sim.connectivity(name)
         delays = np.unique(c["delay"])
         for k, d in enumerate(delays):
             at = c["delay"] == d
@@ -164,6 +172,8 @@ def to_nir(sim, time_unit: str = "s", outputs=None, lossy: bool = False):
 
 # -- in -------------------------------------------------------------------------
 _NEURONS = ("LIF", "CubaLIF")
+# the largest Linear written, in entries (a dense float64 matrix: 1 GiB)
+MAX_LINEAR = 2**27
 
 
 def from_nir(graph, dt: float = 0.1, time_unit: str = "s", inputs=None):
@@ -223,9 +233,6 @@ def from_nir(graph, dt: float = 0.1, time_unit: str = "s", inputs=None):
     for name, _, _, dst, _ in paths:
         if kind[name] == "Affine":
             b = np.broadcast_to(np.asarray(nodes[name].bias, np.float64), (sizes[dst],))
-            if kind[dst] == "CubaLIF" and np.any(b != 0):
-                raise ValueError(f"node {name!r}: a bias into CubaLIF {dst!r} drives its "
-                                 "synaptic current, which has no constant input in snnlab's LIF")
             bias[dst] = bias[dst] + b
     net = Network(dt=dt)
     groups: dict[str, list[tuple[str, np.ndarray]]] = {}
@@ -252,6 +259,10 @@ def from_nir(graph, dt: float = 0.1, time_unit: str = "s", inputs=None):
             index[members] = np.arange(members.size)
             pop_name = name if len(unique) == 1 else f"{name}_{g}"
             model = LIF(synapse=synapse, **dict(zip(sorted(params), row.tolist())))
+            if synapse == "exp" and model.params["I_e"] != 0.0:
+                # a bias drives CubaLIF's synaptic current, w_in b (1 - exp(-t / tau_syn)):
+                # as I_e = w_in b with the current starting at -w_in b
+                model = model.with_state(I_syn_ex=-model.params["I_e"])
             net.population(pop_name, model, members.size)
             groups[name].append((pop_name, members))
         where[name] = (which, index)
@@ -299,7 +310,7 @@ def _neuron_params(name, node, n, bias, scale):
         return p, "delta", r / tau  # a current impulse W moves v by r W / tau
     tau_syn, tau_mem, w_in = arr(node.tau_syn), arr(node.tau_mem), arr(node.w_in, 1.0)
     p.update(tau_m=tau_mem * scale, C_m=tau_mem * scale / r, tau_syn_ex=tau_syn * scale,
-             tau_syn_in=tau_syn * scale)
+             tau_syn_in=tau_syn * scale, I_e=w_in * bias)  # (a bias: the current's limit)
     return p, "exp", w_in / tau_syn  # a spike W makes the current jump by w_in W / tau_syn
 
 

@@ -214,3 +214,69 @@ def test_a_path_without_delay_arrives_after_one_step():
     sim = sl.Simulation(net, backend="cpu", precision="float64")
     v = _trace(sim, "lif", "V_m", 12)[:, 0]
     np.testing.assert_allclose(v[9:], [0.0, 0.5, 0.5 * math.exp(-0.01)], rtol=1e-7)
+
+
+def test_an_affine_bias_into_cubalif_drives_its_current_as_nir_says():
+    """Input -> Affine (weight 0, bias b) -> CubaLIF, as snnTorch writes a
+    Linear with a bias before a synaptic neuron: I = w_in b (1 - exp(-t /
+    tau_syn)), and v, from v_leak, tau_mem v' = v_leak - v + r I:
+    v_leak + r w_in b (1 - (tau_m e^(-t/tau_m) - tau_s e^(-t/tau_s)) /
+    (tau_m - tau_s)); after a reset the same again."""
+    ts, tm, r, w_in, b, leak = 0.002, 0.01, 2.0, 1.5, 3.0, -1.0  # seconds
+    graph = nir.NIRGraph(
+        nodes={"in": nir.Input(input_type={"input": np.array([1])}),
+               "a": nir.Affine(weight=np.array([[0.0]]), bias=np.array([b])),
+               "cu": nir.CubaLIF(tau_syn=np.array([ts]), tau_mem=np.array([tm]),
+                                 r=np.array([r]), v_leak=np.array([leak]),
+                                 v_threshold=np.array([100.0]), w_in=np.array([w_in])),
+               "out": nir.Output(output_type={"output": np.array([1])})},
+        edges=[("in", "a"), ("a", "cu"), ("cu", "out")])
+    net, _ = from_nir(graph, dt=DT)  # (a weight of 0: no synapse, the bias alone)
+    sim = sl.Simulation(net, backend="cpu", precision="float64")
+    sim.set_state("cu", "V_m", leak)
+    t = DT * np.arange(1, 101)
+    tsm, tmm = ts * 1e3, tm * 1e3
+    want = leak + r * w_in * b * (1 - (tmm * np.exp(-t / tmm) - tsm * np.exp(-t / tsm))
+                                  / (tmm - tsm))
+    np.testing.assert_allclose(_trace(sim, "cu", "V_m", 100)[:, 0], want, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sim.state("cu", "I_syn_ex") + sim.param("cu", "I_e"),
+                               w_in * b * (1 - np.exp(-10.0 / tsm)), rtol=1e-12)
+    sim.reset_state()
+    sim.set_state("cu", "V_m", leak)
+    np.testing.assert_allclose(_trace(sim, "cu", "V_m", 100)[:, 0], want, rtol=0, atol=1e-9)
+
+
+def test_what_nir_cannot_say_on_export_more(monkeypatch):
+    """Unequal synaptic time constants, a constant current and a dense
+    matrix past the limit are refused by name; a Delay after the Linear (on
+    the target side) is a delay too."""
+    import snnlab.nir
+
+    net = sl.Network(dt=DT)
+    a = net.population("a", sl.models.LIF(t_ref=0.0), 30)
+    net.connect(a, a, sl.connect.FixedProbability(0.1), weight=1.0, name="aa")
+    monkeypatch.setattr(snnlab.nir, "MAX_LINEAR", 899)
+    with pytest.raises(ValueError, match="projection 'aa': NIR's Linear is a dense 30 x 30 "
+                                         "matrix per delay, more than 899 entries"):
+        to_nir(sl.Simulation(net, backend="cpu"))
+    net = sl.Network(dt=DT)
+    net.population("a", sl.models.LIF(synapse="exp", t_ref=0.0, tau_syn_in=3.0), 2)
+    with pytest.raises(ValueError, match="tau_syn_ex = 2.0 and tau_syn_in = 3.0: NIR's CubaLIF "
+                                         "has one synaptic time constant"):
+        to_nir(sl.Simulation(net, backend="cpu"))
+    net = sl.Network(dt=DT)
+    net.population("a", sl.models.LIF(t_ref=0.0, I_e=5.0), 2)
+    with pytest.raises(ValueError, match="I_e = 5.0: NIR's neurons have no constant input"):
+        to_nir(sl.Simulation(net, backend="cpu"))
+    tau, r = 0.01, 1.0
+    graph = nir.NIRGraph(
+        nodes={"in": nir.Input(input_type={"input": np.array([1])}),
+               "w": nir.Linear(weight=np.array([[0.05]])),
+               "d": nir.Delay(delay=np.array([0.0015])),
+               "lif": nir.LIF(tau=np.array([tau]), r=np.array([r]), v_leak=np.array([0.0]),
+                              v_threshold=np.array([10.0]), v_reset=np.array([0.0])),
+               "out": nir.Output(output_type={"output": np.array([1])})},
+        edges=[("in", "w"), ("w", "d"), ("d", "lif"), ("lif", "out")])
+    net, _ = from_nir(graph, dt=DT, inputs={"in": [[1.0]]})
+    assert net.projections and all(
+        p.delay.values.tolist() == [1.5] for p in net.projections.values())
