@@ -377,6 +377,16 @@ def test_times_off_the_step_grid_are_rounded_with_a_warning():
                                          r"a multiple of dt = 0.1 ms: it rounds to 23 steps"):
         m = sl.models.LIF(t_ref=2.26)
         assert m.constants(m.params, 0.1)["_ref_steps"] == 23
+    # synapses added between steps: rounded alike, and said so
+    sim = sl.Simulation(net, backend="cpu", seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sim.add_synapses("ok", [0], [1], delay=0.7)
+    at = np.count_nonzero(np.isclose(sim.connectivity("ok")["delay"], 0.7))
+    with pytest.warns(UserWarning, match=r"add_synapses\('ok'\): delay = 0.74 ms is not a "
+                                         r"multiple of dt = 0.1 ms: it rounds to 7 steps"):
+        sim.add_synapses("ok", [0, 2], [2, 3], delay=[0.7, 0.74])
+    assert np.count_nonzero(np.isclose(sim.connectivity("ok")["delay"], 0.7)) == at + 2
 
 
 def test_a_receptor_named_against_the_weights_sign_is_warned():

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import PHASES
-from ..checks import indices
+from ..checks import indices, warn_off_grid
 from ..connectivity import FromList, RaggedMatrix
 from ..distributions import Constant, Values
 from ..plan import Plan, ProjectionPlan, check_input_range
@@ -407,6 +407,9 @@ class Projections:
             raise ValueError(f"add_synapses: delays must be in [{min_steps * self.dt:g}, "
                              f"{max_steps * self.dt:g}] ms (the projection's range{why}), "
                              f"got {d.min():g}..{d.max():g}")
+        off = np.abs(d / self.dt - d_steps) > 1e-6
+        if off.any() and not dry_run:  # rounded as a constant delay is: say so
+            warn_off_grid(f"add_synapses({name!r}): delay", float(d[off][0]), self.dt)
         lengths = self.arena.to_host(m.row_length).astype(np.int64)
         new_len = lengths + np.bincount(pre, minlength=m.n_pre)
         need = int(new_len.max(initial=0))
