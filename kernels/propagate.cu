@@ -130,6 +130,84 @@ SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
 #undef SNN_PROPAGATE_IX
 }
 
+// propagate_tm: a projection of Tsodyks-Markram synapses
+// (snnlab/plasticity/short_term.py): each synapse's state brought from its
+// last spike to this one and the spike transmitted with weight w u x, as
+// NEST's tsodyks_synapse computes it (its order of operations, exp by
+// snn_exp: the same bits on both targets).  State per synapse, in the rows:
+// used = 1 - x, y, u, and the stamp (step + 1) of its last spike (all 0: a
+// recovered synapse, h from time 0); tm = {U, tau_rec, tau_fac}; tau_psc
+// per target.  Each synapse is its thread's (the thread owns its target):
+// no atomics on the CPU; on the GPU a row's synapses are spread over one
+// block's threads.  Never queued: added into the ring directly.
+template <class Ix>
+SNN_DEVICE void propagate_tm_impl(const int32_t *SNN_RESTRICT spikes, const int32_t *n_spikes,
+                                  const int32_t *SNN_RESTRICT row_length,
+                                  const Ix *SNN_RESTRICT ind, const int64_t cap,
+                                  const float *weight, const double *w_const,
+                                  const uint16_t *delay, const int32_t d_const, int64_t *inbuf,
+                                  const int64_t n_post, const int32_t port,
+                                  const int32_t n_slots, const int64_t *step_ptr,
+                                  const double dt, const double *tm, const double *tau_psc,
+                                  double *used, double *y, double *u, int64_t *last,
+                                  const int32_t *split) {
+    const int64_t step = *step_ptr, stamp = step + 1;
+    const int32_t ns = *n_spikes;
+    const double U = tm[0], tau_rec = tm[1], tau_fac = tm[2];
+    int64_t *base = snn_inbuf(inbuf, n_post, n_slots, port, 0);
+    const int64_t now = step % n_slots;
+    const int64_t split_stride = SNN_NUM_THREADS - 1;
+    SNN_FOR_ROWS(s, ns) {
+        const int64_t pre = spikes[s];
+        const int64_t len = row_length[pre];
+        const Ix *row = ind + pre * cap;
+        const int32_t *bounds = split ? split + pre * split_stride : 0;
+        SNN_ROW_SEGMENT_AT(j, row, len, n_post, bounds) {
+            const int64_t k = pre * cap + j;
+            const double tp = tau_psc[row[j]];
+            const double h = (double)(stamp - last[k]) * dt;
+            const double Puu = tau_fac == 0.0 ? 0.0 : snn_exp(-h / tau_fac);
+            const double Pyy = snn_exp(-h / tp);
+            const double Pzz = snn_exp(-h / tau_rec);
+            const double Pxy = ((Pzz - 1.0) * tau_rec - (Pyy - 1.0) * tp) / (tp - tau_rec);
+            const double Pxz = 1.0 - Pzz;
+            double x = 1.0 - used[k], yk = y[k], uk = u[k];
+            const double z = 1.0 - x - yk;
+            uk *= Puu;
+            x += Pxy * yk + Pxz * z;
+            yk *= Pyy;
+            uk += U * (1.0 - uk);
+            const double delta = uk * x;
+            x -= delta;
+            yk += delta;
+            used[k] = 1.0 - x;
+            y[k] = yk;
+            u[k] = uk;
+            last[k] = stamp;
+            const double w = weight ? (double)weight[k] : *w_const;
+            int64_t slot = now + (delay ? (int64_t)delay[k] : (int64_t)d_const);
+            slot = slot >= n_slots ? slot - n_slots : slot;
+            SNN_ACC_ADD(base + slot * n_post + row[j], snn_to_fixed(delta * w));
+        }
+    }
+    SNN_ROWS_END;
+}
+
+SNN_KERNEL void propagate_tm(const int32_t *spikes, const int32_t *n_spikes,
+                             const int32_t *row_length, const int32_t *ind, const int64_t cap,
+                             const float *weight, const double *w_const,
+                             const uint16_t *delay, const int32_t d_const, int64_t *inbuf,
+                             const int64_t n_post, const int32_t port, const int32_t n_slots,
+                             const int64_t *step_ptr, const double dt, const double *tm,
+                             const double *tau_psc, double *used, double *y, double *u,
+                             int64_t *last, const int32_t *split, const int32_t split_threads) {
+    // (the split table serves the team it was made for, and none on the GPU)
+    propagate_tm_impl<int32_t>(spikes, n_spikes, row_length, ind, cap, weight, w_const, delay,
+                               d_const, inbuf, n_post, port, n_slots, step_ptr, dt, tm, tau_psc,
+                               used, y, u, last,
+                               split && split_threads == SNN_NUM_THREADS ? split : 0);
+}
+
 // row_splits: a static projection's split table, where each of k CPU
 // threads' targets begin in each row: split[row * (k - 1) + t - 1] for
 // threads t = 1 .. k - 1 (thread 0 begins at 0; the last ends at the row's

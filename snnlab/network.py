@@ -16,7 +16,7 @@ from .checks import finite, warn_off_grid
 from .connectivity import Connector, FromList
 from .distributions import Distribution, Normal, Uniform, Values, as_dist
 from .models import NeuronModel
-from .plasticity import Plasticity, Rewiring
+from .plasticity import Plasticity, Rewiring, TsodyksMarkram
 
 __all__ = ["Network", "Population", "Projection", "PoissonInput"]
 
@@ -46,6 +46,7 @@ class Projection:
     index: int
     plasticity: Plasticity | None = None
     rewiring: Rewiring | None = None
+    short_term: TsodyksMarkram | None = None
 
     @property
     def receptor(self) -> str:
@@ -131,7 +132,8 @@ class Network:
     def connect(self, pre, post, connector: Connector, weight, delay=1.0,
                 receptor: str | None = None, name: str | None = None,
                 plasticity: Plasticity | None = None,
-                rewiring: Rewiring | None = None) -> Projection:
+                rewiring: Rewiring | None = None,
+                short_term: TsodyksMarkram | None = None) -> Projection:
         """Connect ``pre`` to ``post``.
 
         weight : float or Distribution
@@ -149,6 +151,10 @@ class Network:
         rewiring : Rewiring, optional
             Structural plasticity: a rule that removes and creates synapses
             every ``period`` ms (:mod:`snnlab.plasticity.rewiring`).
+        short_term : TsodyksMarkram, optional
+            Short-term plasticity: each synapse depresses and facilitates
+            (:mod:`snnlab.plasticity.short_term`); not with ``plasticity``
+            or ``rewiring``.
         """
         pre = self._pop("pre", pre)
         post = self._pop("post", post)
@@ -195,8 +201,17 @@ class Network:
             plasticity.dendritic_steps(self.dt, name)
         if rewiring is not None:
             self._check_rewiring(name, post, rewiring)
+        if short_term is not None:
+            if not isinstance(short_term, TsodyksMarkram):
+                raise TypeError(f"projection {name!r}: short_term must be a "
+                                f"snnlab.plasticity.TsodyksMarkram, got {short_term!r}")
+            if plasticity is not None or rewiring is not None:
+                raise NotImplementedError(f"projection {name!r}: short-term plasticity with "
+                                          "STDP or rewiring on one projection")
+            short_term.tau_psc_of(f"projection {name!r}", post.model, post.model.ports[port],
+                                  post.n)
         proj = Projection(name, pre, post, connector, w, d, port, len(self.projections),
-                          plasticity, rewiring)
+                          plasticity, rewiring, short_term)
         self.projections[name] = proj
         return proj
 

@@ -526,6 +526,48 @@ if comm is None or comm.Get_rank() == 0:
 """
 
 
+TSODYKS = r"""
+import json, sys
+import numpy as np
+import snnlab as sl
+from snnlab.distributed import world
+comm = world() if sys.argv[1] == "ranks" else None
+rng = np.random.default_rng(3)
+net = sl.Network(dt=0.1)
+times = [np.sort(rng.choice(np.arange(10, 600), 12, replace=False)) * 0.1 for _ in range(8)]
+src = net.population("s", sl.models.SpikeSourceArray(times), 8)
+a = net.population("a", sl.models.LIF("exp", I_e=360.0), 30)
+dep = sl.plasticity.TsodyksMarkram(U=0.5, tau_rec=200.0)
+fac = sl.plasticity.TsodyksMarkram(U=0.1, tau_rec=50.0, tau_fac=300.0)
+net.connect(src, a, sl.connect.FixedProbability(0.5), weight=400.0, delay=1.0, short_term=fac)
+net.connect(a, a, sl.connect.FixedProbability(0.2), weight=-300.0, delay=1.5, short_term=dep)
+sim = sl.Simulation(net, backend="cpu", threads=1, comm=comm, record_spikes=["a"])
+sim.run(60.0)
+t, i = sim.spikes("a")
+out = {{"spikes": sorted(zip(t.round(6).tolist(), i.tolist())),
+       "I": sim.state("a", "I_syn_ex").round(9).tolist()}}
+if comm is None or comm.Get_rank() == 0:
+    print(json.dumps(out))
+"""
+
+
+def test_tsodyks_markram_on_ranks_as_on_one_process(tmp_path):
+    """Short-term plasticity on ranks (each synapse's state where its target
+    is; replayed in the split schedule): the spikes and currents equal one
+    process's on 2 and 3 ranks."""
+    script = tmp_path / "tsodyks.py"
+    script.write_text(TSODYKS.format())
+    res = subprocess.run([sys.executable, str(script), "one"], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    want = json.loads(res.stdout.strip().splitlines()[-1])
+    assert len(want["spikes"]) > 20
+    for n in (2, 3):
+        res = _mpirun(n, [sys.executable, str(script), "ranks"])
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert json.loads(res.stdout.strip().splitlines()[-1]) == want, n
+
+
 def test_per_neuron_parameters_on_ranks_as_on_one_process(tmp_path):
     """Each rank holds its own neurons' parameters (and given initial
     values): the spikes equal one process's on 2 and 3 ranks."""

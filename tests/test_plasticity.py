@@ -523,3 +523,145 @@ def test_weights_out_of_bounds_are_clamped_at_events_only():
     sim.run(40.0)
     want = reference_weight(1.0, _steps(pre), _steps(post), rule=rule, start=280)
     assert float(sim.connectivity("plastic")["weight"][0]) == pytest.approx(want, rel=1e-6)
+
+
+def _tsodyks_reference(times, U, tau_rec, tau_fac, tau_psc):
+    """NEST's tsodyks_synapse, spike by spike (its order of operations,
+    float64): the weight factor u x of each spike of ``times``."""
+    import math
+
+    x, y, u, last, out = 1.0, 0.0, 0.0, 0.0, []
+    for t in times:
+        h = t - last
+        puu = 0.0 if tau_fac == 0.0 else math.exp(-h / tau_fac)
+        pyy, pzz = math.exp(-h / tau_psc), math.exp(-h / tau_rec)
+        pxy = ((pzz - 1.0) * tau_rec - (pyy - 1.0) * tau_psc) / (tau_psc - tau_rec)
+        z = 1.0 - x - y
+        u *= puu
+        x += pxy * y + (1.0 - pzz) * z
+        y *= pyy
+        u += U * (1.0 - u)
+        out.append(u * x)
+        x, y, last = x - u * x, y + u * x, t
+    return np.array(out)
+
+
+@pytest.mark.parametrize("case", ["depressing", "facilitating"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_tsodyks_markram_synapses_as_nest_computes_them(case, threads):
+    """Depressing and facilitating synapses onto three neurons whose
+    synaptic time constants differ (tau_psc each target's, per receptor):
+    each arriving spike's current as NEST's tsodyks_synapse computes it
+    (written out in the test), and I_syn and V_m within 1e-9 of NEST 3.10
+    itself (benchmarks/validation/tsodyks_nest.py, in tests/reference)."""
+    import json
+    import math
+    from pathlib import Path
+
+    d = json.loads((Path(__file__).parent / "reference" / "nest_tsodyks.json").read_text())[case]
+    net = sl.Network(dt=d["dt"])
+    e = net.population("e", sl.models.SpikeSourceArray([d["ex_times"]]), 1)
+    i = net.population("i", sl.models.SpikeSourceArray([d["in_times"]]), 1)
+    model = sl.models.LIF("exp", **d["params"]).per_neuron(
+        d["dt"], tau_syn_ex=d["tau_syn_ex"], tau_syn_in=d["tau_syn_in"])
+    n = net.population("n", model, 3)
+    tm = sl.plasticity.TsodyksMarkram(**d["synapse"])
+    net.connect(e, n, sl.connect.AllToAll(), weight=d["w_ex"], delay=d["delay"], short_term=tm)
+    net.connect(i, n, sl.connect.AllToAll(), weight=d["w_in"], delay=d["delay"], short_term=tm)
+    sim = sl.Simulation(net, backend="cpu", seed=1, threads=threads, precision="float64")
+    rec = sim.record("n", ["V_m", "I_syn_ex", "I_syn_in"])
+    sim.run(d["t"])
+    # each spike's current: the jump of I_syn where it arrives
+    for var, times, w, taus in (("I_syn_ex", d["ex_times"], d["w_ex"], d["tau_syn_ex"]),
+                                ("I_syn_in", d["in_times"], d["w_in"], d["tau_syn_in"])):
+        for k, tau in enumerate(taus):
+            cur = rec[var][:, k]
+            jump = cur[1:] - cur[:-1] * math.exp(-d["dt"] / tau)
+            at = np.round((np.asarray(times) + d["delay"]) / d["dt"]).astype(int) - 1
+            want = w * _tsodyks_reference(times, tm.U, tm.tau_rec, tm.tau_fac, tau)
+            np.testing.assert_allclose(jump[at - 1], want, rtol=1e-9, atol=1e-9)
+    at = np.searchsorted(np.round(rec.times, 6), np.round(d["times"], 6))
+    for var in ("V_m", "I_syn_ex", "I_syn_in"):
+        np.testing.assert_allclose(rec[var][at].T, d[var], rtol=0, atol=1e-9)
+    assert np.ptp(np.asarray(d["I_syn_ex"])) > 50.0  # (the synapses do depress or facilitate)
+
+
+def _tm_net(tm, n_post=4, times=((5.0, 9.0, 12.0, 40.0, 41.0, 80.0), (7.0, 30.0, 31.0))):
+    net = sl.Network(dt=0.1)
+    src = net.population("s", sl.models.SpikeSourceArray([list(t) for t in times]), len(times))
+    post = net.population("p", sl.models.LIF("exp"), n_post)
+    net.connect(src, post, sl.connect.AllToAll(), weight=150.0, delay=1.0, short_term=tm,
+                name="tm")
+    return net
+
+
+def test_tsodyks_markram_through_a_checkpoint_and_new_synapses(tmp_path):
+    """The synapses' state goes into a checkpoint: restored, the run goes on
+    as the uninterrupted one does; a synapse added between runs starts
+    recovered (its first spike transmits U w)."""
+    tm = sl.plasticity.TsodyksMarkram(U=0.3, tau_rec=50.0, tau_fac=20.0)
+    whole = sl.Simulation(_tm_net(tm), backend="cpu", seed=1, precision="float64")
+    rec = whole.record("p", "I_syn_ex")
+    whole.run(100.0)
+    part = sl.Simulation(_tm_net(tm), backend="cpu", seed=1, precision="float64")
+    part.run(35.0)  # (between spikes of both sources: their synapses are depressed)
+    part.checkpoint(tmp_path / "c.snn")
+    back = sl.Simulation.restore(tmp_path / "c.snn", network=_tm_net(tm))
+    rec2 = back.record("p", "I_syn_ex")
+    back.run(65.0)
+    assert np.array_equal(rec2["I_syn_ex"], rec["I_syn_ex"][350:])
+    # a second synapse 0 -> 0 (a multapse), added after two spikes: at the third,
+    # the old synapses transmit their depressed share, the new one U w
+    sim = sl.Simulation(_tm_net(tm, times=((5.0, 9.0, 20.0),)), backend="cpu", seed=1,
+                        precision="float64")
+    sim.run(15.0)
+    sim.add_synapses("tm", [0], [0])
+    r = sim.record("p", "I_syn_ex")
+    sim.run(10.0)
+    jump = r["I_syn_ex"][1:] - r["I_syn_ex"][:-1] * math.exp(-0.1 / 2.0)
+    old = 150.0 * _tsodyks_reference([5.0, 9.0, 20.0], 0.3, 50.0, 20.0, 2.0)[-1]
+    k = int(np.argmax(jump[:, 1]))
+    assert jump[k, 1] == pytest.approx(old, abs=1e-8)
+    assert jump[k, 0] == pytest.approx(old + 150.0 * 0.3, abs=1e-8)
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda: sl.plasticity.TsodyksMarkram(U=1.5), ValueError, r"U must be in \[0, 1\]"),
+    (lambda: sl.plasticity.TsodyksMarkram(tau_rec=0.0), ValueError, "tau_rec must be > 0"),
+    (lambda: sl.plasticity.TsodyksMarkram(tau_fac=-1.0), ValueError, "tau_fac must be >= 0"),
+    (lambda: sl.plasticity.TsodyksMarkram(tau_psc=float("nan")), ValueError, "finite"),
+    (lambda: _tm_net(sl.plasticity.TsodyksMarkram(tau_rec=2.0)), ValueError,
+     "tau_psc must differ from tau_rec"),
+    (lambda: _tm_on(sl.models.LIF(), None), ValueError,
+     "'lif_delta' has no synaptic time constant on port 'syn' \\(give tau_psc=\\)"),
+    (lambda: _tm_on(sl.models.LIF("exp"), "stdp"), NotImplementedError,
+     "short-term plasticity with STDP or rewiring"),
+    (lambda: _tm_on(sl.models.LIF("exp"), "wrong"), TypeError,
+     "short_term must be a snnlab.plasticity.TsodyksMarkram"),
+])
+def test_tsodyks_markram_bad_input(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+def _tm_on(model, how):
+    net = sl.Network(dt=0.1)
+    a = net.population("a", model, 3)
+    kw = {"short_term": "U=0.5" if how == "wrong" else sl.plasticity.TsodyksMarkram()}
+    if how == "stdp":
+        kw["plasticity"] = STDP(w_max=10.0)
+    net.connect(a, a, sl.connect.AllToAll(), weight=1.0, **kw)
+
+
+def test_tsodyks_markram_with_a_tau_psc_of_its_own_onto_delta_synapses():
+    """Where the target has no synaptic time constant, the one given: each
+    spike moves V by w u x."""
+    net = sl.Network(dt=0.1)
+    src = net.population("s", sl.models.SpikeSourceArray([[5.0, 10.0, 15.0]]), 1)
+    post = net.population("p", sl.models.LIF(tau_m=1e9, E_L=0.0, V_th=1e9, V_reset=0.0), 1)
+    tm = sl.plasticity.TsodyksMarkram(U=0.5, tau_rec=100.0, tau_psc=3.0)
+    net.connect(src, post, sl.connect.AllToAll(), weight=2.0, delay=1.0, short_term=tm)
+    sim = sl.Simulation(net, backend="cpu", precision="float64")
+    sim.run(20.0)
+    want = 2.0 * _tsodyks_reference([5.0, 10.0, 15.0], 0.5, 100.0, 0.0, 3.0).sum()
+    assert sim.state("p", "V_m")[0] == pytest.approx(want, rel=1e-6)

@@ -124,7 +124,8 @@ class ProjectionPlan:
         rewiring) onto at most 65 536 neurons.  Propagation streams the rows
         from memory every step; half the bytes, ~25 % less time (Brunel)."""
         p = self.proj
-        return p.plasticity is None and p.rewiring is None and p.post.n <= NARROW_TARGETS
+        return (p.plasticity is None and p.rewiring is None and p.short_term is None
+                and p.post.n <= NARROW_TARGETS)
 
 
 @dataclass
@@ -188,8 +189,9 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
         if proj.rewiring is not None:
             per_call = max(proj.pre.n * proj.rewiring.rule.max_add, 1)
             stretch = min(max(REWIRE_STRETCH, REWIRE_SLOTS // per_call), 256)
-        projections[proj.name] = ProjectionPlan(
-            proj, individual_w, individual_d, individual_w and individual_d,
+        projections[proj.name] = ProjectionPlan(  # (short-term: its own kernel, no queues)
+            proj, individual_w, individual_d,
+            individual_w and individual_d and proj.short_term is None,
             network.delay_steps(proj.delay),
             proj.connector.expected_synapses(proj.pre.n, proj.post.n, proj.pre is proj.post),
             stretch)
@@ -378,6 +380,14 @@ def _declare(layout: Layout, network, options, target, populations, projections,
             d(s, "flush_all", np.int64, (1,))
             layout.set_dims(s, n_pre=proj.pre.n, n_post=proj.post.n,
                             history=stdp_history(proj.plasticity, network.dt))
+        if proj.short_term is not None:
+            # each synapse's resources used (1 - x), active (y), utilisation
+            # (u) and last spike's stamp: 0 is a recovered synapse
+            for k, dtype in (("tm_used", np.float64), ("tm_y", np.float64),
+                             ("tm_u", np.float64), ("tm_last", np.int64)):
+                layout.declare_synapse_array(o, k, dtype)
+            d(o, "tm_param", np.float64, (3,))
+            d(o, "tm_psc", np.float64, ("n_post",), split="n_post")
         if rw is not None:
             r = f"rewire/{name}"
             d(r, "param", np.float64, ("n_constants",))

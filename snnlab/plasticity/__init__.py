@@ -56,7 +56,8 @@ import numpy as np
 
 from ..checks import finite
 
-__all__ = ["Plasticity", "STDP", "PowerLawSTDP", "Rewiring", "RewiringRule", "bamford"]
+__all__ = ["Plasticity", "STDP", "PowerLawSTDP", "Rewiring", "RewiringRule", "bamford",
+           "TsodyksMarkram"]
 
 PAIRINGS = ("all_to_all", "nearest")
 SAME_STEP = ("causal", "drop")
@@ -236,3 +237,4 @@ def _encode(depress, facilitate, mu, kind, w_min, w_max, rule, dt):
 
 
 from .rewiring import Rewiring, RewiringRule, bamford  # noqa: E402
+from .short_term import TsodyksMarkram  # noqa: E402

@@ -52,6 +52,7 @@ class ProjectionState:
     max_in_degree: int | None = None  # cached for the range checks of live edits
     split: Any = None  # the split table of the rows (Projections.split_table)
     split_of: tuple = ()  # ... made for these rows: weak references to ind, row_length
+    short_term: tuple | None = None  # Tsodyks-Markram: (tm_param, tm_psc) on the target
 
     @property
     def proj(self):
@@ -276,9 +277,34 @@ class Projections:
 
     # -- the step ----------------------------------------------------------------
     def launches(self) -> list[Planned]:
-        return [Planned("propagate", ("rows", pp.proj.pre.n), PHASES.index("propagate"),
-                        lambda name=name: self._args_propagate(self.by_name[name]))
-                for name, pp in self.plan.projections.items()]
+        out = []
+        for name, pp in self.plan.projections.items():
+            if pp.proj.short_term is not None:  # (Tsodyks-Markram: a kernel of its own)
+                out.append(Planned("propagate_tm", ("rows", pp.proj.pre.n),
+                                   PHASES.index("propagate"),
+                                   lambda name=name: self._args_tm(self.by_name[name])))
+                continue
+            out.append(Planned("propagate", ("rows", pp.proj.pre.n), PHASES.index("propagate"),
+                               lambda name=name: self._args_propagate(self.by_name[name])))
+        return out
+
+    def _args_tm(self, pj: ProjectionState):
+        proj, m = pj.proj, pj.matrix
+        post = self.populations[proj.post.name]
+        pre_spikes, pre_count = self.populations.spiked(proj.pre)
+        if pj.short_term is None:  # its parameters and each target's tau_psc, this rank's
+            tm = proj.short_term
+            first = self.plan.populations[proj.post.name].first
+            psc = tm.tau_psc_of(f"projection {proj.name!r}", proj.post.model, proj.receptor,
+                                proj.post.n)[first:first + post.n]
+            pj.short_term = (self.arena.put(pj.owner, "tm_param", tm.encode()),
+                             self.arena.put(pj.owner, "tm_psc", psc))
+        s = m.synapse_arrays
+        return (pre_spikes, pre_count, m.row_length, m.ind, m.capacity, s.get("weight"),
+                pj.w_const, s.get("delay"), pj.d_const, post.inbuf, post.n, proj.port,
+                post.n_slots, self.clock.syn_step, self.dt, *pj.short_term, s["tm_used"],
+                s["tm_y"], s["tm_u"], s["tm_last"], self.split_table(pj),
+                self.plan.target.threads)
 
     def _args_propagate(self, pj: ProjectionState):
         proj, m = pj.proj, pj.matrix
@@ -487,6 +513,8 @@ class Projections:
         m, a = pj.matrix, self.arena
         order = np.lexsort((coo["post"], coo["pre"]))
         coo = {k: v[order] for k, v in coo.items()}
+        for k, dtype in a.layout.synapse_arrays(pj.owner).items():  # (state: 0 when new)
+            coo.setdefault(k, np.zeros(order.size, dtype))
         lengths = np.bincount(coo["pre"], minlength=m.n_pre).astype(np.int32)
         starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
         position = np.arange(len(coo["pre"])) - starts[coo["pre"]]
