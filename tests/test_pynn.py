@@ -130,7 +130,7 @@ def test_parameters_and_initial_values_change_between_runs():
 
 
 def test_what_is_not_supported_is_named():
-    for name in ("SpikeSourceGamma", "TsodyksMarkramSynapse", "EIF_cond_exp_isfa_ista",
+    for name in ("SpikeSourceGamma", "SimpleStochasticSynapse", "EIF_cond_exp_isfa_ista",
                  "native_cell_type"):  # (PyNN's names: not an AttributeError)
         with pytest.raises(NotImplementedError, match=f"{name} is not supported yet"):
             getattr(sim, name)
@@ -301,7 +301,8 @@ def test_projection_set_and_connections():
     assert np.all(sim.simulator.state.sim.connectivity(prj.sl_name)["weight"] < 0)
     list(prj.connections)[0].weight = 0.03
     assert prj.get("weight", format="array")[0, 0] == pytest.approx(0.03)
-    with pytest.raises(NotImplementedError, match="setting delays after the first run"):
+    with pytest.raises(NotImplementedError,
+                       match=r"setting \['delay'\] of a projection after the first run"):
         prj.set(delay=3.0)
 
 
@@ -567,3 +568,62 @@ def test_izhikevich_cells_follow_nests_equations_in_pynns_units():
     assert v[0] == -70.0 and u[0] == -14.0
     np.testing.assert_allclose(np.asarray(seg.spiketrains[0]), (np.array(spikes) + 1) * 0.1,
                                atol=1e-9)
+
+
+def test_tsodyks_markram_synapses_as_pynn_on_nest_runs_them():
+    """PyNN's tsodyksmarkram.py set-up: one regular train onto conductance
+    cells whose tau_syn_I differ, through depressing and facilitating
+    synapses onto the inhibitory receptor: each spike raises gsyn_inh by
+    w u x, u and x as NEST's tsodyks_synapse computes them with tau_psc the
+    cell's tau_syn_I (pyNN.nest's choice); weights and U read back; a U
+    that differs between synapses is refused by name."""
+    import math
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_plasticity import _tsodyks_reference
+
+    times = np.arange(10.0, 100.0, 10.0)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    taus = [1.2, 6.7, 4.3]
+    kinds = {"depressing": dict(U=0.5, tau_rec=800.0, tau_facil=0.0),
+             "facilitating": dict(U=0.04, tau_rec=100.0, tau_facil=1000.0)}
+    pops = {}
+    for label, kw in kinds.items():
+        pops[label] = sim.Population(3, sim.IF_cond_exp(e_rev_I=-75, tau_syn_I=taus))
+        pops[label].record("gsyn_inh")
+        prj = sim.Projection(src, pops[label], sim.AllToAllConnector(),
+                             receptor_type="inhibitory",
+                             synapse_type=sim.TsodyksMarkramSynapse(weight=0.01, delay=0.5, **kw))
+        assert prj.get(["weight", "U"], format="list")[0] == (0, 0, 0.01, kw["U"])
+    sim.run(200.0)
+    for label, kw in kinds.items():
+        g = np.asarray(pops[label].get_data().segments[0].filter(name="gsyn_inh")[0])
+        for k, tau in enumerate(taus):
+            jump = g[1:, k] - g[:-1, k] * math.exp(-0.1 / tau)
+            at = np.round((times + 0.5) / 0.1).astype(int) - 1  # (rows from t = 0)
+            want = 0.01 * _tsodyks_reference(times, kw["U"], kw["tau_rec"], kw["tau_facil"], tau)
+            np.testing.assert_allclose(jump[at], want, rtol=1e-7, atol=1e-12)
+    sim.end()
+    sim.setup(timestep=0.1)
+    a = sim.Population(4, sim.IF_curr_exp())
+    prj = sim.Projection(a, a, sim.AllToAllConnector(), synapse_type=sim.TsodyksMarkramSynapse(
+        weight=0.1, U=lambda d: 0.1 + 0.01 * d))
+    u = np.array(prj.get("U", format="array"))  # (per connection, as drawn, before a run)
+    i, j = np.indices(u.shape)
+    np.testing.assert_allclose(u, 0.1 + 0.01 * np.abs(i - j))
+    with pytest.raises(NotImplementedError, match="parameter 'U' differs between synapses"):
+        sim.run(1.0)
+    prj.set(U=0.3)  # set alike before the (next) first run: it builds
+    sim.end()
+    sim.setup(timestep=0.1)
+    a = sim.Population(4, sim.IF_curr_exp())
+    prj = sim.Projection(a, a, sim.AllToAllConnector(), synapse_type=sim.TsodyksMarkramSynapse(
+        weight=0.1, U=lambda d: 0.1 + 0.01 * d))
+    prj.set(U=0.3, tau_facil=20.0)
+    assert prj.get(["U", "tau_facil"], format="list")[5][2:] == (0.3, 20.0)
+    sim.run(1.0)
+    with pytest.raises(NotImplementedError, match=r"setting \['U'\] of a projection after the "
+                                                  "first run"):
+        prj.set(U=0.4)

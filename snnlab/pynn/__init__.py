@@ -10,10 +10,12 @@ What is there: ``setup`` (``timestep``, ``min_delay`` (also ``"auto"``),
 through ``NeuronModel.per_neuron``, set before the first run);
 ``Projection`` between populations, views and assemblies of them, with
 PyNN's connectors (their connections drawn by PyNN, as on every backend)
-``StaticSynapse`` and ``STDPMechanism`` (``SpikePairRule``,
+``StaticSynapse``, ``STDPMechanism`` (``SpikePairRule``,
 additive or multiplicative weight dependence: snnlab's STDP with NEST's
-conventions, as pyNN.nest runs it), ``Projection.set`` and ``connections``
-(weights; delays before the first run); ``DCSource``, ``StepCurrentSource``,
+conventions, as pyNN.nest runs it) and ``TsodyksMarkramSynapse`` (snnlab's
+TsodyksMarkram, tau_psc the target's tau_syn, as pyNN.nest sets it),
+``Projection.set`` and ``connections`` (weights; delays and U, tau_rec,
+tau_facil before the first run); ``DCSource``, ``StepCurrentSource``,
 ``ACSource`` and ``NoisyCurrentSource`` into any cells, their currents
 recordable; recording of spikes and state variables, returned as Neo blocks
 by PyNN's own machinery; the low-level ``create``, ``connect``, ``set``,

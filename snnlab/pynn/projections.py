@@ -11,7 +11,7 @@ from pyNN.space import Space
 
 from . import simulator
 from .simulator import check_homogeneous
-from .standardmodels import StaticSynapse, STDPMechanism
+from .standardmodels import StaticSynapse, STDPMechanism, TsodyksMarkramSynapse, transform
 
 
 class Projection(common.Projection):
@@ -29,15 +29,18 @@ class Projection(common.Projection):
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type,
                                    Space() if space is None else space, label)
-        if not isinstance(self.synapse_type, (StaticSynapse, STDPMechanism)):
+        if not isinstance(self.synapse_type,
+                          (StaticSynapse, STDPMechanism, TsodyksMarkramSynapse)):
             raise NotImplementedError(f"snnlab.pynn: synapse type "
                                       f"{type(self.synapse_type).__name__} is not supported yet "
-                                      "(StaticSynapse and STDPMechanism are)")
+                                      "(StaticSynapse, STDPMechanism and TsodyksMarkramSynapse "
+                                      "are)")
         kinds = {type(_base(p).celltype) for p in _parts_of(self.post)}
         if len(kinds) > 1:
             raise NotImplementedError(f"snnlab.pynn: a postsynaptic Assembly of several cell "
                                       f"types ({sorted(k.__name__ for k in kinds)})")
         self._pre, self._post, self._weight, self._delay = [], [], [], []
+        self._other = {}  # the synapse type's other parameters, per connection (native)
         self.sl_name = f"prj{len(simulator.state.projections)}"
         self._parts = []  # (snnlab projection, pre base, post base), made at the first run
         connector.connect(self)
@@ -57,6 +60,9 @@ class Projection(common.Projection):
         for key, out in (("weight", self._weight), ("delay", self._delay)):
             out.append(np.broadcast_to(np.asarray(connection_parameters[key], np.float64),
                                        (n,)).copy())
+        for key, v in connection_parameters.items():
+            if key not in ("weight", "delay"):
+                self._other.setdefault(key, []).append(np.asarray(v, np.float64).ravel())
 
     def _lists(self):
         def cat(a, t):
@@ -87,7 +93,7 @@ class Projection(common.Projection):
                         sl.connect.FromList(pre_i[pre[sel]], post_i[post[sel]]),
                         weight=sl.Values(self._native_to_snnlab(w[sel])),
                         delay=sl.Values(d[sel]), receptor=receptor, name=name,
-                        plasticity=self._plasticity(d))
+                        plasticity=self._plasticity(d), short_term=self._short_term())
             self._parts.append((name, a, b))
 
     @property
@@ -110,9 +116,9 @@ class Projection(common.Projection):
         ps = st.native_parameters
         ps.shape = (1,)
         ps.evaluate(simplify=False)
-        p = {k: check_homogeneous(self.label, k, v) for k, v in ps.items()
+        p = {k: check_homogeneous(self.label, k, v, among="synapses") for k, v in ps.items()
              if k not in ("weight", "delay")}
-        delay = check_homogeneous(self.label, "delay", delays)
+        delay = check_homogeneous(self.label, "delay", delays, among="synapses")
         scale = self._scale() / 1000.0  # (w_min, w_max translated x 1000)
         w_min, w_max = p["w_min"] * scale, p["w_max"] * scale
         rule = st.weight_dependence.rule
@@ -122,6 +128,25 @@ class Projection(common.Projection):
         return STDP(a_plus=a_plus, a_minus=a_minus, tau_plus=p["tau_plus"],
                     tau_minus=p["tau_minus"], w_min=w_min, w_max=w_max, rule=rule,
                     pairing="all_to_all", dendritic_delay=delay, same_step="drop")
+
+    def _short_term(self):
+        """TsodyksMarkramSynapse as snnlab's TsodyksMarkram, as pyNN.nest runs
+        it (tsodyks_synapse, tau_psc the target's synaptic time constant on
+        the receptor); its U, tau_rec and tau_facil shared by the projection's
+        synapses."""
+        if not isinstance(self.synapse_type, TsodyksMarkramSynapse):
+            return None
+        from snnlab.plasticity import TsodyksMarkram
+
+        initial = self.synapse_type.initial_values.get("u", 0.0) if hasattr(
+            self.synapse_type, "initial_values") else 0.0
+        if np.any(np.asarray(getattr(initial, "base_value", initial), np.float64) != 0.0):
+            raise NotImplementedError("snnlab.pynn: TsodyksMarkramSynapse with an initial u "
+                                      "other than 0")
+        p = {k: check_homogeneous(self.label, k, np.concatenate(self._other[k])
+                                  if self._other.get(k) else [d], among="synapses")
+             for k, d in (("U", 0.5), ("tau_rec", 100.0), ("tau_fac", 0.0))}
+        return TsodyksMarkram(**p)
 
     # -- reading back -------------------------------------------------------------
     def _connection_lists(self):
@@ -160,18 +185,28 @@ class Projection(common.Projection):
         cols = {"presynaptic_index": pre, "postsynaptic_index": post, "weight": w,
                 "weights": w, "delay": d, "delays": d}
         others = [n for n in names if n not in cols]
+        if not others:
+            return cols
+        for n in others:  # as each connection was made (its order before the first run)
+            v = np.concatenate(self._other[n]) if self._other.get(n) else np.empty(0)
+            tr = next(((k, t) for k, t in self.synapse_type.translations.items()
+                       if t["translated_name"] == n), None)
+            if tr is not None and v.size:  # (native: in PyNN's units)
+                v = np.asarray(transform(tr[1], tr[0], v, reverse=True), np.float64)
+            if simulator.state.sim is None and v.size == pre.size:
+                cols[n] = v
+            elif v.size and np.all(v == v[0]):  # (shared: differing ones refuse to build)
+                cols[n] = np.full(pre.size, v[0])
+        others = [n for n in others if n not in cols]
         if others:
-            st = self.synapse_type
-            ps = st.parameter_space
+            ps = self.synapse_type.native_parameters  # (a new one: evaluated here)
             ps.shape = (1,)
             ps.evaluate(simplify=True)
-            given = {tr["translated_name"]: ps[k] for k, tr in st.translations.items()
-                     if k in ps.keys()}
             for n in others:
-                if n not in given or np.ndim(given[n]) > 0:
+                if n not in ps.keys() or np.ndim(ps[n]) > 0:
                     raise NotImplementedError(f"snnlab.pynn: attribute {n!r}; available: "
-                                              f"{sorted({*cols, *given})}")
-                cols[n] = np.full(pre.size, float(given[n]))
+                                              f"{sorted({*cols, *ps.keys()})}")
+                cols[n] = np.full(pre.size, float(ps[n]))
         return cols
 
     def _get_attributes_as_list(self, names):
@@ -204,24 +239,29 @@ class Projection(common.Projection):
         return out
 
     def _set_attributes(self, parameter_space):
-        """Projection.set: weights, and delays before the first run (native
-        units, a value per (pre, post) pair of the projection's ends)."""
+        """Projection.set: weights; delays and the synapse type's other
+        parameters (U, tau_rec...) before the first run (native units, a
+        value per (pre, post) pair of the projection's ends)."""
         parameter_space.evaluate(simplify=False)
         values = dict(parameter_space.items())
         for name in values:
-            if name not in ("weight", "delay"):
+            if name not in ("weight", "delay") and name not in self._other:
                 raise NotImplementedError(f"snnlab.pynn: setting {name!r} of a projection "
-                                          "(weight and delay can be set)")
+                                          f"(can be set: weight, delay, {sorted(self._other)})")
         sim = simulator.state.sim
-        if sim is not None and "delay" in values:
-            raise NotImplementedError("snnlab.pynn: setting delays after the first run")
+        if sim is not None and set(values) - {"weight"}:
+            raise NotImplementedError(f"snnlab.pynn: setting {sorted(set(values) - {'weight'})} "
+                                      "of a projection after the first run (weights can be)")
         if sim is None:
             pre, post = np.concatenate(self._pre), np.concatenate(self._post)
-            for name, out in (("weight", self._weight), ("delay", self._delay)):
-                if name in values:
-                    new = np.asarray(values[name], np.float64)[pre, post]
-                    out[:] = [new]
-                    self._pre[:], self._post[:] = [pre], [post]
+            lists = {"weight": self._weight, "delay": self._delay, **self._other}
+            for out in lists.values():  # (every list flattened alike, as pre and post)
+                if len(out) > 1:
+                    out[:] = [np.concatenate(out)]
+            for name, new in values.items():
+                lists[name][:] = [np.broadcast_to(np.asarray(new, np.float64),
+                                                  (self.pre.size, self.post.size))[pre, post]]
+            self._pre[:], self._post[:] = [pre], [post]
             return
         for k, (name, _, _) in enumerate(self._parts):
             i, j, _, _ = self._part(k, settle=False)

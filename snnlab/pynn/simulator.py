@@ -123,12 +123,12 @@ class State(common.control.BaseState):
 state = State()
 
 
-def check_homogeneous(what: str, name: str, values) -> float:
-    """One value for a whole population: snnlab's populations share their
-    parameters."""
+def check_homogeneous(what: str, name: str, values, among: str = "neurons") -> float:
+    """One value for all: a SpikeSourcePoisson's window (``among``
+    neurons), a plastic synapse type's parameters (synapses) are shared."""
     v = np.asarray(values, np.float64).ravel()
     if v.size and np.any(v != v[0]):
+        whose = "populations" if among == "neurons" else "projections"
         raise NotImplementedError(f"snnlab.pynn: {what}: parameter {name!r} differs between "
-                                  "neurons; snnlab's populations share their parameters "
-                                  "(split the population by value)")
+                                  f"{among}; snnlab's {whose} share it (split by value)")
     return float(v[0]) if v.size else 0.0

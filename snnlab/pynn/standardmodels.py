@@ -11,6 +11,7 @@ import snnlab.models as models
 
 __all__ = ["IF_curr_exp", "IF_curr_alpha", "IF_curr_delta", "IF_cond_exp", "IF_cond_alpha",
            "Izhikevich", "SpikeSourcePoisson", "SpikeSourceArray", "StaticSynapse", "STDPMechanism",
+           "TsodyksMarkramSynapse",
            "SpikePairRule", "AdditiveWeightDependence", "MultiplicativeWeightDependence"]
 
 _LIF_COMMON = (
@@ -153,6 +154,20 @@ class StaticSynapse(synapses.StaticSynapse):
 
         return state.min_delay
 
+
+
+class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+    __doc__ = synapses.TsodyksMarkramSynapse.__doc__
+    # snnlab.plasticity.TsodyksMarkram: as pyNN.nest's tsodyks_synapse, tau_psc the
+    # target's synaptic time constant on the receptor
+    translations = build_translations(("weight", "weight", 1000.0), ("delay", "delay"),
+                                      ("U", "U"), ("tau_rec", "tau_rec"),
+                                      ("tau_facil", "tau_fac"))
+
+    def _get_minimum_delay(self):
+        from .simulator import state
+
+        return state.min_delay
 
 
 def transform(translation: dict, pynn_name: str, values, reverse: bool = False):
