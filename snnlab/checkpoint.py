@@ -175,6 +175,7 @@ def describe(network) -> dict:
                                    "fields": fields(p.connector)},
                      "weight": p.weight.encode().tolist(), "delay": p.delay.encode().tolist(),
                      "port": p.port, "plasticity": rule(p.plasticity),
+                     "short_term": None if p.short_term is None else fields(p.short_term),
                      "rewiring": None if p.rewiring is None else {
                          "rule": p.rewiring.rule.name,
                          "code": digest(p.rewiring.rule.code, sorted(p.rewiring.rule.init.items()),
@@ -212,6 +213,7 @@ def _with_new_fields(saved: dict) -> dict:
 
     saved = json.loads(json.dumps(saved))
     for p in saved.get("projections", {}).values():
+        p.setdefault("short_term", None)  # (none before short-term plasticity came)
         rule = p.get("plasticity")
         cls = getattr(plasticity, str((rule or {}).get("type")), None)
         if not (isinstance(rule, dict) and dataclasses.is_dataclass(cls)):
@@ -470,6 +472,15 @@ def check(path, arrays: dict, meta: dict, plan, network) -> None:
                 weights = values
         if pp.individual_weight and weights is None:
             fail(f"{o}/syn/weight is missing")
+        if proj.short_term is not None:  # each synapse's state: resources, utilisation, stamp
+            for k in ("tm_used", "tm_y", "tm_u", "tm_last"):
+                if f"{o}/syn/{k}" not in arrays:
+                    fail(f"{o}/syn/{k} is missing (the synapses' short-term state)")
+            last = arrays[f"{o}/syn/tm_last"]
+            last = last[:n_pre * cap].reshape(n_pre, cap)[live] if cap else last[:0]
+            if last.size and (last.min() < 0 or last.max() > step + 1):
+                fail(f"{o}/syn/tm_last: stamps {last.min()}..{last.max()}, the clock is at "
+                     f"step {step}")
         if not np.isfinite(w_const[0]):
             fail(f"{o}/w_const is not finite")
         in_degree = int(np.bincount(targets, minlength=1).max(initial=0))

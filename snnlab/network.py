@@ -113,7 +113,9 @@ class Network:
                              f"{model.extra['n']} neurons, not n={n}")
         for var, init in model.state.items():
             if isinstance(init, Values) and init.values.size != n:
-                raise ValueError(f"population {name!r}: the initial values of {var!r} are "
+                what = "values" if var in getattr(model.derived, "names", ()) else \
+                    "initial values"
+                raise ValueError(f"population {name!r}: the {what} of {var!r} are "
                                  f"given for {init.values.size} neurons, not n={n}")
         pop = Population(name, model, n, len(self.populations))
         self.populations[name] = pop
@@ -276,6 +278,9 @@ class Network:
         (``Simulation.set_param(pop, "I_e", ...)``)."""
         target = self._pop("target", target)
         amplitude = finite("amplitude", amplitude)
+        if isinstance(target.model.state.get("I_e"), Values):
+            raise ValueError(f"dc_input: I_e of {target.name!r} differs between its neurons "
+                             "(per_neuron): give each neuron's in the model")
         if "I_e" not in target.model.params:
             raise ValueError(f"dc_input: model {target.model.name!r} has no I_e parameter")
         self.dc[target.name] = self.dc.get(target.name, 0.0) + amplitude

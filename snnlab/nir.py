@@ -120,6 +120,11 @@ def to_nir(sim, time_unit: str = "s", outputs=None, lossy: bool = False):
             raise ValueError(f"population {name!r}: model {model.name!r} has no NIR node; NIR "
                              "takes snnlab's LIF with delta synapses (NIR LIF) or exp synapses "
                              "(NIR CubaLIF)")
+        varying = sorted(k for k, v in model.state.items() if k in getattr(
+            model.derived, "names", ()))
+        if varying:
+            raise ValueError(f"population {name!r}: {varying} differ between its neurons "
+                             "(per_neuron): not exported to NIR yet")
         p = net.params(pop)
         if p["I_e"] != 0.0:
             raise ValueError(f"population {name!r}: I_e = {p['I_e']!r}: NIR's neurons have no "
@@ -146,6 +151,9 @@ def to_nir(sim, time_unit: str = "s", outputs=None, lossy: bool = False):
         lose(f"input {name!r}", "Poisson", "NIR graphs carry no spike generators")
     for name, proj in projs.items():
         pre_n, post_n = proj.pre.n, proj.post.n
+        if proj.short_term is not None:
+            lose(f"projection {name!r}: short_term", "TsodyksMarkram", "NIR's Linear is "
+                 "static: no short-term plasticity")
         if pre_n * post_n > MAX_LINEAR:  # (before reading the synapses)
             raise ValueError(f"projection {name!r}: NIR's Linear is a dense {post_n} x {pre_n} "
                              f"matrix per delay, more than {MAX_LINEAR} entries (8 bytes each); "

@@ -227,7 +227,8 @@ class Simulation:
         same values; an initial value named by a parameter takes its current
         value), refractory counters cleared, input in flight dropped (delay
         rings and queues, and postsynaptic spikes a synapse has not seen yet
-        through a dendritic delay), STDP traces at zero.  Time, connectivity,
+        through a dendritic delay), STDP traces at zero, short-term synapses
+        recovered (Tsodyks-Markram: as if they had never fired).  Time, connectivity,
         weights, parameters, inputs and recordings are kept, and the random
         streams go on: the next trial's Poisson input is new."""
         self._runner.launch_group("reset")

@@ -268,6 +268,18 @@ def test_what_nir_cannot_say_on_export_more(monkeypatch):
     net.population("a", sl.models.LIF(t_ref=0.0, I_e=5.0), 2)
     with pytest.raises(ValueError, match="I_e = 5.0: NIR's neurons have no constant input"):
         to_nir(sl.Simulation(net, backend="cpu"))
+    net = sl.Network(dt=DT)
+    a = net.population("a", sl.models.LIF(t_ref=0.0).per_neuron(DT, tau_m=[10.0, 20.0]), 2)
+    with pytest.raises(ValueError, match=r"population 'a': \['tau_m'\] differ "
+                                         "between its neurons"):
+        to_nir(sl.Simulation(net, backend="cpu"))
+    net = sl.Network(dt=DT)
+    a = net.population("a", sl.models.LIF(synapse="exp", t_ref=0.0), 2)
+    net.connect(a, a, sl.connect.AllToAll(), weight=1.0, name="aa",
+                short_term=sl.plasticity.TsodyksMarkram())
+    with pytest.raises(ValueError, match="projection 'aa': short_term = 'TsodyksMarkram': "
+                                         "NIR's Linear is static"):
+        to_nir(sl.Simulation(net, backend="cpu"))
     tau, r = 0.01, 1.0
     graph = nir.NIRGraph(
         nodes={"in": nir.Input(input_type={"input": np.array([1])}),

@@ -103,6 +103,9 @@ def test_set_param_of_a_per_neuron_population():
     assert sim.param("all", "C_m") == 250.0 and np.array_equal(sim.state("all", "P30"), p30)
     with pytest.raises(KeyError, match="'tau_m' differs between its neurons, a state variable"):
         sim.set_param("all", "tau_m", 5.0)
+    with pytest.raises(ValueError, match="set_state: 'tau_m' of 'all' is a parameter that "
+                                         "differs between neurons"):
+        sim.set_state("all", "tau_m", 5.0)  # (P33 and P30 would not follow)
     # tau_syn_ex per neuron: its propagators (P11ex, P21ex) are state, the
     # membrane's (P33, P30) shared; a new tau_m would change P21ex
     sim = _one(LIF("exp").per_neuron(DT, tau_syn_ex=[1.0, 2.0, 3.0, 4.0, 5.0]))
@@ -126,7 +129,7 @@ def test_set_param_of_a_per_neuron_population():
     (lambda: sl.models.SpikeSourceArray([[1.0], [2.0]]).per_neuron(DT, rate=[1.0, 2.0]),
      ValueError, "neuron models"),
     (lambda: _one(LIF().per_neuron(DT, tau_m=[10.0, 20.0]), n=3), ValueError,
-     r"initial values of 'tau_m' are given for 2 neurons, not n=3"),
+     r"the values of 'tau_m' are given for 2 neurons, not n=3"),
     (lambda: _one(LIF().per_neuron(DT, tau_m=[10.0, 20.0]), n=2, dt=0.05), ValueError,
      "computed for dt = 0.1 ms, not 0.05 ms"),
 ])

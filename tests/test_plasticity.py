@@ -665,3 +665,28 @@ def test_tsodyks_markram_with_a_tau_psc_of_its_own_onto_delta_synapses():
     sim.run(20.0)
     want = 2.0 * _tsodyks_reference([5.0, 10.0, 15.0], 0.5, 100.0, 0.0, 3.0).sum()
     assert sim.state("p", "V_m")[0] == pytest.approx(want, rel=1e-6)
+
+
+def test_tsodyks_markram_after_a_reset_and_against_another_network(tmp_path):
+    """A reset recovers every short-term synapse (the next spike transmits
+    U w again, as the first did); a checkpoint refuses a network whose
+    short-term plasticity differs, or has none."""
+    tm = sl.plasticity.TsodyksMarkram(U=0.3, tau_rec=500.0)
+    sim = sl.Simulation(_tm_net(tm, n_post=1, times=((5.0, 9.0, 45.0, 49.0),)), backend="cpu",
+                        seed=1, precision="float64")
+    rec = sim.record("p", "I_syn_ex")
+    sim.run(40.0)
+    sim.reset_state()
+    sim.run(20.0)
+    i = rec["I_syn_ex"][:, 0]
+    jump = i[1:] - i[:-1] * math.exp(-0.1 / 2.0)
+    first = jump[np.round(6.0 / 0.1).astype(int) - 2]  # (5 ms + 1 ms delay)
+    again = jump[np.round(46.0 / 0.1).astype(int) - 2]  # (after the reset)
+    assert first == pytest.approx(150.0 * 0.3, abs=1e-8)
+    assert again == pytest.approx(first, abs=1e-8)
+    assert jump[np.round(10.0 / 0.1).astype(int) - 2] < 0.8 * first  # (depressed in between)
+    sim.checkpoint(tmp_path / "c.snn")
+    for other in (sl.plasticity.TsodyksMarkram(U=0.4, tau_rec=500.0), None):
+        with pytest.raises(sl.checkpoint.CheckpointError, match="short_term"):
+            sl.Simulation.restore(tmp_path / "c.snn", network=_tm_net(other, n_post=1, times=(
+                (5.0, 9.0, 45.0, 49.0),)))

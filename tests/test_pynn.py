@@ -146,8 +146,9 @@ def test_what_is_not_supported_is_named():
         p.set(tau_m=15.0)
     with pytest.raises(NotImplementedError, match=r"'cm': .*per-neuron constants"):
         p.set(cm=0.5)  # (the membrane's propagators differ between the cells)
+    assert p.get("cm") == pytest.approx(1.0)  # (refused: not reported as set)
     p.set(v_thresh=-40.0)
-    assert p.get("v_thresh") == pytest.approx(-40.0)
+    assert sim.simulator.state.sim.param(p.sl_name, "V_th") == -40.0
     sim.setup(timestep=0.1)
     with pytest.raises(NotImplementedError, match="spike_precision='off_grid'"):
         sim.setup(timestep=0.1, spike_precision="off_grid")
@@ -344,6 +345,8 @@ def test_poisson_rates_per_cell_and_changed_between_runs():
     prj = sim.Projection(pre, post, sim.AllToAllConnector(), stdp)
     a_plus, a_minus, w_max = prj.get(["A_plus", "A_minus", "w_max"], format="array")
     assert np.all(a_plus == 0.0) and np.all(a_minus == 0.02) and np.all(w_max == 0.3)
+    with pytest.raises(NotImplementedError, match="setting 'A_plus' of a projection"):
+        prj.set(A_plus=0.5)  # (the rule's parameters are the synapse type's)
 
 
 def test_assemblies_as_projection_ends():
@@ -615,7 +618,6 @@ def test_tsodyks_markram_synapses_as_pynn_on_nest_runs_them():
     np.testing.assert_allclose(u, 0.1 + 0.01 * np.abs(i - j))
     with pytest.raises(NotImplementedError, match="parameter 'U' differs between synapses"):
         sim.run(1.0)
-    prj.set(U=0.3)  # set alike before the (next) first run: it builds
     sim.end()
     sim.setup(timestep=0.1)
     a = sim.Population(4, sim.IF_curr_exp())

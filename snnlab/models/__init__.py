@@ -191,8 +191,10 @@ class NeuronModel:
         own steps (state variable ``<refractory>_steps``).  The rest stay
         constants, shared.  ``Simulation.set_param`` still changes a shared
         parameter, unless that would change a per-neuron constant or make a
-        shared one differ (a ValueError says which); per-neuron values
-        change with ``Simulation.set_state``.
+        shared one differ (a ValueError says which).  ``Simulation.state``
+        reads the per-neuron values; ``set_state`` sets the derived ones
+        (until a reset), not the parameters they were derived from (refused:
+        make the model again).
 
         >>> m = LIF(tau_m=10.0).per_neuron(0.1, tau_m=[10.0, 20.0], V_th=[-50.0, -50.0])
         >>> [k for k in m.state if k not in LIF().state]
@@ -338,8 +340,9 @@ def _per_neuron(model: NeuronModel, dt: float, values: dict) -> NeuronModel:
         model, dt, names, rows, tuple(moved),
         np.stack([per_row[k] for k in moved], axis=1), dict(params),
         _shared_derived(table, params, moved))
+    # (the model's validate sees every parameter: it runs on each row, in _row_constants)
     return _replace(model, params=params, state=state, reset=reset, refractory=refractory,
-                    derived=derived)
+                    derived=derived, validate=None)
 
 
 def _replace(model: NeuronModel, **changes) -> NeuronModel:

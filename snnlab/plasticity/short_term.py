@@ -43,7 +43,10 @@ class TsodyksMarkram:
         Time constant of the active resources [ms]: the postsynaptic
         current's.  None (PyNN's and pyNN.nest's way): each target's
         synaptic time constant on the projection's port (``tau_syn_ex`` or
-        ``tau_syn_in``; per neuron where it differs between neurons).
+        ``tau_syn_in``; per neuron where it differs between neurons), as the
+        network describes it when the simulation is built (as pyNN.nest
+        copies it when it connects: a later ``set_param`` of the neurons'
+        tau_syn leaves the synapses' as it was).
 
     >>> TsodyksMarkram(U=0.04, tau_rec=100.0, tau_fac=1000.0).tau_fac
     1000.0

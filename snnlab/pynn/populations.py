@@ -118,10 +118,22 @@ class Population(common.Population):
             self._set_native(name, value)
 
     def _set_native(self, name, value):
-        self._native[name] = value
         sim = simulator.state.sim
         if sim is None:
+            self._native[name] = value
             return
+        had, before = name in self._native, self._native.get(name)
+        self._native[name] = value  # (read by the per-cell paths below)
+        try:
+            self._apply_native(sim, name, value)
+        except Exception:  # a refused change is not reported as made
+            if had:
+                self._native[name] = before
+            else:
+                del self._native[name]
+            raise
+
+    def _apply_native(self, sim, name, value):
         if name in ("rate", "start", "stop") and self._per_cell:  # (SpikeSourcePoisson)
             self._set_per_cell(sim)
             return

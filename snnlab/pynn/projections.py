@@ -138,11 +138,6 @@ class Projection(common.Projection):
             return None
         from snnlab.plasticity import TsodyksMarkram
 
-        initial = self.synapse_type.initial_values.get("u", 0.0) if hasattr(
-            self.synapse_type, "initial_values") else 0.0
-        if np.any(np.asarray(getattr(initial, "base_value", initial), np.float64) != 0.0):
-            raise NotImplementedError("snnlab.pynn: TsodyksMarkramSynapse with an initial u "
-                                      "other than 0")
         p = {k: check_homogeneous(self.label, k, np.concatenate(self._other[k])
                                   if self._other.get(k) else [d], among="synapses")
              for k, d in (("U", 0.5), ("tau_rec", 100.0), ("tau_fac", 0.0))}
@@ -244,10 +239,14 @@ class Projection(common.Projection):
         value per (pre, post) pair of the projection's ends)."""
         parameter_space.evaluate(simplify=False)
         values = dict(parameter_space.items())
+        # (STDP's parameters are the rule's, read from the synapse type at the build)
+        settable = sorted(self._other) if isinstance(self.synapse_type,
+                                                     TsodyksMarkramSynapse) else []
         for name in values:
-            if name not in ("weight", "delay") and name not in self._other:
+            if name not in ("weight", "delay", *settable):
+                can = ", ".join(["weight", "delay", *settable])
                 raise NotImplementedError(f"snnlab.pynn: setting {name!r} of a projection "
-                                          f"(can be set: weight, delay, {sorted(self._other)})")
+                                          f"(can be set: {can})")
         sim = simulator.state.sim
         if sim is not None and set(values) - {"weight"}:
             raise NotImplementedError(f"snnlab.pynn: setting {sorted(set(values) - {'weight'})} "

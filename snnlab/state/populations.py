@@ -301,6 +301,11 @@ class Populations:
 
     def set_state(self, population, var: str, values) -> None:
         ps, sl = self._var_slice(population, var)
+        made = getattr(ps.pop.model.derived, "names", ())  # (NeuronModel.per_neuron)
+        if var in made:
+            raise ValueError(f"set_state: {var!r} of {ps.pop.name!r} is a parameter that "
+                             "differs between neurons: what is derived from it was computed "
+                             "when the model was made (make it again with per_neuron)")
         v = np.asarray(values, dtype=np.float64)
         if v.shape not in ((), (ps.n,)):
             raise ValueError(f"set_state: values must be a number or have shape "

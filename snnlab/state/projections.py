@@ -19,7 +19,7 @@ from ..random import STREAM_CONNECT
 from ..step.schedule import Planned
 from .clock import Clock
 from .memory import Arena
-from .populations import Populations
+from .populations import Populations, zero
 from .queues import Queues
 
 __all__ = ["CapacityError", "ProjectionState", "Projections"]
@@ -287,6 +287,12 @@ class Projections:
             out.append(Planned("propagate", ("rows", pp.proj.pre.n), PHASES.index("propagate"),
                                lambda name=name: self._args_propagate(self.by_name[name])))
         return out
+
+    def reset_launches(self) -> list[Planned]:
+        """A new trial: every short-term synapse recovered (its state all 0)."""
+        return [zero(lambda name=name, k=k: self.by_name[name].matrix.synapse_arrays[k])
+                for name, pp in self.plan.projections.items() if pp.proj.short_term is not None
+                for k in ("tm_used", "tm_y", "tm_u", "tm_last")]
 
     def _args_tm(self, pj: ProjectionState):
         proj, m = pj.proj, pj.matrix

@@ -74,10 +74,12 @@ def step_schedule(state, recorders) -> dict[str, list[Planned]]:
 # Launch groups outside the step: name -> the parts' launches, run once on
 # request (Runner.launch_group).  Later: "learn" (a training step).
 GROUPS = {
-    # a new trial: neurons at their initial state, nothing in flight, traces at zero
+    # a new trial: neurons at their initial state, nothing in flight, traces at zero,
+    # short-term synapses recovered
     "reset": lambda state, recorders: [*state.populations.reset_launches(),
                                        *state.queues.reset_launches(),
-                                       *state.stdp.reset_launches()],
+                                       *state.stdp.reset_launches(),
+                                       *state.projections.reset_launches()],
 }
 
 
