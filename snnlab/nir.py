@@ -26,6 +26,8 @@ a projection                  ``Linear`` (target x source; synapses between
                               one pair summed), one per delay it holds, each
                               after a ``Delay`` node of that delay
 spike sources                 ``Input`` nodes
+parameters per neuron         a node's arrays (``NeuronModel.per_neuron``:
+                              a node is one population either way)
 ============================  ==============================================
 
 Times are in seconds in the graph (``time_unit="s"``, NIR's habit) or in
@@ -120,32 +122,25 @@ def to_nir(sim, time_unit: str = "s", outputs=None, lossy: bool = False):
             raise ValueError(f"population {name!r}: model {model.name!r} has no NIR node; NIR "
                              "takes snnlab's LIF with delta synapses (NIR LIF) or exp synapses "
                              "(NIR CubaLIF)")
-        varying = sorted(k for k, v in model.state.items() if k in getattr(
-            model.derived, "names", ()))
-        if varying:
-            raise ValueError(f"population {name!r}: {varying} differ between its neurons "
-                             "(per_neuron): not exported to NIR yet")
-        p = net.params(pop)
-        if p["I_e"] != 0.0:
-            raise ValueError(f"population {name!r}: I_e = {p['I_e']!r}: NIR's neurons have no "
-                             "constant input current (an Affine bias needs a source)")
-        if p["t_ref"] != 0.0:
-            lose(f"population {name!r}: t_ref", p["t_ref"], "NIR's neurons have no "
+        p = _per_neuron_params(net, pop)  # name -> one value per neuron
+        if np.any(p["I_e"] != 0.0):
+            raise ValueError(f"population {name!r}: I_e = {_said(p['I_e'])}: NIR's neurons have "
+                             "no constant input current (an Affine bias needs a source)")
+        if np.any(p["t_ref"] != 0.0):
+            lose(f"population {name!r}: t_ref", _said(p["t_ref"]), "NIR's neurons have no "
                  "refractory period")
-        full = np.full(n, 1.0)
         r = p["tau_m"] / p["C_m"]  # [mV/pA]: the same for any time unit
-        common = dict(r=full * r, v_leak=full * p["E_L"], v_threshold=full * p["V_th"],
-                      v_reset=full * p["V_reset"])
+        common = dict(r=r, v_leak=p["E_L"], v_threshold=p["V_th"], v_reset=p["V_reset"])
         if kind == "delta":
-            nodes[name] = nir.LIF(tau=full * p["tau_m"] / scale, **common)
+            nodes[name] = nir.LIF(tau=p["tau_m"] / scale, **common)
             weight_scale[name] = p["tau_m"] / scale / r
         else:
-            if p["tau_syn_ex"] != p["tau_syn_in"]:
-                raise ValueError(f"population {name!r}: tau_syn_ex = {p['tau_syn_ex']} and "
-                                 f"tau_syn_in = {p['tau_syn_in']}: NIR's CubaLIF has one "
-                                 "synaptic time constant")
-            nodes[name] = nir.CubaLIF(tau_syn=full * p["tau_syn_ex"] / scale,
-                                      tau_mem=full * p["tau_m"] / scale, w_in=full, **common)
+            if np.any(p["tau_syn_ex"] != p["tau_syn_in"]):
+                raise ValueError(f"population {name!r}: tau_syn_ex = {_said(p['tau_syn_ex'])} "
+                                 f"and tau_syn_in = {_said(p['tau_syn_in'])}: NIR's CubaLIF has "
+                                 "one synaptic time constant")
+            nodes[name] = nir.CubaLIF(tau_syn=p["tau_syn_ex"] / scale, tau_mem=p["tau_m"] / scale,
+                                      w_in=np.ones(n), **common)
             weight_scale[name] = p["tau_syn_ex"] / scale
     for name in net.inputs:
         lose(f"input {name!r}", "Poisson", "NIR graphs carry no spike generators")
@@ -163,8 +158,8 @@ def to_nir(sim, time_unit: str = "s", outputs=None, lossy: bool = False):
         for k, d in enumerate(delays):
             at = c["delay"] == d
             w = np.zeros((post_n, pre_n))
-            np.add.at(w, (c["post"][at], c["pre"][at]),
-                      c["weight"][at].astype(np.float64) * weight_scale[proj.post.name])
+            np.add.at(w, (c["post"][at], c["pre"][at]), c["weight"][at].astype(np.float64)
+                      * weight_scale[proj.post.name][c["post"][at]])
             tag = name if len(delays) == 1 else f"{name}@{k}"
             nodes[f"{tag}.delay"] = nir.Delay(delay=np.full(pre_n, float(d) / scale))
             nodes[f"{tag}.weight"] = nir.Linear(weight=w)
@@ -179,6 +174,20 @@ def to_nir(sim, time_unit: str = "s", outputs=None, lossy: bool = False):
 
 
 # -- in -------------------------------------------------------------------------
+def _per_neuron_params(net, pop) -> dict[str, np.ndarray]:
+    """A population's parameters, one value per neuron: the shared ones
+    repeated, those that differ (``NeuronModel.per_neuron``) as given."""
+    out = {k: np.full(pop.n, float(v)) for k, v in net.params(pop).items()}
+    for k in getattr(pop.model.derived, "names", ()):
+        out[k] = np.asarray(pop.model.state[k].values, np.float64)
+    return out
+
+
+def _said(values: np.ndarray):
+    """One value where all are alike, else the array (for messages)."""
+    return float(values[0]) if np.all(values == values[0]) else values.tolist()
+
+
 _NEURONS = ("LIF", "CubaLIF")
 # the largest Linear written, in entries (a dense float64 matrix: 1 GiB)
 MAX_LINEAR = 2**27
@@ -187,9 +196,10 @@ MAX_LINEAR = 2**27
 def from_nir(graph, dt: float = 0.1, time_unit: str = "s", inputs=None):
     """A :class:`~snnlab.Network` of a NIR graph (a ``nir.NIRGraph``, or the
     path of a ``.nir`` file).  Returns ``(network, groups)``: ``groups``
-    maps each neuron or input node to its populations as ``(population,
-    node indices)``, one population per node unless its neurons differ in
-    their parameters (then ``node_0``, ``node_1``, ...).  ``inputs``: spike
+    maps each neuron or input node to its population as ``[(population,
+    node indices)]``: one population per node, named as the node, whose
+    neurons keep parameters of their own where they differ
+    (:meth:`~snnlab.models.NeuronModel.per_neuron`).  ``inputs``: spike
     times [ms] per ``Input`` node, one sequence per neuron (default none)."""
     nir = _nir()
     scale = _unit(time_unit)
@@ -257,23 +267,18 @@ def from_nir(graph, dt: float = 0.1, time_unit: str = "s", inputs=None):
             continue
         params, synapse, per_weight[name] = _neuron_params(name, node, sizes[name], bias[name],
                                                            scale)
-        rows = np.stack([params[k] for k in sorted(params)], axis=1)
-        unique, which = np.unique(rows, axis=0, return_inverse=True)
-        which = which.ravel()
-        groups[name] = []
-        index = np.zeros(sizes[name], np.int64)
-        for g, row in enumerate(unique):
-            members = np.flatnonzero(which == g)
-            index[members] = np.arange(members.size)
-            pop_name = name if len(unique) == 1 else f"{name}_{g}"
-            model = LIF(synapse=synapse, **dict(zip(sorted(params), row.tolist())))
-            if synapse == "exp" and model.params["I_e"] != 0.0:
-                # a bias drives CubaLIF's synaptic current, w_in b (1 - exp(-t / tau_syn)):
-                # as I_e = w_in b with the current starting at -w_in b
-                model = model.with_state(I_syn_ex=-model.params["I_e"])
-            net.population(pop_name, model, members.size)
-            groups[name].append((pop_name, members))
-        where[name] = (which, index)
+        # one population per node: parameters that differ between its neurons per neuron
+        model = LIF(synapse=synapse, **{k: float(v[0]) for k, v in params.items()})
+        varying = {k: v for k, v in params.items() if np.any(v != v[0])}
+        if varying:
+            model = model.per_neuron(dt, **varying)
+        if synapse == "exp" and np.any(params["I_e"] != 0.0):
+            # a bias drives CubaLIF's synaptic current, w_in b (1 - exp(-t / tau_syn)):
+            # as I_e = w_in b with the current starting at -w_in b
+            model = model.with_state(I_syn_ex=Values(-params["I_e"]))
+        net.population(name, model, sizes[name])
+        groups[name] = [(name, np.arange(sizes[name]))]
+        where[name] = (np.zeros(sizes[name], np.int64), np.arange(sizes[name]))
     for name, src, d_pre, dst, d_post in paths:
         _connect(net, nodes, name, src, d_pre, dst, d_post, groups, where, per_weight[dst],
                  sizes, scale, dt)

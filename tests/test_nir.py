@@ -77,14 +77,24 @@ def test_cubalif_graph_follows_its_equation():
     np.testing.assert_allclose(v, want, rtol=1e-9, atol=1e-12)
 
 
-def _network():
+def _nir_params(sim, pop):
+    from snnlab.nir import _per_neuron_params
+
+    return _per_neuron_params(sim.network, sim.network.populations[pop])
+
+
+def _network(per_neuron: bool = False):
     rng = np.random.default_rng(4)
     net = sl.Network(dt=DT)
     times = [np.sort(rng.uniform(1.0, 90.0, 8)).round(1) for _ in range(10)]
     src = net.population("in", sl.models.SpikeSourceArray(times), 10)
     a = net.population("a", sl.models.LIF(synapse="exp", t_ref=0.0, tau_syn_ex=3.0,
                                           tau_syn_in=3.0), 30)
-    b = net.population("b", sl.models.LIF(t_ref=0.0, tau_m=15.0, E_L=-65.0), 20)
+    b_model = sl.models.LIF(t_ref=0.0, tau_m=15.0, E_L=-65.0)
+    if per_neuron:  # (time constants and thresholds of their own)
+        b_model = b_model.per_neuron(DT, tau_m=np.linspace(10.0, 20.0, 20),
+                                     V_th=np.linspace(-56.0, -54.0, 20))
+    b = net.population("b", b_model, 20)
     net.connect(src, a, sl.connect.FixedProbability(0.5), weight=sl.Normal(900.0, 200.0),
                 delay=sl.Uniform(0.5, 2.0))
     net.connect(a, a, sl.connect.FixedProbability(0.2), weight=-300.0, delay=1.0)
@@ -94,12 +104,14 @@ def _network():
     return net, times
 
 
+@pytest.mark.parametrize("per_neuron", [False, True])
 @pytest.mark.parametrize("time_unit", ["s", "ms"])
-def test_round_trip_keeps_the_network_and_its_spikes(time_unit, tmp_path):
-    """snnlab -> NIR file -> snnlab: the same neurons, the same synapses
-    (weights and delays, summed by pair as NIR's matrices hold them) and,
-    fed the same input, the same spikes."""
-    net, times = _network()
+def test_round_trip_keeps_the_network_and_its_spikes(time_unit, per_neuron, tmp_path):
+    """snnlab -> NIR file -> snnlab: the same neurons (their parameters per
+    neuron where they differ), the same synapses (weights and delays, summed
+    by pair as NIR's matrices hold them) and, fed the same input, the same
+    spikes."""
+    net, times = _network(per_neuron)
     sim = sl.Simulation(net, backend="cpu", seed=3, precision="float64")
     graph = to_nir(sim, time_unit=time_unit)
     assert graph.metadata["dt_ms"] == DT
@@ -110,8 +122,9 @@ def test_round_trip_keeps_the_network_and_its_spikes(time_unit, tmp_path):
                                                                  "b": ["b"]}
     sim2 = sl.Simulation(net2, backend="cpu", seed=3, precision="float64")
     for pop in ("a", "b"):
-        assert sim2.network.populations[pop].model.params == pytest.approx(
-            {**net.populations[pop].model.params})
+        for k in ("tau_m", "V_th", "E_L"):
+            np.testing.assert_allclose(_nir_params(sim2, pop)[k], _nir_params(sim, pop)[k],
+                                       rtol=1e-12)
 
     def pairs(s, pre, post):  # (source, target, delay steps) -> summed weight
         out = {}
@@ -136,9 +149,10 @@ def test_round_trip_keeps_the_network_and_its_spikes(time_unit, tmp_path):
             np.testing.assert_array_equal(x, y)
 
 
-def test_neurons_that_differ_become_populations_of_their_own():
-    """A LIF node whose neurons have two time constants: two populations,
-    each neuron with its own tau, the synapses onto each kept."""
+def test_neurons_that_differ_keep_parameters_of_their_own():
+    """A LIF node whose neurons have two time constants: one population,
+    each neuron with its own tau (per_neuron), the synapses onto each kept;
+    written back to NIR, the node's arrays as they came."""
     taus = np.array([0.01, 0.02, 0.01])
     graph = nir.NIRGraph(
         nodes={"in": nir.Input(input_type={"input": np.array([1])}),
@@ -148,15 +162,19 @@ def test_neurons_that_differ_become_populations_of_their_own():
                               v_threshold=np.full(3, 10.0), v_reset=np.zeros(3))},
         edges=[("in", "d"), ("d", "w"), ("w", "lif")])
     net, groups = from_nir(graph, dt=DT, inputs={"in": [[1.0]]})
-    assert [(name, idx.tolist()) for name, idx in groups["lif"]] == [
-        ("lif_0", [0, 2]), ("lif_1", [1])]
+    assert [(name, idx.tolist()) for name, idx in groups["lif"]] == [("lif", [0, 1, 2])]
+    assert net.populations["lif"].model.state["tau_m"].values.tolist() == [10.0, 20.0, 10.0]
     sim = sl.Simulation(net, backend="cpu", precision="float64")
     sim.run(5.0)  # 3 ms since the spike arrived at 2 ms
-    for name, idx in groups["lif"]:
-        jump = np.array([0.001, 0.002, 0.003])[idx] / taus[idx]  # r W / tau
-        np.testing.assert_allclose(sim.state(name, "V_m"),
-                                   jump * np.exp(-3.0 / (taus[idx] * 1e3)), rtol=1e-7)
-        # (1e-7: a weight per synapse is stored in 32 bits)
+    jump = np.array([0.001, 0.002, 0.003]) / taus  # r W / tau
+    np.testing.assert_allclose(sim.state("lif", "V_m"), jump * np.exp(-3.0 / (taus * 1e3)),
+                               rtol=1e-7)  # (1e-7: a weight per synapse is stored in 32 bits)
+    back = to_nir(sim)
+    np.testing.assert_allclose(back.nodes["lif"].tau, taus, rtol=1e-12)
+    np.testing.assert_allclose(back.nodes["w"].weight if "w" in back.nodes else
+                               next(v.weight for k, v in back.nodes.items()
+                                    if k.endswith(".weight")), [[0.001], [0.002], [0.003]],
+                               rtol=1e-7)
 
 
 def test_affine_bias_is_a_constant_current():
@@ -269,9 +287,9 @@ def test_what_nir_cannot_say_on_export_more(monkeypatch):
     with pytest.raises(ValueError, match="I_e = 5.0: NIR's neurons have no constant input"):
         to_nir(sl.Simulation(net, backend="cpu"))
     net = sl.Network(dt=DT)
-    a = net.population("a", sl.models.LIF(t_ref=0.0).per_neuron(DT, tau_m=[10.0, 20.0]), 2)
-    with pytest.raises(ValueError, match=r"population 'a': \['tau_m'\] differ "
-                                         "between its neurons"):
+    a = net.population("a", sl.models.LIF(synapse="exp", t_ref=0.0).per_neuron(
+        DT, tau_syn_in=[2.0, 3.0]), 2)
+    with pytest.raises(ValueError, match=r"tau_syn_ex = 2.0 and tau_syn_in = \[2.0, 3.0\]"):
         to_nir(sl.Simulation(net, backend="cpu"))
     net = sl.Network(dt=DT)
     a = net.population("a", sl.models.LIF(synapse="exp", t_ref=0.0), 2)
