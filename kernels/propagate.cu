@@ -162,15 +162,25 @@ SNN_DEVICE void propagate_tm_impl(const int32_t *SNN_RESTRICT spikes, const int3
         const int64_t len = row_length[pre];
         const Ix *row = ind + pre * cap;
         const int32_t *bounds = split ? split + pre * split_stride : 0;
+        // the propagators of the last (interval, tau_psc): a row's synapses share
+        // the interval (they see the same spikes), and mostly tau_psc: three exp
+        // a row, not a synapse (the same values either way)
+        int64_t c_gap = -1;
+        double c_tp = -1.0, Puu = 0.0, Pyy = 0.0, Pxy = 0.0, Pxz = 0.0;
         SNN_ROW_SEGMENT_AT(j, row, len, n_post, bounds) {
             const int64_t k = pre * cap + j;
             const double tp = tau_psc[row[j]];
-            const double h = (double)(stamp - last[k]) * dt;
-            const double Puu = tau_fac == 0.0 ? 0.0 : snn_exp(-h / tau_fac);
-            const double Pyy = snn_exp(-h / tp);
-            const double Pzz = snn_exp(-h / tau_rec);
-            const double Pxy = ((Pzz - 1.0) * tau_rec - (Pyy - 1.0) * tp) / (tp - tau_rec);
-            const double Pxz = 1.0 - Pzz;
+            const int64_t gap = stamp - last[k];
+            if (gap != c_gap || tp != c_tp) {
+                const double h = (double)gap * dt;
+                Puu = tau_fac == 0.0 ? 0.0 : snn_exp(-h / tau_fac);
+                Pyy = snn_exp(-h / tp);
+                const double Pzz = snn_exp(-h / tau_rec);
+                Pxy = ((Pzz - 1.0) * tau_rec - (Pyy - 1.0) * tp) / (tp - tau_rec);
+                Pxz = 1.0 - Pzz;
+                c_gap = gap;
+                c_tp = tp;
+            }
             double x = 1.0 - used[k], yk = y[k], uk = u[k];
             const double z = 1.0 - x - yk;
             uk *= Puu;

@@ -282,20 +282,21 @@ def _map_run(module, sim, args, verbose) -> dict:
 
 
 # the options of `snnlab run` that each model takes, as keyword arguments
-MODEL_OPTIONS = {"brunel": ("n",), "hpc_benchmark": ("scale", "plastic", "pairing"),
+MODEL_OPTIONS = {"brunel": ("n", "short_term"), "hpc_benchmark": ("scale", "plastic", "pairing"),
                  "microcircuit": ("scale", "input", "thalamic"), "topographic_map": ("scale",)}
 
 
 def _model_kwargs(args) -> dict:
     allowed = MODEL_OPTIONS.get(args.model, ())
     kwargs = {}
-    for opt in ("n", "scale", "input", "plastic", "thalamic", "pairing"):
+    for opt in ("n", "scale", "input", "plastic", "thalamic", "pairing", "short_term"):
         value = getattr(args, opt, None)
         if value is None or value is False:
             continue
         if opt not in allowed:
-            raise ValueError(f"--{opt} does not apply to {args.model}; its options: "
-                             + (", ".join(f"--{o}" for o in allowed) or "none"))
+            raise ValueError(f"--{opt.replace('_', '-')} does not apply to {args.model}; its "
+                             "options: " + (", ".join(f"--{o.replace('_', '-')}" for o in allowed)
+                                            or "none"))
         kwargs[opt] = value
     if args.model == "topographic_map":
         scale = kwargs.get("scale", 1)
@@ -362,6 +363,8 @@ def main(argv=None) -> int:
                        help="thalamic pulse at 700 ms (microcircuit)")
     p_run.add_argument("--plastic", action="store_true",
                        help="power-law STDP on E->E (hpc_benchmark)")
+    p_run.add_argument("--short-term", action="store_true",
+                       help="depressing excitatory synapses, Tsodyks-Markram (brunel)")
     p_run.add_argument("--pairing", choices=["nest", "soma"], default=None,
                        help="STDP spike pairing of --plastic: NEST's conventions (the default) "
                             "or at the somata, same-step pairs causal (hpc_benchmark)")

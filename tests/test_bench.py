@@ -115,7 +115,7 @@ def test_files_inherit_and_override(tmp_path):
      "matrix.threads must be an integer, got '2'"),
     ('name = "x"\n[matrix]\nmodel = ["brunel"]\nthreads = [0]', "matrix.threads must be >= 1"),
     ('name = "x"\n[matrix]\nmodel = ["brunel"]\n[models.brunel]\nscale = 1',
-     "unknown key models.brunel.scale; allowed: n, presim, t"),
+     "unknown key models.brunel.scale; allowed: n, presim, short_term, t"),
     ('name = "x"\n[matrix]\nmodel = ["hpc_benchmark"]\n[models.hpc_benchmark]\n'
      'pairing = "dendrite"', "models.hpc_benchmark.pairing 'dendrite' is not one of: nest, "
      "soma"),
@@ -395,6 +395,13 @@ def test_cases_that_cannot_run_here_are_skipped_with_a_reason(tmp_path, monkeypa
     assert skip_reason(_case(ranks=2), peers) is None
     assert command(_case(ranks=2), peers)[-2:] == ["--ranks", "2"]
     assert "1 thread only" in skip_reason(_case(simulator="brian2", threads=2), peers)
+    # Brunel with short-term synapses: a flag to snnlab and NEST, no variant of Brian2's
+    tm = (("n", 100), ("short_term", True))
+    assert "--short-term" in command(_case(options=tm), peers)
+    assert "--short-term" in command(_case(options=tm, simulator="nest"), peers)
+    assert "--short-term" not in command(_case(options=(("n", 100), ("short_term", False))),
+                                         peers)
+    assert "no such variant" in skip_reason(_case(options=tm, simulator="brian2"), peers)
     assert "nest has no topographic_map" in skip_reason(
         _case(model="topographic_map", options=(), simulator="nest"), peers)
     assert skip_reason(_case(), peers) is None
@@ -496,6 +503,9 @@ def test_the_benchmark_drivers_record_their_runs_in_the_schema(tmp_path, monkeyp
                             "--plastic", "--threads", "2", "--seed", "3"])
     assert case == Case("hpc_benchmark", (("plastic", True), ("scale", 0.5), ("t", 100.0)),
                         "snnlab", "cpu", 2, 1, 3)
+    tm = _common.case_of(["/p/python", "/x/peers/brunel_nest.py", "--n", "2500",
+                          "--short-term", "--seed", "2"])
+    assert tm.options == (("n", 2500), ("short_term", True))
     peer = _common.case_of(["/p/python", "/x/peers/brunel_brian2.py", "--n=2500",
                             "--seed", "2"])
     assert (peer.simulator, peer.model, peer.options, peer.seed) == (

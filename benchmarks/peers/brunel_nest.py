@@ -9,7 +9,7 @@ Timers: create = Create/CopyModel, connect = all Connect calls,
 prepare = nest.Prepare() (builds the connection infrastructure),
 presim = nest.Run(presim), sim = nest.Run(t). Prints one JSON object on stdout.
 
-    python brunel_nest.py --n 12500 --t 1000 --presim 100 --seed 1 --threads 1
+    python brunel_nest.py --n 12500 --t 1000 --presim 100 --seed 1 --threads 1 [--short-term]
 """
 
 import os
@@ -24,9 +24,13 @@ os.environ.setdefault("PYNEST_QUIET", "1")  # no banner on stdout
 
 import nest
 
+# --short-term: the recurrent excitatory synapses as tsodyks_synapse, as snnlab's
+# zoo.brunel.SHORT_TERM (tau_psc 3 ms, NEST's default)
+SHORT_TERM = {"U": 0.5, "tau_rec": 20.0, "tau_fac": 0.0, "tau_psc": 3.0}
+
 
 def main():
-    args = c.parse_args(__doc__.splitlines()[0], threads=True)
+    args = c.parse_args(__doc__.splitlines()[0], threads=True, short_term=True)
     n_e, _, c_e, c_i = c.sizes(args.n)
     timers = {}
 
@@ -46,7 +50,11 @@ def main():
     exc, inh = nodes[:n_e], nodes[n_e:]
     noise = nest.Create("poisson_generator", params={"rate": c_e * c.nu_ext(c_e)})
     recorder = nest.Create("spike_recorder", params={"start": args.presim})
-    nest.CopyModel("static_synapse", "brunel_e", {"weight": c.J, "delay": c.DELAY})
+    if args.short_term:
+        nest.CopyModel("tsodyks_synapse", "brunel_e", {"weight": c.J, "delay": c.DELAY,
+                                                       **SHORT_TERM})
+    else:
+        nest.CopyModel("static_synapse", "brunel_e", {"weight": c.J, "delay": c.DELAY})
     nest.CopyModel("static_synapse", "brunel_i", {"weight": -c.G * c.J, "delay": c.DELAY})
     timers["create"] = time.perf_counter() - t0
 

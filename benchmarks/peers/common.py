@@ -53,8 +53,11 @@ def threads_arg(value):
     return n
 
 
-def parse_args(description, threads=False):
+def parse_args(description, threads=False, short_term=False):
     p = argparse.ArgumentParser(description=description)
+    if short_term:
+        p.add_argument("--short-term", action="store_true",
+                       help="depressing excitatory synapses (tsodyks_synapse)")
     p.add_argument("--n", type=int, default=12500, help="number of neurons")
     p.add_argument("--t", type=float, default=1000.0, help="measured time (ms)")
     p.add_argument("--presim", type=float, default=100.0, help="warm-up time (ms)")

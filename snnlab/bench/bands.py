@@ -49,10 +49,10 @@ def _rel(rates: dict, rel: float, floor: float = 0.0, cv: dict | None = None,
 # Statistics of a window shorter than half a second are not the model's: no band.
 _LONG = (500.0, math.inf)
 BANDS = [
-    ("brunel", {"n": 2500, "t": _LONG},
+    ("brunel", {"n": 2500, "short_term": False, "t": _LONG},
      _rel({"exc": 75.68, "inh": 75.61}, 0.05, cv={"exc": 0.159, "inh": 0.159}, cv_abs=0.04),
      "NEST 3.10, N = 2500, seeds 1-3"),
-    ("brunel", {"n": 12500, "t": _LONG},
+    ("brunel", {"n": 12500, "short_term": False, "t": _LONG},
      _rel({"exc": 37.95, "inh": 37.95}, 0.05, cv={"exc": 0.421, "inh": 0.421}, cv_abs=0.04),
      "NEST 3.10, N = 12500"),
     ("microcircuit", {"scale": 1.0, "input": "poisson", "thalamic": False, "t": _LONG},
@@ -69,7 +69,7 @@ BANDS = [
 DEFAULTS = {"microcircuit": {"scale": 1.0, "input": "poisson", "thalamic": False,
                              **RUN_DEFAULTS},
             "hpc_benchmark": {"scale": 1.0, "plastic": False, **RUN_DEFAULTS},
-            "brunel": {"n": 12500, **RUN_DEFAULTS}}
+            "brunel": {"n": 12500, "short_term": False, **RUN_DEFAULTS}}
 
 
 def band_for(model: str, options: dict):

@@ -56,7 +56,7 @@ SIMULATORS = ("snnlab", "nest", "brian2")
 BACKENDS = ("auto", "cpu", "cuda")
 # each model's options (as `snnlab run` takes them) and their kinds
 MODEL_OPTIONS = {
-    "brunel": {"n": int, "t": float, "presim": float},
+    "brunel": {"n": int, "short_term": bool, "t": float, "presim": float},
     "hpc_benchmark": {"scale": float, "plastic": bool, "pairing": str, "t": float,
                       "presim": float},
     "microcircuit": {"scale": float, "input": str, "thalamic": bool, "t": float,

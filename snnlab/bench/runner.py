@@ -149,7 +149,8 @@ def skip_reason(case, peers: Peers) -> str | None:
         opts = dict(case.options)
         if case.simulator == "brian2" and case.threads != 1:
             return "brian2 runs on 1 thread only (its cython target)"
-        if opts.get("pairing", "nest") != "nest" or opts.get("thalamic"):
+        if opts.get("pairing", "nest") != "nest" or opts.get("thalamic") or (
+                case.simulator == "brian2" and opts.get("short_term")):
             return f"the {case.simulator} peer script has no such variant ({opts})"
     cores = usable_cores()
     if case.threads * case.ranks > cores:
@@ -158,7 +159,7 @@ def skip_reason(case, peers: Peers) -> str | None:
     return None if case.simulator == "snnlab" else peers.missing(case.simulator)
 
 
-_FLAGS = ("plastic", "thalamic")
+_FLAGS = ("plastic", "thalamic", "short_term")
 def command(case, peers: Peers) -> list[str]:
     """The command line of one run of ``case`` (t and presim always given:
     every simulator runs the same model time)."""
@@ -169,7 +170,7 @@ def command(case, peers: Peers) -> list[str]:
             options.setdefault(k, v)
     for k, v in sorted(options.items()):
         if k in _FLAGS:
-            args += [f"--{k}"] if v else []
+            args += [f"--{k.replace('_', '-')}"] if v else []
         else:
             args += [f"--{k}", str(v)]
     args += ["--seed", str(case.seed)]
