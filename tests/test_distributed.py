@@ -488,19 +488,31 @@ if comm is None or comm.Get_rank() == 0:
 """
 
 
-def test_spike_times_replaced_on_ranks_as_on_one_process(tmp_path):
-    """set_spike_times on ranks: each rank keeps the new times of its own
-    neurons; the spikes and what they deliver equal one process's."""
-    script = tmp_path / "times.py"
-    script.write_text(SPIKE_TIMES.format())
+def _one_process(tmp_path, name: str, text: str):
+    """A script of the one-process-against-ranks tests written to ``name``:
+    (its path, what it printed run as one process)."""
+    script = tmp_path / name
+    script.write_text(text)
     res = subprocess.run([sys.executable, str(script), "one"], capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    want = json.loads(res.stdout.strip().splitlines()[-1])
+    return script, json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def _same_on_ranks(script, want, ranks=(2, 3)) -> None:
+    """The script on each number of ranks prints what one process did."""
+    for n in ranks:
+        res = _mpirun(n, [sys.executable, str(script), "ranks"])
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert json.loads(res.stdout.strip().splitlines()[-1]) == want, n
+
+
+def test_spike_times_replaced_on_ranks_as_on_one_process(tmp_path):
+    """set_spike_times on ranks: each rank keeps the new times of its own
+    neurons; the spikes and what they deliver equal one process's."""
+    script, want = _one_process(tmp_path, "times.py", SPIKE_TIMES.format())
     assert want["spikes"][-1] == [8.0, 3] and want["x"] == [2.0, 2.0, 2.0, 1.0]
-    res = _mpirun(2, [sys.executable, str(script), "ranks"])
-    assert res.returncode == 0, res.stderr[-3000:]
-    assert json.loads(res.stdout.strip().splitlines()[-1]) == want
+    _same_on_ranks(script, want, ranks=(2,))
 
 
 PER_NEURON = r"""
@@ -555,33 +567,17 @@ def test_tsodyks_markram_on_ranks_as_on_one_process(tmp_path):
     """Short-term plasticity on ranks (each synapse's state where its target
     is; replayed in the split schedule): the spikes and currents equal one
     process's on 2 and 3 ranks."""
-    script = tmp_path / "tsodyks.py"
-    script.write_text(TSODYKS.format())
-    res = subprocess.run([sys.executable, str(script), "one"], capture_output=True, text=True,
-                         timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    want = json.loads(res.stdout.strip().splitlines()[-1])
+    script, want = _one_process(tmp_path, "tsodyks.py", TSODYKS.format())
     assert len(want["spikes"]) > 20
-    for n in (2, 3):
-        res = _mpirun(n, [sys.executable, str(script), "ranks"])
-        assert res.returncode == 0, res.stderr[-3000:]
-        assert json.loads(res.stdout.strip().splitlines()[-1]) == want, n
+    _same_on_ranks(script, want)
 
 
 def test_per_neuron_parameters_on_ranks_as_on_one_process(tmp_path):
     """Each rank holds its own neurons' parameters (and given initial
     values): the spikes equal one process's on 2 and 3 ranks."""
-    script = tmp_path / "per_neuron.py"
-    script.write_text(PER_NEURON.format())
-    res = subprocess.run([sys.executable, str(script), "one"], capture_output=True, text=True,
-                         timeout=300)
-    assert res.returncode == 0, res.stderr[-3000:]
-    want = json.loads(res.stdout.strip().splitlines()[-1])
+    script, want = _one_process(tmp_path, "per_neuron.py", PER_NEURON.format())
     assert len(want["spikes"]) > 30 and want["tau_m"][-1] == 20.0
-    for n in (2, 3):
-        res = _mpirun(n, [sys.executable, str(script), "ranks"])
-        assert res.returncode == 0, res.stderr[-3000:]
-        assert json.loads(res.stdout.strip().splitlines()[-1]) == want, n
+    _same_on_ranks(script, want)
 
 
 def test_what_ranks_cannot_run_yet_is_refused(tmp_path):
