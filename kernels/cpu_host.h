@@ -1,5 +1,7 @@
 // cpu_host.h: the host side of the cpu target, included after the kernels
-// in the library the cpu backend compiles (never on the GPU).
+// in the libraries the cpu backend compiles (never on the GPU): the
+// kernels' library has snn_openmp, snn_decode_spikes and the entry points
+// of kernels/; a network's, those of its own kernels and the driver.
 //
 //   snn_openmp          whether the library was built with OpenMP
 //   snn_decode_spikes   the (step, id) pairs of a spike-bit buffer
@@ -13,6 +15,7 @@
 
 #define SNN_EXPORT extern "C" __attribute__((visibility("default")))
 
+#ifndef SNN_KERNELS_LINKED  // (a network's library: these are the kernels' library's)
 SNN_EXPORT int snn_openmp(void) {
 #ifdef _OPENMP
     return 1;
@@ -65,6 +68,7 @@ SNN_EXPORT int64_t snn_decode_spikes(const uint32_t *bits, const int64_t n_words
     }
     return total;
 }
+#endif
 
 // Wall time, and the time-stamp counter where there is one: phases are
 // counted in ticks (a few ns to read, against ~25 for the clock, read 4 to 6

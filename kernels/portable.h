@@ -81,7 +81,18 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_THREAD_ID 0
 #define SNN_NUM_THREADS 1
 #endif
-#define SNN_KERNEL extern "C" __attribute__((visibility("default")))
+#define SNN_KERNEL_DEFINED extern "C" __attribute__((visibility("default")))
+#ifdef SNN_KERNELS_LINKED
+// A network's own library (snnlab/backend/cpu.py) links the kernels of
+// kernels/, compiled once into a library of their own: here each of them is
+// a template never instantiated, parsed but not compiled (the kernels took
+// nine tenths of a network's compile time), and every call goes to the
+// library's extern "C" declaration, which a network's unit gives after these
+// files (a function is preferred to a template of the same signature).
+#define SNN_KERNEL template <int snn_in_kernels_library = 0> inline
+#else
+#define SNN_KERNEL SNN_KERNEL_DEFINED
+#endif
 #define SNN_DEVICE inline
 #define SNN_INLINE __attribute__((always_inline))
 #define SNN_TABLE static const

@@ -14,7 +14,9 @@ presim = run(presim), sim = run(t) (each run() re-initialises the spike
 queues). The first invocation for a given --n compiles the cython code (~80 s)
 into the cache; run the same command once before measuring (a short --t and
 --presim are enough: the generated code depends on --n, not on the times).
-The cache lives in <venv>/brian2-cython-cache. Prints one JSON object on stdout.
+The cache lives in <venv>/brian2-cython-cache ($BRIAN2_CYTHON_CACHE if set:
+benchmarks/compile_time.py times the compile with an empty one). Prints one
+JSON object on stdout.
 
     python brunel_brian2.py --n 12500 --t 1000 --presim 100 --seed 1
 """
@@ -44,7 +46,8 @@ def main():
     args = c.parse_args(__doc__.splitlines()[0])
     n_e, _, c_e, c_i = c.sizes(args.n)
     b2.prefs.codegen.target = "cython"
-    b2.prefs.codegen.runtime.cython.cache_dir = os.path.join(sys.prefix, "brian2-cython-cache")
+    b2.prefs.codegen.runtime.cython.cache_dir = os.environ.get(
+        "BRIAN2_CYTHON_CACHE", os.path.join(sys.prefix, "brian2-cython-cache"))
     b2.defaultclock.dt = c.DT * ms
     b2.seed(args.seed)
     rng = np.random.default_rng(args.seed)

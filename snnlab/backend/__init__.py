@@ -111,7 +111,5 @@ def kernel_module(backend):
     for construction-free uses such as the random-number tests."""
     key = (backend.name, getattr(backend, "threads", 1))
     if key not in _MODULES:
-        from .codegen import translation_unit
-
-        _MODULES[key] = backend.compile(translation_unit([], "float64"), {"step": []})
+        _MODULES[key] = backend.compile([], "float64", {"step": []})
     return _MODULES[key]

@@ -52,11 +52,30 @@ def parse_signatures(source: str) -> dict[str, tuple[Param, ...]]:
     return out
 
 
-def translation_unit(kernel_code: list[str], precision: str) -> str:
+def translation_unit(kernel_code: list[str], precision: str, linked: bool = False) -> str:
+    """The kernels of ``kernels/`` and a network's own (``kernel_code``) as
+    one unit (the GPU's).  ``linked``: the unit of a network's CPU library,
+    which links the kernels' library (``translation_unit([], precision)``,
+    compiled once): the files are included for their templates and helpers,
+    their kernels only declared (``SNN_KERNELS_LINKED``, kernels/portable.h)."""
     scalar = {"float32": "float", "float64": "double"}[precision]
     head = [f"#define SNN_SCALAR {scalar}"]
+    if linked:
+        head.append("#define SNN_KERNELS_LINKED")
     head += [f'#include "{f}"' for f in KERNEL_FILES]
+    if linked:
+        head += ["#undef SNN_KERNEL", "#define SNN_KERNEL SNN_KERNEL_DEFINED"]
+        head += [f"SNN_KERNEL_DEFINED void {name}({', '.join(f'{p.ctype} {p.name}' for p in ps)});"
+                 for name, ps in parse_signatures(kernel_library_source()).items()]
     return "\n".join(head) + "\n" + "\n".join(kernel_code)
+
+
+def kernel_library_source() -> str:
+    """The text of the kernel files (their signatures are the library's)."""
+    from . import kernel_dir
+
+    kdir = kernel_dir()
+    return "\n".join((kdir / f).read_text() for f in KERNEL_FILES)
 
 
 def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:

@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from . import CompileError, Launch, kernel_dir
-from .codegen import KERNEL_FILES, cpu_driver, cpu_host_wrappers, parse_signatures
+from .codegen import (
+    cpu_driver,
+    cpu_host_wrappers,
+    kernel_library_source,
+    parse_signatures,
+    translation_unit,
+)
 
 # -fno-math-errno lets llrint and sqrt inline (cvtsd2si, sqrtsd); -fno-trapping-math
 # lets the compiler if-convert a branch with a division and so vectorise
@@ -284,39 +290,60 @@ class CpuBackend:
     def info(self) -> dict:
         return {"compiler": compiler_version(self.cxx), "threads": self.threads}
 
-    def compile(self, generated: str, schedules: dict[str, list[Launch]]) -> CpuModule:
-        """The kernels and a driver for each named schedule, compiled (or
-        found in the cache by content)."""
+    def compile(self, kernel_code: list[str], precision: str,
+                schedules: dict[str, list[Launch]]) -> CpuModule:
+        """A network's kernels (``kernel_code``) and a driver for each named
+        schedule, compiled into a library of its own that links the kernels
+        of ``kernels/``, compiled once per precision into theirs (about a
+        tenth of the compile time: 0.6 s against 5.7 s for Brunel's); both
+        are cached by content."""
         kdir = kernel_dir()
-        sources = [(kdir / f).read_text() for f in KERNEL_FILES]
-        signatures = parse_signatures("\n".join(sources) + generated)
-        code = generated + cpu_host_wrappers(signatures) + cpu_driver(schedules, signatures)
+        library = kernel_library_source()
+        own = parse_signatures("\n".join(kernel_code))
+        signatures = {**parse_signatures(library), **own}
         headers = "".join(h.read_text() for h in sorted(kdir.glob("*.h")))  # all of them
-        openmp = self._openmp_flags()
-        key = hashlib.sha256("\x00".join(
-            [code, headers, *sources, " ".join(flags(self.cxx) + openmp),
-             compiler_version(self.cxx), cpu_fingerprint()]).encode()).hexdigest()[:24]
-        folder = cache_dir()
-        lib_path = folder / f"snn_{key}.so"
-        if not lib_path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryDirectory(dir=folder) as tmp:
-                src = Path(tmp) / "snn.cpp"
-                src.write_text(code)
-                out = Path(tmp) / "snn.so"
-                cmd = [self.cxx, *flags(self.cxx), *openmp, f"-I{kdir}", str(src), "-o", str(out)]
-                res = subprocess.run(cmd, capture_output=True, text=True)
-                if res.returncode != 0:
-                    kept = folder / f"failed_{key}.cpp"  # for a look at what failed
-                    os.replace(src, kept)
-                    head = "\n".join(res.stderr.splitlines()[:40])
-                    raise CompileError(f"compiling the kernels failed:\n{' '.join(cmd)}\n"
-                                       f"{head}\n(the generated source is kept at {kept})",
-                                       res.stderr, str(kept))
-                os.replace(out, lib_path)  # atomic: concurrent ranks are safe
+        kernels_code = translation_unit([], precision) + cpu_host_wrappers(
+            parse_signatures(library))
+        facts = " ".join(flags(self.cxx) + self._openmp_flags()) + compiler_version(self.cxx)
+        kernels = self._build("snn_kernels", kernels_code, [headers, library, facts,
+                                                             cpu_fingerprint()])
+        code = (translation_unit(kernel_code, precision, linked=True) + cpu_host_wrappers(own)
+                + cpu_driver(schedules, signatures))
+        lib_path = self._build("snn", code, [kernels.name], link=kernels)
         module = CpuModule(ctypes.CDLL(str(lib_path)), signatures, self.threads, tuple(schedules))
         module.source = code  # what was compiled (the generated part; kernels/ is included)
         return module
+
+    def _build(self, prefix: str, code: str, key_parts: list[str],
+               link: Path | None = None) -> Path:
+        """``code`` compiled into ``<prefix>_<key>.so`` in the cache folder,
+        unless there already; ``link``: a library it links (found beside it,
+        wherever the folder is)."""
+        # (the library linked is needed even where nothing of it is called,
+        # as by a network of none)
+        linking = [] if link is None else ["-Wl,--no-as-needed", str(link), "-Wl,-rpath,$ORIGIN"]
+        key = hashlib.sha256("\x00".join([code, *key_parts, *linking[::2]]).encode()).hexdigest()
+        folder = cache_dir()
+        lib_path = folder / f"{prefix}_{key[:24]}.so"
+        if lib_path.exists():
+            return lib_path
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+            src = Path(tmp) / "snn.cpp"
+            src.write_text(code)
+            out = Path(tmp) / "snn.so"
+            cmd = [self.cxx, *flags(self.cxx), *self._openmp_flags(), f"-I{kernel_dir()}",
+                   str(src), "-o", str(out), f"-Wl,-soname,{lib_path.name}", *linking]
+            res = subprocess.run(cmd, capture_output=True, text=True)
+            if res.returncode != 0:
+                kept = folder / f"failed_{key[:24]}.cpp"  # for a look at what failed
+                os.replace(src, kept)
+                head = "\n".join(res.stderr.splitlines()[:40])
+                raise CompileError(f"compiling the kernels failed:\n{' '.join(cmd)}\n"
+                                   f"{head}\n(the generated source is kept at {kept})",
+                                   res.stderr, str(kept))
+            os.replace(out, lib_path)  # atomic: concurrent ranks are safe
+        return lib_path
 
     def _openmp_flags(self) -> list[str]:
         return compiler_facts(self.cxx)["openmp"]

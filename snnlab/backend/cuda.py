@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from . import CompileError, Launch, kernel_dir
-from .codegen import KERNEL_FILES, parse_signatures
+from .codegen import KERNEL_FILES, parse_signatures, translation_unit
 from .graphs import StepGraphs
 
 NVRTC_OPTIONS = ("--fmad=false", "-ftz=false", "-prec-div=true", "-prec-sqrt=true",
@@ -146,7 +146,10 @@ class CudaBackend:
                 "cuda_runtime": cp.cuda.runtime.runtimeGetVersion(),
                 "driver": cp.cuda.runtime.driverGetVersion()}
 
-    def compile(self, generated: str, schedules: dict[str, list[Launch]]) -> CudaModule:
+    def compile(self, kernel_code: list[str], precision: str,
+                schedules: dict[str, list[Launch]]) -> CudaModule:
+        """The kernels of ``kernels/`` and a network's own as one unit."""
+        generated = translation_unit(kernel_code, precision)
         kdir = kernel_dir()
         sources = [(kdir / f).read_text() for f in KERNEL_FILES]
         headers = [h.read_text() for h in sorted(kdir.glob("*.h"))]  # all of them

@@ -12,7 +12,6 @@ import time
 import numpy as np
 
 from ..backend import PHASES, CompileError, Launch
-from ..backend.codegen import translation_unit
 from ..plan.sources import GENERATED, snippets
 from .schedule import bound, bound_all, group_schedule, step_schedule, structure
 
@@ -61,9 +60,9 @@ class Runner:
         if self.module is not None and key == self._key:
             return
         kernels = {**self.plan.kernels, **self.state.rewiring.kernels}
-        code = translation_unit(list(kernels.values()), self.plan.options.precision)
         try:
-            self.module = self.backend.compile(code, launches)
+            self.module = self.backend.compile(list(kernels.values()),
+                                               self.plan.options.precision, launches)
         except CompileError as e:
             raise CompileError(explain_compile_error(e, snippets(self.plan.network)), e.log,
                                e.source) from None

@@ -1,0 +1,80 @@
+"""The CPU's compiled libraries: the kernels of kernels/ once per precision
+and compiler, each network's own code in a small library that links them."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import snnlab as sl
+
+# one script, run here and in a second process: a population of each of two
+# models, fed by Poisson input, with a recurrent projection
+SCRIPT = textwrap.dedent("""
+    import sys
+    import snnlab as sl
+
+    def simulate(model):
+        net = sl.Network(dt=0.1)
+        pop = net.population("p", getattr(sl.models, model)(), 200)
+        net.poisson_input(pop, rate=8000.0, weight=0.2 if model == "LIF" else 2.0)
+        net.connect(pop, pop, sl.connect.FixedProbability(0.1), weight=0.1, delay=1.5)
+        sim = sl.Simulation(net, backend="cpu", threads=2, seed=3)
+        sim.run(100.0)
+        return sim.spikes_sha256()
+
+    if __name__ == "__main__":
+        import subprocess, types
+        import snnlab.backend.cpu as cpu
+
+        def run(cmd, *args, **kwargs):
+            assert "-shared" not in cmd, "compiled a library: " + " ".join(cmd)
+            return subprocess.run(cmd, *args, **kwargs)  # (the compiler's probes)
+
+        cpu.subprocess = types.SimpleNamespace(run=run)
+        print(simulate(sys.argv[1]))
+""")
+
+
+def _libraries(folder):
+    names = os.listdir(folder)
+    return (sorted(n for n in names if n.startswith("snn_kernels_")),
+            sorted(n for n in names if n.startswith("snn_") and not n.startswith("snn_kernels_")))
+
+
+def test_networks_share_the_kernels_library_and_find_it_where_the_cache_moves(
+        tmp_path, monkeypatch):
+    """Two networks of different models compile one kernels' library and a
+    library each; a cache folder moved elsewhere is used as it is (each
+    network's library finds the kernels' beside it) and gives the same spikes."""
+    first = tmp_path / "first"
+    monkeypatch.setenv("SNNLAB_CACHE", str(first))
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    namespace = {}
+    exec(compile(SCRIPT, str(script), "exec"), namespace)
+    digests = {m: namespace["simulate"](m) for m in ("LIF", "Izhikevich")}
+    assert len(set(digests.values())) == 2
+    kernels, own = _libraries(first / "cpu")
+    assert len(kernels) == 1 and len(own) == 2, os.listdir(first / "cpu")
+
+    moved = tmp_path / "moved"
+    os.rename(first, moved)  # (the first folder is gone)
+    env = {**os.environ, "SNNLAB_CACHE": str(moved)}
+    for model, digest in digests.items():
+        out = subprocess.run([sys.executable, str(script), model], capture_output=True,
+                             text=True, env=env, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.split() == [digest]
+    assert _libraries(moved / "cpu") == (kernels, own)
+
+
+def test_a_precision_has_its_own_kernels_library(tmp_path, monkeypatch):
+    """float32 and float64 networks: one kernels' library each."""
+    monkeypatch.setenv("SNNLAB_CACHE", str(tmp_path))
+    for precision in ("float64", "float32"):
+        net = sl.Network(dt=0.1)
+        net.population("p", sl.models.LIF(), 10)
+        sl.Simulation(net, backend="cpu", threads=1, precision=precision)
+    kernels, own = _libraries(tmp_path / "cpu")
+    assert len(kernels) == 2 and len(own) == 2
