@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -96,7 +97,7 @@ def main() -> int:
         if peers is not None:
             c.log(f"repeat {k + 1}: brian2")
             runs["brian2"].append(brian2_side(peers))
-    medians = {side: {net: sorted(r[net] for r in rs)[(len(rs) - 1) // 2] for net in rs[0]}
+    medians = {side: {net: statistics.median(r[net] for r in rs) for net in rs[0]}
                for side, rs in runs.items()}
     nets = list(medians["new"])
     print(f"{'network':22s}" + "".join(f"{s:>10s}" for s in medians))

@@ -69,12 +69,50 @@ def test_networks_share_the_kernels_library_and_find_it_where_the_cache_moves(
     assert _libraries(moved / "cpu") == (kernels, own)
 
 
-def test_a_precision_has_its_own_kernels_library(tmp_path, monkeypatch):
-    """float32 and float64 networks: one kernels' library each."""
+def _spikes(precision, threads=2):
+    net = sl.Network(dt=0.1)
+    pop = net.population("p", sl.models.LIF(), 300)
+    net.poisson_input(pop, rate=8000.0, weight=0.2)
+    net.connect(pop, pop, sl.connect.FixedProbability(0.1), weight=0.1, delay=1.5)
+    sim = sl.Simulation(net, backend="cpu", threads=threads, precision=precision, seed=2)
+    sim.run(50.0)
+    v = sim.state("p", "V_m")
+    return sim.spikes_sha256(), v.dtype.name, v.tobytes()
+
+
+def test_each_precision_and_flag_set_has_its_own_libraries(tmp_path, monkeypatch):
+    """float32, float64, and float64 with other compile flags: a kernels'
+    library and a network library each, never one reused for another; two
+    precisions in one process each run their own (float32 again gives what
+    it gave first), and flags that change no result change no spike."""
     monkeypatch.setenv("SNNLAB_CACHE", str(tmp_path))
-    for precision in ("float64", "float32"):
-        net = sl.Network(dt=0.1)
-        net.population("p", sl.models.LIF(), 10)
-        sl.Simulation(net, backend="cpu", threads=1, precision=precision)
+    first = _spikes("float32")
+    double = _spikes("float64")
+    assert (first[1], double[1]) == ("float32", "float64")
+    assert _spikes("float32") == first
+    monkeypatch.setenv("SNNLAB_CXXFLAGS", "-DSNN_PREFETCH_ROWS=2")
+    assert _spikes("float64") == double
     kernels, own = _libraries(tmp_path / "cpu")
-    assert len(kernels) == 2 and len(own) == 2
+    assert len(kernels) == 3 and len(own) == 3, os.listdir(tmp_path / "cpu")
+
+
+def test_a_network_library_compiles_none_of_the_kernels(tmp_path, monkeypatch):
+    """The network's library defines none of the kernels of kernels/ (each
+    would be a template instance there had a call bound to the template) and
+    takes them from the kernels' library."""
+    from snnlab.backend.codegen import kernel_library_source, parse_signatures
+
+    monkeypatch.setenv("SNNLAB_CACHE", str(tmp_path))
+    _spikes("float32", threads=1)
+    (kernels,), (own,) = _libraries(tmp_path / "cpu")
+    names = set(parse_signatures(kernel_library_source()))
+
+    def symbols(lib, *options):
+        out = subprocess.run(["nm", "-C", *options, str(tmp_path / "cpu" / lib)],
+                             capture_output=True, text=True, check=True).stdout
+        return [line.split(maxsplit=2)[-1] for line in out.splitlines()]
+
+    defined = symbols(own, "--defined-only")
+    assert not [s for s in defined if s.split("<")[0].split("(")[0].split()[-1] in names]
+    assert {"propagate", "poisson_input", "step_end"} <= set(symbols(own, "-u"))
+    assert {"propagate", "poisson_input", "step_end"} <= set(symbols(kernels, "--defined-only"))

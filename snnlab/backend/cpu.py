@@ -342,7 +342,14 @@ class CpuBackend:
                 raise CompileError(f"compiling the kernels failed:\n{' '.join(cmd)}\n"
                                    f"{head}\n(the generated source is kept at {kept})",
                                    res.stderr, str(kept))
-            os.replace(out, lib_path)  # atomic: concurrent ranks are safe
+            # atomic, and a library already there (another rank's, perhaps
+            # loaded) is never replaced under a process that uses it
+            try:
+                os.link(out, lib_path)
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                os.replace(out, lib_path)
         return lib_path
 
     def _openmp_flags(self) -> list[str]:
