@@ -1,7 +1,8 @@
 // cpu_host.h: the host side of the cpu target, included after the kernels
 // in the libraries the cpu backend compiles (never on the GPU): the
-// kernels' library has snn_openmp, snn_decode_spikes and the entry points
-// of kernels/; a network's, those of its own kernels and the driver.
+// "kernels" library has snn_openmp, snn_decode_spikes and the entry points
+// of its kernels, the "eprop" library those of its own; a network's, those
+// of its own kernels and the driver.
 //
 //   snn_openmp          whether the library was built with OpenMP
 //   snn_decode_spikes   the (step, id) pairs of a spike-bit buffer
@@ -15,7 +16,7 @@
 
 #define SNN_EXPORT extern "C" __attribute__((visibility("default")))
 
-#ifndef SNN_KERNELS_LINKED  // (a network's library: these are the kernels' library's)
+#ifndef SNN_HOST_ELSEWHERE  // (in the "kernels" library only: the others link it)
 SNN_EXPORT int snn_openmp(void) {
 #ifdef _OPENMP
     return 1;

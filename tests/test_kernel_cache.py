@@ -1,5 +1,6 @@
 """The CPU's compiled libraries: the kernels of kernels/ once per precision
-and compiler, each network's own code in a small library that links them."""
+and compiler (e-prop's apart, compiled where they are asked for), each
+network's own code in a small library that links them."""
 
 import os
 import subprocess
@@ -37,9 +38,10 @@ SCRIPT = textwrap.dedent("""
 
 
 def _libraries(folder):
-    names = os.listdir(folder)
+    """The kernels' libraries and the networks' (e-prop's apart)."""
+    names = [n for n in os.listdir(folder) if n.startswith("snn_")]
     return (sorted(n for n in names if n.startswith("snn_kernels_")),
-            sorted(n for n in names if n.startswith("snn_") and not n.startswith("snn_kernels_")))
+            sorted(n for n in names if not n.startswith(("snn_kernels_", "snn_eprop_"))))
 
 
 def test_networks_share_the_kernels_library_and_find_it_where_the_cache_moves(
@@ -116,3 +118,18 @@ def test_a_network_library_compiles_none_of_the_kernels(tmp_path, monkeypatch):
     assert not [s for s in defined if s.split("<")[0].split("(")[0].split()[-1] in names]
     assert {"propagate", "poisson_input", "step_end"} <= set(symbols(own, "-u"))
     assert {"propagate", "poisson_input", "step_end"} <= set(symbols(kernels, "--defined-only"))
+
+
+def test_e_prop_kernels_are_compiled_only_where_asked_for(tmp_path, monkeypatch):
+    """A network links the kernels' library without e-prop's; the kernel
+    module (e-prop, the random-number checks) links both and finds e-prop's
+    kernels."""
+    from snnlab.backend import get_backend, kernel_module
+
+    monkeypatch.setenv("SNNLAB_CACHE", str(tmp_path))
+    _spikes("float64", threads=1)
+    assert not [n for n in os.listdir(tmp_path / "cpu") if n.startswith("snn_eprop_")]
+    monkeypatch.setattr("snnlab.backend._MODULES", {})
+    module = kernel_module(get_backend("cpu", threads=1))
+    assert "eprop_adam" in module.signatures and "propagate" in module.signatures
+    assert len([n for n in os.listdir(tmp_path / "cpu") if n.startswith("snn_eprop_")]) == 1

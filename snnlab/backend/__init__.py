@@ -107,9 +107,11 @@ _MODULES: dict = {}
 
 
 def kernel_module(backend):
-    """The kernels of ``kernels/`` alone (no network), compiled for ``backend``:
-    for construction-free uses such as the random-number tests."""
+    """The kernels of ``kernels/`` alone (no network), e-prop's included,
+    compiled for ``backend``: for e-prop and construction-free uses such as
+    the random-number tests."""
     key = (backend.name, getattr(backend, "threads", 1))
     if key not in _MODULES:
-        _MODULES[key] = backend.compile([], "float64", {"step": []})
+        _MODULES[key] = backend.compile([], "float64", {"step": []},
+                                        libraries=("kernels", "eprop"))
     return _MODULES[key]

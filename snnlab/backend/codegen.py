@@ -15,6 +15,13 @@ KERNEL_FILES = ("neuron_update.cu", "propagate.cu", "poisson_input.cu", "record_
                 "step_end.cu", "spike_source_array.cu", "connect.cu", "init_state.cu",
                 "random_block.cu", "plasticity.cu", "rewiring.cu", "eprop.cu")
 
+# The CPU's kernel libraries, each compiled once per precision: a network
+# links "kernels"; e-prop's (a fifth of the files, half the compile time)
+# only where they are asked for (snnlab.backend.kernel_module).  The GPU
+# compiles every file in one unit.
+LIBRARIES = {"kernels": tuple(f for f in KERNEL_FILES if f != "eprop.cu"),
+             "eprop": ("eprop.cu",)}
+
 _SIG = re.compile(r"SNN_KERNEL\s+void\s+(\w+)\s*\(([^)]*)\)", re.S)
 
 # C parameter type -> kind: "p" pointer, or the numpy dtype name of a scalar
@@ -52,40 +59,43 @@ def parse_signatures(source: str) -> dict[str, tuple[Param, ...]]:
     return out
 
 
-def translation_unit(kernel_code: list[str], precision: str, linked: bool = False) -> str:
-    """The kernels of ``kernels/`` and a network's own (``kernel_code``) as
-    one unit (the GPU's).  ``linked``: the unit of a network's CPU library,
-    which links the kernels' library (``translation_unit([], precision)``,
-    compiled once): the files are included for their templates and helpers,
-    their kernels only declared (``SNN_KERNELS_LINKED``, kernels/portable.h)."""
+def translation_unit(kernel_code: list[str], precision: str, linked: bool = False,
+                     files: tuple[str, ...] = KERNEL_FILES) -> str:
+    """The kernel ``files`` of ``kernels/`` and a network's own kernels
+    (``kernel_code``) as one unit (the GPU's: all files).  ``linked``: the
+    unit of a network's CPU library, which links the libraries of ``files``
+    (``translation_unit([], precision, files=LIBRARIES[name])``, compiled
+    once): the files are included for their templates and helpers, their
+    kernels only declared (``SNN_KERNELS_LINKED``, kernels/portable.h)."""
     scalar = {"float32": "float", "float64": "double"}[precision]
     head = [f"#define SNN_SCALAR {scalar}"]
     if linked:
         head.append("#define SNN_KERNELS_LINKED")
-    head += [f'#include "{f}"' for f in KERNEL_FILES]
+    head += [f'#include "{f}"' for f in files]
     if linked:
         head += ["#undef SNN_KERNEL", "#define SNN_KERNEL SNN_KERNEL_DEFINED"]
         head += [f"SNN_KERNEL_DEFINED void {name}({', '.join(f'{p.ctype} {p.name}' for p in ps)});"
-                 for name, ps in parse_signatures(kernel_library_source()).items()]
+                 for name, ps in parse_signatures(kernel_library_source(files)).items()]
     return "\n".join(head) + "\n" + "\n".join(kernel_code)
 
 
-def kernel_library_source() -> str:
-    """The text of the kernel files (their signatures are the library's)."""
+def kernel_library_source(files: tuple[str, ...] = KERNEL_FILES) -> str:
+    """The text of kernel files (their signatures are their library's)."""
     from . import kernel_dir
 
     kdir = kernel_dir()
-    return "\n".join((kdir / f).read_text() for f in KERNEL_FILES)
+    return "\n".join((kdir / f).read_text() for f in files)
 
 
-def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]]) -> str:
+def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]], host: bool = True) -> str:
     """For each kernel an entry point ``snn_host_<name>(n_threads, ...)`` that
     runs it in one OpenMP parallel region (the dialect's loops are each
     thread's share of the index).  The thread count is an argument, not a
     global: one cached library serves simulations with different thread
-    counts.  The fixed host code is ``kernels/cpu_host.h``."""
+    counts.  The fixed host code is ``kernels/cpu_host.h`` (its exported
+    functions only where ``host``: in the "kernels" library)."""
     out = [f"#define SNN_N_PHASES {len(PHASES)}", f"#define SNN_WAIT_PHASE {PHASES.index('wait')}",
-           '#include "cpu_host.h"']
+           *([] if host else ["#define SNN_HOST_ELSEWHERE"]), '#include "cpu_host.h"']
     for name, params in signatures.items():
         decl = ", ".join(f"{p.ctype} {p.name}" for p in params)
         call = ", ".join(p.name for p in params)

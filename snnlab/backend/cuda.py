@@ -147,8 +147,9 @@ class CudaBackend:
                 "driver": cp.cuda.runtime.driverGetVersion()}
 
     def compile(self, kernel_code: list[str], precision: str,
-                schedules: dict[str, list[Launch]]) -> CudaModule:
-        """The kernels of ``kernels/`` and a network's own as one unit."""
+                schedules: dict[str, list[Launch]], libraries=()) -> CudaModule:
+        """The kernels of ``kernels/`` (all of them, whatever ``libraries``
+        the CPU would link) and a network's own as one unit."""
         generated = translation_unit(kernel_code, precision)
         kdir = kernel_dir()
         sources = [(kdir / f).read_text() for f in KERNEL_FILES]
