@@ -133,3 +133,23 @@ def test_e_prop_kernels_are_compiled_only_where_asked_for(tmp_path, monkeypatch)
     module = kernel_module(get_backend("cpu", threads=1))
     assert "eprop_adam" in module.signatures and "propagate" in module.signatures
     assert len([n for n in os.listdir(tmp_path / "cpu") if n.startswith("snn_eprop_")]) == 1
+
+
+def test_a_named_instruction_set_makes_a_cache_for_unlike_machines(tmp_path, monkeypatch):
+    """Built for this CPU (-march=native, the default), the libraries are
+    keyed by the CPU: another CPU compiles its own.  Built for a named
+    instruction set, another CPU finds and uses them."""
+    import snnlab.backend.cpu as cpu
+
+    monkeypatch.setenv("SNNLAB_CACHE", str(tmp_path))
+    for cxxflags, shared in (("", False), ("-march=x86-64-v2", True)):
+        monkeypatch.setenv("SNNLAB_CXXFLAGS", cxxflags)
+        monkeypatch.setattr(cpu, "cpu_fingerprint", lambda: "this CPU")
+        before = _libraries(tmp_path / "cpu") if (tmp_path / "cpu").exists() else ([], [])
+        here = _spikes("float64", threads=1)
+        built = _libraries(tmp_path / "cpu")
+        monkeypatch.setattr(cpu, "cpu_fingerprint", lambda: "another CPU")
+        assert _spikes("float64", threads=1) == here
+        after = _libraries(tmp_path / "cpu")
+        assert [len(a) - len(b) for a, b in zip(built, before)] == [1, 1]
+        assert (after == built) == shared, (cxxflags, after, built)

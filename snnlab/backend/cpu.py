@@ -310,7 +310,7 @@ class CpuBackend:
             code = translation_unit([], precision, files=LIBRARIES[name]) + cpu_host_wrappers(
                 sigs, host=name == "kernels")
             linked.append(self._build(f"snn_{name}", code, [headers, source, facts,
-                                                             cpu_fingerprint()]))
+                                                             self._target_cpu()]))
             files += LIBRARIES[name]
             signatures.update(sigs)
         own = parse_signatures("\n".join(kernel_code))
@@ -360,6 +360,14 @@ class CpuBackend:
             except OSError:  # a file system without hard links
                 os.replace(out, lib_path)
         return lib_path
+
+    def _target_cpu(self) -> str:
+        """This CPU's fingerprint where the kernels are built for it (the last
+        ``-march``/``-mcpu`` is ``native``); none where the flags name an
+        instruction set (``SNNLAB_CXXFLAGS=-march=x86-64-v2``): such a cache
+        serves unlike machines."""
+        arch = [f for f in flags(self.cxx) if f.startswith(("-march=", "-mcpu="))]
+        return cpu_fingerprint() if not arch or arch[-1].endswith("=native") else ""
 
     def _openmp_flags(self) -> list[str]:
         return compiler_facts(self.cxx)["openmp"]
