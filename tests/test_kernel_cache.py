@@ -39,7 +39,7 @@ SCRIPT = textwrap.dedent("""
 
 def _libraries(folder):
     """The kernels' libraries and the networks' (e-prop's apart)."""
-    names = [n for n in os.listdir(folder) if n.startswith("snn_")]
+    names = [n for n in os.listdir(folder) if n.startswith("snn_") and n.endswith(".so")]
     return (sorted(n for n in names if n.startswith("snn_kernels_")),
             sorted(n for n in names if not n.startswith(("snn_kernels_", "snn_eprop_"))))
 
@@ -128,11 +128,14 @@ def test_e_prop_kernels_are_compiled_only_where_asked_for(tmp_path, monkeypatch)
 
     monkeypatch.setenv("SNNLAB_CACHE", str(tmp_path))
     _spikes("float64", threads=1)
-    assert not [n for n in os.listdir(tmp_path / "cpu") if n.startswith("snn_eprop_")]
+    eprop = [n for n in os.listdir(tmp_path / "cpu") if n.startswith("snn_eprop_")
+             and n.endswith(".so")]
+    assert not eprop
     monkeypatch.setattr("snnlab.backend._MODULES", {})
     module = kernel_module(get_backend("cpu", threads=1))
     assert "eprop_adam" in module.signatures and "propagate" in module.signatures
-    assert len([n for n in os.listdir(tmp_path / "cpu") if n.startswith("snn_eprop_")]) == 1
+    assert len([n for n in os.listdir(tmp_path / "cpu") if n.startswith("snn_eprop_")
+                and n.endswith(".so")]) == 1
 
 
 def test_a_named_instruction_set_makes_a_cache_for_unlike_machines(tmp_path, monkeypatch):
@@ -153,3 +156,28 @@ def test_a_named_instruction_set_makes_a_cache_for_unlike_machines(tmp_path, mon
         after = _libraries(tmp_path / "cpu")
         assert [len(a) - len(b) for a, b in zip(built, before)] == [1, 1]
         assert (after == built) == shared, (cxxflags, after, built)
+
+
+def test_processes_started_together_compile_each_library_once(tmp_path):
+    """Three processes (as ranks or engines start) building the same network
+    in an empty cache: each library is compiled once, by one of them, and
+    the others wait for it; all give the same spikes."""
+    import shutil
+
+    log = tmp_path / "compiles.log"
+    cxx = tmp_path / "cxx"
+    cxx.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec {shutil.which("g++")} "$@"\n')
+    cxx.chmod(0o755)
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT.replace("cpu.subprocess = types.SimpleNamespace(run=run)", ""))
+    env = {**os.environ, "SNNLAB_CACHE": str(tmp_path / "cache"), "CXX": str(cxx)}
+    procs = [subprocess.Popen([sys.executable, str(script), "LIF"], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=600) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
+    assert len({out for out, _ in outs}) == 1
+    builds = [line for line in log.read_text().splitlines() if "snn.cpp" in line]
+    kernels, own = _libraries(tmp_path / "cache" / "cpu")
+    assert len(kernels) == 1 and len(own) == 1
+    assert len(builds) == 2, builds

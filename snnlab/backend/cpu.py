@@ -7,6 +7,7 @@ source, compiler and flags in the user cache folder.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -166,6 +167,26 @@ def host_memory_available() -> int:
     got = meminfo_bytes("MemAvailable")
     return got if got is not None else \
         os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``path`` while the block runs (``flock``; where
+    the file system has none, no lock: the build is still safe, only
+    done twice)."""
+    import fcntl
+
+    try:
+        f = open(path, "a")
+    except OSError:
+        yield
+        return
+    with f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield  # (closing the file releases the lock)
 
 
 class CpuModule:
@@ -337,7 +358,12 @@ class CpuBackend:
         if lib_path.exists():
             return lib_path
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        # one process compiles, the others (ranks, engines started together)
+        # wait for its library instead of compiling it too
+        with _locked(folder / f"{lib_path.name}.lock"), \
+                tempfile.TemporaryDirectory(dir=folder) as tmp:
+            if lib_path.exists():
+                return lib_path
             src = Path(tmp) / "snn.cpp"
             src.write_text(code)
             out = Path(tmp) / "snn.so"
