@@ -358,8 +358,8 @@ class CpuBackend:
         if lib_path.exists():
             return lib_path
         folder.mkdir(parents=True, exist_ok=True)
-        # one process compiles, the others (ranks, engines started together)
-        # wait for its library instead of compiling it too
+        # one process compiles, the others (started together: a job array,
+        # several notebooks) wait for its library instead of compiling it too
         with _locked(folder / f"{lib_path.name}.lock"), \
                 tempfile.TemporaryDirectory(dir=folder) as tmp:
             if lib_path.exists():
