@@ -186,7 +186,12 @@ def _locked(path: Path):
             fcntl.flock(f, fcntl.LOCK_EX)
         except OSError:
             pass
-        yield  # (closing the file releases the lock)
+        try:
+            yield
+        finally:
+            # gone with its holder: one waiting on it, or one that opens a new
+            # file now, finds the library there once it holds its lock
+            path.unlink(missing_ok=True)  # (closing the file releases the lock)
 
 
 class CpuModule:
