@@ -343,6 +343,25 @@ def _summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+def cache(args) -> int:
+    """``snnlab cache``: what the kernel cache holds, or ``--clear`` it."""
+    from .backend.cpu import cache_clear, cache_info
+
+    if args.clear:
+        files, size = cache_clear(args.unused_days)
+        print(f"removed {files} files, {size / 1e6:.1f} MB")
+        return 0
+    if args.unused_days:
+        raise ValueError("--unused-days goes with --clear")
+    r = cache_info()
+    print(r["path"])
+    for kind, k in sorted(r["kinds"].items()):
+        print(f"  {kind:12s} {k['files']:6d} files {k['bytes'] / 1e6:9.1f} MB")
+    if not r["kinds"]:
+        print("  (empty)")
+    return 0
+
+
 def main(argv=None) -> int:
     from .zoo import MODELS
 
@@ -433,6 +452,12 @@ def main(argv=None) -> int:
     p_train.add_argument("--json", action="store_true", help="print one JSON object")
     p_info = sub.add_parser("info", help="backends, compiler, GPU, CuPy and MPI versions")
     p_info.add_argument("--json", action="store_true")
+    p_cache = sub.add_parser("cache", help="the compiled kernels in $SNNLAB_CACHE: their "
+                             "size, or --clear them")
+    p_cache.add_argument("--clear", action="store_true",
+                         help="remove them (those not used for --unused-days days)")
+    p_cache.add_argument("--unused-days", type=float, default=0.0, metavar="DAYS",
+                         help="with --clear: only libraries not used for this many days")
     bench_cli.add_parser(sub)
     args = parser.parse_args(argv)
     try:
@@ -442,6 +467,8 @@ def main(argv=None) -> int:
             r = info()
             print(json.dumps(r, indent=2) if args.json else _format_info(r))
             return 0
+        if args.command == "cache":
+            return cache(args)
         if args.command == "serve":
             return serve(args)
         if args.command == "train":

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import snnlab as sl
 
@@ -181,3 +182,36 @@ def test_processes_started_together_compile_each_library_once(tmp_path):
     kernels, own = _libraries(tmp_path / "cache" / "cpu")
     assert len(kernels) == 1 and len(own) == 1
     assert len(builds) == 2, builds
+
+
+def test_the_cache_is_listed_and_cleared_by_last_use(tmp_path, monkeypatch, capsys):
+    """Every use of a library sets its time; ``snnlab cache --clear
+    --unused-days N`` removes what was not used for N days, and a network
+    whose library went compiles it again, to the same spikes."""
+    from snnlab.backend.cpu import cache_clear, cache_info
+    from snnlab.cli import main
+
+    monkeypatch.setenv("SNNLAB_CACHE", str(tmp_path))
+    spikes = _spikes("float64", threads=1)
+    info = cache_info()
+    assert {k: v["files"] for k, v in info["kinds"].items()} == {"snn_kernels": 1, "snn": 1}
+    folder = tmp_path / "cpu"
+    (kernels,), (own,) = _libraries(folder)
+    ten_days = time.time() - 10 * 86400
+    for name in (kernels, own):
+        os.utime(folder / name, (ten_days, ten_days))
+    assert _spikes("float64", threads=1) == spikes  # (a use: both times now)
+    assert cache_clear(5) == (0, 0)
+    os.utime(folder / own, (ten_days, ten_days))
+    size = (folder / own).stat().st_size
+    assert cache_clear(5) == (1, size)
+    assert _libraries(folder) == ([kernels], [])
+    assert _spikes("float64", threads=1) == spikes
+    assert _libraries(folder) == ([kernels], [own])
+    assert main(["cache"]) == 0
+    assert "snn_kernels" in capsys.readouterr().out
+    assert main(["cache", "--unused-days", "3"]) == 2
+    assert "--unused-days goes with --clear" in capsys.readouterr().err
+    assert main(["cache", "--clear"]) == 0
+    assert "removed 2 files" in capsys.readouterr().out
+    assert cache_info()["kinds"] == {}

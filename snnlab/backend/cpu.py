@@ -169,6 +169,59 @@ def host_memory_available() -> int:
         os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
 
 
+def _used(path: Path) -> bool:
+    """Whether the library is there; if so its time is set to now, the
+    time of its last use (``cache_clear`` removes what was not used for a
+    while; a network's libraries are used after the ones they link)."""
+    try:
+        os.utime(path)
+    except FileNotFoundError:
+        return False
+    except OSError:  # a read-only cache
+        return path.exists()
+    return True
+
+
+def cache_info() -> dict:
+    """The compiled libraries in the cache folder: path, files and bytes by
+    kind (``snn_kernels``, ``snn_eprop``, networks' ``snn``, GPU ``cubin``)."""
+    out = {"path": str(cache_dir().parent), "kinds": {}}
+    for f in _cache_files():
+        kind = ("cubin" if f.suffix == ".cubin" else "failed" if f.name.startswith("failed_")
+                else f.name.rsplit("_", 1)[0])
+        k = out["kinds"].setdefault(kind, {"files": 0, "bytes": 0})
+        k["files"] += 1
+        k["bytes"] += f.stat().st_size
+    return out
+
+
+def cache_clear(unused_days: float = 0.0) -> tuple[int, int]:
+    """Remove the compiled libraries not used for ``unused_days`` days (all
+    with 0): the files and bytes removed.  A process that has one loaded
+    keeps it; the next one to need it compiles it again."""
+    if unused_days < 0:
+        raise ValueError(f"unused_days must be >= 0, got {unused_days!r}")
+    import time
+
+    cut = time.time() - unused_days * 86400.0
+    files = removed = 0
+    for f in _cache_files():
+        st = f.stat()
+        if st.st_mtime <= cut:
+            f.unlink(missing_ok=True)
+            files, removed = files + 1, removed + st.st_size
+    return files, removed
+
+
+def _cache_files() -> list[Path]:
+    out = []
+    for target, patterns in (("cpu", ("snn_*.so", "failed_*.cpp")), ("cuda", ("snn_*.cubin",))):
+        folder = cache_dir(target)
+        for pattern in patterns:
+            out += sorted(folder.glob(pattern)) if folder.is_dir() else []
+    return out
+
+
 @contextlib.contextmanager
 def _locked(path: Path):
     """An exclusive lock on ``path`` while the block runs (``flock``; where
@@ -360,14 +413,14 @@ class CpuBackend:
         key = hashlib.sha256("\x00".join([code, *key_parts, *options]).encode()).hexdigest()
         folder = cache_dir()
         lib_path = folder / f"{prefix}_{key[:24]}.so"
-        if lib_path.exists():
+        if _used(lib_path):
             return lib_path
         folder.mkdir(parents=True, exist_ok=True)
         # one process compiles, the others (started together: a job array,
         # several notebooks) wait for its library instead of compiling it too
         with _locked(folder / f"{lib_path.name}.lock"), \
                 tempfile.TemporaryDirectory(dir=folder) as tmp:
-            if lib_path.exists():
+            if _used(lib_path):
                 return lib_path
             src = Path(tmp) / "snn.cpp"
             src.write_text(code)
