@@ -351,7 +351,7 @@ def cache(args) -> int:
         files, size = cache_clear(args.unused_days)
         print(f"removed {files} files, {size / 1e6:.1f} MB")
         return 0
-    if args.unused_days:
+    if args.unused_days is not None:
         raise ValueError("--unused-days goes with --clear")
     r = cache_info()
     print(r["path"])
@@ -456,7 +456,7 @@ def main(argv=None) -> int:
                              "size, or --clear them")
     p_cache.add_argument("--clear", action="store_true",
                          help="remove them (those not used for --unused-days days)")
-    p_cache.add_argument("--unused-days", type=float, default=0.0, metavar="DAYS",
+    p_cache.add_argument("--unused-days", type=float, default=None, metavar="DAYS",
                          help="with --clear: only libraries not used for this many days")
     bench_cli.add_parser(sub)
     args = parser.parse_args(argv)

@@ -8,6 +8,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 import snnlab as sl
 
 # one script, run here and in a second process: a population of each of two
@@ -210,8 +212,23 @@ def test_the_cache_is_listed_and_cleared_by_last_use(tmp_path, monkeypatch, caps
     assert _libraries(folder) == ([kernels], [own])
     assert main(["cache"]) == 0
     assert "snn_kernels" in capsys.readouterr().out
-    assert main(["cache", "--unused-days", "3"]) == 2
-    assert "--unused-days goes with --clear" in capsys.readouterr().err
+    for days in ("3", "0"):
+        assert main(["cache", "--unused-days", days]) == 2
+        assert "--unused-days goes with --clear" in capsys.readouterr().err
+    for days in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="unused_days must be a number of days >= 0"):
+            cache_clear(days)
+    assert not [n for n in os.listdir(folder) if n.endswith(".lock")]  # (gone with the builds)
+    # what killed builds leave: kept for an hour (a build may be running), then cleared
+    two_hours = time.time() - 7200
+    for name in ("tmpold", "tmpnew"):
+        (folder / name).mkdir()
+        (folder / name / "snn.so").write_bytes(b"x" * 100)
+    (folder / "snn_dead.so.lock").touch()
+    for name in ("tmpold", "snn_dead.so.lock"):
+        os.utime(folder / name, (two_hours, two_hours))
+    assert cache_info()["kinds"]["leftover"] == {"files": 3, "bytes": 200}
+    probes = len([n for n in os.listdir(folder) if n.startswith("compiler_")])
     assert main(["cache", "--clear"]) == 0
-    assert "removed 2 files" in capsys.readouterr().out
-    assert cache_info()["kinds"] == {}
+    assert capsys.readouterr().out.startswith(f"removed {4 + probes} files")
+    assert sorted(os.listdir(folder)) == ["tmpnew"]

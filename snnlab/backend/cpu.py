@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import warnings
 import weakref
 from pathlib import Path
 
@@ -184,50 +185,82 @@ def _used(path: Path) -> bool:
 
 def cache_info() -> dict:
     """The compiled libraries in the cache folder: path, files and bytes by
-    kind (``snn_kernels``, ``snn_eprop``, networks' ``snn``, GPU ``cubin``)."""
+    kind (``snn_kernels``, ``snn_eprop``, networks' ``snn``, the GPU's
+    ``cubin``; ``failed`` sources; ``leftover``: lock files and the
+    temporary folders of builds that were killed)."""
     out = {"path": str(cache_dir().parent), "kinds": {}}
-    for f in _cache_files():
-        kind = ("cubin" if f.suffix == ".cubin" else "failed" if f.name.startswith("failed_")
-                else f.name.rsplit("_", 1)[0])
+    for f, kind in _cache_files():
+        try:
+            size = _size(f)
+        except OSError:  # (gone meanwhile)
+            continue
         k = out["kinds"].setdefault(kind, {"files": 0, "bytes": 0})
         k["files"] += 1
-        k["bytes"] += f.stat().st_size
+        k["bytes"] += size
     return out
 
 
-def cache_clear(unused_days: float = 0.0) -> tuple[int, int]:
-    """Remove the compiled libraries not used for ``unused_days`` days (all
-    with 0): the files and bytes removed.  A process that has one loaded
-    keeps it; the next one to need it compiles it again."""
-    if unused_days < 0:
-        raise ValueError(f"unused_days must be >= 0, got {unused_days!r}")
+def cache_clear(unused_days: float | None = None) -> tuple[int, int]:
+    """Remove the compiled libraries not used for ``unused_days`` days
+    (``None``: everything the cache holds, the compiler's probes too): the
+    files and bytes removed.  A process that has one loaded keeps it; the
+    next one to need it compiles it again.  (A run being built meanwhile may
+    find a library it just made gone: clear between runs.)"""
+    import math
     import time
 
-    cut = time.time() - unused_days * 86400.0
+    if unused_days is not None and not (math.isfinite(unused_days) and unused_days >= 0):
+        raise ValueError(f"unused_days must be a number of days >= 0, got {unused_days!r}")
+    cut = None if unused_days is None else time.time() - unused_days * 86400.0
     files = removed = 0
-    for f in _cache_files():
-        st = f.stat()
-        if st.st_mtime <= cut:
-            f.unlink(missing_ok=True)
-            files, removed = files + 1, removed + st.st_size
+    everything = [(p, "probe") for p in cache_dir().glob("compiler_*")] if cut is None else []
+    now = time.time()
+    for f, kind in _cache_files() + everything:
+        try:
+            mtime = f.stat().st_mtime
+            if (cut is not None and mtime > cut) or (kind == "leftover" and mtime > now - 3600):
+                continue  # (a leftover of the last hour may be a build's, running now)
+            size = _size(f)
+            shutil.rmtree(f) if f.is_dir() else f.unlink()
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+        files, removed = files + 1, removed + size
     return files, removed
 
 
-def _cache_files() -> list[Path]:
+def _cache_files() -> list[tuple[Path, str]]:
     out = []
-    for target, patterns in (("cpu", ("snn_*.so", "failed_*.cpp")), ("cuda", ("snn_*.cubin",))):
+    for target, patterns in (("cpu", ("snn_*.so", "failed_*.cpp", "*.lock", "tmp*")),
+                             ("cuda", ("snn_*.cubin", "*.tmp"))):
         folder = cache_dir(target)
         for pattern in patterns:
-            out += sorted(folder.glob(pattern)) if folder.is_dir() else []
+            for f in sorted(folder.glob(pattern)) if folder.is_dir() else []:
+                kind = ("cubin" if f.suffix == ".cubin" else "failed" if pattern == "failed_*.cpp"
+                        else f.name.rsplit("_", 1)[0] if pattern == "snn_*.so" else "leftover")
+                out.append((f, kind))
     return out
 
 
+def _size(f: Path) -> int:
+    if f.is_dir():
+        return sum(p.stat().st_size for p in f.rglob("*") if p.is_file())
+    return f.stat().st_size
+
+
+# How long a build waits for another process's build of the same library
+# before it builds its own (a holder that hangs, or an NFS client gone).
+LOCK_PATIENCE_S = 600.0
+
+
 @contextlib.contextmanager
-def _locked(path: Path):
+def _locked(path: Path, lib: Path):
     """An exclusive lock on ``path`` while the block runs (``flock``; where
-    the file system has none, no lock: the build is still safe, only
-    done twice)."""
+    the file system has none, or after LOCK_PATIENCE_S, no lock: the build
+    is still safe, only done twice).  The lock file is removed once ``lib``
+    is there: one still waiting on it, or one that opens a new file, finds
+    the library once it holds its lock."""
     import fcntl
+    import time
 
     try:
         f = open(path, "a")
@@ -235,16 +268,27 @@ def _locked(path: Path):
         yield
         return
     with f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX)
-        except OSError:
-            pass
+        deadline = time.monotonic() + LOCK_PATIENCE_S
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    warnings.warn(f"{path} is still held after {LOCK_PATIENCE_S:.0f} s: "
+                                  "building without it", stacklevel=4)
+                    break
+                time.sleep(0.05)
+            except OSError:
+                break
         try:
             yield
         finally:
-            # gone with its holder: one waiting on it, or one that opens a new
-            # file now, finds the library there once it holds its lock
-            path.unlink(missing_ok=True)  # (closing the file releases the lock)
+            if lib.exists():
+                try:
+                    path.unlink(missing_ok=True)  # (closing the file releases the lock)
+                except OSError:
+                    pass
 
 
 class CpuModule:
@@ -372,7 +416,7 @@ class CpuBackend:
 
     def compile(self, kernel_code: list[str], precision: str,
                 schedules: dict[str, list[Launch]],
-                libraries: tuple[str, ...] = ("kernels",)) -> CpuModule:
+                libraries: tuple[str, ...] = ("kernels",), _again: bool = True) -> CpuModule:
         """A network's kernels (``kernel_code``) and a driver for each named
         schedule, compiled into a library of its own that links the kernel
         ``libraries`` (codegen.LIBRARIES), each compiled once per precision
@@ -397,7 +441,13 @@ class CpuBackend:
         code = (translation_unit(kernel_code, precision, linked=True, files=files)
                 + cpu_host_wrappers(own, host=False) + cpu_driver(schedules, signatures))
         lib_path = self._build("snn", code, [lib.name for lib in linked], link=linked)
-        module = CpuModule(ctypes.CDLL(str(lib_path)), signatures, self.threads, tuple(schedules))
+        try:
+            lib = ctypes.CDLL(str(lib_path))
+        except OSError:  # a library removed meanwhile (snnlab cache --clear): built again
+            if not _again:
+                raise
+            return self.compile(kernel_code, precision, schedules, libraries, _again=False)
+        module = CpuModule(lib, signatures, self.threads, tuple(schedules))
         module.source = code  # what was compiled (the generated part; kernels/ is included)
         return module
 
@@ -418,7 +468,7 @@ class CpuBackend:
         folder.mkdir(parents=True, exist_ok=True)
         # one process compiles, the others (started together: a job array,
         # several notebooks) wait for its library instead of compiling it too
-        with _locked(folder / f"{lib_path.name}.lock"), \
+        with _locked(folder / f"{lib_path.name}.lock", lib_path), \
                 tempfile.TemporaryDirectory(dir=folder) as tmp:
             if _used(lib_path):
                 return lib_path

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -173,11 +174,11 @@ class CudaBackend:
         version = nvrtc.getVersion()
         key = hashlib.sha256("\x00".join([source, *files, *options, str(version)])
                              .encode()).hexdigest()[:24]
-        from .cpu import cache_dir
+        from .cpu import _used, cache_dir
 
         folder = str(cache_dir("cuda"))
         path = os.path.join(folder, f"snn_{key}.cubin")
-        if not os.path.exists(path):
+        if not _used(Path(path)):  # (its time is set: snnlab cache --clear --unused-days)
             prog = nvrtc.createProgram(source, "snnlab.cu", [], [])
             try:
                 try:
