@@ -59,23 +59,25 @@ def parse_signatures(source: str) -> dict[str, tuple[Param, ...]]:
     return out
 
 
-def translation_unit(kernel_code: list[str], precision: str, linked: bool = False,
-                     files: tuple[str, ...] = KERNEL_FILES) -> str:
+def translation_unit(kernel_code: list[str], precision: str,
+                     files: tuple[str, ...] = KERNEL_FILES,
+                     linked: dict[str, tuple[Param, ...]] | None = None) -> str:
     """The kernel ``files`` of ``kernels/`` and a network's own kernels
     (``kernel_code``) as one unit (the GPU's: all files).  ``linked``: the
-    unit of a network's CPU library, which links the libraries of ``files``
-    (``translation_unit([], precision, files=LIBRARIES[name])``, compiled
-    once): the files are included for their templates and helpers, their
-    kernels only declared (``SNN_KERNELS_LINKED``, kernels/portable.h)."""
+    signatures of the kernels in ``files``, for the unit of a network's CPU
+    library, which links their libraries (``translation_unit([], precision,
+    files=LIBRARIES[name])``, compiled once): the files are included for
+    their templates and helpers, their kernels only declared
+    (``SNN_KERNELS_LINKED``, kernels/portable.h)."""
     scalar = {"float32": "float", "float64": "double"}[precision]
     head = [f"#define SNN_SCALAR {scalar}"]
-    if linked:
+    if linked is not None:
         head.append("#define SNN_KERNELS_LINKED")
     head += [f'#include "{f}"' for f in files]
-    if linked:
+    if linked is not None:
         head += ["#undef SNN_KERNEL", "#define SNN_KERNEL SNN_KERNEL_DEFINED"]
         head += [f"SNN_KERNEL_DEFINED void {name}({', '.join(f'{p.ctype} {p.name}' for p in ps)});"
-                 for name, ps in parse_signatures(kernel_library_source(files)).items()]
+                 for name, ps in linked.items()]
     return "\n".join(head) + "\n" + "\n".join(kernel_code)
 
 

@@ -228,16 +228,20 @@ def cache_clear(unused_days: float | None = None) -> tuple[int, int]:
     return files, removed
 
 
+# The cache's files, by folder: (pattern, kind); kind None: the library's
+# prefix (snn_kernels, snn_eprop, snn).  "leftover": what killed builds left.
+_CACHE_PATTERNS = {"cpu": (("snn_*.so", None), ("failed_*.cpp", "failed"), ("*.lock", "leftover"),
+                           ("tmp*", "leftover")),
+                   "cuda": (("snn_*.cubin", "cubin"), ("*.tmp", "leftover"))}
+
+
 def _cache_files() -> list[tuple[Path, str]]:
     out = []
-    for target, patterns in (("cpu", ("snn_*.so", "failed_*.cpp", "*.lock", "tmp*")),
-                             ("cuda", ("snn_*.cubin", "*.tmp"))):
+    for target, patterns in _CACHE_PATTERNS.items():
         folder = cache_dir(target)
-        for pattern in patterns:
-            for f in sorted(folder.glob(pattern)) if folder.is_dir() else []:
-                kind = ("cubin" if f.suffix == ".cubin" else "failed" if pattern == "failed_*.cpp"
-                        else f.name.rsplit("_", 1)[0] if pattern == "snn_*.so" else "leftover")
-                out.append((f, kind))
+        if folder.is_dir():
+            for pattern, kind in patterns:
+                out += [(f, kind or f.name.rsplit("_", 1)[0]) for f in sorted(folder.glob(pattern))]
     return out
 
 
@@ -426,7 +430,7 @@ class CpuBackend:
         kdir = kernel_dir()
         headers = "".join(h.read_text() for h in sorted(kdir.glob("*.h")))  # all of them
         facts = " ".join(flags(self.cxx) + self._openmp_flags()) + compiler_version(self.cxx)
-        linked, files, signatures = [], (), {}
+        linked, files, library = [], (), {}
         for name in libraries:
             source = kernel_library_source(LIBRARIES[name])
             sigs = parse_signatures(source)
@@ -435,10 +439,10 @@ class CpuBackend:
             linked.append(self._build(f"snn_{name}", code, [headers, source, facts,
                                                              self._target_cpu()]))
             files += LIBRARIES[name]
-            signatures.update(sigs)
+            library.update(sigs)
         own = parse_signatures("\n".join(kernel_code))
-        signatures.update(own)
-        code = (translation_unit(kernel_code, precision, linked=True, files=files)
+        signatures = {**library, **own}
+        code = (translation_unit(kernel_code, precision, files, linked=library)
                 + cpu_host_wrappers(own, host=False) + cpu_driver(schedules, signatures))
         lib_path = self._build("snn", code, [lib.name for lib in linked], link=linked)
         try:
