@@ -121,10 +121,16 @@ def test_round_trip_keeps_the_network_and_its_spikes(time_unit, per_neuron, tmp_
     assert {k: [g[0] for g in v] for k, v in groups.items()} == {"in": ["in"], "a": ["a"],
                                                                  "b": ["b"]}
     sim2 = sl.Simulation(net2, backend="cpu", seed=3, precision="float64")
-    for pop in ("a", "b"):
-        for k in ("tau_m", "V_th", "E_L"):
-            np.testing.assert_allclose(_nir_params(sim2, pop)[k], _nir_params(sim, pop)[k],
-                                       rtol=1e-12)
+    # the values the network was written with (LIF's defaults, and b's own)
+    want = {"a": {"tau_m": 10.0, "V_th": -55.0, "E_L": -70.0},
+            "b": {"tau_m": np.linspace(10.0, 20.0, 20) if per_neuron else 15.0,
+                  "V_th": np.linspace(-56.0, -54.0, 20) if per_neuron else -55.0,
+                  "E_L": -65.0}}
+    for pop, values in want.items():
+        n = net.populations[pop].n
+        for k, v in values.items():
+            np.testing.assert_allclose(np.broadcast_to(_nir_params(sim2, pop)[k], (n,)),
+                                       np.broadcast_to(v, (n,)), rtol=1e-12)
 
     def pairs(s, pre, post):  # (source, target, delay steps) -> summed weight
         out = {}

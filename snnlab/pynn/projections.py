@@ -86,6 +86,7 @@ class Projection(common.Projection):
         inh = self.receptor_type == "inhibitory"
         receptor = None if ct.synapse == "delta" else ("inh" if inh else "exc")  # (delta: sign)
         pairs = sorted(set(zip(pre_k[pre].tolist(), post_k[post].tolist()))) or [(0, 0)]
+        short_term = self._short_term()  # (one rule, shared by the parts)
         for a, b in pairs:
             sel = (pre_k[pre] == a) & (post_k[post] == b)
             name = self.sl_name if len(pairs) == 1 else f"{self.sl_name}_{a}_{b}"
@@ -93,7 +94,7 @@ class Projection(common.Projection):
                         sl.connect.FromList(pre_i[pre[sel]], post_i[post[sel]]),
                         weight=sl.Values(self._native_to_snnlab(w[sel])),
                         delay=sl.Values(d[sel]), receptor=receptor, name=name,
-                        plasticity=self._plasticity(d), short_term=self._short_term())
+                        plasticity=self._plasticity(d), short_term=short_term)
             self._parts.append((name, a, b))
 
     @property
