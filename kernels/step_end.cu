@@ -36,3 +36,10 @@ SNN_KERNEL void spike_replay(const int32_t *SNN_RESTRICT history,
     SNN_LOOP(k, ns) spikes[k] = history[slot * n + k];
     SNN_LOOP(k, 1) *n_spikes = ns;
 }
+
+// The split schedule run in blocks on the CPU (one driver call,
+// snnlab/backend/codegen.py): the neurons append each step's spikes straight
+// to its row of the history, whose counts are cleared before a block.
+SNN_KERNEL void spike_counts_clear(int32_t *hist_n, const int64_t n_hist) {
+    SNN_LOOP(k, n_hist) hist_n[k] = 0;
+}

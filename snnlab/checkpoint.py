@@ -351,15 +351,18 @@ def _read_first_format(path, z, infos, network, allow_pickle):
 
 
 # ---------------------------------------------------------------- checking
-def check(path, arrays: dict, meta: dict, plan, network) -> None:
+def check(path, arrays: dict, meta: dict, plan, network) -> int:
     """Every array and value of a checkpoint against the simulation planned
     for it, before anything is allocated: raises CheckpointError naming
-    what is wrong."""
+    what is wrong.  Returns the shortest of its synapses' own delays
+    [steps] (added at run time, they may be shorter than the projections'
+    range; a large number without any)."""
     bad = differences(_with_new_fields(meta["network"]), describe(network))
     if bad:
         raise CheckpointError(f"{path}: made from another network: " + "; ".join(bad[:5])
                               + (f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""))
     lay = plan.layout
+    shortest = 1 << 30
 
     def fail(msg):
         raise CheckpointError(f"{path}: {msg}")
@@ -468,6 +471,8 @@ def check(path, arrays: dict, meta: dict, plan, network) -> None:
             if k == "delay" and values.size and (values.min() < 1 or values.max() > longest):
                 fail(f"{key}: delays of {values.min()}..{values.max()} steps, the ring of "
                      f"{proj.post.name!r} holds 1..{longest}")
+            if k == "delay" and values.size:
+                shortest = min(shortest, int(values.min()))
             if k == "weight":
                 weights = values
         if pp.individual_weight and weights is None:
@@ -537,6 +542,7 @@ def check(path, arrays: dict, meta: dict, plan, network) -> None:
     unknown = sorted(set(arrays) - known)
     if unknown:
         fail(f"arrays the network does not have: {unknown[:5]}")
+    return shortest
 
 
 def load_into(arrays: dict, meta: dict, state, observation) -> None:

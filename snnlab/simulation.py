@@ -29,7 +29,7 @@ from .network import Network
 from .observe import Observation, RecordedChunk, Recorders, SpikeRecords, StateRecorder
 from .observe.disk import DiskStream
 from .observe.statistics import cv_isi, firing_rates, spikes_digest
-from .plan import Partition, RunOptions, Target, make_plan
+from .plan import Partition, RunOptions, Target, default_schedule, make_plan
 from .state import CapacityError, State
 from .step.runner import Runner
 
@@ -61,8 +61,11 @@ class Simulation:
     schedule : {"fused", "split"}, optional
         The order of work in a step (:mod:`snnlab.step.schedule`).  ``split``
         runs the neurons up to the shortest delay ahead of the synaptic
-        work, as ranks must; on one process it gives the same spikes as
-        ``fused``, the default there, only slower.
+        work, as ranks must and as NEST runs its threads: on one CPU
+        process in blocks of up to 16 steps with three barriers a block,
+        not four a step.  Both give the same spikes; the default is
+        ``split`` on the CPU where the shortest delay is two steps or more,
+        ``fused`` elsewhere.
     comm : mpi4py communicator, optional
         Under ``mpiexec``: run on its ranks (:mod:`snnlab.distributed`),
         each building its block of every population; reads gather.
@@ -97,6 +100,9 @@ class Simulation:
         self._ranks = ranks
         self.network = network
         self.backend = get_backend(backend, options.threads)
+        if schedule is None and ranks is None:
+            options = dataclasses.replace(
+                options, schedule=default_schedule(network, self.backend.name))
         t0 = time.perf_counter()
         plan = make_plan(network, options, Target.of(self.backend))
         if _restore is not None:  # the file's arrays, checked before anything is allocated
@@ -104,8 +110,15 @@ class Simulation:
             whole = plan if ranks is None else make_plan(  # (a checkpoint holds the whole)
                 network, dataclasses.replace(options, partition=Partition(), schedule="fused"),
                 Target.of(self.backend))
-            _checkpoint.check(_restore["path"], _restore["arrays"], _restore["meta"], whole,
-                              network)
+            shortest = _checkpoint.check(_restore["path"], _restore["arrays"],
+                                         _restore["meta"], whole, network)
+            if plan.blocks:  # synapses added with shorter delays: shorter blocks
+                plan.block_steps = min(plan.block_steps, shortest)
+            elif plan.options.schedule == "split" and shortest < plan.block_steps:
+                raise _checkpoint.CheckpointError(
+                    f"{_restore['path']}: synapses with delays of {shortest} steps, shorter "
+                    f"than the split schedule's blocks of {plan.block_steps} on ranks (the "
+                    "projections' shortest delay)")
             if ranks is not None:  # this rank's part of it
                 _restore["arrays"] = ranks.part_of_checkpoint(_restore["arrays"], plan)
         plan.check_memory(self.backend.memory_available())

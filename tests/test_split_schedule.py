@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import snnlab as sl
+from snnlab.plan import default_schedule
 from snnlab.plasticity import STDP, Rewiring, RewiringRule
+from snnlab.zoo import brunel
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 import cases  # noqa: E402
@@ -135,12 +137,53 @@ def test_split_checkpoint_continues_either_way(tmp_path):
         assert again.spikes_sha256() == fused.spikes_sha256()
 
 
-def test_delays_below_the_block_are_refused():
-    sim = sl.Simulation(long_delays(), backend="cpu", seed=1, threads=1, schedule="split")
-    with pytest.raises(ValueError, match=r"delays must be in \[1, .*shortest delay"):
-        sim.add_synapses("exc->inh", [1], [2], delay=0.5)
-    fused = sl.Simulation(long_delays(), backend="cpu", seed=1, threads=1)
-    fused.add_synapses("exc->inh", [1], [2], delay=0.5)  # fine when fused
+def test_shorter_delays_make_shorter_blocks(tmp_path):
+    """On one process, synapses added with delays under the block make the
+    blocks shorter (no spike may arrive within one), and the run stays the
+    fused one; their checkpoint restores with the shorter blocks.  (Strong
+    synapses: a spike delivered a block late would change the run.)"""
+    fused, split = _twins()
+    assert split._plan.block_steps == 10
+    for sim in (fused, split):
+        sim.run(50.0)
+        sim.add_synapses("exc->inh", np.arange(0, 120, 3), np.arange(40) % 40, weight=50.0,
+                         delay=0.3)
+        sim.run(50.0)
+    assert split._plan.block_steps == 3
+    _same(fused, split)
+    split.checkpoint(tmp_path / "s.snn")
+    again = sl.Simulation.restore(tmp_path / "s.snn", backend="cpu", threads=2,
+                                  network=long_delays(), schedule="split")
+    assert again._plan.block_steps == 3
+    for sim in (fused, again):
+        sim.run(50.0)
+    assert again.spikes_sha256() == fused.spikes_sha256()
+
+
+def test_the_cpu_runs_blocks_by_default_where_delays_allow():
+    """One CPU process takes the split schedule, in blocks, where the shortest
+    delay is two steps or more, and then its halves have no barrier between
+    steps where each thread works on its own neurons and targets only
+    (Brunel: three barriers a block of up to 15 steps)."""
+    net = brunel.network(n=500)
+    assert default_schedule(net, "cpu") == "split"
+    assert default_schedule(net, "cuda") == "fused"
+    sim = sl.Simulation(net, backend="cpu", seed=2, threads=2)
+    assert sim._plan.blocks and sim._plan.block_steps == 15
+    source = sim._runner.module.source
+    for half in ("step", "syn"):
+        body = source.split(f"struct SnnSchedule_{half} ")[1].split("};")[0]
+        assert "propagate" in body or "neuron_update" in body
+        assert "SNN_DRIVER_BARRIER" not in body, half
+    fused = sl.Simulation(net, backend="cpu", seed=2, threads=2, schedule="fused")
+    for s in (sim, fused):
+        s.run(200.0)
+    assert sim.spikes_sha256() == fused.spikes_sha256()
+    assert sum(len(sim.spike_steps(p)[0]) for p in net.populations) > 100
+    one_step = sl.Network(dt=0.1)
+    a = one_step.population("a", sl.models.LIF(I_e=400.0), 10)
+    one_step.connect(a, a, sl.connect.AllToAll(), weight=1.0, delay=0.1)
+    assert default_schedule(one_step, "cpu") == "fused"
 
 
 def test_a_rule_that_sets_delays_makes_blocks_of_one_step():

@@ -41,11 +41,13 @@ def test_captures_are_made_once_and_dropped_on_rebind():
 def test_replayed_captures_give_the_same_spikes_on_the_cpu():
     """A capture on the CPU is a call of the compiled driver for k steps; a
     simulation run through StepGraphs (rebinding midway, as recording and
-    edits do) matches the plain run bit for bit."""
+    edits do) matches the plain run bit for bit (the fused schedule: the
+    GPU's; the CPU's blocks are one call of their own)."""
     plain = sl.Simulation(brunel.network(n=1000), backend="cpu", seed=5, chunk_steps=300)
     plain.run(100.0)
 
-    sim = sl.Simulation(brunel.network(n=1000), backend="cpu", seed=5, chunk_steps=300)
+    sim = sl.Simulation(brunel.network(n=1000), backend="cpu", seed=5, chunk_steps=300,
+                        schedule="fused")
     module = sim._runner.module
     direct = module.run
     graphs = StepGraphs(lambda k: lambda: direct(k, sim.phase_times), max_steps=64)

@@ -128,12 +128,39 @@ def _needs_barrier(launch, nxt) -> bool:
         return True
     if launch.name.startswith(OWN_NEURONS) and nxt.name.startswith(OWN_NEURONS):
         return False
+    if launch.name == nxt.name == "spike_counts_clear":  # (each its own population's)
+        return False
     if nxt.phase != launch.phase:
         return True
     for prefix in ("propagate",):
         if launch.name.startswith(prefix) and nxt.name.startswith(prefix):
             return False
     return nxt.name not in OPEN_WITH_BARRIER
+
+
+# Under the split schedule run in blocks (CPU, one process: Plan.blocks) the
+# kernels' step counter is each thread's own (``snn_d.step``, ``snn_d.syn``),
+# and a spike list and its count (these parameter pairs) point to the row of
+# the step a launch runs in: the history, [rows][n] and [rows] (the row
+# count and stride are the driver's integers).
+STEP_PARAMS = ("step_ptr", "snn_step")
+SPIKE_LISTS = (("spikes", "n_spikes"), ("pre_spikes", "n_pre_spikes"))
+# the halves that run a block's steps with no barrier between kernels or
+# steps when every launch is one of these: each thread works only on its
+# own neurons (the neurons' half: inputs, updates, samples) or its own
+# targets (the synaptic half: propagation), and neither half reads what the
+# other writes before the barrier between them
+FREE = {"step": (*OWN_NEURONS, "record_state"), "syn": ("propagate",)}
+# the schedules of a block, in order: the history's counts cleared, the
+# neurons' half for every step of the block, then the synaptic half
+BLOCK_SCHEDULES = ("clear", "step", "syn")
+
+
+def spike_list_pairs(params) -> dict[int, int]:
+    """Index of a spike list's parameter -> its count's, for the pairs of
+    :data:`SPIKE_LISTS` in a kernel's parameters."""
+    at = {p.name: i for i, p in enumerate(params)}
+    return {at[lst]: at[cnt] for lst, cnt in SPIKE_LISTS if lst in at and cnt in at}
 
 
 def cpu_driver(schedules, signatures) -> str:
@@ -145,21 +172,57 @@ def cpu_driver(schedules, signatures) -> str:
     may read what it wrote (:func:`_needs_barrier`), one clock reading
     per run of launches of one phase.  Consecutive launches with the same
     ``gate`` run inside one test of it: in the steps between rewiring calls
-    they cost nothing, not a call each."""
-    return "".join(_driver(name, launches, signatures) for name, launches in schedules.items())
+    they cost nothing, not a call each.
+
+    The split schedule in blocks (:data:`BLOCK_SCHEDULES`) is one entry
+    point, ``snn_run_blocks`` (``snn_run_blocks`` in cpu_host.h), over the
+    three schedules' tables one after another."""
+    if tuple(schedules) == BLOCK_SCHEDULES:
+        out, at = [], (0, 0, 0)
+        for name in BLOCK_SCHEDULES:
+            code, at = _driver(name, schedules[name], signatures, at, blocks=True)
+            out.append(code)
+        return "".join(out) + "\n".join([
+            "SNN_EXPORT void snn_run_blocks(void **P, const int64_t *I, const double *D, "
+            "const int64_t n_steps, const int64_t first_step, const int64_t block, "
+            "double *phase, const int snn_n_threads) {",
+            "    snn_run_blocks<SnnSchedule_clear, SnnSchedule_step, SnnSchedule_syn>("
+            "P, I, D, n_steps, first_step, block, phase, snn_n_threads);",
+            "}"]) + "\n"
+    return "".join(_driver(name, launches, signatures)[0] for name, launches in schedules.items())
 
 
-def _driver(schedule: str, launches, signatures) -> str:
+def _driver(schedule: str, launches, signatures, at=(0, 0, 0), blocks: bool = False):
+    """The schedule's struct (and, not in ``blocks``, its entry point), and
+    the table positions after its arguments.  In ``blocks``, a schedule of
+    :data:`FREE` kernels only has no barrier at all."""
     body = []
-    np_, ni, nd = 0, 0, 0
+    np_, ni, nd = at
     gate = 0
+    counter = "snn_d.syn" if schedule == "syn" else "snn_d.step"
+    free = blocks and schedule in FREE and all(lc.name.startswith(FREE[schedule])
+                                                for lc in launches)
     for launch, nxt in zip(launches, [*launches[1:], None]):
         args = []
         step_arg = None
-        for p in signatures[launch.name]:
+        params = signatures[launch.name]
+        pairs = spike_list_pairs(params) if blocks else {}
+        pair_of = {**{k: k for k in pairs}, **{c: k for k, c in pairs.items()}}
+        rows = {}  # a list's index -> the I position of its (rows, stride), at the pair's first
+        for i, p in enumerate(params):
+            if i in pair_of and pair_of[i] not in rows:
+                rows[pair_of[i]] = ni
+                ni += 2
             if p.kind == "p":
-                args.append(f"({p.ctype})P[{np_}]")
-                if p.name in ("step_ptr", "snn_step"):
+                ptr = f"({p.ctype})P[{np_}]"
+                if blocks and p.name in STEP_PARAMS:
+                    ptr = f"&{counter}"
+                elif i in pairs:  # a spike list: the row of this step
+                    ptr = f"({ptr} + ({counter} % I[{rows[i]}]) * I[{rows[i] + 1}])"
+                elif i in pair_of:  # its count
+                    ptr = f"({ptr} + {counter} % I[{rows[pair_of[i]]}])"
+                args.append(ptr)
+                if p.name in STEP_PARAMS:
                     step_arg = args[-1]
                 np_ += 1
             elif p.kind == "float64":
@@ -181,13 +244,14 @@ def _driver(schedule: str, launches, signatures) -> str:
         body.append(f"        {launch.name}({', '.join(args)});")
         # kernels leave the barrier to the driver (portable.h); none in a team of one;
         # a gated run ends with its barrier inside the test
-        if _needs_barrier(launch, nxt) or (nxt is not None and nxt.gate != launch.gate):
+        if not free and (_needs_barrier(launch, nxt)
+                         or (nxt is not None and nxt.gate != launch.gate)):
             body.append("        SNN_DRIVER_BARRIER;")
         if nxt is None or nxt.phase != launch.phase or nxt.gate != launch.gate:
             body.append(f"        SNN_PHASE({launch.phase});")
     if gate:
         body.append("        }")
-    return "\n".join([
+    code = [
         f"struct SnnSchedule_{schedule} {{",
         "    static SNN_INLINE void step(void **P, const int64_t *I, const double *D, "
         "SnnDriver &snn_d) {",
@@ -195,8 +259,12 @@ def _driver(schedule: str, launches, signatures) -> str:
         *body,
         "    }",
         "};",
-        f"SNN_EXPORT void snn_run_{schedule}(void **P, const int64_t *I, const double *D, "
-        "const int64_t n_steps, double *phase, const int snn_n_threads) {",
-        f"    snn_run_steps<SnnSchedule_{schedule}>(P, I, D, n_steps, phase, snn_n_threads);",
-        "}",
-    ]) + "\n"
+    ]
+    if not blocks:
+        code += [
+            f"SNN_EXPORT void snn_run_{schedule}(void **P, const int64_t *I, const double *D, "
+            "const int64_t n_steps, double *phase, const int snn_n_threads) {",
+            f"    snn_run_steps<SnnSchedule_{schedule}>(P, I, D, n_steps, phase, snn_n_threads);",
+            "}",
+        ]
+    return "\n".join(code) + "\n", (np_, ni, nd)

@@ -24,11 +24,13 @@ import numpy as np
 
 from . import CompileError, Launch, kernel_dir
 from .codegen import (
+    BLOCK_SCHEDULES,
     LIBRARIES,
     cpu_driver,
     cpu_host_wrappers,
     kernel_library_source,
     parse_signatures,
+    spike_list_pairs,
     translation_unit,
 )
 
@@ -309,9 +311,11 @@ class CpuModule:
             fn.restype = None
             self._fns[name] = fn
         self._runs = {}
-        for name in schedules:
+        self.blocks = tuple(schedules) == BLOCK_SCHEDULES  # the split schedule in blocks
+        for name in ("blocks",) if self.blocks else schedules:
             fn = getattr(lib, f"snn_run_{name}")
-            fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64, ctypes.c_void_p, ctypes.c_int]
+            fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * (
+                3 if self.blocks else 1) + [ctypes.c_void_p, ctypes.c_int]
             fn.restype = None
             self._runs[name] = fn
         lib.snn_decode_spikes.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
@@ -343,12 +347,31 @@ class CpuModule:
     def bind(self, schedules: dict[str, list[Launch]]) -> None:
         """Fill the driver's argument tables from the named schedules (same
         structure as those the driver was generated from)."""
+        if self.blocks:  # one table, the schedules' one after another
+            self._tables = {"blocks": self._table(
+                [lc for name in BLOCK_SCHEDULES for lc in schedules[name]], blocks=True)}
+            return
         self._tables = {name: self._table(launches) for name, launches in schedules.items()}
 
-    def _table(self, launches: list[Launch]):
+    def _table(self, launches: list[Launch], blocks: bool = False):
+        """The arguments in the driver's order (codegen._driver); in
+        ``blocks`` a spike list and its count give the history's rows and
+        the list's stride first."""
         P, I, D = [], [], []
         for launch in launches:
-            for p, a in zip(self.signatures[launch.name], launch.args):
+            params = self.signatures[launch.name]
+            pairs = spike_list_pairs(params) if blocks else {}
+            pair_of = {**{k: k for k in pairs}, **{c: k for k, c in pairs.items()}}
+            done = set()
+            for i, (p, a) in enumerate(zip(params, launch.args)):
+                if i in pair_of and pair_of[i] not in done:
+                    spikes, count = launch.args[pair_of[i]], launch.args[pairs[pair_of[i]]]
+                    rows = int(np.size(count))
+                    if rows < 1 or np.size(spikes) % rows:
+                        raise ValueError(f"{launch.name}: a spike history of {np.size(spikes)} "
+                                         f"places cannot have {rows} rows")
+                    I += [rows, np.size(spikes) // rows]
+                    done.add(pair_of[i])
                 if p.kind == "p":
                     P.append(_ptr(a) or 0)
                 elif p.kind == "float64":
@@ -363,6 +386,13 @@ class CpuModule:
         P, I, D = self._tables[schedule]
         self._runs[schedule](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps,
                              phase.ctypes.data, self.threads)
+
+    def run_blocks(self, n_steps: int, first_step: int, block: int, phase: np.ndarray) -> None:
+        """``n_steps`` steps of the split schedule from ``first_step``, in
+        blocks of at most ``block`` steps (``snn_run_blocks``)."""
+        P, I, D = self._tables["blocks"]
+        self._runs["blocks"](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps, first_step,
+                             block, phase.ctypes.data, self.threads)
 
 
 # Each array's data address, by the array's identity: NumPy takes ~2 us to

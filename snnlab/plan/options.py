@@ -75,7 +75,9 @@ class RunOptions:
         The part of the network this process holds.
     schedule : {"fused", "split"}
         The order of work (:mod:`snnlab.step.schedule`): ``split`` on
-        several ranks, ``fused`` (faster) on one unless asked.
+        several ranks, and on one CPU process where the shortest delay
+        allows (``default_schedule``, chosen by the Simulation); ``fused``
+        elsewhere.
     """
 
     seed: int

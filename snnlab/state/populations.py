@@ -112,7 +112,8 @@ class Populations:
             rec_info=a.put(o, "rec_info", [0, self.recording_rows(pop.name), (n + 31) // 32]))
         if self.clock.split:
             ps.history, ps.hist_n = a.new(o, "history"), a.new(o, "hist_n")
-            ps.replay = a.new(o, "replay")
+            if not self.plan.blocks:
+                ps.replay = a.new(o, "replay")
         for k, init in enumerate(model.state.values()):
             if isinstance(init, str):
                 init = ps.params[init]
@@ -179,6 +180,8 @@ class Populations:
         ps = self.by_name[pop.name]
         if self.clock.ranks and role == "pre":
             return ps.greplay, self.clock.replay_count(pop.index, "pre")
+        if self.plan.blocks:  # (each launch reads the row of the step it replays)
+            return ps.history, ps.hist_n
         if self.clock.split:
             return ps.replay, self.clock.replay_count(pop.index)
         return ps.spikes, self.clock.spike_count(pop.index)
@@ -188,6 +191,15 @@ class Populations:
         return [Planned("spike_stash", ("flat", pp.n), PHASES.index("other"),
                         lambda name=name: self._args_stash(self.by_name[name]))
                 for name, pp in self.plan.populations.items()]
+
+    def clear_launches(self) -> list[Planned]:
+        """Split schedule in blocks: the history's counts cleared before a
+        block (the neurons append to them)."""
+        return [Planned("spike_counts_clear", ("flat", self.plan.block_steps),
+                        PHASES.index("other"),
+                        lambda name=name: (self.by_name[name].hist_n,
+                                           self.by_name[name].hist_n.size))
+                for name in self.plan.populations]
 
     def _args_stash(self, ps):
         return (ps.spikes, self.clock.spike_count(ps.pop.index), ps.history, ps.hist_n,
@@ -229,15 +241,22 @@ class Populations:
 
     def _args_ssa(self, ps):
         ssa = ps.ssa
-        return (ssa.steps, ssa.ids, ssa.n_events, ssa.cursor, self.clock.step_dev, ps.spikes,
-                self.clock.spike_count(ps.pop.index), ps.rec_bits, ps.rec_info)
+        return (ssa.steps, ssa.ids, ssa.n_events, ssa.cursor, self.clock.step_dev,
+                *self._emitted(ps), ps.rec_bits, ps.rec_info)
+
+    def _emitted(self, ps):
+        """Where a population's spikes of the step go: its list (in blocks,
+        each step's row of the history) and the count."""
+        if self.plan.blocks:
+            return ps.history, ps.hist_n
+        return ps.spikes, self.clock.spike_count(ps.pop.index)
 
     def _args_update(self, ps):
         pop = ps.pop
         return (ps.n, ps.first, ps.state, ps.param, ps.refrac, ps.inbuf, ps.n_slots,
                 self.clock.step_dev,
-                self.dt, np.uint64(self.seed), STREAM_MODEL + pop.index, ps.spikes,
-                self.clock.spike_count(pop.index), ps.rec_bits, ps.rec_info)
+                self.dt, np.uint64(self.seed), STREAM_MODEL + pop.index, *self._emitted(ps),
+                ps.rec_bits, ps.rec_info)
 
     def reset_launches(self) -> list[Planned]:
         """A new trial: each state variable back to its initial value (drawn

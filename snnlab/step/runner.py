@@ -129,7 +129,10 @@ class Runner:
                     if state.rewiring:
                         k = state.rewiring.room(k)
                         self.sync()  # rows may have grown
-                    if clock.split:
+                    if self.plan.blocks:  # the blocks in one call (one process)
+                        self.module.run_blocks(k, clock.step, self.plan.block_steps,
+                                               self.phase_times)
+                    elif clock.split:
                         k = min(k, self.plan.block_steps)
                         self.module.run(k, self.phase_times, "step")  # the neurons, a block
                         # every rank's spikes of the block; an interrupt on any
@@ -144,6 +147,8 @@ class Runner:
                         self.module.run(k, self.phase_times)
                     clock.step += k
                     left -= k
+                    if self.plan.blocks:  # the threads counted the steps themselves
+                        clock.set(clock.step)
                     state.queues.after_run()
                     self.sync()  # queues may have grown
                     if clock.step - self.observation.base >= chunk_steps:

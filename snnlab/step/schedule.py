@@ -50,7 +50,9 @@ def step_schedule(state, recorders) -> dict[str, list[Planned]]:
     (rewiring, plasticity, propagation of that step's spikes), in the fused
     order.  No spike of the block can arrive within it, and the synaptic
     work reads nothing the neurons' half writes but the spikes, so both
-    orders give the same result bit for bit."""
+    orders give the same result bit for bit.  On one CPU process the split
+    schedule runs in blocks (``clear``, then ``step`` and ``syn``:
+    :attr:`~snnlab.plan.Plan.blocks`), in one driver call."""
     rewiring = state.rewiring.launches()  # rule calls, then the in-degrees
     neurons = [
         *state.queues.launches(),  # queued input due in this step (CPU)
@@ -65,6 +67,9 @@ def step_schedule(state, recorders) -> dict[str, list[Planned]]:
     if not state.clock.split:
         return {"step": [*rewiring, *neurons, *synaptic, *samples,
                          *state.clock.launches()]}  # spike counters cleared, the step advanced
+    if state.plan.blocks:  # one process: one driver call, each step's spikes in the history
+        return {"clear": state.populations.clear_launches(), "step": [*neurons, *samples],
+                "syn": [*rewiring, *synaptic]}
     return {"step": [*neurons, *samples, *state.populations.stash_launches(),
                      *state.clock.launches()],
             "syn": [*state.populations.replay_launches(), *rewiring, *synaptic,
