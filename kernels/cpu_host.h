@@ -146,6 +146,7 @@ static inline SNN_INLINE void snn_driver_start(SnnDriver &snn_d, const int64_t s
 // the ticks of each phase, on thread 0, as the clock's time of the run
 static inline SNN_INLINE void snn_driver_end(SnnDriver &snn_d, double *phase,
                                              const double w0, const uint64_t t0) {
+    snn_d.ticks[SNN_WAIT_PHASE] += snn_d.waited;  // (a last barrier after the last phase)
     if (snn_d.master && snn_d.last > t0) {
         const double per_tick = (SNN_WTIME() - w0) / (double)(SNN_TICKS() - t0);
         for (int k = 0; k < SNN_N_PHASES; ++k) phase[k] += (double)snn_d.ticks[k] * per_tick;

@@ -117,8 +117,9 @@ class Simulation:
             elif plan.options.schedule == "split" and shortest < plan.block_steps:
                 raise _checkpoint.CheckpointError(
                     f"{_restore['path']}: synapses with delays of {shortest} steps, shorter "
-                    f"than the split schedule's blocks of {plan.block_steps} on ranks (the "
-                    "projections' shortest delay)")
+                    f"than the split schedule's blocks of {plan.block_steps} steps (the "
+                    "projections' shortest delay); restore it with schedule='fused', or on "
+                    "one CPU process")
             if ranks is not None:  # this rank's part of it
                 _restore["arrays"] = ranks.part_of_checkpoint(_restore["arrays"], plan)
         plan.check_memory(self.backend.memory_available())

@@ -176,14 +176,46 @@ def test_the_cpu_runs_blocks_by_default_where_delays_allow():
         assert "propagate" in body or "neuron_update" in body
         assert "SNN_DRIVER_BARRIER" not in body, half
     fused = sl.Simulation(net, backend="cpu", seed=2, threads=2, schedule="fused")
-    for s in (sim, fused):
+    for s in (sim, fused):  # neurons of both threads' shares (exc: 400, inh: 100)
+        s.record("exc", "V_m", neurons=[0, 150, 199, 200, 260, 399], every=1)
+        s.record("inh", "V_m", neurons=[99, 3, 50], every=7)
         s.run(200.0)
     assert sim.spikes_sha256() == fused.spikes_sha256()
     assert sum(len(sim.spike_steps(p)[0]) for p in net.populations) > 100
+    for a, b in zip(sim.recorders, fused.recorders):
+        assert a.values.size and np.ptp(a.values) > 0
+        np.testing.assert_array_equal(a.values, b.values)
     one_step = sl.Network(dt=0.1)
     a = one_step.population("a", sl.models.LIF(I_e=400.0), 10)
     one_step.connect(a, a, sl.connect.AllToAll(), weight=1.0, delay=0.1)
     assert default_schedule(one_step, "cpu") == "fused"
+
+
+def test_rewired_synapses_take_delays_within_the_range():
+    """A synapse a rule makes without a delay takes the projection's mean
+    delay, kept within its range: a Normal's mean under its low bound would
+    be shorter than the blocks, and its spikes would arrive a block late."""
+    def network():
+        net = sl.Network(dt=0.1)
+        src = net.population("src", sl.models.PoissonSource(rate=40.0), 60)
+        exc = net.population("exc", sl.models.LIF("exp", tau_m=10.0, V_th=-55.0,
+                                                  V_reset=-70.0, E_L=-70.0, C_m=250.0),
+                             50)
+        net.connect(src, exc, sl.connect.FixedProbability(0.2),
+                    weight=sl.Normal(60.0, 10.0, low=20.0, high=100.0),
+                    delay=sl.Normal(0.5, 1.0, low=1.0, high=3.0),
+                    rewiring=Rewiring(CHURN, period=0.5, max_in_degree=30))
+        net.poisson_input(exc, rate=8000.0, weight=30.0)
+        return net
+
+    fused, split = (sl.Simulation(network(), backend="cpu", seed=3, threads=2, schedule=s)
+                    for s in ("fused", "split"))
+    assert split._plan.block_steps == 10
+    for sim in (fused, split):
+        sim.run(200.0)
+    assert split.rewiring_counts("src->exc")["formed"].sum() > 0
+    assert split.connectivity("src->exc")["delay"].min() >= 1.0 - 1e-9
+    assert split.spikes_sha256() == fused.spikes_sha256()
 
 
 def test_a_rule_that_sets_delays_makes_blocks_of_one_step():

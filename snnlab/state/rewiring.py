@@ -4,6 +4,7 @@ maximum, and the headroom the rows need before each stretch of calls."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,7 +151,11 @@ class Rewiring:
             raise ValueError(f"projection {proj.name!r}: rewiring rule {rule.name!r} sets "
                              f"{unknown} of new synapses, the projection has per-synapse "
                              f"arrays {names}")
-        d_mean = min(max(1, round(proj.delay.mean / self.dt)), pp.delay_steps)
+        # the mean delay, within the projection's range (a Normal's mean may
+        # lie under its low bound: the shortest delay, the split schedule's block)
+        lo = proj.delay.bounds()[0]
+        d_low = max(1, round(lo / self.dt)) if math.isfinite(lo) else 1
+        d_mean = min(max(d_low, round(proj.delay.mean / self.dt)), pp.delay_steps)
         init = {"weight": repr(float(proj.weight.mean)), "delay": str(d_mean)}
         init = {n: rule.init.get(n, init.get(n, "0")) for n in names}
         if proj.rewiring.max_in_degree is None and re.search(
