@@ -123,6 +123,7 @@ class Recorders:
         layout = a.layout
         layout.declare(o, "var_idx", np.int32, ("n_rec",))
         layout.declare(o, "neuron_idx", np.int32, ("n_rec",))
+        layout.declare(o, "order", np.int32, ("n_rec",))
         layout.declare(o, "buf", self.populations.plan.options.scalar, ("rows", "n_rec"))
         layout.declare(o, "info", np.int64, (4,))
         layout.set_dims(o, n_rec=var_idx.size, rows=rows)
@@ -131,6 +132,9 @@ class Recorders:
         neuron_idx = np.tile(rec._here, len(variables))
         rec.var_idx = a.put(o, "var_idx", var_idx if var_idx.size else [0])
         rec.neuron_idx = a.put(o, "neuron_idx", neuron_idx if neuron_idx.size else [0])
+        # the entries by neuron: each CPU thread samples its own neurons' run of them
+        rec._order = a.put(o, "order", np.argsort(neuron_idx, kind="stable")
+                          if neuron_idx.size else [0])
         rec.buf = a.new(o, "buf")
         rec.info = a.put(o, "info", [self.clock.step // every, rows, every, ps.n])
         rec._owner = o
@@ -147,9 +151,9 @@ class Recorders:
         if not any(r is rec for r in self.list):
             raise ValueError("remove_recorder: not a recorder of this simulation")
         self.list = [r for r in self.list if r is not rec]
-        self.arena.free(rec.var_idx, rec.neuron_idx, rec.buf, rec.info)
+        self.arena.free(rec.var_idx, rec.neuron_idx, rec._order, rec.buf, rec.info)
         self.arena.layout.drop(rec._owner)
-        rec.var_idx = rec.neuron_idx = rec.buf = rec.info = None
+        rec.var_idx = rec.neuron_idx = rec._order = rec.buf = rec.info = None
 
     def launches(self) -> list[Planned]:
         return [Planned("record_state", ("flat", len(rec.variables) * len(rec._here)),
@@ -158,8 +162,8 @@ class Recorders:
 
     def _args(self, rec):
         ps = self.populations[rec.population]
-        return (ps.state, rec.var_idx, rec.neuron_idx, len(rec.variables) * len(rec._here),
-                rec.buf, rec.info, self.clock.step_dev)
+        return (ps.state, rec.var_idx, rec.neuron_idx, rec._order,
+                len(rec.variables) * len(rec._here), rec.buf, rec.info, self.clock.step_dev)
 
     def set_recording(self, on: bool) -> None:
         for rec in self.list:
