@@ -90,9 +90,19 @@ def _same(fused, split):
         np.testing.assert_array_equal(fused.state(pop, "V_m"), split.state(pop, "V_m"))
 
 
+def _half(sim, name: str) -> str:
+    """The body of a half of the blocks' driver, as generated."""
+    return sim._runner.module.source.split(f"struct SnnSchedule_{name} ")[1].split("};")[0]
+
+
 def test_blocks_of_ten_steps_equal_the_fused_run():
     fused, split = _twins()
     assert split._plan.block_steps == 10
+    # the neurons' half (spike sources, updates, samples) without a barrier;
+    # the synaptic half (STDP, rewiring) with its barriers between kernels
+    assert "spike_source_array(" in _half(split, "step")
+    assert "SNN_DRIVER_BARRIER" not in _half(split, "step")
+    assert "SNN_DRIVER_BARRIER" in _half(split, "syn")
     fused.run(300.0)
     split.run(300.0)
     assert sum(len(fused.spike_steps(p)[0]) for p in ("exc", "inh", "alif")) > 500
@@ -170,9 +180,8 @@ def test_the_cpu_runs_blocks_by_default_where_delays_allow():
     assert default_schedule(net, "cuda") == "fused"
     sim = sl.Simulation(net, backend="cpu", seed=2, threads=2)
     assert sim._plan.blocks and sim._plan.block_steps == 15
-    source = sim._runner.module.source
     for half in ("step", "syn"):
-        body = source.split(f"struct SnnSchedule_{half} ")[1].split("};")[0]
+        body = _half(sim, half)
         assert "propagate" in body or "neuron_update" in body
         assert "SNN_DRIVER_BARRIER" not in body, half
     fused = sl.Simulation(net, backend="cpu", seed=2, threads=2, schedule="fused")

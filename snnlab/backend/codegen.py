@@ -112,7 +112,7 @@ def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]], host: bool = Tru
 # (tests/test_determinism.py checks the sources).
 OPEN_WITH_BARRIER = ("step_end", "stdp_lazy_prepare")
 # kernels in which each thread works on its own share of a population's neurons
-OWN_NEURONS = ("deliver", "poisson_input", "neuron_update_")
+OWN_NEURONS = ("deliver", "poisson_input", "neuron_update_", "spike_source_array")
 
 
 def _needs_barrier(launch, nxt) -> bool:

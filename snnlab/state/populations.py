@@ -242,7 +242,7 @@ class Populations:
     def _args_ssa(self, ps):
         ssa = ps.ssa
         return (ssa.steps, ssa.ids, ssa.n_events, ssa.cursor, self.clock.step_dev,
-                *self._emitted(ps), ps.rec_bits, ps.rec_info)
+                *self._emitted(ps), ps.rec_bits, ps.rec_info, ps.n)
 
     def _emitted(self, ps):
         """Where a population's spikes of the step go: its list (in blocks,
