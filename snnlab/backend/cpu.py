@@ -450,13 +450,29 @@ class CpuBackend:
 
     def compile(self, kernel_code: list[str], precision: str,
                 schedules: dict[str, list[Launch]],
-                libraries: tuple[str, ...] = ("kernels",), _again: bool = True) -> CpuModule:
+                libraries: tuple[str, ...] = ("kernels",)) -> CpuModule:
         """A network's kernels (``kernel_code``) and a driver for each named
         schedule, compiled into a library of its own that links the kernel
         ``libraries`` (codegen.LIBRARIES), each compiled once per precision
         into its own: a new model costs the compiler about a tenth of what
         all kernels cost (Brunel's: 0.5 s against 5.7 s).  All are cached by
         content."""
+        for last in (False, True):
+            lib_path, signatures, code = self._libraries(kernel_code, precision, schedules,
+                                                         libraries)
+            try:
+                lib = ctypes.CDLL(str(lib_path))
+                break
+            except OSError:  # a library removed meanwhile (snnlab cache --clear): built again
+                if last:
+                    raise
+        module = CpuModule(lib, signatures, self.threads, tuple(schedules))
+        module.source = code  # what was compiled (the generated part; kernels/ is included)
+        return module
+
+    def _libraries(self, kernel_code, precision, schedules, libraries):
+        """The kernel libraries and the network's, built where not in the
+        cache: the network's path, every kernel's signature, its source."""
         kdir = kernel_dir()
         headers = "".join(h.read_text() for h in sorted(kdir.glob("*.h")))  # all of them
         facts = " ".join(flags(self.cxx) + self._openmp_flags()) + compiler_version(self.cxx)
@@ -474,16 +490,7 @@ class CpuBackend:
         signatures = {**library, **own}
         code = (translation_unit(kernel_code, precision, files, linked=library)
                 + cpu_host_wrappers(own, host=False) + cpu_driver(schedules, signatures))
-        lib_path = self._build("snn", code, [lib.name for lib in linked], link=linked)
-        try:
-            lib = ctypes.CDLL(str(lib_path))
-        except OSError:  # a library removed meanwhile (snnlab cache --clear): built again
-            if not _again:
-                raise
-            return self.compile(kernel_code, precision, schedules, libraries, _again=False)
-        module = CpuModule(lib, signatures, self.threads, tuple(schedules))
-        module.source = code  # what was compiled (the generated part; kernels/ is included)
-        return module
+        return self._build("snn", code, [lib.name for lib in linked], link=linked), signatures, code
 
     def _build(self, prefix: str, code: str, key_parts: list[str],
                link: list[Path] = ()) -> Path:

@@ -144,10 +144,8 @@ class SpikeSourceArray(_Cell, cells.SpikeSourceArray):
         return models.SpikeSourceArray(times)
 
 
-class StaticSynapse(synapses.StaticSynapse):
-    __doc__ = synapses.StaticSynapse.__doc__
-    # nA or uS -> pA or nS (the weight's unit is the target's)
-    translations = build_translations(("weight", "weight", 1000.0), ("delay", "delay"))
+class _MinDelay:
+    """A synapse type's minimum delay: the simulator's (PyNN asks the type)."""
 
     def _get_minimum_delay(self):
         from .simulator import state
@@ -155,19 +153,19 @@ class StaticSynapse(synapses.StaticSynapse):
         return state.min_delay
 
 
+class StaticSynapse(_MinDelay, synapses.StaticSynapse):
+    __doc__ = synapses.StaticSynapse.__doc__
+    # nA or uS -> pA or nS (the weight's unit is the target's)
+    translations = build_translations(("weight", "weight", 1000.0), ("delay", "delay"))
 
-class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+
+class TsodyksMarkramSynapse(_MinDelay, synapses.TsodyksMarkramSynapse):
     __doc__ = synapses.TsodyksMarkramSynapse.__doc__
     # snnlab.plasticity.TsodyksMarkram: as pyNN.nest's tsodyks_synapse, tau_psc the
     # target's synaptic time constant on the receptor
     translations = build_translations(("weight", "weight", 1000.0), ("delay", "delay"),
                                       ("U", "U"), ("tau_rec", "tau_rec"),
                                       ("tau_facil", "tau_fac"))
-
-    def _get_minimum_delay(self):
-        from .simulator import state
-
-        return state.min_delay
 
 
 def transform(translation: dict, pynn_name: str, values, reverse: bool = False):
@@ -182,7 +180,7 @@ def transform(translation: dict, pynn_name: str, values, reverse: bool = False):
     return values if f == arg else eval(f, {}, {arg: values})
 
 
-class STDPMechanism(synapses.STDPMechanism):
+class STDPMechanism(_MinDelay, synapses.STDPMechanism):
     __doc__ = synapses.STDPMechanism.__doc__
     base_translations = build_translations(
         ("weight", "weight", 1000.0), ("delay", "delay"),
@@ -205,11 +203,6 @@ class STDPMechanism(synapses.STDPMechanism):
             raise NotImplementedError("snnlab.pynn: voltage_dependence is not supported")
         synapses.STDPMechanism.__init__(self, timing_dependence, weight_dependence, None,
                                         dendritic_delay_fraction, weight, delay)
-
-    def _get_minimum_delay(self):
-        from .simulator import state
-
-        return state.min_delay
 
 
 class SpikePairRule(synapses.SpikePairRule):
