@@ -254,14 +254,12 @@ def from_nir(graph, dt: float = 0.1, time_unit: str = "s", inputs=None):
             bias[dst] = bias[dst] + b
     net = Network(dt=dt)
     groups: dict[str, list[tuple[str, np.ndarray]]] = {}
-    where: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # node -> (group of each, index in it)
     per_weight: dict[str, np.ndarray] = {}  # neuron node -> snnlab weight per NIR entry
     for name, node in nodes.items():
         if kind[name] == "Input":
             times = inputs.get(name, [[] for _ in range(sizes[name])])
-            pop = net.population(name, SpikeSourceArray(times), sizes[name])
-            groups[name] = [(pop.name, np.arange(sizes[name]))]
-            where[name] = (np.zeros(sizes[name], np.int64), np.arange(sizes[name]))
+            net.population(name, SpikeSourceArray(times), sizes[name])
+            groups[name] = [(name, np.arange(sizes[name]))]
             continue
         if kind[name] not in _NEURONS:
             continue
@@ -278,10 +276,8 @@ def from_nir(graph, dt: float = 0.1, time_unit: str = "s", inputs=None):
             model = model.with_state(I_syn_ex=Values(-params["I_e"]))
         net.population(name, model, sizes[name])
         groups[name] = [(name, np.arange(sizes[name]))]
-        where[name] = (np.zeros(sizes[name], np.int64), np.arange(sizes[name]))
     for name, src, d_pre, dst, d_post in paths:
-        _connect(net, nodes, name, src, d_pre, dst, d_post, groups, where, per_weight[dst],
-                 sizes, scale, dt)
+        _connect(net, nodes, name, src, d_pre, dst, d_post, per_weight[dst], sizes, scale, dt)
     return net, groups
 
 
@@ -327,11 +323,10 @@ def _neuron_params(name, node, n, bias, scale):
     return p, "exp", w_in / tau_syn  # a spike W makes the current jump by w_in W / tau_syn
 
 
-def _connect(net, nodes, name, src, d_pre, dst, d_post, groups, where, per_weight, sizes,
-             scale, dt):
-    """The synapses of one weight node, as FromList projections: one per
-    pair of source and target populations and sign (exp synapses: ``exc``
-    for positive weights, ``inh`` for negative)."""
+def _connect(net, nodes, name, src, d_pre, dst, d_post, per_weight, sizes, scale, dt):
+    """The synapses of one weight node from population ``src`` to ``dst``,
+    as FromList projections: one, or with exp synapses one per sign
+    (``<name>.exc`` for positive weights, ``<name>.inh`` for negative)."""
     w = np.atleast_2d(np.asarray(nodes[name].weight, np.float64))
     post, pre = np.nonzero(w)
     weight = w[post, pre] * per_weight[post]
@@ -346,19 +341,9 @@ def _connect(net, nodes, name, src, d_pre, dst, d_post, groups, where, per_weigh
                       f"or a shorter one) arrive after one step", stacklevel=3)
         delay = np.maximum(delay, dt)
     exp = type(nodes[dst]).__name__ == "CubaLIF"
-    g_pre, i_pre = where[src]
-    g_post, i_post = where[dst]
-    for a, (pre_pop, _) in enumerate(groups[src]):
-        for b, (post_pop, _) in enumerate(groups[dst]):
-            for sign, receptor in (((1, "exc"), (-1, "inh")) if exp else ((0, None),)):
-                keep = (g_pre[pre] == a) & (g_post[post] == b)
-                if exp:
-                    keep &= np.sign(weight) == sign
-                if not keep.any():
-                    continue
-                suffix = "" if len(groups[src]) == len(groups[dst]) == 1 else f"[{a},{b}]"
-                suffix += f".{receptor}" if exp else ""
-                net.connect(pre_pop, post_pop,
-                            FromList(i_pre[pre[keep]], i_post[post[keep]]),
-                            weight=Values(weight[keep]), delay=Values(delay[keep]),
-                            receptor=receptor, name=f"{name}{suffix}")
+    for sign, receptor in (((1, "exc"), (-1, "inh")) if exp else ((0, None),)):
+        keep = np.sign(weight) == sign if exp else np.ones(weight.size, bool)
+        if keep.any():
+            net.connect(src, dst, FromList(pre[keep], post[keep]), weight=Values(weight[keep]),
+                        delay=Values(delay[keep]), receptor=receptor,
+                        name=f"{name}.{receptor}" if exp else name)
