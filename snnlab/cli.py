@@ -130,6 +130,8 @@ def run_model(args) -> dict:
         "commit": git_commit(),
         "backend": sim.backend.name,
         "threads": getattr(sim.backend, "threads", None),
+        # the order of work (fused; split: the neurons up to block_steps ahead)
+        "schedule": {"name": sim._plan.options.schedule, "block_steps": sim._plan.block_steps},
         "seed": args.seed,
         "dt": net.dt,
         "t": args.t,

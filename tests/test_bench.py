@@ -446,6 +446,7 @@ def test_a_run_records_every_case_with_its_context(tmp_path, monkeypatch, capsys
         assert r["calibration_s"] > 0 and r["config"]["name"] == "tiny"
         assert r["simulator"]["name"] == "snnlab" and set(r["statistics"]["rates"]) == {
             "exc", "inh"}
+        assert r["simulator"]["schedule"] == {"name": "split", "block_steps": 15}
     assert {r["status"] for r in by_n[200]} == {"ok"} and not by_n[200][0]["gate"]["checked"]
     assert {r["status"] for r in by_n[300]} == {"out_of_band"}
     # the same seed gives the same spikes in every repeat

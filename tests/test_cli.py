@@ -21,6 +21,7 @@ def test_run_brunel_json(capsys):
     assert set(r["peak_memory_bytes"]) == {"host", "device"}
     assert r["n_neurons"] == 1000 and r["n_synapses"] == 1000 * 100
     assert r["backend"] == "cpu" and r["seed"] == 3
+    assert r["schedule"] == {"name": "split", "block_steps": 15}  # (Brunel's delays: 1.5 ms)
     assert r["rtf"] == pytest.approx(r["timers"]["sim"] / 0.1, rel=1e-3, abs=1e-5)
     assert set(r["rates"]) == {"exc", "inh"} and all(v > 0 for v in r["rates"].values())
 

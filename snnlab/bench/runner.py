@@ -199,7 +199,8 @@ def run_figures(case, out: dict) -> dict:
     gate = bands.check(case.model, dict(case.options), statistics)
     return {"status": "out_of_band" if gate["passed"] is False else "ok",
             "simulator": {"name": case.simulator,
-                          "version": out.get("snnlab") or out.get("version")},
+                          "version": out.get("snnlab") or out.get("version"),
+                          **({"schedule": out["schedule"]} if "schedule" in out else {})},
             "timers": timers, "rtf": out.get("rtf"), "phases": out.get("phases") or {},
             "memory": {"host_peak_bytes": mem.get("host"),
                        "device_peak_bytes": mem.get("device")},

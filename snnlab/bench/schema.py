@@ -11,7 +11,7 @@ A record is one timed run of one case (:class:`snnlab.bench.config.Case`)::
     status            "ok", "out_of_band" (ran, failed the correctness gate)
                       or "failed" (did not finish: error says why)
     error             null, or why it failed
-    simulator         {name, version}
+    simulator         {name, version}, and snnlab's schedule {name, block_steps}
     timers            beNNch's: create, connect, prepare, presim, sim [s]
     rtf               sim / model time
     phases            the step's phases [s] (snnlab; the peers: {})
