@@ -235,3 +235,49 @@ def test_a_rule_that_sets_delays_makes_blocks_of_one_step():
 def test_bad_schedule_is_refused():
     with pytest.raises(ValueError, match=r"schedule must be one of \['fused', 'split'\]"):
         sl.Simulation(long_delays(), backend="cpu", schedule="fast")
+
+
+def free_halves() -> sl.Network:
+    """A network whose halves are both barrier-free in blocks of 5 steps:
+    delivery queues (per-synapse weights and delays), Poisson input, spike
+    sources, updates and samples; propagation only."""
+    net = sl.Network(dt=0.1)
+    times = [np.arange(0.5 + i % 5, 200.0, 6.0 + i % 3) for i in range(30)]
+    ssa = net.population("ssa", sl.models.SpikeSourceArray(times), 30)
+    exc = net.population("exc", sl.models.LIF("exp", tau_m=10.0, V_th=-55.0, V_reset=-70.0,
+                                              E_L=-70.0, C_m=250.0, t_ref=2.0)
+                         .with_state(V_m=sl.Uniform(-70.0, -55.0)), 301)
+    inh = net.population("inh", sl.models.LIF(tau_m=20.0, V_th=20.0, V_reset=10.0, E_L=0.0,
+                                              C_m=1.0), 77)
+    net.connect(exc, exc, sl.connect.FixedIndegree(30),
+                weight=sl.Normal(40.0, 10.0, low=0.0, high=80.0),
+                delay=sl.Normal(1.5, 0.6, low=0.5, high=3.0))
+    net.connect(exc, inh, sl.connect.FixedIndegree(20), weight=0.3, delay=0.7)
+    net.connect(inh, exc, sl.connect.FixedProbability(0.2), weight=-60.0,
+                delay=sl.Uniform(0.5, 2.0))
+    net.connect(ssa, exc, sl.connect.FixedIndegree(2), weight=120.0, delay=0.5)
+    net.poisson_input(exc, rate=8000.0, weight=30.0)
+    net.poisson_input(inh, rate=12000.0, weight=0.15)
+    return net
+
+
+@pytest.mark.parametrize("threads", [1, 3, 4])
+def test_barrier_free_blocks_at_any_team_size(threads):
+    """Blocks whose halves have no barrier at all, at team sizes that split
+    the populations unevenly, in runs cut anywhere: the fused run's spikes
+    and samples (samples of neurons of every thread)."""
+    sims = [sl.Simulation(free_halves(), backend="cpu", seed=4, threads=threads,
+                          chunk_steps=97, schedule=s) for s in ("fused", "split")]
+    fused, split = sims
+    assert split._plan.blocks and split._plan.block_steps == 5
+    assert "deliver(" in _half(split, "step") and "spike_source_array(" in _half(split, "step")
+    for half in ("step", "syn"):
+        assert "SNN_DRIVER_BARRIER" not in _half(split, half)
+    for sim in sims:
+        sim.record("exc", "V_m", neurons=[300, 0, 100, 101, 150, 200, 250, 299], every=2)
+        for t in (33.3, 0.1, 0.4, 66.2):
+            sim.run(t)
+    assert sum(len(fused.spike_steps(p)[0]) for p in ("exc", "inh")) > 300
+    assert split.spikes_sha256() == fused.spikes_sha256()
+    for a, b in zip(fused.recorders, split.recorders):
+        np.testing.assert_array_equal(a.values, b.values)
