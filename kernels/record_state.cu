@@ -10,7 +10,7 @@
 #include "common.h"
 
 // The first place j of `order` whose entry's neuron is >= i.
-SNN_DEVICE int64_t snn_first_neuron(const int32_t *neuron_idx, const int32_t *order,
+SNN_DEVICE int64_t snn_first_neuron(const int32_t *neuron_idx, const int64_t *order,
                                     const int64_t n_rec, const int64_t i) {
     int64_t a = 0, b = n_rec;
     while (a < b) {
@@ -22,7 +22,7 @@ SNN_DEVICE int64_t snn_first_neuron(const int32_t *neuron_idx, const int32_t *or
 }
 
 SNN_KERNEL void record_state(const scalar *state, const int32_t *var_idx,
-                             const int32_t *neuron_idx, const int32_t *order,
+                             const int32_t *neuron_idx, const int64_t *order,
                              const int64_t n_rec, scalar *buf, const int64_t *info,
                              const int64_t *step_ptr) {
     const int64_t step = *step_ptr, every = info[2];

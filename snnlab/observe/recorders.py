@@ -123,7 +123,7 @@ class Recorders:
         layout = a.layout
         layout.declare(o, "var_idx", np.int32, ("n_rec",))
         layout.declare(o, "neuron_idx", np.int32, ("n_rec",))
-        layout.declare(o, "order", np.int32, ("n_rec",))
+        layout.declare(o, "order", np.int64, ("n_rec",))  # (entries may pass 2**31)
         layout.declare(o, "buf", self.populations.plan.options.scalar, ("rows", "n_rec"))
         layout.declare(o, "info", np.int64, (4,))
         layout.set_dims(o, n_rec=var_idx.size, rows=rows)
