@@ -204,3 +204,37 @@ SNN_INLINE void snn_run_blocks(void **P, const int64_t *I, const double *D, cons
         snn_driver_end(snn_d, phase, w0, t0);
     }
 }
+
+// The same halves on ranks, each a call of its own, the spike exchange
+// between them: the history's counts cleared and the neurons' half for
+// n_steps steps from first_step, or the synaptic half.
+template <class C, class N>
+SNN_INLINE void snn_run_neurons(void **P, const int64_t *I, const double *D,
+                                const int64_t n_steps, const int64_t first_step, double *phase,
+                                const int n_threads) {
+#pragma omp parallel num_threads(n_threads)
+    {
+        SnnDriver snn_d;
+        snn_driver_start(snn_d, first_step);
+        const double w0 = SNN_WTIME();
+        const uint64_t t0 = snn_d.last;
+        C::step(P, I, D, snn_d);  // (ends with a barrier)
+        for (int64_t s = 0; s < n_steps; ++s, ++snn_d.step) N::step(P, I, D, snn_d);
+        snn_driver_end(snn_d, phase, w0, t0);
+    }
+}
+
+template <class S>
+SNN_INLINE void snn_run_synapses(void **P, const int64_t *I, const double *D,
+                                 const int64_t n_steps, const int64_t first_step, double *phase,
+                                 const int n_threads) {
+#pragma omp parallel num_threads(n_threads)
+    {
+        SnnDriver snn_d;
+        snn_driver_start(snn_d, first_step);
+        const double w0 = SNN_WTIME();
+        const uint64_t t0 = snn_d.last;
+        for (int64_t s = 0; s < n_steps; ++s, ++snn_d.syn) S::step(P, I, D, snn_d);
+        snn_driver_end(snn_d, phase, w0, t0);
+    }
+}

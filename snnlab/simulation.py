@@ -112,7 +112,7 @@ class Simulation:
                 Target.of(self.backend))
             shortest = _checkpoint.check(_restore["path"], _restore["arrays"],
                                          _restore["meta"], whole, network)
-            if plan.blocks:  # synapses added with shorter delays: shorter blocks
+            if plan.one_call:  # synapses added with shorter delays: shorter blocks
                 plan.block_steps = min(plan.block_steps, shortest)
             elif plan.options.schedule == "split" and shortest < plan.block_steps:
                 raise _checkpoint.CheckpointError(

@@ -81,8 +81,9 @@ NETS = {"brunel": lambda: brunel.network(n=1500),
         "parts": lambda: modules(cross=0),  # two networks side by side
         "modules_plastic": lambda: modules(plastic=True),
         "topographic_map": churning_map}
-# (ranks, exchange) each model runs on
-RUNS = [(2, "collective"), (3, "p2p"), (4, "collective"), (4, "p2p")]
+# (ranks, exchange, threads per rank) each model runs on
+RUNS = [(2, "collective", 1), (3, "p2p", 1), (4, "collective", 1), (4, "p2p", 1),
+        (2, "p2p", 2)]
 
 SCRIPT = r"""
 import hashlib, json, sys
@@ -92,8 +93,8 @@ from snnlab.distributed import world
 sys.path.insert(0, {here!r})
 from test_distributed import NETS, digest_of
 comm = world()
-sim = sl.Simulation(NETS[sys.argv[1]](), backend="cpu", seed=11, threads=1, comm=comm,
-                    exchange=sys.argv[2])
+sim = sl.Simulation(NETS[sys.argv[1]](), backend="cpu", seed=11, threads=int(sys.argv[3]),
+                    comm=comm, exchange=sys.argv[2])
 sim.run(60.0)
 sim.run(0.3)  # a run that ends inside a block
 out = digest_of(sim)
@@ -154,12 +155,12 @@ def test_ranks_give_the_one_process_run(script, model):
     one.run(60.3)
     want = digest_of(one)
     assert sum(len(one.spike_steps(p)[0]) for p in one.network.populations) > 50
-    for n, exchange in RUNS:
-        res = _mpirun(n, [sys.executable, str(script), model, exchange])
+    for n, exchange, threads in RUNS:
+        res = _mpirun(n, [sys.executable, str(script), model, exchange, str(threads)])
         assert res.returncode == 0, res.stderr[-3000:]
         got = json.loads(res.stdout.strip().splitlines()[-1])
         for key in ("spikes", "state", "synapses", "n_synapses", "rates", "rewired"):
-            assert got[key] == want[key], (n, exchange, key)
+            assert got[key] == want[key], (n, exchange, threads, key)
         assert got["stats"]["ranks"] == n and got["stats"]["scheme"] == exchange
         # the collective gathers within groups of ranks joined by synapses:
         # two separate networks on 2 or 4 ranks make two groups

@@ -174,20 +174,31 @@ def cpu_driver(schedules, signatures) -> str:
     ``gate`` run inside one test of it: in the steps between rewiring calls
     they cost nothing, not a call each.
 
-    The split schedule in blocks (:data:`BLOCK_SCHEDULES`) is one entry
-    point, ``snn_run_blocks`` (``snn_run_blocks`` in cpu_host.h), over the
-    three schedules' tables one after another."""
+    The split schedule in blocks (:data:`BLOCK_SCHEDULES`) has one table,
+    the three schedules' one after another, and three entry points
+    (cpu_host.h): ``snn_run_blocks`` (one process: many blocks in one
+    call), ``snn_run_neurons`` and ``snn_run_synapses`` (ranks: each half a
+    call, the exchange between them)."""
     if tuple(schedules) == BLOCK_SCHEDULES:
         out, at = [], (0, 0, 0)
         for name in BLOCK_SCHEDULES:
             code, at = _driver(name, schedules[name], signatures, at, blocks=True)
             out.append(code)
+        head = ("(void **P, const int64_t *I, const double *D, const int64_t n_steps, "
+                "const int64_t first_step, ")
         return "".join(out) + "\n".join([
-            "SNN_EXPORT void snn_run_blocks(void **P, const int64_t *I, const double *D, "
-            "const int64_t n_steps, const int64_t first_step, const int64_t block, "
-            "double *phase, const int snn_n_threads) {",
+            f"SNN_EXPORT void snn_run_blocks{head}const int64_t block, double *phase, "
+            "const int snn_n_threads) {",
             "    snn_run_blocks<SnnSchedule_clear, SnnSchedule_step, SnnSchedule_syn>("
             "P, I, D, n_steps, first_step, block, phase, snn_n_threads);",
+            "}",
+            f"SNN_EXPORT void snn_run_neurons{head}double *phase, const int snn_n_threads) {{",
+            "    snn_run_neurons<SnnSchedule_clear, SnnSchedule_step>("
+            "P, I, D, n_steps, first_step, phase, snn_n_threads);",
+            "}",
+            f"SNN_EXPORT void snn_run_synapses{head}double *phase, const int snn_n_threads) {{",
+            "    snn_run_synapses<SnnSchedule_syn>(P, I, D, n_steps, first_step, phase, "
+            "snn_n_threads);",
             "}"]) + "\n"
     return "".join(_driver(name, launches, signatures)[0] for name, launches in schedules.items())
 

@@ -312,10 +312,11 @@ class CpuModule:
             self._fns[name] = fn
         self._runs = {}
         self.blocks = tuple(schedules) == BLOCK_SCHEDULES  # the split schedule in blocks
-        for name in ("blocks",) if self.blocks else schedules:
+        for name in ("blocks", "neurons", "synapses") if self.blocks else schedules:
             fn = getattr(lib, f"snn_run_{name}")
-            fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * (
-                3 if self.blocks else 1) + [ctypes.c_void_p, ctypes.c_int]
+            counts = {"blocks": 3, "neurons": 2, "synapses": 2}.get(name, 1) if self.blocks else 1
+            fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * counts + [
+                ctypes.c_void_p, ctypes.c_int]
             fn.restype = None
             self._runs[name] = fn
         lib.snn_decode_spikes.argtypes = [ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64,
@@ -393,6 +394,13 @@ class CpuModule:
         P, I, D = self._tables["blocks"]
         self._runs["blocks"](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps, first_step,
                              block, phase.ctypes.data, self.threads)
+
+    def run_half(self, half: str, n_steps: int, first_step: int, phase: np.ndarray) -> None:
+        """One half of a block of ``n_steps`` steps from ``first_step``:
+        ``neurons`` or ``synapses`` (ranks: the exchange between them)."""
+        P, I, D = self._tables["blocks"]
+        self._runs[half](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps, first_step,
+                         phase.ctypes.data, self.threads)
 
 
 # Each array's data address, by the array's identity: NumPy takes ~2 us to

@@ -142,10 +142,19 @@ class Plan:
 
     @property
     def blocks(self) -> bool:
-        """The split schedule on one CPU process: run in blocks by one driver
-        call (``snn_run_blocks``, kernels/cpu_host.h), each thread counting
-        its steps, the spikes kept in each step's row of the history."""
+        """The split schedule on the CPU: each thread counts its steps, the
+        spikes are kept in each step's row of the history, and a half of
+        kernels on a thread's own neurons or targets has no barrier
+        (kernels/cpu_host.h).  On one process (:attr:`one_call`) a driver
+        call runs many blocks; on ranks each half is a call of its own, the
+        exchange between them."""
         return in_blocks(self.options, self.target)
+
+    @property
+    def one_call(self) -> bool:
+        """Blocks on one process: ``snn_run_blocks`` runs them all in one
+        call, and synapses with shorter delays make them shorter."""
+        return self.blocks and self.options.partition.n_ranks == 1
 
     def check_memory(self, available: int) -> None:
         """Raise MemoryError before any allocation when the network cannot fit."""
@@ -163,8 +172,7 @@ class Plan:
 
 def in_blocks(options, target) -> bool:
     """Whether the split schedule runs in blocks (:attr:`Plan.blocks`)."""
-    return (options.schedule == "split" and options.partition.n_ranks == 1
-            and target.name == "cpu")
+    return options.schedule == "split" and target.name == "cpu"
 
 
 # The longest block on one process: three barriers a block are then a
@@ -244,8 +252,8 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
     for inp in network.inputs.values():  # as Simulation.set_input does
         lam = inp.rate * dt * 1e-3
         check_input_range(f"input {inp.name!r}", abs(inp.weight), lam + 10 * math.sqrt(lam) + 10)
-    block = min_delay_steps(network, BLOCK_STEPS if in_blocks(options, target)
-                            else options.chunk_steps)
+    one_call = in_blocks(options, target) and options.partition.n_ranks == 1
+    block = min_delay_steps(network, BLOCK_STEPS if one_call else options.chunk_steps)
     layout = Layout(options.batch_size, options.partition)
     _declare(layout, network, options, target, populations, projections, block)
     scratch = 0  # the construction's counts and (CPU) buckets, freed after each projection

@@ -178,7 +178,9 @@ class Populations:
         sources (``pre``: on several ranks, every rank's, by global id) or
         as targets (``post``: this rank's, by their index here)."""
         ps = self.by_name[pop.name]
-        if self.clock.ranks and role == "pre":
+        if self.clock.ranks and role == "pre":  # (in blocks: the row of the step replayed)
+            if self.plan.blocks:
+                return ps.ghistory, ps.ghist_n
             return ps.greplay, self.clock.replay_count(pop.index, "pre")
         if self.plan.blocks:  # (each launch reads the row of the step it replays)
             return ps.history, ps.hist_n

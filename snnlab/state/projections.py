@@ -434,7 +434,7 @@ class Projections:
         max_steps = self.populations[proj.post.name].n_slots - 1
         # the split schedule on ranks runs the neurons ahead by the shortest
         # delay; on one process its blocks become shorter (below)
-        min_steps = self.plan.block_steps if self.clock.split and not self.plan.blocks else 1
+        min_steps = self.plan.block_steps if self.clock.split and not self.plan.one_call else 1
         if d_steps.size and (d_steps.min() < min_steps or d_steps.max() > max_steps):
             why = ", and the shortest delay of the split schedule" if min_steps > 1 else ""
             raise ValueError(f"add_synapses: delays must be in [{min_steps * self.dt:g}, "
@@ -460,7 +460,7 @@ class Projections:
         check_input_range(f"add_synapses({name!r})", w_max, float(in_degree))
         if dry_run:
             return
-        if self.plan.blocks and d_steps.size:  # no spike may arrive within a block
+        if self.plan.one_call and d_steps.size:  # no spike may arrive within a block
             self.plan.block_steps = min(self.plan.block_steps, int(d_steps.min()))
         arrays = arrays or set()
         add = {"pre": pre.astype(np.int32), "post": post.astype(np.int32)}

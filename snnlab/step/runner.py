@@ -129,12 +129,15 @@ class Runner:
                     if state.rewiring:
                         k = state.rewiring.room(k)
                         self.sync()  # rows may have grown
-                    if self.plan.blocks:  # the blocks in one call (one process)
+                    if self.plan.one_call:  # the blocks in one call (one process)
                         self.module.run_blocks(k, clock.step, self.plan.block_steps,
                                                self.phase_times)
                     elif clock.split:
                         k = min(k, self.plan.block_steps)
-                        self.module.run(k, self.phase_times, "step")  # the neurons, a block
+                        if self.plan.blocks:  # the neurons, a block
+                            self.module.run_half("neurons", k, clock.step, self.phase_times)
+                        else:
+                            self.module.run(k, self.phase_times, "step")
                         # every rank's spikes of the block; an interrupt on any
                         # rank stops all after this block, at the same step
                         asked = bool(interrupted) or bool(self.stop_request)
@@ -142,7 +145,10 @@ class Runner:
                             agreed = True  # every rank stops after this block
                             if not interrupted:
                                 interrupted.append("another rank")
-                        self.module.run(k, self.phase_times, "syn")  # the block replayed
+                        if self.plan.blocks:  # the block replayed
+                            self.module.run_half("synapses", k, clock.step, self.phase_times)
+                        else:
+                            self.module.run(k, self.phase_times, "syn")
                     else:
                         self.module.run(k, self.phase_times)
                     clock.step += k

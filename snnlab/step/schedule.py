@@ -67,7 +67,7 @@ def step_schedule(state, recorders) -> dict[str, list[Planned]]:
     if not state.clock.split:
         return {"step": [*rewiring, *neurons, *synaptic, *samples,
                          *state.clock.launches()]}  # spike counters cleared, the step advanced
-    if state.plan.blocks:  # one process: one driver call, each step's spikes in the history
+    if state.plan.blocks:  # each step's spikes in its row of the history (CPU)
         return {"clear": state.populations.clear_launches(), "step": [*neurons, *samples],
                 "syn": [*rewiring, *synaptic]}
     return {"step": [*neurons, *samples, *state.populations.stash_launches(),
