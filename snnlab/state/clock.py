@@ -19,7 +19,10 @@ class Clock:
     Under the split schedule the synaptic work keeps its own counter and
     spike counts (``syn_step``, ``n_replay``: the step it replays, behind the
     neurons' within a block); under the fused one they are ``step_dev`` and
-    ``n_spikes``.  Between runs both counters are at ``step``."""
+    ``n_spikes``.  In blocks on the CPU (``Plan.blocks``) each thread counts
+    the steps itself and the kernels read its counters; the runner sets
+    ``step_dev`` and ``syn_step`` after each run.  Between runs both
+    counters are at ``step``."""
 
     def __init__(self, arena: Arena, n_pops: int, split: bool = False, ranks: bool = False):
         self.arena = arena
