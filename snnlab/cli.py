@@ -130,10 +130,7 @@ def run_model(args) -> dict:
         "commit": git_commit(),
         "backend": sim.backend.name,
         "threads": getattr(sim.backend, "threads", None),
-        # the order of work (fused; split: the neurons up to block_steps ahead)
-        "schedule": {"name": sim._plan.options.schedule,
-                     "block_steps": sim._plan.block_steps
-                     if sim._plan.options.schedule == "split" else None},
+        "schedule": sim.schedule,  # fused; split: the neurons up to block_steps ahead
         "seed": args.seed,
         "dt": net.dt,
         "t": args.t,

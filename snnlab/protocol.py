@@ -106,6 +106,10 @@ class SimulationLike(Protocol):
     def peak_memory_bytes(self) -> dict[str, int]: ...
 
     @property
+    def schedule(self) -> dict:
+        """How the steps run: ``{"name": "fused" | "split", "block_steps"}``."""
+
+    @property
     def ranks(self):
         """None on one process; on several MPI ranks their
         :class:`~snnlab.distributed.Ranks` (``rank``, ``size``, ``comm``,

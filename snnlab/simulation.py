@@ -618,6 +618,21 @@ class Simulation:
         """Wall time [s] per step phase (measured by the CPU driver)."""
         return dict(zip(PHASES, map(float, self.phase_times)))
 
+    @property
+    def schedule(self) -> dict:
+        """How the steps run (:mod:`snnlab.step.schedule`): ``name``,
+        ``"fused"`` or ``"split"``, and under ``split`` ``block_steps``, how
+        far the neurons run ahead of the synaptic work (None when fused).
+
+        >>> import snnlab as sl
+        >>> from snnlab.zoo import brunel
+        >>> sl.Simulation(brunel.network(n=100), backend="cpu", threads=1).schedule
+        {'name': 'split', 'block_steps': 15}
+        """
+        split = self._plan.options.schedule == "split"
+        return {"name": self._plan.options.schedule,
+                "block_steps": self._plan.block_steps if split else None}
+
     # -- checkpoints ---------------------------------------------------------------
     def checkpoint(self, path) -> None:
         """Save the whole simulation (state, connectivity, recordings) so that

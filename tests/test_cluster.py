@@ -68,6 +68,8 @@ def test_remote_run_gives_the_one_process_run(cluster, tmp_path):
     ph = sim.phase_breakdown()
     assert ph["communicate"] > 0 and sim.timers["sim"] > 0
     assert sim.ranks["ranks"] == 2 and sim.ranks["bytes_exchanged"] > 0
+    assert sim.schedule["name"] == "split" and one.schedule["name"] == "split"
+    assert sim.schedule["block_steps"] == one.schedule["block_steps"] > 1
     # an error every rank meets alike is raised here as itself; the engines go on
     with pytest.raises(KeyError, match="no population 'nope'"):
         sim.state("nope", "V_m")

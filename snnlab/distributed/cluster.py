@@ -565,6 +565,11 @@ class RemoteSimulation:
         """The exchange's figures over all ranks."""
         return self.stats()[0].get("exchange")
 
+    @property
+    def schedule(self) -> dict:
+        """How the steps run (every rank's the same)."""
+        return self.stats()[0]["schedule"]
+
     def close(self) -> None:
         """Free the simulation on every rank."""
         if self.cluster.running:

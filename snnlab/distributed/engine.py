@@ -98,7 +98,7 @@ def stats(key: str) -> dict:
     exchange, memory, on this rank."""
     sim = SIMS[key]
     out = {"timers": dict(sim.timers), "phases": sim.phase_breakdown(),
-           "memory": sim.peak_memory_bytes()}
+           "memory": sim.peak_memory_bytes(), "schedule": sim.schedule}
     if sim.ranks is not None:
         out["phases"]["communicate"] = sim.ranks.communicate
         out["exchange"] = sim.ranks.stats()
