@@ -106,6 +106,8 @@ struct SnnDriver {
     uint64_t ticks[SNN_N_PHASES];
     uint64_t last;    // ticks at the end of the last phase
     uint64_t waited;  // ticks thread 0 spent at barriers since then
+    uint64_t t0;      // ticks and wall time at the start
+    double w0;
 };
 
 // SNN_BARRIER with the team size asked once, not after every kernel; thread
@@ -140,15 +142,15 @@ static inline SNN_INLINE void snn_driver_start(SnnDriver &snn_d, const int64_t s
     snn_d.step = snn_d.syn = step;
     for (int k = 0; k < SNN_N_PHASES; ++k) snn_d.ticks[k] = 0;
     snn_d.waited = 0;
-    snn_d.last = SNN_TICKS();
+    snn_d.t0 = snn_d.last = SNN_TICKS();
+    snn_d.w0 = SNN_WTIME();
 }
 
 // the ticks of each phase, on thread 0, as the clock's time of the run
-static inline SNN_INLINE void snn_driver_end(SnnDriver &snn_d, double *phase,
-                                             const double w0, const uint64_t t0) {
+static inline SNN_INLINE void snn_driver_end(SnnDriver &snn_d, double *phase) {
     snn_d.ticks[SNN_WAIT_PHASE] += snn_d.waited;  // (a last barrier after the last phase)
-    if (snn_d.master && snn_d.last > t0) {
-        const double per_tick = (SNN_WTIME() - w0) / (double)(SNN_TICKS() - t0);
+    if (snn_d.master && snn_d.last > snn_d.t0) {
+        const double per_tick = (SNN_WTIME() - snn_d.w0) / (double)(SNN_TICKS() - snn_d.t0);
         for (int k = 0; k < SNN_N_PHASES; ++k) phase[k] += (double)snn_d.ticks[k] * per_tick;
     }
 }
@@ -165,10 +167,8 @@ SNN_INLINE void snn_run_steps(void **P, const int64_t *I, const double *D, const
     {
         SnnDriver snn_d;
         snn_driver_start(snn_d, 0);
-        const double w0 = SNN_WTIME();
-        const uint64_t t0 = snn_d.last;
         for (int64_t s = 0; s < n_steps; ++s) S::step(P, I, D, snn_d);
-        snn_driver_end(snn_d, phase, w0, t0);
+        snn_driver_end(snn_d, phase);
     }
 }
 
@@ -191,8 +191,6 @@ SNN_INLINE void snn_run_blocks(void **P, const int64_t *I, const double *D, cons
     {
         SnnDriver snn_d;
         snn_driver_start(snn_d, first_step);
-        const double w0 = SNN_WTIME();
-        const uint64_t t0 = snn_d.last;
         for (int64_t b = 0; b < n_steps; b += block) {
             const int64_t k = n_steps - b < block ? n_steps - b : block;
             C::step(P, I, D, snn_d);  // (ends with a barrier)
@@ -201,7 +199,7 @@ SNN_INLINE void snn_run_blocks(void **P, const int64_t *I, const double *D, cons
             for (int64_t s = 0; s < k; ++s, ++snn_d.syn) S::step(P, I, D, snn_d);
             SNN_DRIVER_BARRIER;
         }
-        snn_driver_end(snn_d, phase, w0, t0);
+        snn_driver_end(snn_d, phase);
     }
 }
 
@@ -216,11 +214,9 @@ SNN_INLINE void snn_run_neurons(void **P, const int64_t *I, const double *D,
     {
         SnnDriver snn_d;
         snn_driver_start(snn_d, first_step);
-        const double w0 = SNN_WTIME();
-        const uint64_t t0 = snn_d.last;
         C::step(P, I, D, snn_d);  // (ends with a barrier)
         for (int64_t s = 0; s < n_steps; ++s, ++snn_d.step) N::step(P, I, D, snn_d);
-        snn_driver_end(snn_d, phase, w0, t0);
+        snn_driver_end(snn_d, phase);
     }
 }
 
@@ -232,9 +228,7 @@ SNN_INLINE void snn_run_synapses(void **P, const int64_t *I, const double *D,
     {
         SnnDriver snn_d;
         snn_driver_start(snn_d, first_step);
-        const double w0 = SNN_WTIME();
-        const uint64_t t0 = snn_d.last;
         for (int64_t s = 0; s < n_steps; ++s, ++snn_d.syn) S::step(P, I, D, snn_d);
-        snn_driver_end(snn_d, phase, w0, t0);
+        snn_driver_end(snn_d, phase);
     }
 }

@@ -156,11 +156,14 @@ FREE = {"step": (*OWN_NEURONS, "record_state"), "syn": ("propagate",)}
 BLOCK_SCHEDULES = ("clear", "step", "syn")
 
 
-def spike_list_pairs(params) -> dict[int, int]:
-    """Index of a spike list's parameter -> its count's, for the pairs of
-    :data:`SPIKE_LISTS` in a kernel's parameters."""
+def spike_list_pairs(params) -> dict[int, tuple[int, int]]:
+    """Each parameter index of a spike list or its count (the pairs of
+    :data:`SPIKE_LISTS` in a kernel's parameters) -> the pair's (list,
+    count) indices.  The driver's integers for a pair, (rows, stride), come
+    where the first of its two parameters is."""
     at = {p.name: i for i, p in enumerate(params)}
-    return {at[lst]: at[cnt] for lst, cnt in SPIKE_LISTS if lst in at and cnt in at}
+    pairs = [(at[lst], at[cnt]) for lst, cnt in SPIKE_LISTS if lst in at and cnt in at]
+    return {i: pair for pair in pairs for i in pair}
 
 
 def cpu_driver(schedules, signatures) -> str:
@@ -218,20 +221,20 @@ def _driver(schedule: str, launches, signatures, at=(0, 0, 0), blocks: bool = Fa
         step_arg = None
         params = signatures[launch.name]
         pairs = spike_list_pairs(params) if blocks else {}
-        pair_of = {**{k: k for k in pairs}, **{c: k for k, c in pairs.items()}}
-        rows = {}  # a list's index -> the I position of its (rows, stride), at the pair's first
+        rows = {}  # a pair -> the I position of its (rows, stride)
         for i, p in enumerate(params):
-            if i in pair_of and pair_of[i] not in rows:
-                rows[pair_of[i]] = ni
+            pair = pairs.get(i)
+            if pair is not None and pair not in rows:
+                rows[pair] = ni
                 ni += 2
             if p.kind == "p":
                 ptr = f"({p.ctype})P[{np_}]"
                 if blocks and p.name in STEP_PARAMS:
                     ptr = f"&{counter}"
-                elif i in pairs:  # a spike list: the row of this step
-                    ptr = f"({ptr} + ({counter} % I[{rows[i]}]) * I[{rows[i] + 1}])"
-                elif i in pair_of:  # its count
-                    ptr = f"({ptr} + {counter} % I[{rows[pair_of[i]]}])"
+                elif pair is not None and i == pair[0]:  # a spike list: the row of this step
+                    ptr = f"({ptr} + ({counter} % I[{rows[pair]}]) * I[{rows[pair] + 1}])"
+                elif pair is not None:  # its count
+                    ptr = f"({ptr} + {counter} % I[{rows[pair]}])"
                 args.append(ptr)
                 if p.name in STEP_PARAMS:
                     step_arg = args[-1]

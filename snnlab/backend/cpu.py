@@ -314,8 +314,8 @@ class CpuModule:
         self.blocks = tuple(schedules) == BLOCK_SCHEDULES  # the split schedule in blocks
         for name in ("blocks", "neurons", "synapses") if self.blocks else schedules:
             fn = getattr(lib, f"snn_run_{name}")
-            counts = {"blocks": 3, "neurons": 2, "synapses": 2}.get(name, 1) if self.blocks else 1
-            fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * counts + [
+            ints = {"blocks": 3, "neurons": 2, "synapses": 2}.get(name, 1)  # after n_steps too
+            fn.argtypes = [ctypes.c_void_p] * 3 + [ctypes.c_int64] * ints + [
                 ctypes.c_void_p, ctypes.c_int]
             fn.restype = None
             self._runs[name] = fn
@@ -362,17 +362,17 @@ class CpuModule:
         for launch in launches:
             params = self.signatures[launch.name]
             pairs = spike_list_pairs(params) if blocks else {}
-            pair_of = {**{k: k for k in pairs}, **{c: k for k, c in pairs.items()}}
             done = set()
             for i, (p, a) in enumerate(zip(params, launch.args)):
-                if i in pair_of and pair_of[i] not in done:
-                    spikes, count = launch.args[pair_of[i]], launch.args[pairs[pair_of[i]]]
+                pair = pairs.get(i)
+                if pair is not None and pair not in done:
+                    spikes, count = (launch.args[k] for k in pair)
                     rows = int(np.size(count))
                     if rows < 1 or np.size(spikes) % rows:
                         raise ValueError(f"{launch.name}: a spike history of {np.size(spikes)} "
                                          f"places cannot have {rows} rows")
                     I += [rows, np.size(spikes) // rows]
-                    done.add(pair_of[i])
+                    done.add(pair)
                 if p.kind == "p":
                     P.append(_ptr(a) or 0)
                 elif p.kind == "float64":

@@ -272,13 +272,18 @@ def min_delay_steps(network: Network, cap: int) -> int:
     the neurons ahead of the synaptic work, whose spikes arrive no sooner."""
     steps = cap
     for proj in network.projections.values():
-        lo = proj.delay.bounds()[0]
-        d = int(round(lo / network.dt)) if math.isfinite(lo) else 1
+        d = delay_low_steps(proj, network.dt)
         rule = proj.rewiring.rule if proj.rewiring is not None else None
         if rule is not None and ("delay" in rule.init or re.search(r"\bdelay\b", rule.code)):
             d = 1  # a rewiring rule that sets delays may set any
         steps = min(steps, max(d, 1))
     return max(int(steps), 1)
+
+
+def delay_low_steps(proj: Projection, dt: float) -> int:
+    """The low bound of a projection's delays, in steps (1 if unbounded)."""
+    lo = proj.delay.bounds()[0]
+    return int(round(lo / dt)) if math.isfinite(lo) else 1
 
 
 def queue_capacity(pop, n_slots, projections, target, dt) -> int | None:

@@ -4,7 +4,6 @@ maximum, and the headroom the rows need before each stretch of calls."""
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..backend import PHASES
-from ..plan import Plan
+from ..plan import Plan, delay_low_steps
 from ..plan.sources import rewire_kernels
 from ..random import STREAM_ATTEMPT, STREAM_REWIRE
 from ..step.schedule import Planned
@@ -153,8 +152,7 @@ class Rewiring:
                              f"arrays {names}")
         # the mean delay, within the projection's range (a Normal's mean may
         # lie under its low bound: the shortest delay, the split schedule's block)
-        lo = proj.delay.bounds()[0]
-        d_low = max(1, round(lo / self.dt)) if math.isfinite(lo) else 1
+        d_low = max(1, delay_low_steps(proj, self.dt))
         d_mean = min(max(d_low, round(proj.delay.mean / self.dt)), pp.delay_steps)
         init = {"weight": repr(float(proj.weight.mean)), "delay": str(d_mean)}
         init = {n: rule.init.get(n, init.get(n, "0")) for n in names}
