@@ -154,7 +154,7 @@ class Plan:
     def one_call(self) -> bool:
         """Blocks on one process: ``snn_run_blocks`` runs them all in one
         call, and synapses with shorter delays make them shorter."""
-        return self.blocks and self.options.partition.n_ranks == 1
+        return in_one_call(self.options, self.target)
 
     def check_memory(self, available: int) -> None:
         """Raise MemoryError before any allocation when the network cannot fit."""
@@ -173,6 +173,11 @@ class Plan:
 def in_blocks(options, target) -> bool:
     """Whether the split schedule runs in blocks (:attr:`Plan.blocks`)."""
     return options.schedule == "split" and target.name == "cpu"
+
+
+def in_one_call(options, target) -> bool:
+    """Whether the blocks run in one call (:attr:`Plan.one_call`)."""
+    return in_blocks(options, target) and options.partition.n_ranks == 1
 
 
 # The longest block on one process: three barriers a block are then a
@@ -252,8 +257,8 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
     for inp in network.inputs.values():  # as Simulation.set_input does
         lam = inp.rate * dt * 1e-3
         check_input_range(f"input {inp.name!r}", abs(inp.weight), lam + 10 * math.sqrt(lam) + 10)
-    one_call = in_blocks(options, target) and options.partition.n_ranks == 1
-    block = min_delay_steps(network, BLOCK_STEPS if one_call else options.chunk_steps)
+    block = min_delay_steps(network, BLOCK_STEPS if in_one_call(options, target)
+                            else options.chunk_steps)
     layout = Layout(options.batch_size, options.partition)
     _declare(layout, network, options, target, populations, projections, block)
     scratch = 0  # the construction's counts and (CPU) buckets, freed after each projection

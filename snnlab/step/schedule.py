@@ -50,9 +50,10 @@ def step_schedule(state, recorders) -> dict[str, list[Planned]]:
     (rewiring, plasticity, propagation of that step's spikes), in the fused
     order.  No spike of the block can arrive within it, and the synaptic
     work reads nothing the neurons' half writes but the spikes, so both
-    orders give the same result bit for bit.  On one CPU process the split
-    schedule runs in blocks (``clear``, then ``step`` and ``syn``:
-    :attr:`~snnlab.plan.Plan.blocks`), in one driver call."""
+    orders give the same result bit for bit.  On the CPU the split
+    schedule runs in blocks (``clear``, then ``step`` and ``syn``, reading
+    each step's spikes from its row of the history:
+    :attr:`~snnlab.plan.Plan.blocks`), on one process in one driver call."""
     rewiring = state.rewiring.launches()  # rule calls, then the in-degrees
     neurons = [
         *state.queues.launches(),  # queued input due in this step (CPU)
