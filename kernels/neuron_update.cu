@@ -60,6 +60,11 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
         // by every thread, took as long as the update itself at 2 threads)
         int32_t mine[4 * SNN_NEURON_BLOCK];
         int32_t n_mine = 0;
+        // The next step's slot of the ring, asked for while this step's is
+        // read: `deliver` adds its queues into it at scattered offsets,
+        // which missed the caches line by line (the slot was last touched
+        // n_slots steps before).
+        const int64_t next_slot = slot + 1 == n_slots ? 0 : slot + 1;
         for (int64_t b0 = lo; b0 < hi; b0 += SNN_NEURON_BLOCK) {
             const int64_t m = hi - b0 < SNN_NEURON_BLOCK ? hi - b0 : SNN_NEURON_BLOCK;
             int32_t fired[SNN_NEURON_BLOCK];  // (32 bits, as wide as the state's floats)
@@ -68,6 +73,10 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
             // compiler from vectorising); with one, read where it is
             constexpr int32_t P = M::n_ports > 1 ? M::n_ports : 1;
             scalar in_block[M::n_ports > 1 ? SNN_NEURON_BLOCK * P : 1];  // [neuron][port]
+            for (int32_t p = 0; p < M::n_ports; ++p) {  // the next step's slot: see above
+                const char *next = (const char *)(snn_inbuf(inbuf, n, n_slots, p, next_slot) + b0);
+                for (int64_t k = 0; k < m; k += 8) __builtin_prefetch(next + 8 * k, 1);
+            }
             for (int32_t p = 0; M::n_ports > 1 && p < M::n_ports; ++p) {
                 int64_t *SNN_RESTRICT b = snn_inbuf(inbuf, n, n_slots, p, slot) + b0;
                 for (int64_t k = 0; k < m; ++k) {
