@@ -99,10 +99,11 @@ static double snn_wtime(void) {
 // What a schedule's step sees: whether the team has several threads (the
 // barriers), whether this is thread 0 (the clock), the clock's state, and
 // in snn_run_blocks the thread's own step counters (the neurons' and the
-// synaptic half's), which the kernels read there instead of the shared one.
+// synaptic half's, and the first step whose counts are cleared), which the
+// kernels read there instead of the shared one.
 struct SnnDriver {
     bool many, master;
-    int64_t step, syn;
+    int64_t step, syn, clear;
     uint64_t ticks[SNN_N_PHASES];
     uint64_t last;    // ticks at the end of the last phase
     uint64_t waited;  // ticks thread 0 spent at barriers since then
@@ -139,7 +140,7 @@ struct SnnDriver {
 static inline SNN_INLINE void snn_driver_start(SnnDriver &snn_d, const int64_t step) {
     snn_d.many = SNN_NUM_THREADS > 1;
     snn_d.master = SNN_THREAD_ID == SNN_TIMING_THREAD;
-    snn_d.step = snn_d.syn = step;
+    snn_d.step = snn_d.syn = snn_d.clear = step;
     for (int k = 0; k < SNN_N_PHASES; ++k) snn_d.ticks[k] = 0;
     snn_d.waited = 0;
     snn_d.t0 = snn_d.last = SNN_TICKS();
@@ -174,16 +175,25 @@ SNN_INLINE void snn_run_steps(void **P, const int64_t *I, const double *D, const
 
 // The split schedule on one process (snnlab/step/schedule.py), as NEST runs
 // its threads: blocks of at most `block` steps (the shortest delay: no spike
-// of a block arrives within it), each C (the history's counts cleared), then
-// N (inputs, updates, samples; each step's spikes appended to its row of the
-// history) for every step of the block, then S (rewiring, plasticity,
-// propagation of each step's spikes) for every step.  Each thread counts
-// the steps itself, and a half whose kernels each touch only the thread's
-// own neurons or targets runs with no barrier at all (codegen.FREE): three
-// barriers a block, not two to four a step, and the threads' imbalance
-// evens out over the block.  The kernels read the thread's counters; the
-// shared ones are the host's to set after the run.
-template <class C, class N, class S>
+// of a block arrives within it), each N (inputs, updates, samples; each
+// step's spikes appended to its row of the history) for every step of the
+// block, then S (rewiring, plasticity, propagation of each step's spikes)
+// for every step.  Each thread counts the steps itself, and a half whose
+// kernels each touch only the thread's own neurons or targets runs with no
+// barrier at all (codegen.FREE).  The kernels read the thread's counters;
+// the shared ones are the host's to set after the run.
+//
+// The history holds three blocks of rows (plan.HIST_BLOCKS).  Before a
+// block's N, C clears the counts of the next block's rows: the synaptic
+// half of the block before last read them, on every thread before the
+// barrier this thread has passed, and no thread writes them before it
+// passes this block's barrier, which comes after the clear.  So where both
+// halves are free (ONE) a block has that one barrier, between its halves:
+// a thread's synaptic half writes only its own targets' rings and queues,
+// which only its own neurons' half reads next, in program order.  Else a
+// second barrier follows S.  The threads' imbalance evens out over the
+// block, and over both halves with one barrier.
+template <class C, class N, class S, bool ONE>
 SNN_INLINE void snn_run_blocks(void **P, const int64_t *I, const double *D, const int64_t n_steps,
                                const int64_t first_step, const int64_t block, double *phase,
                                const int n_threads) {
@@ -191,13 +201,16 @@ SNN_INLINE void snn_run_blocks(void **P, const int64_t *I, const double *D, cons
     {
         SnnDriver snn_d;
         snn_driver_start(snn_d, first_step);
+        C::step(P, I, D, snn_d);  // the first block's counts
+        SNN_DRIVER_BARRIER;
         for (int64_t b = 0; b < n_steps; b += block) {
             const int64_t k = n_steps - b < block ? n_steps - b : block;
-            C::step(P, I, D, snn_d);  // (ends with a barrier)
+            snn_d.clear = snn_d.step + block;  // the next block's (none in use)
+            C::step(P, I, D, snn_d);
             for (int64_t s = 0; s < k; ++s, ++snn_d.step) N::step(P, I, D, snn_d);
             SNN_DRIVER_BARRIER;
             for (int64_t s = 0; s < k; ++s, ++snn_d.syn) S::step(P, I, D, snn_d);
-            SNN_DRIVER_BARRIER;
+            if (!ONE) SNN_DRIVER_BARRIER;
         }
         snn_driver_end(snn_d, phase);
     }
@@ -214,7 +227,8 @@ SNN_INLINE void snn_run_neurons(void **P, const int64_t *I, const double *D,
     {
         SnnDriver snn_d;
         snn_driver_start(snn_d, first_step);
-        C::step(P, I, D, snn_d);  // (ends with a barrier)
+        C::step(P, I, D, snn_d);  // (all of the history: one block on ranks)
+        SNN_DRIVER_BARRIER;
         for (int64_t s = 0; s < n_steps; ++s, ++snn_d.step) N::step(P, I, D, snn_d);
         snn_driver_end(snn_d, phase);
     }

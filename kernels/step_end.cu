@@ -37,9 +37,14 @@ SNN_KERNEL void spike_replay(const int32_t *SNN_RESTRICT history,
     SNN_LOOP(k, 1) *n_spikes = ns;
 }
 
-// The split schedule run in blocks on the CPU (one driver call,
-// snnlab/backend/codegen.py): the neurons append each step's spikes straight
-// to its row of the history, whose counts are cleared before a block.
-SNN_KERNEL void spike_counts_clear(int32_t *hist_n, const int64_t n_hist) {
-    SNN_LOOP(k, n_hist) hist_n[k] = 0;
+// The split schedule run in blocks on the CPU (snnlab/backend/codegen.py):
+// the neurons append each step's spikes straight to its row of the history
+// ([n_hist] counts, row = step % n_hist), whose counts for the `rows` steps
+// from the step pointer's are cleared before a block's neurons run (in one
+// driver call, kernels/cpu_host.h: the next block's, from the driver's
+// counter snn_d.clear).
+SNN_KERNEL void spike_counts_clear(int32_t *hist_n, const int64_t n_hist, const int64_t rows,
+                                   const int64_t *step_ptr) {
+    const int64_t first = *step_ptr;
+    SNN_LOOP(k, rows) hist_n[(first + k) % n_hist] = 0;
 }

@@ -103,6 +103,7 @@ def test_blocks_of_ten_steps_equal_the_fused_run():
     assert "spike_source_array(" in _half(split, "step")
     assert "SNN_DRIVER_BARRIER" not in _half(split, "step")
     assert "SNN_DRIVER_BARRIER" in _half(split, "syn")
+    assert "SnnSchedule_syn, false>" in split._runner.module.source  # a barrier after it too
     fused.run(300.0)
     split.run(300.0)
     assert sum(len(fused.spike_steps(p)[0]) for p in ("exc", "inh", "alif")) > 500
@@ -174,7 +175,7 @@ def test_the_cpu_runs_blocks_by_default_where_delays_allow():
     """One CPU process takes the split schedule, in blocks, where the shortest
     delay is two steps or more, and then its halves have no barrier between
     steps where each thread works on its own neurons and targets only
-    (Brunel: three barriers a block of up to 15 steps)."""
+    (Brunel: one barrier a block of up to 15 steps)."""
     net = brunel.network(n=500)
     assert default_schedule(net, "cpu") == "split"
     assert default_schedule(net, "cuda") == "fused"
@@ -237,10 +238,11 @@ def test_bad_schedule_is_refused():
         sl.Simulation(long_delays(), backend="cpu", schedule="fast")
 
 
-def free_halves() -> sl.Network:
-    """A network whose halves are both barrier-free in blocks of 5 steps:
-    delivery queues (per-synapse weights and delays), Poisson input, spike
-    sources, updates and samples; propagation only."""
+def free_halves(low: float = 0.5) -> sl.Network:
+    """A network whose halves are both barrier-free in blocks of 5 steps
+    (``low``: the shortest delay [ms]): delivery queues (per-synapse
+    weights and delays), Poisson input, spike sources, updates and
+    samples; propagation only."""
     net = sl.Network(dt=0.1)
     times = [np.arange(0.5 + i % 5, 200.0, 6.0 + i % 3) for i in range(30)]
     ssa = net.population("ssa", sl.models.SpikeSourceArray(times), 30)
@@ -251,28 +253,34 @@ def free_halves() -> sl.Network:
                                               C_m=1.0), 77)
     net.connect(exc, exc, sl.connect.FixedIndegree(30),
                 weight=sl.Normal(40.0, 10.0, low=0.0, high=80.0),
-                delay=sl.Normal(1.5, 0.6, low=0.5, high=3.0))
+                delay=sl.Normal(1.5, 0.6, low=low, high=3.0))
     net.connect(exc, inh, sl.connect.FixedIndegree(20), weight=0.3, delay=0.7)
     net.connect(inh, exc, sl.connect.FixedProbability(0.2), weight=-60.0,
-                delay=sl.Uniform(0.5, 2.0))
+                delay=sl.Uniform(low, 2.0))
     net.connect(ssa, exc, sl.connect.FixedIndegree(2), weight=120.0, delay=0.5)
     net.poisson_input(exc, rate=8000.0, weight=30.0)
     net.poisson_input(inh, rate=12000.0, weight=0.15)
     return net
 
 
-@pytest.mark.parametrize("threads", [1, 3, 4])
-def test_barrier_free_blocks_at_any_team_size(threads):
-    """Blocks whose halves have no barrier at all, at team sizes that split
-    the populations unevenly, in runs cut anywhere: the fused run's spikes
-    and samples (samples of neurons of every thread)."""
-    sims = [sl.Simulation(free_halves(), backend="cpu", seed=4, threads=threads,
+@pytest.mark.parametrize("threads, low, block", [(1, 0.5, 5), (3, 0.5, 5), (4, 0.5, 5),
+                                                 (4, 0.1, 1), (2, 0.3, 3)])
+def test_barrier_free_blocks_at_any_team_size(threads, low, block):
+    """Blocks whose halves have no barrier at all, so one barrier a block
+    (between the halves: a thread may start the next block while another
+    still propagates this one, the history holding three blocks), at team
+    sizes that split the populations unevenly, blocks down to one step, in
+    runs cut anywhere: the fused run's spikes and samples (samples of
+    neurons of every thread)."""
+    sims = [sl.Simulation(free_halves(low), backend="cpu", seed=4, threads=threads,
                           chunk_steps=97, schedule=s) for s in ("fused", "split")]
     fused, split = sims
-    assert split._plan.blocks and split._plan.block_steps == 5
+    assert split._plan.blocks and split._plan.block_steps == block
+    assert split._plan.hist_rows == 3 * block
     assert "deliver(" in _half(split, "step") and "spike_source_array(" in _half(split, "step")
     for half in ("step", "syn"):
         assert "SNN_DRIVER_BARRIER" not in _half(split, half)
+    assert "SnnSchedule_syn, true>" in split._runner.module.source  # one barrier a block
     for sim in sims:
         sim.record("exc", "V_m", neurons=[300, 0, 100, 101, 150, 200, 250, 299], every=2)
         for t in (33.3, 0.1, 0.4, 66.2):

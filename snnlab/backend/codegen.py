@@ -150,10 +150,18 @@ SPIKE_LISTS = (("spikes", "n_spikes"), ("pre_spikes", "n_pre_spikes"))
 # own neurons (the neurons' half: inputs, updates, samples) or its own
 # targets (the synaptic half: propagation), and neither half reads what the
 # other writes before the barrier between them
-FREE = {"step": (*OWN_NEURONS, "record_state"), "syn": ("propagate",)}
+FREE = {"step": (*OWN_NEURONS, "record_state"), "syn": ("propagate",),
+        "clear": ("spike_counts_clear",)}  # (the driver places its barrier)
 # the schedules of a block, in order: the history's counts cleared, the
 # neurons' half for every step of the block, then the synaptic half
 BLOCK_SCHEDULES = ("clear", "step", "syn")
+# the step counter each schedule's kernels read in blocks (cpu_host.h)
+COUNTERS = {"clear": "snn_d.clear", "step": "snn_d.step", "syn": "snn_d.syn"}
+
+
+def _free(schedule: str, launches) -> bool:
+    """Whether a schedule of a block runs with no barrier (:data:`FREE`)."""
+    return schedule in FREE and all(lc.name.startswith(FREE[schedule]) for lc in launches)
 
 
 def spike_list_pairs(params) -> dict[int, tuple[int, int]]:
@@ -180,19 +188,23 @@ def cpu_driver(schedules, signatures) -> str:
     The split schedule in blocks (:data:`BLOCK_SCHEDULES`) has one table,
     the three schedules' one after another, and three entry points
     (cpu_host.h): ``snn_run_blocks`` (one process: many blocks in one
-    call), ``snn_run_neurons`` and ``snn_run_synapses`` (ranks: each half a
-    call, the exchange between them)."""
+    call, one barrier a block where both halves are free), ``snn_run_neurons``
+    and ``snn_run_synapses`` (ranks: each half a call, the exchange between
+    them)."""
     if tuple(schedules) == BLOCK_SCHEDULES:
         out, at = [], (0, 0, 0)
         for name in BLOCK_SCHEDULES:
             code, at = _driver(name, schedules[name], signatures, at, blocks=True)
             out.append(code)
+        one = "true" if _free("step", schedules["step"]) and _free("syn", schedules["syn"]) \
+            else "false"
+
         head = ("(void **P, const int64_t *I, const double *D, const int64_t n_steps, "
                 "const int64_t first_step, ")
         return "".join(out) + "\n".join([
             f"SNN_EXPORT void snn_run_blocks{head}const int64_t block, double *phase, "
             "const int snn_n_threads) {",
-            "    snn_run_blocks<SnnSchedule_clear, SnnSchedule_step, SnnSchedule_syn>("
+            f"    snn_run_blocks<SnnSchedule_clear, SnnSchedule_step, SnnSchedule_syn, {one}>("
             "P, I, D, n_steps, first_step, block, phase, snn_n_threads);",
             "}",
             f"SNN_EXPORT void snn_run_neurons{head}double *phase, const int snn_n_threads) {{",
@@ -213,9 +225,8 @@ def _driver(schedule: str, launches, signatures, at=(0, 0, 0), blocks: bool = Fa
     body = []
     np_, ni, nd = at
     gate = 0
-    counter = "snn_d.syn" if schedule == "syn" else "snn_d.step"
-    free = blocks and schedule in FREE and all(lc.name.startswith(FREE[schedule])
-                                                for lc in launches)
+    counter = COUNTERS.get(schedule, "snn_d.step")
+    free = blocks and _free(schedule, launches)
     for launch, nxt in zip(launches, [*launches[1:], None]):
         args = []
         step_arg = None

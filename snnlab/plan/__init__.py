@@ -139,6 +139,7 @@ class Plan:
     layout: Layout
     estimated_bytes: int  # every array at its expected size, and the construction's scratch
     block_steps: int = 1  # the split schedule's longest block: the shortest delay [steps]
+    hist_rows: int = 1  # spike lists in a population's history (split schedule)
 
     @property
     def blocks(self) -> bool:
@@ -180,11 +181,16 @@ def in_one_call(options, target) -> bool:
     return in_blocks(options, target) and options.partition.n_ranks == 1
 
 
-# The longest block on one process: three barriers a block are then a
-# fifth of one a step, and the history, BLOCK_STEPS spike lists of a
-# population, at most 64 bytes a neuron (ranks take blocks up to the
+# The longest block on one process: a barrier a block is then a sixteenth
+# of one a step, and the history, HIST_BLOCKS * BLOCK_STEPS spike lists of
+# a population, at most 192 bytes a neuron (ranks take blocks up to the
 # shortest delay: fewer exchanges)
 BLOCK_STEPS = 16
+# Blocks of spike lists in the history on one process: the block the
+# neurons write, the one the synaptic half may still read on another
+# thread, and the next, whose counts are cleared meanwhile (one barrier a
+# block: kernels/cpu_host.h).  Ranks keep one block, cleared each call.
+HIST_BLOCKS = 3
 
 
 def default_schedule(network: Network, target: str) -> str:
@@ -259,8 +265,9 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
         check_input_range(f"input {inp.name!r}", abs(inp.weight), lam + 10 * math.sqrt(lam) + 10)
     block = min_delay_steps(network, BLOCK_STEPS if in_one_call(options, target)
                             else options.chunk_steps)
+    hist_rows = block * (HIST_BLOCKS if in_one_call(options, target) else 1)
     layout = Layout(options.batch_size, options.partition)
-    _declare(layout, network, options, target, populations, projections, block)
+    _declare(layout, network, options, target, populations, projections, hist_rows)
     scratch = 0  # the construction's counts and (CPU) buckets, freed after each projection
     for p in projections.values():
         n_pre, n_syn = p.proj.pre.n, p.expected_synapses
@@ -268,7 +275,7 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
         scratch = max(scratch, 4 * n_pre * n_chunks + (
             16 * target.threads * 2 * n_syn / n_chunks if target.name == "cpu" else 0))
     return Plan(network, options, target, populations, projections, kernels, layout,
-                layout.total_bytes() + int(scratch), block)
+                layout.total_bytes() + int(scratch), block, hist_rows)
 
 
 def min_delay_steps(network: Network, cap: int) -> int:
@@ -336,7 +343,7 @@ def _check_fixed_point_range(network, projections) -> None:
 
 
 def _declare(layout: Layout, network, options, target, populations, projections,
-             block: int) -> None:
+             hist_rows: int) -> None:
     """Every array of the simulation, once: the state layer allocates them
     by these declarations and the memory estimate adds them up."""
     scalar = options.scalar
@@ -365,7 +372,7 @@ def _declare(layout: Layout, network, options, target, populations, projections,
             d(o, "hist_n", np.int32, ("n_hist",), per_batch=True)
             if not in_blocks(options, target):  # (in blocks read from the history)
                 d(o, "replay", np.int32, ("n",), per_batch=True, split="n")
-            layout.set_dims(o, n_hist=block)
+            layout.set_dims(o, n_hist=hist_rows)
         if ranks:  # the block's spikes of the sources that reach this rank, by their
             # rows (n_images, known once the rows are built: at most n)
             d(o, "ghistory", np.int32, ("n_hist", "n_images"), per_batch=True)

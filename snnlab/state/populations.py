@@ -11,7 +11,7 @@ from ..backend import PHASES
 from ..checks import finite
 from ..distributions import Constant, Distribution, Values
 from ..network import Population
-from ..plan import Plan, PopulationPlan, check_scalar, kernel_constants
+from ..plan import HIST_BLOCKS, Plan, PopulationPlan, check_scalar, kernel_constants
 from ..random import STREAM_INIT, STREAM_MODEL
 from ..step.schedule import Planned
 from .clock import Clock
@@ -195,12 +195,14 @@ class Populations:
                 for name, pp in self.plan.populations.items()]
 
     def clear_launches(self) -> list[Planned]:
-        """Split schedule in blocks: the history's counts cleared before a
-        block (the neurons append to them)."""
-        return [Planned("spike_counts_clear", ("flat", self.plan.block_steps),
-                        PHASES.index("other"),
-                        lambda name=name: (self.by_name[name].hist_n,
-                                           self.by_name[name].hist_n.size))
+        """Split schedule in blocks: the history's counts of a block's
+        steps cleared before it (the neurons append to them): on one
+        process a third of the history, the next block's (the history
+        holds three blocks: kernels/cpu_host.h), on ranks all of it."""
+        rows = self.plan.hist_rows // (HIST_BLOCKS if self.plan.one_call else 1)
+        return [Planned("spike_counts_clear", ("flat", rows), PHASES.index("other"),
+                        lambda name=name: (self.by_name[name].hist_n, self.plan.hist_rows, rows,
+                                           self.clock.step_dev))
                 for name in self.plan.populations]
 
     def _args_stash(self, ps):
