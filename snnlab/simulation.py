@@ -62,10 +62,10 @@ class Simulation:
         The order of work in a step (:mod:`snnlab.step.schedule`).  ``split``
         runs the neurons up to the shortest delay ahead of the synaptic
         work, as ranks must and as NEST runs its threads: on one CPU
-        process in blocks of up to 16 steps with three barriers a block,
-        not four a step.  Both give the same spikes; the default is
-        ``split`` on the CPU where the shortest delay is two steps or more,
-        ``fused`` elsewhere.
+        process in blocks of up to 16 steps with one barrier a block
+        (where plasticity and rewiring add none), not four a step.  Both
+        give the same spikes; the default is ``split`` on the CPU where the
+        shortest delay is two steps or more, ``fused`` elsewhere.
     comm : mpi4py communicator, optional
         Under ``mpiexec``: run on its ranks (:mod:`snnlab.distributed`),
         each building its block of every population; reads gather.
