@@ -19,6 +19,24 @@
 
 #define SNN_EXPORT extern "C" __attribute__((visibility("default")))
 
+// Every parallel region of a kernel or driver gets the team it asks for:
+// the threads' shares of neurons and targets, the row splits and the
+// delivery queues are laid out for that many threads, and a smaller team
+// (OMP_DYNAMIC=true on a loaded machine gives one) would have a thread
+// deliver into another's targets.  The caller's setting comes back after
+// the region.  (A thread limit under the threads asked for is refused on
+// the host: snnlab.backend.)
+struct SnnFixedTeam {
+#ifdef _OPENMP
+    int dynamic;
+    SnnFixedTeam() : dynamic(omp_get_dynamic()) { omp_set_dynamic(0); }
+    ~SnnFixedTeam() { omp_set_dynamic(dynamic); }
+#endif
+};
+#define SNN_FIXED_TEAM \
+    SnnFixedTeam snn_team; \
+    (void)snn_team
+
 #ifndef SNN_HOST_ELSEWHERE  // (in the "kernels" library only: the others link it)
 SNN_EXPORT int snn_openmp(void) {
 #ifdef _OPENMP
@@ -164,6 +182,7 @@ static inline SNN_INLINE void snn_driver_end(SnnDriver &snn_d, double *phase) {
 template <class S>
 SNN_INLINE void snn_run_steps(void **P, const int64_t *I, const double *D, const int64_t n_steps,
                               double *phase, const int n_threads) {
+    SNN_FIXED_TEAM;
 #pragma omp parallel num_threads(n_threads)
     {
         SnnDriver snn_d;
@@ -197,6 +216,7 @@ template <class C, class N, class S, bool ONE>
 SNN_INLINE void snn_run_blocks(void **P, const int64_t *I, const double *D, const int64_t n_steps,
                                const int64_t first_step, const int64_t block, double *phase,
                                const int n_threads) {
+    SNN_FIXED_TEAM;
 #pragma omp parallel num_threads(n_threads)
     {
         SnnDriver snn_d;
@@ -223,6 +243,7 @@ template <class C, class N>
 SNN_INLINE void snn_run_neurons(void **P, const int64_t *I, const double *D,
                                 const int64_t n_steps, const int64_t first_step, double *phase,
                                 const int n_threads) {
+    SNN_FIXED_TEAM;
 #pragma omp parallel num_threads(n_threads)
     {
         SnnDriver snn_d;
@@ -238,6 +259,7 @@ template <class S>
 SNN_INLINE void snn_run_synapses(void **P, const int64_t *I, const double *D,
                                  const int64_t n_steps, const int64_t first_step, double *phase,
                                  const int n_threads) {
+    SNN_FIXED_TEAM;
 #pragma omp parallel num_threads(n_threads)
     {
         SnnDriver snn_d;

@@ -5,6 +5,8 @@ every zoo model and of the network that switches on every launch, and the
 same spikes, samples, weights and connectivity as a fused twin in a network
 whose shortest delay makes blocks of ten steps."""
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -289,3 +291,37 @@ def test_barrier_free_blocks_at_any_team_size(threads, low, block):
     assert split.spikes_sha256() == fused.spikes_sha256()
     for a, b in zip(fused.recorders, split.recorders):
         np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_a_dynamic_openmp_still_gives_every_thread_its_share():
+    """With OMP_DYNAMIC=true OpenMP may give a loaded machine's regions fewer
+    threads than asked, and a thread would deliver its queues into another's
+    targets; the kernels ask for a fixed team (SnnFixedTeam in
+    kernels/cpu_host.h).  At 3 threads on this machine either schedule gives
+    the 1-thread run, and its threads wait for each other at the barriers
+    (a team of one never waits)."""
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import snnlab as sl\n"
+            "from test_split_schedule import free_halves\n"
+            "for s in ('fused', 'split'):\n"
+            "    sim = sl.Simulation(free_halves(), backend='cpu', seed=4, threads=3, schedule=s)\n"
+            "    sim.run(150.0)\n"
+            "    print(s, sim.spikes_sha256(), sim.phase_breakdown()['wait'] > 0)\n")
+    env = {**os.environ, "OMP_DYNAMIC": "true"}
+    env.pop("OMP_THREAD_LIMIT", None)
+    out = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], env=env,
+                         capture_output=True, text=True, timeout=600, check=True).stdout
+    one = sl.Simulation(free_halves(), backend="cpu", seed=4, threads=1)
+    one.run(150.0)
+    assert out.split() == ["fused", one.spikes_sha256(), "True",
+                           "split", one.spikes_sha256(), "True"]
+
+
+def test_a_thread_limit_under_the_threads_is_refused(monkeypatch):
+    """OMP_THREAD_LIMIT under the threads asked for would give a smaller
+    team than the simulation is laid out for: refused before anything is
+    built; without threads=, the default stays within it."""
+    monkeypatch.setenv("OMP_THREAD_LIMIT", "2")
+    with pytest.raises(ValueError, match=r"threads must be at most OMP_THREAD_LIMIT=2 .* got 3"):
+        sl.Simulation(free_halves(), backend="cpu", threads=3)
+    monkeypatch.delenv("SNNLAB_THREADS", raising=False)
+    assert sl.Simulation(free_halves(), backend="cpu").backend.threads <= 2

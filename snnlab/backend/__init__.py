@@ -96,11 +96,29 @@ def get_backend(name: str = "auto", threads: int | None = None):
         return CudaBackend()
     from .cpu import CpuBackend
 
+    limit = openmp_thread_limit()
     if threads is None:
-        threads = int(os.environ.get("SNNLAB_THREADS", 0)) or len(os.sched_getaffinity(0))
+        threads = int(os.environ.get("SNNLAB_THREADS", 0)) or usable_cores()
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    if limit is not None and threads > limit:  # (a smaller team than the layout: wrong input)
+        raise ValueError(f"threads must be at most OMP_THREAD_LIMIT={limit} (OpenMP would run "
+                         f"fewer threads than the simulation is laid out for), got {threads}")
     return CpuBackend(threads)
+
+
+def openmp_thread_limit() -> int | None:
+    """OpenMP's limit on the threads of the process (``OMP_THREAD_LIMIT``),
+    or None.  The CPU kernels ask for teams of exactly their threads
+    (``SnnFixedTeam`` in kernels/cpu_host.h); a limit under that would give
+    a smaller one."""
+    value = os.environ.get("OMP_THREAD_LIMIT", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
+def usable_cores() -> int:
+    """The cores this process may run on, within OpenMP's thread limit."""
+    return min(len(os.sched_getaffinity(0)), openmp_thread_limit() or 1 << 30)
 
 
 _MODULES: dict = {}

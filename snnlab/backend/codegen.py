@@ -102,7 +102,7 @@ def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]], host: bool = Tru
         decl = ", ".join(f"{p.ctype} {p.name}" for p in params)
         call = ", ".join(p.name for p in params)
         out += [f"SNN_EXPORT void snn_host_{name}(const int snn_n_threads, {decl}) {{",
-                "#pragma omp parallel num_threads(snn_n_threads)",
+                "    SNN_FIXED_TEAM;", "#pragma omp parallel num_threads(snn_n_threads)",
                 f"    {name}({call});", "}"]
     return "\n".join(out) + "\n"
 

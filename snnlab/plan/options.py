@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..backend import usable_cores
 from ..network import Network
 
 __all__ = ["PRECISIONS", "SCHEDULES", "Partition", "RunOptions", "default_threads"]
@@ -140,4 +141,4 @@ def default_threads(network: Network) -> int:
     work = 4 * network.n_neurons + sum(
         p.connector.expected_synapses(p.pre.n, p.post.n, p.pre is p.post) / 8
         for p in network.projections.values())
-    return max(1, min(len(os.sched_getaffinity(0)), int(work // 16384)))
+    return max(1, min(usable_cores(), int(work // 16384)))
