@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from . import checkpoint as _checkpoint
-from .backend import PHASES, get_backend
+from .backend import PHASES, get_backend, usable_cores
 from .connectivity import RaggedMatrix
 from .network import Network
 from .observe import Observation, RecordedChunk, Recorders, SpikeRecords, StateRecorder
@@ -96,7 +96,8 @@ class Simulation:
             _refuse_on_ranks(network)
         options = RunOptions.check(network, seed, precision, threads, record_spikes,
                                    chunk_steps, schedule,
-                                   ranks.partition if ranks is not None else None)
+                                   ranks.partition if ranks is not None else None,
+                                   cores=usable_cores())
         self._ranks = ranks
         self.network = network
         self.backend = get_backend(backend, options.threads)

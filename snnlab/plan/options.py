@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..backend import usable_cores
 from ..network import Network
 
 __all__ = ["PRECISIONS", "SCHEDULES", "Partition", "RunOptions", "default_threads"]
@@ -92,8 +91,10 @@ class RunOptions:
 
     @classmethod
     def check(cls, network, seed=1, precision="float32", threads=None, record_spikes=True,
-              chunk_steps=1000, schedule=None, partition=None) -> RunOptions:
-        """Validate the arguments of :class:`~snnlab.Simulation` (in its order)."""
+              chunk_steps=1000, schedule=None, partition=None, cores=None) -> RunOptions:
+        """Validate the arguments of :class:`~snnlab.Simulation` (in its order;
+        ``cores``: those the default threads may take, see
+        :func:`default_threads`)."""
         if not isinstance(network, Network):
             raise TypeError(f"network must be a snnlab.Network, got {type(network).__name__}")
         if not network.populations:
@@ -123,7 +124,7 @@ class RunOptions:
         if schedule == "fused" and partition.n_ranks > 1:
             raise ValueError("schedule must be 'split' on several ranks, got 'fused'")
         if threads is None and not os.environ.get("SNNLAB_THREADS"):
-            threads = default_threads(network)
+            threads = default_threads(network, cores)
         return cls(int(seed), precision, threads, tuple(recorded), chunk_steps,
                    partition=partition, schedule=schedule)
 
@@ -133,12 +134,15 @@ class RunOptions:
         return np.dtype(PRECISIONS[self.precision])
 
 
-def default_threads(network: Network) -> int:
+def default_threads(network: Network, cores: int | None = None) -> int:
     """CPU threads for a network: all cores, but about one per 16k units of
     work per step (4 per neuron, 1/8 per synapse), since every kernel ends in
     a barrier that costs more than a small kernel's work (a 512-neuron map
-    runs twice as fast on one thread as on two)."""
+    runs twice as fast on one thread as on two).  ``cores``: at most this
+    many (default: the process's; ``backend.usable_cores`` keeps within
+    OpenMP's thread limit)."""
     work = 4 * network.n_neurons + sum(
         p.connector.expected_synapses(p.pre.n, p.post.n, p.pre is p.post) / 8
         for p in network.projections.values())
-    return max(1, min(usable_cores(), int(work // 16384)))
+    cores = cores or len(os.sched_getaffinity(0))
+    return max(1, min(cores, int(work // 16384)))

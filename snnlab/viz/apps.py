@@ -19,9 +19,11 @@ def _threads(net, threads):
     cores: 1 thread runs the live Brunel network 1.5x faster than 2)."""
     if threads is not None or os.environ.get("SNNLAB_THREADS"):
         return threads
+    from ..backend import usable_cores
     from ..plan import default_threads
 
-    return max(1, min(default_threads(net), (os.cpu_count() or 1) - 1))
+    cores = usable_cores()
+    return max(1, min(default_threads(net, cores), cores - 1))
 
 
 def brunel_dashboard(n: int = 10_000, seed: int = 1, backend: str = "auto",
