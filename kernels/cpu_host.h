@@ -174,6 +174,22 @@ static inline SNN_INLINE void snn_driver_end(SnnDriver &snn_d, double *phase) {
     }
 }
 
+// A driver's parallel region: a team of n_threads, each thread's driver
+// started at `first_step`, `run(snn_d)` on every thread, thread 0's phases
+// added to `phase`.
+template <class F>
+SNN_INLINE void snn_drive(const int64_t first_step, double *phase, const int n_threads,
+                          const F &run) {
+    SNN_FIXED_TEAM;
+#pragma omp parallel num_threads(n_threads)
+    {
+        SnnDriver snn_d;
+        snn_driver_start(snn_d, first_step);
+        run(snn_d);
+        snn_driver_end(snn_d, phase);
+    }
+}
+
 // Run S::step(P, I, D, driver) n_steps times in one parallel region.  The
 // arguments come from tables filled by Python (P pointers, I integers, D
 // doubles), so arrays may be reallocated without recompiling; `phase`
@@ -182,14 +198,9 @@ static inline SNN_INLINE void snn_driver_end(SnnDriver &snn_d, double *phase) {
 template <class S>
 SNN_INLINE void snn_run_steps(void **P, const int64_t *I, const double *D, const int64_t n_steps,
                               double *phase, const int n_threads) {
-    SNN_FIXED_TEAM;
-#pragma omp parallel num_threads(n_threads)
-    {
-        SnnDriver snn_d;
-        snn_driver_start(snn_d, 0);
+    snn_drive(0, phase, n_threads, [&](SnnDriver &snn_d) {
         for (int64_t s = 0; s < n_steps; ++s) S::step(P, I, D, snn_d);
-        snn_driver_end(snn_d, phase);
-    }
+    });
 }
 
 // The split schedule on one process (snnlab/step/schedule.py), as NEST runs
@@ -216,11 +227,7 @@ template <class C, class N, class S, bool ONE>
 SNN_INLINE void snn_run_blocks(void **P, const int64_t *I, const double *D, const int64_t n_steps,
                                const int64_t first_step, const int64_t block, double *phase,
                                const int n_threads) {
-    SNN_FIXED_TEAM;
-#pragma omp parallel num_threads(n_threads)
-    {
-        SnnDriver snn_d;
-        snn_driver_start(snn_d, first_step);
+    snn_drive(first_step, phase, n_threads, [&](SnnDriver &snn_d) {
         C::step(P, I, D, snn_d);  // the first block's counts
         SNN_DRIVER_BARRIER;
         for (int64_t b = 0; b < n_steps; b += block) {
@@ -232,8 +239,7 @@ SNN_INLINE void snn_run_blocks(void **P, const int64_t *I, const double *D, cons
             for (int64_t s = 0; s < k; ++s, ++snn_d.syn) S::step(P, I, D, snn_d);
             if (!ONE) SNN_DRIVER_BARRIER;
         }
-        snn_driver_end(snn_d, phase);
-    }
+    });
 }
 
 // The same halves on ranks, each a call of its own, the spike exchange
@@ -243,28 +249,18 @@ template <class C, class N>
 SNN_INLINE void snn_run_neurons(void **P, const int64_t *I, const double *D,
                                 const int64_t n_steps, const int64_t first_step, double *phase,
                                 const int n_threads) {
-    SNN_FIXED_TEAM;
-#pragma omp parallel num_threads(n_threads)
-    {
-        SnnDriver snn_d;
-        snn_driver_start(snn_d, first_step);
+    snn_drive(first_step, phase, n_threads, [&](SnnDriver &snn_d) {
         C::step(P, I, D, snn_d);  // (all of the history: one block on ranks)
         SNN_DRIVER_BARRIER;
         for (int64_t s = 0; s < n_steps; ++s, ++snn_d.step) N::step(P, I, D, snn_d);
-        snn_driver_end(snn_d, phase);
-    }
+    });
 }
 
 template <class S>
 SNN_INLINE void snn_run_synapses(void **P, const int64_t *I, const double *D,
                                  const int64_t n_steps, const int64_t first_step, double *phase,
                                  const int n_threads) {
-    SNN_FIXED_TEAM;
-#pragma omp parallel num_threads(n_threads)
-    {
-        SnnDriver snn_d;
-        snn_driver_start(snn_d, first_step);
+    snn_drive(first_step, phase, n_threads, [&](SnnDriver &snn_d) {
         for (int64_t s = 0; s < n_steps; ++s, ++snn_d.syn) S::step(P, I, D, snn_d);
-        snn_driver_end(snn_d, phase);
-    }
+    });
 }
