@@ -24,12 +24,14 @@
 #endif
 
 struct SnnQueue {  // one population's queues: [thread][slot][capacity]
-    int64_t *count;     // [thread][slot] entries appended (> capacity: overflowed)
+    int64_t *count;     // [thread][slot] entries appended (> capacity: overflowed),
+                        // a thread's row `stride` long (no line shared between threads)
     uint64_t *entry;    // low half: port * n_slots * n + target (the ring offset
                         // without the slot); high half: the weight's float bits
     int64_t capacity;
     int64_t *overflow;  // [thread] entries that took the direct path
     int32_t n_threads;
+    int64_t stride;
 };
 
 template <class Ix, bool IW, bool ID, bool Q>
@@ -50,7 +52,7 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
     int64_t *fixed_slot = base + ((now + d_const) % n_slots) * n_post;
     const int64_t tid = Q ? SNN_THREAD_ID : 0;
     const int64_t port_offset = (int64_t)port * n_slots * n_post;
-    int64_t *q_count = Q ? q.count + tid * n_slots : 0;
+    int64_t *q_count = Q ? q.count + tid * q.stride : 0;
     int64_t overflow = 0;
     const int64_t split_stride = SNN_NUM_THREADS - 1;  // inner bounds per row
     SNN_FOR_ROWS(s, ns) {
@@ -100,9 +102,9 @@ SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
                           const int32_t d_const, int64_t *inbuf, const int64_t n_post,
                           const int32_t port, const int32_t n_slots, const int64_t *step_ptr,
                           int64_t *q_count, uint64_t *q_entry, const int64_t q_capacity,
-                          int64_t *q_overflow, const int32_t q_threads,
+                          int64_t *q_overflow, const int32_t q_threads, const int64_t q_stride,
                           const int32_t *split, const int32_t split_threads) {
-    const SnnQueue q = {q_count, q_entry, q_capacity, q_overflow, q_threads};
+    const SnnQueue q = {q_count, q_entry, q_capacity, q_overflow, q_threads, q_stride};
     // the split table serves the team it was made for (and none on the GPU)
     const int32_t *bounds = split && split_threads == SNN_NUM_THREADS ? split : 0;
 #define SNN_PROPAGATE_IX(IW, ID, Q, IX, ROWS)                                                \
@@ -128,6 +130,58 @@ SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
     }
 #undef SNN_PROPAGATE
 #undef SNN_PROPAGATE_IX
+}
+
+// propagate_prefetch (CPU): ask for what this step's propagations will
+// read, before the first of them starts, for every projection at once.  A
+// row's first lines are otherwise fetched on demand: propagate's look-ahead
+// works within a projection, and the microcircuit's 64 projections see one
+// or two spikes each a step (its propagation stalled on each row's length,
+// split bounds and first lines).  Stage 0 asks for the rows' lengths and
+// split bounds; stage 1, launched after stage 0 of every projection, reads
+// them and asks for this thread's share of each row into the L2 cache.
+// Only the rows before propagate's own look-ahead takes over, the first
+// SNN_PREFETCH_ROWS + 1 of each projection: the lines asked for stay few
+// (a step of a large network would push them out of the cache again).
+// Nothing is written: the results cannot change.
+#ifndef SNN_PREFETCH_LINES
+#define SNN_PREFETCH_LINES 64
+#endif
+template <class T> SNN_DEVICE void snn_prefetch_l2(const T *row, int64_t begin, int64_t end) {
+#ifndef SNN_CUDA
+    const char *p = (const char *)(row + begin);
+    const int64_t lines = ((end - begin) * (int64_t)sizeof(T) + 63) / 64;
+    for (int64_t c = 0; c < (lines < SNN_PREFETCH_LINES ? lines : SNN_PREFETCH_LINES); ++c)
+        __builtin_prefetch(p + 64 * c, 0, 2);
+#endif
+}
+
+SNN_KERNEL void propagate_prefetch(const int32_t *spikes, const int32_t *n_spikes,
+                                   const int32_t *row_length, const int32_t *ind,
+                                   const uint16_t *ind16, const int64_t cap,
+                                   const float *weight, const uint16_t *delay,
+                                   const int32_t *split, const int32_t split_threads,
+                                   const int32_t stage) {
+#ifndef SNN_CUDA
+    const int64_t ns = *n_spikes < SNN_PREFETCH_ROWS + 1 ? *n_spikes : SNN_PREFETCH_ROWS + 1;
+    const int64_t t = SNN_THREAD_ID, k = SNN_NUM_THREADS;
+    const int32_t *bounds = split && split_threads == k && k > 1 ? split : 0;
+    for (int64_t s = 0; s < ns; ++s) {
+        const int64_t pre = spikes[s];
+        if (stage == 0) {
+            __builtin_prefetch(row_length + pre, 0, 2);
+            if (bounds) __builtin_prefetch(bounds + pre * (k - 1) + (t > 0 ? t - 1 : 0), 0, 2);
+            continue;
+        }
+        const int64_t len = row_length[pre];
+        const int64_t b = t == 0 ? 0 : bounds ? bounds[pre * (k - 1) + t - 1] : snn_share(len, t, k);
+        const int64_t e = t == k - 1 ? len : bounds ? bounds[pre * (k - 1) + t] : snn_share(len, t + 1, k);
+        if (ind16) snn_prefetch_l2(ind16 + pre * cap, b, e);
+        else snn_prefetch_l2(ind + pre * cap, b, e);
+        if (weight) snn_prefetch_l2(weight + pre * cap, b, e);
+        if (delay) snn_prefetch_l2(delay + pre * cap, b, e);
+    }
+#endif
 }
 
 // propagate_tm: a projection of Tsodyks-Markram synapses
@@ -239,12 +293,12 @@ SNN_KERNEL void row_splits(const int32_t *row_length, const int32_t *ind, const 
 // slot into the ring, and empty it.  Thread t's entries all lie in its own
 // target range, so the adds need no atomics.
 SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t q_capacity,
-                        const int32_t q_threads, int64_t *inbuf, const int64_t n_post,
-                        const int32_t n_slots, const int64_t *step_ptr) {
+                        const int32_t q_threads, const int64_t q_stride, int64_t *inbuf,
+                        const int64_t n_post, const int32_t n_slots, const int64_t *step_ptr) {
     const int64_t now = *step_ptr % n_slots;
     int64_t *slot_base = inbuf + now * n_post;
     SNN_LOOP(t, q_threads) {
-        int64_t *count = q_count + t * n_slots + now;
+        int64_t *count = q_count + t * q_stride + now;
         const int64_t c = *count < q_capacity ? *count : q_capacity;
         const uint64_t *e = q_entry + (t * n_slots + now) * q_capacity;
         for (int64_t k = 0; k < c; ++k) {

@@ -178,6 +178,8 @@ def test_delivery_queues_change_nothing(monkeypatch, tmp_path):
     pending all give the same spikes (integer sums do not depend on order)."""
     queued = sl.Simulation(_mc(), backend="cpu", seed=2, threads=2)
     assert set(queued._state.queues.by_name) == set(queued.network.populations)
+    for name, q in queued._state.queues.by_name.items():  # no line shared by two threads' counts
+        assert (q.stride - queued._state.populations[name].n_slots) * q.count.itemsize >= 128
     queued.run(60.0)
     assert sum(len(queued.spike_steps(p)[0]) for p in queued.recorded) > 50
     with monkeypatch.context() as m:

@@ -315,6 +315,15 @@ def queue_capacity(pop, n_slots, projections, target, dt) -> int | None:
     return int(max(256, 1.5 * per_step))
 
 
+def queue_count_stride(n_slots: int) -> int:
+    """The row length of a population's queue counts ([thread][slot]): the
+    slots, then at least 128 bytes that no thread writes, so that two
+    threads' counts, written at every queued synapse, never share a cache
+    line nor a pair the hardware fetches together (with rows of 76 slots, the
+    microcircuit's, the two rows shared one)."""
+    return (n_slots + 16 + 7) // 8 * 8
+
+
 def _check_initial_state(pop: Population, params: dict, precision: str) -> None:
     for var, init in pop.model.state.items():
         what = f"population {pop.name!r}: initial {var}"
@@ -390,10 +399,11 @@ def _declare(layout: Layout, network, options, target, populations, projections,
             layout.set_dims(o, n_events=sum(len(t) for t in model.extra["times"]))
         if pp.queue_capacity is not None:
             q = f"queue/{name}"
-            d(q, "count", np.int64, ("threads", "n_slots"))
+            d(q, "count", np.int64, ("threads", "count_stride"))
             d(q, "entry", np.uint64, ("threads", "n_slots", "capacity"))
             d(q, "overflow", np.int64, ("threads",))
             layout.set_dims(q, threads=target.threads, n_slots=pp.n_slots,
+                            count_stride=queue_count_stride(pp.n_slots),
                             capacity=pp.queue_capacity)
     for name in network.inputs:
         o = f"input/{name}"

@@ -278,6 +278,13 @@ class Projections:
     # -- the step ----------------------------------------------------------------
     def launches(self) -> list[Planned]:
         out = []
+        if self.plan.target.name == "cpu":  # every row's start asked for first (propagate.cu)
+            out += [Planned("propagate_prefetch", ("rows", pp.proj.pre.n),
+                            PHASES.index("propagate"),
+                            lambda name=name, stage=stage: self._args_prefetch(
+                                self.by_name[name], stage))
+                    for stage in (0, 1) for name, pp in self.plan.projections.items()
+                    if pp.proj.short_term is None]
         for name, pp in self.plan.projections.items():
             if pp.proj.short_term is not None:  # (Tsodyks-Markram: a kernel of its own)
                 out.append(Planned("propagate_tm", ("rows", pp.proj.pre.n),
@@ -311,6 +318,13 @@ class Projections:
                 post.n_slots, self.clock.syn_step, self.dt, *pj.short_term, s["tm_used"],
                 s["tm_y"], s["tm_u"], s["tm_last"], self.split_table(pj),
                 self.plan.target.threads)
+
+    def _args_prefetch(self, pj: ProjectionState, stage: int):
+        m = pj.matrix
+        pre_spikes, pre_count = self.populations.spiked(pj.proj.pre)
+        return (pre_spikes, pre_count, m.row_length, *_rows(m.ind), m.capacity,
+                m.synapse_arrays.get("weight"), m.synapse_arrays.get("delay"),
+                self.split_table(pj), self.plan.target.threads, stage)
 
     def _args_propagate(self, pj: ProjectionState):
         proj, m = pj.proj, pj.matrix

@@ -29,7 +29,8 @@ __all__ = ["Queue", "Queues"]
 class Queue:
     capacity: int  # entries per thread and slot
     threads: int
-    count: Any  # int64 [thread][slot]
+    stride: int  # a thread's row of counts (plan.queue_count_stride)
+    count: Any  # int64 [thread][stride]: the slots' counts first
     entry: Any  # uint64 [thread][slot][capacity]: target | float32 weight bits << 32
     overflow: Any  # int64 [thread]
 
@@ -53,8 +54,8 @@ class Queues:
     def _alloc(self, name: str, capacity: int, old: Queue | None = None) -> Queue:
         a, o = self.arena, f"queue/{name}"
         a.layout.set_dims(o, capacity=capacity)
-        q = Queue(capacity, self.plan.target.threads, a.new(o, "count"), a.new(o, "entry"),
-                  a.new(o, "overflow"))
+        q = Queue(capacity, self.plan.target.threads, a.layout.dims[o]["count_stride"],
+                  a.new(o, "count"), a.new(o, "entry"), a.new(o, "overflow"))
         if old is not None:  # keep the pending entries
             t, slots, c = q.threads, self.populations[name].n_slots, min(old.capacity, capacity)
             q.entry.reshape(t, slots, capacity)[:, :, :c] = \
@@ -70,7 +71,7 @@ class Queues:
 
     def _args(self, name):
         q, ps = self.by_name[name], self.populations[name]
-        return (q.count, q.entry, q.capacity, q.threads, ps.inbuf, ps.n, ps.n_slots,
+        return (q.count, q.entry, q.capacity, q.threads, q.stride, ps.inbuf, ps.n, ps.n_slots,
                 self.clock.step_dev)
 
     def reset_launches(self) -> list[Planned]:
@@ -82,8 +83,8 @@ class Queues:
         """The queue arguments of ``propagate`` into a population (or none)."""
         q = None if name is None else self.by_name.get(name)
         if q is None:
-            return (None, None, 0, None, 0)
-        return (q.count, q.entry, q.capacity, q.overflow, q.threads)
+            return (None, None, 0, None, 0, 0)
+        return (q.count, q.entry, q.capacity, q.overflow, q.threads, q.stride)
 
     def after_run(self) -> None:
         """Double the queues that overflowed (their surplus went the direct
@@ -102,7 +103,7 @@ class Queues:
         if q is None:
             return ring
         cap, slots, n = q.capacity, ps.n_slots, ps.n
-        count = np.minimum(self.arena.to_host(q.count), cap).reshape(q.threads, slots)
+        count = np.minimum(self.arena.to_host(q.count), cap).reshape(q.threads, q.stride)
         entry = self.arena.to_host(q.entry).reshape(q.threads, slots, cap)
         for t in range(q.threads):
             for slot in range(slots):
