@@ -172,6 +172,26 @@ def _mc():
     return microcircuit.network(scale=0.03)
 
 
+@pytest.mark.parametrize("schedule", ["fused", "split"])
+def test_asking_for_rows_ahead_changes_nothing(monkeypatch, schedule):
+    """propagate_prefetch (launched where the rows outgrow the caches) only
+    reads: with it in every step, queued and direct projections, split
+    tables and the blocks' history rows give the spikes of a run without."""
+    def run(min_bytes, threads):
+        monkeypatch.setattr(snnlab.plan, "PREFETCH_MIN_BYTES", min_bytes)
+        sim = sl.Simulation(_mc(), backend="cpu", seed=3, threads=threads, schedule=schedule)
+        sim.run(100.0)
+        return sim, "propagate_prefetch((" in sim._runner.module.source  # (a call)
+
+    plain, launched = run(2**62, 1)
+    assert not launched
+    assert sum(len(plain.spike_steps(p)[0]) for p in plain.recorded) > 100
+    for threads in (1, 2, 3):
+        asked, launched = run(0, threads)
+        assert launched
+        assert asked.spikes_sha256() == plain.spikes_sha256()
+
+
 def test_delivery_queues_change_nothing(monkeypatch, tmp_path):
     """Per-synapse delays go through the CPU delivery queues; the direct adds,
     queues that overflow and grow, and a checkpoint taken with entries

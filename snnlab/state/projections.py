@@ -278,7 +278,7 @@ class Projections:
     # -- the step ----------------------------------------------------------------
     def launches(self) -> list[Planned]:
         out = []
-        if self.plan.target.name == "cpu":  # every row's start asked for first (propagate.cu)
+        if self.plan.prefetch_rows:  # every row's start asked for first (propagate.cu)
             out += [Planned("propagate_prefetch", ("rows", pp.proj.pre.n),
                             PHASES.index("propagate"),
                             lambda name=name, stage=stage: self._args_prefetch(
