@@ -713,3 +713,24 @@ def test_an_mpiexec_of_another_mpi_is_named():
         assert f"started as one of 3 MPI processes ({key}), but mpi4py's MPI sees 1" \
             in res.stderr
         assert "Traceback" not in res.stderr
+
+
+def test_the_device_check_script_runs_without_a_gpu(tmp_path):
+    """benchmarks/device_check.py, run rarely (on a lent GPU machine), is
+    checked here so that it has not rotted: its GPU part at toy sizes with
+    the ranks' runs on the CPU records every run, and 1 process, 1 rank and
+    2 ranks give the same spikes."""
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PATH=f"{MPIEXEC.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    out = subprocess.run([sys.executable, str(root / "benchmarks" / "device_check.py"), "gpu",
+                          "--out", str(tmp_path), "--quick", "--backend", "cpu"],
+                         capture_output=True, text=True, env=env, cwd=root, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    summary = json.loads((tmp_path / "summary_gpu.json").read_text())
+    assert summary["environment"]["mpiexec"] and summary["environment"]["cores"] >= 1
+    for model in ("brunel", "microcircuit"):
+        runs = summary["runs"][model]
+        assert set(runs) == {"cpu", "cpu_1rank", "cpu_2rank"}
+        assert all("spikes_sha256" in r for r in runs.values()), runs
+        assert summary["agree"][model]["identical"] is True
+        assert (tmp_path / f"{model}_cpu_2rank.json").exists()
