@@ -24,9 +24,11 @@ Without a GPU the GPU runs are recorded as skipped and the rest still runs
 to check this script and the ranks' agreement on a machine without a GPU).
 
 A machine whose Python lacks NEST, MPICH or a recent mpi4py gets them as
-wheels for its Python, installed with ``pip install --no-index --no-deps
---target /tmp/site`` and put first on PYTHONPATH and PATH (``mpiexec``
-comes from the MPICH wheel):  nest-simulator==3.10.0, mpich, mpi4py.
+wheels for its Python (nest-simulator==3.10.0, mpich, mpi4py), installed
+with ``pip install --no-index --no-deps``: MPICH with ``--prefix /tmp/mpich``
+(``--target`` leaves its ``lib/`` behind), the others with ``--target
+/tmp/site``; then PYTHONPATH=/tmp/site:., PATH=/tmp/mpich/bin:$PATH (its
+``mpiexec``) and LD_LIBRARY_PATH=/tmp/mpich/lib (benchmarks/README.md).
 """
 
 from __future__ import annotations
