@@ -60,10 +60,19 @@ def _sh(cmd: list[str], timeout: float = 60) -> str:
         return f"unavailable: {e}"
 
 
+def _commit() -> str | None:
+    """The checkout's commit; None where the copy has no git history or no git
+    (a machine sent only the working tree: name the commit when reporting)."""
+    try:
+        return c.commit() or None
+    except OSError:
+        return None
+
+
 def environment() -> dict:
     """What the machine has: cores, GPU, CuPy, the MPI library, compiler."""
     env = {"python": sys.version.split()[0], "platform": platform.platform(),
-           "cores": len(os.sched_getaffinity(0)), "commit": c.commit(),
+           "cores": len(os.sched_getaffinity(0)), "commit": _commit(),
            "nvidia_smi": _sh(["nvidia-smi", "-L"]), "cxx": _sh(["c++", "--version"])[:200],
            "mpiexec": shutil.which("mpiexec")}
     try:
