@@ -138,8 +138,8 @@ def snn_run(model: str, opts: list[str], backend: str, ranks: int, threads: int,
 
 
 def _brief(r: dict) -> dict:
-    keys = ("skipped", "failed", "wall_s", "rtf", "timers", "phases", "spikes_sha256",
-            "exchange", "bytes_exchanged", "ranks", "rates", "peak_memory_bytes")
+    keys = ("skipped", "failed", "wall_s", "rtf", "timers", "phases", "phases_mean",
+            "spikes_sha256", "ranks", "rates", "peak_memory_bytes")  # ranks: the exchange
     return {k: r[k] for k in keys if k in r}
 
 

@@ -734,3 +734,5 @@ def test_the_device_check_script_runs_without_a_gpu(tmp_path):
         assert all("spikes_sha256" in r for r in runs.values()), runs
         assert summary["agree"][model]["identical"] is True
         assert (tmp_path / f"{model}_cpu_2rank.json").exists()
+        assert runs["cpu_2rank"]["ranks"]["n"] == 2 and "communicate" in runs["cpu_2rank"]["phases"]
+        assert runs["cpu_2rank"]["ranks"]["bytes_exchanged"] > 0
