@@ -252,12 +252,17 @@ SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return snn_share(n, t, SNN_N
 // catches up after a few lines (Brunel, N = 12 500: propagation -25 % with
 // the first 16 lines; the whole share, 20 to 40 lines, took a further
 // ~20 %, where lines beyond the share cost time).
+// `lines` cache lines from p on, at most `most`, asked for into the caches
+// down to level Hint (3: the first, __builtin_prefetch's default; 2: the second).
+template <int Hint>
+SNN_DEVICE SNN_INLINE void snn_prefetch_lines(const void *p, int64_t lines, int64_t most) {
+    for (int64_t c = 0; c < (lines < most ? lines : most); ++c)
+        __builtin_prefetch((const char *)p + 64 * c, 0, Hint);
+}
 template <class T> SNN_DEVICE void snn_prefetch_row(const T *row, int64_t len) {
     const int64_t t = SNN_THREAD_ID, k = SNN_NUM_THREADS;
-    const char *p = (const char *)(row + snn_share(len, t, k));
     const int64_t bytes = (snn_share(len, t + 1, k) - snn_share(len, t, k)) * (int64_t)sizeof(T);
-    const int64_t lines = bytes / 64 + 1;
-    for (int64_t c = 0; c < (lines < 48 ? lines : 48); ++c) __builtin_prefetch(p + 64 * c);
+    snn_prefetch_lines<3>(row + snn_share(len, t, k), bytes / 64 + 1, 48);
 }
 #endif
 

@@ -147,14 +147,12 @@ SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
 #ifndef SNN_PREFETCH_LINES
 #define SNN_PREFETCH_LINES 64
 #endif
-template <class T> SNN_DEVICE void snn_prefetch_l2(const T *row, int64_t begin, int64_t end) {
 #ifndef SNN_CUDA
-    const char *p = (const char *)(row + begin);
-    const int64_t lines = ((end - begin) * (int64_t)sizeof(T) + 63) / 64;
-    for (int64_t c = 0; c < (lines < SNN_PREFETCH_LINES ? lines : SNN_PREFETCH_LINES); ++c)
-        __builtin_prefetch(p + 64 * c, 0, 2);
-#endif
+template <class T> SNN_DEVICE void snn_prefetch_l2(const T *row, int64_t begin, int64_t end) {
+    snn_prefetch_lines<2>(row + begin, ((end - begin) * (int64_t)sizeof(T) + 63) / 64,
+                          SNN_PREFETCH_LINES);
 }
+#endif
 
 SNN_KERNEL void propagate_prefetch(const int32_t *spikes, const int32_t *n_spikes,
                                    const int32_t *row_length, const int32_t *ind,
@@ -174,6 +172,8 @@ SNN_KERNEL void propagate_prefetch(const int32_t *spikes, const int32_t *n_spike
             continue;
         }
         const int64_t len = row_length[pre];
+        // without a split table, an even share by position (as snn_prefetch_row):
+        // the search by target that propagate makes would wait on the row itself
         const int64_t b = t == 0 ? 0 : bounds ? bounds[pre * (k - 1) + t - 1] : snn_share(len, t, k);
         const int64_t e = t == k - 1 ? len : bounds ? bounds[pre * (k - 1) + t] : snn_share(len, t + 1, k);
         if (ind16) snn_prefetch_l2(ind16 + pre * cap, b, e);
