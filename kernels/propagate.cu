@@ -14,6 +14,16 @@
 // the ring at the start of the arrival step, when that one slot is all there
 // is to touch.  A full queue falls back to the direct add; integer sums make
 // both paths give the same result.
+//
+// Arrivals (CPU, plan.arrivals: every projection onto the population is
+// queued): the step's input is gathered in a buffer of its own, `arrive`
+// [port][target], not in the step's slot of the ring, which then holds only
+// the surplus of full queues.  A thread that adds a surplus stamps its slot
+// with the step it is due in (`spill`, a row per thread: only the thread
+// that owns those targets writes or reads it), and `deliver` adds a slot
+// into `arrive` only in the step its stamp names.  The ring's slots, each
+// touched once in n_slots steps, no longer pass through the caches every
+// step (a stamp that is stale or extra costs one pass over zeros).
 #include "common.h"
 // Rows asked for ahead of their turn (CPU; snn_prefetch_row): one row ahead
 // left a thread waiting on memory at the start of each row once threads
@@ -32,6 +42,7 @@ struct SnnQueue {  // one population's queues: [thread][slot][capacity]
     int64_t *overflow;  // [thread] entries that took the direct path
     int32_t n_threads;
     int64_t stride;
+    int64_t *spill;     // [thread][slot] the step a slot's surplus is due (arrivals; else null)
 };
 
 template <class Ix, bool IW, bool ID, bool Q>
@@ -51,8 +62,10 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
     const int64_t now = step % n_slots;  // delays are < n_slots: no modulo per synapse
     int64_t *fixed_slot = base + ((now + d_const) % n_slots) * n_post;
     const int64_t tid = Q ? SNN_THREAD_ID : 0;
-    const int64_t port_offset = (int64_t)port * n_slots * n_post;
+    // an entry's target in `arrive` [port][target], or in the ring without the slot
+    const int64_t port_offset = (int64_t)port * (Q && q.spill ? 1 : n_slots) * n_post;
     int64_t *q_count = Q ? q.count + tid * q.stride : 0;
+    int64_t *q_spill = Q && q.spill ? q.spill + tid * q.stride : 0;
     int64_t overflow = 0;
     const int64_t split_stride = SNN_NUM_THREADS - 1;  // inner bounds per row
     SNN_FOR_ROWS(s, ns) {
@@ -87,6 +100,7 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
                     continue;
                 }
                 overflow += 1;
+                if (q_spill) q_spill[slot] = step + (slot >= now ? slot - now : slot + n_slots - now);
             }
             SNN_ACC_ADD(dst + row[j], w);
         }
@@ -103,8 +117,8 @@ SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
                           const int32_t port, const int32_t n_slots, const int64_t *step_ptr,
                           int64_t *q_count, uint64_t *q_entry, const int64_t q_capacity,
                           int64_t *q_overflow, const int32_t q_threads, const int64_t q_stride,
-                          const int32_t *split, const int32_t split_threads) {
-    const SnnQueue q = {q_count, q_entry, q_capacity, q_overflow, q_threads, q_stride};
+                          int64_t *q_spill, const int32_t *split, const int32_t split_threads) {
+    const SnnQueue q = {q_count, q_entry, q_capacity, q_overflow, q_threads, q_stride, q_spill};
     // the split table serves the team it was made for (and none on the GPU)
     const int32_t *bounds = split && split_threads == SNN_NUM_THREADS ? split : 0;
 #define SNN_PROPAGATE_IX(IW, ID, Q, IX, ROWS)                                                \
@@ -290,13 +304,31 @@ SNN_KERNEL void row_splits(const int32_t *row_length, const int32_t *ind, const 
 }
 
 // deliver: at the start of a step, add each thread's queue for this step's
-// slot into the ring, and empty it.  Thread t's entries all lie in its own
-// target range, so the adds need no atomics.
+// slot into the ring (or into `arrive`, with any surplus due now), and empty
+// it.  Thread t's entries all lie in its own target range, so the adds need
+// no atomics.
 SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t q_capacity,
                         const int32_t q_threads, const int64_t q_stride, int64_t *inbuf,
-                        const int64_t n_post, const int32_t n_slots, const int64_t *step_ptr) {
-    const int64_t now = *step_ptr % n_slots;
-    int64_t *slot_base = inbuf + now * n_post;
+                        const int64_t n_post, const int32_t n_slots, const int64_t *step_ptr,
+                        int64_t *arrive, const int64_t *q_spill, const int32_t n_ports) {
+    const int64_t step = *step_ptr, now = step % n_slots;
+    int64_t *slot_base = arrive ? arrive : inbuf + now * n_post;
+#ifndef SNN_CUDA
+    if (arrive) {  // the surplus this thread added for this step, into its own targets
+        const int64_t t = SNN_THREAD_ID, k = SNN_NUM_THREADS;
+        if (q_spill[t * q_stride + now] == step) {
+            const int64_t lo = snn_share(n_post, t, k), hi = snn_share(n_post, t + 1, k);
+            for (int32_t p = 0; p < n_ports; ++p) {
+                int64_t *SNN_RESTRICT r = snn_inbuf(inbuf, n_post, n_slots, p, now);
+                int64_t *SNN_RESTRICT a = arrive + p * n_post;
+                for (int64_t i = lo; i < hi; ++i) {
+                    a[i] += r[i];
+                    r[i] = 0;
+                }
+            }
+        }
+    }
+#endif
     SNN_LOOP(t, q_threads) {
         int64_t *count = q_count + t * q_stride + now;
         const int64_t c = *count < q_capacity ? *count : q_capacity;

@@ -549,6 +549,7 @@ def load_into(arrays: dict, meta: dict, state, observation) -> None:
     """Set the created state to a checked checkpoint's (the step first: the
     rows and the rewiring counts are read in :meth:`snnlab.state.State.build`)."""
     state.populations.load(arrays, meta)
+    state.queues.load()  # (after the rings)
     state.inputs.load(arrays, meta)
     state.stdp.load_rules(meta)
     observation.spikes.load(arrays)

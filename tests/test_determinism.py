@@ -194,12 +194,15 @@ def test_asking_for_rows_ahead_changes_nothing(monkeypatch, schedule):
 
 def test_delivery_queues_change_nothing(monkeypatch, tmp_path):
     """Per-synapse delays go through the CPU delivery queues; the direct adds,
-    queues that overflow and grow, and a checkpoint taken with entries
-    pending all give the same spikes (integer sums do not depend on order)."""
+    queues that overflow and grow (their surplus in the ring, taken in by
+    the step's arrivals in the step it is due), and a checkpoint taken with
+    entries and surplus pending all give the same spikes (integer sums do
+    not depend on order)."""
     queued = sl.Simulation(_mc(), backend="cpu", seed=2, threads=2)
     assert set(queued._state.queues.by_name) == set(queued.network.populations)
     for name, q in queued._state.queues.by_name.items():  # no line shared by two threads' counts
         assert (q.stride - queued._state.populations[name].n_slots) * q.count.itemsize >= 128
+        assert queued._state.populations[name].arrive is not None  # every projection queued
     queued.run(60.0)
     assert sum(len(queued.spike_steps(p)[0]) for p in queued.recorded) > 50
     with monkeypatch.context() as m:
@@ -215,6 +218,9 @@ def test_delivery_queues_change_nothing(monkeypatch, tmp_path):
         queues = tiny._state.queues.by_name.values()
         assert any(q.capacity > 1 for q in queues)  # they grew
         assert any(int(q.count.sum()) > 0 for q in queues)  # pending
+        assert any(int(q.spill.max()) > 0 for q in queues)  # surplus in the rings, stamped
+        assert any(ps.inbuf.any() for ps in tiny._state.populations.by_name.values())
+        assert not any(ps.arrive.any() for ps in tiny._state.populations.by_name.values())
         tiny.checkpoint(tmp_path / "q.npz")
     resumed = sl.Simulation.restore(tmp_path / "q.npz", backend="cpu", threads=1,
                                      network=_mc())
@@ -223,9 +229,10 @@ def test_delivery_queues_change_nothing(monkeypatch, tmp_path):
     np.testing.assert_array_equal(resumed.state("L23E", "V_m"), queued.state("L23E", "V_m"))
 
 
-def _trial_net():
+def _trial_net(arrivals=False):
     """No random input: the dynamics do not depend on the time, so a trial
-    started at any step gives the spikes of one started at step 0."""
+    started at any step gives the spikes of one started at step 0
+    (``arrivals``: every projection onto ``a`` queued)."""
     net = sl.Network(dt=0.1)
     a = net.population("a", sl.models.LIF("exp", I_e=700.0, t_ref=2.0)
                        .with_state(V_m=sl.Uniform(-70.0, -50.0)), 200)
@@ -234,25 +241,38 @@ def _trial_net():
     net.connect(a, a, sl.connect.FixedIndegree(10), weight=sl.Normal(30.0, 5.0, low=0.0),
                 delay=sl.Uniform(0.5, 3.0))
     net.connect(a, b, sl.connect.FixedIndegree(20), weight=0.2, delay=2.0)
-    net.connect(b, a, sl.connect.FixedIndegree(8), weight=-4.0, delay=1.5)
+    if arrivals:
+        net.connect(b, a, sl.connect.FixedIndegree(8), weight=sl.Normal(-4.0, 0.5, high=0.0),
+                    delay=sl.Uniform(1.0, 2.0))
+    else:
+        net.connect(b, a, sl.connect.FixedIndegree(8), weight=-4.0, delay=1.5)
     return net
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_reset_state_starts_a_trial_like_a_new_simulation(threads):
+@pytest.mark.parametrize("threads, arrivals", [(1, False), (2, False), (2, True)])
+def test_reset_state_starts_a_trial_like_a_new_simulation(monkeypatch, threads, arrivals):
     """After reset_state the state is the initial state, nothing is in
     flight, and the next trial's spikes are a new simulation's, shifted by
-    the steps already run."""
-    a = sl.Simulation(_trial_net(), backend="cpu", seed=3, threads=threads, chunk_steps=128)
-    b = sl.Simulation(_trial_net(), backend="cpu", seed=3, threads=threads, chunk_steps=128)
+    the steps already run (with arrivals: queues of one entry, whose
+    surplus waits in the ring)."""
+    if arrivals:
+        monkeypatch.setattr(snnlab.plan, "queue_capacity", lambda *args: 1)
+    a = sl.Simulation(_trial_net(arrivals), backend="cpu", seed=3, threads=threads,
+                      chunk_steps=128)
+    b = sl.Simulation(_trial_net(arrivals), backend="cpu", seed=3, threads=threads,
+                      chunk_steps=128)
     initial = {p: b.state(p, "V_m") for p in ("a", "b")}
     a.run(37.3)
     assert int(a._state.queues.by_name["a"].count.sum()) > 0  # input in flight
+    assert a._state.populations["a"].inbuf.any()  # (and its surplus, with arrivals)
     a.reset_state()
     for p in ("a", "b"):
         np.testing.assert_array_equal(a.state(p, "V_m"), initial[p])
         ps = a._state.populations[p]
         assert not ps.inbuf.any() and not ps.refrac.any()
+        # a's input comes only through its queues, b's the direct way
+        assert (ps.arrive is not None) == (arrivals and p == "a")
+        assert ps.arrive is None or not ps.arrive.any()
     assert not a._state.queues.by_name["a"].count.any()
     first, before = a.current_step, {p: len(a.spike_steps(p)[0]) for p in ("a", "b")}
     a.run(40.0)

@@ -104,6 +104,7 @@ class PopulationPlan:
     queue_capacity: int | None  # entries per thread and slot (CPU delivery queues), or None
     first: int = 0  # the first neuron this process holds (ranks hold a block each)
     n_local: int = -1  # how many it holds (-1: all)
+    arrivals: bool = False  # input gathered in one buffer for the step (see `arrivals`)
 
     @property
     def n(self) -> int:
@@ -277,9 +278,10 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
             kernels[kernel] = code
         n_slots = max_delay[pop.name] + 1
         first, stop = options.partition.block(pop.n)
+        capacity = queue_capacity(pop, n_slots, projections, target, dt)
         populations[pop.name] = PopulationPlan(
-            pop, params, constants, kernel, n_slots,
-            queue_capacity(pop, n_slots, projections, target, dt), first, stop - first)
+            pop, params, constants, kernel, n_slots, capacity, first, stop - first,
+            arrivals(pop, capacity, projections, options))
     _check_fixed_point_range(network, projections)
     for inp in network.inputs.values():  # as Simulation.set_input does
         lam = inp.rate * dt * 1e-3
@@ -334,6 +336,22 @@ def queue_capacity(pop, n_slots, projections, target, dt) -> int | None:
     n_syn = sum(p.expected_synapses for p in queued)
     per_step = n_syn * 5.0 * dt * 1e-3 / target.threads
     return int(max(256, 1.5 * per_step))
+
+
+def arrivals(pop, capacity, projections, options) -> bool:
+    """Whether a population's input of a step is gathered in a buffer of
+    its own (``arrive``, ``[port][neuron]``) instead of the step's slot of
+    the ring: where every projection onto it is queued, so that the ring
+    takes only a full queue's surplus (CPU).  ``deliver`` adds the queues
+    and any surplus due into it, the Poisson inputs add theirs, the update
+    reads and clears it: the step touches a buffer the caches keep, not a
+    slot of the ring last touched ``n_slots`` steps before (the
+    microcircuit at scale 0.5: 47 MB of ring, 0.6 MB of it read and
+    written back to memory every step)."""
+    if capacity is None or options.batch_size != 1:
+        return False
+    onto = [p for p in projections.values() if p.proj.post is pop]
+    return all(p.queued for p in onto)
 
 
 def queue_count_stride(n_slots: int) -> int:
@@ -418,9 +436,13 @@ def _declare(layout: Layout, network, options, target, populations, projections,
             d(o, "ssa_id", np.int32, ("n_events",))
             d(o, "ssa_cursor", np.int64, (1,))
             layout.set_dims(o, n_events=sum(len(t) for t in model.extra["times"]))
+        if pp.arrivals:
+            d(o, "arrive", np.int64, ("n_ports", "n"), per_batch=True, split="n")
         if pp.queue_capacity is not None:
             q = f"queue/{name}"
             d(q, "count", np.int64, ("threads", "count_stride"))
+            if pp.arrivals:  # [thread][slot]: the step a full queue's surplus is due
+                d(q, "spill", np.int64, ("threads", "count_stride"))
             d(q, "entry", np.uint64, ("threads", "n_slots", "capacity"))
             d(q, "overflow", np.int64, ("threads",))
             layout.set_dims(q, threads=target.threads, n_slots=pp.n_slots,

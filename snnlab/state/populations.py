@@ -35,7 +35,9 @@ class PopulationState:
 
     ``state`` holds the model's variables one after another (variable k of
     neuron i at ``k * n + i``); ``inbuf`` the input rings, int64 fixed point,
-    ``[port][slot][neuron]``; ``spikes`` the ids that spiked in the current
+    ``[port][slot][neuron]``; ``arrive`` (where the plan gathers the step's
+    input apart: :func:`snnlab.plan.arrivals`) that input, ``[port][neuron]``,
+    empty between steps; ``spikes`` the ids that spiked in the current
     step; ``rec_bits``/``rec_info`` the spike-recording buffer (one bit per
     neuron and step) that :mod:`snnlab.observe` drains."""
 
@@ -56,6 +58,7 @@ class PopulationState:
     ghist_n: Any = None
     greplay: Any = None  # ranks: every rank's spikes of the step replayed
     images: Any = None  # ranks: the sources of this population that reach this rank
+    arrive: Any = None  # the step's input, where the plan gathers it apart (else None)
 
     @property
     def pop(self) -> Population:
@@ -69,6 +72,16 @@ class PopulationState:
     def n(self) -> int:
         """Neurons held here (a rank holds a block of the population)."""
         return self.plan.n
+
+    @property
+    def n_ports(self) -> int:
+        return max(len(self.pop.model.ports), 1)
+
+    @property
+    def step_input(self) -> tuple:
+        """Where the kernels find the step's input, as (ring, slots): the
+        ring, or ``arrive`` as a ring of one slot."""
+        return (self.inbuf, self.n_slots) if self.arrive is None else (self.arrive, 1)
 
     @property
     def first(self) -> int:
@@ -110,6 +123,8 @@ class Populations:
             param=a.put(o, "param", self.constants(pp, pp.params)), refrac=a.new(o, "refrac"),
             inbuf=a.new(o, "inbuf"), spikes=a.new(o, "spikes"), rec_bits=a.new(o, "rec_bits"),
             rec_info=a.put(o, "rec_info", [0, self.recording_rows(pop.name), (n + 31) // 32]))
+        if pp.arrivals:
+            ps.arrive = a.new(o, "arrive")
         if self.clock.split:
             ps.history, ps.hist_n = a.new(o, "history"), a.new(o, "hist_n")
             if not self.plan.blocks:
@@ -257,7 +272,7 @@ class Populations:
 
     def _args_update(self, ps):
         pop = ps.pop
-        return (ps.n, ps.first, ps.state, ps.param, ps.refrac, ps.inbuf, ps.n_slots,
+        return (ps.n, ps.first, ps.state, ps.param, ps.refrac, *ps.step_input,
                 self.clock.step_dev,
                 self.dt, np.uint64(self.seed), STREAM_MODEL + pop.index, *self._emitted(ps),
                 ps.rec_bits, ps.rec_info)
@@ -282,7 +297,7 @@ class Populations:
                     continue
                 out.append(Planned("init_state", ("flat", pp.n), PHASES.index("other"),
                                    lambda name=name, k=k, var=var: self._args_init(name, k, var)))
-            for array in ("refrac", "inbuf"):
+            for array in ("refrac", "inbuf", "arrive")[:3 if pp.arrivals else 2]:
                 out.append(zero(lambda name=name, array=array:
                                 getattr(self.by_name[name], array)))
         return out

@@ -6,6 +6,11 @@ scatter its adds over the whole delay ring; instead each thread appends
 adds the queue of the current slot into the ring.  Integer sums do not
 depend on the order, so queues change speed, never results.  A queue that
 overflows sends its surplus the direct way and is doubled after the run.
+
+Where every projection onto a population is queued (``plan.arrivals``),
+``deliver`` adds into the population's ``arrive`` buffer instead, and the
+ring holds only the surplus, each slot stamped (``spill``) with the step it
+is due in.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class Queue:
     count: Any  # int64 [thread][stride]: the slots' counts first
     entry: Any  # uint64 [thread][slot][capacity]: target | float32 weight bits << 32
     overflow: Any  # int64 [thread]
+    spill: Any = None  # int64 [thread][stride]: the step each slot's surplus is due (arrivals)
 
 
 class Queues:
@@ -55,8 +61,10 @@ class Queues:
         a, o = self.arena, f"queue/{name}"
         a.layout.set_dims(o, capacity=capacity)
         q = Queue(capacity, self.plan.target.threads, a.layout.dims[o]["count_stride"],
-                  a.new(o, "count"), a.new(o, "entry"), a.new(o, "overflow"))
-        if old is not None:  # keep the pending entries
+                  a.new(o, "count"), a.new(o, "entry"), a.new(o, "overflow"),
+                  a.new(o, "spill") if old is None and self.plan.populations[name].arrivals
+                  else None if old is None else old.spill)
+        if old is not None:  # keep the pending entries (and the stamps of the surplus)
             t, slots, c = q.threads, self.populations[name].n_slots, min(old.capacity, capacity)
             q.entry.reshape(t, slots, capacity)[:, :, :c] = \
                 old.entry.reshape(t, slots, old.capacity)[:, :, :c]
@@ -72,7 +80,7 @@ class Queues:
     def _args(self, name):
         q, ps = self.by_name[name], self.populations[name]
         return (q.count, q.entry, q.capacity, q.threads, q.stride, ps.inbuf, ps.n, ps.n_slots,
-                self.clock.step_dev)
+                self.clock.step_dev, ps.arrive, q.spill, ps.n_ports)
 
     def reset_launches(self) -> list[Planned]:
         """A new trial: queued input dropped."""
@@ -83,8 +91,8 @@ class Queues:
         """The queue arguments of ``propagate`` into a population (or none)."""
         q = None if name is None else self.by_name.get(name)
         if q is None:
-            return (None, None, 0, None, 0, 0)
-        return (q.count, q.entry, q.capacity, q.overflow, q.threads, q.stride)
+            return (None, None, 0, None, 0, 0, None)
+        return (q.count, q.entry, q.capacity, q.overflow, q.threads, q.stride, q.spill)
 
     def after_run(self) -> None:
         """Double the queues that overflowed (their surplus went the direct
@@ -96,7 +104,8 @@ class Queues:
 
     def ring_with_queues(self, name: str) -> np.ndarray:
         """Host copy of a population's ring with its pending queue entries
-        added in (checkpoints hold no queues)."""
+        added in (checkpoints hold no queues; between steps ``arrive`` is
+        empty)."""
         ps = self.populations[name]
         ring = self.arena.to_host(ps.inbuf).copy()
         q = self.by_name.get(name)
@@ -109,7 +118,24 @@ class Queues:
             for slot in range(slots):
                 e = entry[t, slot, :count[t, slot]]
                 w = (e >> np.uint64(32)).astype(np.uint32).view(np.float32).astype(np.float64)
+                at = (e & np.uint64(0xFFFFFFFF)).astype(np.int64)  # port * n + target (arrivals)
+                if q.spill is not None:  # (else port * n_slots * n + target)
+                    at = at // n * (slots * n) + at % n
                 # snn_to_fixed: round half to even, like llrint
-                np.add.at(ring, (e & np.uint64(0xFFFFFFFF)).astype(np.int64) + slot * n,
-                          np.rint(w * 2.0**32).astype(np.int64))
+                np.add.at(ring, at + slot * n, np.rint(w * 2.0**32).astype(np.int64))
         return ring
+
+    def load(self) -> None:
+        """After a checkpoint's rings were loaded: every slot of the rings
+        with arrivals stamped with the step it is next due in, so that
+        ``deliver`` takes in what the file holds (a slot it finds empty
+        costs a pass over zeros)."""
+        for name in self.names:
+            q, ps = self.by_name[name], self.populations[name]
+            if q.spill is None:
+                continue
+            step, slots = self.clock.step, ps.n_slots
+            due = step + (np.arange(slots) - step) % slots
+            spill = np.zeros((q.threads, q.stride), np.int64)
+            spill[:, :slots] = due
+            q.spill[:] = self.arena.backend.asarray(spill.reshape(-1))
