@@ -316,7 +316,7 @@ SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t
 #ifndef SNN_CUDA
     if (arrive) {  // the surplus this thread added for this step, into its own targets
         const int64_t t = SNN_THREAD_ID, k = SNN_NUM_THREADS;
-        if (q_spill[t * q_stride + now] == step) {
+        if (t < q_threads && q_spill[t * q_stride + now] == step) {  // (teams are q_threads)
             const int64_t lo = snn_share(n_post, t, k), hi = snn_share(n_post, t + 1, k);
             for (int32_t p = 0; p < n_ports; ++p) {
                 int64_t *SNN_RESTRICT r = snn_inbuf(inbuf, n_post, n_slots, p, now);
