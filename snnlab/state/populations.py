@@ -297,7 +297,7 @@ class Populations:
                     continue
                 out.append(Planned("init_state", ("flat", pp.n), PHASES.index("other"),
                                    lambda name=name, k=k, var=var: self._args_init(name, k, var)))
-            for array in ("refrac", "inbuf", "arrive")[:3 if pp.arrivals else 2]:
+            for array in ("refrac", "inbuf", *(("arrive",) if pp.arrivals else ())):
                 out.append(zero(lambda name=name, array=array:
                                 getattr(self.by_name[name], array)))
         return out

@@ -60,10 +60,12 @@ class Queues:
     def _alloc(self, name: str, capacity: int, old: Queue | None = None) -> Queue:
         a, o = self.arena, f"queue/{name}"
         a.layout.set_dims(o, capacity=capacity)
+        if old is not None:
+            spill = old.spill  # (its size does not depend on the capacity)
+        else:
+            spill = a.new(o, "spill") if self.plan.populations[name].arrivals else None
         q = Queue(capacity, self.plan.target.threads, a.layout.dims[o]["count_stride"],
-                  a.new(o, "count"), a.new(o, "entry"), a.new(o, "overflow"),
-                  a.new(o, "spill") if old is None and self.plan.populations[name].arrivals
-                  else None if old is None else old.spill)
+                  a.new(o, "count"), a.new(o, "entry"), a.new(o, "overflow"), spill)
         if old is not None:  # keep the pending entries (and the stamps of the surplus)
             t, slots, c = q.threads, self.populations[name].n_slots, min(old.capacity, capacity)
             q.entry.reshape(t, slots, capacity)[:, :, :c] = \
