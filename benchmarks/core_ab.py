@@ -2,7 +2,7 @@
 to show that a change to the core changes neither speed, memory nor spikes.
 
     python benchmarks/core_ab.py --base /tmp/base [--new PATH] [--repeats 5]
-        [--only brunel,microcircuit,topographic_map] [--threads 2] [--quick]
+        [--only brunel,microcircuit,topographic_map,hpc_benchmark] [--threads 2] [--quick]
 
 "new" is the checkout this script lives in (or ``--new PATH``), "base" the one
 given with ``--base``. Both run ``python -m snnlab.cli run <case> ... --json``
@@ -49,6 +49,9 @@ CASES = {
                      "quick": {"scale": 0.1, "t": 200, "presim": 100}},
     "topographic_map": {"full": {"scale": 1, "t": 10000, "presim": 0},
                         "quick": {"scale": 1, "t": 1000, "presim": 0}},
+    # (threads.toml's size: two input ports, static synapses; STDP with --plastic)
+    "hpc_benchmark": {"full": {"scale": 0.5, "t": 250, "presim": 50},
+                      "quick": {"scale": 0.05, "t": 100, "presim": 50}},
 }
 SIDES = ("base", "new")
 # a run is flagged when other processes used more than this many cores meanwhile

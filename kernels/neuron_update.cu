@@ -4,7 +4,8 @@
 // (snnlab/backend/codegen.py): `Consts load(const double *param)` reads the
 // parameters and derived constants once per launch, and
 //     bool step(scalar *state, int64_t n, int64_t i, const Consts &c,
-//               const scalar *input, int32_t &refrac, const SnnStepCtx &ctx)
+//               const scalar *input, int64_t in_stride, int32_t &refrac,
+//               const SnnStepCtx &ctx)
 // loads a neuron's state, integrates, tests the threshold, resets and stores;
 // `has_refractory` says whether it uses the refractory counter at all,
 // `vectorize` whether the CPU runs it in the two-pass loop below (not when
@@ -72,7 +73,11 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
             // per port (read in the update loop, the ports' rows keep the
             // compiler from vectorising); with one, read where it is
             constexpr int32_t P = M::n_ports > 1 ? M::n_ports : 1;
-            scalar in_block[M::n_ports > 1 ? SNN_NEURON_BLOCK * P : 1];  // [neuron][port]
+            // [port][neuron], read by the model with the stride of a row: each
+            // port's row written with whole vectors (laid out [neuron][port],
+            // its stores went one element at a time: a third of the update of
+            // the microcircuit's two ports)
+            scalar in_block[M::n_ports > 1 ? SNN_NEURON_BLOCK * P : 1];
             for (int32_t p = 0; p < M::n_ports; ++p) {  // the next step's slot: see above
                 const char *next = (const char *)(snn_inbuf(inbuf, n, n_slots, p, next_slot) + b0);
                 for (int64_t k = 0; k < m; k += 8) __builtin_prefetch(next + 8 * k, 1);
@@ -80,7 +85,7 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
             for (int32_t p = 0; M::n_ports > 1 && p < M::n_ports; ++p) {
                 int64_t *SNN_RESTRICT b = snn_inbuf(inbuf, n, n_slots, p, slot) + b0;
                 for (int64_t k = 0; k < m; ++k) {
-                    in_block[k * P + p] = (scalar)snn_from_fixed(b[k]);
+                    in_block[p * SNN_NEURON_BLOCK + k] = (scalar)snn_from_fixed(b[k]);
                     b[k] = 0;
                 }
             }
@@ -93,9 +98,9 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
                     one[0] = (scalar)snn_from_fixed(*b);
                     *b = 0;
                 }
-                const scalar *input = M::n_ports > 1 ? in_block + k * P : one;
+                const scalar *input = M::n_ports > 1 ? in_block + k : one;
                 int32_t r = M::has_refractory ? refrac[i] : 0;
-                fired[k] = M::step(state, n, i, c, input, r, ctx);
+                fired[k] = M::step(state, n, i, c, input, SNN_NEURON_BLOCK, r, ctx);
                 if (M::has_refractory) refrac[i] = r;
             }
             for (int64_t k = m; k & 7; ++k) fired[k] = 0;
@@ -129,7 +134,7 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
         // a model without a refractory period never changes its counter
         // from 0: no load and store per neuron and step
         int32_t r = M::has_refractory ? refrac[i] : 0;
-        if (M::step(state, n, i, c, input, r, ctx)) {
+        if (M::step(state, n, i, c, input, 1, r, ctx)) {
             int32_t k = SNN_ATOMIC_ADD_I32(n_spikes, 1);
             spikes[k] = (int32_t)i;
             snn_record_spike(rec_bits, rec_info, ctx.step, i);
