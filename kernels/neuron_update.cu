@@ -1,10 +1,10 @@
 // neuron_update: one step of a neuron population.
 //
 // The model-specific part is a struct generated from the model's C snippets
-// (snnlab/backend/codegen.py): `Consts load(const double *param)` reads the
+// (snnlab/plan/sources.py): `Consts load(const double *param)` reads the
 // parameters and derived constants once per launch, and
 //     bool step(scalar *state, int64_t n, int64_t i, const Consts &c,
-//               const scalar *input, int64_t in_stride, int32_t &refrac,
+//               const scalar *input, int64_t snn_in_stride, int32_t &refrac,
 //               const SnnStepCtx &ctx)
 // loads a neuron's state, integrates, tests the threshold, resets and stores;
 // `has_refractory` says whether it uses the refractory counter at all,

@@ -209,7 +209,8 @@ def test_poisson_input_counts_equal_a_reference(threads, flags, monkeypatch):
 
 def test_parameter_named_c_and_derived_layouts():
     """Izhikevich's a, b, c, d compile; two models differing only in their
-    derived constants get two kernels."""
+    derived constants get two kernels; names the generated code might use
+    for itself (a port's stride, a port named ``stride``) stay the user's."""
     izh = sl.models.NeuronModel(
         "izh", params={"a": 0.02, "b": 0.2, "c": -65.0, "d": 8.0, "I": 10.0},
         state={"v": -65.0, "u": -13.0},
@@ -235,6 +236,22 @@ def test_parameter_named_c_and_derived_layouts():
     sim.run(10.0)
     assert sim.state("a", "v")[0] == pytest.approx(math.exp(-1.0), rel=1e-5)
     assert sim.state("b", "v")[0] == pytest.approx(math.exp(-1.0), rel=1e-5)
+
+    scaled = sl.models.NeuronModel("scaled", params={"in_stride": 2.0}, state={"v": 0.0},
+                                   ports=("a", "b"), update="v = v + in_stride * in_a + in_b;")
+    plain = sl.models.NeuronModel("plain", params={}, state={"v": 0.0}, ports=("stride", "other"),
+                                  update="v = v + in_stride - in_other;")
+    net = sl.Network(dt=0.1)
+    src = net.population("src", sl.models.SpikeSourceArray([[1.0]]), 1)
+    for name, model, ports in (("scaled", scaled, "ab"), ("plain", plain, ("stride", "other"))):
+        dst = net.population(name, model, 3)
+        for port, w in zip(ports, (0.5, 0.25)):
+            net.connect(src, dst, sl.connect.AllToAll(), weight=w, delay=1.0, receptor=port,
+                        name=f"{name}.{port}")
+    sim = sl.Simulation(net, backend="cpu", threads=1)
+    sim.run(5.0)
+    np.testing.assert_array_equal(sim.state("scaled", "v"), 2.0 * 0.5 + 0.25)
+    np.testing.assert_array_equal(sim.state("plain", "v"), 0.5 - 0.25)
 
 
 def test_set_param_is_range_checked():

@@ -66,18 +66,19 @@ def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:
         lines.append(f"        c.{name} = ({ctype})param[{k}];")
     lines += ["        return c;", "    }",
               "    static SNN_DEVICE SNN_INLINE bool step(scalar *state, int64_t n, int64_t snn_j,",
-              "            const Consts &snn_c, const scalar *input, int64_t in_stride,",
+              "            const Consts &snn_c, const scalar *input, int64_t snn_in_stride,",
               "            int32_t &refrac, const SnnStepCtx &ctx) {"]
     for name in constants:
         ctype = constant_ctype(name)
         lines.append(f"        const {ctype} {name} = snn_c.{name}; (void){name};")
     # the snippets' i is the neuron's global index (ranks hold a block of
     # each population); the arrays are indexed by snn_j, its place here
-    lines.append("        const int64_t i = ctx.first + snn_j; (void)i; (void)in_stride;")
+    lines.append("        const int64_t i = ctx.first + snn_j; (void)i; (void)snn_in_stride;")
     for k, var in enumerate(model.state):
         lines.append(f"        scalar {var} = state[{k} * n + snn_j];")
     for k, port in enumerate(model.ports):
-        lines.append(f"        const scalar in_{port} = input[{k} * in_stride]; (void)in_{port};")
+        lines.append(f"        const scalar in_{port} = input[{k} * snn_in_stride]; "
+                     f"(void)in_{port};")
     lines += ["        const double t = ctx.t;",
               "        const bool refractory = refrac > 0;",
               "        if (refractory) refrac -= 1;",
