@@ -71,12 +71,11 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
             int32_t fired[SNN_NEURON_BLOCK];  // (32 bits, as wide as the state's floats)
             // with several ports, the block's input first, a loop of its own
             // per port (read in the update loop, the ports' rows keep the
-            // compiler from vectorising); with one, read where it is
+            // compiler from vectorising), [port][neuron]: the model reads its
+            // ports a row apart, and each row is written with whole vectors
+            // ([neuron][port] took one store an element: a third of the
+            // microcircuit's update); with one port, read where it is
             constexpr int32_t P = M::n_ports > 1 ? M::n_ports : 1;
-            // [port][neuron], read by the model with the stride of a row: each
-            // port's row written with whole vectors (laid out [neuron][port],
-            // its stores went one element at a time: a third of the update of
-            // the microcircuit's two ports)
             scalar in_block[M::n_ports > 1 ? SNN_NEURON_BLOCK * P : 1];
             for (int32_t p = 0; p < M::n_ports; ++p) {  // the next step's slot: see above
                 const char *next = (const char *)(snn_inbuf(inbuf, n, n_slots, p, next_slot) + b0);

@@ -37,7 +37,8 @@ struct SnnQueue {  // one population's queues: [thread][slot][capacity]
     int64_t *count;     // [thread][slot] entries appended (> capacity: overflowed),
                         // a thread's row `stride` long (no line shared between threads)
     uint64_t *entry;    // low half: port * n_slots * n + target (the ring offset
-                        // without the slot); high half: the weight's float bits
+                        // without the slot; with arrivals port * n + target, the
+                        // offset in `arrive`); high half: the weight's float bits
     int64_t capacity;
     int64_t *overflow;  // [thread] entries that took the direct path
     int32_t n_threads;

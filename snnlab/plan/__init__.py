@@ -350,8 +350,7 @@ def arrivals(pop, capacity, projections, options) -> bool:
     written back to memory every step)."""
     if capacity is None or options.batch_size != 1:
         return False
-    onto = [p for p in projections.values() if p.proj.post is pop]
-    return all(p.queued for p in onto)
+    return all(p.queued for p in projections.values() if p.proj.post is pop)
 
 
 def queue_count_stride(n_slots: int) -> int:

@@ -50,8 +50,9 @@ class PoissonInputs:
     def _args(self, inp):
         ps = self.populations[inp.target.name]
         param, table = self.tables[inp.name]
+        ring, slots = ps.step_input
         return (ps.n, ps.first, param, table, np.uint64(self.seed), STREAM_INPUT + inp.index,
-                ps.step_input[0], inp.port, ps.step_input[1], self.clock.step_dev)
+                ring, inp.port, slots, self.clock.step_dev)
 
     def set(self, name: str, rate: float | None = None, weight: float | None = None) -> None:
         """Change the rate [spikes/s] or weight of an input."""
