@@ -16,7 +16,10 @@ alternating between repeats (ABBA...) to cancel the machine's drift. Unless
 just before each measured run (see _common.prefault). The CPU time other
 processes used during each run is measured (/proc/stat); a pair in which they
 used more than 0.1 of a core is run again, up to ``--retries`` times (the
-disturbed runs are kept in the record, apart).
+disturbed runs are kept in the record, apart); so is a pair whose runs saw
+the cores in different places (at several threads: the round trip of a
+cache line between two cores, before and after each run, further apart than
+a factor PLACEMENT_RATIO).
 
 Reports, per case and side, the median [min, max] of simulation time, build
 time (create + connect + prepare), bytes per synapse (peak device bytes /
@@ -56,6 +59,11 @@ CASES = {
 SIDES = ("base", "new")
 # a run is flagged when other processes used more than this many cores meanwhile
 OTHER_LOAD = 0.1
+# ... and a pair when the round trips of a cache line between two cores, taken
+# before and after each of its runs, lie further apart than this factor: the
+# host moved the cores meanwhile (on a 2-core VM, 55-130 ns or 340-420 ns, and
+# a run at 2 threads up to 1.6 times as long in the second; README.md there)
+PLACEMENT_RATIO = 2.0
 # (key, label, conversion for the table)
 METRICS = (("sim_s", "sim [s]", 1.0), ("build_s", "build [s]", 1.0),
            ("bytes_per_synapse", "bytes/synapse", 1.0), ("host_bytes", "host peak [MB]", 1e-6))
@@ -121,6 +129,25 @@ def cpu_times() -> tuple[float, float, float]:
     hz = os.sysconf("SC_CLK_TCK")
     user, nice, system, _idle, _iowait, irq, softirq, steal = v
     return ((user + nice + system + irq + softirq) / hz, steal / hz, ch.ru_utime + ch.ru_stime)
+
+
+def round_trip(threads: int) -> float | None:
+    """The round trip of a cache line between two cores now [ns], where a
+    run uses several threads (None otherwise, or where it cannot be had)."""
+    if threads == 1:
+        return None
+    try:
+        from snnlab.backend.cpu import core_round_trip_ns
+    except ImportError:  # (an snnlab without the probe)
+        return None
+    return core_round_trip_ns()
+
+
+def moved_cores(done: list) -> bool:
+    """Whether the runs of a pair saw the cores in different places: their
+    round trips, before and after each, further apart than PLACEMENT_RATIO."""
+    trips = [t for r in done for t in r["ab"]["round_trip_ns"] if t is not None]
+    return bool(trips) and max(trips) > PLACEMENT_RATIO * min(trips)
 
 
 def command(case: str, opts: dict, args) -> list:
@@ -189,7 +216,8 @@ def main() -> int:
                     help="do not touch memory before each measured run (see _common.prefault)")
     ap.add_argument("--retries", type=int, default=2,
                     help="times a pair of runs is run again when other processes used more "
-                    f"than {OTHER_LOAD} of a core meanwhile (default: %(default)s)")
+                    f"than {OTHER_LOAD} of a core meanwhile, or the host moved the cores "
+                    "(default: %(default)s)")
     ap.add_argument("--out", metavar="FILE", help="record path (default: benchmarks/results/...)")
     args = ap.parse_args()
     cases = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -226,17 +254,21 @@ def main() -> int:
         prefault_gib[case] = 0.0 if args.no_prefault else peak / 2**30
 
     def measure(case: str, s: str, rep: int) -> dict:
-        """One measured run; its JSON with the wall time and the other processes' load."""
+        """One measured run; its JSON with the wall time, the other processes'
+        load and the cores' round trip before and after."""
         t_pre = c.prefault(prefault_gib[case])
+        trip0 = round_trip(args.threads)
         cpu0, t0 = cpu_times(), time.perf_counter()
         r = c.run_json(cmds[case], side_env(roots[s]), cwd=roots[s])
         wall = time.perf_counter() - t0
         cpu1 = cpu_times()
+        trips = [trip0, round_trip(args.threads)]
         # CPU time the rest of the machine used while the run ran
         other = max(0.0, (cpu1[0] - cpu0[0]) - (cpu1[2] - cpu0[2]))
         r["ab"] = {"side": s, "wall_s": round(wall, 3), "prefault_s": round(t_pre, 3),
                    "other_cpu_s": round(other, 2), "steal_s": round(cpu1[1] - cpu0[1], 2),
-                   "other_load": round(other / wall, 3) if wall > 0 else 0.0}
+                   "other_load": round(other / wall, 3) if wall > 0 else 0.0,
+                   "round_trip_ns": [None if t is None else round(t, 1) for t in trips]}
         f = figures(r)
         c.log(f"[{rep + 1}/{args.repeats}] {case:15} {s:4}: sim {f['sim_s']:.3f} s, "
               f"build {f['build_s']:.3f} s, {c.fmt(f['bytes_per_synapse'], '.2f')} B/syn, "
@@ -256,9 +288,12 @@ def main() -> int:
                 for r in done:
                     r["ab"].update(repeat=rep, attempt=attempt)
                 loaded = any(r["ab"]["other_load"] > OTHER_LOAD for r in done)
-                if not loaded or attempt == args.retries:
+                moved = moved_cores(done)
+                if not (loaded or moved) or attempt == args.retries:
                     break
-                c.log(f"  {case}: the pair ran beside other work; running it again")
+                c.log(f"  {case}: the pair ran "
+                      + ("beside other work" if loaded else "with the cores moved") +
+                      "; running it again")
                 disturbed[case] += done
             for r in done:
                 runs[case][r["ab"]["side"]].append(r)
@@ -270,6 +305,8 @@ def main() -> int:
         summary[case]["other_load_max"] = max(loads)
         summary[case]["runs_under_other_load"] = sum(x > OTHER_LOAD for x in loads)
         summary[case]["pairs_run_again"] = len(disturbed[case]) // 2
+        summary[case]["kept_pairs_cores_moved"] = sum(
+            moved_cores([runs[case][s][k] for s in SIDES]) for k in range(len(runs[case]["new"])))
     checks = {"spikes_identical": {case: summary[case]["spikes_identical"] for case in cases},
               "n_synapses_identical": {case: summary[case]["n_synapses_identical"]
                                        for case in cases}}
@@ -329,10 +366,11 @@ def table(summary: dict, checkouts: dict, args) -> str:
         if len({t for s in SIDES for t in sm["threads"][s]}) > 1:
             spikes += f"; threads differ: {sm['threads']}"
         lines.append(f"{'':15} {'spikes':16} {spikes}")
-        if sm["runs_under_other_load"] or sm["pairs_run_again"]:
-            lines.append(f"{'':15} {'other load':16} {sm['pairs_run_again']} pair(s) run "
+        if sm["runs_under_other_load"] or sm["pairs_run_again"] or sm["kept_pairs_cores_moved"]:
+            lines.append(f"{'':15} {'disturbed':16} {sm['pairs_run_again']} pair(s) run "
                          f"again; {sm['runs_under_other_load']} kept run(s) with other "
-                         f"processes busy (up to {sm['other_load_max']:.2f} cores)")
+                         f"processes busy (up to {sm['other_load_max']:.2f} cores), "
+                         f"{sm['kept_pairs_cores_moved']} kept pair(s) with the cores moved")
     return "\n".join(lines)
 
 

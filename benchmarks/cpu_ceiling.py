@@ -2,7 +2,9 @@
 work that needs no memory and no communication (each thread its own chain
 of floating-point operations), of a memory-bound loop (a triad over
 3 x 128 MiB) and the cost of one OpenMP barrier, at 1, 2, ... threads up to
-the usable cores.  The ceiling a simulator's thread scaling is measured
+the usable cores; and before each run at several threads, the round trip of
+a cache line between two cores (snnlab.backend.cpu.core_round_trip_ns:
+where the host has the cores at that moment).  The ceiling a simulator's thread scaling is measured
 against: a virtual machine's cores may slow each other down (a shared
 frequency budget, the host's other guests) before any code of ours runs.
 
@@ -70,6 +72,12 @@ int main(int argc, char **argv) {
 """
 
 
+def _span(values):
+    """[least, most] of the values measured (None: none was)."""
+    got = [v for v in values if v is not None]
+    return [min(got), max(got)] if got else None
+
+
 def main() -> None:
     from snnlab.backend import cpu
     from snnlab.bench.runner import usable_cores
@@ -91,12 +99,15 @@ def main() -> None:
         runs = {}
         for _ in range(args.repeats):  # thread counts in turn, round by round
             for t in args.threads:
+                trip = cpu.core_round_trip_ns() if t > 1 else None  # (where the cores are)
                 out = subprocess.run([str(exe), str(t)], check=True, capture_output=True,
                                      text=True).stdout
-                runs.setdefault(t, []).append(json.loads(out))
+                runs.setdefault(t, []).append({**json.loads(out), "round_trip_ns": trip})
     best = {t: {"compute_s": min(r["compute_s"] for r in rs),
                 "barrier_us": 1e6 * min(r["barrier_s"] for r in rs),
-                "triad_gb_s": max(r["triad_gb_s"] for r in rs)} for t, rs in runs.items()}
+                "triad_gb_s": max(r["triad_gb_s"] for r in rs),
+                "round_trip_ns": _span([r["round_trip_ns"] for r in rs])}
+            for t, rs in runs.items()}
     base = best[min(best)]
     for b in best.values():
         b["compute_speedup"] = base["compute_s"] / b["compute_s"]
@@ -105,12 +116,14 @@ def main() -> None:
               "dirty": c.work_tree_dirty(), "args": vars(args), "compiler": [cxx, *flags],
               "usable_cores": cores, "best": best, "runs": runs}
     path = c.write_record("cpu_ceiling", record, args.out)
-    print("| threads | compute (best) | speedup | triad | speedup | barrier |")
-    print("|---|---|---|---|---|---|")
+    print("| threads | compute (best) | speedup | triad | speedup | barrier | core round trip |")
+    print("|---|---|---|---|---|---|---|")
     for t, b in best.items():
+        rt = b["round_trip_ns"]
         print(f"| {t} | {b['compute_s']:.3f} s | {b['compute_speedup']:.2f} | "
               f"{b['triad_gb_s']:.1f} GB/s | {b['triad_speedup']:.2f} | "
-              f"{b['barrier_us']:.2f} us |")
+              f"{b['barrier_us']:.2f} us | "
+              f"{'-' if rt is None else f'{rt[0]:.0f}-{rt[1]:.0f} ns'} |")
     print(f"written to {path}")
 
 

@@ -90,6 +90,45 @@ SNN_EXPORT int64_t snn_decode_spikes(const uint32_t *bits, const int64_t n_words
     }
     return total;
 }
+
+// How far apart two of the cores are: the round trip of a cache line
+// between the two threads of a team of two [ns], the mean of `rounds`
+// (each thread waits for the other's write to one counter); -1 where no
+// second thread runs (no OpenMP, a thread limit of one).  On a virtual
+// machine the host places the cores where it likes and moves them while a
+// run goes on: on a 2-core VM of the kind the benchmarks ran on, 55-130 ns
+// (two cores that share their caches) and 340-420 ns (not), within minutes,
+// and a run of the microcircuit at 2 threads took 1.2-1.5 s or 1.9-2.2 s by
+// that alone (benchmarks/README.md, "Where the cores are").
+SNN_EXPORT double snn_core_round_trip(const int64_t rounds) {
+    double ns = -1.0;
+#ifdef _OPENMP
+    struct alignas(64) Line {
+        int64_t value;
+        char pad[64 - sizeof(int64_t)];  // (the line is the counter's alone)
+    } line = {0, {0}};
+    SNN_FIXED_TEAM;
+#pragma omp parallel num_threads(2)
+    if (omp_get_num_threads() == 2) {  // (both threads or neither)
+        const int64_t t = omp_get_thread_num();
+#pragma omp barrier
+        const double t0 = omp_get_wtime();
+        for (int64_t i = 0; i < rounds; ++i) {
+            if (t == 0) {
+                __atomic_store_n(&line.value, 2 * i + 1, __ATOMIC_RELEASE);
+                while (__atomic_load_n(&line.value, __ATOMIC_ACQUIRE) != 2 * i + 2) {}
+            } else {
+                while (__atomic_load_n(&line.value, __ATOMIC_ACQUIRE) != 2 * i + 1) {}
+                __atomic_store_n(&line.value, 2 * i + 2, __ATOMIC_RELEASE);
+            }
+        }
+        if (t == 0 && rounds > 0) ns = 1e9 * (omp_get_wtime() - t0) / (double)rounds;
+    }
+#else
+    (void)rounds;
+#endif
+    return ns;
+}
 #endif
 
 // Wall time, and the time-stamp counter where there is one: phases are

@@ -444,6 +444,9 @@ def test_a_run_records_every_case_with_its_context(tmp_path, monkeypatch, capsys
         assert r["context"]["cpu"]["cores"] == os.cpu_count() and r["context"]["compiler"]
         assert r["timers"]["sim"] > 0 and r["counts"]["synapses"] > 0
         assert r["calibration_s"] > 0 and r["config"]["name"] == "tiny"
+        trip = r["context"]["core_round_trip_ns"]  # (before and after the run)
+        assert len(trip) == 2 and all(
+            t > 0 if os.cpu_count() > 1 else t is None for t in trip)
         assert r["simulator"]["name"] == "snnlab" and set(r["statistics"]["rates"]) == {
             "exc", "inh"}
         assert r["simulator"]["schedule"] == {"name": "split", "block_steps": 15}
@@ -589,19 +592,24 @@ def test_more_threads_than_cores_is_skipped_and_nest_takes_any_count(tmp_path, m
 
 
 def _scaling_records():
-    def rec(sim, simulator="snnlab", threads=1, phases=None, status="ok", n=100, **kw):
+    def rec(sim, simulator="snnlab", threads=1, phases=None, status="ok", n=100, trip=None,
+            **kw):
         case = _case(simulator=simulator, threads=threads, options=(("n", n),), **kw)
+        ctx = CTX if trip is None else {**CTX, "core_round_trip_ns": trip}
         return new_record(name="s", case=case, repeat=0, status=status, timers={"sim": sim},
-                          phases=phases, context=CTX, config={"name": "s"})
+                          phases=phases, context=ctx, config={"name": "s"})
 
     # medians, not means (2.0 against 2.27, 1.25 against 1.38); a phase that
     # only the 2-thread runs have (no speedup to give)
     return ([rec(s, phases={"update": u, "propagate": 1.0, "rewiring": 0.0})
              for s, u in ((2.0, 1.0), (2.9, 1.3), (1.9, 0.9))]
+            # the cores' round trip around each run: the larger of before and
+            # after (a run may have seen the host move them), unmeasured ones left out
             + [rec(s, threads=2, phases={"update": u, "propagate": 0.8, "rewiring": 0.0,
-                                         "record": 0.1})
-               for s, u in ((1.25, 0.5), (1.0, 0.4), (1.9, 0.9))]
-            + [rec(99.0, threads=2, status="failed")]
+                                         "record": 0.1}, trip=trip)
+               for s, u, trip in ((1.25, 0.5, [80.0, 90.0]), (1.0, 0.4, [None, 350.0]),
+                                  (1.9, 0.9, [70.0, None]))]
+            + [rec(99.0, threads=2, status="failed", trip=[1e4, 1e4])]
             + [rec(30.0, "nest"), rec(15.0, "nest", threads=2)]
             # two ranks, and the GPU: cases of their own, not compared with NEST
             + [rec(1.5, threads=1, ranks=2), rec(0.5, backend="cuda")]
@@ -632,10 +640,13 @@ def test_thread_scaling_rows_against_a_hand_count(capsys, tmp_path):
     big = rows[("brunel[n=200]", "snnlab", 4)]
     assert big["base_threads"] == 2 and big["speedup"] == pytest.approx(1.6)
     assert big["efficiency"] == pytest.approx(0.8) and big["vs_nest"] is None
+    assert two["round_trip_ns"] == {"median": 90.0, "min": 70.0, "max": 350.0}
+    assert one["round_trip_ns"] is None and big["round_trip_ns"] is None
     md = scaling_table(records).splitlines()
     assert len(md) == 2 + 8
     assert ("| brunel[n=100] | snnlab | cpu | 1 | 2 | 3 | 1.250 s | 1.60 | 80 % | 12.0x | "
-            "propagate 1.25, update 2.00 |") in md
+            "propagate 1.25, update 2.00 | 90 ns (70-350) |") in md
+    assert md[2].endswith("| - |")
     assert "1.60 (over 2)" in md[-1]
     page = report(records, tmp_path / "r.html").read_text()
     assert "Thread scaling" in page and "1.60 over 1" in page
@@ -661,3 +672,25 @@ def test_setup_peers_makes_the_environment_where_the_runner_looks(tmp_path, monk
     assert (scripts / "made").read_text().strip() == str(tmp_path / "venv")
     assert Peers().python == tmp_path / "venv" / "bin" / "python"
     assert Peers().scripts == scripts
+
+
+def test_the_cores_round_trip_needs_two_threads(monkeypatch):
+    """The probe of where the host has the cores: a positive time with two
+    threads; None where no second thread can run (one core, or OpenMP held
+    to one thread: the library must not wait for a thread that never comes)."""
+    from snnlab.backend import cpu
+
+    if os.cpu_count() > 1:
+        ns = cpu.core_round_trip_ns(2000)
+        assert ns is not None and ns > 0 and math.isfinite(ns)
+    code = ("from snnlab.backend.cpu import core_round_trip_ns; "
+            "print(core_round_trip_ns(1000))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(os.environ, OMP_THREAD_LIMIT="1"), timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["None"]
+    monkeypatch.setattr(cpu.os, "cpu_count", lambda: 1)
+    assert cpu.core_round_trip_ns() is None
+    for bad in (0, -5, 1.5, True, "100"):
+        with pytest.raises(ValueError, match="rounds must be a positive integer"):
+            cpu.core_round_trip_ns(bad)

@@ -481,17 +481,10 @@ class CpuBackend:
     def _libraries(self, kernel_code, precision, schedules, libraries):
         """The kernel libraries and the network's, built where not in the
         cache: the network's path, every kernel's signature, its source."""
-        kdir = kernel_dir()
-        headers = "".join(h.read_text() for h in sorted(kdir.glob("*.h")))  # all of them
-        facts = " ".join(flags(self.cxx) + self._openmp_flags()) + compiler_version(self.cxx)
         linked, files, library = [], (), {}
         for name in libraries:
-            source = kernel_library_source(LIBRARIES[name])
-            sigs = parse_signatures(source)
-            code = translation_unit([], precision, files=LIBRARIES[name]) + cpu_host_wrappers(
-                sigs, host=name == "kernels")
-            linked.append(self._build(f"snn_{name}", code, [headers, source, facts,
-                                                             self._target_cpu()]))
+            path, sigs = self._kernel_library(name, precision)
+            linked.append(path)
             files += LIBRARIES[name]
             library.update(sigs)
         own = parse_signatures("\n".join(kernel_code))
@@ -499,6 +492,18 @@ class CpuBackend:
         code = (translation_unit(kernel_code, precision, files, linked=library)
                 + cpu_host_wrappers(own, host=False) + cpu_driver(schedules, signatures))
         return self._build("snn", code, [lib.name for lib in linked], link=linked), signatures, code
+
+    def _kernel_library(self, name: str, precision: str) -> tuple[Path, dict]:
+        """One kernel library (codegen.LIBRARIES), built where not in the
+        cache: its path and its kernels' signatures."""
+        headers = "".join(h.read_text() for h in sorted(kernel_dir().glob("*.h")))  # all of them
+        facts = " ".join(flags(self.cxx) + self._openmp_flags()) + compiler_version(self.cxx)
+        source = kernel_library_source(LIBRARIES[name])
+        sigs = parse_signatures(source)
+        code = translation_unit([], precision, files=LIBRARIES[name]) + cpu_host_wrappers(
+            sigs, host=name == "kernels")
+        return self._build(f"snn_{name}", code, [headers, source, facts,
+                                                  self._target_cpu()]), sigs
 
     def _build(self, prefix: str, code: str, key_parts: list[str],
                link: list[Path] = ()) -> Path:
@@ -554,3 +559,33 @@ class CpuBackend:
 
     def _openmp_flags(self) -> list[str]:
         return compiler_facts(self.cxx)["openmp"]
+
+
+def core_round_trip_ns(rounds: int = 100_000) -> float | None:
+    """How far apart two of this machine's cores are now: the round trip of
+    a cache line between the two threads of an OpenMP team of two [ns], the
+    mean of ``rounds`` (``snn_core_round_trip`` in the kernels library, which
+    is built where not in the cache; a few ms at 100 000 rounds).  None with
+    one core, without OpenMP or without a compiler.
+
+    On a virtual machine the host places the cores and moves them: a
+    benchmark at several threads is only comparable with another run in
+    the same placement (benchmarks/README.md, "Where the cores are").
+
+    >>> ns = core_round_trip_ns(1000)
+    >>> ns is None or ns > 0
+    True
+    """
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
+        raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
+    if (os.cpu_count() or 1) < 2:
+        return None
+    try:
+        path, _ = CpuBackend(threads=2)._kernel_library("kernels", "float32")
+        lib = ctypes.CDLL(str(path))
+    except (RuntimeError, OSError):  # no compiler, or a library that would not load
+        return None
+    fn = lib.snn_core_round_trip
+    fn.argtypes, fn.restype = [ctypes.c_int64], ctypes.c_double
+    ns = fn(rounds)
+    return ns if ns > 0 else None

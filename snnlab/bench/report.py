@@ -25,6 +25,15 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
+def _round_trip(record) -> float | None:
+    """The round trip of a cache line between two cores around a run [ns]
+    (``context["core_round_trip_ns"]``, the larger of before and after:
+    where the host moved the cores meanwhile, the run saw both); None
+    where not measured (one core, records made before it was)."""
+    ns = [v for v in record["context"].get("core_round_trip_ns") or () if v is not None]
+    return max(ns) if ns else None
+
+
 def _fmt(v, spec=".3g"):
     return "-" if v is None else format(v, spec)
 
@@ -98,8 +107,11 @@ def scaling_rows(records) -> list[dict]:
     base_threads / threads``, for snnlab each phase's speedup, and
     ``vs_nest``: NEST's median over snnlab's at the same threads (the same
     model and options, CPU backend, one process; None otherwise or without
-    NEST's runs).  Rows in the order model, simulator, backend, ranks,
-    threads."""
+    NEST's runs), and ``round_trip_ns``, the median and range over the runs
+    of :func:`_round_trip` (where the host had the cores: on a virtual
+    machine the same code at several threads is slower by half where they
+    are far apart; benchmarks/README.md).  Rows in the order model,
+    simulator, backend, ranks, threads."""
     groups: dict[tuple, dict[int, list]] = {}
     for r in records:
         if r["status"] != "ok" or not r["timers"].get("sim"):
@@ -125,29 +137,34 @@ def scaling_rows(records) -> list[dict]:
                 if b and v:  # (a phase that takes no time has no speedup)
                     phases[p] = b / v
             other = nest.get((key[0], threads))
+            trips = [t for t in map(_round_trip, by[threads]) if t is not None]
             rows.append({
                 "model": key[0], "simulator": key[1], "backend": key[2], "ranks": key[3],
                 "threads": threads, "runs": len(by[threads]), "sim_s": sim,
                 "base_threads": base, "speedup": speedup,
                 "efficiency": speedup * base / threads, "phase_speedup": phases,
                 "vs_nest": other / sim if other and key[1] == "snnlab" and key[2] == "cpu"
-                and key[3] == 1 else None})
+                and key[3] == 1 else None,
+                "round_trip_ns": {"median": _median(trips), "min": min(trips),
+                                  "max": max(trips)} if trips else None})
     return rows
 
 
 def scaling_table(records) -> str:
     """:func:`scaling_rows` as a Markdown table (``snnlab bench scaling``)."""
     out = ["| model | simulator | backend | ranks | threads | runs | simulation (median) | "
-           "speedup | efficiency | NEST / snnlab | phases' speedup |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "speedup | efficiency | NEST / snnlab | phases' speedup | core round trip |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in scaling_rows(records):
         base = "" if r["base_threads"] == 1 else f" (over {r['base_threads']})"
         phases = ", ".join(f"{p} {v:.2f}" for p, v in sorted(r["phase_speedup"].items()))
         vs = "-" if r["vs_nest"] is None else f"{r['vs_nest']:.1f}x"
+        rt = r["round_trip_ns"]
+        trip = "-" if rt is None else (f"{rt['median']:.0f} ns ({rt['min']:.0f}-{rt['max']:.0f})")
         out.append(f"| {r['model']} | {r['simulator']} | {r['backend']} | {r['ranks']} | "
                    f"{r['threads']} | {r['runs']} | "
                    f"{r['sim_s']:.3f} s | {r['speedup']:.2f}{base} | "
-                   f"{100 * r['efficiency']:.0f} % | {vs} | {phases or '-'} |")
+                   f"{100 * r['efficiency']:.0f} % | {vs} | {phases or '-'} | {trip} |")
     return "\n".join(out)
 
 

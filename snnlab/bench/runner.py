@@ -3,7 +3,9 @@ as soon as it exists.
 
 For every case, ``warmup`` untimed runs, then ``repeats`` timed runs; before
 each timed run a fixed calibration workload is timed in this process (the
-machine's speed at that moment, for ``compare --normalize``).  snnlab runs
+machine's speed at that moment, for ``compare --normalize``), and on either
+side of it the round trip of a cache line between two cores (where the host
+had the cores: ``context["core_round_trip_ns"]``, [before, after]).  snnlab runs
 as ``python -m snnlab.cli run MODEL --json``; NEST and Brian2 run the peer
 scripts (``benchmarks/peers``) with the peers' Python, an environment of
 their own (``snnlab bench setup-peers`` makes it).  A case that cannot run
@@ -22,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..backend.cpu import core_round_trip_ns
 from . import bands
 from .config import MODEL_OPTIONS, RUN_DEFAULTS, Config
 from .metadata import context
@@ -258,10 +261,13 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
         for rep in range(config.repeats):
             prefault(config.prefault)
             cal = calibrate() if config.calibrate else None
+            before = core_round_trip_ns()
             out, error = _one(case, peers, config.timeout)
+            # where the host had the cores, on either side of the run
+            here = {**ctx, "core_round_trip_ns": [before, core_round_trip_ns()]}
             if out is None:
                 rec = new_record(name=config.name, case=case, repeat=rep, status="failed",
-                                 error=error, calibration_s=cal, context=ctx,
+                                 error=error, calibration_s=cal, context=here,
                                  config=config.source)
             else:
                 fig = run_figures(case, out)
@@ -269,7 +275,7 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
                 ran = dataclasses.replace(case, backend=out.get("backend") or case.backend) \
                     if case.simulator == "snnlab" else case
                 rec = new_record(name=config.name, case=ran, repeat=rep,
-                                 calibration_s=cal, context=ctx, config=config.source, **fig)
+                                 calibration_s=cal, context=here, config=config.source, **fig)
             store.add(rec)
             uuids.append(rec["uuid"])
             counts[rec["status"]] += 1
