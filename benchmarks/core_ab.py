@@ -61,8 +61,7 @@ SIDES = ("base", "new")
 OTHER_LOAD = 0.1
 # ... and a pair when the round trips of a cache line between two cores, taken
 # before and after each of its runs, lie further apart than this factor: the
-# host moved the cores meanwhile (on a 2-core VM, 55-130 ns or 340-420 ns, and
-# a run at 2 threads up to 1.6 times as long in the second; README.md there)
+# host moved the cores meanwhile (README.md here, "Where the cores are")
 PLACEMENT_RATIO = 2.0
 # (key, label, conversion for the table)
 METRICS = (("sim_s", "sim [s]", 1.0), ("build_s", "build [s]", 1.0),

@@ -38,6 +38,9 @@ struct SnnFixedTeam {
     (void)snn_team
 
 #ifndef SNN_HOST_ELSEWHERE  // (in the "kernels" library only: the others link it)
+#include <chrono>
+#include <thread>
+
 SNN_EXPORT int snn_openmp(void) {
 #ifdef _OPENMP
     return 1;
@@ -92,42 +95,56 @@ SNN_EXPORT int64_t snn_decode_spikes(const uint32_t *bits, const int64_t n_words
 }
 
 // How far apart two of the cores are: the round trip of a cache line
-// between the two threads of a team of two [ns], the mean of `rounds`
-// (each thread waits for the other's write to one counter); -1 where no
-// second thread runs (no OpenMP, a thread limit of one).  On a virtual
-// machine the host places the cores where it likes and moves them while a
-// run goes on: on a 2-core VM of the kind the benchmarks ran on, 55-130 ns
-// (two cores that share their caches) and 340-420 ns (not), within minutes,
-// and a run of the microcircuit at 2 threads took 1.2-1.5 s or 1.9-2.2 s by
-// that alone (benchmarks/README.md, "Where the cores are").
-SNN_EXPORT double snn_core_round_trip(const int64_t rounds) {
-    double ns = -1.0;
-#ifdef _OPENMP
+// between two threads [ns], the mean of `rounds`, each thread waiting for
+// the other's write to one counter (benchmarks/README.md, "Where the cores
+// are": on a virtual machine the host places the cores and moves them).
+// Two threads of its own, joined before it returns: a pool of OpenMP
+// threads would stay behind in the caller, spinning under
+// OMP_WAIT_POLICY=active.  Bounded by `max_seconds`: where both threads
+// share one core (an affinity mask of one) a round trip waits for the
+// scheduler, milliseconds; the mean is then of the rounds done.
+SNN_EXPORT double snn_core_round_trip(const int64_t rounds, const double max_seconds) {
     struct alignas(64) Line {
-        int64_t value;
+        int64_t value;  // 2i + 1: round i asked; 2i + 2: answered; -1: given up
         char pad[64 - sizeof(int64_t)];  // (the line is the counter's alone)
     } line = {0, {0}};
-    SNN_FIXED_TEAM;
-#pragma omp parallel num_threads(2)
-    if (omp_get_num_threads() == 2) {  // (both threads or neither)
-        const int64_t t = omp_get_thread_num();
-#pragma omp barrier
-        const double t0 = omp_get_wtime();
+    std::thread other([&line, rounds] {
         for (int64_t i = 0; i < rounds; ++i) {
-            if (t == 0) {
-                __atomic_store_n(&line.value, 2 * i + 1, __ATOMIC_RELEASE);
-                while (__atomic_load_n(&line.value, __ATOMIC_ACQUIRE) != 2 * i + 2) {}
-            } else {
-                while (__atomic_load_n(&line.value, __ATOMIC_ACQUIRE) != 2 * i + 1) {}
-                __atomic_store_n(&line.value, 2 * i + 2, __ATOMIC_RELEASE);
+            int64_t v;
+            while ((v = __atomic_load_n(&line.value, __ATOMIC_ACQUIRE)) != 2 * i + 1)
+                if (v < 0) return;
+            int64_t asked = 2 * i + 1;  // (unless given up meanwhile)
+            if (!__atomic_compare_exchange_n(&line.value, &asked, 2 * i + 2, false,
+                                             __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return;
+        }
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last = t0;
+    int64_t done = 0;
+    for (int64_t i = 0; i < rounds; ++i) {
+        __atomic_store_n(&line.value, 2 * i + 1, __ATOMIC_RELEASE);
+        bool answered = true;
+        for (uint32_t spin = 1; __atomic_load_n(&line.value, __ATOMIC_ACQUIRE) != 2 * i + 2;
+             ++spin) {
+            if (spin % 1024 != 0) continue;
+            const double waited =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            int64_t asked = 2 * i + 1;
+            if (waited > max_seconds &&
+                __atomic_compare_exchange_n(&line.value, &asked, (int64_t)-1, false,
+                                            __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+                answered = false;
+                break;
             }
         }
-        if (t == 0 && rounds > 0) ns = 1e9 * (omp_get_wtime() - t0) / (double)rounds;
+        if (!answered) break;
+        last = std::chrono::steady_clock::now();
+        done = i + 1;
     }
-#else
-    (void)rounds;
-#endif
-    return ns;
+    other.join();
+    return done > 0 ? 1e9 * std::chrono::duration<double>(last - t0).count() / (double)done
+                    : -1.0;
 }
 #endif
 

@@ -561,16 +561,17 @@ class CpuBackend:
         return compiler_facts(self.cxx)["openmp"]
 
 
-def core_round_trip_ns(rounds: int = 100_000) -> float | None:
-    """How far apart two of this machine's cores are now: the round trip of
-    a cache line between the two threads of an OpenMP team of two [ns], the
-    mean of ``rounds`` (``snn_core_round_trip`` in the kernels library, which
-    is built where not in the cache; a few ms at 100 000 rounds).  None with
-    one core, without OpenMP or without a compiler.
+def core_round_trip_ns(rounds: int = 100_000, max_seconds: float = 0.1) -> float | None:
+    """How far apart two of the cores this process may use are now: the
+    round trip of a cache line between two threads [ns], the mean of
+    ``rounds`` (``snn_core_round_trip`` in the kernels library, built where
+    not in the cache), or of those done within ``max_seconds``.  None where
+    this process may use one core, or the library cannot be had; never an
+    exception (a benchmark calls it around every run).
 
-    On a virtual machine the host places the cores and moves them: a
-    benchmark at several threads is only comparable with another run in
-    the same placement (benchmarks/README.md, "Where the cores are").
+    On a virtual machine the host places the cores and moves them: a time
+    at several threads is comparable with another only at a similar round
+    trip (benchmarks/README.md, "Where the cores are").
 
     >>> ns = core_round_trip_ns(1000)
     >>> ns is None or ns > 0
@@ -578,14 +579,18 @@ def core_round_trip_ns(rounds: int = 100_000) -> float | None:
     """
     if not isinstance(rounds, int) or isinstance(rounds, bool) or rounds < 1:
         raise ValueError(f"rounds must be a positive integer, got {rounds!r}")
-    if (os.cpu_count() or 1) < 2:
-        return None
+    if not isinstance(max_seconds, (int, float)) or isinstance(max_seconds, bool) \
+            or not max_seconds > 0:
+        raise ValueError(f"max_seconds must be a positive number, got {max_seconds!r}")
+    from . import usable_cores
+
     try:
+        if usable_cores() < 2:
+            return None
         path, _ = CpuBackend(threads=2)._kernel_library("kernels", "float32")
-        lib = ctypes.CDLL(str(path))
-    except (RuntimeError, OSError):  # no compiler, or a library that would not load
+        fn = ctypes.CDLL(str(path)).snn_core_round_trip
+        fn.argtypes, fn.restype = [ctypes.c_int64, ctypes.c_double], ctypes.c_double
+        ns = fn(rounds, float(max_seconds))
+    except Exception:  # (no compiler, a library that will not build or load: no figure)
         return None
-    fn = lib.snn_core_round_trip
-    fn.argtypes, fn.restype = [ctypes.c_int64], ctypes.c_double
-    ns = fn(rounds)
     return ns if ns > 0 else None

@@ -108,10 +108,10 @@ def scaling_rows(records) -> list[dict]:
     ``vs_nest``: NEST's median over snnlab's at the same threads (the same
     model and options, CPU backend, one process; None otherwise or without
     NEST's runs), and ``round_trip_ns``, the median and range over the runs
-    of :func:`_round_trip` (where the host had the cores: on a virtual
-    machine the same code at several threads is slower by half where they
-    are far apart; benchmarks/README.md).  Rows in the order model,
-    simulator, backend, ranks, threads."""
+    of :func:`_round_trip` (where the host had the cores: on the virtual
+    machine measured in benchmarks/README.md, "Where the cores are", runs at
+    2 threads took up to twice as long with the cores far apart).  Rows in
+    the order model, simulator, backend, ranks, threads."""
     groups: dict[tuple, dict[int, list]] = {}
     for r in records:
         if r["status"] != "ok" or not r["timers"].get("sim"):

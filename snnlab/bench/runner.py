@@ -3,9 +3,10 @@ as soon as it exists.
 
 For every case, ``warmup`` untimed runs, then ``repeats`` timed runs; before
 each timed run a fixed calibration workload is timed in this process (the
-machine's speed at that moment, for ``compare --normalize``), and on either
-side of it the round trip of a cache line between two cores (where the host
-had the cores: ``context["core_round_trip_ns"]``, [before, after]).  snnlab runs
+machine's speed at that moment, for ``compare --normalize``), and before
+and after it the round trip of a cache line between two cores (where the
+host had the cores: ``context["core_round_trip_ns"]``, [before, after], for
+runs at any number of threads alike).  snnlab runs
 as ``python -m snnlab.cli run MODEL --json``; NEST and Brian2 run the peer
 scripts (``benchmarks/peers``) with the peers' Python, an environment of
 their own (``snnlab bench setup-peers`` makes it).  A case that cannot run
@@ -242,6 +243,8 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
     uuids = []
     skipped, warmed = [], set()
     ctx = None if dry_run else context()
+    if not dry_run:
+        core_round_trip_ns(1)  # (its library built now, not between calibration and a run)
     n = len(config.cases)
     for k, case in enumerate(config.cases, 1):
         label = f"[{k}/{n}] {case.key} seed={case.seed}"
@@ -260,8 +263,8 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
         warmed.add(case.key)
         for rep in range(config.repeats):
             prefault(config.prefault)
-            cal = calibrate() if config.calibrate else None
             before = core_round_trip_ns()
+            cal = calibrate() if config.calibrate else None
             out, error = _one(case, peers, config.timeout)
             # where the host had the cores, on either side of the run
             here = {**ctx, "core_round_trip_ns": [before, core_round_trip_ns()]}
