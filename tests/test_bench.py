@@ -653,6 +653,23 @@ def test_thread_scaling_rows_against_a_hand_count(capsys, tmp_path):
     write_records(records, tmp_path / "r.jsonl")
     assert cli_main(["bench", "scaling", str(tmp_path / "r.jsonl")]) == 0
     assert capsys.readouterr().out.count("| brunel[n=100] |") == 6
+    # runs with the cores far apart left out: the 2-thread run at 350 ns goes,
+    # the runs without the figure stay, and so does a 1-thread run at any
+    # round trip (one core's time does not depend on where the other is)
+    records = records + [_scaling_records()[0]]
+    records[-1]["context"] = {**CTX, "core_round_trip_ns": [400.0, 400.0]}
+    near = {(r["model"], r["simulator"], r["backend"], r["ranks"], r["threads"]): r
+            for r in scaling_rows(records, max_round_trip=100)}
+    two_near = near[("brunel[n=100]", "snnlab", "cpu", 1, 2)]
+    assert two_near["runs"] == 2 and two_near["sim_s"] == pytest.approx((1.25 + 1.9) / 2)
+    assert two_near["round_trip_ns"] == {"median": 80.0, "min": 70.0, "max": 90.0}
+    assert near[("brunel[n=100]", "snnlab", "cpu", 1, 1)]["runs"] == 4
+    assert cli_main(["bench", "scaling", str(tmp_path / "r.jsonl"),
+                     "--max-round-trip", "100"]) == 0
+    assert "| 2 | 2 | 1.575 s | 1.27 |" in capsys.readouterr().out
+    for bad in (0, -1.0, float("nan"), True, "100"):
+        with pytest.raises(ValueError, match="max_round_trip must be a positive number"):
+            scaling_rows(records, max_round_trip=bad)
 
 
 def test_setup_peers_makes_the_environment_where_the_runner_looks(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@
                                   [--normalize] [--name NAME] [--json]
     snnlab bench list [--store FILE] [--name NAME] [--commit C]
     snnlab bench table [FILE...] [--store FILE] [--name NAME]      (Markdown)
-    snnlab bench scaling [FILE...] [--store FILE] [--name NAME]    (Markdown)
+    snnlab bench scaling [FILE...] [--store FILE] [--name NAME] [--max-round-trip NS]
     snnlab bench report [FILE...] [--store FILE] [--name NAME] [--out report.html]
                         [--pair UUID UUID]
     snnlab bench export OUT.jsonl|OUT.parquet [--store FILE]
@@ -64,6 +64,9 @@ def add_parser(sub) -> None:
     sc.add_argument("files", nargs="*", help="record files (default: the store)")
     sc.add_argument("--store")
     sc.add_argument("--name")
+    sc.add_argument("--max-round-trip", type=float, metavar="NS",
+                    help="leave out runs at several threads or ranks whose cores' round "
+                    "trip exceeded NS nanoseconds (the host had the cores far apart)")
     rp = bs.add_parser("report", help="one offline HTML file: cases, history, simulators "
                        "side by side, phases, records")
     rp.add_argument("files", nargs="*", help="record files (default: the store)")
@@ -182,7 +185,7 @@ def main(args) -> int:
         elif cmd == "scaling":
             from .report import scaling_table
 
-            print(scaling_table(records))
+            print(scaling_table(records, args.max_round_trip))
         else:
             from .report import report
 

@@ -99,7 +99,7 @@ def _label(case: dict) -> str:
     return f"{case['model']}[{opts}]" if opts else case["model"]
 
 
-def scaling_rows(records) -> list[dict]:
+def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
     """Thread scaling: one row per case and thread count (ok runs only), with
     the median simulation time over its runs (every seed and repeat),
     ``speedup`` over the fewest threads measured of that case (1 where
@@ -110,11 +110,25 @@ def scaling_rows(records) -> list[dict]:
     NEST's runs), and ``round_trip_ns``, the median and range over the runs
     of :func:`_round_trip` (where the host had the cores: on the virtual
     machine measured in benchmarks/README.md, "Where the cores are", runs at
-    2 threads took up to twice as long with the cores far apart).  Rows in
-    the order model, simulator, backend, ranks, threads."""
+    2 threads took up to twice as long with the cores far apart).
+    ``max_round_trip`` [ns] leaves out the runs at several threads or ranks
+    whose round trip exceeds it (runs on one core, whose time does not
+    depend on where the other is, and runs without the figure are kept).
+    Rows in the order model,
+    simulator, backend, ranks, threads."""
+    if max_round_trip is not None and not (
+            isinstance(max_round_trip, (int, float)) and not isinstance(max_round_trip, bool)
+            and max_round_trip > 0):
+        raise ValueError(f"max_round_trip must be a positive number of ns, got "
+                         f"{max_round_trip!r}")
     groups: dict[tuple, dict[int, list]] = {}
     for r in records:
         if r["status"] != "ok" or not r["timers"].get("sim"):
+            continue
+        trip = _round_trip(r)
+        several = r["case"]["threads"] * r["case"]["ranks"] > 1
+        if max_round_trip is not None and several and trip is not None \
+                and trip > max_round_trip:
             continue
         c = r["case"]
         key = (_label(c), c["simulator"], c["backend"], c["ranks"])
@@ -150,12 +164,12 @@ def scaling_rows(records) -> list[dict]:
     return rows
 
 
-def scaling_table(records) -> str:
+def scaling_table(records, max_round_trip: float | None = None) -> str:
     """:func:`scaling_rows` as a Markdown table (``snnlab bench scaling``)."""
     out = ["| model | simulator | backend | ranks | threads | runs | simulation (median) | "
            "speedup | efficiency | NEST / snnlab | phases' speedup | core round trip |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for r in scaling_rows(records):
+    for r in scaling_rows(records, max_round_trip):
         base = "" if r["base_threads"] == 1 else f" (over {r['base_threads']})"
         phases = ", ".join(f"{p} {v:.2f}" for p, v in sorted(r["phase_speedup"].items()))
         vs = "-" if r["vs_nest"] is None else f"{r['vs_nest']:.1f}x"
