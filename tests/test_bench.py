@@ -319,6 +319,26 @@ def test_normalising_by_the_calibration_takes_out_a_slower_machine():
     assert v.verdict == "same" and v.ratio == pytest.approx(1.0)
 
 
+def test_times_calibrated_by_different_workloads_are_not_normalised_together():
+    """A record names its calibration workload; one without the name was
+    timed by the sort. Dividing by different workloads' times mixes two
+    machines' speeds: refused, with the workloads named."""
+    from snnlab.bench.runner import CALIBRATION, calibrate
+    from snnlab.bench.verdict import calibration_of
+
+    base = [_record(sim=1.0 + 0.01 * k, calibration=0.1, rep=k) for k in range(4)]
+    new = [_record(sim=1.0 + 0.01 * k, calibration=0.1, rep=k) for k in range(4)]
+    for r in new:
+        r["context"] = {**r["context"], "calibration": CALIBRATION}
+    assert calibration_of(base[0]) == "sort-2^21" and calibration_of(new[0]) == CALIBRATION
+    with pytest.raises(ValueError, match=r"different workloads \(base: sort-2\^21; new: "
+                                         r"gather-2\^21\)"):
+        compare(base, new, normalize=True)
+    assert compare(base, new)[0].verdict == "same"  # (the times themselves: comparable)
+    assert compare(new, new, normalize=True)[0].verdict == "same"
+    assert calibrate() > 0
+
+
 def test_failed_and_unmatched_cases_are_reported_not_compared():
     other = _case(seed=1, threads=2)
     base = [_record(sim=1.0, rep=k) for k in range(3)] + [_record(status="failed")]
@@ -411,6 +431,17 @@ def test_cases_that_cannot_run_here_are_skipped_with_a_reason(tmp_path, monkeypa
     assert cmd[cmd.index("--t") + 1] == "1000.0" and cmd[cmd.index("--presim") + 1] == "0.0"
 
 
+def _cpuinfo_number(field):
+    """A number of the first processor in /proc/cpuinfo, read by a regular
+    expression (None where there is none)."""
+    try:
+        text = open("/proc/cpuinfo").read().split("\n\n")[0]
+    except OSError:
+        return None
+    m = re.search(rf"^{field}\s*:\s*(\d+)\s*$", text, re.M)
+    return int(m.group(1)) if m else None
+
+
 def test_a_run_records_every_case_with_its_context(tmp_path, monkeypatch, capsys):
     # a band no run can meet: the gate must record the run as out of band
     monkeypatch.setattr(bands, "BANDS", [("brunel", {"n": 300}, {"rates": {"exc": (0, 0)}},
@@ -445,6 +476,9 @@ def test_a_run_records_every_case_with_its_context(tmp_path, monkeypatch, capsys
         assert r["context"]["cpu"]["cores"] == os.cpu_count() and r["context"]["compiler"]
         assert r["timers"]["sim"] > 0 and r["counts"]["synapses"] > 0
         assert r["calibration_s"] > 0 and r["config"]["name"] == "tiny"
+        assert r["context"]["calibration"] == "gather-2^21"
+        assert r["context"]["cpu"]["family"] == _cpuinfo_number("cpu family")
+        assert r["context"]["cpu"]["model_number"] == _cpuinfo_number("model")
         trip = r["context"]["core_round_trip_ns"]  # (before and after the run)
         assert len(trip) == 2 and all(t > 0 if usable_cores() > 1 else t is None for t in trip)
         assert r["simulator"]["name"] == "snnlab" and set(r["statistics"]["rates"]) == {

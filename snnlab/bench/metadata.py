@@ -41,6 +41,26 @@ def machine() -> dict:
             "platform": platform.platform()}
 
 
+def cpu_identity() -> dict:
+    """The CPU's family, model and stepping numbers (x86 /proc/cpuinfo;
+    None elsewhere): a virtual machine may name every generation of a
+    vendor's CPUs alike ("AMD EPYC"), and their speeds differ."""
+    out = {"family": None, "model_number": None, "stepping": None}
+    keys = {"cpu family": "family", "model": "model_number", "stepping": "stepping"}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if not line.strip():
+                    break  # (the first processor's entry)
+                name, _, value = line.partition(":")
+                key = keys.get(name.strip())
+                if key and value.strip().isdigit():
+                    out[key] = int(value)
+    except OSError:
+        pass
+    return out
+
+
 def _git(*args) -> str | None:
     here = os.path.dirname(os.path.abspath(__file__))
     try:
@@ -128,7 +148,7 @@ def context(gpu: bool = True) -> dict:
             "dirty": git_dirty(),
             "packages": _packages(), "compiler": _compiler(),
             "cpu": {"model": m["cpu"], "cores": m["cores"], "machine": platform.machine(),
-                    "memory_bytes": meminfo_bytes("MemTotal")},
+                    "memory_bytes": meminfo_bytes("MemTotal"), **cpu_identity()},
             "gpu": _gpu() if gpu else None, "mpi": _mpi(),
             "env": {k: os.environ[k] for k in ENV_VARS if k in os.environ},
             "hostname": socket.gethostname(), "python": m["python"],

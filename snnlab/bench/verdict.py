@@ -11,8 +11,10 @@ otherwise; a *regression* is a case whose interval lies above
 1 + threshold (slower by more than the threshold, with confidence).  With
 ``normalize`` every sample is first divided by the calibration workload's
 time measured just before it in the same run, which takes out a machine that
-is faster or slower as a whole.  Fewer than two samples on a side give no
-interval: the verdict is "too few runs".
+is faster or slower as a whole; records timed with different calibration
+workloads (``context["calibration"]``, :data:`snnlab.bench.runner.CALIBRATION`;
+"sort-2^21" where a record names none) are not compared so.  Fewer than
+two samples on a side give no interval: the verdict is "too few runs".
 """
 
 from __future__ import annotations
@@ -20,12 +22,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["compare", "Verdict", "metric_value", "t_quantile", "METRICS", "METHOD"]
+__all__ = ["compare", "Verdict", "metric_value", "calibration_of", "t_quantile", "METRICS",
+           "METHOD"]
 
 METHOD = ("ratio new/base of geometric means, 95 % CI from Welch's t on log values; "
           "slower/faster when the CI excludes 1, regression when it lies above 1 + threshold")
 METRICS = ("sim", "rtf", "construction", "create", "connect", "prepare", "presim",
            "host_memory", "device_memory")
+
+
+def calibration_of(r: dict) -> str:
+    """The calibration workload a record was timed with (records made before
+    it was named were made with "sort-2^21")."""
+    return r["context"].get("calibration") or "sort-2^21"
 
 
 def metric_value(r: dict, metric: str, normalize: bool = False):
@@ -141,6 +150,16 @@ def compare(base: list, new: list, metric: str = "sim", threshold: float = 0.1,
     if not (math.isfinite(threshold) and threshold >= 0):
         raise ValueError(f"threshold must be a number >= 0, got {threshold}")
     metric_value({"timers": {}, "memory": {}}, metric)  # (checks the metric's name)
+    if normalize:
+        methods = {side: sorted({calibration_of(r) for r in records
+                                 if r.get("calibration_s")})
+                   for side, records in (("base", base), ("new", new))}
+        if len(set(methods["base"]) | set(methods["new"])) > 1:
+            raise ValueError("the records were calibrated with different workloads (base: "
+                             f"{', '.join(methods['base']) or 'none'}; new: "
+                             f"{', '.join(methods['new']) or 'none'}): their normalised "
+                             "times are not comparable; compare the times themselves, or "
+                             "run the base again")
 
     def samples(records):
         out: dict[str, list] = {}
