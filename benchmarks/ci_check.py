@@ -12,6 +12,10 @@ confidence is run again, and only if it is still that slow, with the runs
 of both rounds together, does the check fail.  A run outside its model's
 reference band fails at once: a wrong result is no benchmark.
 
+A baseline whose runs were timed by another calibration workload
+(snnlab.bench.runner.CALIBRATION) cannot be compared: the check fails and
+says to record it anew.
+
 ``--write-baseline`` stores this run's records as the machine's baseline.
 """
 
@@ -66,12 +70,21 @@ def main() -> int:
             c.log(f"ci check: no baseline for this machine ({tag}); comparing with "
                   f"{base_path.name}, times divided by each run's calibration time")
         base = read_records(base_path)
-        try:
-            verdicts = compare(base, records, threshold=args.threshold, normalize=True)
-        except ValueError as e:  # (a baseline timed with another calibration workload)
-            c.log(f"ci check: {base_path.name} cannot be compared with this run: {e}; "
-                  "record this machine's baseline anew (--write-baseline)")
-            return 0
+        mine_cpu, base_cpu = records[0]["context"]["cpu"], base[0]["context"]["cpu"]
+        ident = ("family", "model_number")
+        if [mine_cpu.get(k) for k in ident] != [base_cpu.get(k) for k in ident]:
+            c.log(f"ci check: the baseline ran on CPU family/model "
+                  f"{'/'.join(str(base_cpu.get(k)) for k in ident)}, this machine is "
+                  f"{'/'.join(str(mine_cpu.get(k)) for k in ident)}: the calibration "
+                  "takes out their difference as far as it resembles the run")
+        verdicts = compare(base, records, threshold=args.threshold, normalize=True)
+        unusable = [v for v in verdicts if v.verdict in ("not calibrated", "calibrations differ")]
+        if unusable:  # (the check cannot do its job: fail, never pass unseen)
+            for v in unusable:
+                c.log(f"ci check: {v.case_key}: {v.verdict} (the baseline {base_path.name} "
+                      "and this run); record this machine's baseline anew (--write-baseline)")
+            c.log("ci check: FAILED: the baseline cannot be compared with this run")
+            return 1
         if any(v.regression for v in verdicts):
             c.log("ci check: slower than the baseline beyond the threshold; running again "
                   "to confirm")

@@ -321,22 +321,32 @@ def test_normalising_by_the_calibration_takes_out_a_slower_machine():
 
 def test_times_calibrated_by_different_workloads_are_not_normalised_together():
     """A record names its calibration workload; one without the name was
-    timed by the sort. Dividing by different workloads' times mixes two
-    machines' speeds: refused, with the workloads named."""
-    from snnlab.bench.runner import CALIBRATION, calibrate
+    timed by the sort. Normalised, a case whose compared runs were divided
+    by different workloads, or not calibrated at all, gets no ratio and
+    says why (CI's check fails on it); runs that are not compared (a
+    failed one) do not count."""
+    from snnlab.bench.runner import CALIBRATION
     from snnlab.bench.verdict import calibration_of
 
-    base = [_record(sim=1.0 + 0.01 * k, calibration=0.1, rep=k) for k in range(4)]
-    new = [_record(sim=1.0 + 0.01 * k, calibration=0.1, rep=k) for k in range(4)]
-    for r in new:
-        r["context"] = {**r["context"], "calibration": CALIBRATION}
-    assert calibration_of(base[0]) == "sort-2^21" and calibration_of(new[0]) == CALIBRATION
-    with pytest.raises(ValueError, match=r"different workloads \(base: sort-2\^21; new: "
-                                         r"gather-2\^21\)"):
-        compare(base, new, normalize=True)
-    assert compare(base, new)[0].verdict == "same"  # (the times themselves: comparable)
+    def runs(calibration=0.1, workload=None, status="ok"):
+        out = [_record(sim=1.0 + 0.01 * k, calibration=calibration, rep=k, status=status)
+               for k in range(4)]
+        for r in out:
+            if workload:
+                r["context"] = {**r["context"], "calibration": workload}
+        return out
+
+    old, new = runs(), runs(workload=CALIBRATION)
+    assert calibration_of(old[0]) == "sort-2^21" and calibration_of(new[0]) == CALIBRATION
+    (v,) = compare(old, new, normalize=True)
+    assert (v.verdict, v.ratio, v.regression) == ("calibrations differ", None, False)
+    assert compare(old, new)[0].verdict == "same"  # (the times themselves: comparable)
     assert compare(new, new, normalize=True)[0].verdict == "same"
-    assert calibrate() > 0
+    (v,) = compare(runs(calibration=None), new, normalize=True)
+    assert (v.verdict, v.ratio) == ("not calibrated", None)
+    # a failed run of the old workload beside the new ones: not compared, not counted
+    (v,) = compare(new + runs(status="failed")[:1], new, normalize=True)
+    assert v.verdict == "same" and v.excluded == 1
 
 
 def test_failed_and_unmatched_cases_are_reported_not_compared():
@@ -476,7 +486,7 @@ def test_a_run_records_every_case_with_its_context(tmp_path, monkeypatch, capsys
         assert r["context"]["cpu"]["cores"] == os.cpu_count() and r["context"]["compiler"]
         assert r["timers"]["sim"] > 0 and r["counts"]["synapses"] > 0
         assert r["calibration_s"] > 0 and r["config"]["name"] == "tiny"
-        assert r["context"]["calibration"] == "gather-2^21"
+        assert r["context"]["calibration"] == "gather-2^21-of-64MB"
         assert r["context"]["cpu"]["family"] == _cpuinfo_number("cpu family")
         assert r["context"]["cpu"]["model_number"] == _cpuinfo_number("model")
         trip = r["context"]["core_round_trip_ns"]  # (before and after the run)
@@ -700,7 +710,16 @@ def test_thread_scaling_rows_against_a_hand_count(capsys, tmp_path):
     assert near[("brunel[n=100]", "snnlab", "cpu", 1, 1)]["runs"] == 4
     assert cli_main(["bench", "scaling", str(tmp_path / "r.jsonl"),
                      "--max-round-trip", "100"]) == 0
-    assert "| 2 | 2 | 1.575 s | 1.27 |" in capsys.readouterr().out
+    out = capsys.readouterr()
+    assert "| 2 | 2 | 1.575 s | 1.27 |" in out.out
+    assert "1 run(s) at several threads left out" in out.err
+    # the cases without the figure are all still there
+    assert len(near) == len(listed)
+    assert near[("brunel[n=200]", "snnlab", "cpu", 1, 4)]["runs"] == 1
+    assert near[("brunel[n=100]", "snnlab", "cpu", 2, 1)]["runs"] == 1
+    assert cli_main(["bench", "scaling", str(tmp_path / "r.jsonl"),
+                     "--max-round-trip", "-5"]) == 2
+    assert "max_round_trip must be a positive number" in capsys.readouterr().err
     for bad in (0, -1.0, float("nan"), True, "100"):
         with pytest.raises(ValueError, match="max_round_trip must be a positive number"):
             scaling_rows(records, max_round_trip=bad)

@@ -183,9 +183,13 @@ def main(args) -> int:
 
             print(table(records))
         elif cmd == "scaling":
-            from .report import scaling_table
+            from .report import left_out, scaling_table
 
             print(scaling_table(records, args.max_round_trip))
+            if args.max_round_trip is not None:
+                print(f"snnlab bench: {left_out(records, args.max_round_trip)} run(s) at "
+                      f"several threads left out (cores' round trip above "
+                      f"{args.max_round_trip:g} ns)", file=sys.stderr)
         else:
             from .report import report
 

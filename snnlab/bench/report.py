@@ -17,7 +17,8 @@ import json
 import statistics
 from pathlib import Path
 
-__all__ = ["report", "table", "figures", "summary_rows", "scaling_rows", "scaling_table"]
+__all__ = ["report", "table", "figures", "summary_rows", "scaling_rows", "scaling_table",
+           "left_out"]
 
 
 def _median(values):
@@ -32,6 +33,19 @@ def _round_trip(record) -> float | None:
     where not measured (one core, records made before it was)."""
     ns = [v for v in record["context"].get("core_round_trip_ns") or () if v is not None]
     return max(ns) if ns else None
+
+
+def _far(record, max_round_trip: float | None) -> bool:
+    """Whether a run at several threads or ranks had the cores further apart
+    than ``max_round_trip`` ns (one on one core, or without the figure: no)."""
+    trip = _round_trip(record)
+    several = record["case"]["threads"] * record["case"]["ranks"] > 1
+    return max_round_trip is not None and several and trip is not None and trip > max_round_trip
+
+
+def left_out(records, max_round_trip: float | None) -> int:
+    """How many ok runs :func:`scaling_rows` leaves out at ``max_round_trip``."""
+    return sum(1 for r in records if r["status"] == "ok" and _far(r, max_round_trip))
 
 
 def _fmt(v, spec=".3g"):
@@ -125,10 +139,7 @@ def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
     for r in records:
         if r["status"] != "ok" or not r["timers"].get("sim"):
             continue
-        trip = _round_trip(r)
-        several = r["case"]["threads"] * r["case"]["ranks"] > 1
-        if max_round_trip is not None and several and trip is not None \
-                and trip > max_round_trip:
+        if _far(r, max_round_trip):
             continue
         c = r["case"]
         key = (_label(c), c["simulator"], c["backend"], c["ranks"])

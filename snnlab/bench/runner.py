@@ -50,32 +50,28 @@ def run_env() -> dict:
     return dict(os.environ, PYNEST_QUIET="1", MPLBACKEND="Agg")
 
 
-# The calibration workload, by name: records made with another are not
-# divided by theirs in one comparison (verdict.compare).  Records without the
-# name were made with "sort-2^21": NumPy sorting 2^21 doubles, which on one
-# host of the 2-core AMD EPYC kind (CPU family 25, model 17) took 8 times as
-# long as on the host of the committed baseline, while snnlab's own run took
-# 1.2 times as long (NumPy's AVX-512 sort is the likely cause: its compress
-# stores are slow on some cores).  CI read that as 0.15 of the baseline's
-# time, and would have let a 6-fold slowdown through.
-CALIBRATION = "gather-2^21"
+# The calibration workload, by name: times divided by different workloads'
+# are not compared (verdict.compare); a record without the name was timed by
+# "sort-2^21", NumPy sorting 2^21 doubles, whose speed on some hosts did not
+# follow the simulator's at all (README.md, "Benchmark records").
+CALIBRATION = "gather-2^21-of-64MB"
 
 
 def calibrate() -> float:
     """Seconds of a fixed single-threaded workload, the best of three: 2^21
-    doubles gathered at random from a table of 2^22 (32 MB, beyond a core's
-    own caches), then scaled and added to a stream, as a simulator scatters
-    and streams (:data:`CALIBRATION`).  The machine's speed now."""
+    doubles gathered at random from a table of 2^23 (64 MB, beyond most
+    caches), then scaled and added to a stream, as a simulator gathers
+    rows and streams state (:data:`CALIBRATION`).  The machine's speed now."""
     import numpy as np
 
     rng = np.random.default_rng(0)
-    table = rng.random(1 << 22)
-    idx = rng.integers(0, 1 << 22, 1 << 21)
+    table = rng.random(1 << 23)
+    idx = rng.integers(0, 1 << 23, 1 << 21)
     out = np.empty(1 << 21)
     best = float("inf")
     for _ in range(3):
         t0 = time.perf_counter()
-        np.take(table, idx, out=out)
+        np.take(table, idx, out=out, mode="clip")  # (in range: "raise" would buffer `out`)
         out *= 1.0000001
         out += table[: 1 << 21]
         best = min(best, time.perf_counter() - t0)

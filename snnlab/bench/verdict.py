@@ -11,9 +11,10 @@ otherwise; a *regression* is a case whose interval lies above
 1 + threshold (slower by more than the threshold, with confidence).  With
 ``normalize`` every sample is first divided by the calibration workload's
 time measured just before it in the same run, which takes out a machine that
-is faster or slower as a whole; records timed with different calibration
-workloads (``context["calibration"]``, :data:`snnlab.bench.runner.CALIBRATION`;
-"sort-2^21" where a record names none) are not compared so.  Fewer than
+is faster or slower as a whole; a case whose runs were timed by different
+calibration workloads (``context["calibration"]``,
+:data:`snnlab.bench.runner.CALIBRATION`; "sort-2^21" where a record names
+none), or not calibrated at all, gets no ratio but says so.  Fewer than
 two samples on a side give no interval: the verdict is "too few runs".
 """
 
@@ -120,7 +121,9 @@ class Verdict:
     ratio: float | None  # new / base
     low: float | None  # 95 % confidence interval of the ratio
     high: float | None
-    verdict: str  # "faster", "slower", "same", "too few runs", "only in base", "only in new"
+    verdict: str  # "faster", "slower", "same", "too few runs", "only in base", "only in new";
+    # normalised: "not calibrated" (a run without a calibration time),
+    # "calibrations differ" (runs timed by different workloads)
     regression: bool
     excluded: int  # records of the case not compared (failed or out of band)
     seeds_base: tuple = ()  # the seeds each side ran (a difference is shown: the
@@ -150,16 +153,11 @@ def compare(base: list, new: list, metric: str = "sim", threshold: float = 0.1,
     if not (math.isfinite(threshold) and threshold >= 0):
         raise ValueError(f"threshold must be a number >= 0, got {threshold}")
     metric_value({"timers": {}, "memory": {}}, metric)  # (checks the metric's name)
-    if normalize:
-        methods = {side: sorted({calibration_of(r) for r in records
-                                 if r.get("calibration_s")})
-                   for side, records in (("base", base), ("new", new))}
-        if len(set(methods["base"]) | set(methods["new"])) > 1:
-            raise ValueError("the records were calibrated with different workloads (base: "
-                             f"{', '.join(methods['base']) or 'none'}; new: "
-                             f"{', '.join(methods['new']) or 'none'}): their normalised "
-                             "times are not comparable; compare the times themselves, or "
-                             "run the base again")
+
+    def workloads(records, key):
+        """The calibration workloads of a case's ok runs (None: a run without)."""
+        return {calibration_of(r) if r.get("calibration_s") else None for r in records
+                if r["case_key"] == key and r["status"] == "ok"}
 
     def samples(records):
         out: dict[str, list] = {}
@@ -188,6 +186,13 @@ def compare(base: list, new: list, metric: str = "sim", threshold: float = 0.1,
                                     "only in new" if x is None else "only in base", False,
                                     excluded, *seeds))
             continue
+        if normalize:  # (times divided by different workloads' mix two machines' speeds)
+            used = workloads(base, key) | workloads(new, key)
+            if None in used or len(used) > 1:
+                verdicts.append(Verdict(key, len(x), len(y), None, None, None,
+                                        "not calibrated" if None in used else
+                                        "calibrations differ", False, excluded, *seeds))
+                continue
         if len(x) < 2 or len(y) < 2:
             ratio = (math.exp(sum(map(math.log, y)) / len(y) - sum(map(math.log, x)) / len(x))
                      if x and y else None)
