@@ -70,8 +70,8 @@ def main() -> int:
             c.log(f"ci check: no baseline for this machine ({tag}); comparing with "
                   f"{base_path.name}, times divided by each run's calibration time")
         base = read_records(base_path)
-        mine_cpu, base_cpu = records[0]["context"]["cpu"], base[0]["context"]["cpu"]
         ident = ("family", "model_number")
+        mine_cpu, base_cpu = (rs[0]["context"]["cpu"] if rs else {} for rs in (records, base))
         if [mine_cpu.get(k) for k in ident] != [base_cpu.get(k) for k in ident]:
             c.log(f"ci check: the baseline ran on CPU family/model "
                   f"{'/'.join(str(base_cpu.get(k)) for k in ident)}, this machine is "

@@ -4,9 +4,10 @@ of floating-point operations), of a memory-bound loop (a triad over
 3 x 128 MiB) and the cost of one OpenMP barrier, at 1, 2, ... threads up to
 the usable cores; and before each run at several threads, the round trip of
 a cache line between two cores (snnlab.backend.cpu.core_round_trip_ns:
-where the host has the cores at that moment).  The ceiling a simulator's thread scaling is measured
-against: a virtual machine's cores may slow each other down (a shared
-frequency budget, the host's other guests) before any code of ours runs.
+where the host has the cores at that moment).  The ceiling a simulator's
+thread scaling is measured against: a virtual machine's cores may slow each
+other down (a shared frequency budget, the host's other guests) before any
+code of ours runs.
 
     python benchmarks/cpu_ceiling.py [--threads 1 2 4 ...] [--repeats 5]
 

@@ -783,8 +783,11 @@ def test_the_cores_round_trip_is_measured_or_none_and_never_hangs(monkeypatch):
         raise ValueError("SNNLAB_CXXFLAGS: No closing quotation")
 
     monkeypatch.setattr(cpu.CpuBackend, "_kernel_library", broken)
+    cpu._round_trip_fn.cache_clear()  # (found once a process: find it again, broken)
     if usable_cores() > 1:  # (a library that cannot be built: no figure, no exception)
         assert cpu.core_round_trip_ns() is None
+    monkeypatch.undo()
+    cpu._round_trip_fn.cache_clear()
 
 
 def test_a_pair_whose_runs_saw_the_cores_moved_is_told_apart():

@@ -587,10 +587,18 @@ def core_round_trip_ns(rounds: int = 100_000, max_seconds: float = 0.1) -> float
     try:
         if usable_cores() < 2:
             return None
-        path, _ = CpuBackend(threads=2)._kernel_library("kernels", "float32")
-        fn = ctypes.CDLL(str(path)).snn_core_round_trip
-        fn.argtypes, fn.restype = [ctypes.c_int64, ctypes.c_double], ctypes.c_double
-        ns = fn(rounds, float(max_seconds))
+        ns = _round_trip_fn()(rounds, float(max_seconds))
     except Exception:  # (no compiler, a library that will not build or load: no figure)
         return None
     return ns if ns > 0 else None
+
+
+@functools.lru_cache(maxsize=1)
+def _round_trip_fn():
+    """``snn_core_round_trip`` of the kernels library, found once a process
+    (the library's key is the text of every kernel: hashed once, not around
+    every run)."""
+    path, _ = CpuBackend(threads=2)._kernel_library("kernels", "float32")
+    fn = ctypes.CDLL(str(path)).snn_core_round_trip
+    fn.argtypes, fn.restype = [ctypes.c_int64, ctypes.c_double], ctypes.c_double
+    return fn

@@ -128,8 +128,7 @@ def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
     ``max_round_trip`` [ns] leaves out the runs at several threads or ranks
     whose round trip exceeds it (runs on one core, whose time does not
     depend on where the other is, and runs without the figure are kept).
-    Rows in the order model,
-    simulator, backend, ranks, threads."""
+    Rows in the order model, simulator, backend, ranks, threads."""
     if max_round_trip is not None and not (
             isinstance(max_round_trip, (int, float)) and not isinstance(max_round_trip, bool)
             and max_round_trip > 0):
