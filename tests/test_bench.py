@@ -757,21 +757,21 @@ def test_the_cores_round_trip_is_measured_or_none_and_never_hangs(monkeypatch):
     # pinned to one core: the wrapper says None; the library, asked for far
     # more rounds than fit in its limit, returns the mean of those done
     code = textwrap.dedent("""
-        import ctypes, os, time
+        import ctypes, os
         from snnlab.backend import cpu
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
         print(cpu.core_round_trip_ns(1000))
         path, _ = cpu.CpuBackend(threads=2)._kernel_library("kernels", "float32")
         fn = ctypes.CDLL(str(path)).snn_core_round_trip
         fn.argtypes, fn.restype = [ctypes.c_int64, ctypes.c_double], ctypes.c_double
-        t0 = time.perf_counter()
-        ns = fn(10**12, 0.2)
-        print(ns > 0, time.perf_counter() - t0 < 60)
+        print(fn(10**12, 0.2) > 0)
     """)
+    # (10^12 rounds on one core would take days: returning at all, within the
+    # subprocess's timeout, is the time bound working; no clock is asserted)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["None", "True", "True"]
+    assert out.stdout.split() == ["None", "True"]
     for bad in (0, -5, 1.5, True, "100"):
         with pytest.raises(ValueError, match="rounds must be a positive integer"):
             cpu.core_round_trip_ns(bad)
