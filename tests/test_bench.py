@@ -107,8 +107,10 @@ def test_files_inherit_and_override(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ('[matrix]\nmodel = ["brunel"]', "name is missing"),
     ('name = "x"\nrepeat = 3\n[matrix]\nmodel = ["brunel"]', "unknown key repeat; allowed: "
-     "calibrate, extends, matrix, models, name, peers, prefault, repeats, store, timeout, "
-     "warmup"),
+     "calibrate, extends, matrix, models, name, order, peers, prefault, repeats, store, "
+     "timeout, warmup"),
+    ('name = "x"\norder = "shuffled"\n[matrix]\nmodel = ["brunel"]',
+     "order 'shuffled' is not one of: rounds, cases"),
     ('name = "x"\n[matrix]\nmodel = ["brunel"]\nsimulator = ["neuron"]',
      "matrix.simulator 'neuron' is not one of: snnlab, nest, brian2"),
     ('name = "x"\n[matrix]\nmodel = ["brunell"]', "matrix.model 'brunell' is not one of"),
@@ -688,7 +690,7 @@ def test_thread_scaling_rows_against_a_hand_count(capsys, tmp_path):
     assert one["round_trip_ns"] is None and big["round_trip_ns"] is None
     md = scaling_table(records).splitlines()
     assert len(md) == 2 + 8
-    assert ("| brunel[n=100] | snnlab | cpu | 1 | 2 | 3 | 1.250 s | 1.60 | 80 % | 12.0x | "
+    assert ("| brunel[n=100] | snnlab | cpu | 1 | 2 | 3 | 1.250 s | 1.60 | 80 % | 12.0x | - | - | "
             "propagate 1.25, update 2.00 | 90 ns (70-350) |") in md
     assert md[2].endswith("| - |")
     assert "1.60 (over 2)" in md[-1]
@@ -723,6 +725,96 @@ def test_thread_scaling_rows_against_a_hand_count(capsys, tmp_path):
     for bad in (0, -1.0, float("nan"), True, "100"):
         with pytest.raises(ValueError, match="max_round_trip must be a positive number"):
             scaling_rows(records, max_round_trip=bad)
+
+
+def test_paired_speedups_against_a_hand_count(tmp_path, capsys):
+    from snnlab.bench.report import report, scaling_rows, scaling_table
+
+    def rec(sim, simulator="snnlab", threads=1, rep=0, batch="b1", order="rounds"):
+        case = _case(simulator=simulator, threads=threads, options=(("n", 100),))
+        ctx = CTX if batch is None else {**CTX, "batch": batch}
+        return new_record(name="s", case=case, repeat=rep, status="ok", timers={"sim": sim},
+                          context=ctx, config={"name": "s", "order": order})
+
+    records = (
+        # three rounds of one call: 1 and 2 threads, NEST at 1 and (twice) 2 threads
+        [rec(s, rep=k) for k, s in enumerate((2.0, 2.4, 2.2))]
+        + [rec(s, threads=2, rep=k) for k, s in enumerate((1.0, 1.6, 1.25))]
+        + [rec(s, "nest", rep=k) for k, s in enumerate((30.0, 36.0, 33.0))]
+        + [rec(s, "nest", threads=2, rep=k) for k, s in enumerate((15.0, 20.0))]
+        # no partner: another call's round, runs made case by case, and runs
+        # recorded before batches were
+        + [rec(0.5, threads=2, batch="b2"), rec(0.6, threads=2, order="cases"),
+           rec(0.7, threads=2, batch=None), rec(9.0, batch=None)])
+    rows = {(r["simulator"], r["threads"]): r for r in scaling_rows(records)}
+    two = rows[("snnlab", 2)]
+    # 2.0 / 1.0, 2.4 / 1.6, 2.2 / 1.25
+    assert two["speedup_paired"] == pytest.approx(
+        {"median": 1.76, "min": 1.5, "max": 2.0, "rounds": 3})
+    # NEST over snnlab, round by round: 15 / 1.0 and 20 / 1.6 (no third NEST run)
+    assert two["vs_nest_paired"] == pytest.approx(
+        {"median": 13.75, "min": 12.5, "max": 15.0, "rounds": 2})
+    one = rows[("snnlab", 1)]
+    assert one["speedup_paired"] is None  # (the base itself)
+    assert one["vs_nest_paired"] == pytest.approx(
+        {"median": 15.0, "min": 15.0, "max": 15.0, "rounds": 3})
+    assert rows[("nest", 2)]["speedup_paired"] == pytest.approx(
+        {"median": 1.9, "min": 1.8, "max": 2.0, "rounds": 2})  # 30 / 15, 36 / 20
+    assert rows[("nest", 2)]["vs_nest_paired"] is None
+    # the medians take every run, paired or not
+    assert two["runs"] == 6 and one["runs"] == 4
+    md = scaling_table(records)
+    assert "| 1.76 (1.50-2.00, 3 rounds) | 13.75x (12.50-15.00, 2 rounds) |" in md
+    page = report(records, tmp_path / "r.html").read_text()
+    assert "paired speedup" in page and "1.76 (1.50-2.00, 3 rounds)" in page
+    # runs made case by case only: no pairs
+    for r in records:
+        r["config"]["order"] = "cases"
+    assert all(r["speedup_paired"] is None and r["vs_nest_paired"] is None
+               for r in scaling_rows(records))
+
+
+def test_runs_come_in_rounds_each_with_its_warm_ups_first(tmp_path, monkeypatch):
+    from snnlab.bench import runner
+
+    monkeypatch.setattr(runner, "_one", lambda case, peers, timeout: (
+        {"timers": {"sim": 0.1 * case.options[0][1]}}, None))
+    monkeypatch.setattr(runner, "context", lambda: dict(CTX))
+    data = {"name": "o", "repeats": 2, "warmup": 1, "calibrate": False,
+            "matrix": {"model": ["brunel"], "seed": [1, 2]}, "models": {"brunel": {"n": [3, 4]}}}
+    seen = {}
+    for order in ("rounds", "cases"):
+        log = []
+        cfg = parse({**data, "order": order}) if order == "cases" else parse(data)
+        with Store(tmp_path / f"{order}.sqlite") as s:
+            runner.run(cfg, s, log=log.append)
+            records = s.records()
+        # [k/4] n=3 seed 1, n=3 seed 2, n=4 seed 1, n=4 seed 2; one warm-up a
+        # case (n), whatever the seed, just before its first timed run
+        got = [m.split(" ", 1)[0] + (" warm" if "warm-up" in m else
+                                     " " + re.search(r"run (\d/\d: .*)$", m).group(1))
+               for m in log]
+        seen[order] = got
+        assert len({r["context"]["batch"] for r in records}) == 1
+        assert all(r["config"]["order"] == order for r in records)
+        # the records, as stored, in the order run: round (repeat), case
+        runs = [(r["repeat"], r["case"]["options"]["n"], r["case"]["seed"]) for r in records]
+        if order == "rounds":
+            assert runs == [(0, 3, 1), (0, 3, 2), (0, 4, 1), (0, 4, 2),
+                            (1, 3, 1), (1, 3, 2), (1, 4, 1), (1, 4, 2)]
+        else:
+            assert runs == [(0, 3, 1), (1, 3, 1), (0, 3, 2), (1, 3, 2),
+                            (0, 4, 1), (1, 4, 1), (0, 4, 2), (1, 4, 2)]
+    assert seen["rounds"][:3] == ["[1/4] warm", "[1/4] 1/2: sim 0.300 s",
+                                  "[2/4] 1/2: sim 0.300 s"]
+    assert seen["rounds"][3] == "[3/4] warm" and len(seen["rounds"]) == 8 + 2
+    assert seen["cases"][:4] == ["[1/4] warm", "[1/4] 1/2: sim 0.300 s",
+                                 "[1/4] 2/2: sim 0.300 s", "[2/4] 1/2: sim 0.300 s"]
+    with Store(tmp_path / "rounds.sqlite") as s:
+        runner.run(parse(data), s, log=lambda m: None)
+        assert len({r["context"]["batch"] for r in s.records()}) == 2  # (a call, a batch)
+    with pytest.raises(ValueError, match="order must be one of: rounds, cases; got 'random'"):
+        runner.schedule([], 1, "random")
 
 
 def test_setup_peers_makes_the_environment_where_the_runner_looks(tmp_path, monkeypatch):

@@ -10,6 +10,9 @@ A configuration names the axes of a matrix; every combination is a case::
     calibrate = true   # time a fixed workload before every run (compare --normalize)
     prefault = 0.0     # GiB touched in a throw-away process before every run (virtual
                        # machines whose host reclaims freed memory: see runner.prefault)
+    order = "rounds"   # "rounds": each round runs every case once, in the matrix's
+                       # order, so neighbours in a round are paired; "cases": all
+                       # of one case's runs, then the next case's
     store = "bench.sqlite"   # relative to this file (snnlab bench run --store overrides)
 
     [matrix]
@@ -65,8 +68,10 @@ MODEL_OPTIONS = {
 }
 CHOICES = {"pairing": ("nest", "soma"), "input": ("poisson", "dc")}
 TOP = {"name": str, "extends": (str, list), "repeats": int, "warmup": int, "timeout": float,
-       "calibrate": bool, "prefault": float, "store": str, "matrix": dict, "models": dict,
-       "peers": dict}
+       "calibrate": bool, "prefault": float, "order": str, "store": str, "matrix": dict,
+       "models": dict, "peers": dict}
+# how the timed runs are ordered (runner.run): in rounds of every case, or case by case
+ORDERS = ("rounds", "cases")
 MATRIX = {"model": str, "simulator": str, "backend": str, "threads": int, "ranks": int,
           "seed": int}
 # what `snnlab run` does when t or presim is not given (its --t and --presim);
@@ -115,6 +120,7 @@ class Config:
     timeout: float = 1800.0
     calibrate: bool = True
     prefault: float = 0.0
+    order: str = "rounds"
     store: Path | None = None
     peers: dict = field(default_factory=dict)
     source: dict = field(default_factory=dict)  # the merged configuration, as run
@@ -239,6 +245,9 @@ def parse(data: dict) -> Config:
         raise ConfigError(f"timeout must be > 0 seconds, got {data['timeout']}")
     if data.get("prefault", 0.0) < 0:
         raise ConfigError(f"prefault must be >= 0 GiB, got {data['prefault']}")
+    order = data.get("order", "rounds")
+    if order not in ORDERS:
+        raise ConfigError(f"order {order!r} is not one of: {', '.join(ORDERS)}")
     matrix = data.get("matrix", {})
     _unknown("matrix", matrix, MATRIX)
     if "model" not in matrix:
@@ -296,5 +305,6 @@ def parse(data: dict) -> Config:
     return Config(name=data["name"], cases=cases, repeats=data.get("repeats", 3),
                   warmup=data.get("warmup", 1), timeout=float(data.get("timeout", 1800.0)),
                   calibrate=data.get("calibrate", True),
-                  prefault=float(data.get("prefault", 0.0)),
-                  store=Path(store) if store else None, peers=dict(peers), source=data)
+                  prefault=float(data.get("prefault", 0.0)), order=order,
+                  store=Path(store) if store else None, peers=dict(peers),
+                  source={**data, "order": order})  # (the order as run, named or not)

@@ -113,6 +113,29 @@ def _label(case: dict) -> str:
     return f"{case['model']}[{opts}]" if opts else case["model"]
 
 
+def _round_of(record) -> tuple | None:
+    """The round a run was made in: (the ``bench run`` call's batch, seed,
+    repeat), for runs made in rounds; None for others (made case by case,
+    or before rounds were recorded)."""
+    batch = record["context"].get("batch")
+    if batch is None or (record.get("config") or {}).get("order") != "rounds":
+        return None
+    return (batch, record["case"]["seed"], record["repeat"])
+
+
+def _paired(base_runs, runs) -> dict | None:
+    """The ratios of each base run's simulation time over that of the run
+    of ``runs`` in the same round: their median, smallest and largest, and
+    how many rounds gave one; None where no round has both."""
+    base = {k: r["timers"]["sim"] for r in base_runs if (k := _round_of(r)) is not None}
+    ratios = [base[k] / r["timers"]["sim"] for r in runs
+              if (k := _round_of(r)) is not None and k in base]
+    if not ratios:
+        return None
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),
+            "rounds": len(ratios)}
+
+
 def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
     """Thread scaling: one row per case and thread count (ok runs only), with
     the median simulation time over its runs (every seed and repeat),
@@ -128,6 +151,15 @@ def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
     ``max_round_trip`` [ns] leaves out the runs at several threads or ranks
     whose round trip exceeds it (runs on one core, whose time does not
     depend on where the other is, and runs without the figure are kept).
+
+    Runs made in rounds (``order = "rounds"``, :func:`runner.run
+    <snnlab.bench.runner.run>`) are also compared pair by pair, each with
+    its neighbour of the same round: ``speedup_paired`` (the base's time
+    over this one's) and ``vs_nest_paired`` (NEST's over snnlab's), each
+    ``{"median", "min", "max", "rounds"}`` over the rounds that have both
+    runs, or None (no such round; and at the base itself).  A slow spell of
+    the machine then falls on both runs of a pair, where the medians of
+    runs made far apart can mix a fast hour with a slow one.
     Rows in the order model, simulator, backend, ranks, threads."""
     if max_round_trip is not None and not (
             isinstance(max_round_trip, (int, float)) and not isinstance(max_round_trip, bool)
@@ -143,8 +175,9 @@ def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
         c = r["case"]
         key = (_label(c), c["simulator"], c["backend"], c["ranks"])
         groups.setdefault(key, {}).setdefault(c["threads"], []).append(r)
-    nest = {(k[0], t): _median([r["timers"]["sim"] for r in rs])
-            for k, by in groups.items() if k[1] == "nest" and k[3] == 1 for t, rs in by.items()}
+    nest_groups = {(k[0], t): rs for k, by in groups.items() if k[1] == "nest" and k[3] == 1
+                   for t, rs in by.items()}
+    nest = {k: _median([r["timers"]["sim"] for r in rs]) for k, rs in nest_groups.items()}
     rows = []
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], k[3])):
         by = groups[key]
@@ -161,24 +194,36 @@ def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
                 if b and v:  # (a phase that takes no time has no speedup)
                     phases[p] = b / v
             other = nest.get((key[0], threads))
+            against_nest = other and key[1] == "snnlab" and key[2] == "cpu" and key[3] == 1
             trips = [t for t in map(_round_trip, by[threads]) if t is not None]
             rows.append({
                 "model": key[0], "simulator": key[1], "backend": key[2], "ranks": key[3],
                 "threads": threads, "runs": len(by[threads]), "sim_s": sim,
                 "base_threads": base, "speedup": speedup,
                 "efficiency": speedup * base / threads, "phase_speedup": phases,
-                "vs_nest": other / sim if other and key[1] == "snnlab" and key[2] == "cpu"
-                and key[3] == 1 else None,
+                "vs_nest": other / sim if against_nest else None,
+                "speedup_paired": _paired(by[base], by[threads]) if threads != base else None,
+                "vs_nest_paired": _paired(nest_groups[(key[0], threads)], by[threads])
+                if against_nest else None,
                 "round_trip_ns": {"median": _median(trips), "min": min(trips),
                                   "max": max(trips)} if trips else None})
     return rows
 
 
+def _pair_text(p: dict | None, unit: str = "") -> str:
+    """A paired figure as "median (min-max, n rounds)"; "-" for none."""
+    if p is None:
+        return "-"
+    return (f"{p['median']:.2f}{unit} ({p['min']:.2f}-{p['max']:.2f}, "
+            f"{p['rounds']} round{'s' if p['rounds'] != 1 else ''})")
+
+
 def scaling_table(records, max_round_trip: float | None = None) -> str:
     """:func:`scaling_rows` as a Markdown table (``snnlab bench scaling``)."""
     out = ["| model | simulator | backend | ranks | threads | runs | simulation (median) | "
-           "speedup | efficiency | NEST / snnlab | phases' speedup | core round trip |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "speedup | efficiency | NEST / snnlab | paired speedup | paired NEST / snnlab | "
+           "phases' speedup | core round trip |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in scaling_rows(records, max_round_trip):
         base = "" if r["base_threads"] == 1 else f" (over {r['base_threads']})"
         phases = ", ".join(f"{p} {v:.2f}" for p, v in sorted(r["phase_speedup"].items()))
@@ -188,7 +233,8 @@ def scaling_table(records, max_round_trip: float | None = None) -> str:
         out.append(f"| {r['model']} | {r['simulator']} | {r['backend']} | {r['ranks']} | "
                    f"{r['threads']} | {r['runs']} | "
                    f"{r['sim_s']:.3f} s | {r['speedup']:.2f}{base} | "
-                   f"{100 * r['efficiency']:.0f} % | {vs} | {phases or '-'} | {trip} |")
+                   f"{100 * r['efficiency']:.0f} % | {vs} | {_pair_text(r['speedup_paired'])} | "
+                   f"{_pair_text(r['vs_nest_paired'], 'x')} | {phases or '-'} | {trip} |")
     return "\n".join(out)
 
 
@@ -307,6 +353,8 @@ def report(records, path, title: str = "snnlab benchmarks", pair=None) -> Path:
             ("speedup", lambda r: f"{r['speedup']:.2f} over {r['base_threads']}"),
             ("efficiency", lambda r: f"{100 * r['efficiency']:.0f} %"),
             ("NEST / snnlab", lambda r: _fmt(r["vs_nest"])),
+            ("paired speedup", lambda r: _pair_text(r["speedup_paired"])),
+            ("paired NEST / snnlab", lambda r: _pair_text(r["vs_nest_paired"], "x")),
             ("phases' speedup", lambda r: ", ".join(
                 f"{p} {v:.2f}" for p, v in sorted(r["phase_speedup"].items())))])]
     layout = figures(records)

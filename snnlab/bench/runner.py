@@ -1,7 +1,8 @@
 """Running a configuration: each run in its own process, each record stored
 as soon as it exists.
 
-For every case, ``warmup`` untimed runs, then ``repeats`` timed runs; before
+For every case, ``warmup`` untimed runs, then ``repeats`` timed runs (in
+rounds of every case, or case by case: the configuration's ``order``); before
 each timed run a fixed calibration workload is timed in this process (the
 machine's speed at that moment, for ``compare --normalize``), and before
 and after it the round trip of a cache line between two cores (where the
@@ -23,17 +24,18 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 from ..backend.cpu import core_round_trip_ns
 from . import bands
-from .config import MODEL_OPTIONS, RUN_DEFAULTS, Config
+from .config import MODEL_OPTIONS, ORDERS, RUN_DEFAULTS, Config
 from .metadata import context
 from .schema import new_record
 from .store import Store
 
-__all__ = ["run", "calibrate", "CALIBRATION", "Peers", "command", "skip_reason", "run_figures",
-           "prefault"]
+__all__ = ["run", "schedule", "calibrate", "CALIBRATION", "Peers", "command", "skip_reason",
+           "run_figures", "prefault"]
 
 _ROOT = Path(__file__).resolve().parents[2]  # a checkout's root (benchmarks/ beside snnlab/)
 # what the peer scripts model: simulator -> model -> script
@@ -251,58 +253,80 @@ def run(config: Config, store: Store, log=None, dry_run: bool = False) -> dict:
     """Run every case of ``config``, adding each record to ``store`` as it is
     made; returns counts {ok, out_of_band, failed, skipped}, the skips and the
     UUIDs of the records made.  ``dry_run``: list the commands, run nothing
-    (``store`` may be None)."""
+    (``store`` may be None).
+
+    The timed runs come in the configuration's ``order`` (:func:`schedule`):
+    by default in rounds, each round every case once, so that a slow hour of
+    the machine falls on every case alike, and runs of one round, made
+    minutes apart, can be compared pair by pair (``snnlab bench scaling``'s
+    paired speedups: on a shared virtual machine one run took from 2.0 to
+    2.7 s from one day to the next).  Every record of one call carries the
+    call's ``context["batch"]`` (a UUID): with its seed and ``repeat`` (the
+    round) it names the round."""
     log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
     peers = Peers(config.peers)
     counts = {"ok": 0, "out_of_band": 0, "failed": 0, "skipped": 0}
     uuids = []
-    skipped, warmed = [], set()
-    ctx = None if dry_run else context()
+    skipped, runnable, labels, warmed = [], [], {}, set()
+    ctx = None if dry_run else {**context(), "batch": str(uuid.uuid4())}
     if not dry_run:
         core_round_trip_ns(1)  # (its library built now, not between calibration and a run)
     n = len(config.cases)
     for k, case in enumerate(config.cases, 1):
-        label = f"[{k}/{n}] {case.key} seed={case.seed}"
+        labels[case] = label = f"[{k}/{n}] {case.key} seed={case.seed}"
         why = skip_reason(case, peers)
         if why:
             counts["skipped"] += 1
             skipped.append({"case": case.key, "seed": case.seed, "why": why})
             log(f"{label}: skipped: {why}")
-            continue
-        if dry_run:
+        elif dry_run:
             log(f"{label}: {' '.join(command(case, peers))}")
-            continue
-        for w in range(0 if case.key in warmed else config.warmup):  # once a case
-            log(f"{label}: warm-up {w + 1}/{config.warmup}")
-            _one(case, peers, config.timeout)
-        warmed.add(case.key)
-        for rep in range(config.repeats):
-            prefault(config.prefault)
-            before = core_round_trip_ns()
-            cal = calibrate() if config.calibrate else None
-            out, error = _one(case, peers, config.timeout)
-            # where the host had the cores, on either side of the run
-            here = {**ctx, "core_round_trip_ns": [before, core_round_trip_ns()],
-                    **({"calibration": CALIBRATION} if cal is not None else {})}
-            if out is None:
-                rec = new_record(name=config.name, case=case, repeat=rep, status="failed",
-                                 error=error, calibration_s=cal, context=here,
-                                 config=config.source)
-            else:
-                fig = run_figures(case, out)
-                # the backend as it was resolved ("auto": cpu or cuda, by the machine)
-                ran = dataclasses.replace(case, backend=out.get("backend") or case.backend) \
-                    if case.simulator == "snnlab" else case
-                rec = new_record(name=config.name, case=ran, repeat=rep,
-                                 calibration_s=cal, context=here, config=config.source, **fig)
-            store.add(rec)
-            uuids.append(rec["uuid"])
-            counts[rec["status"]] += 1
-            sim = rec["timers"].get("sim")
-            what = (f"sim {sim:.3f} s" if sim is not None else "")
-            if rec["status"] == "out_of_band":
-                what += "; OUT OF BAND: " + "; ".join(rec["gate"]["failures"])
-            elif rec["status"] == "failed":
-                what = f"FAILED: {error}"
-            log(f"{label}: run {rep + 1}/{config.repeats}: {what}")
+        else:
+            runnable.append(case)
+    for rep, case in schedule(runnable, config.repeats, config.order):
+        label = labels[case]
+        if case.key not in warmed:  # (once a case, whatever the seed: before its first run)
+            warmed.add(case.key)
+            for w in range(config.warmup):
+                log(f"{label}: warm-up {w + 1}/{config.warmup}")
+                _one(case, peers, config.timeout)
+        prefault(config.prefault)
+        before = core_round_trip_ns()
+        cal = calibrate() if config.calibrate else None
+        out, error = _one(case, peers, config.timeout)
+        # where the host had the cores, on either side of the run
+        here = {**ctx, "core_round_trip_ns": [before, core_round_trip_ns()],
+                **({"calibration": CALIBRATION} if cal is not None else {})}
+        if out is None:
+            rec = new_record(name=config.name, case=case, repeat=rep, status="failed",
+                             error=error, calibration_s=cal, context=here,
+                             config=config.source)
+        else:
+            fig = run_figures(case, out)
+            # the backend as it was resolved ("auto": cpu or cuda, by the machine)
+            ran = dataclasses.replace(case, backend=out.get("backend") or case.backend) \
+                if case.simulator == "snnlab" else case
+            rec = new_record(name=config.name, case=ran, repeat=rep,
+                             calibration_s=cal, context=here, config=config.source, **fig)
+        store.add(rec)
+        uuids.append(rec["uuid"])
+        counts[rec["status"]] += 1
+        sim = rec["timers"].get("sim")
+        what = (f"sim {sim:.3f} s" if sim is not None else "")
+        if rec["status"] == "out_of_band":
+            what += "; OUT OF BAND: " + "; ".join(rec["gate"]["failures"])
+        elif rec["status"] == "failed":
+            what = f"FAILED: {error}"
+        log(f"{label}: run {rep + 1}/{config.repeats}: {what}")
     return {**counts, "skips": skipped, "uuids": uuids}
+
+
+def schedule(cases: list, repeats: int, order: str = "rounds") -> list[tuple]:
+    """The timed runs as (repeat, case), in ``order``: ``rounds`` (repeat 0
+    of every case in turn, then repeat 1, ...) or ``cases`` (every repeat
+    of the first case, then of the next)."""
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of: {', '.join(ORDERS)}; got {order!r}")
+    if order == "rounds":
+        return [(rep, case) for rep in range(repeats) for case in cases]
+    return [(rep, case) for case in cases for rep in range(repeats)]
