@@ -171,33 +171,33 @@ static double snn_wtime(void) {
 #endif
 
 // What a schedule's step sees: whether the team has several threads (the
-// barriers), whether this is thread 0 (the clock), the clock's state, and
-// in snn_run_blocks the thread's own step counters (the neurons' and the
-// synaptic half's, and the first step whose counts are cleared), which the
-// kernels read there instead of the shared one.
+// barriers), the thread's clock, and in snn_run_blocks the thread's own
+// step counters (the neurons' and the synaptic half's, and the first step
+// whose counts are cleared), which the kernels read there instead of the
+// shared one.
 struct SnnDriver {
-    bool many, master;
+    bool many;
     int64_t step, syn, clear;
     uint64_t ticks[SNN_N_PHASES];
     uint64_t last;    // ticks at the end of the last phase
-    uint64_t waited;  // ticks thread 0 spent at barriers since then
+    uint64_t waited;  // ticks this thread spent at barriers since then
     uint64_t t0;      // ticks and wall time at the start
     double w0;
 };
 
-// SNN_BARRIER with the team size asked once, not after every kernel; thread
-// 0 times its wait there (phase SNN_WAIT_PHASE, "wait": the others were
-// still working, or the barrier itself)
+// SNN_BARRIER with the team size asked once, not after every kernel; each
+// thread times its wait there (phase SNN_WAIT_PHASE, "wait": the others
+// were still working, or the barrier itself)
 #define SNN_DRIVER_BARRIER                                                        \
     if (snn_d.many) {                                                             \
-        const uint64_t _w = snn_d.master ? SNN_TICKS() : 0;                      \
+        const uint64_t _w = SNN_TICKS();                                          \
         _Pragma("omp barrier")                                                    \
-        if (snn_d.master) snn_d.waited += SNN_TICKS() - _w;                      \
+        snn_d.waited += SNN_TICKS() - _w;                                         \
     }
-// the phase of the launches since the last reading, less the waits in it:
-// thread 0 reads the clock
+// the phase of the launches since the last reading, less the waits in it
+// (every thread its own: a few ns a reading, 4 to 6 readings a step)
 #define SNN_PHASE(k)                                                              \
-    if (snn_d.master) {                                                           \
+    {                                                                             \
         const uint64_t _n = SNN_TICKS();                                          \
         snn_d.ticks[k] += _n - snn_d.last - snn_d.waited;                         \
         snn_d.ticks[SNN_WAIT_PHASE] += snn_d.waited;                              \
@@ -206,14 +206,8 @@ struct SnnDriver {
     }
 
 // A driver's start on each thread: the counters at `step`, the clock read.
-// The clock is thread 0's; another's with SNNLAB_CXXFLAGS=-DSNN_TIMING_THREAD=t
-// (a measurement of the threads' balance: each phase's time on thread t).
-#ifndef SNN_TIMING_THREAD
-#define SNN_TIMING_THREAD 0
-#endif
 static inline SNN_INLINE void snn_driver_start(SnnDriver &snn_d, const int64_t step) {
     snn_d.many = SNN_NUM_THREADS > 1;
-    snn_d.master = SNN_THREAD_ID == SNN_TIMING_THREAD;
     snn_d.step = snn_d.syn = snn_d.clear = step;
     for (int k = 0; k < SNN_N_PHASES; ++k) snn_d.ticks[k] = 0;
     snn_d.waited = 0;
@@ -221,18 +215,21 @@ static inline SNN_INLINE void snn_driver_start(SnnDriver &snn_d, const int64_t s
     snn_d.w0 = SNN_WTIME();
 }
 
-// the ticks of each phase, on thread 0, as the clock's time of the run
+// the ticks of each phase, as the clock's time of the run, added to the
+// thread's row of `phase` ([thread][phase]: row 0, thread 0's, is the
+// run's breakdown; the rows side by side show the threads' balance)
 static inline SNN_INLINE void snn_driver_end(SnnDriver &snn_d, double *phase) {
     snn_d.ticks[SNN_WAIT_PHASE] += snn_d.waited;  // (a last barrier after the last phase)
-    if (snn_d.master && snn_d.last > snn_d.t0) {
+    if (snn_d.last > snn_d.t0) {
         const double per_tick = (SNN_WTIME() - snn_d.w0) / (double)(SNN_TICKS() - snn_d.t0);
-        for (int k = 0; k < SNN_N_PHASES; ++k) phase[k] += (double)snn_d.ticks[k] * per_tick;
+        double *row = phase + (int64_t)SNN_THREAD_ID * SNN_N_PHASES;
+        for (int k = 0; k < SNN_N_PHASES; ++k) row[k] += (double)snn_d.ticks[k] * per_tick;
     }
 }
 
 // A driver's parallel region: a team of n_threads, each thread's driver
-// started at `first_step`, `run(snn_d)` on every thread, thread 0's phases
-// added to `phase`.
+// started at `first_step`, `run(snn_d)` on every thread, each thread's
+// phases added to its row of `phase` ([n_threads][SNN_N_PHASES]).
 template <class F>
 SNN_INLINE void snn_drive(const int64_t first_step, double *phase, const int n_threads,
                           const F &run) {
@@ -249,8 +246,8 @@ SNN_INLINE void snn_drive(const int64_t first_step, double *phase, const int n_t
 // Run S::step(P, I, D, driver) n_steps times in one parallel region.  The
 // arguments come from tables filled by Python (P pointers, I integers, D
 // doubles), so arrays may be reallocated without recompiling; `phase`
-// accumulates the wall time of each phase, measured by thread 0 between the
-// kernels' barriers, and of its waits at them (SNN_WAIT_PHASE).
+// accumulates, per thread, the wall time of each phase, measured between
+// the kernels' barriers, and of the waits at them (SNN_WAIT_PHASE).
 template <class S>
 SNN_INLINE void snn_run_steps(void **P, const int64_t *I, const double *D, const int64_t n_steps,
                               double *phase, const int n_threads) {

@@ -144,6 +144,8 @@ def run_model(args) -> dict:
         "timers": {k: round(v, 6) for k, v in sim.timers.items()},
         "rtf": sim.timers["sim"] / (t_done * 1e-3) if t_done > 0 else None,
         "phases": {k: round(v, 6) for k, v in sim.phase_breakdown().items()},
+        "thread_phases": [{k: round(v, 6) for k, v in row.items()}
+                          for row in sim.thread_phase_breakdown()],
         "rates": {p: sim.rates(p, since=args.presim) for p in pops},
         "cv_isi": {p: sim.cv_isi(p, since=args.presim) for p in pops},
         "peak_memory_bytes": sim.peak_memory_bytes(),
@@ -195,8 +197,8 @@ def _over_ranks(sim, result: dict) -> dict:
     timers = {**sim.timers}
     phases = {**sim.phase_breakdown(), "communicate": ranks.communicate}
     memory = sim.peak_memory_bytes()
-    every = ranks.comm.allgather((timers, phases, memory))
-    out = {}
+    every = ranks.comm.allgather((timers, phases, memory, result["thread_phases"]))
+    out = {"thread_phases": [row for e in every for row in e[3]]}  # (rank by rank)
     for key, i in (("timers", 0), ("phases", 1)):
         names = every[0][i]
         out[key] = {k: round(max(e[i][k] for e in every), 6) for k in names}
@@ -322,6 +324,13 @@ def _summary(r: dict) -> str:
     ph = r["phases"]
     total = sum(ph.values()) or 1.0
     lines.append("  per phase: " + ", ".join(f"{k} {100 * v / total:.0f} %" for k, v in ph.items()))
+    rows = r.get("thread_phases") or []
+    if len(rows) > 1:  # the threads' balance (rank by rank on ranks)
+        busy = [sum(v for k, v in row.items() if k != "wait") for row in rows]
+        mean = sum(busy) / len(busy) or 1.0
+        lines.append("  per thread: busy " + ", ".join(f"{b:.3f}" for b in busy)
+                     + " s; waiting " + ", ".join(f"{row['wait']:.3f}" for row in rows)
+                     + f" s (the busiest {max(busy) / mean:.2f}x the mean)")
     m = r["peak_memory_bytes"]
     lines.append(f"  memory: host peak {m['host'] / 2**20:.0f} MiB, simulation arrays "
                  f"{m['device'] / 2**20:.0f} MiB ({r['bytes_per_synapse']:.2f} B/synapse)")

@@ -616,8 +616,17 @@ class Simulation:
         return {"host": int(host), "device": int(self._state.arena.peak)}
 
     def phase_breakdown(self) -> dict[str, float]:
-        """Wall time [s] per step phase (measured by the CPU driver)."""
+        """Wall time [s] per step phase (measured by the CPU driver, on
+        thread 0)."""
         return dict(zip(PHASES, map(float, self.phase_times)))
+
+    def thread_phase_breakdown(self) -> list[dict[str, float]]:
+        """:meth:`phase_breakdown` on each CPU thread, thread 0 first: each
+        thread's own clock, its ``wait`` the time it spent at the barriers
+        between phases while another thread still worked.  The threads'
+        balance: a thread that works longer than the others (its share of
+        the work, or a slower core) makes them wait.  One entry on the GPU."""
+        return [dict(zip(PHASES, map(float, row))) for row in self._runner.thread_phase_times]
 
     @property
     def schedule(self) -> dict:

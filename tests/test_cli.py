@@ -1,6 +1,7 @@
 """The snnlab command."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -24,6 +25,22 @@ def test_run_brunel_json(capsys):
     assert r["schedule"] == {"name": "split", "block_steps": 15}  # (Brunel's delays: 1.5 ms)
     assert r["rtf"] == pytest.approx(r["timers"]["sim"] / 0.1, rel=1e-3, abs=1e-5)
     assert set(r["rates"]) == {"exc", "inh"} and all(v > 0 for v in r["rates"].values())
+    assert r["thread_phases"] == [r["phases"]]  # (one thread: its phases are the run's)
+
+
+def test_each_threads_phases_and_the_balance_in_the_summary(capsys):
+    args = ["run", "brunel", "--n", "1000", "--t", "100", "--seed", "3", "--backend", "cpu",
+            "--threads", "2"]
+    assert main([*args, "--json"]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert len(r["thread_phases"]) == 2 and r["thread_phases"][0] == r["phases"]
+    assert all(row["propagate"] > 0 and row["update"] > 0 for row in r["thread_phases"])
+    assert main(args) == 0
+    line = [x for x in capsys.readouterr().out.splitlines() if "per thread" in x]
+    # "  per thread: busy 0.012, 0.011 s; waiting 0.001, 0.002 s (the busiest 1.04x the mean)"
+    assert len(line) == 1 and re.fullmatch(
+        r"  per thread: busy [\d.]+, [\d.]+ s; waiting [\d.]+, [\d.]+ s "
+        r"\(the busiest [\d.]+x the mean\)", line[0])
 
 
 def test_same_seed_same_digest_different_seed_differs(capsys):
@@ -41,6 +58,7 @@ def test_readable_summary_and_raster(tmp_path, capsys):
                  "--raster", str(out)]) == 0
     text = capsys.readouterr().out
     assert "rate" in text and "real-time factor" in text
+    assert "per thread" not in text  # (one thread: no balance to show)
     html = out.read_text()
     assert "spikes_exc" in html and "cdn.bokeh.org" not in html  # inline, no network
 

@@ -5,6 +5,7 @@ import pytest
 
 import snnlab as sl
 import snnlab.plan
+from snnlab.connectivity import FromList
 from snnlab.zoo import brunel
 
 
@@ -393,3 +394,29 @@ def test_phases_add_up_and_waits_are_their_own():
         assert ph["update"] > 0 and ph["propagate"] > 0
         times[t] = ph
     assert times[1]["wait"] == 0.0 and times[2]["wait"] > 0.0
+
+
+def test_every_thread_times_its_own_phases():
+    """Each thread's phases (its own clock): thread 0's are the run's
+    breakdown; each thread's add up to the run like thread 0's; and where
+    one thread has all of a projection's synapses (every target in the upper
+    half of the population: thread 1's share), that thread propagates and
+    the other waits at the barriers."""
+    net = sl.Network(dt=0.1)
+    n_src, n_tgt = 64, 2000
+    net.population("src", sl.models.SpikeSourceArray(
+        [np.arange(0.5, 400.0, 0.5) for _ in range(n_src)]), n_src)
+    net.population("tgt", sl.models.LIF(), n_tgt)
+    upper = np.arange(n_tgt // 2, n_tgt)
+    net.connect("src", "tgt", FromList(np.repeat(np.arange(n_src), upper.size),
+                                       np.tile(upper, n_src)), weight=0.01)
+    for t in (1, 2):
+        s = sl.Simulation(net, backend="cpu", seed=3, threads=t)
+        s.run(400.0)
+        rows = s.thread_phase_breakdown()
+        assert len(rows) == t and rows[0] == s.phase_breakdown()
+        for row in rows:
+            assert set(row) == set(sl.backend.PHASES) and min(row.values()) >= 0.0
+            assert 0.5 * s.timers["sim"] < sum(row.values()) <= s.timers["sim"] * 1.0001
+    assert rows[1]["propagate"] > 5 * rows[0]["propagate"]
+    assert rows[0]["wait"] > rows[1]["wait"]

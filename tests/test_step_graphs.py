@@ -50,7 +50,8 @@ def test_replayed_captures_give_the_same_spikes_on_the_cpu():
                         schedule="fused")
     module = sim._runner.module
     direct = module.run
-    graphs = StepGraphs(lambda k: lambda: direct(k, sim.phase_times), max_steps=64)
+    graphs = StepGraphs(lambda k: lambda: direct(k, sim._runner.thread_phase_times),
+                        max_steps=64)
     module.run = lambda n, phase: graphs.run(n)
     sim.run(50.0)
     sim.set_input("poisson->exc", rate=sim.input_values["poisson->exc"][0])  # same value

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import CompileError, Launch, kernel_dir
+from . import PHASES, CompileError, Launch, kernel_dir
 from .codegen import (
     BLOCK_SCHEDULES,
     LIBRARIES,
@@ -382,25 +382,36 @@ class CpuModule:
         return (np.array(P or [0], dtype=np.uintp), np.array(I or [0], dtype=np.int64),
                 np.array(D or [0.0], dtype=np.float64))
 
+    def _phases(self, phase: np.ndarray) -> int:
+        """``phase``'s address, where it has a row of float64 for each thread
+        ([thread][phase]: each thread adds its own times to its row)."""
+        if not (isinstance(phase, np.ndarray) and phase.dtype == np.float64
+                and phase.flags.c_contiguous and phase.ndim == 2
+                and phase.shape[0] >= self.threads and phase.shape[1] == len(PHASES)):
+            raise ValueError(f"phase must be a C-contiguous float64 array of shape "
+                             f"({self.threads}, {len(PHASES)}): [thread][phase], got "
+                             f"{getattr(phase, 'shape', type(phase).__name__)}")
+        return phase.ctypes.data
+
     def run(self, n_steps: int, phase: np.ndarray, schedule: str = "step") -> None:
         """``n_steps`` steps of the named schedule."""
         P, I, D = self._tables[schedule]
         self._runs[schedule](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps,
-                             phase.ctypes.data, self.threads)
+                             self._phases(phase), self.threads)
 
     def run_blocks(self, n_steps: int, first_step: int, block: int, phase: np.ndarray) -> None:
         """``n_steps`` steps of the split schedule from ``first_step``, in
         blocks of at most ``block`` steps (``snn_run_blocks``)."""
         P, I, D = self._tables["blocks"]
         self._runs["blocks"](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps, first_step,
-                             block, phase.ctypes.data, self.threads)
+                             block, self._phases(phase), self.threads)
 
     def run_half(self, half: str, n_steps: int, first_step: int, phase: np.ndarray) -> None:
         """One half of a block of ``n_steps`` steps from ``first_step``:
         ``neurons`` or ``synapses`` (ranks: the exchange between them)."""
         P, I, D = self._tables["blocks"]
         self._runs[half](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps, first_step,
-                         phase.ctypes.data, self.threads)
+                         self._phases(phase), self.threads)
 
 
 # Each array's data address, by the array's identity: NumPy takes ~2 us to

@@ -555,6 +555,11 @@ class RemoteSimulation:
         every = self.stats()
         return {k: max(s["phases"][k] for s in every) for k in every[0]["phases"]}
 
+    def thread_phase_breakdown(self) -> list[dict[str, float]]:
+        """Each thread's time per phase [s] on every rank: rank 0's threads,
+        then rank 1's, ..."""
+        return [row for s in self.stats() for row in s["thread_phases"]]
+
     def peak_memory_bytes(self) -> dict[str, int]:
         """The largest rank's peaks."""
         every = self.stats()

@@ -94,10 +94,11 @@ def run_steps(key: str, n: int, record: bool, timer: str) -> dict:
 
 
 def stats(key: str) -> dict:
-    """The run's figures: timers, phases (``communicate`` included), the
-    exchange, memory, on this rank."""
+    """The run's figures: timers, phases (``communicate`` included) and
+    each thread's phases, the exchange, memory, on this rank."""
     sim = SIMS[key]
     out = {"timers": dict(sim.timers), "phases": sim.phase_breakdown(),
+           "thread_phases": sim.thread_phase_breakdown(),
            "memory": sim.peak_memory_bytes(), "schedule": sim.schedule}
     if sim.ranks is not None:
         out["phases"]["communicate"] = sim.ranks.communicate

@@ -25,7 +25,8 @@ class Runner:
     """Runs the step schedule of a simulation's state.
 
     ``timers`` (:data:`TIMERS`) and ``phase_times`` (wall time per step
-    phase, ``backend.PHASES``, measured by the CPU driver) are the one
+    phase, ``backend.PHASES``, measured by the CPU driver on thread 0;
+    ``thread_phase_times``, [thread][phase], on every thread) are the one
     source of timings for the CLI, the views and the benchmarks.
     """
 
@@ -44,7 +45,11 @@ class Runner:
         # interrupt, which must not raise: the ranks stop together)
         self.stop_request = None
         self.timers: dict[str, float] = {k: 0.0 for k in TIMERS}
-        self.phase_times = np.zeros(len(PHASES))
+        # [thread][phase]: each CPU thread's own clock (kernels/cpu_host.h);
+        # row 0, thread 0's, is the run's breakdown (phase_times)
+        self.thread_phase_times = np.zeros((max(int(getattr(backend, "threads", 1) or 1), 1),
+                                            len(PHASES)))
+        self.phase_times = self.thread_phase_times[0]
 
     def attach(self, state, observation) -> None:
         self.state, self.observation = state, observation
@@ -131,13 +136,14 @@ class Runner:
                         self.sync()  # rows may have grown
                     if self.plan.one_call:  # the blocks in one call (one process)
                         self.module.run_blocks(k, clock.step, self.plan.block_steps,
-                                               self.phase_times)
+                                               self.thread_phase_times)
                     elif clock.split:
                         k = min(k, self.plan.block_steps)
                         if self.plan.blocks:  # the neurons, a block
-                            self.module.run_half("neurons", k, clock.step, self.phase_times)
+                            self.module.run_half("neurons", k, clock.step,
+                                                 self.thread_phase_times)
                         else:
-                            self.module.run(k, self.phase_times, "step")
+                            self.module.run(k, self.thread_phase_times, "step")
                         # every rank's spikes of the block; an interrupt on any
                         # rank stops all after this block, at the same step
                         asked = bool(interrupted) or bool(self.stop_request)
@@ -146,11 +152,12 @@ class Runner:
                             if not interrupted:
                                 interrupted.append("another rank")
                         if self.plan.blocks:  # the block replayed
-                            self.module.run_half("synapses", k, clock.step, self.phase_times)
+                            self.module.run_half("synapses", k, clock.step,
+                                                 self.thread_phase_times)
                         else:
-                            self.module.run(k, self.phase_times, "syn")
+                            self.module.run(k, self.thread_phase_times, "syn")
                     else:
-                        self.module.run(k, self.phase_times)
+                        self.module.run(k, self.thread_phase_times)
                     clock.step += k
                     left -= k
                     if self.plan.blocks:  # the threads counted the steps themselves
