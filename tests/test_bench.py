@@ -199,7 +199,10 @@ def test_records_round_trip_through_the_store_and_files(tmp_path):
 def test_records_of_another_schema_are_refused(tmp_path):
     r = _record()
     for bad, message in (({**r, "schema": "x"}, "not a snnlab-bench-record"),
-                         ({**r, "version": 2}, "record version 2"),
+                         ({**r, "version": 3}, "record version 3; this snnlab reads "
+                                                   "versions 1, 2"),
+                         ({**r, "thread_phases": {"update": 1.0}},
+                          "thread_phases is not a list of objects"),
                          ({k: v for k, v in r.items() if k != "timers"}, "lacks timers"),
                          ({**r, "status": "great"}, "status 'great'"),
                          ({**r, "context": None}, "context is not an object"),
@@ -210,6 +213,25 @@ def test_records_of_another_schema_are_refused(tmp_path):
     with pytest.raises(ValueError, match="not a usable snnlab store"):
         (tmp_path / "junk.sqlite").write_bytes(b"not a database at all" * 100)
         Store(tmp_path / "junk.sqlite")
+
+
+def test_version_1_records_are_read_as_version_2_without_thread_phases(tmp_path):
+    r = _record()
+    assert r["version"] == 2 and r["thread_phases"] == []
+    old = {k: v for k, v in r.items() if k != "thread_phases"}
+    old["version"] = 1
+    (tmp_path / "old.jsonl").write_text(json.dumps(old) + "\n")
+    (got,) = read_records(tmp_path / "old.jsonl")
+    assert got == r and old["version"] == 1 and "thread_phases" not in old  # (a copy)
+    with Store(tmp_path / "s.sqlite") as s:
+        assert s.add([old]) == 1
+        assert s.records() == [r]
+    # the records kept in the repository, all written as version 1, still read
+    from pathlib import Path
+
+    kept = sorted((Path(__file__).parents[1] / "benchmarks" / "results" / "bench")
+                  .glob("threads_*.jsonl"))
+    assert kept and all(x["version"] == 2 for x in read_records(kept[0]))
 
 
 def test_reading_a_store_creates_and_changes_nothing(tmp_path, capsys):
@@ -496,6 +518,7 @@ def test_a_run_records_every_case_with_its_context(tmp_path, monkeypatch, capsys
         assert r["simulator"]["name"] == "snnlab" and set(r["statistics"]["rates"]) == {
             "exc", "inh"}
         assert r["simulator"]["schedule"] == {"name": "split", "block_steps": 15}
+        assert r["thread_phases"] == [r["phases"]]  # (one thread)
     assert {r["status"] for r in by_n[200]} == {"ok"} and not by_n[200][0]["gate"]["checked"]
     assert {r["status"] for r in by_n[300]} == {"out_of_band"}
     # the same seed gives the same spikes in every repeat
@@ -691,7 +714,7 @@ def test_thread_scaling_rows_against_a_hand_count(capsys, tmp_path):
     md = scaling_table(records).splitlines()
     assert len(md) == 2 + 8
     assert ("| brunel[n=100] | snnlab | cpu | 1 | 2 | 3 | 1.250 s | 1.60 | 80 % | 12.0x | - | - | "
-            "propagate 1.25, update 2.00 | 90 ns (70-350) |") in md
+            "propagate 1.25, update 2.00 | - | 90 ns (70-350) |") in md
     assert md[2].endswith("| - |")
     assert "1.60 (over 2)" in md[-1]
     page = report(records, tmp_path / "r.html").read_text()
@@ -772,6 +795,30 @@ def test_paired_speedups_against_a_hand_count(tmp_path, capsys):
         r["config"]["order"] = "cases"
     assert all(r["speedup_paired"] is None and r["vs_nest_paired"] is None
                for r in scaling_rows(records))
+
+
+def test_the_threads_balance_against_a_hand_count():
+    from snnlab.bench.report import scaling_rows
+
+    def rec(sim, threads, rows):
+        return new_record(name="s", case=_case(threads=threads), repeat=0, status="ok",
+                          timers={"sim": sim}, thread_phases=rows, context=CTX,
+                          config={"name": "s"})
+
+    records = [
+        rec(2.0, 1, [{"update": 1.0, "propagate": 1.0, "wait": 0.0}]),
+        # busy 2.0 and 2.4 (mean 2.2), waiting 0.2 and 0: the busiest 2.4 / 2.2,
+        # waiting 0.1 of 2.3
+        rec(1.3, 2, [{"update": 1.0, "propagate": 1.0, "wait": 0.2},
+                     {"update": 1.2, "propagate": 1.2, "wait": 0.0}]),
+        # even, but half the time waiting: 1.0 and 0.5 of 1.5
+        rec(1.5, 2, [{"update": 0.5, "propagate": 0.5, "wait": 0.5}] * 2),
+        rec(1.4, 2, [])]  # (a version 1 record: no figure)
+    one, two = scaling_rows(records)
+    assert one["balance"] is None
+    assert two["balance"] == pytest.approx({"busiest": (2.4 / 2.2 + 1.0) / 2,
+                                            "waiting": (0.1 / 2.3 + 0.5 / 1.5) / 2})
+    assert two["runs"] == 3
 
 
 def test_runs_come_in_rounds_each_with_its_warm_ups_first(tmp_path, monkeypatch):

@@ -113,6 +113,23 @@ def _label(case: dict) -> str:
     return f"{case['model']}[{opts}]" if opts else case["model"]
 
 
+def _balance(record) -> tuple[float, float] | None:
+    """How evenly a run's threads shared its work (``thread_phases``):
+    the busiest thread's busy time (every phase but ``wait``) over the
+    threads' mean, and the share of the threads' time spent waiting at the
+    barriers; None for a run on one thread, or without the figures."""
+    rows = record.get("thread_phases") or []
+    if len(rows) < 2:
+        return None
+    busy = [sum(v for k, v in row.items() if k != "wait") for row in rows]
+    wait = [row.get("wait", 0.0) for row in rows]
+    mean = sum(busy) / len(busy)
+    total = mean + sum(wait) / len(wait)
+    if mean <= 0:
+        return None
+    return max(busy) / mean, (total - mean) / total
+
+
 def _round_of(record) -> tuple | None:
     """The round a run was made in: (the ``bench run`` call's batch, seed,
     repeat), for runs made in rounds; None for others (made case by case,
@@ -151,6 +168,11 @@ def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
     ``max_round_trip`` [ns] leaves out the runs at several threads or ranks
     whose round trip exceeds it (runs on one core, whose time does not
     depend on where the other is, and runs without the figure are kept).
+
+    ``balance``, for runs on several threads with each thread's phases:
+    the median over the runs of the busiest thread's busy time over the
+    threads' mean (``busiest``) and of the share of the threads' time spent
+    waiting at the barriers (``waiting``), or None.
 
     Runs made in rounds (``order = "rounds"``, :func:`runner.run
     <snnlab.bench.runner.run>`) are also compared pair by pair, each with
@@ -196,6 +218,7 @@ def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
             other = nest.get((key[0], threads))
             against_nest = other and key[1] == "snnlab" and key[2] == "cpu" and key[3] == 1
             trips = [t for t in map(_round_trip, by[threads]) if t is not None]
+            balances = [b for b in map(_balance, by[threads]) if b is not None]
             rows.append({
                 "model": key[0], "simulator": key[1], "backend": key[2], "ranks": key[3],
                 "threads": threads, "runs": len(by[threads]), "sim_s": sim,
@@ -205,9 +228,19 @@ def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
                 "speedup_paired": _paired(by[base], by[threads]) if threads != base else None,
                 "vs_nest_paired": _paired(nest_groups[(key[0], threads)], by[threads])
                 if against_nest else None,
+                "balance": {"busiest": _median([b[0] for b in balances]),
+                            "waiting": _median([b[1] for b in balances])}
+                if balances else None,
                 "round_trip_ns": {"median": _median(trips), "min": min(trips),
                                   "max": max(trips)} if trips else None})
     return rows
+
+
+def _balance_text(b: dict | None) -> str:
+    """A row's balance as "busiest 1.04x, waiting 9 %"; "-" for none."""
+    if b is None:
+        return "-"
+    return f"busiest {b['busiest']:.2f}x, waiting {100 * b['waiting']:.0f} %"
 
 
 def _pair_text(p: dict | None, unit: str = "") -> str:
@@ -222,8 +255,8 @@ def scaling_table(records, max_round_trip: float | None = None) -> str:
     """:func:`scaling_rows` as a Markdown table (``snnlab bench scaling``)."""
     out = ["| model | simulator | backend | ranks | threads | runs | simulation (median) | "
            "speedup | efficiency | NEST / snnlab | paired speedup | paired NEST / snnlab | "
-           "phases' speedup | core round trip |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "phases' speedup | threads' balance | core round trip |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in scaling_rows(records, max_round_trip):
         base = "" if r["base_threads"] == 1 else f" (over {r['base_threads']})"
         phases = ", ".join(f"{p} {v:.2f}" for p, v in sorted(r["phase_speedup"].items()))
@@ -234,7 +267,8 @@ def scaling_table(records, max_round_trip: float | None = None) -> str:
                    f"{r['threads']} | {r['runs']} | "
                    f"{r['sim_s']:.3f} s | {r['speedup']:.2f}{base} | "
                    f"{100 * r['efficiency']:.0f} % | {vs} | {_pair_text(r['speedup_paired'])} | "
-                   f"{_pair_text(r['vs_nest_paired'], 'x')} | {phases or '-'} | {trip} |")
+                   f"{_pair_text(r['vs_nest_paired'], 'x')} | {phases or '-'} | "
+                   f"{_balance_text(r['balance'])} | {trip} |")
     return "\n".join(out)
 
 
@@ -355,6 +389,7 @@ def report(records, path, title: str = "snnlab benchmarks", pair=None) -> Path:
             ("NEST / snnlab", lambda r: _fmt(r["vs_nest"])),
             ("paired speedup", lambda r: _pair_text(r["speedup_paired"])),
             ("paired NEST / snnlab", lambda r: _pair_text(r["vs_nest_paired"], "x")),
+            ("threads' balance", lambda r: _balance_text(r["balance"])),
             ("phases' speedup", lambda r: ", ".join(
                 f"{p} {v:.2f}" for p, v in sorted(r["phase_speedup"].items())))])]
     layout = figures(records)

@@ -223,6 +223,7 @@ def run_figures(case, out: dict) -> dict:
                           "version": out.get("snnlab") or out.get("version"),
                           **({"schedule": out["schedule"]} if "schedule" in out else {})},
             "timers": timers, "rtf": out.get("rtf"), "phases": out.get("phases") or {},
+            "thread_phases": out.get("thread_phases") or [],
             "memory": {"host_peak_bytes": mem.get("host"),
                        "device_peak_bytes": mem.get("device")},
             "counts": {"neurons": out.get("n_neurons"), "synapses": out.get("n_synapses"),

@@ -2,7 +2,8 @@
 
 A record is one timed run of one case (:class:`snnlab.bench.config.Case`)::
 
-    schema, version   "snnlab-bench-record", 1
+    schema, version   "snnlab-bench-record", 2 (version 1 records, which lack
+                      thread_phases, are read as version 2 with none)
     uuid, created     a UUID4 and the UTC time it was made (ISO 8601)
     name              the configuration's name
     case, case_key    the case (model, options, simulator, backend, threads,
@@ -15,6 +16,9 @@ A record is one timed run of one case (:class:`snnlab.bench.config.Case`)::
     timers            beNNch's: create, connect, prepare, presim, sim [s]
     rtf               sim / model time
     phases            the step's phases [s] (snnlab; the peers: {})
+    thread_phases     each CPU thread's phases [s], thread 0 first (its own
+                      clock; ``wait``: at the barriers); rank by rank on
+                      ranks (snnlab; the peers: [])
     memory            {host_peak_bytes, device_peak_bytes}
     counts            {neurons, synapses, spikes}
     statistics        {rates, cv_isi}: per population, in the measured window
@@ -38,11 +42,12 @@ __all__ = ["SCHEMA", "VERSION", "new_record", "check_record", "finite_json", "FI
            "TIMERS"]
 
 SCHEMA = "snnlab-bench-record"
-VERSION = 1
+VERSION = 2
+READS = (1, 2)  # versions read (1: as 2, without thread phases)
 TIMERS = ("create", "connect", "prepare", "presim", "sim")
 FIELDS = ("schema", "version", "uuid", "created", "name", "case", "case_key", "repeat",
-          "status", "error", "simulator", "timers", "rtf", "phases", "memory", "counts",
-          "statistics", "gate", "calibration_s", "context", "config")
+          "status", "error", "simulator", "timers", "rtf", "phases", "thread_phases", "memory",
+          "counts", "statistics", "gate", "calibration_s", "context", "config")
 STATUSES = ("ok", "out_of_band", "failed")
 
 
@@ -60,7 +65,8 @@ def finite_json(x):
 def new_record(*, name: str, case, repeat: int, status: str, error: str | None = None,
                simulator: dict | None = None, timers: dict | None = None,
                rtf: float | None = None, phases: dict | None = None,
-               memory: dict | None = None, counts: dict | None = None,
+               thread_phases: list | None = None, memory: dict | None = None,
+               counts: dict | None = None,
                statistics: dict | None = None, gate: dict | None = None,
                calibration_s: float | None = None, context: dict, config: dict) -> dict:
     """A record with every field (see the module's docstring)."""
@@ -70,7 +76,7 @@ def new_record(*, name: str, case, repeat: int, status: str, error: str | None =
          "status": status, "error": error,
          "simulator": simulator or {"name": case.simulator, "version": None},
          "timers": {k: (timers or {}).get(k) for k in TIMERS}, "rtf": rtf,
-         "phases": phases or {},
+         "phases": phases or {}, "thread_phases": list(thread_phases or []),
          "memory": {"host_peak_bytes": (memory or {}).get("host_peak_bytes"),
                     "device_peak_bytes": (memory or {}).get("device_peak_bytes")},
          "counts": {k: (counts or {}).get(k) for k in ("neurons", "synapses", "spikes")},
@@ -81,15 +87,18 @@ def new_record(*, name: str, case, repeat: int, status: str, error: str | None =
 
 
 def check_record(r, where: str = "record") -> dict:
-    """``r`` if it is a record of this schema and version, else ValueError
+    """``r`` if it is a record of this schema and version (a version 1
+    record: a copy as version 2, with no thread phases), else ValueError
     naming what is wrong."""
     if not isinstance(r, dict):
         raise ValueError(f"{where}: a record is a JSON object, got {type(r).__name__}")
     if r.get("schema") != SCHEMA:
         raise ValueError(f"{where}: not a {SCHEMA} (schema {r.get('schema')!r})")
-    if r.get("version") != VERSION:
+    if r.get("version") not in READS:
         raise ValueError(f"{where}: record version {r.get('version')!r}; this snnlab reads "
-                         f"version {VERSION}")
+                         f"versions {', '.join(map(str, READS))}")
+    if r["version"] == 1:
+        r = {**r, "version": VERSION, "thread_phases": []}
     missing = [k for k in FIELDS if k not in r]
     if missing:
         raise ValueError(f"{where}: record {r.get('uuid')} lacks {', '.join(missing)}")
@@ -97,6 +106,9 @@ def check_record(r, where: str = "record") -> dict:
               "gate", "context", "config"):
         if not isinstance(r[k], dict):
             raise ValueError(f"{where}: record {r['uuid']}: {k} is not an object")
+    if not (isinstance(r["thread_phases"], list)
+            and all(isinstance(row, dict) for row in r["thread_phases"])):
+        raise ValueError(f"{where}: record {r['uuid']}: thread_phases is not a list of objects")
     for k in ("model", "options", "simulator", "backend", "threads", "ranks", "seed"):
         if k not in r["case"]:
             raise ValueError(f"{where}: record {r['uuid']}: case lacks {k}")

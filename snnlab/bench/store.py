@@ -134,7 +134,8 @@ class Store:
                 args.append(v)
         if clauses:
             sql += " WHERE " + " AND ".join(clauses)
-        out = [json.loads(row[0]) for row in self._db.execute(sql + " ORDER BY rowid", args)]
+        out = [check_record(json.loads(row[0]))  # (older versions read as this one)
+               for row in self._db.execute(sql + " ORDER BY rowid", args)]
         if commit is not None:
             out = [r for r in out if _same_commit(r["context"], commit)]
         return out
