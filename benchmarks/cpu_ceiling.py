@@ -1,7 +1,9 @@
 """What this machine's cores give when nothing is shared: the speedup of
 work that needs no memory and no communication (each thread its own chain
 of floating-point operations), of a memory-bound loop (a triad over
-3 x 128 MiB) and the cost of one OpenMP barrier, at 1, 2, ... threads up to
+3 x 128 MiB), of a neuron update's loop over 8192 neurons in the caches
+(each thread its own share, step after step, without and with a barrier a
+step) and the cost of one OpenMP barrier, at 1, 2, ... threads up to
 the usable cores; and before each run at several threads, the round trip of
 a cache line between two cores (snnlab.backend.cpu.core_round_trip_ns:
 where the host has the cores at that moment).  The ceiling a simulator's
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,8 +69,51 @@ int main(int argc, char **argv) {
         for (int64_t i = 0; i < m; ++i) z[i] = x[i] + 1.5 * y[i];
     }
     const double triad = omp_get_wtime() - t0;
+    // A neuron update's pattern, in caches: 8192 neurons (three floats, a
+    // counter, two 64-bit inputs read and cleared: 256 kB), each thread its
+    // own contiguous share, step after step; without and with a barrier a
+    // step.  Nothing is shared, so k threads could take 1/k of the time.
+    const int64_t nn = 8192;
+    const int n_steps = 50000;
+    std::vector<float> v(3 * nn, -65.0f);
+    std::vector<int32_t> ref(nn, 0);
+    std::vector<int64_t> in(2 * nn, 0);
+    double stream[2];
+    for (int with_barrier = 0; with_barrier < 2; ++with_barrier) {
+        t0 = omp_get_wtime();
+#pragma omp parallel num_threads(nt)
+        {
+            const int64_t k = omp_get_num_threads(), t = omp_get_thread_num();
+            const int64_t lo = nn * t / k, hi = nn * (t + 1) / k;
+            float *V = v.data(), *Ie = V + nn, *Ii = V + 2 * nn;
+            int32_t *R = ref.data();
+            int64_t *In = in.data();
+            for (int s = 0; s < n_steps; ++s) {
+#pragma omp simd
+                for (int64_t i = lo; i < hi; ++i) {
+                    const float ie = Ie[i] * 0.818f + (float)In[i] * 1e-9f;
+                    const float ii = Ii[i] * 0.818f + (float)In[nn + i] * 1e-9f;
+                    In[i] = 0;
+                    In[nn + i] = 0;
+                    const float u = V[i] + 0.01f * (-(V[i] + 65.0f) + (ie + ii + 300.0f) * 0.04f);
+                    const int32_t r = R[i];
+                    const bool fire = u >= -50.0f && r == 0;
+                    V[i] = fire || r > 0 ? -65.0f : u;
+                    R[i] = fire ? 20 : (r > 0 ? r - 1 : 0);
+                    Ie[i] = ie;
+                    Ii[i] = ii;
+                }
+                if (with_barrier) {
+#pragma omp barrier
+                }
+            }
+        }
+        stream[with_barrier] = (omp_get_wtime() - t0) / n_steps;
+    }
     printf("{\"threads\": %d, \"compute_s\": %.6f, \"barrier_s\": %.3e, \"triad_gb_s\": %.3f, "
-           "\"sink\": %.3e}\n", nt, compute, barrier, 10 * 3 * 8.0 * m / triad / 1e9, sink + z[7]);
+           "\"cached_step_s\": %.4e, \"cached_step_barrier_s\": %.4e, \"sink\": %.3e}\n",
+           nt, compute, barrier, 10 * 3 * 8.0 * m / triad / 1e9, stream[0], stream[1],
+           sink + z[7] + v[7] + ref[7]);
     return 0;
 }
 """
@@ -77,6 +123,12 @@ def _span(values):
     """[least, most] of the values measured (None: none was)."""
     got = [v for v in values if v is not None]
     return [min(got), max(got)] if got else None
+
+
+def _rounds(b: dict, key: str) -> str:
+    """The best runs' speedup, then the median and range of the rounds' own."""
+    r = b[f"{key}_speedup_by_round"]
+    return f"{b[f'{key}_speedup']:.2f} (rounds {r['median']:.2f}, {r['min']:.2f}-{r['max']:.2f})"
 
 
 def main() -> None:
@@ -107,22 +159,35 @@ def main() -> None:
     best = {t: {"compute_s": min(r["compute_s"] for r in rs),
                 "barrier_us": 1e6 * min(r["barrier_s"] for r in rs),
                 "triad_gb_s": max(r["triad_gb_s"] for r in rs),
+                "cached_step_us": 1e6 * min(r["cached_step_s"] for r in rs),
+                "cached_step_barrier_us": 1e6 * min(r["cached_step_barrier_s"] for r in rs),
                 "round_trip_ns": _span([r["round_trip_ns"] for r in rs])}
             for t, rs in runs.items()}
     base = best[min(best)]
+    first = runs[min(runs)]
+    for t, b in best.items():  # each round's run beside the same round's at the fewest threads
+        for k in ("cached_step_s", "cached_step_barrier_s"):
+            ratios = sorted(a[k] / r[k] for a, r in zip(first, runs[t]))
+            b[k[:-len("_s")] + "_speedup_by_round"] = {
+                "median": statistics.median(ratios), "min": ratios[0], "max": ratios[-1]}
     for b in best.values():
         b["compute_speedup"] = base["compute_s"] / b["compute_s"]
         b["triad_speedup"] = b["triad_gb_s"] / base["triad_gb_s"]
+        for k in ("cached_step_us", "cached_step_barrier_us"):
+            b[k.replace("_us", "_speedup")] = base[k] / b[k]
     record = {"benchmark": "cpu_ceiling", "machine": c.machine(), "commit": c.commit(),
               "dirty": c.work_tree_dirty(), "args": vars(args), "compiler": [cxx, *flags],
               "usable_cores": cores, "best": best, "runs": runs}
     path = c.write_record("cpu_ceiling", record, args.out)
-    print("| threads | compute (best) | speedup | triad | speedup | barrier | core round trip |")
-    print("|---|---|---|---|---|---|---|")
+    print("| threads | compute (best) | speedup | triad | speedup | update in caches, a step "
+          "(best) | speedup | with a barrier | speedup | barrier | core round trip |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for t, b in best.items():
         rt = b["round_trip_ns"]
         print(f"| {t} | {b['compute_s']:.3f} s | {b['compute_speedup']:.2f} | "
               f"{b['triad_gb_s']:.1f} GB/s | {b['triad_speedup']:.2f} | "
+              f"{b['cached_step_us']:.2f} us | {_rounds(b, 'cached_step')} | "
+              f"{b['cached_step_barrier_us']:.2f} us | {_rounds(b, 'cached_step_barrier')} | "
               f"{b['barrier_us']:.2f} us | "
               f"{'-' if rt is None else f'{rt[0]:.0f}-{rt[1]:.0f} ns'} |")
     print(f"written to {path}")
