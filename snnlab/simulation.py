@@ -622,8 +622,9 @@ class Simulation:
 
     def thread_phase_breakdown(self) -> list[dict[str, float]]:
         """:meth:`phase_breakdown` on each CPU thread, thread 0 first: each
-        thread's own clock, its ``wait`` the time it spent at the barriers
-        between phases while another thread still worked.  The threads'
+        thread's own clock, its ``wait`` the time it spent at the driver's
+        barriers between kernels while another thread still worked (a
+        barrier inside a kernel counts in the kernel's phase).  The threads'
         balance: a thread that works longer than the others (its share of
         the work, or a slower core) makes them wait.  One entry on the GPU."""
         return [dict(zip(PHASES, map(float, row))) for row in self._runner.thread_phase_times]

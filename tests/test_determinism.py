@@ -405,18 +405,30 @@ def test_every_thread_times_its_own_phases():
     net = sl.Network(dt=0.1)
     n_src, n_tgt = 64, 2000
     net.population("src", sl.models.SpikeSourceArray(
-        [np.arange(0.5, 400.0, 0.5) for _ in range(n_src)]), n_src)
+        [np.arange(0.5, 1000.0, 0.5) for _ in range(n_src)]), n_src)
     net.population("tgt", sl.models.LIF(), n_tgt)
     upper = np.arange(n_tgt // 2, n_tgt)
     net.connect("src", "tgt", FromList(np.repeat(np.arange(n_src), upper.size),
                                        np.tile(upper, n_src)), weight=0.01)
     for t in (1, 2):
         s = sl.Simulation(net, backend="cpu", seed=3, threads=t)
-        s.run(400.0)
+        s.run(1000.0)  # (128 million synaptic events: tens of ms at least)
         rows = s.thread_phase_breakdown()
         assert len(rows) == t and rows[0] == s.phase_breakdown()
         for row in rows:
             assert set(row) == set(sl.backend.PHASES) and min(row.values()) >= 0.0
             assert 0.5 * s.timers["sim"] < sum(row.values()) <= s.timers["sim"] * 1.0001
-    assert rows[1]["propagate"] > 5 * rows[0]["propagate"]
+    assert rows[1]["propagate"] > 2 * rows[0]["propagate"]
     assert rows[0]["wait"] > rows[1]["wait"]
+    # the driver writes a row for every thread: a table with fewer rows (or
+    # not float64, not [thread][phase]) is refused before the driver runs
+    module, phases = s._runner.module, len(sl.backend.PHASES)
+    for bad in (np.zeros(phases), np.zeros((1, phases)), np.zeros((2, phases), np.float32),
+                np.zeros((2, phases + 1)), np.zeros((phases, 2)).T):
+        with pytest.raises(ValueError, match=r"phase must be a C-contiguous float64 array "
+                                             r"of shape \(2, 8\)"):
+            if module.blocks:  # (the split schedule, in blocks: Brunel-like delays)
+                module.run_blocks(1, s.current_step, 1, bad)
+            else:
+                module.run(1, bad)
+    assert s.thread_phase_breakdown() == rows  # (nothing ran)

@@ -43,9 +43,11 @@ class Launch:
     gate: int = 0
 
 
-# ``wait``: the CPU's time at the barriers between kernels (thread 0's
-# clock), taken out of the phase it ended: load imbalance and the threads'
-# synchronisation, what a phase's own time does not scale by
+# ``wait``: the CPU's time at the driver's barriers between kernels (each
+# thread's own clock; row 0, thread 0's, is the run's breakdown), taken out
+# of the phase it ended: load imbalance and the threads' synchronisation,
+# what a phase's own time does not scale by.  (A barrier inside a kernel,
+# SNN_SERIAL's, counts in the kernel's phase.)
 PHASES = ("input", "update", "plasticity", "rewiring", "propagate", "record", "other", "wait")
 
 

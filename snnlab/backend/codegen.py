@@ -120,10 +120,11 @@ def _needs_barrier(launch, nxt) -> bool:
     not between deliveries, Poisson inputs and neuron updates, in any order
     (in each, thread t works on its own share of every population's neurons,
     snn_share in portable.h: their queues, rings, state and spikes; at a
-    change of phase thread 0 then reads the clock after its own work); not
-    inside a run of propagations (they write disjoint target ranges), nor
-    before a kernel that opens with one; elsewhere where the phase changes
-    (thread 0 reads the clock there, after everyone's work)."""
+    change of phase each thread then reads its clock after its own work);
+    not inside a run of propagations (they write disjoint target ranges),
+    nor before a kernel that opens with one; elsewhere where the phase
+    changes (each thread reads its clock there, after its wait for the
+    others)."""
     if nxt is None:
         return True
     if launch.name.startswith(OWN_NEURONS) and nxt.name.startswith(OWN_NEURONS):

@@ -395,23 +395,26 @@ class CpuModule:
 
     def run(self, n_steps: int, phase: np.ndarray, schedule: str = "step") -> None:
         """``n_steps`` steps of the named schedule."""
+        at = self._phases(phase)
         P, I, D = self._tables[schedule]
-        self._runs[schedule](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps,
-                             self._phases(phase), self.threads)
+        self._runs[schedule](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps, at,
+                             self.threads)
 
     def run_blocks(self, n_steps: int, first_step: int, block: int, phase: np.ndarray) -> None:
         """``n_steps`` steps of the split schedule from ``first_step``, in
         blocks of at most ``block`` steps (``snn_run_blocks``)."""
+        at = self._phases(phase)
         P, I, D = self._tables["blocks"]
         self._runs["blocks"](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps, first_step,
-                             block, self._phases(phase), self.threads)
+                             block, at, self.threads)
 
     def run_half(self, half: str, n_steps: int, first_step: int, phase: np.ndarray) -> None:
         """One half of a block of ``n_steps`` steps from ``first_step``:
         ``neurons`` or ``synapses`` (ranks: the exchange between them)."""
+        at = self._phases(phase)
         P, I, D = self._tables["blocks"]
-        self._runs[half](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps, first_step,
-                         self._phases(phase), self.threads)
+        self._runs[half](P.ctypes.data, I.ctypes.data, D.ctypes.data, n_steps, first_step, at,
+                         self.threads)
 
 
 # Each array's data address, by the array's identity: NumPy takes ~2 us to

@@ -11,8 +11,8 @@ A configuration names the axes of a matrix; every combination is a case::
     prefault = 0.0     # GiB touched in a throw-away process before every run (virtual
                        # machines whose host reclaims freed memory: see runner.prefault)
     order = "rounds"   # "rounds": each round runs every case once, in the matrix's
-                       # order, so neighbours in a round are paired; "cases": all
-                       # of one case's runs, then the next case's
+                       # order, and runs of one round are compared pair by pair;
+                       # "cases": all of one case's runs, then the next case's
     store = "bench.sqlite"   # relative to this file (snnlab bench run --store overrides)
 
     [matrix]

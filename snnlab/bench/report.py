@@ -143,10 +143,21 @@ def _round_of(record) -> tuple | None:
 def _paired(base_runs, runs) -> dict | None:
     """The ratios of each base run's simulation time over that of the run
     of ``runs`` in the same round: their median, smallest and largest, and
-    how many rounds gave one; None where no round has both."""
-    base = {k: r["timers"]["sim"] for r in base_runs if (k := _round_of(r)) is not None}
-    ratios = [base[k] / r["timers"]["sim"] for r in runs
-              if (k := _round_of(r)) is not None and k in base]
+    how many rounds gave one; None where no round has both.  A round with
+    two runs on either side (cases that resolved alike: backend "auto" and
+    "cpu" on a machine without a GPU) pairs nothing."""
+    def by_round(rs):
+        out, twice = {}, set()
+        for r in rs:
+            k = _round_of(r)
+            if k is not None:
+                if k in out:
+                    twice.add(k)
+                out[k] = r["timers"]["sim"]
+        return {k: v for k, v in out.items() if k not in twice}
+
+    base, mine = by_round(base_runs), by_round(runs)
+    ratios = [base[k] / sim for k, sim in mine.items() if k in base]
     if not ratios:
         return None
     return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios),

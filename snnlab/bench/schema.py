@@ -17,8 +17,8 @@ A record is one timed run of one case (:class:`snnlab.bench.config.Case`)::
     rtf               sim / model time
     phases            the step's phases [s] (snnlab; the peers: {})
     thread_phases     each CPU thread's phases [s], thread 0 first (its own
-                      clock; ``wait``: at the barriers); rank by rank on
-                      ranks (snnlab; the peers: [])
+                      clock; ``wait``: at the driver's barriers between
+                      kernels); rank by rank on ranks (snnlab; the peers: [])
     memory            {host_peak_bytes, device_peak_bytes}
     counts            {neurons, synapses, spikes}
     statistics        {rates, cv_isi}: per population, in the measured window

@@ -115,7 +115,9 @@ class Store:
         fields (any of ``name``, ``case_key``, ``model``, ``simulator``,
         ``commit``, ``status``, ``uuid``) equal the values given.  A commit
         matches when one hash starts with the other (a record's short hash,
-        a full hash given, or the other way round), at least 4 digits."""
+        a full hash given, or the other way round), at least 4 digits.
+        Each record is checked as it is read (schema.check_record: older
+        versions come as this one; a row that is no record raises)."""
         bad = sorted(set(where) - set(_COLUMNS))
         if bad:
             raise ValueError(f"records: unknown field {bad[0]!r}; allowed: "
