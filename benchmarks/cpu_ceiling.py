@@ -37,6 +37,27 @@ SOURCE = r"""
 #include <cstdlib>
 #include <cstdint>
 #include <vector>
+// One step of a neuron update's loop over neurons [lo, hi) of n: three
+// floats a neuron (V, two currents), a refractory count, two 64-bit inputs
+// read and cleared.
+static inline __attribute__((always_inline)) void update_share(
+        float *V, int32_t *R, int64_t *In, const int64_t n, const int64_t lo, const int64_t hi) {
+    float *Ie = V + n, *Ii = V + 2 * n;
+#pragma omp simd
+    for (int64_t i = lo; i < hi; ++i) {
+        const float ie = Ie[i] * 0.818f + (float)In[i] * 1e-9f;
+        const float ii = Ii[i] * 0.818f + (float)In[n + i] * 1e-9f;
+        In[i] = 0;
+        In[n + i] = 0;
+        const float u = V[i] + 0.01f * (-(V[i] + 65.0f) + (ie + ii + 300.0f) * 0.04f);
+        const int32_t r = R[i];
+        const bool fire = u >= -50.0f && r == 0;
+        V[i] = fire || r > 0 ? -65.0f : u;
+        R[i] = fire ? 20 : (r > 0 ? r - 1 : 0);
+        Ie[i] = ie;
+        Ii[i] = ii;
+    }
+}
 int main(int argc, char **argv) {
     const int nt = atoi(argv[1]);
     const int64_t n = 400000000LL;  // chains of multiply-adds, split over the threads
@@ -85,24 +106,8 @@ int main(int argc, char **argv) {
         {
             const int64_t k = omp_get_num_threads(), t = omp_get_thread_num();
             const int64_t lo = nn * t / k, hi = nn * (t + 1) / k;
-            float *V = v.data(), *Ie = V + nn, *Ii = V + 2 * nn;
-            int32_t *R = ref.data();
-            int64_t *In = in.data();
             for (int s = 0; s < n_steps; ++s) {
-#pragma omp simd
-                for (int64_t i = lo; i < hi; ++i) {
-                    const float ie = Ie[i] * 0.818f + (float)In[i] * 1e-9f;
-                    const float ii = Ii[i] * 0.818f + (float)In[nn + i] * 1e-9f;
-                    In[i] = 0;
-                    In[nn + i] = 0;
-                    const float u = V[i] + 0.01f * (-(V[i] + 65.0f) + (ie + ii + 300.0f) * 0.04f);
-                    const int32_t r = R[i];
-                    const bool fire = u >= -50.0f && r == 0;
-                    V[i] = fire || r > 0 ? -65.0f : u;
-                    R[i] = fire ? 20 : (r > 0 ? r - 1 : 0);
-                    Ie[i] = ie;
-                    Ii[i] = ii;
-                }
+                update_share(v.data(), ref.data(), in.data(), nn, lo, hi);
                 if (with_barrier) {
 #pragma omp barrier
                 }
@@ -141,24 +146,7 @@ int main(int argc, char **argv) {
                 for (int q = 0; q < n_pops; ++q) {
                     if (whole && q % k != t) continue;
                     const int64_t lo = whole ? 0 : pn * t / k, hi = whole ? pn : pn * (t + 1) / k;
-                    float *V = pv[q], *Ie = V + pn, *Ii = V + 2 * pn;
-                    int32_t *R = pr[q];
-                    int64_t *In = pin[q];
-#pragma omp simd
-                    for (int64_t i = lo; i < hi; ++i) {
-                        const float ie = Ie[i] * 0.818f + (float)In[i] * 1e-9f;
-                        const float ii = Ii[i] * 0.818f + (float)In[pn + i] * 1e-9f;
-                        In[i] = 0;
-                        In[pn + i] = 0;
-                        const float u =
-                            V[i] + 0.01f * (-(V[i] + 65.0f) + (ie + ii + 300.0f) * 0.04f);
-                        const int32_t r = R[i];
-                        const bool fire = u >= -50.0f && r == 0;
-                        V[i] = fire || r > 0 ? -65.0f : u;
-                        R[i] = fire ? 20 : (r > 0 ? r - 1 : 0);
-                        Ie[i] = ie;
-                        Ii[i] = ii;
-                    }
+                    update_share(pv[q], pr[q], pin[q], pn, lo, hi);
                 }
                 if (s % 16 == 15) {
 #pragma omp barrier
