@@ -67,6 +67,10 @@ def test_remote_run_gives_the_one_process_run(cluster, tmp_path):
     assert len(seen) > 2
     ph = sim.phase_breakdown()
     assert ph["communicate"] > 0 and sim.timers["sim"] > 0
+    # every rank's threads, rank by rank; the slowest rank's phases are their largest
+    rows = sim.thread_phase_breakdown()
+    assert len(rows) == 2 * cluster.threads
+    assert all(max(r[p] for r in rows[::cluster.threads]) == ph[p] for p in rows[0])
     assert sim.ranks["ranks"] == 2 and sim.ranks["bytes_exchanged"] > 0
     assert sim.schedule["name"] == "split" and one.schedule["name"] == "split"
     assert sim.schedule["block_steps"] == one.schedule["block_steps"] > 1

@@ -219,6 +219,11 @@ def test_cli_ranks_prints_one_result_with_the_exchange(tmp_path):
     assert got["phases"]["communicate"] > 0 and "communicate" in got["phases_mean"]
     for k in ("timers", "phases"):  # the slowest rank's, and the mean
         assert all(got[k][t] >= got[f"{k}_mean"][t] for t in got[k])
+    # each rank's thread (one a rank here), rank by rank: the slowest rank's
+    # phases are the largest of them
+    rows = got["thread_phases"]
+    assert len(rows) == 2 and all(set(r) == set(one["phases"]) for r in rows)
+    assert all(max(r[p] for r in rows) == got["phases"][p] for p in one["phases"])
     # under mpiexec directly, the same; a raster and a recording written by rank 0
     res = _mpirun(2, [*cmd, "--raster", str(tmp_path / "r.html"),
                       "--record-to", str(tmp_path / "rec")])
