@@ -117,17 +117,16 @@ def _balance(record) -> tuple[float, float] | None:
     """How evenly a run's threads shared its work (``thread_phases``):
     the busiest thread's busy time (every phase but ``wait``) over the
     threads' mean, and the share of the threads' time spent waiting at the
-    barriers; None for a run on one thread, or without the figures."""
+    driver's barriers; None for a run on one thread, or without the figures."""
     rows = record.get("thread_phases") or []
     if len(rows) < 2:
         return None
     busy = [sum(v for k, v in row.items() if k != "wait") for row in rows]
-    wait = [row.get("wait", 0.0) for row in rows]
     mean = sum(busy) / len(busy)
-    total = mean + sum(wait) / len(wait)
     if mean <= 0:
         return None
-    return max(busy) / mean, (total - mean) / total
+    wait = sum(row.get("wait", 0.0) for row in rows) / len(rows)
+    return max(busy) / mean, wait / (mean + wait)
 
 
 def _round_of(record) -> tuple | None:
@@ -183,11 +182,11 @@ def scaling_rows(records, max_round_trip: float | None = None) -> list[dict]:
     ``balance``, for runs on several threads with each thread's phases:
     the median over the runs of the busiest thread's busy time over the
     threads' mean (``busiest``) and of the share of the threads' time spent
-    waiting at the barriers (``waiting``), or None.
+    waiting at the driver's barriers (``waiting``), or None.
 
     Runs made in rounds (``order = "rounds"``, :func:`runner.run
-    <snnlab.bench.runner.run>`) are also compared pair by pair, each with
-    its neighbour of the same round: ``speedup_paired`` (the base's time
+    <snnlab.bench.runner.run>`) are also compared pair by pair, each run
+    with the other case's run of the same round: ``speedup_paired`` (the base's time
     over this one's) and ``vs_nest_paired`` (NEST's over snnlab's), each
     ``{"median", "min", "max", "rounds"}`` over the rounds that have both
     runs, or None (no such round; and at the base itself).  A slow spell of
