@@ -36,7 +36,8 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
                                    const int64_t *step_ptr, const double dt,
                                    const uint64_t seed, const uint32_t stream,
                                    int32_t *SNN_RESTRICT spikes, int32_t *n_spikes,
-                                   uint32_t *rec_bits, const int64_t *rec_info) {
+                                   uint32_t *rec_bits, const int64_t *rec_info,
+                                   const int64_t *own) {
     SnnStepCtx ctx;
     ctx.first = first;
     ctx.step = *step_ptr;
@@ -46,6 +47,9 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
     const int64_t slot = ctx.step % n_slots;
     const typename M::Consts c = M::load(param);
 #if !defined(SNN_CUDA)
+    // Each thread its own neurons (snn_own: the population's partition).
+    const int64_t n_thr = SNN_NUM_THREADS, thr = SNN_THREAD_ID;
+    const int64_t lo = snn_own(own, n, thr, n_thr), hi = snn_own(own, n, thr + 1, n_thr);
     // On the CPU in blocks of SNN_NEURON_BLOCK: first the neurons' updates,
     // a loop with no call and no shared counter, which the compiler
     // vectorises (each lane does the scalar arithmetic, IEEE operations
@@ -54,8 +58,6 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
     // loop below: in lanes its rare branches (a reset's draw) would run for
     // every neuron.
     if (M::vectorize) {
-        const int64_t n_thr = SNN_NUM_THREADS, thr = SNN_THREAD_ID;
-        const int64_t lo = snn_share(n, thr, n_thr), hi = snn_share(n, thr + 1, n_thr);
         // this thread's spikes, appended to the shared list a run at a time:
         // one atomic per run, not per spike (the counter's line, written
         // by every thread, took as long as the update itself at 2 threads)
@@ -122,8 +124,14 @@ SNN_DEVICE void neuron_update_impl(const int64_t n, const int64_t first,
         }
         return;
     }
+#else
+    (void)own;
 #endif
+#if defined(SNN_CUDA)
     SNN_LOOP(i, n) {
+#else
+    for (int64_t i = lo; i < hi; ++i) {
+#endif
         scalar input[M::n_ports > 0 ? M::n_ports : 1];
         for (int32_t p = 0; p < M::n_ports; ++p) {
             int64_t *b = snn_inbuf(inbuf, n, n_slots, p, slot) + i;

@@ -156,7 +156,7 @@ SNN_KERNEL void poisson_input(const int64_t n, const int64_t first, const double
                               const int64_t *table,
                               const uint64_t seed, const uint32_t stream, int64_t *inbuf,
                               const int32_t port, const int32_t n_slots,
-                              const int64_t *step_ptr) {
+                              const int64_t *step_ptr, const int64_t *own) {
     const int64_t step = *step_ptr;
     const int64_t wfix = snn_to_fixed(param[0]);
     const int32_t n_full = (int32_t)param[1];
@@ -170,12 +170,15 @@ SNN_KERNEL void poisson_input(const int64_t n, const int64_t first, const double
     snn_thresholds(TB, (int32_t)table[1], hB);
 #endif
 #if defined(SNN_CUDA)
+    (void)own;
     const int64_t lo = 0, hi = n;  // every thread a block
 #else
     // this thread's neurons, the same as in the population's other kernels
-    // (the CPU driver needs no barrier between them): the blocks that cover
-    // them, one across a boundary drawn by both threads, each adding its own
-    const int64_t lo = snn_part(n, SNN_THREAD_ID), hi = snn_part(n, SNN_THREAD_ID + 1);
+    // (snn_own; the CPU driver needs no barrier between them): the blocks
+    // that cover them, one across a boundary drawn by both threads, each
+    // adding its own
+    const int64_t lo = snn_own(own, n, SNN_THREAD_ID, SNN_NUM_THREADS);
+    const int64_t hi = snn_own(own, n, SNN_THREAD_ID + 1, SNN_NUM_THREADS);
 #endif
     const int64_t b0 = (first + lo) / 4;  // the block of the first neuron
     const int64_t n_blocks = hi > lo ? (first + hi + 3) / 4 - b0 : 0;

@@ -47,6 +47,12 @@ typedef unsigned long long uint64_t;
 // a block share each row; targets are shared by all threads, so the add is
 // atomic.
 #define SNN_FOR_ROWS(s, n) SNN_LOOP_OUTER(s, n)
+// (the CPU's partition has no use here: every block adds to any target; the
+// bounds are all targets, tested in the condition so that a kernel that
+// never reads them compiles without a warning)
+#define SNN_FOR_ROWS_OWN(s, n, n_post, own)                                           \
+    for (int64_t snn_rows_lo = ((void)(own), 0), snn_rows_hi = (int64_t)(n_post),       \
+                 s = blockIdx.x; s < (int64_t)(n) && snn_rows_lo < snn_rows_hi; s += gridDim.x)
 #define SNN_ROW_SEGMENT(j, row, len, n_post) SNN_LOOP_INNER(j, len)
 // (the CPU's split table has no use here)
 #define SNN_ROW_SEGMENT_AT(j, row, len, n_post, bounds) \
@@ -63,7 +69,8 @@ typedef unsigned long long uint64_t;
 #define SNN_HAS_QUEUES 0
 #define SNN_THREAD_ID 0
 #define SNN_NUM_THREADS 1
-template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, int64_t) {}
+template <class T>
+__device__ __forceinline__ void snn_prefetch_row(const T *, int64_t, int64_t, int64_t, int64_t) {}
 #define SNN_DOUBLE_BITS(x) ((uint64_t)__double_as_longlong(x))
 #define SNN_BITS_DOUBLE(u) __longlong_as_double((long long)(u))
 #define SNN_FLOAT_BITS(x) ((uint32_t)__float_as_uint(x))
@@ -140,20 +147,31 @@ template <class T> __device__ __forceinline__ void snn_prefetch_row(const T *, i
 #define SNN_FOR_ROWS(s, n) \
     for (int64_t snn_rows_k = SNN_NUM_THREADS, snn_rows_t = SNN_THREAD_ID, s = 0; \
          s < (int64_t)(n); ++s)
+// The same where a thread owns the targets its population's partition gives
+// it (`own`, snn_own): [snn_rows_lo, snn_rows_hi).  A thread that owns none
+// of the targets walks no row at all (a small population owned whole by
+// another thread).
+#define SNN_FOR_ROWS_OWN(s, n, n_post, own)                                                  \
+    for (int64_t snn_rows_k = SNN_NUM_THREADS, snn_rows_t = SNN_THREAD_ID,                   \
+                 snn_rows_lo = snn_own(own, n_post, snn_rows_t, snn_rows_k),                 \
+                 snn_rows_hi = snn_own(own, n_post, snn_rows_t + 1, snn_rows_k),             \
+                 s = snn_rows_lo < snn_rows_hi ? 0 : (int64_t)(n);                            \
+         s < (int64_t)(n); ++s)
 #define SNN_ROW_SEGMENT(j, row, len, n_post)                                                 \
     _Pragma("GCC unroll 4")                                                                  \
     for (int64_t j = snn_row_split(row, len, n_post, snn_rows_t, snn_rows_k),                \
                  j##_end = snn_row_split(row, len, n_post, snn_rows_t + 1, snn_rows_k);      \
          j < j##_end; ++j)
-// The same with the row's k - 1 inner bounds between threads given
-// (`bounds`, from the projection's split table: kernels/propagate.cu,
-// row_splits), or searched for where `bounds` is null.  A search costs each
-// thread ~170 ns a row in Brunel at 2 threads (cache lines not yet fetched),
-// as much as its share of a row of 500 targets.
+// The thread's owned targets of a row (in SNN_FOR_ROWS_OWN) with the row's
+// k - 1 inner bounds between threads given (`bounds`, from the projection's
+// split table: kernels/propagate.cu, row_splits), or searched for where
+// `bounds` is null.  A search costs each thread ~170 ns a row in Brunel at 2
+// threads (cache lines not yet fetched), as much as its share of a row of
+// 500 targets.
 #define SNN_ROW_SEGMENT_AT(j, row, len, n_post, bounds)                                      \
     _Pragma("GCC unroll 4")                                                                  \
-    for (int64_t j = snn_row_bound(row, len, n_post, snn_rows_t, snn_rows_k, bounds),        \
-                 j##_end = snn_row_bound(row, len, n_post, snn_rows_t + 1, snn_rows_k, bounds); \
+    for (int64_t j = snn_row_bound(row, len, n_post, snn_rows_lo, snn_rows_t, bounds),       \
+                 j##_end = snn_row_bound(row, len, n_post, snn_rows_hi, snn_rows_t + 1, bounds); \
          j < j##_end; ++j)
 // A thread's targets of a row in blocks [jb, je) of at most SNN_ROW_BLOCK
 // places, for kernels that work in passes over a block (plasticity.cu).
@@ -200,6 +218,20 @@ SNN_DEVICE float snn_bits_float(uint32_t u) { float x; memcpy(&x, &u, 4); return
 SNN_DEVICE int64_t snn_share(int64_t n, int64_t t, int64_t k) {
     return k == 1 ? n * t : n * t / k;  // (no division in a team of one)
 }
+// Where thread t's neurons of a population begin in a team of k (t = k: n).
+// A population's partition between the CPU threads is its table `own` =
+// {k, b_0 = 0, b_1, ..., b_k = n} (snnlab/plan: thread_partition): the
+// threads own contiguous ranges of the whole process's neurons, all
+// populations in order, so a small population is mostly one thread's, not
+// split k ways.  Every kernel that works on a population's own neurons
+// (inputs, deliveries, updates, samples) or on its targets in rows
+// (propagation) takes them from here, so that no two threads touch one
+// neuron and no barrier is needed between them.  A null table, or one made
+// for another team, is the even split.  Nothing a neuron computes depends on
+// which thread computes it: the results are the same for any partition.
+SNN_DEVICE int64_t snn_own(const int64_t *own, int64_t n, int64_t t, int64_t k) {
+    return own && own[0] == k ? own[1 + t] : snn_share(n, t, k);
+}
 template <class Ix>
 SNN_DEVICE int64_t snn_lower_bound(const Ix *row, int64_t len, int64_t value) {
     int64_t lo = 0, hi = len;
@@ -209,14 +241,13 @@ SNN_DEVICE int64_t snn_lower_bound(const Ix *row, int64_t len, int64_t value) {
     }
     return lo;
 }
-// Where thread t's targets begin in a row: the first entry >= snn_part(n, t).
+// Where a thread's targets begin in a row: the first entry >= value.
 // Targets are spread evenly, so the search starts at the proportional guess
 // and gallops outwards: a few cache lines instead of a binary search's dozen
 // scattered ones (rows of thousands, microcircuit).  Rows of 32- or 16-bit
 // targets (SNN_IX).
 template <class Ix>
-SNN_DEVICE int64_t snn_row_split(const Ix *row, int64_t len, int64_t n, int64_t t, int64_t k) {
-    const int64_t value = snn_share(n, t, k);
+SNN_DEVICE int64_t snn_row_split_at(const Ix *row, int64_t len, int64_t n, int64_t value) {
     if (value <= 0 || len == 0) return 0;
     if (value >= n) return len;
     int64_t g = (int64_t)((double)len * (double)value / (double)n);
@@ -235,18 +266,23 @@ SNN_DEVICE int64_t snn_row_split(const Ix *row, int64_t len, int64_t n, int64_t 
     }
     return lo + snn_lower_bound(row + lo, hi - lo, value);
 }
-// Where thread t of k begins in a row: 0, len, the row's inner bounds
-// between threads where given (bounds[t - 1]), or a search.
+// ... of thread t's even share (snn_share).
 template <class Ix>
-SNN_DEVICE SNN_INLINE int64_t snn_row_bound(const Ix *row, int64_t len, int64_t n, int64_t t,
-                                            int64_t k, const int32_t *bounds) {
-    if (t <= 0) return 0;
-    if (t >= k) return len;
-    return bounds ? bounds[t - 1] : snn_row_split(row, len, n, t, k);
+SNN_DEVICE int64_t snn_row_split(const Ix *row, int64_t len, int64_t n, int64_t t, int64_t k) {
+    return snn_row_split_at(row, len, n, snn_share(n, t, k));
+}
+// Where thread t begins in a row, its first target being `value` (snn_own):
+// 0, len, the row's inner bounds between threads where given (bounds[t - 1],
+// made for the same partition), or a search.
+template <class Ix>
+SNN_DEVICE SNN_INLINE int64_t snn_row_bound(const Ix *row, int64_t len, int64_t n,
+                                            int64_t value, int64_t t, const int32_t *bounds) {
+    if (value <= 0) return 0;
+    if (value >= n) return len;
+    return bounds ? bounds[t - 1] : snn_row_split_at(row, len, n, value);
 }
 
 #ifndef SNN_CUDA
-SNN_DEVICE int64_t snn_part(int64_t n, int64_t t) { return snn_share(n, t, SNN_NUM_THREADS); }
 // Ask for this thread's share of a row that will be walked next, up to 48
 // cache lines: rows live in main memory, and the hardware prefetcher only
 // catches up after a few lines (Brunel, N = 12 500: propagation -25 % with
@@ -259,10 +295,12 @@ SNN_DEVICE SNN_INLINE void snn_prefetch_lines(const void *p, int64_t lines, int6
     for (int64_t c = 0; c < (lines < most ? lines : most); ++c)
         __builtin_prefetch((const char *)p + 64 * c, 0, Hint);
 }
-template <class T> SNN_DEVICE void snn_prefetch_row(const T *row, int64_t len) {
-    const int64_t t = SNN_THREAD_ID, k = SNN_NUM_THREADS;
-    const int64_t bytes = (snn_share(len, t + 1, k) - snn_share(len, t, k)) * (int64_t)sizeof(T);
-    snn_prefetch_lines<3>(row + snn_share(len, t, k), bytes / 64 + 1, 48);
+// A thread that owns targets [lo, hi) of n asks for that part of the row by
+// position (targets are spread evenly over a row).
+template <class T>
+SNN_DEVICE void snn_prefetch_row(const T *row, int64_t len, int64_t lo, int64_t hi, int64_t n) {
+    const int64_t b = lo <= 0 ? 0 : len * lo / n, e = hi >= n ? len : len * hi / n;
+    snn_prefetch_lines<3>(row + b, (e - b) * (int64_t)sizeof(T) / 64 + 1, 48);
 }
 #endif
 

@@ -55,7 +55,7 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
                                int64_t *SNN_RESTRICT inbuf, const int64_t n_post,
                                const int32_t port, const int32_t n_slots,
                                const int64_t *step_ptr, const SnnQueue q,
-                               const int32_t *SNN_RESTRICT split) {
+                               const int32_t *SNN_RESTRICT split, const int64_t *own) {
     const int64_t step = *step_ptr;
     const int32_t ns = *n_spikes;
     const int64_t wfix = snn_to_fixed(*w_const);
@@ -69,7 +69,7 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
     int64_t *q_spill = Q && q.spill ? q.spill + tid * q.stride : 0;
     int64_t overflow = 0;
     const int64_t split_stride = SNN_NUM_THREADS - 1;  // inner bounds per row
-    SNN_FOR_ROWS(s, ns) {
+    SNN_FOR_ROWS_OWN(s, ns, n_post, own) {
         const int64_t pre = spikes[s];
         const int64_t len = row_length[pre];
         const Ix *row = ind + pre * cap;
@@ -78,9 +78,10 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
         for (int64_t a = s == 0 ? 1 : SNN_PREFETCH_ROWS; a <= SNN_PREFETCH_ROWS; ++a) {
             if (s + a >= ns) break;
             const int64_t next = spikes[s + a];
-            snn_prefetch_row(ind + next * cap, row_length[next]);
-            if (IW) snn_prefetch_row(weight + next * cap, row_length[next]);
-            if (ID) snn_prefetch_row(delay + next * cap, row_length[next]);
+            const int64_t n_next = row_length[next];
+            snn_prefetch_row(ind + next * cap, n_next, snn_rows_lo, snn_rows_hi, n_post);
+            if (IW) snn_prefetch_row(weight + next * cap, n_next, snn_rows_lo, snn_rows_hi, n_post);
+            if (ID) snn_prefetch_row(delay + next * cap, n_next, snn_rows_lo, snn_rows_hi, n_post);
         }
         SNN_ROW_SEGMENT_AT(j, row, len, n_post, bounds) {
             const int64_t w = IW ? snn_to_fixed((double)weight[pre * cap + j]) : wfix;
@@ -118,14 +119,15 @@ SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
                           const int32_t port, const int32_t n_slots, const int64_t *step_ptr,
                           int64_t *q_count, uint64_t *q_entry, const int64_t q_capacity,
                           int64_t *q_overflow, const int32_t q_threads, const int64_t q_stride,
-                          int64_t *q_spill, const int32_t *split, const int32_t split_threads) {
+                          int64_t *q_spill, const int32_t *split, const int32_t split_threads,
+                          const int64_t *own) {
     const SnnQueue q = {q_count, q_entry, q_capacity, q_overflow, q_threads, q_stride, q_spill};
     // the split table serves the team it was made for (and none on the GPU)
     const int32_t *bounds = split && split_threads == SNN_NUM_THREADS ? split : 0;
 #define SNN_PROPAGATE_IX(IW, ID, Q, IX, ROWS)                                                \
     propagate_impl<IX, IW, ID, Q>(spikes, n_spikes, row_length, ROWS, cap, weight, w_const,  \
                                   delay, d_const, inbuf, n_post, port, n_slots, step_ptr, q, \
-                                  bounds)
+                                  bounds, own)
     // targets stored as 16 bits where the projection's target population is
     // small enough (ind16; ind is null then): half the rows' memory traffic
 #define SNN_PROPAGATE(IW, ID, Q)                                        \
@@ -174,10 +176,14 @@ SNN_KERNEL void propagate_prefetch(const int32_t *spikes, const int32_t *n_spike
                                    const uint16_t *ind16, const int64_t cap,
                                    const float *weight, const uint16_t *delay,
                                    const int32_t *split, const int32_t split_threads,
-                                   const int32_t stage) {
+                                   const int32_t stage, const int64_t n_post,
+                                   const int64_t *own) {
 #ifndef SNN_CUDA
-    const int64_t ns = *n_spikes < SNN_PREFETCH_ROWS + 1 ? *n_spikes : SNN_PREFETCH_ROWS + 1;
     const int64_t t = SNN_THREAD_ID, k = SNN_NUM_THREADS;
+    const int64_t lo = snn_own(own, n_post, t, k), hi = snn_own(own, n_post, t + 1, k);
+    // (none where this thread owns none of the targets: propagate walks no row)
+    const int64_t ns = lo >= hi ? 0
+                       : *n_spikes < SNN_PREFETCH_ROWS + 1 ? *n_spikes : SNN_PREFETCH_ROWS + 1;
     const int32_t *bounds = split && split_threads == k && k > 1 ? split : 0;
     for (int64_t s = 0; s < ns; ++s) {
         const int64_t pre = spikes[s];
@@ -187,10 +193,11 @@ SNN_KERNEL void propagate_prefetch(const int32_t *spikes, const int32_t *n_spike
             continue;
         }
         const int64_t len = row_length[pre];
-        // without a split table, an even share by position (as snn_prefetch_row):
-        // the search by target that propagate makes would wait on the row itself
-        const int64_t b = t == 0 ? 0 : bounds ? bounds[pre * (k - 1) + t - 1] : snn_share(len, t, k);
-        const int64_t e = t == k - 1 ? len : bounds ? bounds[pre * (k - 1) + t] : snn_share(len, t + 1, k);
+        // without a split table, this thread's part by position (as
+        // snn_prefetch_row): the search by target that propagate makes
+        // would wait on the row itself
+        const int64_t b = lo <= 0 ? 0 : bounds ? bounds[pre * (k - 1) + t - 1] : len * lo / n_post;
+        const int64_t e = hi >= n_post ? len : bounds ? bounds[pre * (k - 1) + t] : len * hi / n_post;
         if (ind16) snn_prefetch_l2(ind16 + pre * cap, b, e);
         else snn_prefetch_l2(ind + pre * cap, b, e);
         if (weight) snn_prefetch_l2(weight + pre * cap, b, e);
@@ -219,14 +226,14 @@ SNN_DEVICE void propagate_tm_impl(const int32_t *SNN_RESTRICT spikes, const int3
                                   const int32_t n_slots, const int64_t *step_ptr,
                                   const double dt, const double *tm, const double *tau_psc,
                                   double *used, double *y, double *u, int64_t *last,
-                                  const int32_t *split) {
+                                  const int32_t *split, const int64_t *own) {
     const int64_t step = *step_ptr, stamp = step + 1;
     const int32_t ns = *n_spikes;
     const double U = tm[0], tau_rec = tm[1], tau_fac = tm[2];
     int64_t *base = snn_inbuf(inbuf, n_post, n_slots, port, 0);
     const int64_t now = step % n_slots;
     const int64_t split_stride = SNN_NUM_THREADS - 1;
-    SNN_FOR_ROWS(s, ns) {
+    SNN_FOR_ROWS_OWN(s, ns, n_post, own) {
         const int64_t pre = spikes[s];
         const int64_t len = row_length[pre];
         const Ix *row = ind + pre * cap;
@@ -279,46 +286,64 @@ SNN_KERNEL void propagate_tm(const int32_t *spikes, const int32_t *n_spikes,
                              const int64_t n_post, const int32_t port, const int32_t n_slots,
                              const int64_t *step_ptr, const double dt, const double *tm,
                              const double *tau_psc, double *used, double *y, double *u,
-                             int64_t *last, const int32_t *split, const int32_t split_threads) {
+                             int64_t *last, const int32_t *split, const int32_t split_threads,
+                             const int64_t *own) {
     // (the split table serves the team it was made for, and none on the GPU)
     propagate_tm_impl<int32_t>(spikes, n_spikes, row_length, ind, cap, weight, w_const, delay,
                                d_const, inbuf, n_post, port, n_slots, step_ptr, dt, tm, tau_psc,
                                used, y, u, last,
-                               split && split_threads == SNN_NUM_THREADS ? split : 0);
+                               split && split_threads == SNN_NUM_THREADS ? split : 0, own);
 }
 
 // row_splits: a static projection's split table, where each of k CPU
 // threads' targets begin in each row: split[row * (k - 1) + t - 1] for
 // threads t = 1 .. k - 1 (thread 0 begins at 0; the last ends at the row's
-// length).  Made once for the rows as built (Projections.split_table), it
+// length), thread t's targets being the target population's partition's
+// (snn_own).  Made once for the rows as built (Projections.split_table), it
 // spares propagate a search per row and thread.
 SNN_KERNEL void row_splits(const int32_t *row_length, const int32_t *ind, const uint16_t *ind16,
                            const int64_t cap, const int64_t n_pre, const int64_t n_post,
-                           const int32_t k, int32_t *split) {
+                           const int32_t k, int32_t *split, const int64_t *own) {
     SNN_LOOP(i, n_pre) {
         const int64_t len = row_length[i];
-        for (int64_t t = 1; t < k; ++t)
+        for (int64_t t = 1; t < k; ++t) {
+            const int64_t value = snn_own(own, n_post, t, k);
             split[i * (k - 1) + t - 1] = (int32_t)(
-                ind16 ? snn_row_split(ind16 + i * cap, len, n_post, t, k)
-                      : snn_row_split(ind + i * cap, len, n_post, t, k));
+                ind16 ? snn_row_split_at(ind16 + i * cap, len, n_post, value)
+                      : snn_row_split_at(ind + i * cap, len, n_post, value));
+        }
     }
 }
 
 // deliver: at the start of a step, add each thread's queue for this step's
 // slot into the ring (or into `arrive`, with any surplus due now), and empty
-// it.  Thread t's entries all lie in its own target range, so the adds need
-// no atomics.
+// it.  Thread t's entries all lie in its own target range (snn_own: the
+// population's partition), so thread t adds queue t, with no atomics.
+SNN_DEVICE void snn_deliver_queue(int64_t *q_count, const uint64_t *q_entry,
+                                  const int64_t q_capacity, const int64_t q_stride,
+                                  const int32_t n_slots, const int64_t now, int64_t *slot_base,
+                                  const int64_t t) {
+    int64_t *count = q_count + t * q_stride + now;
+    const int64_t c = *count < q_capacity ? *count : q_capacity;
+    const uint64_t *e = q_entry + (t * n_slots + now) * q_capacity;
+    for (int64_t k = 0; k < c; ++k) {
+        const float w = SNN_BITS_FLOAT((uint32_t)(e[k] >> 32));
+        slot_base[(uint32_t)e[k]] += snn_to_fixed((double)w);
+    }
+    *count = 0;
+}
 SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t q_capacity,
                         const int32_t q_threads, const int64_t q_stride, int64_t *inbuf,
                         const int64_t n_post, const int32_t n_slots, const int64_t *step_ptr,
-                        int64_t *arrive, const int64_t *q_spill, const int32_t n_ports) {
+                        int64_t *arrive, const int64_t *q_spill, const int32_t n_ports,
+                        const int64_t *own) {
     const int64_t step = *step_ptr, now = step % n_slots;
     int64_t *slot_base = arrive ? arrive : inbuf + now * n_post;
 #ifndef SNN_CUDA
     if (arrive) {  // the surplus this thread added for this step, into its own targets
         const int64_t t = SNN_THREAD_ID, k = SNN_NUM_THREADS;
         if (t < q_threads && q_spill[t * q_stride + now] == step) {  // (teams are q_threads)
-            const int64_t lo = snn_share(n_post, t, k), hi = snn_share(n_post, t + 1, k);
+            const int64_t lo = snn_own(own, n_post, t, k), hi = snn_own(own, n_post, t + 1, k);
             for (int32_t p = 0; p < n_ports; ++p) {
                 int64_t *SNN_RESTRICT r = snn_inbuf(inbuf, n_post, n_slots, p, now);
                 int64_t *SNN_RESTRICT a = arrive + p * n_post;
@@ -329,15 +354,14 @@ SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t
             }
         }
     }
+    // thread t, queue t: the queue of the targets it owns (a team is at most
+    // q_threads: propagate queues nothing otherwise)
+    if (SNN_THREAD_ID < q_threads)
+        snn_deliver_queue(q_count, q_entry, q_capacity, q_stride, n_slots, now, slot_base,
+                          SNN_THREAD_ID);
+#else
+    (void)own;
+    SNN_LOOP(t, q_threads)  // (no queues on the GPU: none filled)
+        snn_deliver_queue(q_count, q_entry, q_capacity, q_stride, n_slots, now, slot_base, t);
 #endif
-    SNN_LOOP(t, q_threads) {
-        int64_t *count = q_count + t * q_stride + now;
-        const int64_t c = *count < q_capacity ? *count : q_capacity;
-        const uint64_t *e = q_entry + (t * n_slots + now) * q_capacity;
-        for (int64_t k = 0; k < c; ++k) {
-            const float w = SNN_BITS_FLOAT((uint32_t)(e[k] >> 32));
-            slot_base[(uint32_t)e[k]] += snn_to_fixed((double)w);
-        }
-        *count = 0;
-    }
 }

@@ -56,13 +56,54 @@ def test_thread_count_does_not_change_anything():
         np.testing.assert_array_equal(s.state("inh", "V_m"), sims[0].state("inh", "V_m"))
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3, 4, 7])
+@pytest.mark.parametrize("sizes", [[100, 20, 80], [12500, 10000, 2500], [5, 3, 1, 7, 64],
+                                   [20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948],
+                                   [250] * 32, [0, 17, 0], [1000]])
+def test_thread_partition_gives_each_thread_a_contiguous_equal_range(sizes, threads):
+    """The threads own contiguous ranges of all the neurons, populations in
+    order: each thread's neurons come after the previous thread's, each owns
+    an equal part (up to a split's alignment), at most threads - 1
+    populations are split, and a spike source (not updated) is split evenly."""
+    from snnlab.plan import OWN_ALIGN, thread_partition
+
+    updated = [i != 1 for i in range(len(sizes))]  # (the second: a spike source)
+    parts = thread_partition(sizes, threads, updated)
+    assert len(parts) == len(sizes)
+    owner = []  # the owning thread of every updated neuron, populations in order
+    for n, u, b in zip(sizes, updated, parts):
+        assert len(b) == threads + 1 and b[0] == 0 and b[-1] == n
+        assert all(x <= y for x, y in zip(b, b[1:]))
+        if not u:
+            assert list(b) == [n * t // threads for t in range(threads + 1)]
+            continue
+        assert all(x % OWN_ALIGN == 0 for x in b[1:-1] if 0 < x < n)
+        owner += [t for t in range(threads) for _ in range(b[t + 1] - b[t])]
+    assert owner == sorted(owner)
+    total = sum(n for n, u in zip(sizes, updated) if u)
+    counts = np.bincount(owner, minlength=threads) if owner else np.zeros(threads)
+    assert np.all(np.abs(counts - total / threads) <= OWN_ALIGN + 1)
+    split = sum(any(0 < x < n for x in b) for n, u, b in zip(sizes, updated, parts) if u)
+    assert split <= threads - 1
+
+
+def test_thread_partition_refuses_no_threads():
+    from snnlab.plan import thread_partition
+
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        thread_partition([10], 0)
+
+
 def test_split_tables_give_each_thread_its_targets():
     """Where each thread's targets begin in each row of a static projection
     (``row_splits``, made for the rows once): the first place whose target is
-    at least that thread's first, in 16- and 32-bit rows, empty rows too."""
+    at least that thread's first (the target population's partition), in
+    16- and 32-bit rows, empty rows too, with ``b`` split at 2 threads and
+    one thread's at 3."""
     net = sl.Network(dt=0.1)
     a = net.population("a", sl.models.LIF(), 70000)  # beyond 16 bits
     b = net.population("b", sl.models.LIF(), 301)
+    net.population("z", sl.models.LIF(), 69900)  # (the threads' boundary in b at 2 threads)
     net.connect(b, a, sl.connect.FixedIndegree(2), weight=0.1, name="wide")
     net.connect(b, b, sl.connect.FixedProbability(0.05), weight=0.1, name="narrow")
     net.connect(a, b, sl.connect.FixedIndegree(3), weight=0.1, name="sparse")  # rows mostly empty
@@ -78,7 +119,10 @@ def test_split_tables_give_each_thread_its_targets():
             c = sim.connectivity(name)
             lengths = np.bincount(c["pre"], minlength=n_pre)
             starts = np.concatenate([[0], np.cumsum(lengths)])
-            firsts = [n_post * t // threads for t in range(1, threads)]
+            own = sim._plan.populations["a" if n_post == 70000 else "b"].own
+            firsts = list(own[1:threads])
+            if name == "narrow":
+                assert (0 < firsts[0] < 301) == (threads == 2), own
             want = np.array([np.searchsorted(c["post"][starts[r]:starts[r + 1]], firsts)
                              for r in range(n_pre)])  # (targets are sorted within a row)
             np.testing.assert_array_equal(split, want, err_msg=name)

@@ -163,7 +163,8 @@ class Recorders:
     def _args(self, rec):
         ps = self.populations[rec.population]
         return (ps.state, rec.var_idx, rec.neuron_idx, rec._order,
-                len(rec.variables) * len(rec._here), rec.buf, rec.info, self.clock.step_dev)
+                len(rec.variables) * len(rec._here), rec.buf, rec.info, self.clock.step_dev,
+                ps.own)
 
     def set_recording(self, on: bool) -> None:
         for rec in self.list:

@@ -38,7 +38,7 @@ _NEURON_ARGS = (
     "int32_t *refrac, int64_t *inbuf, "
     "const int32_t n_slots, const int64_t *step_ptr, const double dt, "
     "const uint64_t seed, const uint32_t stream, int32_t *spikes, int32_t *n_spikes, "
-    "uint32_t *rec_bits, const int64_t *rec_info")
+    "uint32_t *rec_bits, const int64_t *rec_info, const int64_t *own")
 
 
 def neuron_kernel(model: NeuronModel, constants: list[str]) -> tuple[str, str]:

@@ -52,7 +52,7 @@ class PoissonInputs:
         param, table = self.tables[inp.name]
         ring, slots = ps.step_input
         return (ps.n, ps.first, param, table, np.uint64(self.seed), STREAM_INPUT + inp.index,
-                ring, inp.port, slots, self.clock.step_dev)
+                ring, inp.port, slots, self.clock.step_dev, ps.own)
 
     def set(self, name: str, rate: float | None = None, weight: float | None = None) -> None:
         """Change the rate [spikes/s] or weight of an input."""

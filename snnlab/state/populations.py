@@ -50,6 +50,7 @@ class PopulationState:
     spikes: Any
     rec_bits: Any
     rec_info: Any
+    own: Any = None  # the threads' partition of the neurons (PopulationPlan.own_table)
     ssa: SpikeSourceArrayState | None = None
     history: Any = None  # split schedule: [block][n] spike lists and their counts,
     hist_n: Any = None  # the block ahead of the synaptic work
@@ -122,7 +123,8 @@ class Populations:
             pp, dict(pp.params), state=a.new(o, "state"),
             param=a.put(o, "param", self.constants(pp, pp.params)), refrac=a.new(o, "refrac"),
             inbuf=a.new(o, "inbuf"), spikes=a.new(o, "spikes"), rec_bits=a.new(o, "rec_bits"),
-            rec_info=a.put(o, "rec_info", [0, self.recording_rows(pop.name), (n + 31) // 32]))
+            rec_info=a.put(o, "rec_info", [0, self.recording_rows(pop.name), (n + 31) // 32]),
+            own=a.put(o, "own", pp.own_table))
         if pp.arrivals:
             ps.arrive = a.new(o, "arrive")
         if self.clock.split:
@@ -261,7 +263,7 @@ class Populations:
     def _args_ssa(self, ps):
         ssa = ps.ssa
         return (ssa.steps, ssa.ids, ssa.n_events, ssa.cursor, self.clock.step_dev,
-                *self._emitted(ps), ps.rec_bits, ps.rec_info, ps.n)
+                *self._emitted(ps), ps.rec_bits, ps.rec_info, ps.n, ps.own)
 
     def _emitted(self, ps):
         """Where a population's spikes of the step go: its list (in blocks,
@@ -275,7 +277,7 @@ class Populations:
         return (ps.n, ps.first, ps.state, ps.param, ps.refrac, *ps.step_input,
                 self.clock.step_dev,
                 self.dt, np.uint64(self.seed), STREAM_MODEL + pop.index, *self._emitted(ps),
-                ps.rec_bits, ps.rec_info)
+                ps.rec_bits, ps.rec_info, ps.own)
 
     def reset_launches(self) -> list[Planned]:
         """A new trial: each state variable back to its initial value (drawn

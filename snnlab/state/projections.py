@@ -317,14 +317,15 @@ class Projections:
                 pj.w_const, s.get("delay"), pj.d_const, post.inbuf, post.n, proj.port,
                 post.n_slots, self.clock.syn_step, self.dt, *pj.short_term, s["tm_used"],
                 s["tm_y"], s["tm_u"], s["tm_last"], self.split_table(pj),
-                self.plan.target.threads)
+                self.plan.target.threads, post.own)
 
     def _args_prefetch(self, pj: ProjectionState, stage: int):
         m = pj.matrix
         pre_spikes, pre_count = self.populations.spiked(pj.proj.pre)
         return (pre_spikes, pre_count, m.row_length, *_rows(m.ind), m.capacity,
                 m.synapse_arrays.get("weight"), m.synapse_arrays.get("delay"),
-                self.split_table(pj), self.plan.target.threads, stage)
+                self.split_table(pj), self.plan.target.threads, stage, m.n_post,
+                self.populations[pj.proj.post.name].own)
 
     def _args_propagate(self, pj: ProjectionState):
         proj, m = pj.proj, pj.matrix
@@ -335,7 +336,7 @@ class Projections:
         return (pre_spikes, pre_count, m.row_length, *_rows(m.ind), m.capacity,
                 m.synapse_arrays.get("weight"), pj.w_const, m.synapse_arrays.get("delay"),
                 pj.d_const, post.inbuf, post.n, proj.port, post.n_slots,
-                self.clock.syn_step, *queue, split, self.plan.target.threads)
+                self.clock.syn_step, *queue, split, self.plan.target.threads, post.own)
 
     def split_table(self, pj: ProjectionState):
         """Where each CPU thread's targets begin in each row of a projection
@@ -354,7 +355,8 @@ class Projections:
             self.arena.free(pj.split)
         pj.split = self.arena.new(pj.owner, "split", n_pre=m.n_pre)
         self._launch("row_splits", m.row_length, *_rows(m.ind), m.capacity, m.n_pre, m.n_post,
-                     self.plan.target.threads, pj.split, extent=("flat", m.n_pre))
+                     self.plan.target.threads, pj.split, self.populations[pj.proj.post.name].own,
+                     extent=("flat", m.n_pre))
         pj.split_of = (weakref.ref(m.ind), weakref.ref(m.row_length))
         return pj.split
 

@@ -82,7 +82,7 @@ class Queues:
     def _args(self, name):
         q, ps = self.by_name[name], self.populations[name]
         return (q.count, q.entry, q.capacity, q.threads, q.stride, ps.inbuf, ps.n, ps.n_slots,
-                self.clock.step_dev, ps.arrive, q.spill, ps.n_ports)
+                self.clock.step_dev, ps.arrive, q.spill, ps.n_ports, ps.own)
 
     def reset_launches(self) -> list[Planned]:
         """A new trial: queued input dropped."""
