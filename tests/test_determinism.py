@@ -56,22 +56,25 @@ def test_thread_count_does_not_change_anything():
         np.testing.assert_array_equal(s.state("inh", "V_m"), sims[0].state("inh", "V_m"))
 
 
+@pytest.mark.parametrize("extra", [False, True])
 @pytest.mark.parametrize("threads", [1, 2, 3, 4, 7])
 @pytest.mark.parametrize("sizes", [[100, 20, 80], [12500, 10000, 2500], [5, 3, 1, 7, 64],
                                    [20683, 5834, 21915, 5479, 4850, 1065, 14395, 2948],
                                    [250] * 32, [0, 17, 0], [1000]])
-def test_thread_partition_gives_each_thread_a_contiguous_equal_range(sizes, threads):
+def test_thread_partition_gives_each_thread_a_contiguous_equal_range(sizes, threads, extra):
     """The threads own contiguous ranges of all the neurons, populations in
     order: each thread's neurons come after the previous thread's, each owns
-    an equal part (up to a split's alignment), at most threads - 1
+    an equal part of the cost (a neuron 1, a population its extra cost
+    spread over its neurons; up to a split's alignment), at most threads - 1
     populations are split, and a spike source (not updated) is split evenly."""
     from snnlab.plan import OWN_ALIGN, thread_partition
 
     updated = [i != 1 for i in range(len(sizes))]  # (the second: a spike source)
-    parts = thread_partition(sizes, threads, updated)
+    more = [float(1 + 37 * i % 300) for i in range(len(sizes))] if extra else [0.0] * len(sizes)
+    parts = thread_partition(sizes, threads, updated, more if extra else None)
     assert len(parts) == len(sizes)
-    owner = []  # the owning thread of every updated neuron, populations in order
-    for n, u, b in zip(sizes, updated, parts):
+    owner, cost = [], []  # each updated neuron's thread and cost, populations in order
+    for n, u, e, b in zip(sizes, updated, more, parts):
         assert len(b) == threads + 1 and b[0] == 0 and b[-1] == n
         assert all(x <= y for x, y in zip(b, b[1:]))
         if not u:
@@ -79,12 +82,31 @@ def test_thread_partition_gives_each_thread_a_contiguous_equal_range(sizes, thre
             continue
         assert all(x % OWN_ALIGN == 0 for x in b[1:-1] if 0 < x < n)
         owner += [t for t in range(threads) for _ in range(b[t + 1] - b[t])]
+        cost += [(n + e) / max(n, 1)] * n
     assert owner == sorted(owner)
-    total = sum(n for n, u in zip(sizes, updated) if u)
-    counts = np.bincount(owner, minlength=threads) if owner else np.zeros(threads)
-    assert np.all(np.abs(counts - total / threads) <= OWN_ALIGN + 1)
+    mine = np.bincount(owner, weights=cost, minlength=threads) if owner else np.zeros(threads)
+    total = sum(cost)
+    assert np.all(np.abs(mine - total / threads) <= (OWN_ALIGN + 1) * max(cost, default=1.0))
     split = sum(any(0 < x < n for x in b) for n, u, b in zip(sizes, updated, parts) if u)
     assert split <= threads - 1
+
+
+def test_row_cost_counts_the_rows_onto_a_population():
+    """A population's fixed cost: the rows of the projections onto it that
+    spike in a step, each source at the expected rate, times a row's cost."""
+    from snnlab.plan import EXPECTED_RATE, ROW_COST, RunOptions, Target, make_plan, row_cost
+
+    net = sl.Network(dt=0.1)
+    a = net.population("a", sl.models.LIF(), 300)
+    b = net.population("b", sl.models.LIF(), 200)
+    net.population("c", sl.models.LIF(), 100)
+    net.connect(a, b, sl.connect.FixedIndegree(5), weight=0.1)
+    net.connect(b, b, sl.connect.FixedIndegree(5), weight=0.1)
+    plan = make_plan(net, RunOptions.check(net, threads=2), Target("cpu", 2, 2))
+    got = [row_cost(p, plan.projections, 0.1) for p in net.populations.values()]
+    assert got == [0.0, ROW_COST * 500 * EXPECTED_RATE * 1e-4, 0.0]
+    assert [p.own for p in plan.populations.values()] == \
+        [tuple(b) for b in snnlab.plan.thread_partition([300, 200, 100], 2, None, got)]
 
 
 def test_thread_partition_refuses_no_threads():

@@ -25,7 +25,7 @@ from .sources import constant_ctype, neuron_kernel
 __all__ = ["Plan", "Target", "RunOptions", "Partition", "Layout", "PRECISIONS", "make_plan",
            "default_schedule", "default_threads", "check_input_range", "FIXED_LIMIT",
            "kernel_constants", "check_scalar", "NEVER_STEP", "LAZY_RECENT", "stdp_history",
-           "thread_partition"]
+           "thread_partition", "row_cost"]
 
 FIXED_LIMIT = 2.0**30  # |sum of inputs of one step| must stay below this (int64, 2^-32 units)
 POISSON_TABLE = 128  # entries per CDF table of poisson_input.cu (mean <= 10 needs < 60)
@@ -34,6 +34,15 @@ POISSON_TABLE_SIZE = 2 + 2 * POISSON_GUIDE + 2 * POISSON_TABLE  # sizes, guides,
 REWIRE_STRETCH = 32  # rewiring calls a row's headroom is grown for at once, at least
 REWIRE_SLOTS = 1 << 18  # ... or as many as fit this many extra places (small networks)
 NARROW_TARGETS = 1 << 16  # target populations up to this size store their targets in 16 bits
+# spikes/s a source is expected to fire at, where the plan sizes what it
+# cannot know before the run (queues, the threads' partition)
+EXPECTED_RATE = 5.0
+# a spiking row's fixed cost to a thread that owns some of its targets, in
+# neuron updates: the microcircuit at scale 0.5 on 2 threads, each of its
+# populations one thread's in turn (a population's time fitted as a + b n):
+# ~0.36 µs a row (its first lines of targets, weights and delays from
+# memory), ~5 ns a neuron and step (update, Poisson input, its synapses)
+ROW_COST = 70.0
 # where a population is split between threads, the split falls on a multiple of
 # this many neurons (a thread's state, rings and inputs start on their own
 # cache lines: 64 bytes of float state, 128 of int64 input)
@@ -280,7 +289,8 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
     blocks = {pop.name: options.partition.block(pop.n) for pop in network.populations.values()}
     own = dict(zip(blocks, thread_partition(
         [stop - first for first, stop in blocks.values()], target.threads,
-        [pop.model.kind != "spike_source_array" for pop in network.populations.values()])))
+        [pop.model.kind != "spike_source_array" for pop in network.populations.values()],
+        [row_cost(pop, projections, dt) for pop in network.populations.values()])))
     for pop in network.populations.values():
         params = network.params(pop)
         c = pop.model.constants(params, dt)
@@ -338,50 +348,66 @@ def delay_low_steps(proj: Projection, dt: float) -> int:
     return int(round(lo / dt)) if math.isfinite(lo) else 1
 
 
-def thread_partition(sizes, threads: int, updated=None) -> list[tuple[int, ...]]:
+def thread_partition(sizes, threads: int, updated=None, extra=None) -> list[tuple[int, ...]]:
     """Each population's neurons between ``threads`` CPU threads: bounds
     ``b`` (``threads + 1`` of them) such that thread t owns ``[b[t], b[t +
-    1])``.  The threads own contiguous, equal ranges of all the updated
-    neurons held here, the populations one after another in network order
-    (``sizes``; ``updated[i]`` false: a population with no update, a spike
-    source, which is split evenly instead), so that at most ``threads - 1``
-    populations are split between threads and a small population is one
-    thread's.  Splitting every population k ways cost most where populations
-    are small (32 populations of 250 neurons: 7.7-8.1 µs a step on one
-    thread, 18.5-60 µs on two).  A split falls on a multiple of
-    :data:`OWN_ALIGN` neurons.  The results do not depend on the partition:
-    it only decides which thread computes what.
+    1])``.  The threads own contiguous ranges of the updated neurons held
+    here, the populations one after another in network order (``sizes``;
+    ``updated[i]`` false: a population with no update, a spike source, which
+    is split evenly instead), of equal cost: a neuron costs 1, and a
+    population ``extra[i]`` more, spread over its neurons (the fixed work of
+    a step that does not grow with its size: see :func:`row_cost`).  So at
+    most ``threads - 1`` populations are split between threads and a small
+    population is one thread's: splitting every population k ways cost most
+    where populations are small (32 populations of 250 neurons: 7.7-8.1 µs
+    a step on one thread, 18.5-60 µs on two).  A split falls on a multiple
+    of :data:`OWN_ALIGN` neurons.  The results do not depend on the
+    partition: it only decides which thread computes what.
 
     >>> thread_partition([100, 20, 80], 2)
     [(0, 100, 100), (0, 0, 20), (0, 0, 80)]
     >>> thread_partition([64, 64], 4)
     [(0, 32, 64, 64, 64), (0, 0, 0, 32, 64)]
+    >>> thread_partition([64, 64], 2, extra=[64, 0])  # the first costs twice as much
+    [(0, 48, 64), (0, 0, 64)]
     """
     if threads < 1:
         raise ValueError(f"thread_partition: threads must be >= 1, got {threads!r}")
     updated = [True] * len(sizes) if updated is None else list(updated)
-    total = sum(n for n, u in zip(sizes, updated) if u)
-    out, at = [], 0
-    for n, u in zip(sizes, updated):
+    extra = [0.0] * len(sizes) if extra is None else [float(e) for e in extra]
+    cost = [n + e if u and n > 0 else 0.0 for n, u, e in zip(sizes, updated, extra)]
+    total = sum(cost)
+    out, at = [], 0.0
+    for n, u, c in zip(sizes, updated, cost):
         if not u:  # (a spike source: its even split)
             out.append(tuple(n * t // threads for t in range(threads + 1)))
             continue
         bounds = [0]
         for t in range(1, threads):
-            v = min(max(total * t // threads - at, 0), n)
+            v = min(max(math.floor((total * t / threads - at) * n / c), 0), n) if c else 0
             if 0 < v < n:
                 v = min((v + OWN_ALIGN // 2) // OWN_ALIGN * OWN_ALIGN, n)
             bounds.append(max(v, bounds[-1]))
         out.append((*bounds, n))
-        at += n
+        at += c
     return out
+
+
+def row_cost(pop, projections, dt: float) -> float:
+    """A population's fixed work in a thread's step, in neuron updates: the
+    rows of the projections onto it that spike in a step (each source at
+    :data:`EXPECTED_RATE`), each costing :data:`ROW_COST` updates (its first
+    cache lines of targets, weights and delays, fetched from memory by every
+    thread that owns some of its targets, however few)."""
+    rows = sum(p.proj.pre.n for p in projections.values() if p.proj.post is pop)
+    return ROW_COST * rows * EXPECTED_RATE * dt * 1e-3
 
 
 def queue_capacity(pop, n_slots, projections, target, dt, share: float = 0.0) -> int | None:
     """Delivery queues pay off where input arrives with per-synapse weights
     and delays, which scatter the adds over the whole delay ring (CPU only;
     propagate.cu).  Entries per thread and slot: 1.5 times the input of one
-    step at 5 spikes/s per source, to the targets of the thread that owns
+    step at :data:`EXPECTED_RATE` per source, to the targets of the thread that owns
     most of them (``share`` of the population; 0: an even share; grown at
     run time when a queue overflows)."""
     if target.name != "cpu":
@@ -392,7 +418,7 @@ def queue_capacity(pop, n_slots, projections, target, dt, share: float = 0.0) ->
     if not queued:
         return None
     n_syn = sum(p.expected_synapses for p in queued)
-    per_step = n_syn * 5.0 * dt * 1e-3 * max(share, 1.0 / target.threads)
+    per_step = n_syn * EXPECTED_RATE * dt * 1e-3 * max(share, 1.0 / target.threads)
     return int(max(256, 1.5 * per_step))
 
 
