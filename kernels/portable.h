@@ -230,7 +230,8 @@ SNN_DEVICE int64_t snn_share(int64_t n, int64_t t, int64_t k) {
 // for another team, is the even split.  Nothing a neuron computes depends on
 // which thread computes it: the results are the same for any partition.
 SNN_DEVICE int64_t snn_own(const int64_t *own, int64_t n, int64_t t, int64_t k) {
-    return own && own[0] == k ? own[1 + t] : snn_share(n, t, k);
+    if (k == 1) return n * t;  // (a team of one reads no table)
+    return own && own[0] == k ? own[1 + t] : n * t / k;
 }
 template <class Ix>
 SNN_DEVICE int64_t snn_lower_bound(const Ix *row, int64_t len, int64_t value) {

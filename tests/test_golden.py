@@ -48,7 +48,7 @@ def _random_partition(seed):
     none), in no relation to the other populations'."""
     rng = np.random.default_rng(seed)
 
-    def partition(sizes, threads, updated=None):
+    def partition(sizes, threads, updated=None, extra=None):
         return [(0, *sorted(int(v) for v in rng.integers(0, n + 1, threads - 1)), n)
                 for n in sizes]
     return partition
