@@ -1,7 +1,10 @@
 // plasticity: trace-based STDP on a projection's ragged matrix, applied
 // lazily in rows (below; snnlab/plasticity for the timing rules).  Each
 // synapse is written by one thread: on the CPU the rows are split by target
-// range (SNN_ROW_BLOCKS).
+// range (SNN_ROW_BLOCKS), evenly, not by the target population's partition
+// between the threads (snn_own): the driver places a barrier between these
+// kernels and propagation, and a plastic projection onto part of a
+// population (hpc_benchmark's E->E) keeps its work balanced so.
 //
 // p = {depress, facilitate, mu, decay_x, decay_y, kind, w_min, w_max, nearest}
 // (snnlab/plasticity.py, STDP.encode); kind: 0 power law, 1 additive,

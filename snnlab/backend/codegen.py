@@ -111,15 +111,16 @@ def cpu_host_wrappers(signatures: dict[str, tuple[Param, ...]], host: bool = Tru
 # (portable.h): the driver's barrier before them would be a second one
 # (tests/test_determinism.py checks the sources).
 OPEN_WITH_BARRIER = ("step_end", "stdp_lazy_prepare")
-# kernels in which each thread works on its own share of a population's neurons
+# kernels in which each thread works on its own part of a population's neurons
+# (the population's partition between the threads: snn_own in portable.h)
 OWN_NEURONS = ("deliver", "poisson_input", "neuron_update_", "spike_source_array")
 
 
 def _needs_barrier(launch, nxt) -> bool:
     """Whether the driver places a barrier between ``launch`` and ``nxt``:
     not between deliveries, Poisson inputs and neuron updates, in any order
-    (in each, thread t works on its own share of every population's neurons,
-    snn_share in portable.h: their queues, rings, state and spikes; at a
+    (in each, thread t works on its own part of every population's neurons,
+    snn_own in portable.h: their queues, rings, state and spikes; at a
     change of phase each thread then reads its clock after its own work);
     not inside a run of propagations (they write disjoint target ranges),
     nor before a kernel that opens with one; elsewhere where the phase
