@@ -33,13 +33,15 @@
 #define SNN_PREFETCH_ROWS 4
 #endif
 
-struct SnnQueue {  // one population's queues: [thread][slot][capacity]
+struct SnnQueue {  // one population's queues: for each thread [slot][its capacity]
     int64_t *count;     // [thread][slot] entries appended (> capacity: overflowed),
                         // a thread's row `stride` long (no line shared between threads)
     uint64_t *entry;    // low half: port * n_slots * n + target (the ring offset
                         // without the slot; with arrivals port * n + target, the
                         // offset in `arrive`); high half: the weight's float bits
-    int64_t capacity;
+    const int64_t *shape;  // [thread] its capacity (entries a slot), then [thread] where
+                           // its entries begin: a thread's queues are sized for the
+                           // targets it owns (none: 0)
     int64_t *overflow;  // [thread] entries that took the direct path
     int32_t n_threads;
     int64_t stride;
@@ -67,6 +69,8 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
     const int64_t port_offset = (int64_t)port * (Q && q.spill ? 1 : n_slots) * n_post;
     int64_t *q_count = Q ? q.count + tid * q.stride : 0;
     int64_t *q_spill = Q && q.spill ? q.spill + tid * q.stride : 0;
+    const int64_t q_cap = Q ? q.shape[tid] : 0;
+    uint64_t *q_entry = Q ? q.entry + q.shape[q.n_threads + tid] : 0;
     int64_t overflow = 0;
     const int64_t split_stride = SNN_NUM_THREADS - 1;  // inner bounds per row
     SNN_FOR_ROWS_OWN(s, ns, n_post, own) {
@@ -95,8 +99,8 @@ SNN_DEVICE void propagate_impl(const int32_t *SNN_RESTRICT spikes, const int32_t
             if (Q) {
                 const int64_t c = q_count[slot];
                 q_count[slot] = c + 1;
-                if (c < q.capacity) {
-                    q.entry[(tid * n_slots + slot) * q.capacity + c] =
+                if (c < q_cap) {
+                    q_entry[slot * q_cap + c] =
                         ((uint64_t)SNN_FLOAT_BITS(weight[pre * cap + j]) << 32) |
                         (uint32_t)(port_offset + row[j]);
                     continue;
@@ -117,11 +121,11 @@ SNN_KERNEL void propagate(const int32_t *spikes, const int32_t *n_spikes,
                           const float *weight, const double *w_const, const uint16_t *delay,
                           const int32_t d_const, int64_t *inbuf, const int64_t n_post,
                           const int32_t port, const int32_t n_slots, const int64_t *step_ptr,
-                          int64_t *q_count, uint64_t *q_entry, const int64_t q_capacity,
+                          int64_t *q_count, uint64_t *q_entry, const int64_t *q_shape,
                           int64_t *q_overflow, const int32_t q_threads, const int64_t q_stride,
                           int64_t *q_spill, const int32_t *split, const int32_t split_threads,
                           const int64_t *own) {
-    const SnnQueue q = {q_count, q_entry, q_capacity, q_overflow, q_threads, q_stride, q_spill};
+    const SnnQueue q = {q_count, q_entry, q_shape, q_overflow, q_threads, q_stride, q_spill};
     // the split table serves the team it was made for (and none on the GPU)
     const int32_t *bounds = split && split_threads == SNN_NUM_THREADS ? split : 0;
 #define SNN_PROPAGATE_IX(IW, ID, Q, IX, ROWS)                                                \
@@ -320,19 +324,21 @@ SNN_KERNEL void row_splits(const int32_t *row_length, const int32_t *ind, const 
 // it.  Thread t's entries all lie in its own target range (snn_own: the
 // population's partition), so thread t adds queue t, with no atomics.
 SNN_DEVICE void snn_deliver_queue(int64_t *q_count, const uint64_t *q_entry,
-                                  const int64_t q_capacity, const int64_t q_stride,
+                                  const int64_t *q_shape, const int32_t q_threads,
+                                  const int64_t q_stride,
                                   const int32_t n_slots, const int64_t now, int64_t *slot_base,
                                   const int64_t t) {
     int64_t *count = q_count + t * q_stride + now;
-    const int64_t c = *count < q_capacity ? *count : q_capacity;
-    const uint64_t *e = q_entry + (t * n_slots + now) * q_capacity;
+    const int64_t cap = q_shape[t];
+    const int64_t c = *count < cap ? *count : cap;
+    const uint64_t *e = q_entry + q_shape[q_threads + t] + now * cap;
     for (int64_t k = 0; k < c; ++k) {
         const float w = SNN_BITS_FLOAT((uint32_t)(e[k] >> 32));
         slot_base[(uint32_t)e[k]] += snn_to_fixed((double)w);
     }
     *count = 0;
 }
-SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t q_capacity,
+SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t *q_shape,
                         const int32_t q_threads, const int64_t q_stride, int64_t *inbuf,
                         const int64_t n_post, const int32_t n_slots, const int64_t *step_ptr,
                         int64_t *arrive, const int64_t *q_spill, const int32_t n_ports,
@@ -357,11 +363,12 @@ SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t
     // thread t, queue t: the queue of the targets it owns (a team is at most
     // q_threads: propagate queues nothing otherwise)
     if (SNN_THREAD_ID < q_threads)
-        snn_deliver_queue(q_count, q_entry, q_capacity, q_stride, n_slots, now, slot_base,
-                          SNN_THREAD_ID);
+        snn_deliver_queue(q_count, q_entry, q_shape, q_threads, q_stride, n_slots, now,
+                          slot_base, SNN_THREAD_ID);
 #else
     (void)own;
     SNN_LOOP(t, q_threads)  // (no queues on the GPU: none filled)
-        snn_deliver_queue(q_count, q_entry, q_capacity, q_stride, n_slots, now, slot_base, t);
+        snn_deliver_queue(q_count, q_entry, q_shape, q_threads, q_stride, n_slots, now,
+                          slot_base, t);
 #endif
 }

@@ -115,7 +115,8 @@ class PopulationPlan:
     constants: tuple[str, ...]  # names, in the order of the kernel's table
     kernel: str  # the update kernel (or "spike_source_array")
     n_slots: int  # delay ring: longest delay onto the population + 1
-    queue_capacity: int | None  # entries per thread and slot (CPU delivery queues), or None
+    # entries a slot in each thread's queues (CPU delivery queues), or None
+    queue_capacity: tuple[int, ...] | None
     first: int = 0  # the first neuron this process holds (ranks hold a block each)
     n_local: int = -1  # how many it holds (-1: all)
     arrivals: bool = False  # input gathered in one buffer for the step (see `arrivals`)
@@ -304,8 +305,9 @@ def make_plan(network: Network, options: RunOptions, target: Target) -> Plan:
             kernels[kernel] = code
         n_slots = max_delay[pop.name] + 1
         first, stop = blocks[pop.name]
-        share = max(b - a for a, b in zip(own[pop.name], own[pop.name][1:])) / max(stop - first, 1)
-        capacity = queue_capacity(pop, n_slots, projections, target, dt, share)
+        b = own[pop.name]
+        shares = [(b[t + 1] - b[t]) / max(stop - first, 1) for t in range(target.threads)]
+        capacity = queue_capacity(pop, n_slots, projections, target, dt, shares)
         populations[pop.name] = PopulationPlan(
             pop, params, constants, kernel, n_slots, capacity, first, stop - first,
             arrivals(pop, capacity, projections, options), own[pop.name])
@@ -403,13 +405,15 @@ def row_cost(pop, projections, dt: float) -> float:
     return ROW_COST * rows * EXPECTED_RATE * dt * 1e-3
 
 
-def queue_capacity(pop, n_slots, projections, target, dt, share: float = 0.0) -> int | None:
+def queue_capacity(pop, n_slots, projections, target, dt,
+                   shares=None) -> tuple[int, ...] | None:
     """Delivery queues pay off where input arrives with per-synapse weights
     and delays, which scatter the adds over the whole delay ring (CPU only;
-    propagate.cu).  Entries per thread and slot: 1.5 times the input of one
-    step at :data:`EXPECTED_RATE` per source, to the targets of the thread that owns
-    most of them (``share`` of the population; 0: an even share; grown at
-    run time when a queue overflows)."""
+    propagate.cu).  Entries a slot in each thread's queues: 1.5 times the
+    input of one step at :data:`EXPECTED_RATE` per source to the targets
+    the thread owns (``shares``: the fraction of the population each owns;
+    None: even shares), at least 256, none where it owns none (grown at run
+    time, thread by thread, where a queue overflows)."""
     if target.name != "cpu":
         return None
     if max(len(pop.model.ports), 1) * n_slots * pop.n >= 2**31:
@@ -418,8 +422,9 @@ def queue_capacity(pop, n_slots, projections, target, dt, share: float = 0.0) ->
     if not queued:
         return None
     n_syn = sum(p.expected_synapses for p in queued)
-    per_step = n_syn * EXPECTED_RATE * dt * 1e-3 * max(share, 1.0 / target.threads)
-    return int(max(256, 1.5 * per_step))
+    shares = [1.0 / target.threads] * target.threads if shares is None else shares
+    per_step = n_syn * EXPECTED_RATE * dt * 1e-3
+    return tuple(int(max(256, 1.5 * per_step * share)) if share > 0 else 0 for share in shares)
 
 
 def arrivals(pop, capacity, projections, options) -> bool:
@@ -528,11 +533,13 @@ def _declare(layout: Layout, network, options, target, populations, projections,
             d(q, "count", np.int64, ("threads", "count_stride"))
             if pp.arrivals:  # [thread][slot]: the step a full queue's surplus is due
                 d(q, "spill", np.int64, ("threads", "count_stride"))
-            d(q, "entry", np.uint64, ("threads", "n_slots", "capacity"))
+            # each thread's [slot][its capacity], one after another
+            d(q, "entry", np.uint64, ("n_slots", "capacity"))
+            d(q, "shape", np.int64, ("shape",))  # the capacities, then where each begins
             d(q, "overflow", np.int64, ("threads",))
             layout.set_dims(q, threads=target.threads, n_slots=pp.n_slots,
                             count_stride=queue_count_stride(pp.n_slots),
-                            capacity=pp.queue_capacity)
+                            capacity=sum(pp.queue_capacity), shape=2 * target.threads)
     for name in network.inputs:
         o = f"input/{name}"
         d(o, "param", np.float64, (2,))

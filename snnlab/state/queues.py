@@ -4,8 +4,10 @@ Where input arrives with per-synapse weights and delays, propagation would
 scatter its adds over the whole delay ring; instead each thread appends
 ``(target, weight)`` entries to a queue per delay slot, and ``deliver``
 adds the queue of the current slot into the ring.  Integer sums do not
-depend on the order, so queues change speed, never results.  A queue that
-overflows sends its surplus the direct way and is doubled after the run.
+depend on the order, so queues change speed, never results.  Each thread's
+queues are sized for the targets it owns (the population's partition
+between the threads).  A thread's queue that overflows sends its surplus
+the direct way and is doubled after the run.
 
 Where every projection onto a population is queued (``plan.arrivals``),
 ``deliver`` adds into the population's ``arrive`` buffer instead, and the
@@ -32,13 +34,20 @@ __all__ = ["Queue", "Queues"]
 
 @dataclass
 class Queue:
-    capacity: int  # entries per thread and slot
+    capacities: tuple[int, ...]  # entries a slot, each thread's
     threads: int
     stride: int  # a thread's row of counts (plan.queue_count_stride)
     count: Any  # int64 [thread][stride]: the slots' counts first
-    entry: Any  # uint64 [thread][slot][capacity]: target | float32 weight bits << 32
+    entry: Any  # uint64, each thread's [slot][its capacity] in turn: target | weight bits << 32
+    shape: Any  # int64 [2 threads]: the capacities, then where each thread's entries begin
     overflow: Any  # int64 [thread]
     spill: Any = None  # int64 [thread][stride]: the step each slot's surplus is due (arrivals)
+
+    def entries(self, entry, t: int, slots: int):
+        """Thread t's entries in ``entry`` (this queue's or a host copy of
+        it), [slot][capacity]."""
+        at = slots * sum(self.capacities[:t])
+        return entry[at:at + slots * self.capacities[t]].reshape(slots, self.capacities[t])
 
 
 class Queues:
@@ -57,21 +66,28 @@ class Queues:
         for name in self.names:
             self.by_name[name] = self._alloc(name, self.plan.populations[name].queue_capacity)
 
-    def _alloc(self, name: str, capacity: int, old: Queue | None = None) -> Queue:
+    def _alloc(self, name: str, capacities, old: Queue | None = None) -> Queue:
         a, o = self.arena, f"queue/{name}"
-        a.layout.set_dims(o, capacity=capacity)
+        capacities = tuple(int(c) for c in capacities)
+        slots = self.populations[name].n_slots
+        a.layout.set_dims(o, capacity=sum(capacities))
         if old is not None:
             spill = old.spill  # (its size does not depend on the capacity)
         else:
             spill = a.new(o, "spill") if self.plan.populations[name].arrivals else None
-        q = Queue(capacity, self.plan.target.threads, a.layout.dims[o]["count_stride"],
-                  a.new(o, "count"), a.new(o, "entry"), a.new(o, "overflow"), spill)
+        begins = np.concatenate([[0], np.cumsum(capacities)[:-1]]) * slots
+        q = Queue(capacities, self.plan.target.threads, a.layout.dims[o]["count_stride"],
+                  a.new(o, "count"), a.new(o, "entry"),
+                  a.put(o, "shape", np.concatenate([capacities, begins])), a.new(o, "overflow"),
+                  spill)
         if old is not None:  # keep the pending entries (and the stamps of the surplus)
-            t, slots, c = q.threads, self.populations[name].n_slots, min(old.capacity, capacity)
-            q.entry.reshape(t, slots, capacity)[:, :, :c] = \
-                old.entry.reshape(t, slots, old.capacity)[:, :, :c]
-            q.count[:] = self.arena.backend.xp.minimum(old.count, c)
-            a.free(old.count, old.entry, old.overflow)
+            xp = self.arena.backend.xp
+            count = q.count.reshape(q.threads, q.stride)
+            for t in range(q.threads):
+                c = min(old.capacities[t], capacities[t])
+                q.entries(q.entry, t, slots)[:, :c] = old.entries(old.entry, t, slots)[:, :c]
+                count[t] = xp.minimum(old.count.reshape(q.threads, q.stride)[t], c)
+            a.free(old.count, old.entry, old.shape, old.overflow)
         return q
 
     def launches(self) -> list[Planned]:
@@ -81,7 +97,7 @@ class Queues:
 
     def _args(self, name):
         q, ps = self.by_name[name], self.populations[name]
-        return (q.count, q.entry, q.capacity, q.threads, q.stride, ps.inbuf, ps.n, ps.n_slots,
+        return (q.count, q.entry, q.shape, q.threads, q.stride, ps.inbuf, ps.n, ps.n_slots,
                 self.clock.step_dev, ps.arrive, q.spill, ps.n_ports, ps.own)
 
     def reset_launches(self) -> list[Planned]:
@@ -93,16 +109,18 @@ class Queues:
         """The queue arguments of ``propagate`` into a population (or none)."""
         q = None if name is None else self.by_name.get(name)
         if q is None:
-            return (None, None, 0, None, 0, 0, None)
-        return (q.count, q.entry, q.capacity, q.overflow, q.threads, q.stride, q.spill)
+            return (None, None, None, None, 0, 0, None)
+        return (q.count, q.entry, q.shape, q.overflow, q.threads, q.stride, q.spill)
 
     def after_run(self) -> None:
-        """Double the queues that overflowed (their surplus went the direct
-        way, so nothing was lost; this only restores the speed)."""
+        """Double each thread's queues that overflowed (their surplus went
+        the direct way, so nothing was lost; this only restores the speed)."""
         for name in self.names:  # (no reference to an old queue outlives its copy)
-            if int(self.by_name[name].overflow.sum()) > 0:
-                self.by_name[name] = self._alloc(name, 2 * self.by_name[name].capacity,
-                                                 old=self.by_name[name])
+            q = self.by_name[name]
+            over = self.arena.to_host(q.overflow)
+            if over.any():
+                grown = [(2 * c or 256) if o > 0 else c for c, o in zip(q.capacities, over)]
+                self.by_name[name] = self._alloc(name, grown, old=q)
 
     def ring_with_queues(self, name: str) -> np.ndarray:
         """Host copy of a population's ring with its pending queue entries
@@ -113,12 +131,13 @@ class Queues:
         q = self.by_name.get(name)
         if q is None:
             return ring
-        cap, slots, n = q.capacity, ps.n_slots, ps.n
-        count = np.minimum(self.arena.to_host(q.count), cap).reshape(q.threads, q.stride)
-        entry = self.arena.to_host(q.entry).reshape(q.threads, slots, cap)
+        slots, n = ps.n_slots, ps.n
+        count = self.arena.to_host(q.count).reshape(q.threads, q.stride)
+        entry = self.arena.to_host(q.entry)
         for t in range(q.threads):
+            mine = q.entries(entry, t, slots)
             for slot in range(slots):
-                e = entry[t, slot, :count[t, slot]]
+                e = mine[slot, :min(count[t, slot], q.capacities[t])]
                 w = (e >> np.uint64(32)).astype(np.uint32).view(np.float32).astype(np.float64)
                 at = (e & np.uint64(0xFFFFFFFF)).astype(np.int64)  # port * n + target (arrivals)
                 if q.spill is not None:  # (else port * n_slots * n + target)
