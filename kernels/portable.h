@@ -53,7 +53,6 @@ typedef unsigned long long uint64_t;
 #define SNN_FOR_ROWS_OWN(s, n, n_post, own)                                           \
     for (int64_t snn_rows_lo = ((void)(own), 0), snn_rows_hi = (int64_t)(n_post),       \
                  s = blockIdx.x; s < (int64_t)(n) && snn_rows_lo < snn_rows_hi; s += gridDim.x)
-#define SNN_ROW_SEGMENT(j, row, len, n_post) SNN_LOOP_INNER(j, len)
 // (the CPU's split table has no use here)
 #define SNN_ROW_SEGMENT_AT(j, row, len, n_post, bounds) \
     for (int64_t j = ((void)(bounds), (int64_t)threadIdx.x); j < (int64_t)(len); j += blockDim.x)
@@ -157,11 +156,6 @@ __device__ __forceinline__ void snn_prefetch_row(const T *, int64_t, int64_t, in
                  snn_rows_hi = snn_own(own, n_post, snn_rows_t + 1, snn_rows_k),             \
                  s = snn_rows_lo < snn_rows_hi ? 0 : (int64_t)(n);                            \
          s < (int64_t)(n); ++s)
-#define SNN_ROW_SEGMENT(j, row, len, n_post)                                                 \
-    _Pragma("GCC unroll 4")                                                                  \
-    for (int64_t j = snn_row_split(row, len, n_post, snn_rows_t, snn_rows_k),                \
-                 j##_end = snn_row_split(row, len, n_post, snn_rows_t + 1, snn_rows_k);      \
-         j < j##_end; ++j)
 // The thread's owned targets of a row (in SNN_FOR_ROWS_OWN) with the row's
 // k - 1 inner bounds between threads given (`bounds`, from the projection's
 // split table: kernels/propagate.cu, row_splits), or searched for where
@@ -226,7 +220,8 @@ SNN_DEVICE int64_t snn_share(int64_t n, int64_t t, int64_t k) {
 // split k ways.  Every kernel that works on a population's own neurons
 // (inputs, deliveries, updates, samples) or on its targets in rows
 // (propagation) takes them from here, so that no two threads touch one
-// neuron and no barrier is needed between them.  A null table, or one made
+// neuron and no barrier is needed between them (STDP's rows keep the even
+// split: a barrier separates them from propagation, plasticity.cu).  A null table, or one made
 // for another team, is the even split.  Nothing a neuron computes depends on
 // which thread computes it: the results are the same for any partition.
 SNN_DEVICE int64_t snn_own(const int64_t *own, int64_t n, int64_t t, int64_t k) {

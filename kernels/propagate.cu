@@ -4,7 +4,7 @@
 // Weights are either one constant for the projection or a float per synapse;
 // delays likewise (steps).  The add is 64-bit fixed point: atomic on the GPU
 // (one block per spike, its threads across the row); on the CPU each thread
-// owns a range of targets (SNN_ROW_SEGMENT in portable.h) and adds plainly.
+// owns a range of targets (SNN_FOR_ROWS_OWN in portable.h) and adds plainly.
 //
 // Delivery queues (CPU, projections with per-synapse weights and delays):
 // adding straight into the ring scatters over every slot of every target, far
@@ -360,8 +360,9 @@ SNN_KERNEL void deliver(int64_t *q_count, const uint64_t *q_entry, const int64_t
             }
         }
     }
-    // thread t, queue t: the queue of the targets it owns (a team is at most
-    // q_threads: propagate queues nothing otherwise)
+    // thread t, queue t: the queue of the targets it owns (the team is the
+    // plan's threads, q_threads, fixed by the driver: SnnFixedTeam in
+    // cpu_host.h; propagate queues nothing in a larger one)
     if (SNN_THREAD_ID < q_threads)
         snn_deliver_queue(q_count, q_entry, q_shape, q_threads, q_stride, n_slots, now,
                           slot_base, SNN_THREAD_ID);

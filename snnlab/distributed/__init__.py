@@ -30,7 +30,8 @@ to ``c_P``::
                                                           most 65 536 neurons; 4 weight,
                                                           2 delay, as present)
   + sum_P plastic: I_A 24 + n_post (16 K + 64 + 16)       lazy STDP (K spikes per target)
-  + CPU delivery queues: threads s capacity 8 per target population, and
+  + CPU delivery queues: s (sum of the threads' capacities) 8 per target
+    population (each thread's sized for the targets it owns), and
     where every projection onto A is queued, n_A 8 p_A (the step's input)
 
 with ``c_P >= S_P / I_A``; a population with a rewired projection has

@@ -386,7 +386,8 @@ def thread_partition(sizes, threads: int, updated=None, extra=None) -> list[tupl
             continue
         bounds = [0]
         for t in range(1, threads):
-            v = min(max(math.floor((total * t / threads - at) * n / c), 0), n) if c else 0
+            # (a boundary at a population's end stays there despite rounding)
+            v = min(max(math.floor((total * t / threads - at) * n / c + 1e-9), 0), n) if c else 0
             if 0 < v < n:
                 v = min((v + OWN_ALIGN // 2) // OWN_ALIGN * OWN_ALIGN, n)
             bounds.append(max(v, bounds[-1]))
