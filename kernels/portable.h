@@ -291,11 +291,15 @@ SNN_DEVICE SNN_INLINE void snn_prefetch_lines(const void *p, int64_t lines, int6
     for (int64_t c = 0; c < (lines < most ? lines : most); ++c)
         __builtin_prefetch((const char *)p + 64 * c, 0, Hint);
 }
-// A thread that owns targets [lo, hi) of n asks for that part of the row by
-// position (targets are spread evenly over a row).
+// Where target `value` of n lies in a row of len, by position (targets are
+// spread evenly over a row): a guess that needs no read of the row.
+SNN_DEVICE int64_t snn_row_guess(int64_t len, int64_t value, int64_t n) {
+    return value <= 0 ? 0 : value >= n ? len : len * value / n;
+}
+// A thread that owns targets [lo, hi) of n asks for that part of the row.
 template <class T>
 SNN_DEVICE void snn_prefetch_row(const T *row, int64_t len, int64_t lo, int64_t hi, int64_t n) {
-    const int64_t b = lo <= 0 ? 0 : len * lo / n, e = hi >= n ? len : len * hi / n;
+    const int64_t b = snn_row_guess(len, lo, n), e = snn_row_guess(len, hi, n);
     snn_prefetch_lines<3>(row + b, (e - b) * (int64_t)sizeof(T) / 64 + 1, 48);
 }
 #endif

@@ -200,8 +200,10 @@ SNN_KERNEL void propagate_prefetch(const int32_t *spikes, const int32_t *n_spike
         // without a split table, this thread's part by position (as
         // snn_prefetch_row): the search by target that propagate makes
         // would wait on the row itself
-        const int64_t b = lo <= 0 ? 0 : bounds ? bounds[pre * (k - 1) + t - 1] : len * lo / n_post;
-        const int64_t e = hi >= n_post ? len : bounds ? bounds[pre * (k - 1) + t] : len * hi / n_post;
+        const int64_t b = lo > 0 && bounds ? bounds[pre * (k - 1) + t - 1]
+                                           : snn_row_guess(len, lo, n_post);
+        const int64_t e = hi < n_post && bounds ? bounds[pre * (k - 1) + t]
+                                                : snn_row_guess(len, hi, n_post);
         if (ind16) snn_prefetch_l2(ind16 + pre * cap, b, e);
         else snn_prefetch_l2(ind + pre * cap, b, e);
         if (weight) snn_prefetch_l2(weight + pre * cap, b, e);
